@@ -1,0 +1,47 @@
+// One build script for every bundle: the CLI, the extension host, the trainer, the webview, and (with
+// --tests) the mocha suites. Type checking is separate (`npm run typecheck`).
+import * as esbuild from 'esbuild';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = new Set(process.argv.slice(2));
+const production = args.has('--production');
+const watch = args.has('--watch');
+
+const node = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  // Native and WebAssembly TF.js packages load files relative to themselves: keep them in node_modules.
+  external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'],
+};
+
+function walk(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const configs = [];
+const entry = (src, outfile, extra = {}) => existsSync(src) && configs.push({ ...node, entryPoints: [src], outfile, ...extra });
+entry('src/cli/main.ts', 'dist/cli.js');
+entry('src/extension/extension.ts', 'dist/extension.js');
+entry('src/trainer/main.ts', 'dist/trainer.js');
+entry('bench/main.ts', 'dist/bench.js');
+entry('webview/main.ts', 'dist/webview/main.js', { platform: 'browser', format: 'iife', target: 'es2022', external: [] });
+if (args.has('--tests')) {
+  configs.push({ ...node, entryPoints: walk('test'), outdir: 'out/test', outbase: 'test', packages: 'external', sourcemap: true });
+}
+
+if (watch) {
+  for (const c of configs) (await esbuild.context(c)).watch();
+} else {
+  await Promise.all(configs.map((c) => esbuild.build(c)));
+}
