@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ModelError } from '../core/errors';
+import { PlanError } from '../core/laurel/planSpec';
+import { DEFAULT_OPTIONS } from '../core/laurel/variants';
+import type { VariantOptions } from '../core/laurel/variants';
+import { inspectReport, openModel, plannedBytes, planModel } from '../core/model';
+import { writeFileAtomic } from './fsAtomic';
+import { planText, residualText, summaryText } from './inspectText';
+
+const USAGE = `laurel: inspect and edit the residual connections of Keras / TF.js model files
+
+  laurel inspect FILE [--plan SPEC] [--json] [--rank R] [--k K]
+      Keras-style summary, the residual sites and what each LAuReL variant would add there.
+  laurel apply FILE --plan SPEC [-o OUT]
+      Write the model with the plan's LAuReL layers (in place, atomically, unless -o is given).
+
+SPEC: entries 'target=variant:option...' separated by commas; target 'all' (default), a site id or
+merge name ('*' matches anything); variants plain, rw, lr, pa, rw+lr, rw+pa, rw+lr+pa, gemma; options
+r=RANK, k=K, norm=softmax|sigmoid-single|fixed, init=xavier|column-orthogonal,
+pa=identity|lowrank-shared|lowrank-per-j.   Example: --plan all=rw+lr:r=16`;
+
+class UsageError extends Error {}
+
+function options(values: { rank?: string | undefined; k?: string | undefined }): VariantOptions {
+  const int = (name: string, v: string | undefined, d: number): number => {
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
+    return n;
+  };
+  return { ...DEFAULT_OPTIONS, rank: int('rank', values.rank, DEFAULT_OPTIONS.rank), k: int('k', values.k, DEFAULT_OPTIONS.k) };
+}
+
+function run(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      plan: { type: 'string' },
+      json: { type: 'boolean' },
+      rank: { type: 'string' },
+      k: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, file, ...extra] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  if (!file) throw new UsageError(`'${command}' needs a model FILE`);
+  if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  const opts = options(values);
+  const model = openModel(file, readFileSync(file));
+
+  if (command === 'inspect') {
+    const planned = values.plan ? { spec: values.plan, ...planModel(model, values.plan, opts) } : undefined;
+    if (values.json) {
+      console.log(JSON.stringify(inspectReport(model, planned && { spec: planned.spec, cost: planned.cost }), null, 2));
+    } else {
+      console.log(summaryText(model));
+      console.log();
+      console.log(residualText(model, opts));
+      if (planned) console.log(`\n${planText(planned.spec, planned.cost)}`);
+    }
+    return model.analysis.problems.length ? 1 : 0;
+  }
+  if (command === 'apply') {
+    if (!values.plan) throw new UsageError("'apply' needs --plan SPEC");
+    const planned = planModel(model, values.plan, opts);
+    const target = values.out ?? file;
+    writeFileAtomic(target, plannedBytes(model, planned));
+    const changed = planned.edits.length ? `${planned.edits.length} edit(s)` : 'no change';
+    console.log(`${target}: ${changed}; ${planText(values.plan, planned.cost).split('\n')[0]}`);
+    return 0;
+  }
+  throw new UsageError(`unknown command '${command}'; expected inspect or apply`);
+}
+
+function main(): void {
+  try {
+    process.exitCode = run(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof ModelError || e instanceof PlanError || e instanceof UsageError) {
+      console.error(`laurel: ${e.message}`);
+      process.exitCode = e instanceof UsageError ? 2 : 1;
+    } else if (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('E')) {
+      console.error(`laurel: ${e.message}`); // file system errors: ENOENT, EACCES, ...
+      process.exitCode = 1;
+    } else if (e instanceof TypeError && /parseArgs|option/i.test(String(e.stack))) {
+      console.error(`laurel: ${e.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      throw e;
+    }
+  }
+}
+
+main();

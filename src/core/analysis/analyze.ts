@@ -1,0 +1,130 @@
+import { ModelError } from '../errors';
+import type { SourceLocation } from '../errors';
+import type { Layer, ModelDocument, ModelGraph, Shape } from '../ir';
+import { layerByName, tensorKey } from '../ir';
+import { LAUREL_CLASS } from '../laurel/laurelConfig';
+import { laurelSpec } from '../laurel/laurelSpec';
+import { specFor } from '../layers/catalog';
+import { ShapeError } from '../layerSpec';
+import type { LayerSpec, ParamCount } from '../layerSpec';
+import { locate } from '../locate';
+
+export interface LayerInfo {
+  layer: Layer;
+  /** Null when the count cannot be known: an unknown class, or input shapes that could not be inferred. */
+  params: ParamCount | null;
+  /** Why params is null. */
+  note?: string;
+}
+
+export interface UnknownLayer {
+  name: string;
+  className: string;
+  /** Nested model names from the top, empty at the top level. */
+  scope: string[];
+}
+
+export interface GraphAnalysis {
+  graph: ModelGraph;
+  scope: string[];
+  /** Output shapes per call node id; null where they could not be inferred. */
+  shapes: Map<string, Shape[] | null>;
+  layers: Map<string, LayerInfo>;
+  /** Sum over the layers whose count is known (nested models included). */
+  params: ParamCount;
+  unknownLayers: UnknownLayer[];
+  /** Shape errors and the like, each located in the file. */
+  problems: ModelError[];
+  nested: Map<string, GraphAnalysis>;
+}
+
+function specOf(className: string): LayerSpec | undefined {
+  return className === LAUREL_CLASS ? laurelSpec : specFor(className);
+}
+
+/** Shapes and exact parameter counts for every call and layer of a model, nested models included. */
+export function analyze(doc: ModelDocument): GraphAnalysis {
+  return analyzeGraph(doc, doc.graph, []);
+}
+
+function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): GraphAnalysis {
+  const a: GraphAnalysis = {
+    graph,
+    scope,
+    shapes: new Map(),
+    layers: new Map(),
+    params: { trainable: 0, nonTrainable: 0 },
+    unknownLayers: [],
+    problems: [],
+    nested: new Map(),
+  };
+  const layers = layerByName(graph);
+  const outShapes = new Map<string, Shape | null>(); // tensor key -> shape
+  const where = (layer: Layer): SourceLocation => locate(doc, layer.path);
+
+  for (const layer of graph.layers) {
+    if (layer.subgraph) {
+      const sub = analyzeGraph(doc, layer.subgraph, [...scope, layer.name]);
+      a.nested.set(layer.name, sub);
+      a.unknownLayers.push(...sub.unknownLayers);
+      a.problems.push(...sub.problems);
+    }
+  }
+
+  for (const node of graph.nodes) {
+    const layer = layers.get(node.layer)!;
+    const inputs = node.inputs.map((t) => outShapes.get(tensorKey(t)) ?? null);
+    let shapes: Shape[] | null = null;
+    let params: ParamCount | null = null;
+    let note: string | undefined;
+    const sub = a.nested.get(layer.name);
+    if (sub) {
+      shapes = sub.graph.outputs.map((t) => sub.shapes.get(t.node)?.[t.index] ?? null).every((s) => s) ? sub.graph.outputs.map((t) => sub.shapes.get(t.node)![t.index]!) : null;
+      params = sub.unknownLayers.length ? null : sub.params;
+      if (!params) note = 'contains layers of unknown class';
+    } else {
+      const spec = specOf(layer.className);
+      if (!spec) {
+        note = `unknown layer class '${layer.sourceClassName}'`;
+        if (node.callIndex === 0) a.unknownLayers.push({ name: layer.name, className: layer.sourceClassName, scope });
+      } else if (inputs.some((s) => s === null)) {
+        note = 'input shape unknown (an earlier layer could not be analysed)';
+      } else {
+        try {
+          shapes = spec.outputShapes(layer.config, inputs as Shape[]);
+          params = spec.params(layer.config, inputs as Shape[]);
+        } catch (e) {
+          if (!(e instanceof ShapeError)) throw e;
+          note = e.message;
+          a.problems.push(new ModelError(`layer '${layer.name}' (${layer.sourceClassName}): ${e.message}`, where(layer)));
+          shapes = null;
+          params = null;
+        }
+      }
+    }
+    a.shapes.set(node.id, shapes);
+    (shapes ?? [null]).forEach((s, i) => outShapes.set(tensorKey({ node: node.id, index: i }), s));
+    // Weights belong to the layer: count them at its first call only (shared layers reuse them).
+    if (node.callIndex === 0) {
+      if (params && !layer.trainable) {
+        params = { trainable: 0, nonTrainable: params.trainable + params.nonTrainable };
+      }
+      a.layers.set(layer.name, note === undefined ? { layer, params } : { layer, params, note });
+      if (params) {
+        a.params.trainable += params.trainable;
+        a.params.nonTrainable += params.nonTrainable;
+      }
+    }
+  }
+  for (const layer of graph.layers) {
+    if (!a.layers.has(layer.name)) a.layers.set(layer.name, { layer, params: null, note: 'never called in the graph' });
+  }
+  return a;
+}
+
+export const totalParams = (p: ParamCount): number => p.trainable + p.nonTrainable;
+
+/** Output shape of a tensor, looked up in an analysis. */
+export function shapeOf(a: GraphAnalysis, t: { node: string; index: number }): Shape | null {
+  return a.shapes.get(t.node)?.[t.index] ?? null;
+}
