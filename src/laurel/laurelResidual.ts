@@ -92,8 +92,8 @@ export class LaurelResidual extends tf.layers.Layer {
     const shapes = isShapeList(inputShape) ? inputShape : [inputShape];
     const [lo, hi] = this.inputRange();
     if (shapes.length < lo || shapes.length > hi) {
-      const want = lo === hi ? `exactly ${lo}` : `${lo} to ${hi} (f(x), x, then up to k-1 = ${hi - 2} previous activations)`;
-      throw new LaurelValueError(`LaurelResidual '${this.name}' (${variant}) takes ${want} inputs; got ${shapes.length}`);
+      const want = lo === hi ? `exactly ${lo} inputs (f(x), x)` : `${lo} to ${hi} inputs (f(x), x, then up to k-1 = ${hi - 2} previous activations)`;
+      throw new LaurelValueError(`LaurelResidual '${this.name}' (${variant}) takes ${want}; got ${shapes.length}`);
     }
     if (bi >= shapes.length || si >= shapes.length) {
       throw new LaurelValueError(
@@ -160,6 +160,8 @@ export class LaurelResidual extends tf.layers.Layer {
     return tf.tidy(() => {
       this.invokeCallHook(inputs, kwargs);
       const list = Array.isArray(inputs) ? inputs : [inputs];
+      // build() validated the first call only; an eager call may pass a different history length.
+      this.mergeShapes(list.map((t) => t.shape));
       const { variant: v, branchIndex: bi, shortcutIndex: si } = this.settings;
       const f = list[bi] as tf.Tensor;
       const x = list[si] as tf.Tensor;

@@ -160,10 +160,10 @@ describe('LaurelResidual (tfjs layer)', () => {
     });
 
     it('checks the number of inputs per variant', () => {
-      assert.throws(() => new LaurelResidual({ variant: 'rw' }).computeOutputShape([[null, 8]]), /takes exactly 2 inputs; got 1/);
+      assert.throws(() => new LaurelResidual({ variant: 'rw' }).computeOutputShape([[null, 8]]), /takes exactly 2 inputs \(f\(x\), x\); got 1/);
       assert.throws(
         () => new LaurelResidual({ variant: 'lr' }).computeOutputShape([[null, 8], [null, 8], [null, 8]]),
-        /\(lr\) takes exactly 2 inputs; got 3/,
+        /\(lr\) takes exactly 2 inputs \(f\(x\), x\); got 3/,
       );
       const pa = new LaurelResidual({ variant: 'pa', k: 2 });
       assert.deepEqual(pa.computeOutputShape([[null, 8], [null, 8], [null, 8]]), [null, 8]);
@@ -323,6 +323,7 @@ describe('LaurelResidual (tfjs layer)', () => {
       assertClose(data(short), plus(plus(plus(data(f), data(x)), data(x)), data(p1)));
       const none = layer.apply([f, x]) as tf.Tensor;
       assertClose(data(none), plus(plus(data(f), data(x)), data(x)));
+      assert.throws(() => layer.apply([f, x, p1, p2, p2]), /takes 2 to 4 inputs .*got 5/);
     });
 
     it('LR with set weights equals x + x·A·B + f by explicit matrix products', () => {
