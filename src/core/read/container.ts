@@ -1,0 +1,79 @@
+/**
+ * Unwraps the bytes of a model file into the JSON text that holds the model: plain JSON, a JSON
+ * string holding JSON (encoded twice), or a Keras 3 `.keras` zip whose `config.json` is the model.
+ */
+import { unzipSync } from 'fflate';
+import type { Container } from '../ir';
+import { ModelError } from '../errors';
+import { parseJson, prop, type JsonSource } from './jsonSource';
+
+export interface Opened {
+  container: Container;
+  src: JsonSource;
+  /** keras_version from a `.keras` archive's metadata.json. */
+  archiveKerasVersion?: string;
+}
+
+const startsWith = (b: Uint8Array, sig: number[]): boolean => b.length >= sig.length && sig.every((x, i) => b[i] === x);
+const ZIP = [0x50, 0x4b, 0x03, 0x04];
+const EMPTY_ZIP = [0x50, 0x4b, 0x05, 0x06];
+const HDF5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** UTF-8 text without a BOM; invalid UTF-8 is a ModelError, not replacement characters. */
+export function decodeText(file: string, bytes: Uint8Array, inner?: string): string {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ModelError('not UTF-8 text', { file, inner }, 'a JSON model file (Keras to_json, .keras config.json, TF.js model.json) or a .keras zip');
+  }
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+export function openContainer(file: string, bytes: Uint8Array): Opened {
+  if (startsWith(bytes, ZIP) || startsWith(bytes, EMPTY_ZIP)) return openZip(file, bytes);
+  if (startsWith(bytes, HDF5)) {
+    throw new ModelError('this is a Keras HDF5 (.h5) file, which LAuReL Studio does not read', { file }, 'the model as JSON (model.to_json()), a .keras archive, or a TF.js model.json');
+  }
+  const src = parseJson(file, decodeText(file, bytes));
+  if (src.root.type !== 'string') return { container: 'plain', src };
+  // A JSON string: the model JSON encoded a second time (json.dumps of model.to_json()).
+  const inner = parseJson(file, src.root.value as string, 'the JSON string the file holds');
+  if (inner.root.type === 'string') {
+    throw new ModelError('the JSON string holds another JSON string', { file, path: [], inner: inner.inner, offset: 0, line: 1, column: 1 }, 'a model JSON object inside the string');
+  }
+  return { container: 'json-string', src: inner };
+}
+
+function openZip(file: string, bytes: Uint8Array): Opened {
+  const names: string[] = [];
+  let files: Record<string, Uint8Array>;
+  try {
+    files = unzipSync(bytes, {
+      filter: (f) => {
+        names.push(f.name);
+        return f.name === 'config.json' || f.name === 'metadata.json';
+      },
+    });
+  } catch (e) {
+    throw new ModelError(`not a readable zip archive (${e instanceof Error ? e.message : String(e)})`, { file }, 'a Keras 3 .keras archive');
+  }
+  const config = files['config.json'];
+  if (!config) {
+    const listed = names.length ? names.slice(0, 10).join(', ') + (names.length > 10 ? ', ...' : '') : 'no members';
+    throw new ModelError(`zip archive without config.json (it holds ${listed})`, { file }, 'a Keras 3 .keras archive with config.json at its root');
+  }
+  const src = parseJson(file, decodeText(file, config, 'config.json'), 'config.json');
+  return { container: 'keras-zip', src, archiveKerasVersion: metadataVersion(file, files['metadata.json']) };
+}
+
+/** metadata.json is informative only: a damaged one is ignored rather than failing the read. */
+function metadataVersion(file: string, bytes: Uint8Array | undefined): string | undefined {
+  if (!bytes) return undefined;
+  try {
+    const v = prop(parseJson(file, decodeText(file, bytes, 'metadata.json'), 'metadata.json').root, 'keras_version');
+    return v?.type === 'string' ? (v.value as string) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Finds the model object ({class_name, config}) in a parsed file and names the format, by content.
+ */
+import type { Node } from 'jsonc-parser';
+import type { Container, ModelFormat } from '../ir';
+import { fail, items, kind, pathOf, prop, stringProp, type JsonSource } from './jsonSource';
+
+export interface Detected {
+  format: ModelFormat;
+  model: Node;
+  kerasVersion?: string;
+}
+
+const LAYERS_MODEL = 'LAuReL Studio reads layers models (Keras to_json, .keras, TF.js layers-model)';
+const GRAPH_MODEL = 'this is a TF.js graph model (TensorFlow ops, not Keras layers)';
+
+export function detectFormat(src: JsonSource, container: Container, archiveKerasVersion?: string): Detected {
+  const root = src.root;
+  if (root.type !== 'object') fail(src, root, `not a model: the file holds ${kind(root)}`, 'a JSON object with class_name and config, or a TF.js model.json with modelTopology');
+
+  const format = prop(root, 'format');
+  if (format?.type === 'string' && format.value === 'graph-model') fail(src, format, GRAPH_MODEL, LAYERS_MODEL);
+
+  const topology = prop(root, 'modelTopology');
+  if (topology) {
+    if (topology.type !== 'object') fail(src, topology, `modelTopology is ${kind(topology)}`, 'a JSON object');
+    if (prop(topology, 'node')) fail(src, topology, GRAPH_MODEL, LAYERS_MODEL);
+    // Old layout: {keras_version, backend, model_config: {class_name, config}}; new: the model itself.
+    const model = prop(topology, 'model_config') ?? topology;
+    requireModelObject(src, model, 'modelTopology');
+    return { format: 'tfjs-layers-model', model, kerasVersion: stringProp(topology, 'keras_version') ?? stringProp(root, 'keras_version') };
+  }
+
+  requireModelObject(src, root, 'the file');
+  const kerasVersion = stringProp(root, 'keras_version') ?? archiveKerasVersion;
+  if (container === 'keras-zip') return { format: 'keras3-archive', model: root, kerasVersion };
+  return { format: isKeras3(root) ? 'keras3-config' : 'keras-json', model: root, kerasVersion };
+}
+
+function requireModelObject(src: JsonSource, node: Node, where: string): void {
+  if (node.type !== 'object') fail(src, node, `not a model: ${where} holds ${kind(node)}`, 'a JSON object with class_name and config');
+  const cls = prop(node, 'class_name');
+  const config = prop(node, 'config');
+  if (!cls || !config) {
+    const keys = (node.children ?? []).map((p) => p.children?.[0]?.value).filter((k) => typeof k === 'string').slice(0, 8);
+    fail(src, node, `not a model: ${where} has no ${!cls ? 'class_name' : 'config'} (keys: ${keys.join(', ') || 'none'})`, 'a Keras model object {class_name, config} or a TF.js model.json {modelTopology}', pathOf(node));
+  }
+}
+
+/** Keras 3 writes `module` / `registered_name` on objects and {args, kwargs} inbound nodes. */
+function isKeras3(model: Node): boolean {
+  if (prop(model, 'module') || prop(model, 'registered_name')) return true;
+  const config = prop(model, 'config');
+  const layers = config?.type === 'array' ? config : config && prop(config, 'layers');
+  const first = layers ? items(layers)[0] : undefined;
+  if (!first) return false;
+  if (prop(first, 'module') || prop(first, 'registered_name')) return true;
+  return items(layers!).some((l) => {
+    const inbound = prop(l, 'inbound_nodes');
+    return inbound ? items(inbound).some((n) => n.type === 'object') : false;
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * Reads the tensors one inbound-node entry feeds into a call, in every spelling:
+ *   Keras 1:  [[layer, node, tensor], ...]
+ *   Keras 2:  [[layer, node, tensor, kwargs], ...]; tensors inside kwargs are inputs too
+ *             (tf.keras TFOpLambda: ["x", 0, 0, {"y": ["skip", 0, 0]}], written without the outer list)
+ *   Keras 3:  {args: [...], kwargs: {...}} with {class_name: '__keras_tensor__', config: {keras_history}}
+ *             anywhere inside; args depth-first, then kwargs in key order.
+ */
+import type { Node } from 'jsonc-parser';
+import { entries, fail, indexValue, items, kind, prop, type JsonSource } from './jsonSource';
+
+export interface RawRef {
+  layer: string;
+  nodeIndex: number;
+  tensorIndex: number;
+  /** Where the reference is written, for errors. */
+  at: Node;
+}
+
+const REF_SHAPE = '[layer_name, node_index, tensor_index] (Keras 1), with a kwargs object fourth (Keras 2)';
+/** tf.keras writes constants fed to an op as ['_CONSTANT_VALUE', -1, value, kwargs]. */
+const CONSTANT = '_CONSTANT_VALUE';
+
+export function entryRefs(src: JsonSource, entry: Node): RawRef[] {
+  if (entry.type === 'object') return keras3Refs(src, entry);
+  if (entry.type !== 'array') fail(src, entry, `inbound node entry is ${kind(entry)}`, `a list of ${REF_SHAPE}, or {args, kwargs}`);
+  const refs: RawRef[] = [];
+  let kwargs: Node | undefined;
+  const visit = (n: Node): void => {
+    const [first, , , fourth] = items(n);
+    if (n.type === 'array' && first?.type === 'string') {
+      if (first.value !== CONSTANT) refs.push(listRef(src, n));
+      if (!kwargs && fourth?.type === 'object') kwargs = fourth;
+    } else if (n.type === 'array') {
+      items(n).forEach(visit);
+    } else {
+      fail(src, n, `tensor reference is ${kind(n)}`, REF_SHAPE);
+    }
+  };
+  // The entry itself is one reference when tf.keras preserved a single-tensor first argument.
+  if (items(entry)[0]?.type === 'string') visit(entry);
+  else items(entry).forEach(visit);
+  if (kwargs) collectKwargRefs(kwargs, refs);
+  return refs;
+}
+
+function listRef(src: JsonSource, n: Node): RawRef {
+  const [name, node, tensor] = items(n);
+  const nodeIndex = indexValue(node);
+  const tensorIndex = indexValue(tensor);
+  if (nodeIndex === undefined || tensorIndex === undefined) fail(src, n, 'malformed tensor reference', REF_SHAPE);
+  return { layer: name!.value as string, nodeIndex, tensorIndex, at: n };
+}
+
+/** A kwargs value shaped [name, node, tensor] is a tensor fed by keyword (e.g. TFOpLambda's `y`). */
+function collectKwargRefs(n: Node, out: RawRef[]): void {
+  if (n.type === 'object') {
+    for (const [, v] of entries(n)) collectKwargRefs(v, out);
+  } else if (n.type === 'array') {
+    const [a, b, c] = items(n);
+    const len = items(n).length;
+    if (a?.type === 'string' && indexValue(b) !== undefined && indexValue(c) !== undefined && (len === 3 || (len === 4 && items(n)[3]!.type === 'object'))) {
+      out.push({ layer: a.value as string, nodeIndex: indexValue(b)!, tensorIndex: indexValue(c)!, at: n });
+    } else items(n).forEach((x) => collectKwargRefs(x, out));
+  }
+}
+
+function keras3Refs(src: JsonSource, entry: Node): RawRef[] {
+  const refs: RawRef[] = [];
+  const args = prop(entry, 'args');
+  const kwargs = prop(entry, 'kwargs');
+  if (args && args.type !== 'array') fail(src, args, `inbound node args is ${kind(args)}`, 'a JSON array');
+  if (kwargs && kwargs.type !== 'object') fail(src, kwargs, `inbound node kwargs is ${kind(kwargs)}`, 'a JSON object');
+  if (args) keras3Walk(src, args, refs);
+  if (kwargs) keras3Walk(src, kwargs, refs);
+  return refs;
+}
+
+function keras3Walk(src: JsonSource, n: Node, out: RawRef[]): void {
+  if (n.type === 'array') {
+    items(n).forEach((x) => keras3Walk(src, x, out));
+  } else if (n.type === 'object') {
+    const cls = prop(n, 'class_name');
+    if (cls?.type === 'string' && cls.value === '__keras_tensor__') {
+      const history = prop(prop(n, 'config') ?? n, 'keras_history');
+      const [name, node, tensor] = history ? items(history) : [];
+      const nodeIndex = indexValue(node);
+      const tensorIndex = indexValue(tensor);
+      if (!history || name?.type !== 'string' || nodeIndex === undefined || tensorIndex === undefined) {
+        fail(src, history ?? n, 'malformed __keras_tensor__', 'config.keras_history = [layer_name, node_index, tensor_index]');
+      }
+      out.push({ layer: name.value as string, nodeIndex, tensorIndex, at: history });
+    } else {
+      for (const [, v] of entries(n)) keras3Walk(src, v, out);
+    }
+  }
+}

@@ -1,0 +1,514 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { zipSync } from 'fflate';
+import { findNodeAtLocation, getNodeValue, parseTree, type Node } from 'jsonc-parser';
+import { ModelError } from '../../src/core/errors';
+import { fileLayers, type ModelDocument, type ModelGraph } from '../../src/core/ir';
+import { readModel } from '../../src/core/read/readModel';
+
+// The test runs bundled from out/test/unit/read.test.js.
+const FIXTURES = path.resolve(__dirname, '../../../../shared/fixtures/models');
+const fixtureBytes = (file: string): Uint8Array => readFileSync(path.join(FIXTURES, file));
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const readJson = (v: unknown, file = 'test.json'): ModelDocument => readModel(file, enc(JSON.stringify(v)));
+
+/** The columns of shared/fixtures/models/SOURCES.md (concats from its 'adds' column notes). */
+const SOURCES = [
+  { file: 'tfjs-legacy-resnet50-tensorspace.json', format: 'tfjs-layers-model', container: 'plain', layers: 177, adds: 16, concats: 0, outputs: 72, modelPath: ['modelTopology', 'model_config'], version: '2.1.6' },
+  { file: 'tfjs-legacy-mobilenetv2-nsfwjs.json', format: 'tfjs-layers-model', container: 'plain', layers: 162, adds: 10, concats: 0, modelPath: ['modelTopology', 'model_config'], version: '2.2.4' },
+  { file: 'tfjs-legacy-inceptionv3-tensorspace.json', format: 'tfjs-layers-model', container: 'plain', layers: 313, adds: 0, concats: 15, outputs: 124, modelPath: ['modelTopology', 'model_config'], version: '2.2.4' },
+  { file: 'tfjs-browser-saved-lenet-tensorspace.json', format: 'tfjs-layers-model', container: 'plain', layers: 10, adds: 0, concats: 0, outputs: 8, modelPath: ['modelTopology'] },
+  { file: 'tfjs-official-e2e-sequential-embedding-gru.json', format: 'tfjs-layers-model', container: 'plain', layers: 2, adds: 0, concats: 0, modelPath: ['modelTopology'] },
+  { file: 'keras1-resnet50-kerasjs.json', format: 'keras-json', container: 'plain', layers: 177, adds: 16, concats: 0, modelPath: [], version: '1.1.0' },
+  { file: 'keras1-inceptionv3-kerasjs.json', format: 'keras-json', container: 'plain', layers: 220, adds: 0, concats: 15, modelPath: [] },
+  { file: 'keras-resnet18-custom-doubleencoded.json', format: 'keras-json', container: 'json-string', layers: 80, adds: 8, concats: 0, modelPath: [], version: '2.11.0' },
+  { file: 'keras2-fc-densenet67-tiramisu-functional.json', format: 'keras-json', container: 'plain', layers: 301, adds: 0, concats: 5, modelPath: [], version: '2.0.2' },
+  { file: 'keras2-fc-densenet103-tiramisu-sequential-listconfig.json', format: 'keras-json', container: 'plain', layers: 399, adds: 0, concats: 0, modelPath: [], version: '2.0.2' },
+  { file: 'keras3-resnet1d-dotkeras-config.json', format: 'keras3-config', container: 'plain', layers: 27, adds: 3, concats: 0, modelPath: [] },
+  { file: 'keras3-transformer-encoder-opsAdd-dotkeras-config.json', format: 'keras3-config', container: 'plain', layers: 20, adds: 4, concats: 0, modelPath: [] },
+];
+
+const count = (g: ModelGraph, cls: string): number => g.layers.filter((l) => l.className === cls).length;
+
+/** Checks every invariant the IR promises, independent of the file. */
+function checkGraph(doc: ModelDocument, g: ModelGraph, root: Node): void {
+  const ids = new Set(g.nodes.map((n) => n.id));
+  assert.equal(ids.size, g.nodes.length, 'call ids are unique');
+  const layerNames = new Set(g.layers.map((l) => l.name));
+  assert.equal(layerNames.size, g.layers.length, 'layer names are unique');
+  const seen = new Set<string>();
+  for (const n of g.nodes) {
+    assert.ok(layerNames.has(n.layer));
+    for (const t of n.inputs) assert.ok(seen.has(t.node), `${n.id} uses ${t.node} before it is computed`);
+    seen.add(n.id);
+    if (n.path) assert.equal(findNodeAtLocation(root, n.path)?.type, getEntryType(doc), `call path ${n.path.join('/')}`);
+  }
+  for (const t of [...g.inputs, ...g.outputs]) assert.ok(ids.has(t.node), `graph io ${t.node}`);
+  for (const l of fileLayers(g)) {
+    const obj = findNodeAtLocation(root, l.path);
+    assert.ok(obj, `layer path of ${l.name}`);
+    assert.equal(getNodeValue(findNodeAtLocation(root, [...l.path, 'class_name'])!), l.sourceClassName);
+    if (l.subgraph) checkGraph(doc, l.subgraph, root);
+  }
+}
+const getEntryType = (doc: ModelDocument): string => (doc.format.startsWith('keras3') ? 'object' : 'array');
+
+describe('readModel: the real fixtures (SOURCES.md)', () => {
+  it('finds the fixtures folder from the bundled test', () => {
+    assert.ok(readFileSync(path.join(FIXTURES, 'SOURCES.md'), 'utf8').includes('| file |'));
+  });
+
+  for (const s of SOURCES) {
+    it(`${s.file}: ${s.format}, ${s.layers} layers, ${s.adds} adds`, () => {
+      const doc = readModel(s.file, fixtureBytes(s.file));
+      assert.equal(doc.format, s.format);
+      assert.equal(doc.container, s.container);
+      assert.equal(fileLayers(doc.graph).length, s.layers);
+      assert.equal(count(doc.graph, 'Add'), s.adds);
+      assert.equal(count(doc.graph, 'Concatenate'), s.concats);
+      assert.deepEqual(doc.modelPath, s.modelPath);
+      assert.equal(doc.kerasVersion?.includes(s.version ?? ''), s.version ? true : doc.kerasVersion === undefined ? undefined : true);
+      if (s.outputs) assert.equal(doc.graph.outputs.length, s.outputs);
+      const root = parseTree(doc.text)!;
+      const model = findNodeAtLocation(root, doc.modelPath)!;
+      assert.ok(findNodeAtLocation(model, ['class_name']) && findNodeAtLocation(model, ['config']));
+      checkGraph(doc, doc.graph, root);
+    });
+  }
+
+  it('tfjs-graphmodel-mobilenetv2-nsfwjs.json: says it is a graph model, with a location', () => {
+    assert.throws(
+      () => readModel('graph.json', fixtureBytes('tfjs-graphmodel-mobilenetv2-nsfwjs.json')),
+      (e: unknown) => e instanceof ModelError && /graph model/.test(e.message) && /layers model/.test(e.message) && /\$\.format/.test(e.message) && e.where.line === 1,
+    );
+  });
+
+  it('keeps the decoded inner JSON as the text of a doubly encoded file', () => {
+    const bytes = fixtureBytes('keras-resnet18-custom-doubleencoded.json');
+    const doc = readModel('r18.json', bytes);
+    assert.equal(doc.text, JSON.parse(new TextDecoder().decode(bytes)));
+    assert.equal(doc.bytes, bytes);
+  });
+
+  it('translates Keras 1 layers to the Keras 2 vocabulary', () => {
+    const g = readModel('k1.json', fixtureBytes('keras1-resnet50-kerasjs.json')).graph;
+    const byName = new Map(g.layers.map((l) => [l.name, l]));
+    const conv1 = byName.get('conv1')!;
+    assert.equal(conv1.className, 'Conv2D');
+    assert.equal(conv1.sourceClassName, 'Convolution2D');
+    // The file: nb_filter 64, nb_row/nb_col 7, subsample [2,2], border_mode valid, dim_ordering tf, bias true.
+    assert.deepEqual(
+      { f: conv1.config.filters, k: conv1.config.kernel_size, s: conv1.config.strides, p: conv1.config.padding, d: conv1.config.data_format, b: conv1.config.use_bias },
+      { f: 64, k: [7, 7], s: [2, 2], p: 'valid', d: 'channels_last', b: true },
+    );
+    for (const old of ['nb_filter', 'nb_row', 'nb_col', 'subsample', 'border_mode', 'dim_ordering', 'bias']) assert.ok(!(old in conv1.config), old);
+    assert.deepEqual(byName.get('zeropadding2d_1')!.config.padding, [
+      [3, 3],
+      [3, 3],
+    ]);
+    assert.equal(byName.get('fc1000')!.config.units, 1000);
+    assert.equal(byName.get('input_1')!.config.dtype, 'float32');
+    const merge = byName.get('merge_1')!;
+    assert.deepEqual([merge.className, merge.sourceClassName], ['Add', 'Merge']);
+    assert.deepEqual(g.nodes.find((n) => n.id === 'merge_1')!.inputs, [
+      { node: 'bn2a_branch2c', index: 0 },
+      { node: 'bn2a_branch1', index: 0 },
+    ]);
+    assert.equal(byName.get('bn_conv1')!.config.axis, 3);
+
+    const inc = readModel('k1i.json', fixtureBytes('keras1-inceptionv3-kerasjs.json')).graph;
+    const mixed0 = inc.layers.find((l) => l.name === 'mixed0')!;
+    assert.equal(mixed0.className, 'Concatenate');
+    assert.equal(mixed0.config.axis, 3);
+    assert.ok(!('mode' in mixed0.config));
+    assert.equal(inc.nodes.find((n) => n.id === 'mixed0')!.inputs.length, 4);
+  });
+
+  it('reads Keras 3 tensors in args order and its spellings', () => {
+    const g = readModel('k3.json', fixtureBytes('keras3-transformer-encoder-opsAdd-dotkeras-config.json')).graph;
+    const add = g.layers.find((l) => l.name === 'add_15')!;
+    assert.equal(add.className, 'Add');
+    assert.deepEqual(g.nodes.find((n) => n.id === 'add_15')!.inputs, [
+      { node: 'multi_head_attention', index: 0 },
+      { node: 'dense_3', index: 0 },
+    ]);
+    const input = g.layers[0]!;
+    assert.deepEqual(input.config.batch_input_shape, [null, 20, 1]);
+    assert.equal(g.layers.find((l) => l.name === 'dense_3')!.config.dtype, 'float32');
+  });
+
+  it('adds a synthetic InputLayer to a Sequential with a bare list config', () => {
+    const g = readModel('d103.json', fixtureBytes('keras2-fc-densenet103-tiramisu-sequential-listconfig.json')).graph;
+    assert.equal(g.layers.length, 400);
+    const input = g.layers[0]!;
+    assert.equal(input.synthetic, true);
+    assert.equal(input.className, 'InputLayer');
+    assert.deepEqual(input.config.batch_input_shape, [null, 224, 224, 3]);
+    assert.equal(input.name, `${g.layers[1]!.name}_input`);
+    assert.deepEqual(g.nodes[1]!.inputs, [{ node: input.name, index: 0 }]);
+    assert.deepEqual(g.outputs, [{ node: g.layers[399]!.name, index: 0 }]);
+  });
+});
+
+describe('readModel: small hand-written models', () => {
+  const input = (name: string, shape: (number | null)[]) => ({ class_name: 'InputLayer', name, config: { name, batch_input_shape: shape, dtype: 'float32' }, inbound_nodes: [] });
+  const conv = (name: string, from: string) => ({ class_name: 'Conv2D', name, config: { name, filters: 4, kernel_size: [3, 3], padding: 'same' }, inbound_nodes: [[[from, 0, 0, {}]]] });
+  const functional = (layers: unknown[], inputs: unknown = [['input_1', 0, 0]], outputs: unknown = [[(layers[layers.length - 1] as { name: string }).name, 0, 0]]) => ({
+    class_name: 'Functional',
+    config: { name: 'model', layers, input_layers: inputs, output_layers: outputs },
+    keras_version: '2.15.0',
+  });
+
+  it('TFOpLambda math.add with its second operand in kwargs is an Add of two tensors', () => {
+    const lambda = { class_name: 'TFOpLambda', name: 'tf.math.add', config: { name: 'tf.math.add', trainable: true, dtype: 'float32', function: 'math.add' }, inbound_nodes: [['conv2d', 0, 0, { y: ['input_1', 0, 0], name: null }]] };
+    const doc = readJson(functional([input('input_1', [null, 8, 8, 4]), conv('conv2d', 'input_1'), lambda]));
+    assert.equal(doc.format, 'keras-json');
+    assert.equal(doc.kerasVersion, '2.15.0');
+    const l = doc.graph.layers[2]!;
+    assert.deepEqual([l.className, l.sourceClassName], ['Add', 'TFOpLambda']);
+    const call = doc.graph.nodes.find((n) => n.layer === 'tf.math.add')!;
+    assert.deepEqual(call.inputs, [
+      { node: 'conv2d', index: 0 },
+      { node: 'input_1', index: 0 },
+    ]);
+    assert.deepEqual(call.path, ['config', 'layers', 2, 'inbound_nodes', 0]);
+  });
+
+  it('TFOpLambda __operators__.add with a constant stays a TFOpLambda; multiply maps to Multiply', () => {
+    const plusOne = { class_name: 'TFOpLambda', name: 'tf.__operators__.add', config: { name: 'tf.__operators__.add', function: '__operators__.add' }, inbound_nodes: [['conv2d', 0, 0, { y: 1.0, name: null }]] };
+    const mul = { class_name: 'TFOpLambda', name: 'tf.math.multiply', config: { name: 'tf.math.multiply', function: 'math.multiply' }, inbound_nodes: [['tf.__operators__.add', 0, 0, { y: ['conv2d', 0, 0], name: null }]] };
+    const g = readJson(functional([input('input_1', [null, 8, 8, 4]), conv('conv2d', 'input_1'), plusOne, mul])).graph;
+    assert.equal(g.layers[2]!.className, 'TFOpLambda');
+    assert.equal(g.layers[3]!.className, 'Multiply');
+  });
+
+  it('Keras 3 ops-level Add, a bare [name, 0, 0] for input_layers, and nested args', () => {
+    const kt = (layer: string) => ({ class_name: '__keras_tensor__', config: { shape: [null, 4], dtype: 'float32', keras_history: [layer, 0, 0] } });
+    const model = {
+      module: 'keras.src.models.functional',
+      class_name: 'Functional',
+      registered_name: 'Functional',
+      config: {
+        name: 'f',
+        layers: [
+          { module: 'keras.layers', class_name: 'InputLayer', registered_name: null, name: 'x', config: { batch_shape: [null, 4], name: 'x' }, inbound_nodes: [] },
+          { module: 'keras.layers', class_name: 'Dense', registered_name: null, name: 'd', config: { name: 'd', units: 4, trainable: false }, inbound_nodes: [{ args: [kt('x')], kwargs: {} }] },
+          { module: 'keras.src.ops.numpy', class_name: 'Add', registered_name: 'Add', name: 'add', config: { name: 'add' }, inbound_nodes: [{ args: [kt('d')], kwargs: { y: kt('x') } }] },
+          { module: 'keras.layers', class_name: 'Concatenate', registered_name: null, name: 'cat', config: { name: 'cat', axis: -1 }, inbound_nodes: [{ args: [[kt('add'), { nested: [kt('d')] }]], kwargs: { z: kt('x') } }] },
+        ],
+        input_layers: ['x', 0, 0],
+        output_layers: ['cat', 0, 0],
+      },
+    };
+    const doc = readJson(model);
+    assert.equal(doc.format, 'keras3-config');
+    assert.equal(doc.kerasVersion, undefined);
+    const g = doc.graph;
+    assert.deepEqual(g.inputs, [{ node: 'x', index: 0 }]);
+    assert.deepEqual(g.outputs, [{ node: 'cat', index: 0 }]);
+    assert.equal(count(g, 'Add'), 1);
+    assert.equal(g.layers[1]!.trainable, false);
+    assert.equal(g.layers[2]!.trainable, true);
+    assert.deepEqual(g.nodes.find((n) => n.id === 'add')!.inputs.map((t) => t.node), ['d', 'x']);
+    assert.deepEqual(g.nodes.find((n) => n.id === 'cat')!.inputs.map((t) => t.node), ['add', 'd', 'x']);
+  });
+
+  it('Sequential with a bare list config and no InputLayer', () => {
+    const doc = readJson({
+      class_name: 'Sequential',
+      keras_version: '2.0.2',
+      config: [
+        { class_name: 'Dense', config: { name: 'dense_1', units: 8, input_dim: 3 } },
+        { class_name: 'Dense', config: { name: 'dense_2', units: 2 } },
+      ],
+    });
+    const g = doc.graph;
+    assert.deepEqual(
+      g.layers.map((l) => [l.name, l.className, !!l.synthetic]),
+      [
+        ['dense_1_input', 'InputLayer', true],
+        ['dense_1', 'Dense', false],
+        ['dense_2', 'Dense', false],
+      ],
+    );
+    assert.deepEqual(g.layers[0]!.config.batch_input_shape, [null, 3]);
+    assert.deepEqual(
+      g.nodes.map((n) => [n.id, n.inputs.map((t) => t.node)]),
+      [
+        ['dense_1_input', []],
+        ['dense_1', ['dense_1_input']],
+        ['dense_2', ['dense_1']],
+      ],
+    );
+    assert.deepEqual(g.layers[1]!.path, ['config', 0]);
+  });
+
+  it('Sequential {name, layers} whose first layer is an InputLayer gets no synthetic input', () => {
+    const g = readJson({ class_name: 'Sequential', config: { name: 'seq', layers: [input('in', [null, 3]), { class_name: 'Dense', config: { name: 'd', units: 1 } }] } }).graph;
+    assert.equal(g.name, 'seq');
+    assert.equal(g.layers.length, 2);
+    assert.ok(g.layers.every((l) => !l.synthetic));
+  });
+
+  it('a nested model and a shared layer called twice', () => {
+    const inner = {
+      class_name: 'Model',
+      name: 'block',
+      config: {
+        name: 'block',
+        layers: [input('block_in', [null, 8, 8, 4]), conv('block_conv', 'block_in'), { class_name: 'Add', name: 'block_add', config: { name: 'block_add' }, inbound_nodes: [[['block_conv', 0, 0, {}], ['block_in', 0, 0, {}]]] }],
+        input_layers: [['block_in', 0, 0]],
+        output_layers: [['block_add', 0, 0]],
+      },
+      inbound_nodes: [[['input_1', 0, 0, {}]], [['block', 0, 0, {}]]],
+    };
+    const out = { class_name: 'Add', name: 'out', config: { name: 'out' }, inbound_nodes: [[['block', 1, 0, {}], ['input_1', 0, 0, {}]]] };
+    const g = readJson(functional([input('input_1', [null, 8, 8, 4]), inner, out])).graph;
+    const block = g.layers[1]!;
+    assert.equal(block.subgraph?.layers.length, 3);
+    assert.equal(count(block.subgraph!, 'Add'), 1);
+    assert.deepEqual(block.subgraph!.inputs, [{ node: 'block_in', index: 0 }]);
+    assert.deepEqual(
+      g.nodes.map((n) => [n.id, n.callIndex, n.inputs.map((t) => t.node)]),
+      [
+        ['input_1', 0, []],
+        ['block', 0, ['input_1']],
+        ['block#1', 1, ['block']],
+        ['out', 0, ['block#1', 'input_1']],
+      ],
+    );
+  });
+
+  it('sorts calls written out of order', () => {
+    const g = readJson(functional([conv('c2', 'c1'), input('input_1', [null, 4, 4, 1]), conv('c1', 'input_1')])).graph;
+    assert.deepEqual(
+      g.nodes.map((n) => n.id),
+      ['input_1', 'c1', 'c2'],
+    );
+  });
+
+  it('reads a .keras zip: config.json is the model, metadata.json gives the version', () => {
+    const config = fixtureBytes('keras3-resnet1d-dotkeras-config.json');
+    const zip = zipSync({ 'metadata.json': enc('{"keras_version": "3.6.0", "date_saved": "2024-11-01@10:00:00"}'), 'config.json': config, 'model.weights.h5': new Uint8Array([0x89, 0x48, 0x44, 0x46]) });
+    const doc = readModel('resnet_model.keras', zip);
+    assert.equal(doc.format, 'keras3-archive');
+    assert.equal(doc.container, 'keras-zip');
+    assert.equal(doc.kerasVersion, '3.6.0');
+    assert.equal(doc.text, new TextDecoder().decode(config));
+    assert.equal(doc.bytes, zip);
+    assert.equal(fileLayers(doc.graph).length, 27);
+    assert.equal(count(doc.graph, 'Add'), 3);
+  });
+
+  it('detects by content: a .keras name on plain JSON and a BOM', () => {
+    const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...fixtureBytes('tfjs-official-e2e-sequential-embedding-gru.json')]);
+    const doc = readModel('model.keras', bytes);
+    assert.equal(doc.format, 'tfjs-layers-model');
+    assert.equal(doc.container, 'plain');
+    assert.ok(doc.text.startsWith('{'));
+    assert.equal(doc.graph.layers[0]!.synthetic, true);
+    assert.deepEqual(doc.graph.layers[0]!.config.batch_input_shape, [null, 10]);
+  });
+
+  it('class names and keys that are Object.prototype members are plain strings', () => {
+    const odd = { class_name: 'constructor', name: 'toString', config: { name: 'toString', constructor: 1, mode: 'constructor' }, inbound_nodes: [[['input_1', 0, 0, {}]]] };
+    const merge = { class_name: 'Merge', name: 'm', config: { name: 'm', mode: 'toString' }, inbound_nodes: [[['input_1', 0, 0], ['toString', 0, 0]]] };
+    const g = readJson(functional([input('input_1', [null, 2]), odd, merge])).graph;
+    assert.deepEqual(
+      g.layers.map((l) => l.className),
+      ['InputLayer', 'constructor', 'Merge'],
+    );
+    assert.deepEqual(g.layers[1]!.config, odd.config);
+  });
+
+  it('reads a LaurelResidual layer like any layer', () => {
+    const laurel = { class_name: 'LaurelResidual', name: 'laurel_1', config: { name: 'laurel_1', variant: 'rw', bias: true }, inbound_nodes: [[['conv2d', 0, 0, {}], ['input_1', 0, 0, {}]]] };
+    const l = readJson(functional([input('input_1', [null, 8, 8, 4]), conv('conv2d', 'input_1'), laurel])).graph.layers[2]!;
+    assert.equal(l.className, 'LaurelResidual');
+    assert.deepEqual(l.config, laurel.config);
+  });
+});
+
+describe('readModel: errors', () => {
+  const expectError = (bytes: Uint8Array, test: (e: ModelError) => void, file = 'bad.json') => {
+    assert.throws(
+      () => readModel(file, bytes),
+      (e: unknown) => {
+        assert.ok(e instanceof ModelError, `expected a ModelError, got ${String(e)}`);
+        test(e);
+        return true;
+      },
+    );
+  };
+  const base = () => ({
+    class_name: 'Model',
+    config: {
+      name: 'm',
+      layers: [
+        { class_name: 'InputLayer', name: 'in', config: { name: 'in', batch_input_shape: [null, 2] }, inbound_nodes: [] },
+        { class_name: 'Dense', name: 'a', config: { name: 'a', units: 2 }, inbound_nodes: [[['in', 0, 0, {}]]] },
+        { class_name: 'Dense', name: 'b', config: { name: 'b', units: 2 }, inbound_nodes: [[['a', 0, 0, {}]]] },
+      ],
+      input_layers: [['in', 0, 0]],
+      output_layers: [['b', 0, 0]],
+    },
+  });
+  const pretty = (v: unknown) => enc(JSON.stringify(v, null, 2));
+
+  it('truncated JSON: line:column of the parse error', () => {
+    const text = JSON.stringify(base(), null, 2);
+    expectError(enc(text.slice(0, 200)), (e) => {
+      assert.match(e.message, /^bad\.json:\d+:\d+: malformed JSON/);
+      assert.ok(e.where.line! > 1);
+    });
+  });
+
+  it('malformed JSON inside a doubly encoded file names the inner document', () => {
+    expectError(enc(JSON.stringify('{"class_name": "Model", "config": {')), (e) => {
+      assert.match(e.message, /malformed JSON/);
+      assert.equal(e.where.inner, 'the JSON string the file holds');
+    });
+  });
+
+  it('an inbound reference to a missing layer names it and its path', () => {
+    const m = base();
+    m.config.layers[2]!.inbound_nodes = [[['ghost', 0, 0, {}]]];
+    const text = new TextDecoder().decode(pretty(m));
+    // The reference is the array that opens on the line before "ghost".
+    const at = text.lastIndexOf('[', text.indexOf('"ghost"'));
+    const line = text.slice(0, at).split('\n').length;
+    const column = at - text.lastIndexOf('\n', at - 1);
+    expectError(pretty(m), (e) => {
+      assert.match(e.message, /"ghost"/);
+      assert.ok(e.message.startsWith(`bad.json:${line}:${column} at $.config.layers[2].inbound_nodes[0][0]: `), e.message);
+      assert.deepEqual(e.where.path, ['config', 'layers', 2, 'inbound_nodes', 0, 0]);
+    });
+  });
+
+  it('a reference to a call node a layer does not have', () => {
+    const m = base();
+    m.config.layers[2]!.inbound_nodes = [[['a', 1, 0, {}]]];
+    expectError(pretty(m), (e) => assert.match(e.message, /call node 1 of layer "a", which has 1 call node/));
+  });
+
+  it('a cycle names the layers', () => {
+    const m = base();
+    m.config.layers[1]!.inbound_nodes = [[['b', 0, 0, {}]]];
+    expectError(pretty(m), (e) => {
+      assert.match(e.message, /cycle/);
+      assert.match(e.message, /a -> b -> a|b -> a -> b/);
+    });
+  });
+
+  it('duplicate layer names, missing names, non-arrays, missing model parts', () => {
+    const dup = base();
+    dup.config.layers[2]!.name = 'a';
+    dup.config.layers[2]!.config.name = 'a';
+    expectError(pretty(dup), (e) => assert.match(e.message, /duplicate layer name "a"/));
+
+    const notArray = base() as { config: Record<string, unknown> };
+    notArray.config.layers = { a: 1 };
+    expectError(pretty(notArray), (e) => assert.match(e.message, /at \$\.config\.layers: layers is an object; expected a JSON array/));
+
+    const inboundNotArray = base() as unknown as { config: { layers: Record<string, unknown>[] } };
+    inboundNotArray.config.layers[1]!.inbound_nodes = 'in';
+    expectError(pretty(inboundNotArray), (e) => assert.match(e.message, /inbound_nodes of a is a string/));
+
+    const badRef = base() as unknown as { config: { layers: Record<string, unknown>[] } };
+    badRef.config.layers[1]!.inbound_nodes = [[['in', 'zero', 0]]];
+    expectError(pretty(badRef), (e) => assert.match(e.message, /malformed tensor reference/));
+
+    const noOutputs = base() as { config: Record<string, unknown> };
+    delete noOutputs.config.output_layers;
+    expectError(pretty(noOutputs), (e) => assert.match(e.message, /without output_layers/));
+
+    const noName = base() as unknown as { config: { layers: Record<string, unknown>[] } };
+    delete noName.config.layers[1]!.name;
+    noName.config.layers[1]!.config = { units: 2 };
+    expectError(pretty(noName), (e) => assert.match(e.message, /Dense layer has no name/));
+  });
+
+  it('not a model', () => {
+    expectError(enc('{"name": "x", "layers": []}'), (e) => {
+      assert.match(e.message, /not a model/);
+      assert.equal(e.where.line, 1);
+    });
+    expectError(enc('[1, 2]'), (e) => assert.match(e.message, /not a model: the file holds an array/));
+    expectError(enc('{"modelTopology": {"class_name": "Conv2D", "config": {"name": "c"}}}'), (e) => assert.match(e.message, /class Conv2D is not a model/));
+    expectError(enc(''), (e) => assert.match(e.message, /malformed JSON|empty/));
+    expectError(new Uint8Array([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0]), (e) => assert.match(e.message, /HDF5/));
+    expectError(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), (e) => assert.match(e.message, /not UTF-8/));
+  });
+
+  it('a TF.js graph model inside modelTopology (no format key)', () => {
+    expectError(enc('{"modelTopology": {"node": [{"name": "input", "op": "Placeholder"}]}}'), (e) => {
+      assert.match(e.message, /graph model/);
+      assert.deepEqual(e.where.path, ['modelTopology']);
+    });
+  });
+
+  it('a zip without config.json, and a damaged zip', () => {
+    expectError(zipSync({ 'model.weights.h5': new Uint8Array([1, 2, 3]) }), (e) => assert.match(e.message, /without config\.json \(it holds model\.weights\.h5\)/), 'm.keras');
+    const zip = zipSync({ 'config.json': fixtureBytes('keras3-resnet1d-dotkeras-config.json') });
+    expectError(zip.slice(0, 100), (e) => assert.match(e.message, /zip/), 'm.keras');
+  });
+
+  it('an error inside a .keras config.json says so', () => {
+    const zip = zipSync({ 'config.json': enc('{"class_name": "Functional", "config": {"layers": [}') });
+    expectError(zip, (e) => {
+      assert.equal(e.where.inner, 'config.json');
+      assert.match(e.message, /m\.keras:1:\d+ \(in config\.json\)/);
+    }, 'm.keras');
+  });
+});
+
+describe('readModel: odd input never escapes as anything but a ModelError', () => {
+  /** Deterministic PRNG so a failure can be replayed. */
+  const rng = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const REPLACEMENTS = ['null', '0', '-1', '1.5', '"x"', '[]', '{}', '[["x", 0, 0]]', '[0]', '{"class_name": "Model"}', 'true'];
+
+  /** Every value node (not property keys). */
+  function everyNode(root: Node): Node[] {
+    const out: Node[] = [];
+    const walk = (n: Node) => {
+      if (n.type === 'property') {
+        if (n.children?.[1]) walk(n.children[1]);
+        return;
+      }
+      out.push(n);
+      n.children?.forEach(walk);
+    };
+    walk(root);
+    return out;
+  }
+
+  for (const file of ['keras3-resnet1d-dotkeras-config.json', 'tfjs-browser-saved-lenet-tensorspace.json', 'keras1-resnet50-kerasjs.json', 'tfjs-official-e2e-sequential-embedding-gru.json']) {
+    it(`${file}: truncations and replaced values`, () => {
+      const text = new TextDecoder().decode(fixtureBytes(file));
+      const nodes = everyNode(parseTree(text)!);
+      const next = rng(file.length);
+      const tries: string[] = [];
+      for (let i = 0; i < 40; i++) tries.push(text.slice(0, Math.floor(next() * text.length)));
+      for (let i = 0; i < 400; i++) {
+        const n = nodes[Math.floor(next() * nodes.length)]!;
+        const r = REPLACEMENTS[Math.floor(next() * REPLACEMENTS.length)]!;
+        tries.push(text.slice(0, n.offset) + r + text.slice(n.offset + n.length));
+      }
+      let errors = 0;
+      for (const t of tries) {
+        try {
+          readModel(file, enc(t));
+          if (process.env.READ_FUZZ_VERBOSE) console.log('ok');
+        } catch (e) {
+          if (process.env.READ_FUZZ_VERBOSE) console.log(e instanceof ModelError ? e.what : e);
+          assert.ok(e instanceof ModelError, `not a ModelError: ${String(e)}`);
+          assert.doesNotMatch(e.message, /internal reader error/);
+          assert.ok(e.where.line !== undefined || e.where.path === undefined, 'errors with a path carry a line');
+          errors++;
+        }
+      }
+      assert.ok(errors > 40);
+    });
+  }
+});
