@@ -75,8 +75,6 @@ async function tryNative(candidate: 'tfjs-node-gpu' | 'tfjs-node'): Promise<Outc
   return { ok: true, choice: { name: candidate === 'tfjs-node-gpu' ? 'tensorflow-gpu' : 'tensorflow', package: pkg } };
 }
 
-let wasmPathsSet = false;
-
 /** Where tfjs-backend-wasm's .wasm files are: its dist folder (the package main lives there). */
 export function wasmDistDir(): string {
   return dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
@@ -94,11 +92,12 @@ async function tryWasm(): Promise<Outcome> {
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const file = simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
   if (!existsSync(join(dir, file))) return { ok: false, reason: `${file} not found in ${dir}` };
-  if (!wasmPathsSet) {
+  // Paths only matter before the backend's first initialisation (checked on the engine, not a module
+  // flag, because several bundles may each carry a copy of this module).
+  if (!('wasm' in tf.engine().registry)) {
     // In Node the module is read from disk, so the prefix is a folder path ending in a separator.
     // tfjs picks the SIMD or threaded build itself from the WASM_HAS_* flags.
     wasm.setWasmPaths(dir + sep);
-    wasmPathsSet = true;
   }
   try {
     if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'the wasm backend failed to initialise (see the warning above)' };

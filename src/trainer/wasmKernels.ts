@@ -110,11 +110,24 @@ export interface WasmKernelRegistration {
   present: string[];
 }
 
-const upstream = new Map<string, KernelConfig>();
+// The kernel registry is global, but this module may be loaded more than once (each esbuild bundle has
+// its own copy). So "is this kernel ours" is a mark on the function, and the replaced upstream kernels
+// are kept on the global object, both under Symbol.for keys that every copy shares.
+const OURS = Symbol.for('laurel-studio.wasmGradientKernel');
+const UPSTREAM = Symbol.for('laurel-studio.wasmUpstreamKernels');
+
+function isOurs(config: KernelConfig | undefined): boolean {
+  return config != null && (config.kernelFunc as unknown as Record<symbol, unknown>)[OURS] === true;
+}
+
+for (const config of [conv2DBackpropFilter, depthwiseBackpropFilter, depthwiseBackpropInput, maxPoolGrad]) {
+  Object.defineProperty(config, OURS, { value: true });
+}
 
 /** The tfjs-backend-wasm kernels we replaced, kept so tests can show why (and notice an upstream fix). */
-export function replacedUpstreamKernels(): ReadonlyMap<string, KernelConfig> {
-  return upstream;
+export function replacedUpstreamKernels(): Map<string, KernelConfig> {
+  const g = globalThis as unknown as Record<symbol, Map<string, KernelConfig> | undefined>;
+  return (g[UPSTREAM] ??= new Map());
 }
 
 /** Registers the missing wasm gradient kernels and replaces the broken ones. Idempotent. */
@@ -130,12 +143,12 @@ export function registerWasmGradientKernels(): WasmKernelRegistration {
   }
   for (const config of WASM_REPLACED_KERNELS) {
     const current = tf.getKernel(config.kernelName, WASM);
-    if (current?.kernelFunc === config.kernelFunc) {
+    if (isOurs(current)) {
       result.present.push(config.kernelName);
       continue;
     }
     if (current != null) {
-      upstream.set(config.kernelName, current);
+      replacedUpstreamKernels().set(config.kernelName, current);
       tf.unregisterKernel(config.kernelName, WASM);
     }
     tf.registerKernel(config);
