@@ -1,0 +1,149 @@
+import { ShapeError } from '../layerSpec';
+
+export type Config = Record<string, unknown>;
+
+const show = (v: unknown): string => {
+  try {
+    const s = JSON.stringify(v);
+    return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  } catch {
+    return String(v);
+  }
+};
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/**
+ * Reads one layer's config the way Keras does: a missing or null key takes the Keras default, an int
+ * and a one-element list are interchangeable where Keras accepts both. Anything else is a ShapeError
+ * (never a TypeError), because the analysis reports ShapeErrors per layer and crashes on the rest.
+ */
+export class ConfigReader {
+  constructor(
+    readonly cls: string,
+    readonly config: Config,
+  ) {
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+      throw new ShapeError(`${cls}: config is ${show(config)}; expected an object`);
+    }
+  }
+
+  fail(key: string, expected: string): never {
+    throw new ShapeError(`${this.cls}: config '${key}' is ${show(this.config[key])}; expected ${expected}`);
+  }
+
+  has(key: string): boolean {
+    return this.config[key] !== undefined && this.config[key] !== null;
+  }
+
+  raw(key: string): unknown {
+    return this.config[key];
+  }
+
+  /** An integer >= min; `dflt` undefined means the key is required. */
+  int(key: string, dflt?: number, min = 1): number {
+    let v = this.config[key];
+    if (v === undefined || v === null) {
+      if (dflt === undefined) this.fail(key, `an integer >= ${min} (required)`);
+      return dflt;
+    }
+    if (Array.isArray(v) && v.length === 1) v = v[0];
+    if (!isInt(v) || v < min) this.fail(key, `an integer >= ${min}`);
+    return v;
+  }
+
+  /** An integer or null (e.g. Embedding input_length). */
+  optInt(key: string, min = 1): number | null {
+    return this.has(key) ? this.int(key, undefined, min) : null;
+  }
+
+  /** n integers >= min: an int is repeated n times (Keras normalize_tuple). */
+  ints(key: string, n: number, dflt?: number | number[], min = 1): number[] {
+    let v = this.config[key];
+    if (v === undefined || v === null) {
+      if (dflt === undefined) this.fail(key, `an integer or a list of ${n} integers (required)`);
+      v = dflt;
+    }
+    const expected = `an integer >= ${min} or a list of ${n} such integers`;
+    if (isInt(v)) {
+      if (v < min) this.fail(key, expected);
+      return Array.from({ length: n }, () => v as number);
+    }
+    if (Array.isArray(v) && v.length === n && v.every((x) => isInt(x) && x >= min)) return v as number[];
+    if (n > 1 && Array.isArray(v) && v.length === 1 && isInt(v[0]) && v[0] >= min) return Array.from({ length: n }, () => v[0] as number);
+    return this.fail(key, expected);
+  }
+
+  /**
+   * Per-side amounts (ZeroPadding, Cropping): an int (all sides), n ints (symmetric per axis), or n pairs.
+   * Returns n [before, after] pairs.
+   */
+  pairs(key: string, n: number, dflt: number): [number, number][] {
+    const v = this.has(key) ? this.config[key] : dflt;
+    const expected = `an integer >= 0, a list of ${n} integers, or a list of ${n} [before, after] pairs`;
+    const nonNeg = (x: unknown): x is number => isInt(x) && x >= 0;
+    if (nonNeg(v)) return Array.from({ length: n }, () => [v, v]);
+    if (!Array.isArray(v)) return this.fail(key, expected);
+    // 1-D layers take a single (left, right) pair.
+    if (n === 1 && v.length === 2 && v.every(nonNeg)) return [[v[0], v[1]]];
+    if (v.length !== n) return this.fail(key, expected);
+    return v.map((x): [number, number] => {
+      if (nonNeg(x)) return [x, x];
+      if (Array.isArray(x) && x.length === 2 && x.every(nonNeg)) return [x[0], x[1]];
+      if (Array.isArray(x) && x.length === 1 && nonNeg(x[0])) return [x[0], x[0]];
+      return this.fail(key, expected);
+    });
+  }
+
+  bool(key: string, dflt: boolean): boolean {
+    const v = this.config[key];
+    if (v === undefined || v === null) return dflt;
+    if (typeof v !== 'boolean') this.fail(key, 'true or false');
+    return v;
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[], dflt: T): T {
+    const v = this.config[key];
+    if (v === undefined || v === null) return dflt;
+    if (typeof v !== 'string') this.fail(key, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+    const lower = v.toLowerCase();
+    const hit = allowed.find((a) => a === lower);
+    if (hit === undefined) this.fail(key, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+    return hit;
+  }
+
+  /** Keras' data_format; tfjs writes channelsLast-style names in some files, so both spellings are read. */
+  dataFormat(): 'channels_last' | 'channels_first' {
+    const v = this.config['data_format'];
+    if (v === 'channelsLast') return 'channels_last';
+    if (v === 'channelsFirst') return 'channels_first';
+    return this.oneOf('data_format', ['channels_last', 'channels_first'], 'channels_last');
+  }
+
+  /** An axis or a list of axes (as written: may be negative; resolved against a rank later). */
+  axes(key: string, dflt: number[] | null): number[] | null {
+    const v = this.config[key];
+    if (v === undefined) return dflt;
+    if (v === null) return null;
+    if (isInt(v)) return [v];
+    if (Array.isArray(v) && v.every(isInt)) return v as number[];
+    return this.fail(key, 'an integer axis or a list of integer axes');
+  }
+
+  /** A nested {class_name, config} object (Bidirectional's layer, TimeDistributed's layer). */
+  layer(key: string, required = true): { className: string; config: Config } | null {
+    const v = this.config[key];
+    if (v === undefined || v === null) {
+      if (required) this.fail(key, 'a layer object {class_name, config} (required)');
+      return null;
+    }
+    if (typeof v === 'object' && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      const cfg = o['config'];
+      if (typeof o['class_name'] === 'string' && cfg !== null && typeof cfg === 'object' && !Array.isArray(cfg)) {
+        return { className: o['class_name'], config: cfg as Config };
+      }
+    }
+    return this.fail(key, 'a layer object {class_name, config}');
+  }
+}
