@@ -16,6 +16,8 @@ const node = {
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
+  // jsonc-parser's UMD build requires files by computed paths esbuild cannot follow: take its ESM build.
+  mainFields: ['module', 'main'],
   // Native and WebAssembly TF.js packages load files relative to themselves: keep them in node_modules.
   external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'],
 };

@@ -48,7 +48,7 @@ function tfjsTopology(file: string): object {
 
 async function tfjsCounts(file: string): Promise<{ total: number; trainable: number }> {
   const model = await tf.models.modelFromJSON(tfjsTopology(file) as tf.io.ModelJSON);
-  const size = (ws: tf.LayerVariable[]): number => ws.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0);
+  const size = (ws: tf.LayerVariable[]): number => ws.reduce((a, w) => a + w.shape.reduce<number>((x, y) => x * (y ?? 0), 1), 0);
   const out = { total: model.countParams(), trainable: size(model.trainableWeights) };
   model.dispose();
   return out;
