@@ -4,6 +4,7 @@ import { ModelError } from '../errors';
 import type { CallNode, JsonPath, ModelDocument, ModelGraph } from '../ir';
 import { layerByName } from '../ir';
 import { fromLayerConfig, LAUREL_CLASS, toFileConfig } from '../laurel/laurelConfig';
+import { previousActivations } from '../laurel/history';
 import { hasPa } from '../laurel/variants';
 import type { VariantChoice } from '../laurel/variants';
 import { locate, nodeAt } from '../locate';
@@ -81,19 +82,6 @@ function graphOf(g: ModelGraph, scope: string[]): ModelGraph {
   let cur = g;
   for (const name of scope) cur = layerByName(cur).get(name)!.subgraph!;
   return cur;
-}
-
-/** PA's x_{i-1} ... x_{i-k+1}: the shortcut inputs of the closest earlier sites of the same shape. */
-function previousActivations(site: ResidualSite, sites: ResidualSite[], graph: ModelGraph, count: number): { layer: string; callIndex: number; index: number }[] {
-  const key = JSON.stringify(site.shape);
-  const earlier = sites.slice(0, sites.indexOf(site)).filter((s) => s.scope.join('/') === site.scope.join('/') && JSON.stringify(s.shape) === key);
-  return earlier
-    .reverse()
-    .slice(0, Math.max(0, count))
-    .map((s) => {
-      const n = graph.nodes.find((x) => x.id === s.shortcut.node)!;
-      return { layer: n.layer, callIndex: n.callIndex, index: s.shortcut.index };
-    });
 }
 
 interface Style {
