@@ -79,6 +79,11 @@ function functional(src: JsonSource, className: string, config: Node): ModelGrap
     inbound.forEach((entry, k) => {
       const inputs = entryRefs(src, entry).map(resolve);
       if (k === 0 && layer.sourceClassName === 'TFOpLambda') layer.className = opLambdaClass(layer.config, inputs.length) ?? layer.className;
+      // A nested model's call feeds its tensors to the subgraph's inputs, one for one.
+      const expected = layer.subgraph?.inputs.length;
+      if (expected !== undefined && inputs.length !== expected) {
+        fail(src, entry, `call ${k} of nested model "${layer.name}" passes ${inputs.length} tensor(s)`, `${expected}, one for each of its inputs`);
+      }
       nodes.push({ id: callId(layer.name, k), layer: layer.name, callIndex: k, inputs, path: pathOf(entry) });
     });
   }
@@ -132,7 +137,9 @@ function sequential(src: JsonSource, model: Node, className: string, config: Nod
 function sorted(src: JsonSource, nodes: CallNode[], read: ReadLayer[]): CallNode[] {
   const result = topoSort(nodes);
   if ('order' in result) return result.order;
-  const names = result.cycle.map((n) => n.id);
+  const ids = result.cycle.map((n) => n.id);
+  // Name every layer of a short cycle; elide the middle of a long one.
+  const names = ids.length <= 16 ? ids : [...ids.slice(0, 8), `... ${ids.length - 12} more ...`, ...ids.slice(-4)];
   const first = read.find((r) => r.layer.name === result.cycle[0]!.layer)!;
-  return fail(src, first.node, `the layers form a cycle: ${[...names, names[0]].join(' -> ')}`, 'an acyclic graph (each call uses tensors of earlier calls)');
+  return fail(src, first.node, `the layers form a cycle: ${[...names, ids[0]].join(' -> ')}`, 'an acyclic graph (each call uses tensors of earlier calls)');
 }

@@ -11,8 +11,8 @@ export interface Detected {
   kerasVersion?: string;
 }
 
-const LAYERS_MODEL = 'LAuReL Studio reads layers models (Keras to_json, .keras, TF.js layers-model)';
-const GRAPH_MODEL = 'this is a TF.js graph model (TensorFlow ops, not Keras layers)';
+const GRAPH_MODEL = 'this is a TF.js graph model (TensorFlow ops, not Keras layers); LAuReL Studio reads layers models';
+const LAYERS_MODEL = 'a layers model: Keras to_json, a .keras archive, or a TF.js layers-model model.json';
 
 export function detectFormat(src: JsonSource, container: Container, archiveKerasVersion?: string): Detected {
   const root = src.root;
