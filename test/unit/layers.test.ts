@@ -169,9 +169,10 @@ describe('layer catalog vs tfjs-layers', () => {
     }
   });
 
-  it('Conv3D', async () => {
+  it('Conv3D and Conv3DTranspose', async () => {
     for (const padding of ['valid', 'same']) {
       await agree({ cls: 'Conv3D', config: { filters: 4, kernel_size: [3, 2, 1], strides: [1, 2, 2], padding }, inputs: [[null, 8, 9, 10, 3]] });
+      await agree({ cls: 'Conv3DTranspose', config: { filters: 4, kernel_size: [3, 2, 1], strides: [1, 2, 2], padding }, inputs: [[null, 8, 9, 10, 3]] });
     }
   });
 
@@ -607,6 +608,27 @@ describe('layer catalog vs hand computations (classes or options tfjs lacks)', (
     // kernel (7, 1, 32) = 224 + 32; 'same' with stride 2 on 20 steps: ceil(20 / 2) = 10.
     assert.deepEqual(run('Conv1D', { filters: 32, kernel_size: [7], strides: [2], padding: 'same', dilation_rate: [1], groups: 1 }, [[null, 20, 1]]), { shapes: [[null, 10, 32]], trainable: 256, nonTrainable: 0 });
     throwsShape(() => run('Conv2D', { filters: 32, kernel_size: 3, groups: 3 }, [[null, 8, 8, 16]]), /16 input channels and 32 filters with groups=3/);
+  });
+
+  it('1-D separable, depthwise and transposed convs; Group/UnitNormalization; Bidirectional GRU reset_after', () => {
+    // SeparableConv1D, 4 channels, kernel 3, depth_multiplier 2, 8 filters: depthwise (3, 4, 2) = 24,
+    // pointwise (1, 8, 8) = 64, bias 8 -> 96; 'valid' on 10 steps: 10 - 3 + 1 = 8.
+    assert.deepEqual(run('SeparableConv1D', { filters: 8, kernel_size: 3, depth_multiplier: 2 }, [[null, 10, 4]]), { shapes: [[null, 8, 8]], trainable: 96, nonTrainable: 0 });
+    // DepthwiseConv1D, depth_multiplier 3: kernel (5, 4, 3) = 60 + bias 12; causal keeps 10 steps.
+    assert.deepEqual(run('DepthwiseConv1D', { kernel_size: 5, depth_multiplier: 3, padding: 'causal' }, [[null, 10, 4]]), { shapes: [[null, 10, 12]], trainable: 72, nonTrainable: 0 });
+    // Conv1DTranspose, kernel 4, stride 2, 'valid' on 10: 10*2 + max(4 - 2, 0) = 22; kernel (4, 5, 3) = 60 + 5.
+    assert.deepEqual(run('Conv1DTranspose', { filters: 5, kernel_size: 4, strides: 2 }, [[null, 10, 3]]), { shapes: [[null, 22, 5]], trainable: 65, nonTrainable: 0 });
+    // GroupNormalization(groups=4) over 16 channels: gamma 16 + beta 16; 6 groups do not divide 16.
+    assert.equal(run('GroupNormalization', { groups: 4, axis: -1 }, [[null, 8, 8, 16]]).trainable, 32);
+    throwsShape(() => run('GroupNormalization', { groups: 6 }, [[null, 8, 8, 16]]), /16 channels with groups=6/);
+    assert.deepEqual(run('UnitNormalization', { axis: -1 }, [[null, 7]]), { shapes: [[null, 7]], trainable: 0, nonTrainable: 0 });
+    // Bidirectional(GRU(4, reset_after=True)) on 20 features: two GRUs of 312 (see above); concat -> 8 units.
+    const layer = { class_name: 'GRU', config: { units: 4, reset_after: true } };
+    assert.deepEqual(run('Bidirectional', { layer, merge_mode: 'concat' }, [[null, 10, 20]]), { shapes: [[null, 8]], trainable: 624, nonTrainable: 0 });
+    // backward_layer with its own size: 312 + GRU(2, reset_after) = 6*(20+2) + 2*6 = 144.
+    const backward_layer = { class_name: 'GRU', config: { units: 2, reset_after: true, go_backwards: true } };
+    assert.equal(run('Bidirectional', { layer, backward_layer, merge_mode: 'concat' }, [[null, 10, 20]]).trainable, 456);
+    throwsShape(() => run('Bidirectional', { layer }, [[null, 20]]), /^Bidirectional: layer GRU: input shape \[null,20\] has rank 2; expected rank 3/);
   });
 
   it('Conv2DTranspose output_padding (Keras deconv_output_length)', () => {

@@ -43,12 +43,13 @@ export class ConfigReader {
   /** An integer >= min; `dflt` undefined means the key is required. */
   int(key: string, dflt?: number, min = 1): number {
     let v = this.config[key];
+    const expected = min === -Infinity ? 'an integer' : `an integer >= ${min}`;
     if (v === undefined || v === null) {
-      if (dflt === undefined) this.fail(key, `an integer >= ${min} (required)`);
+      if (dflt === undefined) this.fail(key, `${expected} (required)`);
       return dflt;
     }
     if (Array.isArray(v) && v.length === 1) v = v[0];
-    if (!isInt(v) || v < min) this.fail(key, `an integer >= ${min}`);
+    if (!isInt(v) || v < min) this.fail(key, expected);
     return v;
   }
 

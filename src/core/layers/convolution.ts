@@ -21,7 +21,7 @@ function geometry(cls: string, c: ConfigReader, inputs: Shape[], n: number, kind
   const input = single(cls, inputs, n + 2, n + 2);
   const { channel, spatial } = layout(c.dataFormat(), n + 2);
   // 'causal' exists for 1-D convolutions only; transposed convolutions take valid/same.
-  const paddings = kind === 'transpose' ? ['valid', 'same'] : n === 1 && kind === 'conv' ? ['valid', 'same', 'causal'] : ['valid', 'same'];
+  const paddings = n === 1 && kind !== 'transpose' ? ['valid', 'same', 'causal'] : ['valid', 'same'];
   return {
     input,
     channel,
