@@ -434,7 +434,6 @@ describe('layer catalog vs tfjs on the real fixture models', () => {
       };
       walk(topo);
       let checked = 0;
-      const classes = new Set<string>();
       for (const l of model.layers) {
         const entry = raw.get(l.name);
         assert.ok(entry, `no config for ${l.name}`);
@@ -458,7 +457,6 @@ describe('layer catalog vs tfjs on the real fixture models', () => {
           what,
         );
         checked++;
-        classes.add(entry.class_name);
       }
       assert.ok(checked > 1, `${file}: no layers checked`);
       model.dispose();
