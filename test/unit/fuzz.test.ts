@@ -85,6 +85,9 @@ describe('fuzz: damaged model files read or fail with a located error', function
       const tally = { read: 0, error: 0 };
       for (let i = 0; i < 400; i++) tally[check(file, encoder.encode(mutate(text, r)))]++;
       assert.equal(tally.read + tally.error, 400);
+      // Both paths are exercised: damaged copies that still read went through analysis, plans and edits.
+      assert.ok(tally.error > 40, `errors: ${tally.error}`);
+      if (!file.includes('graphmodel')) assert.ok(tally.read > 0, `reads: ${tally.read}`);
     });
   }
 
