@@ -1,0 +1,104 @@
+import type { GraphAnalysis } from '../core/analysis/analyze';
+import type { Shape } from '../core/ir';
+import { layerByName } from '../core/ir';
+import { costPlan } from '../core/laurel/planCost';
+import { DEFAULT_OPTIONS, instanceCost, VARIANTS, variantLabel } from '../core/laurel/variants';
+import type { OpenModel } from '../core/model';
+import type { GraphEdge, GraphNode, GraphSite, GraphSnapshot, VariantDelta } from '../protocol/webviewProtocol';
+
+// Pure: the panel sends this over postMessage and the tests run it in plain Node, so no `vscode` here.
+
+/** '(?, 56, 56, 256)'; '?' for a shape that could not be inferred. */
+export function shapeText(shape: Shape | null | undefined): string {
+  return shape ? `(${shape.map((d) => (d === null ? '?' : String(d))).join(', ')})` : '?';
+}
+
+/** Edge id of input `index` of node `to`: the shortcut edge of a site is `edgeId(site.id, site.shortcutIndex)`. */
+export const edgeId = (to: string, index: number): string => `${to}:in${index}`;
+
+const baseName = (file: string): string => file.split(/[\\/]/).pop() || file;
+
+/** The graph view's picture of an analysed model: calls, tensors, residual sites and their prices. */
+export function graphSnapshot(m: OpenModel): GraphSnapshot {
+  const nodes: GraphNode[] = [];
+  const edges: GraphEdge[] = [];
+  walk(m.analysis, [], undefined, nodes, edges);
+
+  const plan = costPlan(m.sites, new Map(), m.params.total);
+  const base = plan.baseParams;
+  const pct = (n: number): number => (base > 0 ? (n / base) * 100 : 0); // as costPlan computes it
+  const sites: GraphSite[] = m.sites.map((s) => {
+    const deltas: VariantDelta[] = VARIANTS.map((variant) => {
+      const choice = { variant, options: DEFAULT_OPTIONS };
+      const params = s.width === null ? null : instanceCost(choice, s.width).params;
+      return { variant, label: variantLabel(choice), params, percent: params === null ? null : pct(params) };
+    });
+    return {
+      id: s.id,
+      merge: s.merge,
+      node: s.id,
+      edge: edgeId(s.id, s.shortcutIndex),
+      width: s.width,
+      kind: s.shortcutKind,
+      current: { variant: s.current.variant, rank: s.current.options.rank, k: s.current.options.k, label: variantLabel(s.current) },
+      deltas,
+    };
+  });
+  const siteByNode = new Map(sites.map((s) => [s.node, s]));
+  for (const n of nodes) {
+    const s = siteByNode.get(n.id);
+    if (s) n.residualSite = s.id;
+  }
+  const shortcutEdges = new Map(sites.map((s) => [s.edge, s.id]));
+  for (const e of edges) {
+    const s = shortcutEdges.get(e.id);
+    if (s) e.residual = s;
+  }
+
+  const doc = m.doc;
+  return {
+    title: baseName(doc.fileName),
+    name: doc.graph.name,
+    format: doc.container === 'plain' ? doc.format : `${doc.format} (${doc.container})`,
+    params: { ...m.params },
+    lowerBound: m.analysis.unknownLayers.length > 0,
+    nodes,
+    edges,
+    sites,
+    planDelta: { baseParams: base, addedParams: plan.addedParams, percent: plan.percent, switched: m.sites.filter((s) => s.current.variant !== 'plain').length },
+    problems: m.analysis.problems.map((p) => p.message),
+  };
+}
+
+/** Calls of one graph, then (right after its call node) the calls of each nested model as a group. */
+function walk(a: GraphAnalysis, scope: string[], parent: string | undefined, nodes: GraphNode[], edges: GraphEdge[]): void {
+  const layers = layerByName(a.graph);
+  const scoped = (id: string): string => [...scope, id].join('/');
+  for (const call of a.graph.nodes) {
+    const layer = layers.get(call.layer)!;
+    const info = a.layers.get(call.layer);
+    const first = call.callIndex === 0;
+    // Weights belong to the layer: a later call of a shared layer adds none.
+    const p = first ? info?.params ?? null : { trainable: 0, nonTrainable: 0 };
+    const shapes = a.shapes.get(call.id);
+    const id = scoped(call.id);
+    const nested = first ? a.nested.get(layer.name) : undefined;
+    const node: GraphNode = {
+      id,
+      layer: layer.name,
+      className: layer.className,
+      outputShape: shapes ? shapes.map(shapeText).join(' | ') : '?',
+      params: p ? p.trainable + p.nonTrainable : null,
+      trainable: p ? p.trainable : null,
+      nonTrainable: p ? p.nonTrainable : null,
+    };
+    if (parent !== undefined) node.parent = parent;
+    if (nested) node.group = true;
+    if (first && info?.note !== undefined) node.note = info.note;
+    nodes.push(node);
+    call.inputs.forEach((t, i) => {
+      edges.push({ id: edgeId(id, i), from: scoped(t.node), to: id, shape: shapeText(a.shapes.get(t.node)?.[t.index]) });
+    });
+    if (nested) walk(nested, [...scope, layer.name], id, nodes, edges);
+  }
+}

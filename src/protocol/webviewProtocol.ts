@@ -1,0 +1,165 @@
+/**
+ * Messages between the graph view (webview) and the extension host.
+ *
+ * Both unions are closed and keyed by a literal `type`. The host treats everything the webview sends as
+ * untrusted: {@link validateWebviewMessage} checks every field before the host acts on it.
+ *
+ * Imported by the host (`src/extension/`) and the browser bundle (`webview/`): only pure core modules,
+ * no `vscode`, DOM or `node:*` import may appear here.
+ */
+
+import { VARIANTS } from '../core/laurel/variants';
+import type { Variant } from '../core/laurel/variants';
+
+/** A LAuReL variant name ('plain', 'rw', 'lr', 'pa', 'rw+lr', 'rw+pa', 'rw+lr+pa', 'gemma'). */
+export type GraphVariant = Variant;
+
+/** One call of a layer, drawn as a box. Nested models are nodes with `group: true` that hold their own calls. */
+export interface GraphNode {
+  /** Unique in the snapshot: the call id, prefixed by nested model names ('block/conv_1', 'dense#1'). */
+  id: string;
+  /** The layer's name (what search, reveal and the CodeLens use). */
+  layer: string;
+  className: string;
+  /** Output shape(s) as text, '(?, 56, 56, 256)'; '?' when it could not be inferred. */
+  outputShape: string;
+  /** The layer's weights, counted at its first call; null when unknown; 0 for later calls of a shared layer. */
+  params: number | null;
+  trainable: number | null;
+  nonTrainable: number | null;
+  /** Id of the group (nested model node) this call belongs to; absent at the top level. */
+  parent?: string;
+  /** A nested model: its calls are the nodes whose `parent` is this id. */
+  group?: boolean;
+  /** Set on the merge node of a residual site. */
+  residualSite?: string;
+  /** Why params or the shape are unknown. */
+  note?: string;
+}
+
+/** A tensor flowing from one call to another. */
+export interface GraphEdge {
+  id: string;
+  from: string;
+  to: string;
+  /** The tensor's shape as text. */
+  shape: string;
+  /** Set on the shortcut edge of a residual site: the site's id. */
+  residual?: string;
+}
+
+/** What one variant would add at a site, with the default options (rank 16, k 3). */
+export interface VariantDelta {
+  variant: GraphVariant;
+  label: string;
+  /** Parameters the variant adds over a plain add; null when the site's width is unknown. */
+  params: number | null;
+  /** params / plain model params × 100. */
+  percent: number | null;
+}
+
+/** A residual connection that can be switched. */
+export interface GraphSite {
+  id: string;
+  /** The merge layer's name. */
+  merge: string;
+  /** Node id of the merge call. */
+  node: string;
+  /** Edge id of the shortcut input. */
+  edge: string;
+  /** Width D (last axis of the merge output); null when unknown. */
+  width: number | null;
+  kind: 'identity' | 'projection';
+  current: { variant: GraphVariant; rank: number; k: number; label: string };
+  deltas: VariantDelta[];
+}
+
+/** Everything the graph view draws, built by the host from an analysed model. */
+export interface GraphSnapshot {
+  /** The file name. */
+  title: string;
+  /** The model's own name. */
+  name: string;
+  /** Format and container, e.g. 'tfjs-layers-model' or 'keras-json (json-string)'. */
+  format: string;
+  params: { total: number; trainable: number; nonTrainable: number };
+  /** True when some layers are of unknown class, so the totals are a lower bound. */
+  lowerBound: boolean;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  sites: GraphSite[];
+  /** What the file's current LAuReL layers add over the plain model. */
+  planDelta: { baseParams: number; addedParams: number; percent: number; switched: number };
+  /** Problems found by the analysis (shape errors), as messages. */
+  problems: string[];
+}
+
+/** Messages the webview sends to the host. */
+export type WebviewToHost =
+  /** Sent once the webview's script has loaded and listens; the host answers with a full snapshot. */
+  | { type: 'ready' }
+  /** Sent when the user applies a variant to one or more residual sites from the edge menu. */
+  | { type: 'applyVariant'; siteIds: string[]; variant: GraphVariant; rank?: number; k?: number }
+  /** Sent when the user asks to see a layer in the model file (double-click or context action on a node). */
+  | { type: 'reveal'; layer: string }
+  /** Sent by Export SVG / PNG: `data` is SVG text or a `data:image/png;base64,` URL; the host saves it. */
+  | { type: 'exportImage'; format: 'svg' | 'png'; data: string };
+
+/** Messages the host sends to the webview. */
+export type HostToWebview =
+  /** Sent after `ready` and whenever the model changes: the whole graph; `resource` is the file's URI, kept for restore. */
+  | { type: 'snapshot'; graph: GraphSnapshot; version: number; resource: string }
+  /** Sent when the model cannot be read or analysed (the view shows the message instead of the graph). */
+  | { type: 'error'; message: string }
+  /** Sent when the host asks the view to centre and highlight a layer (CodeLens "show in graph"). */
+  | { type: 'focusLayer'; layer: string };
+
+/** Limits on untrusted input: more sites than any real model has, ids longer than any layer name. */
+export const PROTOCOL_LIMITS = {
+  maxSiteIds: 10_000,
+  maxIdLength: 1_024,
+  maxRank: 65_536,
+  maxK: 1_024,
+  /** An exported image: tens of MB covers a PNG of a few-thousand-layer graph. */
+  maxImageChars: 64 * 1024 * 1024,
+} as const;
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isId = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= PROTOCOL_LIMITS.maxIdLength;
+const isCount = (x: unknown, max: number): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= max;
+
+/**
+ * The message if `x` is a well-formed {@link WebviewToHost}, else undefined. Returns a fresh object holding
+ * only the known fields, so nothing extra the webview sent reaches the host's handlers.
+ */
+export function validateWebviewMessage(x: unknown): WebviewToHost | undefined {
+  if (!isObject(x) || typeof x.type !== 'string') return undefined;
+  switch (x.type) {
+    case 'ready':
+      return { type: 'ready' };
+    case 'applyVariant': {
+      const { siteIds, variant, rank, k } = x;
+      if (!Array.isArray(siteIds) || siteIds.length === 0 || siteIds.length > PROTOCOL_LIMITS.maxSiteIds) return undefined;
+      if (!siteIds.every(isId)) return undefined;
+      if (typeof variant !== 'string' || !(VARIANTS as readonly string[]).includes(variant)) return undefined;
+      if (rank !== undefined && !isCount(rank, PROTOCOL_LIMITS.maxRank)) return undefined;
+      if (k !== undefined && !isCount(k, PROTOCOL_LIMITS.maxK)) return undefined;
+      const msg: WebviewToHost = { type: 'applyVariant', siteIds: [...new Set(siteIds as string[])], variant: variant as GraphVariant };
+      if (rank !== undefined) msg.rank = rank;
+      if (k !== undefined) msg.k = k;
+      return msg;
+    }
+    case 'reveal':
+      return isId(x.layer) ? { type: 'reveal', layer: x.layer } : undefined;
+    case 'exportImage': {
+      const { format, data } = x;
+      if (format !== 'svg' && format !== 'png') return undefined;
+      if (typeof data !== 'string' || data.length === 0 || data.length > PROTOCOL_LIMITS.maxImageChars) return undefined;
+      if (format === 'png' && !/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/.test(data)) return undefined;
+      if (format === 'svg' && !/^\s*(<\?xml[^>]*>\s*)?<svg[\s>]/.test(data)) return undefined;
+      return { type: 'exportImage', format, data };
+    }
+    default:
+      return undefined;
+  }
+}

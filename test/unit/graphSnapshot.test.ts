@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { graphSnapshot } from '../../src/extension/graphSnapshot';
+import type { GraphAnalysis } from '../../src/core/analysis/analyze';
+import { openModel, planModel, plannedBytes } from '../../src/core/model';
+import type { OpenModel } from '../../src/core/model';
+import type { GraphSnapshot } from '../../src/protocol/webviewProtocol';
+import { fixturePath } from './fixturePath';
+
+const repoRoot = (): string => {
+  // out/test/unit (bundled) or test/unit: examples/ sits at the repository root.
+  for (const up of ['../..', '../../..']) {
+    const p = join(__dirname, up, 'examples');
+    try {
+      readFileSync(join(p, 'resnet-mini.json'));
+      return join(__dirname, up);
+    } catch {
+      /* try the next level */
+    }
+  }
+  throw new Error('examples/resnet-mini.json not found');
+};
+
+const open = (file: string): OpenModel => openModel(file, readFileSync(file));
+
+/** Calls and tensor edges over the whole IR, nested graphs included (each analysed once). */
+function irCounts(a: GraphAnalysis): { nodes: number; edges: number } {
+  let nodes = a.graph.nodes.length;
+  let edges = a.graph.nodes.reduce((n, c) => n + c.inputs.length, 0);
+  for (const sub of a.nested.values()) {
+    const c = irCounts(sub);
+    nodes += c.nodes;
+    edges += c.edges;
+  }
+  return { nodes, edges };
+}
+
+function checkAgainstModel(m: OpenModel, g: GraphSnapshot): void {
+  const ir = irCounts(m.analysis);
+  assert.equal(g.nodes.length, ir.nodes);
+  assert.equal(g.edges.length, ir.edges);
+  const ids = new Set(g.nodes.map((n) => n.id));
+  assert.equal(ids.size, g.nodes.length, 'node ids are unique');
+  for (const e of g.edges) assert.ok(ids.has(e.from) && ids.has(e.to), `edge ${e.id} joins known nodes`);
+  assert.equal(new Set(g.edges.map((e) => e.id)).size, g.edges.length, 'edge ids are unique');
+  assert.equal(g.sites.length, m.sites.length);
+  assert.equal(g.edges.filter((e) => e.residual).length, m.sites.length, 'one residual edge per site');
+  for (const s of g.sites) {
+    const edge = g.edges.find((e) => e.id === s.edge)!;
+    assert.equal(edge.residual, s.id);
+    assert.equal(g.nodes.find((n) => n.id === edge.to)!.residualSite, s.id);
+  }
+  const sum = g.nodes.reduce((n, x) => n + (x.parent === undefined ? x.params ?? 0 : 0), 0);
+  assert.equal(sum, m.params.total, 'top-level node params add up to the total');
+}
+
+describe('graph snapshot', () => {
+  it('resnet-mini: every call and tensor, residual edges, deltas as planModel prices them', () => {
+    const m = open(join(repoRoot(), 'examples', 'resnet-mini.json'));
+    const g = graphSnapshot(m);
+    checkAgainstModel(m, g);
+    assert.ok(g.sites.length > 0);
+    assert.equal(g.title, 'resnet-mini.json');
+    for (const s of g.sites) {
+      for (const d of s.deltas) {
+        const cost = planModel(m, `${s.id}=${d.variant}`).cost;
+        const sc = cost.sites.find((c) => c.site === s.id)!;
+        assert.equal(d.params, sc.params, `${s.id} ${d.variant} params`);
+        assert.equal(d.percent, sc.percent, `${s.id} ${d.variant} percent`);
+        assert.equal(d.label, sc.label);
+      }
+    }
+    assert.deepEqual(g.planDelta, { baseParams: m.params.total, addedParams: 0, percent: 0, switched: 0 });
+  });
+
+  it('ResNet-50 (tfjs legacy): 177 calls, 16 residual edges, deltas and plan delta equal planModel', () => {
+    const m = open(fixturePath('tfjs-legacy-resnet50-tensorspace.json'));
+    const g = graphSnapshot(m);
+    checkAgainstModel(m, g);
+    assert.equal(g.nodes.length, 177);
+    assert.equal(g.edges.filter((e) => e.residual).length, 16);
+    assert.equal(g.params.total, 25_636_712);
+    const add1 = g.nodes.find((n) => n.id === 'add_1')!;
+    assert.equal(add1.outputShape, '(?, 55, 55, 256)');
+    assert.equal(add1.residualSite, 'add_1');
+    const all = planModel(m, 'all=rw+lr');
+    for (const s of g.sites) {
+      const d = s.deltas.find((x) => x.variant === 'rw+lr')!;
+      assert.equal(d.params, all.cost.sites.find((c) => c.site === s.id)!.params);
+    }
+    const total = g.sites.reduce((n, s) => n + s.deltas.find((x) => x.variant === 'rw+lr')!.params!, 0);
+    assert.equal(total, all.cost.addedParams);
+  });
+
+  it('a switched site shows its variant label and the plan delta', () => {
+    const file = fixturePath('tfjs-legacy-resnet50-tensorspace.json');
+    const m = open(file);
+    const planned = planModel(m, 'add_1=lr:r=8,add_2=rw');
+    const m2 = openModel(file, plannedBytes(m, planned));
+    const g = graphSnapshot(m2);
+    checkAgainstModel(m2, g);
+    const byId = new Map(g.sites.map((s) => [s.id, s]));
+    assert.equal(byId.get('add_1')!.current.label, 'LR r=8');
+    assert.equal(byId.get('add_1')!.current.rank, 8);
+    assert.equal(byId.get('add_2')!.current.variant, 'rw');
+    assert.equal(g.planDelta.switched, 2);
+    assert.equal(g.planDelta.addedParams, planned.cost.addedParams);
+    assert.equal(g.planDelta.baseParams, m.params.total);
+    assert.equal(g.nodes.find((n) => n.id === 'add_1')!.className, 'LaurelResidual');
+  });
+
+  it('every fixture builds a consistent snapshot', () => {
+    for (const f of ['keras-resnet18-custom-doubleencoded.json', 'keras1-inceptionv3-kerasjs.json', 'keras2-fc-densenet103-tiramisu-sequential-listconfig.json', 'keras3-transformer-encoder-opsAdd-dotkeras-config.json', 'tfjs-legacy-inceptionv3-tensorspace.json', 'tfjs-legacy-mobilenetv2-nsfwjs.json']) {
+      const m = open(fixturePath(f));
+      checkAgainstModel(m, graphSnapshot(m));
+    }
+  });
+
+  it('a nested model becomes a group holding its calls; its residual site is scoped', () => {
+    const input = (name: string) => ({ class_name: 'InputLayer', name, config: { name, batch_input_shape: [null, 8, 8, 4], dtype: 'float32' }, inbound_nodes: [] });
+    const conv = (name: string, from: string) => ({ class_name: 'Conv2D', name, config: { name, filters: 4, kernel_size: [3, 3], padding: 'same' }, inbound_nodes: [[[from, 0, 0, {}]]] });
+    const block = {
+      class_name: 'Model',
+      name: 'block',
+      config: {
+        name: 'block',
+        layers: [input('block_in'), conv('block_conv', 'block_in'), { class_name: 'Add', name: 'block_add', config: { name: 'block_add' }, inbound_nodes: [[['block_conv', 0, 0, {}], ['block_in', 0, 0, {}]]] }],
+        input_layers: [['block_in', 0, 0]],
+        output_layers: [['block_add', 0, 0]],
+      },
+      inbound_nodes: [[['input_1', 0, 0, {}]], [['block', 0, 0, {}]]],
+    };
+    const model = { class_name: 'Model', config: { name: 'outer', layers: [input('input_1'), block], input_layers: [['input_1', 0, 0]], output_layers: [['block', 1, 0]] } };
+    const m = openModel('nested.json', new TextEncoder().encode(JSON.stringify(model)));
+    const g = graphSnapshot(m);
+    checkAgainstModel(m, g);
+    const group = g.nodes.find((n) => n.id === 'block')!;
+    assert.equal(group.group, true);
+    assert.equal(group.params, 4 * 3 * 3 * 4 + 4);
+    assert.deepEqual(g.nodes.filter((n) => n.parent === 'block').map((n) => n.id), ['block/block_in', 'block/block_conv', 'block/block_add']);
+    const second = g.nodes.find((n) => n.id === 'block#1')!;
+    assert.equal(second.group, undefined, 'a later call of a nested model is one box');
+    assert.equal(second.params, 0, 'weights are counted at the first call');
+    assert.deepEqual(g.sites.map((s) => [s.id, s.edge]), [['block/block_add', 'block/block_add:in1']]);
+    assert.equal(g.edges.find((e) => e.residual)!.from, 'block/block_in');
+  });
+});
