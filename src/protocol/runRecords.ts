@@ -1,0 +1,138 @@
+/**
+ * What a training run and a comparison leave behind (run.json, comparison.json) and what the trainer
+ * returns over the protocol. Plain JSON data: the webview and the CLI read it without tfjs.
+ */
+import type { BackendChoice } from '../trainer/backend';
+
+export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
+
+export interface TrainConfig {
+  optimizer: OptimizerName;
+  learningRate: number;
+  batchSize: number;
+  epochs: number;
+  /** Fraction of the samples, taken from the end as Keras does, held out for validation (0 = none). */
+  validationSplit: number;
+  /** Seeds the weight initialisers, dropout and the data order: same seed, same start for every run. */
+  seed: number;
+  /** Stop after this many optimizer steps in total (a budget shared by every run of a comparison). */
+  maxSteps?: number;
+}
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  optimizer: 'adam',
+  learningRate: 1e-3,
+  batchSize: 32,
+  epochs: 1,
+  validationSplit: 0.1,
+  seed: 42,
+};
+
+/** tf.memory() figures; `peakBytes` is the highest tensor memory seen since the run started. */
+export interface MemoryFigures {
+  numBytes: number;
+  numTensors: number;
+  peakBytes: number;
+}
+
+export interface EpochMetrics {
+  /** 1-based. */
+  epoch: number;
+  loss: number;
+  acc?: number;
+  valLoss?: number;
+  valAcc?: number;
+  /** Batches trained in this epoch (fewer than a full epoch when stopped early). */
+  batches: number;
+  samples: number;
+  samplesPerSec: number;
+  /** Mean time of one optimizer step (ms), warm-up and validation-carrying batches excluded. */
+  stepMs: number;
+  seconds: number;
+  memory: MemoryFigures;
+}
+
+export type RunStatus = 'completed' | 'cancelled' | 'diverged';
+
+export interface LossSummary {
+  loss: number | null;
+  acc: number | null;
+  valLoss: number | null;
+  valAcc: number | null;
+}
+
+export interface RunRecord {
+  kind: 'laurel-run';
+  version: 1;
+  /** The run's label: the plan spec, or the file's own name when trained as it is. */
+  name: string;
+  status: RunStatus;
+  /** Why a run stopped early (cancel, NaN loss, step budget). */
+  message?: string;
+  model: { file: string; name: string };
+  /** The plan applied before training; null: the file's residuals as they are. */
+  plan: { spec: string | null; sites: { id: string; variant: string }[] };
+  seed: number;
+  config: TrainConfig;
+  backend: BackendChoice;
+  /** 'categoricalCrossentropy' (softmax output), 'softmaxCrossEntropyFromLogits', 'binaryCrossentropy' or 'meanSquaredError'. */
+  loss: string;
+  params: {
+    /** Of the built tfjs model. */
+    total: number;
+    trainable: number;
+    /** The same model with plain adds. */
+    base: number;
+    /** What the plan's LAuReL layers add over `base`. */
+    added: number;
+    addedPercent: number;
+  };
+  dataset: { name: string; samples: number; trainSamples: number; valSamples: number; classes?: number; adaptations: string[] };
+  epochs: EpochMetrics[];
+  steps: number;
+  stepMs: number | null;
+  samplesPerSec: number | null;
+  peakBytes: number;
+  final: LossSummary;
+  best: LossSummary;
+  timings: { buildMs: number; firstStepMs: number | null; trainMs: number; saveMs: number; totalMs: number };
+  /** Where the run was written; no model files for a diverged run (its weights are NaN). */
+  saved?: { dir: string; record: string; modelJson?: string; weights?: string };
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface ComparisonRow {
+  name: string;
+  plan: string | null;
+  status: RunStatus;
+  params: number;
+  added: number;
+  addedPercent: number;
+  final: LossSummary;
+  best: LossSummary;
+  stepMs: number | null;
+  samplesPerSec: number | null;
+  peakBytes: number;
+  /** This run over the baseline (first run): 1 = the same. Null where either figure is missing. */
+  ratios: { params: number | null; stepMs: number | null; samplesPerSec: number | null; peakBytes: number | null; finalLoss: number | null };
+}
+
+export interface ComparisonRecord {
+  kind: 'laurel-comparison';
+  version: 1;
+  model: { file: string; name: string };
+  seed: number;
+  config: TrainConfig;
+  backend: BackendChoice;
+  dataset: RunRecord['dataset'];
+  /** Index into `rows` and `runs` of the baseline the ratios refer to. */
+  baseline: number;
+  /** False when cancelled: later plans were not trained. */
+  complete: boolean;
+  rows: ComparisonRow[];
+  runs: RunRecord[];
+  outDir?: string;
+  startedAt: string;
+  finishedAt: string;
+}
