@@ -1,0 +1,227 @@
+// The trainer's datasets: read (synthetic, IDX, CSV, npy), check the fit against the model's shapes,
+// adapt when asked, and hand over tensors.
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { adaptImages, adaptShapes, computes, fitsAsIs, formatAdaptation, planFit } from './adapt';
+import type { Adaptation, FitPlan, LabelInfo } from './adapt';
+import { readCsv } from './csv';
+import { DatasetError, DatasetMismatchError } from './errors';
+import { readIdxPair } from './idx';
+import { readNpyPair } from './npy';
+import { labelInfo } from './raw';
+import type { RawData } from './raw';
+import { generateSynthetic } from './synthetic';
+import { formatShape, product, targetKind } from './task';
+import type { Task } from './task';
+
+export type { Adaptation } from './adapt';
+export type { Task } from './task';
+export { DatasetError, DatasetMismatchError } from './errors';
+
+/** `limit` keeps the first N samples (every kind), before any adaptation. */
+export type DatasetSpec =
+  | { kind: 'synthetic'; samples?: number; classes?: number; seed?: number; limit?: number }
+  | { kind: 'idx'; images: string; labels: string; limit?: number; name?: string }
+  | { kind: 'csv'; path: string; label?: string | number; limit?: number }
+  | { kind: 'npy'; x: string; y: string; limit?: number };
+
+export interface Dataset {
+  name: string;
+  x: tf.Tensor;
+  y: tf.Tensor;
+  samples: number;
+  classes?: number;
+  /** What was done to the data, in words (scaling, limiting, each adaptation). */
+  adaptations: string[];
+}
+
+export interface LoadOptions {
+  /** Refuse when the adapted x and y together would take more bytes than this (default 2 GiB). */
+  maxBytes?: number;
+}
+
+export const DEFAULT_MAX_BYTES = 2 * 2 ** 30;
+/** Where Debian's dataset-fashion-mnist package puts the files. */
+export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+
+export function fashionMnistSpec(split: 'train' | 'test' = 'train', limit?: number, dir = FASHION_MNIST_DIR): DatasetSpec {
+  const prefix = split === 'train' ? 'train' : 't10k';
+  return {
+    kind: 'idx',
+    images: join(dir, `${prefix}-images-idx3-ubyte.gz`),
+    labels: join(dir, `${prefix}-labels-idx1-ubyte.gz`),
+    name: `fashion-mnist ${split}`,
+    ...(limit !== undefined ? { limit } : {}),
+  };
+}
+
+function readRaw(spec: Exclude<DatasetSpec, { kind: 'synthetic' }>): RawData {
+  switch (spec.kind) {
+    case 'idx': {
+      const missing = [spec.images, spec.labels].filter((p) => p.startsWith(FASHION_MNIST_DIR) && !existsSync(p));
+      if (missing.length) {
+        throw new DatasetError(
+          `Fashion-MNIST is not installed (${missing.join(', ')} missing): install Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist), or give the files with idx:IMAGES,LABELS`,
+        );
+      }
+      return readIdxPair(spec.images, spec.labels, spec.name ?? `idx ${spec.images}`, spec.limit);
+    }
+    case 'csv':
+      return readCsv(spec.path, spec.label, spec.limit);
+    case 'npy':
+      return readNpyPair(spec.x, spec.y, spec.limit);
+  }
+}
+
+const words = (steps: readonly Adaptation[]): string => steps.map(formatAdaptation).join(', ');
+
+function mismatch(raw: RawData, y: LabelInfo, task: Task, plan: FitPlan, applied: readonly Adaptation[], offers: Adaptation[], alternatives: Adaptation[]): DatasetMismatchError {
+  const parts: string[] = [];
+  if (plan.input.length || plan.inputProblems.length) {
+    parts.push(`the model expects input ${formatShape(task.inputShape)}, the data has ${formatShape([raw.samples, ...raw.xShape])}`);
+  }
+  if (plan.output.length || plan.outputProblems.length) {
+    const range = y.integer ? ` (integers ${y.min}..${y.max})` : '';
+    parts.push(`the model outputs ${formatShape(task.outputShape)}, the labels are ${formatShape([raw.samples, ...y.shape])}${range}`);
+  }
+  const problems = [...plan.inputProblems, ...plan.outputProblems];
+  let msg = `${raw.name} does not fit the model${applied.length ? ` even after ${words(applied)}` : ''}: ${parts.join('; ')}.`;
+  if (problems.length) msg += ` ${problems.join('; ')}: no well-defined adaptation makes it fit.`;
+  if (offers.length) {
+    msg += ` Adaptations that make it fit: ${words(offers)}`;
+    if (alternatives.length) msg += ` (or instead: ${words(alternatives)})`;
+    msg += ` (pass them, or 'auto').`;
+  }
+  return new DatasetMismatchError(msg, offers, alternatives);
+}
+
+/**
+ * Loads a dataset for a model. Data that does not fit throws DatasetMismatchError with the adaptations
+ * that would make it fit; pass those (or 'auto') as `adapt` to apply them.
+ */
+export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptation[] | 'auto', options: LoadOptions = {}): Promise<Dataset> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const raw: RawData & { classes?: number } = spec.kind === 'synthetic' ? generateSynthetic(spec, task, maxBytes) : readRaw(spec);
+  const y = labelInfo(raw.y, raw.yShape);
+  const plan = planFit(raw.xShape, y, task);
+  const solvable = plan.inputProblems.length + plan.outputProblems.length === 0;
+  const offers = solvable ? [...plan.input, ...plan.output] : [];
+  const alternatives = solvable ? plan.alternatives : [];
+  if (!solvable || (offers.length && (adapt === undefined || adapt.length === 0))) throw mismatch(raw, y, task, plan, [], offers, alternatives);
+  const steps: readonly Adaptation[] = adapt === 'auto' ? offers : (adapt ?? []);
+  const shapes = adaptShapes(steps, raw.xShape, y);
+  const after = planFit(shapes.x, shapes.y, task);
+  if (!fitsAsIs(after) || after.yShape === undefined) {
+    throw mismatch({ ...raw, xShape: shapes.x }, shapes.y, task, after, steps, offers, alternatives);
+  }
+  const yShape = after.yShape;
+
+  const n = raw.samples;
+  const bytes = 4 * n * (product(shapes.x) + product(yShape));
+  if (bytes > maxBytes) {
+    const perSample = bytes / n;
+    throw new DatasetError(
+      `${raw.name}: ${n} samples of ${formatShape([null, ...shapes.x])} would take ${(bytes / 2 ** 20).toFixed(0)} MiB, over the ${(maxBytes / 2 ** 20).toFixed(0)} MiB cap; use limit=${Math.max(1, Math.floor(maxBytes / perSample))} or less, or raise the cap`,
+    );
+  }
+
+  const xSteps = steps.filter((s) => s.kind !== 'one-hot');
+  const xData = xSteps.some(computes) ? adaptImages(raw.x, n, raw.xShape, xSteps, shapes.x) : raw.x;
+  const oneHot = steps.find((s): s is Extract<Adaptation, { kind: 'one-hot' }> => s.kind === 'one-hot');
+  let yData = raw.y;
+  if (oneHot) {
+    yData = new Float32Array(raw.y.length * oneHot.classes);
+    for (let i = 0; i < raw.y.length; i++) yData[i * oneHot.classes + raw.y[i]] = 1;
+  }
+  const kind = targetKind(task);
+  const width = task.outputShape[task.outputShape.length - 1];
+  const classes = raw.classes ?? (kind === 'binary' ? 2 : kind === 'regression' || width === null ? undefined : width);
+  return {
+    name: raw.name,
+    x: tf.tensor(xData, [n, ...shapes.x], 'float32'),
+    y: tf.tensor(yData, [n, ...yShape], 'float32'),
+    samples: n,
+    ...(classes !== undefined ? { classes } : {}),
+    adaptations: [...raw.notes, ...shapes.described],
+  };
+}
+
+/** `key=value` options at the end of a CLI spec; the rest (which may hold ':' as in C:\) is the body. */
+function splitOptions(text: string, keys: readonly string[]): { body: string; opts: Map<string, string> } {
+  const parts = text.split(':');
+  const opts = new Map<string, string>();
+  while (parts.length > 1) {
+    const m = /^([a-z]+)=(.*)$/.exec(parts[parts.length - 1]);
+    if (!m || !keys.includes(m[1])) break;
+    opts.set(m[1], m[2]);
+    parts.pop();
+  }
+  return { body: parts.join(':'), opts };
+}
+
+function intOption(opts: Map<string, string>, key: string, text: string): number | undefined {
+  const v = opts.get(key);
+  if (v === undefined) return undefined;
+  if (!/^-?\d+$/.test(v)) throw new DatasetError(`data spec '${text}': ${key}=${v} is not an integer`);
+  return Number(v);
+}
+
+function pair(body: string, text: string, what: string): [string, string] {
+  const files = body.split(',');
+  if (files.length !== 2 || files.some((f) => f.trim() === '')) throw new DatasetError(`data spec '${text}': expected ${what}`);
+  return [files[0].trim(), files[1].trim()];
+}
+
+const FORMS =
+  "synthetic[:samples=N][:classes=K][:seed=S], fashion-mnist[:test][:limit=N], idx:IMAGES,LABELS[:limit=N], csv:PATH[:label=COL][:limit=N], npy:X.npy,Y.npy[:limit=N]";
+
+/** Parses the CLI form of a dataset (see FORMS). */
+export function parseDataSpec(text: string): DatasetSpec {
+  const t = text.trim();
+  const head = /^([a-z-]+)(?::|$)/.exec(t)?.[1] ?? '';
+  const rest = t.slice(head.length + 1);
+  switch (head) {
+    case 'synthetic': {
+      const { body, opts } = splitOptions(rest, ['samples', 'classes', 'seed', 'limit']);
+      if (body !== '') throw new DatasetError(`data spec '${text}': unknown synthetic option '${body}' (samples, classes, seed, limit)`);
+      const spec: DatasetSpec = { kind: 'synthetic' };
+      for (const key of ['samples', 'classes', 'seed', 'limit'] as const) {
+        const v = intOption(opts, key, text);
+        if (v !== undefined) spec[key] = v;
+      }
+      return spec;
+    }
+    case 'fashion-mnist': {
+      const { body, opts } = splitOptions(rest, ['limit']);
+      if (body !== '' && body !== 'train' && body !== 'test') throw new DatasetError(`data spec '${text}': the split is 'train' or 'test', not '${body}'`);
+      return fashionMnistSpec(body === 'test' ? 'test' : 'train', intOption(opts, 'limit', text));
+    }
+    case 'idx': {
+      const { body, opts } = splitOptions(rest, ['limit']);
+      const [images, labels] = pair(body, text, 'idx:IMAGES,LABELS');
+      const limit = intOption(opts, 'limit', text);
+      return { kind: 'idx', images, labels, ...(limit !== undefined ? { limit } : {}) };
+    }
+    case 'csv': {
+      const { body, opts } = splitOptions(rest, ['label', 'limit']);
+      if (body === '') throw new DatasetError(`data spec '${text}': expected csv:PATH`);
+      const label = opts.get('label');
+      const limit = intOption(opts, 'limit', text);
+      return {
+        kind: 'csv',
+        path: body,
+        ...(label !== undefined ? { label: /^-?\d+$/.test(label) ? Number(label) : label } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+      };
+    }
+    case 'npy': {
+      const { body, opts } = splitOptions(rest, ['limit']);
+      const [x, y] = pair(body, text, 'npy:X.npy,Y.npy');
+      const limit = intOption(opts, 'limit', text);
+      return { kind: 'npy', x, y, ...(limit !== undefined ? { limit } : {}) };
+    }
+    default:
+      throw new DatasetError(`unknown data spec '${text}'; the forms are ${FORMS}`);
+  }
+}

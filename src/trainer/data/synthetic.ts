@@ -1,0 +1,150 @@
+// A learnable synthetic task for any model shape, deterministic for a seed on every backend (our own
+// PRNG, no tf random ops). Inputs are standard normal; targets are a fixed random linear map of them:
+//   - outputs per position with the input's positions (dense: one position; sequences: per token):
+//     logits[p] = x[p] · W, W of (D_in, K);
+//   - otherwise (an image or a sequence to one label): logits = pooled(x) · W, pooled(x) = the sum of
+//     x over positions / sqrt(positions), standard normal per channel, so that dense, conv + pooling
+//     and recurrent models can all represent it.
+// Classification takes the argmax over the first `classes` logits, binary logits > 0, regression the
+// logits themselves (unit variance).
+import { DatasetError, DatasetMismatchError } from './errors';
+import { checkLimit, limitNote } from './raw';
+import type { RawData } from './raw';
+import { formatShape, product, targetKind } from './task';
+import type { Task } from './task';
+
+/** A free (null) length in the model's input, e.g. a variable sequence length, is generated as this. */
+export const FREE_DIM = 32;
+export const DEFAULT_SAMPLES = 1024;
+
+export interface SyntheticOptions {
+  samples?: number;
+  classes?: number;
+  seed?: number;
+  limit?: number;
+}
+
+/** mulberry32: 32-bit state, passes the usual statistical batteries well enough for data. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal draws (Box-Muller, both values used). */
+export function normals(seed: number): () => number {
+  const u = mulberry32(seed);
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const s = spare;
+      spare = undefined;
+      return s;
+    }
+    const r = Math.sqrt(-2 * Math.log(1 - u())); // 1 - u in (0, 1]: no log(0)
+    const theta = 2 * Math.PI * u();
+    spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  };
+}
+
+function fixDims(shape: (number | null)[], what: string, free: string[]): number[] {
+  return shape.map((d, i) => {
+    if (d !== null) return d;
+    free.push(`${what} axis ${i + 1} is free; generated with ${FREE_DIM}`);
+    return FREE_DIM;
+  });
+}
+
+const sameNullable = (a: (number | null)[], b: (number | null)[]): boolean => a.length === b.length && a.every((d, i) => d === null || b[i] === null || d === b[i]);
+
+export function generateSynthetic(opts: SyntheticOptions, task: Task, maxBytes: number): RawData & { classes?: number } {
+  const seed = opts.seed ?? 0;
+  const samples = Math.min(opts.samples ?? DEFAULT_SAMPLES, checkLimit(opts.limit));
+  if (!Number.isInteger(samples) || samples < 1) throw new DatasetError(`synthetic samples must be a positive integer, got ${opts.samples}`);
+  if (!Number.isInteger(seed)) throw new DatasetError(`synthetic seed must be an integer, got ${seed}`);
+  const inModel = task.inputShape.slice(1);
+  const outModel = task.outputShape.slice(1);
+  if (inModel.length === 0 || outModel.length === 0) {
+    throw new DatasetError(`synthetic data needs per-sample input and output axes; the model has input ${formatShape(task.inputShape)}, output ${formatShape(task.outputShape)}`);
+  }
+  const notes: string[] = [];
+  const inShape = fixDims(inModel, 'input', notes);
+  const inPos = inModel.slice(0, -1);
+  const outPos = outModel.slice(0, -1);
+  const perPosition = sameNullable(inPos, outPos);
+  // Output positions follow the input's where they match (a free length is the same free length).
+  const outShape = perPosition ? [...inShape.slice(0, -1), outModel[outModel.length - 1] ?? 1] : fixDims(outModel, 'output', notes);
+  const kind = targetKind(task);
+  const width = outShape[outShape.length - 1];
+  const classifies = kind === 'categorical' || kind === 'sparse';
+  const classes = classifies ? (opts.classes ?? width) : kind === 'binary' ? 2 : undefined;
+  if (classifies && (classes === undefined || !Number.isInteger(classes) || classes < 2 || classes > width)) {
+    const msg = `synthetic classes=${opts.classes}: the model outputs ${formatShape(task.outputShape)}, so 2..${width} classes fit`;
+    throw classes !== undefined && classes > width ? new DatasetMismatchError(msg, []) : new DatasetError(msg);
+  }
+  const D = inShape[inShape.length - 1];
+  const P = product(inShape.slice(0, -1));
+  const outPositions = product(outShape.slice(0, -1));
+  const K = classifies ? classes! : width; // logits per output position
+  const yShape = kind === 'categorical' ? outShape : [...outShape.slice(0, -1), kind === 'regression' ? width : 1];
+  const bytes = 4 * samples * (product(inShape) + product(yShape));
+  if (bytes > maxBytes) throw new DatasetError(`synthetic data of ${samples} samples would take ${(bytes / 2 ** 20).toFixed(0)} MiB, over the ${(maxBytes / 2 ** 20).toFixed(0)} MiB cap; lower samples or limit`);
+
+  // Separate streams: the task (W) does not change with the sample count, and samples are a prefix.
+  const wRand = normals(seed * 2 + 1);
+  const xRand = normals(seed * 2 + 2);
+  const cols = perPosition ? K : outPositions * K;
+  const W = new Float32Array(D * cols);
+  for (let i = 0; i < W.length; i++) W[i] = wRand() / Math.sqrt(D);
+
+  const inSize = product(inShape);
+  const ySize = product(yShape);
+  const x = new Float32Array(samples * inSize);
+  const y = new Float32Array(samples * ySize);
+  const logits = new Float64Array(cols);
+  const pooled = new Float64Array(D);
+  const emit = (row: Float64Array, from: number, at: number): void => {
+    // Writes one output position's target from row[from .. from+K) at y[at ..].
+    if (kind === 'regression') for (let k = 0; k < K; k++) y[at + k] = row[from + k];
+    else if (kind === 'binary') y[at] = row[from] > 0 ? 1 : 0;
+    else {
+      let best = 0;
+      for (let k = 1; k < K; k++) if (row[from + k] > row[from + best]) best = k;
+      if (kind === 'sparse') y[at] = best;
+      else y[at + best] = 1;
+    }
+  };
+  const project = (src: ArrayLike<number>, offset: number): void => {
+    logits.fill(0);
+    for (let d = 0; d < D; d++) {
+      const v = src[offset + d];
+      for (let c = 0; c < cols; c++) logits[c] += v * W[d * cols + c];
+    }
+  };
+  const yStep = ySize / outPositions;
+  for (let s = 0; s < samples; s++) {
+    const base = s * inSize;
+    for (let i = 0; i < inSize; i++) x[base + i] = xRand();
+    if (perPosition) {
+      for (let p = 0; p < P; p++) {
+        project(x, base + p * D);
+        emit(logits, 0, s * ySize + p * yStep);
+      }
+    } else {
+      pooled.fill(0);
+      for (let p = 0; p < P; p++) for (let d = 0; d < D; d++) pooled[d] += x[base + p * D + d];
+      for (let d = 0; d < D; d++) pooled[d] /= Math.sqrt(P);
+      project(pooled, 0);
+      for (let p = 0; p < outPositions; p++) emit(logits, p * K, s * ySize + p * yStep);
+    }
+  }
+  notes.push(...limitNote(samples, opts.samples ?? DEFAULT_SAMPLES));
+  const name = `synthetic seed=${seed}${classes !== undefined ? ` classes=${classes}` : ''}`;
+  return { name, samples, x, xShape: inShape, y, yShape, notes, classes };
+}
