@@ -106,7 +106,8 @@ async function tryWasm(): Promise<Outcome> {
     return { ok: false, reason: describeLoadFailure(pkg, err) };
   }
   registerWasmGradientKernels();
-  // tfjs-backend-wasm 4.22 disables multithreading in Node (tfjs issue #3830), so this is 1 there.
+  // tfjs-backend-wasm 4.22 disables multithreading in Node (tfjs issue #3830), so this is 1 there; forcing
+  // WASM_HAS_MULTITHREAD_SUPPORT fails at init (its pthread workers are blob: URLs, which Node rejects).
   return { ok: true, choice: { name: 'wasm', package: pkg, threads: wasm.getThreadsCount(), simd: Boolean(simd) } };
 }
 

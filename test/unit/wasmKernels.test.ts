@@ -223,7 +223,8 @@ describe('wasm gradient kernels', function () {
   });
 
   describe('pooling, batch norm, dense', function () {
-    for (const [k, s, pad] of [[2, 2, 'valid'], [3, 2, 'same'], [3, 1, 'same'], [2, 1, 'valid']] as Array<[number, number, 'same' | 'valid']>) {
+    // Stride = size takes the reshape path (with -Infinity padding for 'same' on odd sizes, cropping for 'valid').
+    for (const [k, s, pad] of [[2, 2, 'valid'], [2, 2, 'same'], [3, 3, 'valid'], [3, 3, 'same'], [3, 2, 'same'], [3, 1, 'same'], [2, 1, 'valid']] as Array<[number, number, 'same' | 'valid']>) {
       it(`maxPool and avgPool k${k} s${s} ${pad} match cpu`, function () {
         compareGrads('maxPool', [[2, 9, 8, 3]], 500 + k * 10 + s, (x) => tf.maxPool(x as tf.Tensor4D, k, s, pad));
         compareGrads('avgPool', [[2, 9, 8, 3]], 600 + k * 10 + s, (x) => tf.avgPool(x as tf.Tensor4D, k, s, pad));
