@@ -1,0 +1,121 @@
+/**
+ * The `laurel.*` commands. Each takes the model's uri first (editor title, explorer menu, CodeLens) and
+ * falls back to the active editor when run from the command palette.
+ */
+import * as vscode from 'vscode';
+import type { ResidualSite } from '../core/analysis/residuals';
+import { variantLabel } from '../core/laurel/variants';
+import type { VariantChoice } from '../core/laurel/variants';
+import type { OpenModel } from '../core/model';
+import { COMMANDS } from './lensSpecs';
+import type { ModelController } from './modelController';
+import { siteAtOffset } from './modelFacts';
+import { formatEdits } from './summaryText';
+import type { SummaryView } from './summaryView';
+import { TextPositions } from './textPositions';
+import { checkPositiveInt, usesK, usesRank, variantPicks } from './variantPicks';
+
+function targetUri(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  const uri = vscode.window.activeTextEditor?.document.uri;
+  if (!uri) void vscode.window.showWarningMessage('LAuReL: open a model file first (Keras to_json, .keras config.json or TF.js model.json).');
+  return uri;
+}
+
+/** Ask for a variant (with its cost here), then for r and k where the variant uses them. */
+async function pickChoice(controller: ModelController, m: OpenModel, siteIds: readonly string[] | undefined, where: string): Promise<VariantChoice | undefined> {
+  const options = controller.options();
+  const picked = await vscode.window.showQuickPick(variantPicks(m, options, controller.defaultVariant(), siteIds), {
+    title: `LAuReL variant for ${where}`,
+    placeHolder: `The change in parameters is for r=${options.rank}, k=${options.k} (settings laurel.rank, laurel.paK); you can change them next`,
+    matchOnDescription: true,
+    matchOnDetail: true,
+  });
+  if (!picked) return undefined;
+  const choice: VariantChoice = { variant: picked.variant, options: { ...options } };
+  if (usesRank(choice)) {
+    const r = await vscode.window.showInputBox({ title: `${variantLabel(choice)}: rank r`, value: String(options.rank), validateInput: (t) => checkPositiveInt(t, 'r') });
+    if (r === undefined) return undefined;
+    choice.options.rank = Number(r);
+  }
+  if (usesK(choice)) {
+    const k = await vscode.window.showInputBox({ title: `${variantLabel(choice)}: previous activations k`, value: String(options.k), validateInput: (t) => checkPositiveInt(t, 'k') });
+    if (k === undefined) return undefined;
+    choice.options.k = Number(k);
+  }
+  return choice;
+}
+
+async function pickSite(m: OpenModel, why: string): Promise<ResidualSite | undefined> {
+  const picked = await vscode.window.showQuickPick(
+    m.sites.map((s) => ({ label: s.id, description: `D=${s.width ?? '?'} · now ${variantLabel(s.current)}`, detail: `${s.shortcutKind}: ${s.branchLayer} ← ${s.forkLayer}`, site: s })),
+    { title: 'LAuReL: residual', placeHolder: why },
+  );
+  return picked?.site;
+}
+
+/** The residual under the cursor when the editor shows this model's text; else one the user picks. */
+async function siteForEditor(m: OpenModel, uri: vscode.Uri): Promise<ResidualSite | undefined> {
+  const editor = vscode.window.activeTextEditor;
+  if (editor && editor.document.uri.toString() === uri.toString() && m.doc.container === 'plain') {
+    const pos = new TextPositions(editor.document.getText(), m.doc.text);
+    const site = siteAtOffset(m, pos.modelOffset(editor.selection.active));
+    if (site) return site;
+    return pickSite(m, 'The cursor is not inside a residual merge layer: pick one');
+  }
+  return pickSite(m, 'Pick the residual to change');
+}
+
+const notYet = (what: string) => (): void => {
+  void vscode.window.showInformationMessage(`LAuReL: ${what} is not available yet in this version of LAuReL Studio.`);
+};
+
+export function registerCommands(controller: ModelController, summary: SummaryView): vscode.Disposable[] {
+  const reg = vscode.commands.registerCommand;
+  return [
+    reg(COMMANDS.applyVariantAll, async (arg?: unknown) => {
+      const uri = targetUri(arg);
+      const m = uri && (await controller.require(uri));
+      if (!uri || !m) return;
+      if (!m.sites.length) return void vscode.window.showInformationMessage(`LAuReL: ${controller.label(uri)} has no residual connections.`);
+      const choice = await pickChoice(controller, m, undefined, `all ${m.sites.length} residuals`);
+      if (choice) await controller.applyChoice(uri, choice);
+    }),
+    reg('laurel.applyVariantAtCursor', async (arg?: unknown) => {
+      const uri = targetUri(arg);
+      const m = uri && (await controller.require(uri));
+      if (!uri || !m) return;
+      if (!m.sites.length) return void vscode.window.showInformationMessage(`LAuReL: ${controller.label(uri)} has no residual connections.`);
+      const site = await siteForEditor(m, uri);
+      const choice = site && (await pickChoice(controller, m, [site.id], site.id));
+      if (site && choice) await controller.applyChoice(uri, choice, [site.id]);
+    }),
+    // Internal (CodeLens): the variant and its options were fixed when the lens was drawn.
+    reg(COMMANDS.applyVariantToSites, async (uri: vscode.Uri, siteIds: string[], choice: VariantChoice) => {
+      await controller.applyChoice(uri, choice, siteIds);
+    }),
+    reg(COMMANDS.revertAll, async (arg?: unknown) => {
+      const uri = targetUri(arg);
+      if (uri) await controller.applyChoice(uri, { variant: 'plain', options: controller.options() });
+    }),
+    reg(COMMANDS.showSummary, async (arg?: unknown) => {
+      const uri = targetUri(arg);
+      if (uri) await summary.show(uri);
+    }),
+    reg(COMMANDS.formatModel, async (arg?: unknown) => {
+      const uri = targetUri(arg);
+      const m = uri && (await controller.require(uri));
+      if (!uri || !m) return;
+      if (m.doc.container !== 'plain') {
+        return void vscode.window.showInformationMessage(`LAuReL: ${controller.label(uri)} holds its model ${m.doc.container === 'json-string' ? 'as one JSON string' : 'in a .keras archive'}; only a plain JSON file can be formatted.`);
+      }
+      const doc = await vscode.workspace.openTextDocument(uri);
+      const edits = formatEdits(m.doc.text, doc.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n');
+      if (edits.length) await controller.write(uri, m, edits, 'format');
+    }),
+    reg(COMMANDS.openGraph, notYet('the graph view')),
+    reg('laurel.train', notYet('training')),
+    reg('laurel.compare', notYet('comparing trained variants')),
+    reg('laurel.cancelTraining', notYet('training (and so cancelling it)')),
+  ];
+}

@@ -1,0 +1,36 @@
+/**
+ * Entry point of the extension host. Activation (onLanguage:json, or a command) only registers things;
+ * a document is read when a lens, a diagnostic or a command first needs it.
+ */
+import * as vscode from 'vscode';
+import { MODEL_SELECTOR, ModelCodeLensProvider } from './codeLens';
+import { registerCommands } from './commands';
+import { isModelDocument, ModelController } from './modelController';
+import { SummaryView } from './summaryView';
+
+/** Context key for menus: the active editor shows a model file. */
+const IS_MODEL = 'laurel.isModel';
+
+export function activate(context: vscode.ExtensionContext): void {
+  const controller = new ModelController();
+  const lenses = new ModelCodeLensProvider(controller);
+  const summary = new SummaryView(controller);
+  const updateContext = (): void => {
+    const doc = vscode.window.activeTextEditor?.document;
+    void vscode.commands.executeCommand('setContext', IS_MODEL, !!doc && isModelDocument(doc));
+  };
+  context.subscriptions.push(
+    controller,
+    lenses,
+    summary,
+    vscode.languages.registerCodeLensProvider(MODEL_SELECTOR, lenses),
+    ...registerCommands(controller, summary),
+    vscode.window.onDidChangeActiveTextEditor(updateContext),
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.document === vscode.window.activeTextEditor?.document) updateContext();
+    }),
+  );
+  updateContext();
+}
+
+export function deactivate(): void {}

@@ -1,0 +1,218 @@
+/**
+ * The extension's one owner of models: reads each document once per version, reports read errors as
+ * diagnostics, and turns plans into edits (a WorkspaceEdit for text, an atomic write for .keras).
+ * The CodeLens, the commands and the graph view all go through it.
+ */
+import * as vscode from 'vscode';
+import { writeFileAtomic } from '../cli/fsAtomic';
+import { ModelError } from '../core/errors';
+import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
+import { openModel } from '../core/model';
+import type { OpenModel } from '../core/model';
+import { planEdits } from '../core/write/planEdits';
+import type { TextEdit } from '../core/write/planEdits';
+import { writeDocument } from '../core/write/writeDocument';
+import { deltaText } from './lensSpecs';
+import { costWith, deltaParams } from './modelFacts';
+import { isKerasArchiveName, looksLikeModelText, SNIFF_CHARS } from './modelSniff';
+import { readDefaultVariant, readVariantOptions } from './settings';
+import { errorPosition, TextPositions } from './textPositions';
+
+export type ModelState = { ok: true; model: OpenModel; version: string } | { ok: false; error: Error; version: string };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('laurel');
+
+/** Whether an open document is a model file by its content (cheap: the first few KB). */
+export function isModelDocument(doc: vscode.TextDocument): boolean {
+  return (doc.languageId === 'json' || doc.languageId === 'jsonc') && looksLikeModelText(doc.getText(new vscode.Range(doc.positionAt(0), doc.positionAt(SNIFF_CHARS))));
+}
+
+export class ModelController implements vscode.Disposable {
+  private readonly states = new Map<string, ModelState>();
+  private readonly diagnostics = vscode.languages.createDiagnosticCollection('laurel');
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  private readonly disposables: vscode.Disposable[] = [this.diagnostics, this.changed];
+  private readonly pending = new Map<string, ReturnType<typeof setTimeout>>();
+
+  /** Fires when a model's text changed or was rewritten (after the edit is applied). */
+  readonly onDidChangeModel = this.changed.event;
+
+  constructor() {
+    this.disposables.push(
+      vscode.workspace.onDidOpenTextDocument((d) => this.refreshSoon(d, 0)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.refreshSoon(e.document, 300)),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        this.states.delete(d.uri.toString());
+        this.diagnostics.delete(d.uri);
+      }),
+    );
+    for (const d of vscode.workspace.textDocuments) this.refreshSoon(d, 0);
+  }
+
+  dispose(): void {
+    for (const t of this.pending.values()) clearTimeout(t);
+    for (const d of this.disposables) d.dispose();
+  }
+
+  options(): VariantOptions {
+    const c = config();
+    return readVariantOptions((k) => c.get(k));
+  }
+
+  defaultVariant(): VariantChoice['variant'] {
+    const c = config();
+    return readDefaultVariant((k) => c.get(k));
+  }
+
+  /** Diagnostics follow typing with a short delay, so that a large model is not read on every key. */
+  private refreshSoon(doc: vscode.TextDocument, delay: number): void {
+    if (!isModelDocument(doc) && !this.states.has(doc.uri.toString())) return;
+    const key = doc.uri.toString();
+    clearTimeout(this.pending.get(key));
+    this.pending.set(
+      key,
+      setTimeout(() => {
+        this.pending.delete(key);
+        if (!doc.isClosed) this.fromDocument(doc);
+        this.changed.fire(doc.uri);
+      }, delay),
+    );
+  }
+
+  /** The model of an open text document, read once per document version; undefined when it is not a model file. */
+  fromDocument(doc: vscode.TextDocument): ModelState | undefined {
+    const key = doc.uri.toString();
+    const version = `v${doc.version}`;
+    const cached = this.states.get(key);
+    if (cached?.version === version) return cached;
+    if (!isModelDocument(doc)) {
+      // It stopped looking like a model (or never did): drop what it had.
+      this.states.delete(key);
+      this.diagnostics.delete(doc.uri);
+      return undefined;
+    }
+    const text = doc.getText();
+    const state = this.read(doc.uri, encoder.encode(text), version);
+    this.states.set(key, state);
+    if (state.ok) {
+      this.diagnostics.delete(doc.uri);
+    } else {
+      const e = state.error;
+      const where = e instanceof ModelError ? e.where : undefined;
+      // A location inside a JSON string or an archive member has no place in this text: show it at the top.
+      const pos = where && !where.inner ? errorPosition(where.line, where.column, new TextPositions(text, text.replace(/^\ufeff/, '')).shift) : { line: 0, character: 0 };
+      const start = doc.validatePosition(new vscode.Position(pos.line, pos.character));
+      const end = doc.validatePosition(start.translate(0, 1));
+      const message = e instanceof ModelError ? `${e.what}${e.expected ? `; expected ${e.expected}` : ''}${where?.inner ? ` (in ${where.inner})` : ''}` : e.message;
+      const d = new vscode.Diagnostic(new vscode.Range(start, end), message, vscode.DiagnosticSeverity.Error);
+      d.source = 'LAuReL';
+      this.diagnostics.set(doc.uri, [d]);
+    }
+    return state;
+  }
+
+  /** The model behind a uri: the open document when there is one, else the file (a .keras archive). */
+  async fromUri(uri: vscode.Uri): Promise<ModelState> {
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    if (open) return this.fromDocument(open) ?? { ok: false, error: new Error(`${this.label(uri)} does not look like a model file`), version: '' };
+    if (!isKerasArchiveName(uri.path)) return this.fromDocument(await vscode.workspace.openTextDocument(uri)) ?? { ok: false, error: new Error(`${this.label(uri)} does not look like a model file`), version: '' };
+    const stat = await vscode.workspace.fs.stat(uri);
+    const version = `m${stat.mtime}:${stat.size}`;
+    const cached = this.states.get(uri.toString());
+    if (cached?.version === version) return cached;
+    const state = this.read(uri, await vscode.workspace.fs.readFile(uri), version);
+    this.states.set(uri.toString(), state);
+    return state;
+  }
+
+  private read(uri: vscode.Uri, bytes: Uint8Array, version: string): ModelState {
+    try {
+      return { ok: true, model: openModel(this.label(uri), bytes), version };
+    } catch (e) {
+      return { ok: false, error: e instanceof Error ? e : new Error(String(e)), version };
+    }
+  }
+
+  label(uri: vscode.Uri): string {
+    return vscode.workspace.asRelativePath(uri, false);
+  }
+
+  /** A model that reads, or a shown error and undefined: nothing is ever edited from a file that fails to read. */
+  async require(uri: vscode.Uri): Promise<OpenModel | undefined> {
+    const state = await this.fromUri(uri);
+    if (state.ok) return state.model;
+    void vscode.window.showErrorMessage(`LAuReL: ${this.label(uri)} cannot be read, so it is left as it is: ${state.error.message}`);
+    return undefined;
+  }
+
+  /**
+   * Give `choice` to the residuals `siteIds` (every residual when omitted). Text files change through one
+   * WorkspaceEdit (undo, redo and the dirty state work as for typing); a .keras archive is rewritten on disk
+   * after the user confirms.
+   */
+  async applyChoice(uri: vscode.Uri, choice: VariantChoice, siteIds?: readonly string[]): Promise<boolean> {
+    const m = await this.require(uri);
+    if (!m) return false;
+    const ids = new Set(siteIds ?? m.sites.map((s) => s.id));
+    const unknown = [...ids].filter((id) => !m.sites.some((s) => s.id === id));
+    if (unknown.length) {
+      void vscode.window.showErrorMessage(`LAuReL: no residual ${unknown.join(', ')} in ${this.label(uri)} (it changed since the lens was drawn?)`);
+      return false;
+    }
+    let edits: TextEdit[];
+    try {
+      edits = planEdits(m.doc, m.sites, new Map(m.sites.filter((s) => ids.has(s.id)).map((s) => [s.id, choice])));
+    } catch (e) {
+      void vscode.window.showErrorMessage(`LAuReL: ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
+    const plan = costWith(m, choice, [...ids]);
+    const what = `${choice.variant === 'plain' ? 'plain' : choice.variant.toUpperCase()} on ${ids.size} residual${ids.size === 1 ? '' : 's'}: ${deltaText(deltaParams(m, plan), plan.baseParams)} params`;
+    if (edits.length === 0) {
+      void vscode.window.showInformationMessage(`LAuReL: ${this.label(uri)} already has ${what.replace(/:.*$/, '')}`);
+      return true;
+    }
+    const ok = await this.write(uri, m, edits, what);
+    if (ok) vscode.window.setStatusBarMessage(`LAuReL: ${what}`, 5000);
+    return ok;
+  }
+
+  /** Write edits of the model text back into the file, in the way its container allows. */
+  async write(uri: vscode.Uri, m: OpenModel, edits: TextEdit[], what: string): Promise<boolean> {
+    if (m.doc.container === 'keras-zip') {
+      const yes = 'Rewrite archive';
+      const answer = await vscode.window.showWarningMessage(
+        `Rewrite ${this.label(uri)} (${what})? A .keras archive is written to disk directly; there is no undo.`,
+        { modal: true },
+        yes,
+      );
+      if (answer !== yes) return false;
+      const bytes = writeDocument(m.doc, edits);
+      if (uri.scheme === 'file') writeFileAtomic(uri.fsPath, bytes);
+      else await vscode.workspace.fs.writeFile(uri, bytes);
+      this.states.delete(uri.toString());
+      this.changed.fire(uri);
+      return true;
+    }
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const we = new vscode.WorkspaceEdit();
+    if (m.doc.container === 'plain') {
+      const pos = new TextPositions(doc.getText(), m.doc.text);
+      const at = (offset: number): vscode.Position => {
+        const p = pos.position(offset);
+        return new vscode.Position(p.line, p.character);
+      };
+      for (const e of edits) we.replace(uri, new vscode.Range(at(e.offset), at(e.offset + e.length)), e.content);
+    } else {
+      // A JSON string: the whole string is encoded again, so the edit replaces the whole content.
+      const text = decoder.decode(writeDocument(m.doc, edits));
+      we.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
+    }
+    const ok = await vscode.workspace.applyEdit(we);
+    if (!ok) void vscode.window.showErrorMessage(`LAuReL: VS Code did not apply the edit to ${this.label(uri)}`);
+    return ok;
+  }
+}

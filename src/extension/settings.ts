@@ -1,0 +1,36 @@
+/**
+ * The `laurel.*` settings as typed values, read through a getter so that this stays free of `vscode`.
+ * Invalid values fall back to the defaults rather than failing a lens.
+ */
+import { DEFAULT_OPTIONS, VARIANTS } from '../core/laurel/variants';
+import type { LrInit, PaMode, RwNorm, Variant, VariantOptions } from '../core/laurel/variants';
+
+/** `(key) => value` for keys below `laurel.` (vscode's WorkspaceConfiguration.get). */
+export type SettingGetter = (key: string) => unknown;
+
+export const BACKENDS = ['auto', 'wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'] as const;
+export type BackendSetting = (typeof BACKENDS)[number];
+
+const oneOf = <T extends string>(v: unknown, allowed: readonly T[], dflt: T): T =>
+  typeof v === 'string' && (allowed as readonly string[]).includes(v) ? (v as T) : dflt;
+const posInt = (v: unknown, dflt: number): number => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : dflt);
+
+export function readVariantOptions(get: SettingGetter): VariantOptions {
+  return {
+    rank: posInt(get('rank'), DEFAULT_OPTIONS.rank),
+    k: posInt(get('paK'), DEFAULT_OPTIONS.k),
+    rwNorm: oneOf<RwNorm>(get('rwNorm'), ['softmax', 'sigmoid-single', 'fixed'], DEFAULT_OPTIONS.rwNorm),
+    lrInit: oneOf<LrInit>(get('lrInit'), ['xavier', 'column-orthogonal'], DEFAULT_OPTIONS.lrInit),
+    paMode: oneOf<PaMode>(get('paMode'), ['identity', 'lowrank-shared', 'lowrank-per-j'], DEFAULT_OPTIONS.paMode),
+  };
+}
+
+export function readDefaultVariant(get: SettingGetter): Variant {
+  return oneOf(get('defaultVariant'), VARIANTS, 'rw+lr');
+}
+
+export function readBackend(get: SettingGetter): BackendSetting {
+  return oneOf(get('backend'), BACKENDS, 'auto');
+}
+
+export const readCodeLensEnabled = (get: SettingGetter): boolean => get('codeLens.enabled') !== false;
