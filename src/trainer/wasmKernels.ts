@@ -1,5 +1,6 @@
-// Gradient kernels that tfjs-backend-wasm 4.22 does not register, composed from forward kernels it does
-// have (see kernels/convGrads.ts). They run entirely on the wasm backend: no CPU fallback.
+// Gradient kernels for the wasm backend: those tfjs-backend-wasm 4.22 does not register (conv filter and
+// depthwise backprops) and one it gets wrong (MaxPoolGrad), composed from forward kernels it does have
+// (kernels/convGrads.ts, kernels/poolGrads.ts). They run entirely on the wasm backend: no CPU fallback.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import { conv2dFilterGrad, depthwiseFilterGrad, depthwiseInputGrad } from './kernels/convGrads';
