@@ -9,10 +9,8 @@
  * hanging.
  */
 
-/** Method name → its params and result, e.g. `{ train: { params: TrainParams; result: RunRecord } }`. */
-export type RequestMap = { [method: string]: { params: unknown; result: unknown } };
-/** Method name → its params. */
-export type NotificationMap = { [method: string]: unknown };
+/** Method name → its params and result, e.g. `{ train: { params: TrainParams; result: RunRecord } }` (interfaces welcome). */
+export type RequestMap<T> = { [K in keyof T]: { params: unknown; result: unknown } };
 
 /** A request; the peer answers with a reply carrying `inReplyTo: id`. */
 export interface RequestMessage {
@@ -114,7 +112,8 @@ export function isRpcMessage(m: unknown): m is RpcMessage {
   }
 }
 
-export class RpcChannel<TRequests extends RequestMap, TNotifications extends NotificationMap> {
+/** `TNotifications`: method name → its params. */
+export class RpcChannel<TRequests extends RequestMap<TRequests>, TNotifications extends object> {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly requestHandlers = new Map<string, RequestHandler<never, unknown>>();

@@ -1,0 +1,66 @@
+/**
+ * The trainer's requests, from file paths and specs to records: open the model, load and adapt the data
+ * once, then train one run or compare several. No channel code (main.ts wires these to the protocol).
+ */
+import { readFileSync } from 'node:fs';
+import { openModel } from '../core/model';
+import type { OpenModel } from '../core/model';
+import type { ComparisonRecord, RunRecord } from '../protocol/runRecords';
+import type { CompareParams, TrainParams } from '../protocol/trainerProtocol';
+import type { BackendChoice } from './backend';
+import { compareRuns } from './compare';
+import { parseAdaptations } from './data/adapt';
+import { loadDataset, parseDataSpec } from './data/loadDataset';
+import type { Dataset } from './data/loadDataset';
+import { planRun, taskOf } from './runSpec';
+import { trainRun } from './train';
+import type { TrainSink } from './train';
+
+export interface JobContext {
+  backend: BackendChoice;
+  signal: AbortSignal;
+  sink: TrainSink & { runDone?(record: RunRecord): void };
+  /** batchEnd throttle (ms); default 1000. */
+  throttleMs?: number;
+}
+
+async function openWithData(p: TrainParams | CompareParams, ctx: JobContext): Promise<{ m: OpenModel; data: Dataset }> {
+  const m = openModel(p.modelPath, readFileSync(p.modelPath));
+  const adapt = p.adapt === undefined || p.adapt === 'none' ? undefined : parseAdaptations(p.adapt);
+  const data = await loadDataset(parseDataSpec(p.data), taskOf(m), adapt);
+  const adapted = data.adaptations.length ? `: ${data.adaptations.join('; ')}` : '';
+  ctx.sink.log?.({ level: 'info', message: `data ${data.name}, ${data.samples} samples${data.classes ? `, ${data.classes} classes` : ''}${adapted}` });
+  return { m, data };
+}
+
+export async function trainJob(p: TrainParams, ctx: JobContext): Promise<RunRecord> {
+  const { m, data } = await openWithData(p, ctx);
+  try {
+    const { record } = await trainRun(planRun(m, p.plan), data, p.config, { backend: ctx.backend, signal: ctx.signal, sink: ctx.sink, outDir: p.outDir, ...(ctx.throttleMs !== undefined ? { throttleMs: ctx.throttleMs } : {}) });
+    ctx.sink.runDone?.(record);
+    return record;
+  } finally {
+    data.x.dispose();
+    data.y.dispose();
+  }
+}
+
+export async function compareJob(p: CompareParams, ctx: JobContext): Promise<ComparisonRecord> {
+  if (p.plans.length === 0) throw new Error('nothing to compare: no plans given');
+  const { m, data } = await openWithData(p, ctx);
+  try {
+    // Resolve every plan before training any, so a typo in the last one fails at once.
+    const runs = p.plans.map((spec) => planRun(m, spec));
+    return await compareRuns(runs, data, p.config, {
+      backend: ctx.backend,
+      signal: ctx.signal,
+      sink: ctx.sink,
+      outDir: p.outDir,
+      ...(ctx.throttleMs !== undefined ? { throttleMs: ctx.throttleMs } : {}),
+      ...(ctx.sink.runDone ? { onRunDone: ctx.sink.runDone } : {}),
+    });
+  } finally {
+    data.x.dispose();
+    data.y.dispose();
+  }
+}

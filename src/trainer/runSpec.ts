@@ -1,0 +1,36 @@
+import { basename } from 'node:path';
+import { shapeOf } from '../core/analysis/analyze';
+import { costPlan } from '../core/laurel/planCost';
+import { parsePlan, resolvePlan } from '../core/laurel/planSpec';
+import type { VariantChoice } from '../core/laurel/variants';
+import type { OpenModel } from '../core/model';
+import { buildModel } from '../laurel/buildModel';
+import type { Task } from './data/loadDataset';
+import type { RunSpec } from './train';
+
+/**
+ * One run of a model file: the file as it is (`planSpec` absent) or with a plan applied. Parameter
+ * figures come from core's exact costing; the model is built fresh (seeded by the caller) per run.
+ */
+export function planRun(m: OpenModel, planSpec?: string, build: typeof buildModel = buildModel): RunSpec {
+  const choices: Map<string, VariantChoice> | undefined = planSpec === undefined ? undefined : resolvePlan(parsePlan(planSpec), m.sites);
+  const cost = costPlan(m.sites, choices ?? new Map(m.sites.map((s) => [s.id, s.current])), m.params.total);
+  return {
+    name: planSpec ?? basename(m.doc.fileName),
+    build: () => build(m, choices),
+    model: { file: m.doc.fileName, name: m.doc.graph.name },
+    plan: { spec: planSpec ?? null, sites: cost.sites.map((s) => ({ id: s.site, variant: s.label })) },
+    baseParams: cost.baseParams,
+    addedParams: cost.addedParams,
+  };
+}
+
+/** What the data must fit: the model's first input and first output, as the core infers them. */
+export function taskOf(m: OpenModel): Task {
+  const g = m.doc.graph;
+  const input = g.inputs[0] && shapeOf(m.analysis, g.inputs[0]);
+  const output = g.outputs[0] && shapeOf(m.analysis, g.outputs[0]);
+  if (!input || !output) throw new Error(`${basename(m.doc.fileName)}: the input or output shape could not be inferred, so no data set can be matched to it`);
+  if (g.inputs.length > 1 || g.outputs.length > 1) throw new Error(`${basename(m.doc.fileName)}: training supports one input and one output (this model has ${g.inputs.length} and ${g.outputs.length})`);
+  return { inputShape: input, outputShape: output };
+}
