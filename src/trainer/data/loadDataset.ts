@@ -12,7 +12,7 @@ import { readNpyPair } from './npy';
 import { labelInfo } from './raw';
 import type { RawData } from './raw';
 import { generateSynthetic } from './synthetic';
-import { formatShape, product, targetKind } from './task';
+import { formatBytes, formatShape, product, targetKind } from './task';
 import type { Task } from './task';
 
 export type { Adaptation } from './adapt';
@@ -122,7 +122,7 @@ export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptat
   if (bytes > maxBytes) {
     const perSample = bytes / n;
     throw new DatasetError(
-      `${raw.name}: ${n} samples of ${formatShape([null, ...shapes.x])} would take ${(bytes / 2 ** 20).toFixed(0)} MiB, over the ${(maxBytes / 2 ** 20).toFixed(0)} MiB cap; use limit=${Math.max(1, Math.floor(maxBytes / perSample))} or less, or raise the cap`,
+      `${raw.name}: ${n} samples of ${formatShape([null, ...shapes.x])} would take ${formatBytes(bytes)}, over the ${formatBytes(maxBytes)} cap; use limit=${Math.max(1, Math.floor(maxBytes / perSample))} or less, or raise the cap`,
     );
   }
 
@@ -151,7 +151,7 @@ export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptat
 function splitOptions(text: string, keys: readonly string[]): { body: string; opts: Map<string, string> } {
   const parts = text.split(':');
   const opts = new Map<string, string>();
-  while (parts.length > 1) {
+  while (parts.length > 0) {
     const m = /^([a-z]+)=(.*)$/.exec(parts[parts.length - 1]);
     if (!m || !keys.includes(m[1])) break;
     opts.set(m[1], m[2]);

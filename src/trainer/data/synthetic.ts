@@ -10,7 +10,7 @@
 import { DatasetError, DatasetMismatchError } from './errors';
 import { checkLimit, limitNote } from './raw';
 import type { RawData } from './raw';
-import { formatShape, product, targetKind } from './task';
+import { formatBytes, formatShape, product, targetKind } from './task';
 import type { Task } from './task';
 
 /** A free (null) length in the model's input, e.g. a variable sequence length, is generated as this. */
@@ -94,7 +94,7 @@ export function generateSynthetic(opts: SyntheticOptions, task: Task, maxBytes: 
   const K = classifies ? classes! : width; // logits per output position
   const yShape = kind === 'categorical' ? outShape : [...outShape.slice(0, -1), kind === 'regression' ? width : 1];
   const bytes = 4 * samples * (product(inShape) + product(yShape));
-  if (bytes > maxBytes) throw new DatasetError(`synthetic data of ${samples} samples would take ${(bytes / 2 ** 20).toFixed(0)} MiB, over the ${(maxBytes / 2 ** 20).toFixed(0)} MiB cap; lower samples or limit`);
+  if (bytes > maxBytes) throw new DatasetError(`synthetic data of ${samples} samples would take ${formatBytes(bytes)}, over the ${formatBytes(maxBytes)} cap; lower samples or limit`);
 
   // Separate streams: the task (W) does not change with the sample count, and samples are a prefix.
   const wRand = normals(seed * 2 + 1);

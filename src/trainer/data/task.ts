@@ -37,3 +37,14 @@ export const product = (dims: readonly number[]): number => dims.reduce((a, b) =
 export function fitsShape(data: readonly number[], model: readonly (number | null)[]): boolean {
   return data.length === model.length && model.every((d, i) => d === null || d === data[i]);
 }
+
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}
