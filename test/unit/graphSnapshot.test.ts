@@ -6,6 +6,8 @@ import type { GraphAnalysis } from '../../src/core/analysis/analyze';
 import { openModel, planModel, plannedBytes } from '../../src/core/model';
 import type { OpenModel } from '../../src/core/model';
 import type { GraphSnapshot } from '../../src/protocol/webviewProtocol';
+import { layoutGraph } from '../../webview/layout';
+import type { ElkLike, GraphLayout } from '../../webview/layout';
 import { fixturePath } from './fixturePath';
 
 const repoRoot = (): string => {
@@ -34,6 +36,24 @@ function irCounts(a: GraphAnalysis): { nodes: number; edges: number } {
     edges += c.edges;
   }
   return { nodes, edges };
+}
+
+/** A Keras model holding a nested model 'block' (conv + residual add) that is called twice. */
+function nestedModel(): unknown {
+  const input = (name: string) => ({ class_name: 'InputLayer', name, config: { name, batch_input_shape: [null, 8, 8, 4], dtype: 'float32' }, inbound_nodes: [] });
+  const conv = (name: string, from: string) => ({ class_name: 'Conv2D', name, config: { name, filters: 4, kernel_size: [3, 3], padding: 'same' }, inbound_nodes: [[[from, 0, 0, {}]]] });
+  const block = {
+    class_name: 'Model',
+    name: 'block',
+    config: {
+      name: 'block',
+      layers: [input('block_in'), conv('block_conv', 'block_in'), { class_name: 'Add', name: 'block_add', config: { name: 'block_add' }, inbound_nodes: [[['block_conv', 0, 0, {}], ['block_in', 0, 0, {}]]] }],
+      input_layers: [['block_in', 0, 0]],
+      output_layers: [['block_add', 0, 0]],
+    },
+    inbound_nodes: [[['input_1', 0, 0, {}]], [['block', 0, 0, {}]]],
+  };
+  return { class_name: 'Model', config: { name: 'outer', layers: [input('input_1'), block], input_layers: [['input_1', 0, 0]], output_layers: [['block', 1, 0]] } };
 }
 
 function checkAgainstModel(m: OpenModel, g: GraphSnapshot): void {
@@ -118,20 +138,7 @@ describe('graph snapshot', () => {
   });
 
   it('a nested model becomes a group holding its calls; its residual site is scoped', () => {
-    const input = (name: string) => ({ class_name: 'InputLayer', name, config: { name, batch_input_shape: [null, 8, 8, 4], dtype: 'float32' }, inbound_nodes: [] });
-    const conv = (name: string, from: string) => ({ class_name: 'Conv2D', name, config: { name, filters: 4, kernel_size: [3, 3], padding: 'same' }, inbound_nodes: [[[from, 0, 0, {}]]] });
-    const block = {
-      class_name: 'Model',
-      name: 'block',
-      config: {
-        name: 'block',
-        layers: [input('block_in'), conv('block_conv', 'block_in'), { class_name: 'Add', name: 'block_add', config: { name: 'block_add' }, inbound_nodes: [[['block_conv', 0, 0, {}], ['block_in', 0, 0, {}]]] }],
-        input_layers: [['block_in', 0, 0]],
-        output_layers: [['block_add', 0, 0]],
-      },
-      inbound_nodes: [[['input_1', 0, 0, {}]], [['block', 0, 0, {}]]],
-    };
-    const model = { class_name: 'Model', config: { name: 'outer', layers: [input('input_1'), block], input_layers: [['input_1', 0, 0]], output_layers: [['block', 1, 0]] } };
+    const model = nestedModel();
     const m = openModel('nested.json', new TextEncoder().encode(JSON.stringify(model)));
     const g = graphSnapshot(m);
     checkAgainstModel(m, g);
@@ -144,5 +151,67 @@ describe('graph snapshot', () => {
     assert.equal(second.params, 0, 'weights are counted at the first call');
     assert.deepEqual(g.sites.map((s) => [s.id, s.edge]), [['block/block_add', 'block/block_add:in1']]);
     assert.equal(g.edges.find((e) => e.residual)!.from, 'block/block_in');
+  });
+});
+
+describe('graph layout (elkjs in Node)', () => {
+  // elkjs is the webview's dependency; where it is not installed this smoke test is skipped.
+  const loadElk = (): ElkLike | undefined => {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const ELK = require('elkjs/lib/elk.bundled.js') as new () => ElkLike;
+      return new ELK();
+    } catch {
+      return undefined;
+    }
+  };
+  // A fixed-pitch estimate: the webview measures with a canvas, Node has none.
+  const measure = (text: string, bold: boolean): number => text.length * (bold ? 7.5 : 7);
+
+  const check = (g: GraphSnapshot, l: GraphLayout): void => {
+    assert.equal(l.nodes.size, g.nodes.length, 'every node laid out');
+    for (const n of l.nodes.values()) {
+      for (const v of [n.x, n.y, n.width, n.height]) assert.ok(Number.isFinite(v), `${n.node.id} has coordinates`);
+      assert.ok(n.width > 0 && n.height > 0);
+    }
+    assert.equal(l.edges.size, g.edges.length, 'every edge routed');
+    for (const e of g.edges) {
+      const route = l.edges.get(e.id)!;
+      assert.ok(route.points.length >= 2, `${e.id} has a route`);
+      // The route ends on the target's box (touching its border).
+      const end = route.points.at(-1)!;
+      const t = l.nodes.get(e.to)!;
+      assert.ok(end.x >= t.x - 1 && end.x <= t.x + t.width + 1 && end.y >= t.y - 1 && end.y <= t.y + t.height + 1, `${e.id} ends on ${e.to}`);
+    }
+  };
+
+  it('lays out the ResNet-50 snapshot: coordinates for every node and route for every edge, quickly', async function () {
+    const elk = loadElk();
+    if (!elk) return this.skip();
+    const g = graphSnapshot(open(fixturePath('tfjs-legacy-resnet50-tensorspace.json')));
+    await layoutGraph(elk, graphSnapshot(open(join(repoRoot(), 'examples', 'resnet-mini.json'))), measure); // warm up the JIT
+    const t0 = performance.now();
+    const l = await layoutGraph(elk, g, measure);
+    const ms = performance.now() - t0;
+    check(g, l);
+    const g2 = graphSnapshot(open(fixturePath('tfjs-legacy-inceptionv3-tensorspace.json')));
+    const t1 = performance.now();
+    check(g2, await layoutGraph(elk, g2, measure));
+    const ms2 = performance.now() - t1;
+    console.log(`      layout: ResNet-50 ${g.nodes.length} nodes ${ms.toFixed(0)} ms; InceptionV3 ${g2.nodes.length} nodes ${ms2.toFixed(0)} ms`);
+    assert.ok(ms < 5000 && ms2 < 5000, 'well under a few seconds');
+  });
+
+  it('lays out a nested model inside its group box', async function () {
+    const elk = loadElk();
+    if (!elk) return this.skip();
+    const g = graphSnapshot(openModel('nested.json', new TextEncoder().encode(JSON.stringify(nestedModel()))));
+    const l = await layoutGraph(elk, g, measure);
+    check(g, l);
+    const group = l.nodes.get('block')!;
+    for (const n of g.nodes.filter((x) => x.parent === 'block')) {
+      const c = l.nodes.get(n.id)!;
+      assert.ok(c.x >= group.x && c.y >= group.y && c.x + c.width <= group.x + group.width && c.y + c.height <= group.y + group.height, `${n.id} inside its group`);
+    }
   });
 });

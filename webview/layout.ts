@@ -1,0 +1,183 @@
+// The graph's geometry: node sizes from their text, then ELK's layered algorithm (top to bottom, orthogonal
+// edges). DOM-free on purpose, so the layout smoke test runs this very code in Node.
+import type { GraphNode, GraphSnapshot } from '../src/protocol/webviewProtocol';
+import { formatCount } from './format';
+
+/** Width in pixels of a line of text; `bold` for the node's name. */
+export type Measure = (text: string, bold: boolean) => number;
+
+// The subset of elkjs's JSON graph used here (elkjs/lib/elk-api.d.ts), declared locally so the root
+// typecheck and the Node tests do not depend on elkjs's typings.
+interface ElkPoint {
+  x: number;
+  y: number;
+}
+interface ElkExtendedEdge {
+  id: string;
+  sources: string[];
+  targets: string[];
+  layoutOptions?: Record<string, string>;
+  sections?: { startPoint: ElkPoint; endPoint: ElkPoint; bendPoints?: ElkPoint[] }[];
+}
+interface ElkNode {
+  id: string;
+  x?: number;
+  y?: number;
+  width?: number;
+  height?: number;
+  layoutOptions?: Record<string, string>;
+  children?: ElkNode[];
+  edges?: ElkExtendedEdge[];
+}
+/** What layoutGraph needs of an ELK instance (`new ELK()` from elkjs/lib/elk.bundled.js). */
+export interface ElkLike {
+  layout(graph: ElkNode): Promise<ElkNode>;
+}
+
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export interface NodeLayout extends Box {
+  node: GraphNode;
+  /** The text lines drawn in the box: name, class · params, output shape (groups: name and class only). */
+  lines: string[];
+}
+
+export interface EdgeLayout {
+  id: string;
+  /** The route, absolute, start to end, bends in between. */
+  points: Point[];
+}
+
+export interface GraphLayout {
+  nodes: Map<string, NodeLayout>;
+  edges: Map<string, EdgeLayout>;
+  width: number;
+  height: number;
+}
+
+export const NODE = { lineHeight: 16, padX: 10, padY: 7, minWidth: 120, maxWidth: 300, groupTop: 40, groupPad: 14 } as const;
+
+/** The three lines a node box shows. */
+export function nodeLines(n: GraphNode): string[] {
+  const params = n.params === null ? '? params' : n.params === 0 ? 'no params' : `${formatCount(n.params)} params`;
+  return n.group ? [n.layer, `${n.className} · ${params}`] : [n.layer, `${n.className} · ${params}`, n.outputShape];
+}
+
+/** Cuts a line to fit `max` pixels, with an ellipsis. */
+export function fit(text: string, max: number, bold: boolean, measure: Measure): string {
+  if (measure(text, bold) <= max) return text;
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (measure(text.slice(0, mid) + '…', bold) <= max) lo = mid;
+    else hi = mid - 1;
+  }
+  return text.slice(0, lo) + '…';
+}
+
+const ROOT_OPTIONS = {
+  'elk.algorithm': 'layered',
+  'elk.direction': 'DOWN',
+  'elk.edgeRouting': 'ORTHOGONAL',
+  'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
+  'elk.layered.spacing.nodeNodeBetweenLayers': '28',
+  'elk.spacing.nodeNode': '24',
+  'elk.spacing.edgeNode': '16',
+  'elk.spacing.edgeEdge': '10',
+  'elk.layered.spacing.edgeNodeBetweenLayers': '14',
+  'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
+  'elk.layered.nodePlacement.bk.fixedAlignment': 'BALANCED',
+  'elk.layered.crossingMinimization.strategy': 'LAYER_SWEEP',
+  'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+  'elk.padding': '[top=20,left=20,bottom=20,right=20]',
+};
+
+/** Lays the snapshot out with the given ELK instance (elk.bundled in both the webview and Node). */
+export async function layoutGraph(elk: ElkLike, g: GraphSnapshot, measure: Measure): Promise<GraphLayout> {
+  const lines = new Map<string, string[]>();
+  const elkNodes = new Map<string, ElkNode>();
+  const root: ElkNode = { id: '__root', layoutOptions: ROOT_OPTIONS, children: [], edges: [] };
+  const parentOf = new Map<string, string | undefined>();
+  for (const n of g.nodes) {
+    parentOf.set(n.id, n.parent);
+    const raw = nodeLines(n);
+    const inner = NODE.maxWidth - 2 * NODE.padX;
+    const shown = raw.map((t, i) => fit(t, inner, i === 0, measure));
+    lines.set(n.id, shown);
+    const width = Math.min(NODE.maxWidth, Math.max(NODE.minWidth, Math.ceil(Math.max(...shown.map((t, i) => measure(t, i === 0))) + 2 * NODE.padX)));
+    const en: ElkNode = { id: n.id, width, height: shown.length * NODE.lineHeight + 2 * NODE.padY };
+    if (n.group) {
+      en.children = [];
+      en.edges = [];
+      en.layoutOptions = { 'elk.padding': `[top=${NODE.groupTop},left=${NODE.groupPad},bottom=${NODE.groupPad},right=${NODE.groupPad}]` };
+      delete en.height; // sized by its content
+      en.width = width;
+    }
+    elkNodes.set(n.id, en);
+  }
+  for (const n of g.nodes) {
+    const container = n.parent === undefined ? root : elkNodes.get(n.parent) ?? root;
+    container.children!.push(elkNodes.get(n.id)!);
+  }
+  // An edge lives in the lowest common ancestor of its ends; its coordinates are relative to that node.
+  const ancestors = (id: string): string[] => {
+    const out: string[] = [];
+    for (let p = parentOf.get(id); p !== undefined; p = parentOf.get(p)) out.push(p);
+    return out;
+  };
+  const edgeContainer = new Map<string, string | undefined>();
+  for (const e of g.edges) {
+    const fromUp = ancestors(e.from);
+    const toUp = new Set(ancestors(e.to));
+    // An edge into a group's own call (from outside) or out of it belongs above the group.
+    const lca = fromUp.find((a) => toUp.has(a) && a !== e.from && a !== e.to);
+    const container = lca === undefined ? root : elkNodes.get(lca)!;
+    edgeContainer.set(e.id, lca);
+    const ee: ElkExtendedEdge = { id: e.id, sources: [e.from], targets: [e.to] };
+    if (e.residual) ee.layoutOptions = { 'elk.layered.priority.straightness': '0', 'elk.layered.priority.direction': '0' };
+    else ee.layoutOptions = { 'elk.layered.priority.straightness': '10' };
+    container.edges!.push(ee);
+  }
+
+  const out = await elk.layout(root);
+
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  const nodes = new Map<string, NodeLayout>();
+  const offsets = new Map<string | undefined, Point>([[undefined, { x: 0, y: 0 }]]);
+  const visit = (en: ElkNode, dx: number, dy: number): void => {
+    for (const c of en.children ?? []) {
+      const x = dx + (c.x ?? 0);
+      const y = dy + (c.y ?? 0);
+      const node = byId.get(c.id);
+      if (node) nodes.set(c.id, { node, x, y, width: c.width ?? 0, height: c.height ?? 0, lines: lines.get(c.id)! });
+      offsets.set(c.id, { x, y });
+      visit(c, x, y);
+    }
+  };
+  visit(out, 0, 0);
+  const edges = new Map<string, EdgeLayout>();
+  const collect = (en: ElkNode): void => {
+    for (const e of en.edges ?? []) {
+      const off = offsets.get(edgeContainer.get(e.id)) ?? { x: 0, y: 0 };
+      const points: Point[] = [];
+      for (const s of e.sections ?? []) {
+        points.push(s.startPoint, ...(s.bendPoints ?? []), s.endPoint);
+      }
+      edges.set(e.id, { id: e.id, points: points.map((p) => ({ x: p.x + off.x, y: p.y + off.y })) });
+    }
+    for (const c of en.children ?? []) collect(c);
+  };
+  collect(out);
+  return { nodes, edges, width: out.width ?? 0, height: out.height ?? 0 };
+}

@@ -1,0 +1,322 @@
+// The graph view: receives snapshots from the host, lays them out with ELK (here, in the webview, so the
+// extension host's single thread never blocks on layout), draws SVG, and sends back what the user applies.
+import { provideVSCodeDesignSystem, vsCodeButton, vsCodeTextField } from '@vscode/webview-ui-toolkit';
+import ELK from 'elkjs/lib/elk.bundled.js';
+import type { GraphSite, GraphSnapshot, HostToWebview } from '../src/protocol/webviewProtocol';
+import { serializeSvg, svgToPng } from './exportImage';
+import { formatCount, formatDelta, formatPercent } from './format';
+import { layoutGraph } from './layout';
+import type { Box, ElkLike, GraphLayout, Measure } from './layout';
+import { VariantMenu } from './menu';
+import { renderGraph, svgEl } from './render';
+import type { Rendered } from './render';
+import { loadState, post, saveState } from './vscodeApi';
+import type { ViewState } from './vscodeApi';
+import { Viewport } from './viewport';
+
+// Only the toolkit components used here.
+provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeTextField());
+
+const elk: ElkLike = new ELK();
+
+interface Current {
+  graph: GraphSnapshot;
+  layout: GraphLayout;
+  rendered: Rendered;
+  resource: string;
+}
+
+let current: Current | undefined;
+let state: ViewState = loadState();
+const selection = new Set<string>(state.selection ?? []);
+let matches: string[] = [];
+let matchIndex = -1;
+let renderSeq = 0;
+
+// ---- DOM skeleton (static strings only; model data goes in through textContent) ----
+const app = document.getElementById('app')!;
+const toolbar = document.createElement('div');
+toolbar.className = 'toolbar';
+const summary = document.createElement('div');
+summary.className = 'summary';
+const titleEl = document.createElement('span');
+titleEl.className = 'title';
+const totalsEl = document.createElement('span');
+totalsEl.className = 'totals';
+const deltaEl = document.createElement('span');
+deltaEl.className = 'delta';
+summary.append(titleEl, totalsEl, deltaEl);
+
+const actions = document.createElement('div');
+actions.className = 'actions';
+const search = document.createElement('vscode-text-field') as HTMLElement & { value: string };
+search.setAttribute('placeholder', 'Find layer');
+search.setAttribute('aria-label', 'Find layer by name or class');
+search.className = 'search';
+const searchCount = document.createElement('span');
+searchCount.className = 'search-count';
+searchCount.setAttribute('aria-live', 'polite');
+const button = (label: string, title: string, onClick: () => void, appearance: 'primary' | 'secondary' | 'icon' = 'secondary'): HTMLElement => {
+  const b = document.createElement('vscode-button');
+  b.textContent = label;
+  b.setAttribute('title', title);
+  b.setAttribute('aria-label', title);
+  b.setAttribute('appearance', appearance);
+  b.addEventListener('click', onClick);
+  return b;
+};
+const zoomOut = button('−', 'Zoom out', () => viewport.zoom(1 / 1.25));
+const zoomIn = button('+', 'Zoom in', () => viewport.zoom(1.25));
+const fitBtn = button('Fit', 'Fit the whole graph in view', () => current && viewport.fit(bounds(current.layout)));
+const applySel = button('Apply to selection', 'Choose a variant for the selected residual edges (Shift/Ctrl-click edges to select)', () => openMenuFor([...selection]));
+const applyAll = button('Apply to all', 'Choose a variant for every residual edge', () => current && openMenuFor(current.graph.sites.map((s) => s.id)), 'primary');
+const exportSvg = button('SVG', 'Export the graph as SVG', () => void exportImage('svg'));
+const exportPng = button('PNG', 'Export the graph as PNG', () => void exportImage('png'));
+actions.append(search, searchCount, zoomOut, zoomIn, fitBtn, applySel, applyAll, exportSvg, exportPng);
+toolbar.append(summary, actions);
+
+const canvas = document.createElement('div');
+canvas.className = 'canvas';
+const svg = svgEl('svg', { class: 'graph', role: 'img', 'aria-label': 'Model graph' });
+const content = svgEl('g', { class: 'viewport' }, svg);
+canvas.appendChild(svg);
+const banner = document.createElement('div');
+banner.className = 'banner';
+banner.hidden = true;
+banner.setAttribute('role', 'alert');
+const status = document.createElement('div');
+status.className = 'status';
+status.setAttribute('aria-live', 'polite');
+app.append(toolbar, banner, canvas, status);
+app.removeAttribute('aria-busy');
+
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+const persist = (): void => {
+  clearTimeout(saveTimer);
+  saveTimer = setTimeout(() => saveState(state), 200);
+};
+const viewport = new Viewport(canvas, content, (v) => {
+  state = { ...state, view: { ...v } };
+  persist();
+});
+const menu = new VariantMenu(canvas, (c) => {
+  post({ type: 'applyVariant', siteIds: c.siteIds, variant: c.variant, rank: c.rank, k: c.k });
+  status.textContent = `Applying ${c.variant} to ${c.siteIds.length} residual${c.siteIds.length === 1 ? '' : 's'}…`;
+});
+
+// ---- text measurement (node sizes must be known before layout) ----
+const measureCtx = document.createElement('canvas').getContext('2d')!;
+const fontFamily = getComputedStyle(document.body).getPropertyValue('--vscode-font-family').trim() || 'sans-serif';
+const widths = new Map<string, number>();
+const measure: Measure = (text, bold) => {
+  const key = (bold ? 'b' : 'n') + text;
+  let w = widths.get(key);
+  if (w === undefined) {
+    measureCtx.font = `${bold ? 600 : 400} 12px ${fontFamily}`;
+    w = measureCtx.measureText(text).width;
+    widths.set(key, w);
+  }
+  return w;
+};
+
+const bounds = (l: GraphLayout): Box => ({ x: 0, y: 0, width: l.width, height: l.height });
+
+// ---- host messages ----
+window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
+  const msg = e.data;
+  if (!msg || typeof msg !== 'object') return;
+  switch (msg.type) {
+    case 'snapshot':
+      void show(msg.graph, msg.resource);
+      return;
+    case 'error':
+      banner.textContent = msg.message;
+      banner.hidden = false;
+      status.textContent = '';
+      return;
+    case 'focusLayer':
+      focusLayer(msg.layer);
+      return;
+  }
+});
+
+async function show(graph: GraphSnapshot, resource: string): Promise<void> {
+  const seq = ++renderSeq;
+  status.textContent = 'Laying out…';
+  const t0 = performance.now();
+  const layout = await layoutGraph(elk, graph, measure);
+  if (seq !== renderSeq) return; // a newer snapshot arrived meanwhile
+  const layoutMs = performance.now() - t0;
+  const first = !current;
+  const sameFile = current?.resource === resource;
+  menu.close();
+  banner.hidden = true;
+  const rendered = renderGraph(svg, content, graph, layout, measure);
+  current = { graph, layout, rendered, resource };
+  for (const id of [...selection]) if (!graph.sites.some((s) => s.id === id)) selection.delete(id);
+  wireResiduals(rendered);
+  updateHeader(graph);
+  updateSelection();
+  if (search.value) runSearch(false);
+  if (first && state.resource === resource && state.view) viewport.set(state.view);
+  else if (first || !sameFile) initialView(layout);
+  state = { ...state, resource };
+  persist();
+  status.textContent = `${graph.nodes.length} layers laid out in ${Math.round(layoutMs)} ms`;
+  document.body.dataset.layoutMs = String(Math.round(layoutMs)); // read by the preview harness
+}
+
+/** The whole graph when it is readable that way, else its top at a readable zoom. */
+function initialView(l: GraphLayout): void {
+  viewport.fit(bounds(l));
+  if (viewport.view.k < 0.45) {
+    const k = Math.min(1, Math.max(0.45, (canvas.clientWidth - 48) / Math.max(1, l.width)));
+    viewport.set({ k, x: (canvas.clientWidth - l.width * k) / 2, y: 12 });
+  }
+}
+
+function updateHeader(g: GraphSnapshot): void {
+  titleEl.textContent = g.name === g.title ? g.title : `${g.name} · ${g.title}`;
+  titleEl.title = g.format;
+  const lb = g.lowerBound ? '≥ ' : '';
+  totalsEl.textContent = `${lb}${formatCount(g.params.total)} params (${formatCount(g.params.trainable)} trainable, ${formatCount(g.params.nonTrainable)} non-trainable) · ${g.nodes.length} layers · ${g.sites.length} residuals`;
+  totalsEl.title = `${g.params.total.toLocaleString('en-US')} parameters${g.lowerBound ? ' at least: some layers are of unknown class' : ''}${g.problems.length ? `\n${g.problems.join('\n')}` : ''}`;
+  const d = g.planDelta;
+  deltaEl.textContent = d.switched ? `LAuReL on ${d.switched}: ${formatDelta(d.addedParams)} (${formatPercent(d.percent)})` : 'all residuals plain';
+  deltaEl.classList.toggle('active', d.switched > 0);
+  applyAll.toggleAttribute('disabled', g.sites.length === 0);
+}
+
+function updateSelection(): void {
+  if (!current) return;
+  for (const [id, el] of current.rendered.residuals) {
+    const on = selection.has(id);
+    el.classList.toggle('selected', on);
+    el.setAttribute('aria-pressed', String(on));
+  }
+  applySel.textContent = selection.size ? `Apply to selection (${selection.size})` : 'Apply to selection';
+  applySel.toggleAttribute('disabled', selection.size === 0);
+  state = { ...state, selection: [...selection] };
+  persist();
+}
+
+function wireResiduals(r: Rendered): void {
+  for (const [id, el] of r.residuals) {
+    el.addEventListener('click', (e) => {
+      if (viewport.dragged) return;
+      if (e.shiftKey || e.ctrlKey || e.metaKey) {
+        if (!selection.delete(id)) selection.add(id);
+        updateSelection();
+        return;
+      }
+      selection.clear();
+      selection.add(id);
+      updateSelection();
+      openMenuAt([id], e.clientX, e.clientY);
+    });
+    el.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        const ids = selection.has(id) && selection.size > 1 ? [...selection] : [id];
+        const b = el.getBoundingClientRect();
+        openMenuAt(ids, b.left + b.width / 2, b.top + b.height / 2);
+      } else if (e.key === ' ') {
+        e.preventDefault();
+        if (!selection.delete(id)) selection.add(id);
+        updateSelection();
+      }
+    });
+  }
+  for (const [, el] of r.nodes) {
+    el.addEventListener('dblclick', () => {
+      const id = el.dataset.id;
+      const n = current?.graph.nodes.find((x) => x.id === id);
+      if (n) post({ type: 'reveal', layer: n.layer });
+    });
+  }
+}
+
+function openMenuAt(ids: string[], clientX: number, clientY: number): void {
+  if (!current) return;
+  const byId = new Map(current.graph.sites.map((s) => [s.id, s]));
+  const sites = ids.map((i) => byId.get(i)).filter((s): s is GraphSite => !!s);
+  const r = canvas.getBoundingClientRect();
+  menu.show(current.graph, sites, clientX - r.left, clientY - r.top);
+}
+
+function openMenuFor(ids: string[]): void {
+  if (!current || ids.length === 0) return;
+  const r = canvas.getBoundingClientRect();
+  openMenuAt(ids, r.left + r.width - 360, r.top + 4);
+}
+
+// ---- search and focus ----
+function runSearch(move: boolean): void {
+  if (!current) return;
+  const q = search.value.trim().toLowerCase();
+  for (const el of current.rendered.nodes.values()) el.classList.remove('match', 'current-match');
+  matches = q ? current.graph.nodes.filter((n) => n.layer.toLowerCase().includes(q) || n.className.toLowerCase() === q).map((n) => n.id) : [];
+  for (const id of matches) current.rendered.nodes.get(id)?.classList.add('match');
+  if (!move) matchIndex = Math.min(matchIndex, matches.length - 1);
+  else matchIndex = matches.length ? (matchIndex + 1) % matches.length : -1;
+  searchCount.textContent = q ? (matches.length ? `${matchIndex + 1} of ${matches.length}` : 'no match') : '';
+  const id = matches[matchIndex];
+  if (move && id) centreNode(id);
+}
+
+function centreNode(id: string): void {
+  const n = current?.layout.nodes.get(id);
+  if (!current || !n) return;
+  for (const el of current.rendered.nodes.values()) el.classList.remove('current-match');
+  current.rendered.nodes.get(id)?.classList.add('current-match');
+  viewport.centre(n);
+}
+
+function focusLayer(layer: string): void {
+  if (!current) return;
+  const n = current.graph.nodes.find((x) => x.layer === layer || x.id === layer);
+  if (n) centreNode(n.id);
+}
+
+search.addEventListener('input', () => {
+  matchIndex = -1;
+  runSearch(true);
+});
+search.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter') runSearch(true);
+  else if (e.key === 'Escape') {
+    search.value = '';
+    runSearch(false);
+  }
+});
+
+// ---- export ----
+async function exportImage(format: 'svg' | 'png'): Promise<void> {
+  if (!current) return;
+  const b = bounds(current.layout);
+  const text = serializeSvg(svg, b);
+  if (format === 'svg') post({ type: 'exportImage', format, data: text });
+  else post({ type: 'exportImage', format, data: await svgToPng(text, b.width, b.height) });
+  status.textContent = `Exported ${format.toUpperCase()}`;
+}
+
+// ---- keyboard shortcuts on the canvas ----
+window.addEventListener('keydown', (e) => {
+  if ((e.target as Element).closest('.menu, vscode-text-field, input')) return;
+  if (e.key === '+' || e.key === '=') viewport.zoom(1.25);
+  else if (e.key === '-') viewport.zoom(1 / 1.25);
+  else if (e.key === '0' && current) viewport.fit(bounds(current.layout));
+  else if ((e.ctrlKey || e.metaKey) && e.key === 'f') {
+    e.preventDefault();
+    search.focus();
+  } else if (e.key === 'Escape' && selection.size) {
+    selection.clear();
+    updateSelection();
+  }
+});
+
+window.addEventListener('resize', () => {
+  if (current && !state.view) viewport.fit(bounds(current.layout));
+});
+
+post({ type: 'ready' });

@@ -1,0 +1,103 @@
+// SVG drawing of a laid-out graph. Every model-provided string goes in through textContent.
+import type { GraphSite, GraphSnapshot } from '../src/protocol/webviewProtocol';
+import { formatCount } from './format';
+import { NODE } from './layout';
+import type { GraphLayout, Measure, Point } from './layout';
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+export function svgEl<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}, parent?: Element): SVGElementTagNameMap[K] {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  parent?.appendChild(el);
+  return el;
+}
+
+export const pathData = (pts: Point[]): string => pts.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' ');
+
+/** Where a residual edge's label goes: the middle of its longest segment. */
+export function labelPoint(pts: Point[]): Point {
+  let best = { len: -1, p: pts[0] ?? { x: 0, y: 0 } };
+  for (let i = 1; i < pts.length; i++) {
+    const a = pts[i - 1]!;
+    const b = pts[i]!;
+    const len = Math.abs(a.x - b.x) + Math.abs(a.y - b.y);
+    if (len > best.len) best = { len, p: { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 } };
+  }
+  return best.p;
+}
+
+export interface Rendered {
+  /** The residual edge groups by site id (focusable, clickable). */
+  residuals: Map<string, SVGGElement>;
+  /** Node groups by node id. */
+  nodes: Map<string, SVGGElement>;
+}
+
+function defs(svg: SVGSVGElement): void {
+  const d = svgEl('defs', {}, svg);
+  for (const kind of ['plain', 'residual', 'switched', 'selected']) {
+    const m = svgEl('marker', { id: `arrow-${kind}`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse', markerUnits: 'userSpaceOnUse' }, d);
+    svgEl('path', { d: 'M0 0 L10 5 L0 10 z', class: `arrowhead arrowhead-${kind}` }, m);
+  }
+}
+
+/** Draws the graph into `root` (the pan/zoom group), replacing what was there. */
+export function renderGraph(svg: SVGSVGElement, root: SVGGElement, g: GraphSnapshot, l: GraphLayout, measure: Measure): Rendered {
+  if (!svg.querySelector('defs')) defs(svg);
+  root.replaceChildren();
+  const groups = svgEl('g', { class: 'groups' }, root);
+  const edges = svgEl('g', { class: 'edges' }, root);
+  const nodes = svgEl('g', { class: 'nodes' }, root);
+  const residualLayer = svgEl('g', { class: 'residuals' }, root);
+  const sites = new Map<string, GraphSite>(g.sites.map((s) => [s.id, s]));
+  const out: Rendered = { residuals: new Map(), nodes: new Map() };
+
+  for (const n of l.nodes.values()) {
+    const grp = svgEl('g', { class: n.node.group ? 'group' : 'node', transform: `translate(${n.x} ${n.y})` }, n.node.group ? groups : nodes);
+    grp.dataset.id = n.node.id;
+    const cls = [n.node.group ? 'group-box' : 'node-box'];
+    if (n.node.residualSite) cls.push('merge');
+    if (n.node.className === 'LaurelResidual') cls.push('laurel');
+    if (n.node.params === null) cls.push('unknown');
+    svgEl('rect', { class: cls.join(' '), width: n.width, height: n.height, rx: 4 }, grp);
+    n.lines.forEach((text, i) => {
+      const t = svgEl('text', { x: NODE.padX, y: NODE.padY + NODE.lineHeight * i + 12, class: i === 0 ? 'name' : i === 1 ? 'cls' : 'shape' }, grp);
+      t.textContent = text;
+    });
+    const title = svgEl('title', {}, grp);
+    const p = n.node;
+    title.textContent = `${p.layer} (${p.className})\noutput ${p.outputShape}\nparams ${formatCount(p.params)} (trainable ${formatCount(p.trainable)}, non-trainable ${formatCount(p.nonTrainable)})${p.note ? `\n${p.note}` : ''}`;
+    out.nodes.set(p.id, grp);
+  }
+
+  for (const e of g.edges) {
+    const route = l.edges.get(e.id);
+    if (!route || route.points.length < 2) continue;
+    if (!e.residual) {
+      const path = svgEl('path', { class: 'edge', d: pathData(route.points), 'marker-end': 'url(#arrow-plain)' }, edges);
+      svgEl('title', {}, path).textContent = `${e.from} → ${e.to} ${e.shape}`;
+      continue;
+    }
+    const site = sites.get(e.residual);
+    if (!site) continue;
+    const switched = site.current.variant !== 'plain';
+    const grp = svgEl('g', { class: `residual${switched ? ' switched' : ''}`, tabindex: 0, role: 'button' }, residualLayer);
+    grp.dataset.site = site.id;
+    grp.setAttribute('aria-label', `Residual ${site.merge}: ${site.current.label}, ${site.kind} shortcut, width ${site.width ?? 'unknown'}. Enter chooses a variant, Space selects.`);
+    const d = pathData(route.points);
+    svgEl('path', { class: 'residual-hit', d }, grp);
+    svgEl('path', { class: 'residual-line', d, 'marker-end': `url(#arrow-${switched ? 'switched' : 'residual'})` }, grp);
+    svgEl('title', {}, grp).textContent = `residual ${site.id}: ${site.current.label} · ${site.kind} shortcut ${e.from} → ${e.to} ${e.shape}`;
+    if (switched) {
+      const at = labelPoint(route.points);
+      const text = site.current.label;
+      const w = measure(text, true) + 10;
+      const lab = svgEl('g', { class: 'variant-label', transform: `translate(${at.x - w / 2} ${at.y - 9})` }, grp);
+      svgEl('rect', { width: w, height: 18, rx: 9 }, lab);
+      svgEl('text', { x: w / 2, y: 13, 'text-anchor': 'middle' }, lab).textContent = text;
+    }
+    out.residuals.set(site.id, grp);
+  }
+  return out;
+}
