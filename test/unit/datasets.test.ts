@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { parseAdaptations, formatAdaptation } from '../../src/trainer/data/adapt';
-import { DatasetError, DatasetMismatchError, FASHION_MNIST_DIR, loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
+import { DatasetError, DatasetMismatchError, FASHION_MNIST_DIR, fashionMnistSpec, loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
 import type { Adaptation, Dataset, DatasetSpec, Task } from '../../src/trainer/data/loadDataset';
 
 // The files below are written by hand-coded writers here (not the readers' code), except the one numpy writes.
@@ -158,6 +158,11 @@ describe('Fashion-MNIST (Debian dataset-fashion-mnist)', function () {
     dispose(plain);
   });
 
+  it('says to install the package when the files are missing', async function () {
+    const spec = fashionMnistSpec('train', 4, join(dir, 'nowhere'));
+    await rejects(loadDataset(spec, classifier([28, 28], 10)), /Fashion-MNIST is not installed \(.*nowhere\/train-images-idx3-ubyte\.gz.* missing\): install Debian's dataset-fashion-mnist package/);
+  });
+
   it('offers flatten for a dense model', async function () {
     const task = classifier([784], 10, 'sparseCategoricalCrossentropy');
     const e = (await rejects(loadDataset(parseDataSpec('fashion-mnist:test:limit=8'), task), /expects input \(None, 784\), the data has \(8, 28, 28\)/, DatasetMismatchError)) as DatasetMismatchError;
@@ -285,7 +290,7 @@ describe('IDX files', function () {
   it('refuses labels with more classes than the model outputs, with no offer', async function () {
     const lab = file('l12.idx', idxBytes(8, [5], [0, 11, 3, 2, 1]));
     const img = file('i5.idx', idxBytes(8, [5, 4, 4], images));
-    const e = (await rejects(loadDataset({ kind: 'idx', images: img, labels: lab }, classifier([4, 4], 10)), /the labels have 12 classes \(labels 0\.\.11\), the model outputs 10 classes/, DatasetMismatchError)) as DatasetMismatchError;
+    const e = (await rejects(loadDataset({ kind: 'idx', images: img, labels: lab }, classifier([4, 4], 10)), /The labels have 12 classes \(labels 0\.\.11\), the model outputs 10 classes\. No adaptation is offered\./, DatasetMismatchError)) as DatasetMismatchError;
     assert.deepEqual(e.offers, []);
     // Fewer classes than outputs is fine.
     const d = await loadDataset({ kind: 'idx', images: img, labels: file('l3.idx', idxBytes(8, [5], labels)) }, classifier([4, 4], 10), 'auto');
@@ -374,7 +379,7 @@ describe('npy files', function () {
     await rejects(loadDataset(x('x5.npy', npyBytes('<f4', [5, 2, 3], f32(xs.slice(0, 30)))), task), /x5\.npy has 5 samples, .*y6\.npy has 6/);
     // Three channels to one has no well-defined adaptation.
     const rgb = x('rgb.npy', npyBytes('<f4', [6, 1, 2, 3], f32(xs)));
-    const e = (await rejects(loadDataset(rgb, classifier([1, 2, 1], 4)), /turns 3 channels into 1: no well-defined adaptation makes it fit/, DatasetMismatchError)) as DatasetMismatchError;
+    const e = (await rejects(loadDataset(rgb, classifier([1, 2, 1], 4)), /No well-defined adaptation turns 3 channels into 1\. No adaptation is offered\./, DatasetMismatchError)) as DatasetMismatchError;
     assert.deepEqual(e.offers, []);
   });
 

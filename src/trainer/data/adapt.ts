@@ -63,7 +63,7 @@ function planInput(s: number[], m: (number | null)[], plan: FitPlan): void {
     cur = [...cur, 1];
   }
   if (m.length !== 3 || cur.length !== 3) {
-    plan.inputProblems.push(`no well-defined adaptation turns rank-${s.length} samples into rank-${m.length} ones`);
+    plan.inputProblems.push(`no well-defined adaptation turns samples of ${formatShape(s)} into ${formatShape(m)}`);
     return;
   }
   const to: [number, number] = [m[0] ?? cur[0], m[1] ?? cur[1]];
@@ -97,7 +97,10 @@ function planOutput(y: LabelInfo, task: Task, plan: FitPlan): void {
   // Labels shaped like the output already are targets (one-hot rows, regression vectors).
   if (!onePerPosition) {
     if (sameDims(ys, out)) plan.yShape = ys;
-    else plan.outputProblems.push(`labels ${formatShape([null, ...ys])} are neither one per output position nor shaped like the output`);
+    else {
+      const labels = ys.length === 0 ? 'one label per sample' : `labels of ${formatShape(ys)} per sample`;
+      plan.outputProblems.push(`${labels} match neither the output's ${formatShape(out)} per sample nor one label per output position`);
+    }
     return;
   }
   const labelShape = [...ys.slice(0, positions.length), 1];

@@ -59,7 +59,7 @@ export function fashionMnistSpec(split: 'train' | 'test' = 'train', limit?: numb
 function readRaw(spec: Exclude<DatasetSpec, { kind: 'synthetic' }>): RawData {
   switch (spec.kind) {
     case 'idx': {
-      const missing = [spec.images, spec.labels].filter((p) => p.startsWith(FASHION_MNIST_DIR) && !existsSync(p));
+      const missing = spec.name?.startsWith('fashion-mnist') ? [spec.images, spec.labels].filter((p) => !existsSync(p)) : [];
       if (missing.length) {
         throw new DatasetError(
           `Fashion-MNIST is not installed (${missing.join(', ')} missing): install Debian's dataset-fashion-mnist package (apt-get install dataset-fashion-mnist), or give the files with idx:IMAGES,LABELS`,
@@ -87,7 +87,10 @@ function mismatch(raw: RawData, y: LabelInfo, task: Task, plan: FitPlan, applied
   }
   const problems = [...plan.inputProblems, ...plan.outputProblems];
   let msg = `${raw.name} does not fit the model${applied.length ? ` even after ${words(applied)}` : ''}: ${parts.join('; ')}.`;
-  if (problems.length) msg += ` ${problems.join('; ')}: no well-defined adaptation makes it fit.`;
+  if (problems.length) {
+    const text = problems.join('; ');
+    msg += ` ${text[0].toUpperCase()}${text.slice(1)}. No adaptation is offered.`;
+  }
   if (offers.length) {
     msg += ` Adaptations that make it fit: ${words(offers)}`;
     if (alternatives.length) msg += ` (or instead: ${words(alternatives)})`;
