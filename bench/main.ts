@@ -1,0 +1,147 @@
+/**
+ * `npm run bench`: training throughput of our engine against PyTorch on the CPU, the step-time and
+ * memory overhead of each LAuReL variant against the plain residual, and WebAssembly against plain CPU.
+ * Every figure is a ratio against a baseline measured in the same run. Results go to the terminal and
+ * to bench-results/latest.json.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderTable } from '../src/cli/table';
+import { openModel } from '../src/core/model';
+import type { OpenModel } from '../src/core/model';
+import { parsePlan, resolvePlan } from '../src/core/laurel/planSpec';
+import { buildModel } from '../src/laurel/buildModel';
+import { selectBackend } from '../src/trainer/backend';
+import type { BackendPreference } from '../src/trainer/backend';
+
+interface Result {
+  engine: string;
+  model: string;
+  variant: string;
+  params: number;
+  stepMs: number;
+  samplesPerSec: number;
+  peakMb: number;
+}
+
+const MODELS = ['resnet-mini', 'prenorm-mixer'];
+const VARIANTS: [string, string][] = [['plain', 'plain'], ['rw', 'rw'], ['lr', 'lr:r=16'], ['rw+lr', 'rw+lr:r=16']];
+
+/** Deterministic inputs (no tf RNG, so every backend sees the same numbers). */
+function batchFor(m: OpenModel, batch: number): { x: tf.Tensor; y: tf.Tensor } {
+  const input = m.analysis.shapes.get(m.doc.graph.inputs[0]!.node)![0]!;
+  const dims = input.slice(1) as number[];
+  const n = batch * dims.reduce((a, b) => a * b, 1);
+  let s = 12345;
+  const rand = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  const x = tf.tensor(Float32Array.from({ length: n }, rand), [batch, ...dims]);
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
+  return { x, y };
+}
+
+async function timeTfjs(engine: string, name: string, m: OpenModel, variant: string, spec: string, steps: number, batch: number): Promise<Result> {
+  const model = await buildModel(m, resolvePlan(parsePlan(spec), m.sites));
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  const { x, y } = batchFor(m, batch);
+  let peak = 0;
+  const times: number[] = [];
+  for (let i = 0; i < steps + 3; i++) {
+    const t0 = performance.now();
+    const loss = (await model.trainOnBatch(x, y)) as number;
+    if (!Number.isFinite(loss)) throw new Error(`${name} ${variant}: loss ${loss} at step ${i}`);
+    if (i >= 3) times.push(performance.now() - t0);
+    peak = Math.max(peak, tf.memory().numBytes);
+  }
+  times.sort((a, b) => a - b);
+  const stepMs = times[Math.floor(times.length / 2)]!;
+  const params = model.countParams();
+  model.dispose();
+  tf.dispose([x, y]);
+  return { engine, model: name, variant, params, stepMs, samplesPerSec: (batch * 1000) / stepMs, peakMb: peak / 2 ** 20 };
+}
+
+function timeTorch(python: string, name: string, steps: number, batch: number): Result[] {
+  const script = resolve(__dirname, '..', 'bench', 'torch_bench.py');
+  const r = spawnSync(python, [script, '--model', name, '--variants', VARIANTS.map((v) => v[0]).join(','), '--steps', String(steps), '--batch', String(batch)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`PyTorch benchmark failed (${python}): ${r.stderr || r.error}`);
+  return r.stdout.trim().split('\n').map((line) => {
+    const j = JSON.parse(line);
+    return { engine: `pytorch-cpu ${j.torch} (${j.threads} thread)`, model: name, variant: j.variant, params: j.params, stepMs: j.stepMs, samplesPerSec: j.samplesPerSec, peakMb: j.peakRssMb };
+  });
+}
+
+/** Debian's python3-torch installs for /usr/bin/python3; a pyenv python3 on PATH may not have it. */
+function findTorchPython(): string | undefined {
+  for (const p of [process.env['LAUREL_PYTHON'], '/usr/bin/python3', 'python3'].filter(Boolean) as string[]) {
+    if (spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) return p;
+  }
+  return undefined;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { steps: { type: 'string', default: '20' }, batch: { type: 'string', default: '32' }, out: { type: 'string', default: 'bench-results/latest.json' } } });
+  const steps = Number(values.steps);
+  const batch = Number(values.batch);
+  const root = resolve(__dirname, '..');
+  const results: Result[] = [];
+  const notes: string[] = [];
+
+  for (const backend of ['wasm', 'cpu'] as BackendPreference[]) {
+    const choice = await selectBackend(backend);
+    const engine = `tfjs-${choice.name}${choice.threads ? ` (${choice.threads} thread${choice.threads > 1 ? 's' : ''}${choice.simd ? ', simd' : ''})` : ''}`;
+    for (const name of MODELS) {
+      const m = openModel(`${name}.json`, readFileSync(join(root, 'examples', `${name}.json`)));
+      // The CPU backend is only the wasm baseline: plain residuals only.
+      for (const [variant, spec] of backend === 'cpu' ? VARIANTS.slice(0, 1) : VARIANTS) {
+        const r = await timeTfjs(engine, name, m, variant, spec, steps, batch);
+        results.push(r);
+        console.log(`${r.engine.padEnd(22)} ${name.padEnd(14)} ${variant.padEnd(6)} ${r.stepMs.toFixed(1).padStart(8)} ms/step ${r.samplesPerSec.toFixed(0).padStart(7)} samples/s`);
+      }
+    }
+  }
+  const python = findTorchPython();
+  if (python) {
+    for (const name of MODELS) for (const r of timeTorch(python, name, steps, batch)) {
+      results.push(r);
+      console.log(`${r.engine.padEnd(22)} ${name.padEnd(14)} ${r.variant.padEnd(6)} ${r.stepMs.toFixed(1).padStart(8)} ms/step ${r.samplesPerSec.toFixed(0).padStart(7)} samples/s`);
+    }
+  } else {
+    notes.push('PyTorch not found (install Debian python3-torch): the PyTorch comparison was not run.');
+  }
+
+  const find = (engine: string, model: string, variant: string): Result | undefined => results.find((r) => r.engine.startsWith(engine) && r.model === model && r.variant === variant);
+  const ratio = (a?: number, b?: number): string => (a && b ? `${(a / b).toFixed(2)}x` : '-');
+  const pct = (a?: number, b?: number): string => (a && b ? `${a >= b ? '+' : ''}${((a / b - 1) * 100).toFixed(1)}%` : '-');
+
+  const overhead = results
+    .filter((r) => r.variant !== 'plain' && (r.engine.startsWith('tfjs-wasm') || r.engine.startsWith('pytorch')))
+    .map((r) => {
+      const base = find(r.engine.split(' ')[0]!, r.model, 'plain')!;
+      return [r.engine.split(' ')[0]!, r.model, r.variant, `+${(r.params - base.params).toLocaleString('en-US')}`, pct(r.stepMs, base.stepMs), pct(r.peakMb, base.peakMb)];
+    });
+  const speed = MODELS.map((name) => {
+    const w = find('tfjs-wasm', name, 'plain');
+    const c = find('tfjs-cpu', name, 'plain');
+    const p = find('pytorch', name, 'plain');
+    return [name, w?.samplesPerSec.toFixed(0) ?? '-', c?.samplesPerSec.toFixed(0) ?? '-', p?.samplesPerSec.toFixed(0) ?? '-', ratio(w?.samplesPerSec, c?.samplesPerSec), ratio(w?.samplesPerSec, p?.samplesPerSec)];
+  });
+  console.log(`\nThroughput, plain residuals (batch ${batch}, median of ${steps} steps; samples/s)`);
+  console.log(renderTable(['model', 'tfjs wasm', 'tfjs cpu', 'pytorch cpu', 'wasm / cpu', 'wasm / pytorch'], speed, new Set([1, 2, 3, 4, 5])));
+  console.log('\nLAuReL overhead against the plain residual of the same engine (paper Table 5: RW +0%, LR +3.2%, RW+LR +4.2% step time)');
+  console.log(renderTable(['engine', 'model', 'variant', 'params', 'step time', 'peak memory'], overhead, new Set([3, 4, 5])));
+  for (const n of notes) console.log(n);
+
+  const out = resolve(root, values.out!);
+  mkdirSync(resolve(out, '..'), { recursive: true });
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), steps, batch, results, notes }, null, 2) + '\n');
+  console.log(`\nwrote ${out}`);
+  if (!existsSync(out)) process.exitCode = 1;
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.stack : e);
+  process.exitCode = 1;
+});

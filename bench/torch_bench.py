@@ -1,0 +1,147 @@
+"""PyTorch (CPU) side of `npm run bench`: the same two models as examples/resnet-mini.json and
+examples/prenorm-mixer.json, written by hand, with the same LAuReL variants, trained for a fixed number
+of steps on random data. Prints one JSON object per run on stdout.
+
+Usage: python3 bench/torch_bench.py --model resnet-mini|prenorm-mixer --variants plain,rw,lr,rw+lr
+           --steps 30 --batch 32 --rank 16 --threads 1
+"""
+import argparse
+import json
+import math
+import resource
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Laurel(nn.Module):
+    """x_{i+1} = α f(x) + β (x + B A x) on the channel (last or NCHW channel) axis; B starts at zero."""
+
+    def __init__(self, variant, width, rank, channels_axis):
+        super().__init__()
+        self.variant = variant
+        self.axis = channels_axis
+        if variant.startswith("rw"):
+            self.rw = nn.Parameter(torch.zeros(2))
+        if "lr" in variant:
+            self.down = nn.Parameter(torch.empty(width, rank))
+            nn.init.xavier_uniform_(self.down)
+            self.up = nn.Parameter(torch.zeros(rank, width))
+
+    def forward(self, fx, x):
+        if self.variant == "plain":
+            return fx + x
+        short = x
+        if "lr" in self.variant:
+            xc = x.movedim(self.axis, -1)
+            short = x + ((xc @ self.down) @ self.up).movedim(-1, self.axis)
+        if self.variant.startswith("rw"):
+            a, b = torch.softmax(self.rw, 0)
+            return a * fx + b * short
+        return fx + short
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride, variant, rank):
+        super().__init__()
+        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.b1 = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)
+        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.b2 = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)
+        self.proj = None
+        if stride != 1 or cin != cout:
+            self.proj = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01))
+        self.merge = Laurel(variant, cout, rank, 1)
+
+    def forward(self, x):
+        f = self.b2(self.c2(F.relu(self.b1(self.c1(x)))))
+        s = self.proj(x) if self.proj is not None else x
+        return F.relu(self.merge(f, s))
+
+
+class ResNetMini(nn.Module):
+    """examples/resnet-mini.json: 28x28x1 input, a 16-channel stem, 4 basic blocks (16, 16, 32/2, 32)."""
+
+    input_shape = (1, 28, 28)
+
+    def __init__(self, variant, rank):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16, eps=1e-3, momentum=0.01), nn.ReLU())
+        self.blocks = nn.Sequential(Block(16, 16, 1, variant, rank), Block(16, 16, 1, variant, rank), Block(16, 32, 2, variant, rank), Block(32, 32, 1, variant, rank))
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        return self.fc(self.blocks(self.stem(x)).mean((2, 3)))
+
+
+class Mixer(nn.Module):
+    """examples/prenorm-mixer.json: 16 tokens x 8 features, D=64, 4 pre-norm blocks of token and channel MLPs."""
+
+    input_shape = (16, 8)
+
+    def __init__(self, variant, rank, T=16, D=64, blocks=4):
+        super().__init__()
+        self.embed = nn.Linear(8, D)
+        self.blocks = nn.ModuleList()
+        for _ in range(blocks):
+            self.blocks.append(nn.ModuleDict({
+                "ln1": nn.LayerNorm(D, eps=1e-6), "tok1": nn.Linear(T, 2 * T), "tok2": nn.Linear(2 * T, T),
+                "ln2": nn.LayerNorm(D, eps=1e-6), "mlp1": nn.Linear(D, 4 * D), "mlp2": nn.Linear(4 * D, D),
+                "m1": Laurel(variant, D, rank, -1), "m2": Laurel(variant, D, rank, -1),
+            }))
+        self.ln = nn.LayerNorm(D, eps=1e-6)
+        self.fc = nn.Linear(D, 10)
+
+    def forward(self, x):
+        x = self.embed(x)
+        for b in self.blocks:
+            t = b["tok2"](F.gelu(b["tok1"](b["ln1"](x).transpose(1, 2)))).transpose(1, 2)
+            x = b["m1"](t, x)
+            x = b["m2"](b["mlp2"](F.gelu(b["mlp1"](b["ln2"](x)))), x)
+        return self.fc(self.ln(x).mean(1))
+
+
+def run(model_name, variant, steps, batch, rank, warmup=3):
+    torch.manual_seed(0)
+    cls = ResNetMini if model_name == "resnet-mini" else Mixer
+    model = cls(variant, rank)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    x = torch.randn(batch, *cls.input_shape)
+    y = torch.randint(0, 10, (batch,))
+    times = []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    step = times[len(times) // 2]
+    return {
+        "engine": "pytorch-cpu", "torch": torch.__version__, "threads": torch.get_num_threads(), "model": model_name,
+        "variant": variant, "params": sum(p.numel() for p in model.parameters()), "stepMs": step * 1000,
+        "samplesPerSec": batch / step, "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "finalLoss": float(loss), "finite": math.isfinite(float(loss)),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--variants", default="plain")
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--rank", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    for v in a.variants.split(","):
+        print(json.dumps(run(a.model, v, a.steps, a.batch, a.rank)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
