@@ -7,6 +7,8 @@ import type { ResidualSite } from '../core/analysis/residuals';
 import { variantLabel } from '../core/laurel/variants';
 import type { VariantChoice } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
+import { graphController } from './graphBridge';
+import { GraphPanel } from './graphPanel';
 import { COMMANDS } from './lensSpecs';
 import type { ModelController } from './modelController';
 import { siteAtOffset } from './modelFacts';
@@ -70,7 +72,8 @@ const notYet = (what: string) => (): void => {
   void vscode.window.showInformationMessage(`LAuReL: ${what} is not available yet in this version of LAuReL Studio.`);
 };
 
-export function registerCommands(controller: ModelController, summary: SummaryView): vscode.Disposable[] {
+export function registerCommands(context: vscode.ExtensionContext, controller: ModelController, summary: SummaryView): vscode.Disposable[] {
+  const graph = graphController(controller);
   const reg = vscode.commands.registerCommand;
   return [
     reg(COMMANDS.applyVariantAll, async (arg?: unknown) => {
@@ -113,7 +116,11 @@ export function registerCommands(controller: ModelController, summary: SummaryVi
       const edits = formatEdits(m.doc.text, doc.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n');
       if (edits.length) await controller.write(uri, m, edits, 'format');
     }),
-    reg(COMMANDS.openGraph, notYet('the graph view')),
+    reg(COMMANDS.openGraph, async (arg?: unknown, layer?: unknown) => {
+      const uri = targetUri(arg);
+      if (!uri || !(await controller.require(uri))) return;
+      GraphPanel.show(context, uri, graph, typeof layer === 'string' ? layer : undefined);
+    }),
     reg('laurel.train', notYet('training')),
     reg('laurel.compare', notYet('comparing trained variants')),
     reg('laurel.cancelTraining', notYet('training (and so cancelling it)')),

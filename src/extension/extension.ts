@@ -5,6 +5,8 @@
 import * as vscode from 'vscode';
 import { MODEL_SELECTOR, ModelCodeLensProvider } from './codeLens';
 import { registerCommands } from './commands';
+import { graphController } from './graphBridge';
+import { registerGraphSerializer } from './graphPanel';
 import { isModelDocument, ModelController } from './modelController';
 import { SummaryView } from './summaryView';
 
@@ -24,7 +26,8 @@ export function activate(context: vscode.ExtensionContext): void {
     lenses,
     summary,
     vscode.languages.registerCodeLensProvider(MODEL_SELECTOR, lenses),
-    ...registerCommands(controller, summary),
+    ...registerCommands(context, controller, summary),
+    registerGraphSerializer(context, graphController(controller)),
     vscode.window.onDidChangeActiveTextEditor(updateContext),
     vscode.workspace.onDidChangeTextDocument((e) => {
       if (e.document === vscode.window.activeTextEditor?.document) updateContext();

@@ -63,8 +63,8 @@ function siteLenses(site: ResidualSite, line: number, options: VariantOptions, b
       line,
       title: `residual ${site.id} · D=${D ?? '?'} · now ${variantLabel(site.current)}`,
       tooltip: `${site.shortcutKind} shortcut: ${site.branchLayer} ← ${site.forkLayer}${site.shortcutLayers.length ? ` (via ${site.shortcutLayers.join(', ')})` : ''}`,
-      command: '',
-      args: [],
+      command: COMMANDS.openGraph,
+      args: [site.merge],
     },
   ];
   const current = D === null ? 0 : instanceCost(site.current, D).params;

@@ -128,6 +128,12 @@ export class ModelController implements vscode.Disposable {
     return state;
   }
 
+  /** What is known now without reading a file: the open document's model, or the last read of an archive. */
+  cached(uri: vscode.Uri): ModelState | undefined {
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    return open ? this.fromDocument(open) : this.states.get(uri.toString());
+  }
+
   private read(uri: vscode.Uri, bytes: Uint8Array, version: string): ModelState {
     try {
       return { ok: true, model: openModel(this.label(uri), bytes), version };
