@@ -18,8 +18,9 @@ const node = {
   logLevel: 'warning',
   // jsonc-parser's UMD build requires files by computed paths esbuild cannot follow: take its ESM build.
   mainFields: ['module', 'main'],
-  // Native and WebAssembly TF.js packages load files relative to themselves: keep them in node_modules.
-  external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'],
+  // TF.js stays in node_modules: the native and WebAssembly backends load files relative to themselves and
+  // register into the tfjs-core they import, so bundling tfjs inline would make a second copy of tfjs-core.
+  external: ['vscode', '@tensorflow/*'],
 };
 
 function walk(dir, out = []) {
