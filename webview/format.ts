@@ -15,10 +15,12 @@ export function formatDelta(n: number | null): string {
   return `${n < 0 ? '−' : '+'}${formatCount(Math.abs(n))}`;
 }
 
-/** Percent with enough digits that small deltas do not read as zero: 0.0013%, 0.21%, 12.5%. */
+/** Percent with two significant digits below 1% so small deltas do not read as zero: 0.0078%, 0.21%, 12.5%. */
 export function formatPercent(p: number | null): string {
   if (p === null) return '?';
   const a = Math.abs(p);
-  const digits = a === 0 ? 0 : a < 0.01 ? 4 : a < 1 ? 3 : a < 10 ? 2 : 1;
-  return `${p.toFixed(digits)}%`;
+  if (a === 0) return '0%';
+  if (a < 0.0001) return `${p < 0 ? '>−' : '<'}0.0001%`;
+  if (a < 1) return `${Number(p.toPrecision(2))}%`;
+  return `${p.toFixed(a < 10 ? 2 : 1)}%`;
 }

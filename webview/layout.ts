@@ -90,7 +90,6 @@ const ROOT_OPTIONS = {
   'elk.algorithm': 'layered',
   'elk.direction': 'DOWN',
   'elk.edgeRouting': 'ORTHOGONAL',
-  'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
   'elk.layered.spacing.nodeNodeBetweenLayers': '28',
   'elk.spacing.nodeNode': '24',
   'elk.spacing.edgeNode': '16',
@@ -99,6 +98,8 @@ const ROOT_OPTIONS = {
   'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
   'elk.layered.nodePlacement.bk.fixedAlignment': 'BALANCED',
   'elk.layered.crossingMinimization.strategy': 'LAYER_SWEEP',
+  // Fewer crossing-minimisation sweeps than the default 7: about a third less time, no visible loss on ResNet/Inception.
+  'elk.layered.thoroughness': '3',
   'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
   'elk.padding': '[top=20,left=20,bottom=20,right=20]',
 };
@@ -107,7 +108,9 @@ const ROOT_OPTIONS = {
 export async function layoutGraph(elk: ElkLike, g: GraphSnapshot, measure: Measure): Promise<GraphLayout> {
   const lines = new Map<string, string[]>();
   const elkNodes = new Map<string, ElkNode>();
-  const root: ElkNode = { id: '__root', layoutOptions: ROOT_OPTIONS, children: [], edges: [] };
+  // Edges that cross a nested model's border need one layout over all levels; flat graphs skip that cost.
+  const nested = g.nodes.some((n) => n.group);
+  const root: ElkNode = { id: '__root', layoutOptions: nested ? { ...ROOT_OPTIONS, 'elk.hierarchyHandling': 'INCLUDE_CHILDREN' } : ROOT_OPTIONS, children: [], edges: [] };
   const parentOf = new Map<string, string | undefined>();
   for (const n of g.nodes) {
     parentOf.set(n.id, n.parent);

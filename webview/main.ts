@@ -96,11 +96,15 @@ const persist = (): void => {
   saveTimer = setTimeout(() => saveState(state), 200);
 };
 const viewport = new Viewport(canvas, content, (v) => {
+  svg.classList.toggle('far', v.k < 0.3);
   state = { ...state, view: { ...v } };
   persist();
 });
 const menu = new VariantMenu(canvas, (c) => {
   post({ type: 'applyVariant', siteIds: c.siteIds, variant: c.variant, rank: c.rank, k: c.k });
+  // Done with these: the switched edges should show their own colour, not the selection's.
+  selection.clear();
+  updateSelection();
   status.textContent = `Applying ${c.variant} to ${c.siteIds.length} residual${c.siteIds.length === 1 ? '' : 's'}…`;
 });
 
@@ -255,7 +259,15 @@ function runSearch(move: boolean): void {
   if (!current) return;
   const q = search.value.trim().toLowerCase();
   for (const el of current.rendered.nodes.values()) el.classList.remove('match', 'current-match');
-  matches = q ? current.graph.nodes.filter((n) => n.layer.toLowerCase().includes(q) || n.className.toLowerCase() === q).map((n) => n.id) : [];
+  // Exact names first, then names starting with the query, then the rest; graph order within each.
+  const rank = (name: string, cls: string): number => (name === q ? 0 : name.startsWith(q) ? 1 : name.includes(q) || cls === q ? 2 : 3);
+  matches = q
+    ? current.graph.nodes
+        .map((n, i) => ({ id: n.id, r: rank(n.layer.toLowerCase(), n.className.toLowerCase()), i }))
+        .filter((m) => m.r < 3)
+        .sort((a, b) => a.r - b.r || a.i - b.i)
+        .map((m) => m.id)
+    : [];
   for (const id of matches) current.rendered.nodes.get(id)?.classList.add('match');
   if (!move) matchIndex = Math.min(matchIndex, matches.length - 1);
   else matchIndex = matches.length ? (matchIndex + 1) % matches.length : -1;

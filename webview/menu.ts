@@ -101,8 +101,10 @@ export class VariantMenu {
       opts.appendChild(f);
       return f;
     };
-    const rank = field('rank r', first.current.variant !== 'plain' ? first.current.rank : DEFAULT_OPTIONS.rank);
-    const k = field('look-back k', first.current.variant !== 'plain' ? first.current.k : DEFAULT_OPTIONS.k);
+    // Start from the sites' own rank and k when they all share one LAuReL setting, else the defaults.
+    const same = sites.every((s) => s.current.variant !== 'plain' && s.current.rank === first.current.rank && s.current.k === first.current.k);
+    const rank = field('rank r', same ? first.current.rank : DEFAULT_OPTIONS.rank);
+    const k = field('look-back k', same ? first.current.k : DEFAULT_OPTIONS.k);
     const note = el('div', 'menu-note', root);
     note.setAttribute('aria-live', 'polite');
 

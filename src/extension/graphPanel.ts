@@ -159,7 +159,8 @@ export class GraphPanel {
     const csp = [
       "default-src 'none'",
       `script-src 'nonce-${nonce}'`,
-      `style-src ${webview.cspSource}`,
+      // The nonce lets the toolkit's one feature-test <style> (it reads meta csp-nonce) through; nothing else inline.
+      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
       `img-src ${webview.cspSource} data:`,
       `font-src ${webview.cspSource}`,
       "connect-src 'none'",
@@ -170,6 +171,7 @@ export class GraphPanel {
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta property="csp-nonce" content="${nonce}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${style.toString()}">
 <title>LAuReL graph</title>

@@ -190,16 +190,21 @@ describe('graph layout (elkjs in Node)', () => {
     if (!elk) return this.skip();
     const g = graphSnapshot(open(fixturePath('tfjs-legacy-resnet50-tensorspace.json')));
     await layoutGraph(elk, graphSnapshot(open(join(repoRoot(), 'examples', 'resnet-mini.json'))), measure); // warm up the JIT
-    const t0 = performance.now();
-    const l = await layoutGraph(elk, g, measure);
-    const ms = performance.now() - t0;
-    check(g, l);
+    // CPU time as well as wall time: on a shared machine the wall clock mostly measures waiting for a core.
+    const timed = async (s: GraphSnapshot): Promise<{ l: GraphLayout; wall: number; cpu: number }> => {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const l = await layoutGraph(elk, s, measure);
+      const c = process.cpuUsage(c0);
+      return { l, wall: performance.now() - t0, cpu: (c.user + c.system) / 1000 };
+    };
+    const r1 = await timed(g);
+    check(g, r1.l);
     const g2 = graphSnapshot(open(fixturePath('tfjs-legacy-inceptionv3-tensorspace.json')));
-    const t1 = performance.now();
-    check(g2, await layoutGraph(elk, g2, measure));
-    const ms2 = performance.now() - t1;
-    console.log(`      layout: ResNet-50 ${g.nodes.length} nodes ${ms.toFixed(0)} ms; InceptionV3 ${g2.nodes.length} nodes ${ms2.toFixed(0)} ms`);
-    assert.ok(ms < 5000 && ms2 < 5000, 'well under a few seconds');
+    const r2 = await timed(g2);
+    check(g2, r2.l);
+    console.log(`      layout: ResNet-50 ${g.nodes.length} nodes ${r1.wall.toFixed(0)} ms wall / ${r1.cpu.toFixed(0)} ms CPU; InceptionV3 ${g2.nodes.length} nodes ${r2.wall.toFixed(0)} ms wall / ${r2.cpu.toFixed(0)} ms CPU`);
+    assert.ok(r1.cpu < 3000 && r2.cpu < 3000, 'well under a few seconds of CPU');
   });
 
   it('lays out a nested model inside its group box', async function () {
