@@ -71,7 +71,8 @@ function layerProblem(className: string, config: Record<string, unknown>): strin
 
 /**
  * Settings tfjs would silently ignore, giving another model (other weights or shapes) than the file's:
- * grouped convolutions, kept pooled axes, leaky / thresholded ReLU, RMS-scaled layer norm.
+ * grouped convolutions, kept pooled axes, leaky / thresholded ReLU, RMS-scaled layer norm, a Bidirectional
+ * whose backward RNN differs from its forward one, dtypes other than float32 / int32 / bool.
  */
 function settingProblem(className: string, c: Record<string, unknown>): string | undefined {
   if (typeof c['groups'] === 'number' && c['groups'] > 1) return `groups=${c['groups']}`;
@@ -80,6 +81,12 @@ function settingProblem(className: string, c: Record<string, unknown>): string |
     return `negative_slope=${c['negative_slope'] ?? 0}, threshold=${c['threshold'] ?? 0}`;
   }
   if (className === 'LayerNormalization' && c['rms_scaling'] === true) return 'rms_scaling=true';
+  // tfjs makes the backward RNN from the forward one and ignores a backward_layer of its own.
+  const fwd = c['layer'] as { class_name?: unknown; config?: Record<string, unknown> } | undefined;
+  const bwd = c['backward_layer'] as typeof fwd;
+  if (className === 'Bidirectional' && fwd && bwd && (fwd.class_name !== bwd.class_name || fwd.config?.['units'] !== bwd.config?.['units'])) {
+    return 'a backward_layer unlike its forward layer';
+  }
   if (typeof c['dtype'] === 'string' && !['float32', 'int32', 'bool'].includes(c['dtype'])) return `dtype ${c['dtype']}`;
   return undefined;
 }

@@ -8,7 +8,7 @@ import { previousActivations } from '../../src/core/laurel/history';
 import { parsePlan, resolvePlan } from '../../src/core/laurel/planSpec';
 import { openModel, planModel, plannedBytes } from '../../src/core/model';
 import type { OpenModel } from '../../src/core/model';
-import { buildModel, UnsupportedModelError } from '../../src/laurel/buildModel';
+import { buildModel, unsupportedLayers, UnsupportedModelError } from '../../src/laurel/buildModel';
 import { registerLaurelLayers } from '../../src/laurel/laurelResidual';
 import { fixturePath } from './fixturePath';
 
@@ -102,6 +102,36 @@ describe('buildModel: the IR as a trainable tf.LayersModel', () => {
         return true;
       });
     });
+  });
+
+  it('unsupportedLayers names settings tfjs would silently ignore and helpers it lacks', () => {
+    const layer = (class_name: string, config: Record<string, unknown>): KerasLayerJson => ({ class_name, name: `${class_name.toLowerCase()}_1`, config, inbound_nodes: [] });
+    const topo = {
+      class_name: 'Model' as const,
+      config: {
+        name: 't',
+        input_layers: [],
+        output_layers: [],
+        layers: [
+          layer('Conv2D', { filters: 8, kernel_size: [3, 3], groups: 2 }),
+          layer('ReLU', { negative_slope: 0.1 }),
+          layer('Dense', { units: 4, activation: 'leaky_relu' }),
+          layer('Dense', { units: 4, kernel_regularizer: { class_name: 'OrthogonalRegularizer', config: {} } }),
+          layer('GlobalAveragePooling1D', { keepdims: true }),
+          layer('Dense', { units: 4, activation: 'hard_sigmoid', kernel_initializer: 'glorot_uniform' }),
+        ],
+      },
+    };
+    assert.deepEqual(
+      unsupportedLayers(topo).map((l) => l.reason),
+      [
+        'is Conv2D with groups=2, which TensorFlow.js does not support',
+        'is ReLU with negative_slope=0.1, threshold=0, which TensorFlow.js does not support',
+        "uses activation 'leaky_relu', which TensorFlow.js does not provide",
+        'uses kernel regularizer OrthogonalRegularizer, which TensorFlow.js does not provide',
+        'is GlobalAveragePooling1D with keepdims=true, which TensorFlow.js does not support',
+      ],
+    );
   });
 
   describe('plans: countParams() = the core total + the plan cost', () => {
