@@ -228,6 +228,13 @@ try {
   await p.check('.menu input[value="gemma"]');
   await shot(p, 'dark-menu-all');
   await p.keyboard.press('Escape');
+  await p.click('vscode-button[aria-label^="Fold each residual block"]');
+  await p.waitForFunction(() => document.querySelector('.node-box.folded'));
+  await shot(p, 'dark-collapsed');
+  await p.evaluate(() => window.postMessage({ type: 'focusLayer', layer: 'add_3' }, '*'));
+  await shot(p, 'dark-collapsed-zoom');
+  await p.click('vscode-button[aria-label^="Fold each residual block"]');
+  await p.waitForFunction(() => !document.querySelector('.node-box.folded'));
   await p.click('vscode-button[aria-label="Export the graph as SVG"]');
   await p.click('vscode-button[aria-label="Export the graph as PNG"]');
   await p.waitForFunction(() => window.__sent.filter((m) => m.type === 'exportImage').length >= 2, null, { timeout: 60_000 });
@@ -243,6 +250,28 @@ try {
     await shot(q, `${theme}-menu`);
     await q.close();
   }
+  // What the exports look like outside the webview (theme colours inlined).
+  const view = await browser.newPage({ viewport: { width: 900, height: 1100 } });
+  const png = readFileSync(join(outDir, 'graph-export.png')).toString('base64');
+  await view.setContent(`<body style="margin:0;background:#888"><img src="data:image/png;base64,${png}" style="width:421px"></body>`);
+  await view.waitForTimeout(300);
+  await view.screenshot({ path: join(outDir, 'graph-export-png-top.png') });
+  await view.close();
+
+  // A nested model, drawn as a group box.
+  const nested = join(outDir, 'graph-nested-model.json');
+  const input = (name) => ({ class_name: 'InputLayer', name, config: { name, batch_input_shape: [null, 8, 8, 4], dtype: 'float32' }, inbound_nodes: [] });
+  const conv = (name, from) => ({ class_name: 'Conv2D', name, config: { name, filters: 4, kernel_size: [3, 3], padding: 'same' }, inbound_nodes: [[[from, 0, 0, {}]]] });
+  const block = {
+    class_name: 'Model', name: 'block',
+    config: { name: 'block', layers: [input('block_in'), conv('block_conv', 'block_in'), conv('block_conv2', 'block_conv'), { class_name: 'Add', name: 'block_add', config: { name: 'block_add' }, inbound_nodes: [[['block_conv2', 0, 0, {}], ['block_in', 0, 0, {}]]] }], input_layers: [['block_in', 0, 0]], output_layers: [['block_add', 0, 0]] },
+    inbound_nodes: [[['stem', 0, 0, {}]]],
+  };
+  writeFileSync(nested, JSON.stringify({ class_name: 'Model', config: { name: 'outer', layers: [input('input_1'), conv('stem', 'input_1'), block, conv('head', 'block'), { class_name: 'Add', name: 'out', config: { name: 'out' }, inbound_nodes: [[['head', 0, 0, {}], ['block', 0, 0, {}]]] }], input_layers: [['input_1', 0, 0]], output_layers: [['out', 0, 0]] } }));
+  const n = await open('dark', nested);
+  await shot(n, 'nested');
+  await n.close();
+
   const big = await open('dark', inception);
   report.layoutMs.inceptionV3 = Number(await big.evaluate(() => document.body.dataset.layoutMs));
   await shot(big, 'inception-initial');

@@ -3,6 +3,7 @@
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeTextField } from '@vscode/webview-ui-toolkit';
 import ELK from 'elkjs/lib/elk.bundled.js';
 import type { GraphSite, GraphSnapshot, HostToWebview } from '../src/protocol/webviewProtocol';
+import { collapseBlocks, COLLAPSED_PREFIX } from './collapse';
 import { serializeSvg, svgToPng } from './exportImage';
 import { formatCount, formatDelta, formatPercent } from './format';
 import { layoutGraph } from './layout';
@@ -20,7 +21,10 @@ provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeTextField());
 const elk: ElkLike = new ELK();
 
 interface Current {
+  /** What is drawn: the snapshot, with blocks folded when collapse is on. */
   graph: GraphSnapshot;
+  /** The snapshot as the host sent it. */
+  source: GraphSnapshot;
   layout: GraphLayout;
   rendered: Rendered;
   resource: string;
@@ -28,6 +32,9 @@ interface Current {
 
 let current: Current | undefined;
 let state: ViewState = loadState();
+let collapsed = state.collapsed ?? false;
+/** Blocks unfolded one by one (double-click) while collapse is on. */
+const expanded = new Set<string>();
 const selection = new Set<string>(state.selection ?? []);
 let matches: string[] = [];
 let matchIndex = -1;
@@ -70,9 +77,16 @@ const zoomIn = button('+', 'Zoom in', () => viewport.zoom(1.25));
 const fitBtn = button('Fit', 'Fit the whole graph in view', () => current && viewport.fit(bounds(current.layout)));
 const applySel = button('Apply to selection', 'Choose a variant for the selected residual edges (Shift/Ctrl-click edges to select)', () => openMenuFor([...selection]));
 const applyAll = button('Apply to all', 'Choose a variant for every residual edge', () => current && openMenuFor(current.graph.sites.map((s) => s.id)), 'primary');
+const collapseBtn = button('Collapse blocks', 'Fold each residual block\'s branch into one box (double-click a folded box to open it)', () => {
+  collapsed = !collapsed;
+  expanded.clear();
+  state = { ...state, collapsed };
+  persist();
+  if (current) void show(current.source, current.resource, true);
+});
 const exportSvg = button('SVG', 'Export the graph as SVG', () => void exportImage('svg'));
 const exportPng = button('PNG', 'Export the graph as PNG', () => void exportImage('png'));
-actions.append(search, searchCount, zoomOut, zoomIn, fitBtn, applySel, applyAll, exportSvg, exportPng);
+actions.append(search, searchCount, zoomOut, zoomIn, fitBtn, collapseBtn, applySel, applyAll, exportSvg, exportPng);
 toolbar.append(summary, actions);
 
 const canvas = document.createElement('div');
@@ -144,9 +158,11 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
   }
 });
 
-async function show(graph: GraphSnapshot, resource: string): Promise<void> {
+async function show(source: GraphSnapshot, resource: string, refit = false): Promise<void> {
   const seq = ++renderSeq;
   status.textContent = 'Laying out…';
+  collapseBtn.textContent = collapsed ? 'Expand blocks' : 'Collapse blocks';
+  const graph = collapsed ? collapseBlocks(source, expanded) : source;
   const t0 = performance.now();
   const layout = await layoutGraph(elk, graph, measure);
   if (seq !== renderSeq) return; // a newer snapshot arrived meanwhile
@@ -156,17 +172,17 @@ async function show(graph: GraphSnapshot, resource: string): Promise<void> {
   menu.close();
   banner.hidden = true;
   const rendered = renderGraph(svg, content, graph, layout, measure);
-  current = { graph, layout, rendered, resource };
+  current = { graph, source, layout, rendered, resource };
   for (const id of [...selection]) if (!graph.sites.some((s) => s.id === id)) selection.delete(id);
   wireResiduals(rendered);
   updateHeader(graph);
   updateSelection();
   if (search.value) runSearch(false);
   if (first && state.resource === resource && state.view) viewport.set(state.view);
-  else if (first || !sameFile) initialView(layout);
+  else if (first || !sameFile || refit) initialView(layout);
   state = { ...state, resource };
   persist();
-  status.textContent = `${graph.nodes.length} layers laid out in ${Math.round(layoutMs)} ms`;
+  status.textContent = `${graph.nodes.length} boxes laid out in ${Math.round(layoutMs)} ms`;
   document.body.dataset.layoutMs = String(Math.round(layoutMs)); // read by the preview harness
 }
 
@@ -183,7 +199,8 @@ function updateHeader(g: GraphSnapshot): void {
   titleEl.textContent = g.name === g.title ? g.title : `${g.name} · ${g.title}`;
   titleEl.title = g.format;
   const lb = g.lowerBound ? '≥ ' : '';
-  totalsEl.textContent = `${lb}${formatCount(g.params.total)} params (${formatCount(g.params.trainable)} trainable, ${formatCount(g.params.nonTrainable)} non-trainable) · ${g.nodes.length} layers · ${g.sites.length} residuals`;
+  const calls = current?.source.nodes.length ?? g.nodes.length;
+  totalsEl.textContent = `${lb}${formatCount(g.params.total)} params (${formatCount(g.params.trainable)} trainable, ${formatCount(g.params.nonTrainable)} non-trainable) · ${calls} layers · ${g.sites.length} residuals`;
   totalsEl.title = `${g.params.total.toLocaleString('en-US')} parameters${g.lowerBound ? ' at least: some layers are of unknown class' : ''}${g.problems.length ? `\n${g.problems.join('\n')}` : ''}`;
   const d = g.planDelta;
   deltaEl.textContent = d.switched ? `LAuReL on ${d.switched}: ${formatDelta(d.addedParams)} (${formatPercent(d.percent)})` : 'all residuals plain';
@@ -234,6 +251,11 @@ function wireResiduals(r: Rendered): void {
   for (const [, el] of r.nodes) {
     el.addEventListener('dblclick', () => {
       const id = el.dataset.id;
+      if (id?.startsWith(COLLAPSED_PREFIX) && current) {
+        expanded.add(id.slice(COLLAPSED_PREFIX.length));
+        void show(current.source, current.resource);
+        return;
+      }
       const n = current?.graph.nodes.find((x) => x.id === id);
       if (n) post({ type: 'reveal', layer: n.layer });
     });
@@ -287,7 +309,13 @@ function centreNode(id: string): void {
 function focusLayer(layer: string): void {
   if (!current) return;
   const n = current.graph.nodes.find((x) => x.layer === layer || x.id === layer);
-  if (n) centreNode(n.id);
+  if (n) return centreNode(n.id);
+  // Folded away: open its block, then centre.
+  const hidden = current.source.nodes.find((x) => x.layer === layer || x.id === layer);
+  const site = hidden && current.source.sites.find((s) => s.branchNodes.includes(hidden.id));
+  if (!hidden || !site) return;
+  expanded.add(site.id);
+  void show(current.source, current.resource).then(() => centreNode(hidden.id));
 }
 
 search.addEventListener('input', () => {

@@ -60,6 +60,7 @@ export function renderGraph(svg: SVGSVGElement, root: SVGGElement, g: GraphSnaps
     if (n.node.residualSite) cls.push('merge');
     if (n.node.className === 'LaurelResidual') cls.push('laurel');
     if (n.node.params === null) cls.push('unknown');
+    if (n.node.id.startsWith('collapsed:')) cls.push('folded');
     svgEl('rect', { class: cls.join(' '), width: n.width, height: n.height, rx: 4 }, grp);
     n.lines.forEach((text, i) => {
       const t = svgEl('text', { x: NODE.padX, y: NODE.padY + NODE.lineHeight * i + 12, class: i === 0 ? 'name' : i === 1 ? 'cls' : 'shape' }, grp);

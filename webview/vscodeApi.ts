@@ -6,6 +6,7 @@ export interface ViewState {
   resource?: string;
   view?: { x: number; y: number; k: number };
   selection?: string[];
+  collapsed?: boolean;
 }
 
 interface VsCodeApi {

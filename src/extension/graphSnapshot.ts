@@ -24,6 +24,7 @@ export function graphSnapshot(m: OpenModel): GraphSnapshot {
   const edges: GraphEdge[] = [];
   walk(m.analysis, [], undefined, nodes, edges);
 
+  const nodeIds = new Set(nodes.map((n) => n.id));
   const plan = costPlan(m.sites, new Map(), m.params.total);
   const base = plan.baseParams;
   const pct = (n: number): number => (base > 0 ? (n / base) * 100 : 0); // as costPlan computes it
@@ -42,6 +43,8 @@ export function graphSnapshot(m: OpenModel): GraphSnapshot {
       kind: s.shortcutKind,
       current: { variant: s.current.variant, rank: s.current.options.rank, k: s.current.options.k, label: variantLabel(s.current) },
       deltas,
+      // branchLayers names layers; their first calls are the nodes (a shared layer's later call is not folded).
+      branchNodes: s.branchLayers.map((l) => [...s.scope, l].join('/')).filter((id) => nodeIds.has(id)),
     };
   });
   const siteByNode = new Map(sites.map((s) => [s.node, s]));

@@ -72,6 +72,8 @@ export interface GraphSite {
   kind: 'identity' | 'projection';
   current: { variant: GraphVariant; rank: number; k: number; label: string };
   deltas: VariantDelta[];
+  /** Node ids on the branch path f(x), between the fork and the merge (what "collapse blocks" folds). */
+  branchNodes: string[];
 }
 
 /** Everything the graph view draws, built by the host from an analysed model. */

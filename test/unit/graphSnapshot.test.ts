@@ -6,6 +6,7 @@ import type { GraphAnalysis } from '../../src/core/analysis/analyze';
 import { openModel, planModel, plannedBytes } from '../../src/core/model';
 import type { OpenModel } from '../../src/core/model';
 import type { GraphSnapshot } from '../../src/protocol/webviewProtocol';
+import { collapseBlocks } from '../../webview/collapse';
 import { layoutGraph } from '../../webview/layout';
 import type { ElkLike, GraphLayout } from '../../webview/layout';
 import { fixturePath } from './fixturePath';
@@ -154,6 +155,33 @@ describe('graph snapshot', () => {
   });
 });
 
+describe('collapse blocks', () => {
+  it('ResNet-50: each block\'s branch folds into one box; edges stay consistent and the 16 residual edges stay', () => {
+    const g = graphSnapshot(open(fixturePath('tfjs-legacy-resnet50-tensorspace.json')));
+    for (const s of g.sites) assert.ok(s.branchNodes.length >= 7, `${s.id} branch ${s.branchNodes.join(',')}`);
+    const c = collapseBlocks(g);
+    const folded = c.nodes.filter((n) => n.id.startsWith('collapsed:'));
+    assert.equal(folded.length, 16);
+    const ids = new Set(c.nodes.map((n) => n.id));
+    assert.equal(ids.size, c.nodes.length);
+    for (const e of c.edges) assert.ok(ids.has(e.from) && ids.has(e.to), `${e.id}`);
+    assert.equal(new Set(c.edges.map((e) => e.id)).size, c.edges.length);
+    assert.equal(c.edges.filter((e) => e.residual).length, 16);
+    assert.equal(c.nodes.length, g.nodes.length - g.sites.reduce((n, s) => n + s.branchNodes.length, 0) + 16);
+    const params = (x: GraphSnapshot): number => x.nodes.reduce((n, v) => n + (v.params ?? 0), 0);
+    assert.equal(params(c), params(g), 'folding keeps every parameter');
+    // Expanding one block brings its layers back.
+    const one = collapseBlocks(g, new Set(['add_1']));
+    assert.equal(one.nodes.filter((n) => n.id.startsWith('collapsed:')).length, 15);
+    assert.ok(one.nodes.some((n) => n.id === 'res2a_branch2a'));
+  });
+
+  it('a graph without foldable blocks is returned as it is', () => {
+    const g = graphSnapshot(open(fixturePath('tfjs-legacy-inceptionv3-tensorspace.json')));
+    assert.equal(collapseBlocks(g), g);
+  });
+});
+
 describe('graph layout (elkjs in Node)', () => {
   // elkjs is the webview's dependency; where it is not installed this smoke test is skipped.
   const loadElk = (): ElkLike | undefined => {
@@ -200,6 +228,8 @@ describe('graph layout (elkjs in Node)', () => {
     };
     const r1 = await timed(g);
     check(g, r1.l);
+    const c = collapseBlocks(g);
+    check(c, (await timed(c)).l);
     const g2 = graphSnapshot(open(fixturePath('tfjs-legacy-inceptionv3-tensorspace.json')));
     const r2 = await timed(g2);
     check(g2, r2.l);
