@@ -1,0 +1,200 @@
+/**
+ * A readable PyTorch module from the IR with a LAuReL plan applied: one Python file with the TF-semantics
+ * helpers and LaurelResidual (pytorch/prelude.ts), one nn.Module whose submodules are named after the file's
+ * layers, a forward() that follows the graph, and load_tfjs_weights() for the TF.js / Keras weights.
+ *
+ * It starts from the same flat Keras topology that buildModel gives TF.js (kerasTopology.ts), so both engines
+ * see the same layers, LaurelResidual configs and PA inputs. Tensors keep the file's layout (NHWC, [B, T, D]):
+ * only convolutions and pooling move channels to axis 1 internally, so LAuReL acts on the last axis as in TF.js.
+ */
+import type { Shape } from '../ir';
+import { fromLayerConfig, LAUREL_CLASS } from '../laurel/laurelConfig';
+import { laurelSpec } from '../laurel/laurelSpec';
+import { variantLabel } from '../laurel/variants';
+import type { VariantChoice } from '../laurel/variants';
+import { specFor } from '../layers/catalog';
+import type { OpenModel } from '../model';
+import { toKerasTopology } from './kerasTopology';
+import type { KerasLayerJson, KerasTensorRef } from './kerasTopology';
+import { layerCode, UnsupportedLayer } from './pytorch/layers';
+import type { LayerCode } from './pytorch/layers';
+import { NameTable, pascalCase, RESERVED } from './pytorch/names';
+import { PRELUDE } from './pytorch/prelude';
+import { py } from './pytorch/python';
+
+export interface PyTorchExport {
+  /** The Python file. */
+  code: string;
+  /** Layers the file cannot run: forward() raises NotImplementedError where they are called. */
+  unsupported: { layer: string; className: string }[];
+}
+
+export interface PyTorchOptions {
+  /** Name of the generated nn.Module class (default: the model's name in PascalCase). */
+  className?: string;
+}
+
+/** One call of a layer in the flat topology. */
+interface Call {
+  layer: KerasLayerJson;
+  index: number;
+  inputs: KerasTensorRef[];
+}
+
+const callKey = (layer: string, index: number): string => `${layer}:${index}`;
+
+/** The PyTorch source of `m` with each residual site given its choice (sites absent from `choices` keep the file's). */
+export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, opts: PyTorchOptions = {}): PyTorchExport {
+  const topo = toKerasTopology(m, choices);
+  const layers = topo.config.layers;
+  const calls = orderCalls(layers);
+  const shapes = inferShapes(calls);
+  const ctx = { keras3: (m.doc.kerasVersion ?? '').startsWith('3') || m.doc.format === 'keras3-config' || m.doc.format === 'keras3-archive' };
+
+  const className = opts.className ?? pascalCase(topo.config.name || 'Model');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(className) || RESERVED.has(className)) throw new Error(`'${className}' cannot be the Python class name`);
+  const names = new NameTable();
+  names.take(className);
+
+  // Submodules and their weights, from each layer's first call.
+  const attr = new Map<string, string>();
+  const code = new Map<string, LayerCode>();
+  const problems = new Map<string, string>();
+  for (const layer of layers) {
+    if (layer.class_name === 'InputLayer') continue;
+    attr.set(layer.name, names.take(layer.name));
+    const first = calls.find((c) => c.layer === layer && c.index === 0);
+    if (!first) continue;
+    const inputShapes = first.inputs.map(([l, i, t]) => shapes.get(callKey(l, i))?.[t] ?? null);
+    try {
+      code.set(layer.name, layerCode(layer.class_name, layer.config, inputShapes, ctx));
+    } catch (e) {
+      if (!(e instanceof Error) || e.name === 'TypeError' || e.name === 'ReferenceError') throw e;
+      problems.set(layer.name, e instanceof UnsupportedLayer ? e.message : `its config cannot be read: ${e.message}`);
+    }
+  }
+
+  // Local variables: a layer's first call takes the attribute's name, later calls a numbered one.
+  const vars = new Map<string, string>();
+  for (const c of calls) {
+    const name = c.layer.class_name === 'InputLayer' || c.index > 0 ? names.take(c.index > 0 ? `${c.layer.name}_call${c.index}` : c.layer.name) : attr.get(c.layer.name)!;
+    vars.set(callKey(c.layer.name, c.index), name);
+  }
+  const ref = ([l, i, t]: KerasTensorRef): string => {
+    const v = vars.get(callKey(l, i));
+    if (!v) throw new Error(`internal: tensor ${l}:${i}:${t} has no call`);
+    return t === 0 ? v : `${v}[${t}]`;
+  };
+
+  const init: string[] = [];
+  const weights: string[] = [];
+  const kerasNames: string[] = [];
+  for (const layer of layers) {
+    const lc = code.get(layer.name);
+    if (!lc?.module) continue;
+    const a = attr.get(layer.name)!;
+    init.push(`        self.${a} = ${lc.module}`);
+    if (layer.config['trainable'] === false) init.push(`        self.${a}.requires_grad_(False)`);
+    kerasNames.push(`        ${py(a)}: ${py(layer.name)},`);
+    for (const [kerasWeight, torchName, layout] of lc.weights ?? []) weights.push(`    (${py(`${layer.name}/${kerasWeight}`)}, ${py(`${a}.${torchName}`)}, ${py(layout)}),`);
+  }
+
+  const inputs = topo.config.input_layers.map(ref);
+  const body: string[] = [];
+  for (const c of calls) {
+    if (c.layer.class_name === 'InputLayer') continue;
+    const v = vars.get(callKey(c.layer.name, c.index))!;
+    const problem = problems.get(c.layer.name);
+    if (problem !== undefined) {
+      body.push(`        raise NotImplementedError(${py(`layer '${c.layer.name}' (${c.layer.class_name}) is not supported by the PyTorch export: ${problem}`)})`);
+      continue;
+    }
+    if (c.layer.class_name === LAUREL_CLASS && c.index === 0) body.push(`        # ${c.layer.name}: LAuReL ${variantLabel(fromLayerConfig(c.layer.config).choice)}`);
+    body.push(`        ${v} = ${code.get(c.layer.name)!.call(`self.${attr.get(c.layer.name)!}`, c.inputs.map(ref))}`);
+  }
+  const outputs = topo.config.output_layers.map(ref);
+  body.push(`        return ${outputs.length === 1 ? outputs[0] : `(${outputs.join(', ')})`}`);
+
+  const unsupported = [...problems.keys()].map((name) => ({ layer: name, className: layers.find((l) => l.name === name)!.class_name }));
+  const inputShapes = topo.config.input_layers.map(([l]) => shapes.get(callKey(l, 0))?.[0] ?? null);
+  const header = headerText(m, className, inputShapes, unsupported.map((u) => `${u.layer} (${u.className}): ${problems.get(u.layer)}`));
+  const cls = [
+    `class ${className}(nn.Module):`,
+    `    """${topo.config.name} from ${m.doc.fileName.split(/[\\/]/).pop()}: layers keep their Keras names (KERAS_NAMES maps back)."""`,
+    '',
+    '    # Submodule attribute -> the layer name in the Keras / TF.js file.',
+    '    KERAS_NAMES = {',
+    ...kerasNames,
+    '    }',
+    '',
+    '    def __init__(self):',
+    '        super().__init__()',
+    ...(init.length ? init : ['        pass']),
+    '',
+    `    def forward(self${inputs.map((i) => `, ${i}`).join('')}):`,
+    ...body,
+  ];
+  const table = ['# (TF.js / Keras weight name, torch parameter or buffer, layout): what load_tfjs_weights() copies.', 'TFJS_WEIGHTS = [', ...weights, ']'];
+  return { code: [header, PRELUDE, '', cls.join('\n'), '', '', table.join('\n'), ''].join('\n'), unsupported };
+}
+
+function headerText(m: OpenModel, className: string, inputShapes: (Shape | null)[], problems: string[]): string {
+  const shape = (s: Shape | null): string => (s ? `[${s.map((d) => (d === null ? 'B' : d)).join(', ')}]` : '[unknown]');
+  const example = inputShapes.map((s) => `torch.randn(${s ? s.map((d) => d ?? 1).join(', ') : '...'})`).join(', ');
+  const lines = [
+    '"""',
+    `${className}: ${m.doc.fileName.split(/[\\/]/).pop()} as a PyTorch module, generated by LAuReL Studio.`,
+    '',
+    `Inputs: ${inputShapes.map(shape).join(', ')}, in the file's own layout (channels-last for images), as TF.js feeds it.`,
+    'Residual sites with a LAuReL plan are LaurelResidual modules that compute exactly what the TF.js layer does.',
+    '',
+    'Usage:',
+    `    model = ${className}().eval()`,
+    '    load_tfjs_weights(model, {"conv2d/kernel": array, ...})  # optional: weights named as in a TF.js manifest',
+    `    y = model(${example})`,
+  ];
+  if (problems.length) lines.push('', 'Not exported (forward() raises NotImplementedError there):', ...problems.map((p) => `    ${p}`));
+  lines.push('"""');
+  return lines.join('\n').replace(/\\/g, '\\\\');
+}
+
+/**
+ * Every call of the topology in an order where inputs come first: among the calls that are ready, the one
+ * of the earliest layer in the file (then the lowest call index) goes next, so forward() reads like the file.
+ */
+function orderCalls(layers: KerasLayerJson[]): Call[] {
+  const pending: Call[] = [];
+  for (const layer of layers) {
+    if (layer.class_name === 'InputLayer') pending.push({ layer, index: 0, inputs: [] });
+    else layer.inbound_nodes.forEach((refs, index) => pending.push({ layer, index, inputs: refs.map((r) => [r[0], r[1], r[2]] as KerasTensorRef) }));
+  }
+  const done = new Set<string>();
+  const out: Call[] = [];
+  while (pending.length) {
+    const i = pending.findIndex((c) => c.inputs.every(([l, n]) => done.has(callKey(l, n))));
+    if (i < 0) throw new Error(`the graph has a cycle or a missing input at layer '${pending[0]!.layer.name}'`);
+    const [c] = pending.splice(i, 1);
+    done.add(callKey(c!.layer.name, c!.index));
+    out.push(c!);
+  }
+  return out;
+}
+
+/** Output shapes of every call, from the core's layer catalog (null where unknown). */
+function inferShapes(calls: Call[]): Map<string, Shape[] | null> {
+  const shapes = new Map<string, Shape[] | null>();
+  for (const c of calls) {
+    const spec = c.layer.class_name === LAUREL_CLASS ? laurelSpec : specFor(c.layer.class_name);
+    const inputs = c.inputs.map(([l, i, t]) => shapes.get(callKey(l, i))?.[t] ?? null);
+    let out: Shape[] | null = null;
+    if (spec && inputs.every((s) => s !== null)) {
+      try {
+        out = spec.outputShapes(c.layer.config, inputs as Shape[]);
+      } catch {
+        out = null;
+      }
+    }
+    shapes.set(callKey(c.layer.name, c.index), out);
+  }
+  return shapes;
+}
