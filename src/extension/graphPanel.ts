@@ -80,6 +80,10 @@ export class GraphPanel {
     panel.webview.html = this.html();
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
+      // Hidden webviews are torn down (no retainContextWhenHidden): wait for the next `ready` before posting.
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) this.ready = false;
+      }),
       panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
       controller.onDidChange((changed) => {
         if (changed.toString() === this.uri.toString()) this.sendSnapshot();
