@@ -1,7 +1,7 @@
 // One build script for every bundle: the CLI, the extension host, the trainer, the webview, and (with
 // --tests) the mocha suites. Type checking is separate (`npm run typecheck`).
 import * as esbuild from 'esbuild';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = new Set(process.argv.slice(2));
@@ -18,9 +18,9 @@ const node = {
   logLevel: 'warning',
   // jsonc-parser's UMD build requires files by computed paths esbuild cannot follow: take its ESM build.
   mainFields: ['module', 'main'],
-  // TF.js stays in node_modules: the native and WebAssembly backends load files relative to themselves and
-  // register into the tfjs-core they import, so bundling tfjs inline would make a second copy of tfjs-core.
-  external: ['vscode', '@tensorflow/*'],
+  // TF.js and its WebAssembly backend are bundled together (one tfjs-core); the .wasm binaries are copied
+  // to dist/wasm. The native backends stay external: optional, and they load libtensorflow beside them.
+  external: ['vscode', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
 };
 
 function walk(dir, out = []) {
@@ -42,6 +42,10 @@ entry('webview/main.ts', 'dist/webview/main.js', { platform: 'browser', format: 
 if (args.has('--tests')) {
   configs.push({ ...node, entryPoints: walk('test'), outdir: 'out/test', outbase: 'test', packages: 'external', sourcemap: true });
 }
+
+const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
+mkdirSync('dist/wasm', { recursive: true });
+for (const f of readdirSync(wasmDir).filter((n) => n.endsWith('.wasm'))) copyFileSync(join(wasmDir, f), join('dist/wasm', f));
 
 if (watch) {
   for (const c of configs) (await esbuild.context(c)).watch();

@@ -75,9 +75,13 @@ async function tryNative(candidate: 'tfjs-node-gpu' | 'tfjs-node'): Promise<Outc
   return { ok: true, choice: { name: candidate === 'tfjs-node-gpu' ? 'tensorflow-gpu' : 'tensorflow', package: pkg } };
 }
 
-/** Where tfjs-backend-wasm's .wasm files are: its dist folder (the package main lives there). */
+/**
+ * Where tfjs-backend-wasm's .wasm files are: dist/wasm beside a bundle (the build copies them there, and
+ * the extension ships no node_modules), else the package's own dist folder.
+ */
 export function wasmDistDir(): string {
-  return dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+  const besideBundle = join(__dirname, 'wasm');
+  return existsSync(join(besideBundle, 'tfjs-backend-wasm.wasm')) ? besideBundle : dirname(require.resolve(PACKAGES.wasm));
 }
 
 async function tryWasm(): Promise<Outcome> {
