@@ -1,5 +1,5 @@
 // The variant menu of one or more residual edges: each variant with what it adds, rank and k, apply.
-import { DEFAULT_OPTIONS, instanceCost, VARIANTS, variantLabel } from '../src/core/laurel/variants';
+import { instanceCost, VARIANTS, variantLabel } from '../src/core/laurel/variants';
 import type { Variant } from '../src/core/laurel/variants';
 import type { GraphSite, GraphSnapshot } from '../src/protocol/webviewProtocol';
 import { formatDelta, formatPercent } from './format';
@@ -103,8 +103,8 @@ export class VariantMenu {
     };
     // Start from the sites' own rank and k when they all share one LAuReL setting, else the defaults.
     const same = sites.every((s) => s.current.variant !== 'plain' && s.current.rank === first.current.rank && s.current.k === first.current.k);
-    const rank = field('rank r', same ? first.current.rank : DEFAULT_OPTIONS.rank);
-    const k = field('look-back k', same ? first.current.k : DEFAULT_OPTIONS.k);
+    const rank = field('rank r', same ? first.current.rank : g.options.rank);
+    const k = field('look-back k', same ? first.current.k : g.options.k);
     const note = el('div', 'menu-note', root);
     note.setAttribute('aria-live', 'polite');
 
@@ -129,7 +129,7 @@ export class VariantMenu {
       apply.toggleAttribute('disabled', !o);
       for (const v of VARIANTS) {
         const row = rows.get(v)!;
-        const choice = { variant: v, options: { ...DEFAULT_OPTIONS, rank: o?.r ?? DEFAULT_OPTIONS.rank, k: o?.kk ?? DEFAULT_OPTIONS.k } };
+        const choice = { variant: v, options: { ...g.options, rank: o?.r ?? g.options.rank, k: o?.kk ?? g.options.k } };
         row.label.textContent = variantLabel(choice);
         const added = sites.reduce((n, s) => n + (s.width === null ? 0 : instanceCost(choice, s.width).params), 0);
         row.delta.textContent = v === 'plain' ? '+0' : `${formatDelta(added)} (${formatPercent(base > 0 ? (added / base) * 100 : 0)})`;

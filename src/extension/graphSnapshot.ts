@@ -3,6 +3,7 @@ import type { Shape } from '../core/ir';
 import { layerByName } from '../core/ir';
 import { costPlan } from '../core/laurel/planCost';
 import { DEFAULT_OPTIONS, instanceCost, VARIANTS, variantLabel } from '../core/laurel/variants';
+import type { VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import type { GraphEdge, GraphNode, GraphSite, GraphSnapshot, VariantDelta } from '../protocol/webviewProtocol';
 
@@ -18,8 +19,11 @@ export const edgeId = (to: string, index: number): string => `${to}:in${index}`;
 
 const baseName = (file: string): string => file.split(/[\\/]/).pop() || file;
 
-/** The graph view's picture of an analysed model: calls, tensors, residual sites and their prices. */
-export function graphSnapshot(m: OpenModel): GraphSnapshot {
+/**
+ * The graph view's picture of an analysed model: calls, tensors, residual sites and their prices.
+ * `options` are what a switch applies besides the menu's rank and k (pass the user's settings).
+ */
+export function graphSnapshot(m: OpenModel, options: VariantOptions = DEFAULT_OPTIONS): GraphSnapshot {
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
   walk(m.analysis, [], undefined, nodes, edges);
@@ -30,7 +34,7 @@ export function graphSnapshot(m: OpenModel): GraphSnapshot {
   const pct = (n: number): number => (base > 0 ? (n / base) * 100 : 0); // as costPlan computes it
   const sites: GraphSite[] = m.sites.map((s) => {
     const deltas: VariantDelta[] = VARIANTS.map((variant) => {
-      const choice = { variant, options: DEFAULT_OPTIONS };
+      const choice = { variant, options };
       const params = s.width === null ? null : instanceCost(choice, s.width).params;
       return { variant, label: variantLabel(choice), params, percent: params === null ? null : pct(params) };
     });
@@ -68,6 +72,7 @@ export function graphSnapshot(m: OpenModel): GraphSnapshot {
     nodes,
     edges,
     sites,
+    options: { ...options },
     planDelta: { baseParams: base, addedParams: plan.addedParams, percent: plan.percent, switched: m.sites.filter((s) => s.current.variant !== 'plain').length },
     problems: m.analysis.problems.map((p) => p.message),
   };

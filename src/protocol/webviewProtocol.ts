@@ -9,7 +9,7 @@
  */
 
 import { VARIANTS } from '../core/laurel/variants';
-import type { Variant } from '../core/laurel/variants';
+import type { Variant, VariantOptions } from '../core/laurel/variants';
 
 /** A LAuReL variant name ('plain', 'rw', 'lr', 'pa', 'rw+lr', 'rw+pa', 'rw+lr+pa', 'gemma'). */
 export type GraphVariant = Variant;
@@ -48,7 +48,7 @@ export interface GraphEdge {
   residual?: string;
 }
 
-/** What one variant would add at a site, with the default options (rank 16, k 3). */
+/** What one variant would add at a site, with the snapshot's `options`. */
 export interface VariantDelta {
   variant: GraphVariant;
   label: string;
@@ -90,6 +90,8 @@ export interface GraphSnapshot {
   nodes: GraphNode[];
   edges: GraphEdge[];
   sites: GraphSite[];
+  /** The options the deltas are priced with and a switch applies (the user's settings); the menu varies rank and k. */
+  options: VariantOptions;
   /** What the file's current LAuReL layers add over the plain model. */
   planDelta: { baseParams: number; addedParams: number; percent: number; switched: number };
   /** Problems found by the analysis (shape errors), as messages. */

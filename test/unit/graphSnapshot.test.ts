@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { graphSnapshot } from '../../src/extension/graphSnapshot';
 import type { GraphAnalysis } from '../../src/core/analysis/analyze';
+import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
 import { openModel, planModel, plannedBytes } from '../../src/core/model';
 import type { OpenModel } from '../../src/core/model';
 import type { GraphSnapshot } from '../../src/protocol/webviewProtocol';
@@ -112,6 +113,16 @@ describe('graph snapshot', () => {
     }
     const total = g.sites.reduce((n, s) => n + s.deltas.find((x) => x.variant === 'rw+lr')!.params!, 0);
     assert.equal(total, all.cost.addedParams);
+  });
+
+  it('deltas are priced with the given options (the user\'s settings)', () => {
+    const m = open(fixturePath('tfjs-legacy-resnet50-tensorspace.json'));
+    const options = { ...DEFAULT_OPTIONS, rank: 4, rwNorm: 'sigmoid-single' as const, paMode: 'lowrank-shared' as const };
+    const g = graphSnapshot(m, options);
+    assert.deepEqual(g.options, options);
+    const cost = planModel(m, 'all=pa', options).cost;
+    for (const s of g.sites) assert.equal(s.deltas.find((d) => d.variant === 'pa')!.params, cost.sites.find((c) => c.site === s.id)!.params);
+    assert.equal(g.sites[0]!.deltas.find((d) => d.variant === 'rw')!.params, 1);
   });
 
   it('a switched site shows its variant label and the plan delta', () => {
