@@ -73,7 +73,8 @@ function siteLenses(site: ResidualSite, line: number, options: VariantOptions, b
   for (const choice of choices) {
     if (choice.variant === site.current.variant && JSON.stringify(choice.options) === JSON.stringify(site.current.options)) continue;
     const label = variantLabel(choice);
-    const delta = D === null ? undefined : instanceCost(choice, D).params - current;
+    // Variants show their own cost over a plain add (what the paper tabulates); plain shows what it removes.
+    const delta = D === null ? undefined : choice.variant === 'plain' ? -current : instanceCost(choice, D).params;
     out.push({
       line,
       title: delta === undefined ? label : `${label} ${deltaText(delta, base)}`,

@@ -36,8 +36,11 @@ export const usesK = (c: VariantChoice): boolean => hasPa(c.variant);
  */
 export function variantPicks(m: OpenModel, options: VariantOptions, preferred: Variant, siteIds?: readonly string[]): VariantPick[] {
   const base = currentCost(m).baseParams;
-  const order = [preferred, ...VARIANTS.filter((v) => v !== preferred && v !== 'plain'), ...(preferred === 'plain' ? [] : ['plain' as const])];
-  const n = siteIds?.length ?? m.sites.length;
+  const ids = new Set(siteIds ?? m.sites.map((s) => s.id));
+  // Plain is offered (last) only where there is something to revert.
+  const revertible = m.sites.some((s) => ids.has(s.id) && s.current.variant !== 'plain');
+  const order = [preferred, ...VARIANTS.filter((v) => v !== preferred && v !== 'plain'), ...(preferred !== 'plain' && revertible ? ['plain' as const] : [])];
+  const n = ids.size;
   return order.map((variant) => {
     const choice = { variant, options };
     const plan = costWith(m, choice, siteIds);

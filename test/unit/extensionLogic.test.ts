@@ -113,6 +113,8 @@ describe('extension logic (no vscode)', () => {
       assert.ok(l2.some((l) => l.command === COMMANDS.revertAll));
       assert.ok(l2.some((l) => l.title === 'residual block1_add · D=16 · now RW+LR r=16'));
       assert.ok(l2.some((l) => l.title === 'plain −514 (1.18%)'));
+      // Other variants show their own cost over a plain add, not the difference from the current one.
+      assert.ok(l2.some((l) => l.title === 'LR r=16 +512 (1.18%)' && (l.args[0] as string[])[0] === 'block1_add'));
       assert.ok(!l2.some((l) => l.title.startsWith('RW+LR r=16') && (l.args[0] as string[] | undefined)?.[0] === 'block1_add'));
     });
     it('a one-line file gets the model lens and a format lens, no per-residual lenses', () => {
@@ -175,8 +177,12 @@ describe('extension logic (no vscode)', () => {
       assert.equal(picks[0]!.variant, 'lr');
       assert.equal(picks[0]!.label, 'LR r=16');
       assert.equal(picks[0]!.description, '+3,072 (7.08%) params on 4 residuals → 46,490 total');
-      assert.equal(picks[picks.length - 1]!.variant, 'plain');
-      assert.equal(picks.length, 8);
+      assert.equal(picks.length, 7, 'nothing to revert: no plain item');
+      const m2 = open(applyEdits(resnetText, planModel(m, 'block2_add=lr').edits));
+      const p2 = variantPicks(m2, DEFAULT_OPTIONS, 'lr');
+      assert.equal(p2[p2.length - 1]!.variant, 'plain');
+      assert.equal(p2[p2.length - 1]!.description, '−512 (1.18%) params on 4 residuals → 43,418 total');
+      assert.equal(variantPicks(m2, DEFAULT_OPTIONS, 'lr', ['block1_add']).length, 7);
       assert.match(variantPicks(m, DEFAULT_OPTIONS, 'rw', ['block1_add'])[0]!.description, /^\+2 params on 1 residual → 43,420 total$/);
     });
     it('asks for r and k only where the variant uses them', () => {
