@@ -44,7 +44,8 @@ describe('LAuReL Studio in code-server', function () {
 
   before(async () => {
     mkdirSync(artifacts, { recursive: true });
-    session = await startSession({ 'resnet-mini.json': model });
+    // A damaged copy: a doubled comma inside stem_conv's config.
+    session = await startSession({ 'resnet-mini.json': model, 'broken-model.json': model.replace('"filters": 16,', '"filters": 16,,') });
     page = session.page;
   });
 
@@ -125,5 +126,23 @@ describe('LAuReL Studio in code-server', function () {
     await page.locator('.codelens-decoration', { hasText: 'LAuReL on 4/4 +8' }).waitFor({ timeout: 20_000 });
     await shot('applied-rw-all');
     assert.ok((await lensTexts(page)).some((t) => t.includes('Revert all to plain')));
+  });
+
+  it('a model file that does not read gets a located diagnostic instead of lenses', async () => {
+    await page.keyboard.press('Control+P');
+    await page.waitForSelector('.quick-input-widget', { state: 'visible' });
+    await page.keyboard.type('broken-model.json');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'broken-model.json' }).first().waitFor({ timeout: 20_000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.tab.active', { hasText: 'broken-model.json' }).waitFor({ timeout: 20_000 });
+    await page.locator('.editor-group-container.active .squiggly-error').first().waitFor({ timeout: 30_000 });
+    await shot('broken-diagnostic');
+    assert.equal(await page.locator('.editor-group-container.active .codelens-decoration', { hasText: 'params' }).count(), 0);
+    const errorLine = model.slice(0, model.indexOf('"filters": 16,')).split('\n').length;
+    await page.keyboard.press('Control+Shift+M');
+    const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'LAuReL' }).first();
+    await row.waitFor({ timeout: 20_000 });
+    await shot('broken-problems');
+    assert.match(norm(await row.textContent()), new RegExp(`\\[Ln ${errorLine}, Col \\d+\\]`));
   });
 });
