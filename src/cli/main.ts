@@ -5,6 +5,7 @@ import { PlanError } from '../core/laurel/planSpec';
 import { DEFAULT_OPTIONS } from '../core/laurel/variants';
 import type { VariantOptions } from '../core/laurel/variants';
 import { inspectReport, openModel, plannedBytes, planModel } from '../core/model';
+import { EXPORT_TARGETS, exportModel, isExportTarget } from './exportCommand';
 import { writeFileAtomic } from './fsAtomic';
 import { planText, residualText, summaryText } from './inspectText';
 
@@ -14,6 +15,8 @@ const USAGE = `laurel: inspect and edit the residual connections of Keras / TF.j
       Keras-style summary, the residual sites and what each LAuReL variant would add there.
   laurel apply FILE --plan SPEC [-o OUT]
       Write the model with the plan's LAuReL layers (in place, atomically, unless -o is given).
+  laurel export FILE [--plan SPEC] [--to pytorch|keras-json|tfjs] [-o OUT]
+      The model with the plan as a PyTorch module (default), a Keras 2 model JSON or a TF.js model.json.
 
 SPEC: entries 'target=variant:option...' separated by commas; target 'all' (default), a site id or
 merge name ('*' matches anything); variants plain, rw, lr, pa, rw+lr, rw+pa, rw+lr+pa, gemma; options
@@ -42,6 +45,7 @@ function run(argv: string[]): number {
       rank: { type: 'string' },
       k: { type: 'string' },
       out: { type: 'string', short: 'o' },
+      to: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -76,7 +80,15 @@ function run(argv: string[]): number {
     console.log(`${target}: ${changed}; ${planText(values.plan, planned.cost).split('\n')[0]}`);
     return 0;
   }
-  throw new UsageError(`unknown command '${command}'; expected inspect or apply`);
+  if (command === 'export') {
+    const to = values.to ?? 'pytorch';
+    if (!isExportTarget(to)) throw new UsageError(`--to must be one of ${EXPORT_TARGETS.join(', ')}; got '${to}'`);
+    const r = exportModel(model, to, values.plan, opts, values.out);
+    for (const w of r.warnings) console.error(`laurel: ${w}`);
+    console.log(r.message);
+    return 0;
+  }
+  throw new UsageError(`unknown command '${command}'; expected inspect, apply or export`);
 }
 
 function main(): void {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { toPyTorch } from '../../src/core/export/pytorch';
 import { parsePlan, resolvePlan } from '../../src/core/laurel/planSpec';
@@ -322,6 +322,50 @@ describe('PyTorch export', function () {
       assert.match(code, /self\.class_2 = LaurelResidual\(4, "rw"/);
       assert.match(code, /def forward\(self, in_put\):/);
       assert.match(code, /\("1st\/dense\/kernel", "l_1st_dense\.weight", "dense"\)/);
+    });
+  });
+
+  describe('laurel export', () => {
+    const root = resolve(__dirname, '../../..');
+    const laurel = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'laurel.js'), ...args], { encoding: 'utf8', cwd: root });
+    before(() => {
+      if (!existsSync(join(root, 'dist', 'cli.js'))) spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: 'inherit' });
+    });
+
+    it('--to pytorch writes a module that runs; keras-json and tfjs write topologies the core reads back with the plan', () => {
+      const file = examplePath('resnet-mini.json');
+      const m = open('resnet-mini.json');
+      const spec = 'all=rw+lr+pa:r=2:k=2';
+      const total = m.params.total + planModel(m, spec).cost.addedParams;
+      const py = join(work, 'cli_mini.py');
+      const r = laurel('export', file, '--plan', spec, '-o', py);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /cli_mini\.py: pytorch, plan all=rw\+lr\+pa:r=2:k=2 \(4 LAuReL site\(s\)\)/);
+      const run = spawnSync(PYTHON, ['-c', `import importlib.util as u, torch; s = u.spec_from_file_location("m", ${JSON.stringify(py)}); m = u.module_from_spec(s); s.loader.exec_module(m); net = m.ResnetMini().eval(); print(tuple(net(torch.randn(2, 28, 28, 1)).shape))`], { encoding: 'utf8' });
+      assert.equal(run.stdout.trim(), '(2, 10)', run.stderr);
+      for (const to of ['keras-json', 'tfjs']) {
+        const out = join(work, `cli_mini_${to}.json`);
+        const e = laurel('export', file, '--plan', spec, '--to', to, '-o', out);
+        assert.equal(e.status, 0, e.stderr);
+        const again = openModel(out, readFileSync(out));
+        assert.equal(again.doc.format, to === 'tfjs' ? 'tfjs-layers-model' : 'keras-json');
+        assert.equal(again.params.total, total, to);
+        assert.deepEqual(
+          again.sites.map((s) => s.current.variant),
+          m.sites.map(() => 'rw+lr+pa'),
+        );
+      }
+    });
+
+    it('an unknown --to is a usage error; unsupported layers are warned about on stderr', () => {
+      const bad = laurel('export', examplePath('resnet-mini.json'), '--to', 'onnx');
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr, /--to must be one of pytorch, keras-json, tfjs; got 'onnx'/);
+      const out = join(work, 'cli_transformer.py');
+      const t = laurel('export', fixturePath('keras3-transformer-encoder-opsAdd-dotkeras-config.json'), '-o', out);
+      assert.equal(t.status, 0, t.stderr);
+      assert.match(t.stderr, /layer 'multi_head_attention' \(MultiHeadAttention\) is not exported; forward\(\) raises NotImplementedError there/);
+      assert.ok(existsSync(out));
     });
   });
 });

@@ -1,0 +1,60 @@
+/**
+ * `laurel export FILE --plan SPEC --to pytorch|keras-json|tfjs [-o OUT]`: the model with a plan as a PyTorch
+ * module, a Keras 2 model JSON, or a TF.js model.json (topology only: the file holds no weights to carry).
+ */
+import { basename, dirname, extname, join } from 'node:path';
+import { toKerasTopology, toTfjsModelJson } from '../core/export/kerasTopology';
+import { toPyTorch } from '../core/export/pytorch';
+import { PlanError, parsePlan, resolvePlan } from '../core/laurel/planSpec';
+import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
+import type { OpenModel } from '../core/model';
+import { writeFileAtomic } from './fsAtomic';
+
+export const EXPORT_TARGETS = ['pytorch', 'keras-json', 'tfjs'] as const;
+export type ExportTarget = (typeof EXPORT_TARGETS)[number];
+
+export const isExportTarget = (s: string): s is ExportTarget => (EXPORT_TARGETS as readonly string[]).includes(s);
+
+const SUFFIX: Record<ExportTarget, string> = { pytorch: '.py', 'keras-json': '.keras.json', tfjs: '.model.json' };
+
+export interface ExportResult {
+  /** Where the file was written. */
+  path: string;
+  /** One line for stdout. */
+  message: string;
+  /** Lines for stderr: layers the PyTorch file cannot run. */
+  warnings: string[];
+}
+
+/** The default output: beside the model, `<stem>.py`, `<stem>.keras.json` or `<stem>.model.json`. */
+export function defaultExportPath(file: string, target: ExportTarget): string {
+  const name = basename(file);
+  const stem = name.endsWith('.model.json') ? name.slice(0, -'.model.json'.length) : name.slice(0, name.length - extname(name).length);
+  return join(dirname(file), `${stem}${SUFFIX[target]}`);
+}
+
+/** Exports `m` with the plan `spec` (none: the variants the file has) and writes it atomically. */
+export function exportModel(m: OpenModel, target: ExportTarget, spec: string | undefined, defaults: VariantOptions, out?: string): ExportResult {
+  const choices = spec ? resolvePlan(parsePlan(spec, defaults), m.sites) : new Map<string, VariantChoice>();
+  const path = out ?? defaultExportPath(m.doc.fileName, target);
+  let text: string;
+  let warnings: string[] = [];
+  try {
+    if (target === 'pytorch') {
+      const r = toPyTorch(m, choices);
+      text = r.code;
+      warnings = r.unsupported.map((u) => `${path}: layer '${u.layer}' (${u.className}) is not exported; forward() raises NotImplementedError there`);
+    } else {
+      const json = target === 'tfjs' ? toTfjsModelJson(m, choices) : { ...toKerasTopology(m, choices), keras_version: toTfjsModelJson(m, choices).modelTopology.keras_version, backend: 'tensorflow' };
+      text = `${JSON.stringify(json, null, 2)}\n`;
+    }
+  } catch (e) {
+    // The topology refuses plans it cannot express (a shared merge whose calls need different variants).
+    if (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError)) throw new PlanError(e.message);
+    throw e;
+  }
+  writeFileAtomic(path, new TextEncoder().encode(text));
+  const laurel = [...choices.values()].filter((c) => c.variant !== 'plain').length;
+  const plan = spec ? `plan ${spec} (${laurel} LAuReL site(s))` : 'variants as in the file';
+  return { path, message: `${path}: ${target}, ${plan}`, warnings };
+}
