@@ -8,6 +8,7 @@ import { inspectReport, openModel, plannedBytes, planModel } from '../core/model
 import { EXPORT_TARGETS, exportModel, isExportTarget } from './exportCommand';
 import { writeFileAtomic } from './fsAtomic';
 import { planText, residualText, summaryText } from './inspectText';
+import { isTrainCommand, runTrainCommand, TRAIN_USAGE } from './trainCommands';
 
 const USAGE = `laurel: inspect and edit the residual connections of Keras / TF.js model files
 
@@ -17,6 +18,7 @@ const USAGE = `laurel: inspect and edit the residual connections of Keras / TF.j
       Write the model with the plan's LAuReL layers (in place, atomically, unless -o is given).
   laurel export FILE [--plan SPEC] [--to pytorch|keras-json|tfjs] [-o OUT]
       The model with the plan as a PyTorch module (default), a Keras 2 model JSON or a TF.js model.json.
+${TRAIN_USAGE}
 
 SPEC: entries 'target=variant:option...' separated by commas; target 'all' (default), a site id or
 merge name ('*' matches anything); variants plain, rw, lr, pa, rw+lr, rw+pa, rw+lr+pa, gemma; options
@@ -92,6 +94,10 @@ function run(argv: string[]): number {
 }
 
 function main(): void {
+  if (isTrainCommand(process.argv[2])) {
+    void runTrainCommand(process.argv.slice(2)).then((code) => (process.exitCode = code));
+    return;
+  }
   try {
     process.exitCode = run(process.argv.slice(2));
   } catch (e) {

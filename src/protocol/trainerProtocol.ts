@@ -13,8 +13,11 @@ export interface TrainParams {
   plan?: string;
   /** Data set spec, e.g. `fashion-mnist:limit=512` (see trainer/data). */
   data: string;
-  /** `auto`: resize / re-channel / re-label the data to fit the model when it does not match. */
-  adapt?: 'auto' | 'none';
+  /**
+   * How to make data fit the model when it does not: `auto` (every adaptation offered: resize, channels,
+   * one-hot...), an explicit list as `laurel train --adapt` takes it, or `none` / absent (refuse).
+   */
+  adapt?: string;
   config: TrainConfig;
   /** Folder for model.json, weights.bin and run.json; created if missing. */
   outDir: string;

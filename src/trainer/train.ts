@@ -153,6 +153,21 @@ function hasNonFinite(t: tf.Tensor): boolean {
   return tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(t))).dataSync()[0] === 1);
 }
 
+/** Loss (and accuracy when compiled with it) on the samples from `from` on: the validation split. */
+async function validate(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, from: number, batchSize: number): Promise<[number | undefined, number | undefined]> {
+  const xv = x.slice(from);
+  const yv = y.slice(from);
+  try {
+    const out = model.evaluate(xv, yv, { batchSize });
+    const scalars = Array.isArray(out) ? out : [out];
+    const values = await Promise.all(scalars.map(async (t) => (await t.data())[0]));
+    tf.dispose(scalars);
+    return [values[0], values[1]];
+  } finally {
+    tf.dispose([xv, yv]);
+  }
+}
+
 /** Yields to the event loop so a cancel message (I/O) is handled between batches. */
 const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -177,7 +192,8 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
     model = built;
     const buildMs = performance.now() - t0;
     const lossChoice = chooseLoss(model, data.classes);
-    y = prepareLabels(model, data);
+    const labels = prepareLabels(model, data);
+    y = labels;
     optimizer = makeOptimizer(config);
     model.compile({ optimizer, loss: lossChoice.loss, metrics: lossChoice.classifier ? ['accuracy'] : [] });
 
@@ -229,7 +245,7 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
     const trainStart = performance.now();
     try {
       if (status === 'completed') {
-        await model.fit(data.x, y, {
+        await model.fit(data.x, labels, {
           batchSize: config.batchSize,
           epochs: config.epochs,
           validationSplit: config.validationSplit,
@@ -300,8 +316,12 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
                 memory: memory.figures(),
               };
               const acc = num(logs?.acc);
-              const valLoss = num(logs?.val_loss);
-              const valAcc = num(logs?.val_acc);
+              let valLoss = num(logs?.val_loss);
+              let valAcc = num(logs?.val_acc);
+              if (budgetHit && valSamples > 0 && valLoss === undefined) {
+                // tfjs validates inside an epoch's last batch; a budget that ends the epoch early skips it.
+                [valLoss, valAcc] = await validate(built, data.x, labels, trainSamples, config.batchSize);
+              }
               if (acc !== undefined) m.acc = acc;
               if (valLoss !== undefined) m.valLoss = valLoss;
               if (valAcc !== undefined) m.valAcc = valAcc;
@@ -319,7 +339,7 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
     const trainMs = performance.now() - trainStart;
 
     if (status === 'diverged') {
-      const dataNote = hasNonFinite(data.x) || hasNonFinite(y) ? 'the data contain NaN or Inf values' : `try a lower learning rate (now ${config.learningRate}, ${config.optimizer})`;
+      const dataNote = hasNonFinite(data.x) || hasNonFinite(labels) ? 'the data contain NaN or Inf values' : `try a lower learning rate (now ${config.learningRate}, ${config.optimizer})`;
       message = `${message}; training stopped: ${dataNote}`;
       sink.log?.({ level: 'error', message: `${spec.name}: ${message}` });
     } else if (status === 'completed' && budgetHit) {

@@ -1,0 +1,204 @@
+// `laurel train` and `laurel compare`: check the arguments and plans here, then hand the work to the
+// trainer process (dist/trainer.js) and print its progress. No tfjs in this bundle.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ModelError } from '../core/errors';
+import { PlanError } from '../core/laurel/planSpec';
+import { openModel, planModel } from '../core/model';
+import { RpcError } from '../protocol/rpcChannel';
+import { DEFAULT_TRAIN_CONFIG } from '../protocol/runRecords';
+import type { OptimizerName, RunRecord, TrainConfig } from '../protocol/runRecords';
+import type { EpochEndEvent } from '../protocol/trainerProtocol';
+import type { BackendPreference } from '../trainer/backend';
+import { comparisonTable } from '../trainer/comparisonTable';
+import { TrainerClient, TrainerExitError } from '../trainer/trainerClient';
+
+export const TRAIN_USAGE = `  laurel train FILE [--plan SPEC] [--data DATA] [--adapt auto|LIST] [OPTIONS]
+      Train the model (with the plan's LAuReL layers) and save model.json, weights.bin and run.json.
+  laurel compare FILE --plans 'plain;rw;rw+lr:r=16' [--data DATA] [--adapt auto|LIST] [OPTIONS]
+      Train each plan in turn (';' between plans) with the same seed, data and budget; print a table
+      with ratios to the first plan.
+
+OPTIONS: --epochs N (1)  --batch-size N (32)  --lr X (0.001)  --optimizer adam|sgd|rmsprop  --seed N (42)
+  --steps N (budget of optimizer steps)  --val-split X (0.1)  --backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu
+  --out DIR (runs/<model>/<timestamp>/)
+DATA: synthetic[:samples=N][:classes=K] (default), fashion-mnist[:test][:limit=N], idx:IMAGES,LABELS,
+  csv:PATH[:label=COL], npy:X.npy,Y.npy (each with [:limit=N]). Ctrl-C cancels after the batch in progress.`;
+
+const BACKENDS: readonly BackendPreference[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'sgd', 'rmsprop'];
+
+class TrainUsageError extends Error {}
+
+export const isTrainCommand = (command: string | undefined): boolean => command === 'train' || command === 'compare';
+
+function number(name: string, v: string | undefined, d: number | undefined, check: (n: number) => boolean, what: string): number | undefined {
+  if (v === undefined) return d;
+  const n = Number(v);
+  if (v.trim() === '' || !check(n)) throw new TrainUsageError(`--${name} must be ${what}, got '${v}'`);
+  return n;
+}
+const positiveInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
+
+function stamp(d = new Date()): string {
+  return d.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
+}
+
+const fmt = (v: number | undefined, digits: number): string => (v === undefined ? '' : v.toFixed(digits));
+const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+function epochLine(e: EpochEndEvent, label: string): string {
+  const parts = [`${label}epoch ${e.epoch}/${e.epochs}`, `loss ${fmt(e.loss, 4)}`];
+  if (e.acc !== undefined) parts.push(`acc ${fmt(e.acc, 3)}`);
+  if (e.valLoss !== undefined) parts.push(`val_loss ${fmt(e.valLoss, 4)}`);
+  if (e.valAcc !== undefined) parts.push(`val_acc ${fmt(e.valAcc, 3)}`);
+  parts.push(`${fmt(e.samplesPerSec, 1)} samples/s`, `${fmt(e.stepMs, 1)} ms/step`, `backend ${e.backend}`, `peak ${mib(e.memory.peakBytes)}`);
+  return parts.join('  ');
+}
+
+function doneLine(r: RunRecord): string {
+  const where = r.saved ? `; ${r.saved.modelJson ? 'saved to' : 'record in'} ${r.saved.dir}` : '';
+  return `[${r.name}] ${r.status} in ${(r.timings.totalMs / 1000).toFixed(1)} s${r.message ? `: ${r.message}` : ''}${where}`;
+}
+
+/** Runs `laurel train|compare ...`; resolves with the exit code (130 after a cancel). */
+export async function runTrainCommand(argv: string[]): Promise<number> {
+  try {
+    return await trainCommand(argv);
+  } catch (e) {
+    if (e instanceof TrainUsageError) {
+      console.error(`laurel: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof ModelError || e instanceof PlanError || e instanceof RpcError || e instanceof TrainerExitError) {
+      console.error(`laurel: ${e.message}`);
+      return 1;
+    }
+    if (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('E')) {
+      console.error(`laurel: ${e.message}`);
+      return 1;
+    }
+    if (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {
+      console.error(`laurel: ${e.message}\n\n${TRAIN_USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+async function trainCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      plan: { type: 'string' },
+      plans: { type: 'string' },
+      data: { type: 'string' },
+      adapt: { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      lr: { type: 'string' },
+      optimizer: { type: 'string' },
+      seed: { type: 'string' },
+      steps: { type: 'string' },
+      'val-split': { type: 'string' },
+      backend: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+    },
+  });
+  const [command, file, ...extra] = positionals;
+  if (!file) throw new TrainUsageError(`'${command}' needs a model FILE`);
+  if (extra.length) throw new TrainUsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (command === 'train' && values.plans !== undefined) throw new TrainUsageError("'train' takes --plan SPEC; --plans is for 'compare'");
+  if (command === 'compare' && values.plan !== undefined) throw new TrainUsageError("'compare' takes --plans 'SPEC;SPEC;...'");
+  if (values.optimizer !== undefined && !(OPTIMIZERS as readonly string[]).includes(values.optimizer)) {
+    throw new TrainUsageError(`--optimizer must be one of ${OPTIMIZERS.join(', ')}, got '${values.optimizer}'`);
+  }
+  if (values.backend !== undefined && !(BACKENDS as readonly string[]).includes(values.backend)) {
+    throw new TrainUsageError(`--backend must be one of ${BACKENDS.join(', ')}, got '${values.backend}'`);
+  }
+  const d = DEFAULT_TRAIN_CONFIG;
+  const maxSteps = number('steps', values.steps, undefined, positiveInt, 'a positive integer');
+  const config: TrainConfig = {
+    optimizer: (values.optimizer as OptimizerName | undefined) ?? d.optimizer,
+    learningRate: number('lr', values.lr, d.learningRate, (n) => n > 0 && Number.isFinite(n), 'a positive number')!,
+    batchSize: number('batch-size', values['batch-size'], d.batchSize, positiveInt, 'a positive integer')!,
+    epochs: number('epochs', values.epochs, d.epochs, positiveInt, 'a positive integer')!,
+    validationSplit: number('val-split', values['val-split'], d.validationSplit, (n) => n >= 0 && n < 1, 'in [0, 1)')!,
+    seed: number('seed', values.seed, d.seed, Number.isInteger, 'an integer')!,
+    ...(maxSteps !== undefined ? { maxSteps } : {}),
+  };
+  const plans = command === 'compare' ? (values.plans ?? '').split(';').map((p) => p.trim()).filter(Boolean) : [];
+  if (command === 'compare' && plans.length === 0) throw new TrainUsageError("'compare' needs --plans 'SPEC;SPEC;...' (for example 'plain;rw;rw+lr:r=16')");
+
+  // Fail on an unreadable model or a bad plan here, before a process starts.
+  const model = openModel(file, readFileSync(file));
+  for (const p of command === 'compare' ? plans : values.plan ? [values.plan] : []) planModel(model, p);
+
+  const script = join(__dirname, 'trainer.js');
+  if (!existsSync(script)) throw new TrainUsageError(`${script} is missing: run 'npm run build' first`);
+  const outDir = resolve(values.out ?? join('runs', basename(file, extname(file)), stamp()));
+  const data = values.data ?? 'synthetic';
+  const base = { modelPath: resolve(file), data, ...(values.adapt ? { adapt: values.adapt } : {}), config, outDir };
+
+  const client = new TrainerClient({ script, ...(values.backend ? { backend: values.backend as BackendPreference } : {}) });
+  const tty = process.stdout.isTTY === true;
+  let status = '';
+  const clearStatus = (): void => {
+    if (status) process.stdout.write('\r\x1b[K');
+    status = '';
+  };
+  const label = (run: string): string => (command === 'compare' ? `[${run}] ` : '');
+  client.events.on('log', (e) => {
+    clearStatus();
+    (e.level === 'info' ? console.log : console.error)(`${e.level === 'info' ? '' : `${e.level}: `}${e.message}`);
+  });
+  client.events.on('batchEnd', (e) => {
+    if (!tty) return;
+    status = `${label(e.run)}epoch ${e.epoch} batch ${e.batch + 1}/${e.batchesPerEpoch}  loss ${e.loss.toFixed(4)}${e.acc !== undefined ? `  acc ${e.acc.toFixed(3)}` : ''}  ${e.samplesPerSec.toFixed(1)} samples/s`;
+    process.stdout.write(`\r\x1b[K${status}`);
+  });
+  client.events.on('epochEnd', (e) => {
+    clearStatus();
+    console.log(epochLine(e, label(e.run)));
+  });
+  client.events.on('runDone', (r) => {
+    clearStatus();
+    console.log(doneLine(r));
+  });
+
+  let cancels = 0;
+  const onSigint = (): void => {
+    cancels++;
+    clearStatus();
+    if (cancels === 1) {
+      console.error('cancelling after the batch in progress (Ctrl-C again to stop at once)');
+      client.cancel('Ctrl-C');
+    } else {
+      void client.dispose();
+    }
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    if (command === 'train') {
+      console.log(`training ${file}${values.plan ? ` with ${values.plan}` : ''} on ${data}; output ${outDir}`);
+      const record = await client.train({ ...base, ...(values.plan ? { plan: values.plan } : {}) });
+      return record.status === 'completed' ? 0 : record.status === 'cancelled' ? 130 : 1;
+    }
+    console.log(`comparing ${plans.length} plan(s) on ${file} with ${data}; output ${outDir}`);
+    const c = await client.compare({ ...base, plans });
+    console.log(`\n${comparisonTable(c)}\n\n${join(outDir, 'comparison.json')}`);
+    return !c.complete ? 130 : c.runs.every((r) => r.status === 'completed') ? 0 : 1;
+  } catch (e) {
+    if (cancels > 0 && e instanceof TrainerExitError) {
+      console.error('laurel: cancelled; the trainer was stopped');
+      return 130;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    clearStatus();
+    await client.dispose();
+  }
+}
