@@ -313,7 +313,7 @@ describe('PyTorch export', function () {
         { class_name: 'Dense', config: { name: '1st/dense', units: 4 }, name: '1st/dense', inbound_nodes: [[['forward', 0, 0, {}]]] },
         { class_name: 'Add', config: { name: 'class' }, name: 'class', inbound_nodes: [[['1st/dense', 0, 0, {}], ['forward', 0, 0, {}]]] },
       ];
-      const json = { class_name: 'Model', config: { name: 'odd names', layers, input_layers: [['in put', 0, 0]], output_layers: [['class', 0, 0]] } };
+      const json = { class_name: 'Model', config: { name: 'odd """ names\\', layers, input_layers: [['in put', 0, 0]], output_layers: [['class', 0, 0]] } };
       const m = openModel('odd.json', new TextEncoder().encode(JSON.stringify(json)));
       const { code } = toPyTorch(m, resolvePlan(parsePlan('all=rw'), m.sites));
       assert.match(code, /self\.forward_2 = nn\.Linear\(4, 4\)/);
@@ -322,6 +322,10 @@ describe('PyTorch export', function () {
       assert.match(code, /self\.class_2 = LaurelResidual\(4, "rw"/);
       assert.match(code, /def forward\(self, in_put\):/);
       assert.match(code, /\("1st\/dense\/kernel", "l_1st_dense\.weight", "dense"\)/);
+      assert.match(code, /^class OddNames\(nn\.Module\):/m);
+      const file = join(work, 'odd.py');
+      writeFileSync(file, code);
+      execFileSync(PYTHON, ['-m', 'py_compile', file]);
     });
   });
 
