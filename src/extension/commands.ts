@@ -15,6 +15,7 @@ import { siteAtOffset } from './modelFacts';
 import { formatEdits } from './summaryText';
 import type { SummaryView } from './summaryView';
 import { TextPositions } from './textPositions';
+import type { TrainingSessions } from './trainingSession';
 import { checkPositiveInt, usesK, usesRank, variantPicks } from './variantPicks';
 
 function targetUri(arg: unknown): vscode.Uri | undefined {
@@ -68,11 +69,7 @@ async function siteForEditor(m: OpenModel, uri: vscode.Uri): Promise<ResidualSit
   return pickSite(m, 'Pick the residual to change');
 }
 
-const notYet = (what: string) => (): void => {
-  void vscode.window.showInformationMessage(`LAuReL: ${what} is not available yet in this version of LAuReL Studio.`);
-};
-
-export function registerCommands(context: vscode.ExtensionContext, controller: ModelController, summary: SummaryView): vscode.Disposable[] {
+export function registerCommands(context: vscode.ExtensionContext, controller: ModelController, summary: SummaryView, training: TrainingSessions): vscode.Disposable[] {
   const graph = graphController(controller);
   const reg = vscode.commands.registerCommand;
   return [
@@ -121,8 +118,14 @@ export function registerCommands(context: vscode.ExtensionContext, controller: M
       if (!uri || !(await controller.require(uri))) return;
       GraphPanel.show(context, uri, graph, typeof layer === 'string' ? layer : undefined);
     }),
-    reg('laurel.train', notYet('training')),
-    reg('laurel.compare', notYet('comparing trained variants')),
-    reg('laurel.cancelTraining', notYet('training (and so cancelling it)')),
+    reg('laurel.train', async (arg?: unknown) => {
+      const uri = targetUri(arg);
+      if (uri) await training.train(uri);
+    }),
+    reg('laurel.compare', async (arg?: unknown) => {
+      const uri = targetUri(arg);
+      if (uri) await training.compare(uri);
+    }),
+    reg('laurel.cancelTraining', () => training.cancel()),
   ];
 }

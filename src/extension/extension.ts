@@ -9,6 +9,7 @@ import { graphController } from './graphBridge';
 import { registerGraphSerializer } from './graphPanel';
 import { isModelDocument, ModelController } from './modelController';
 import { SummaryView } from './summaryView';
+import { TrainingSessions } from './trainingSession';
 
 /** Context key for menus: the active editor shows a model file. */
 const IS_MODEL = 'laurel.isModel';
@@ -17,6 +18,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const controller = new ModelController();
   const lenses = new ModelCodeLensProvider(controller);
   const summary = new SummaryView(controller);
+  const training = new TrainingSessions(context, controller);
   const updateContext = (): void => {
     const doc = vscode.window.activeTextEditor?.document;
     void vscode.commands.executeCommand('setContext', IS_MODEL, !!doc && isModelDocument(doc));
@@ -25,8 +27,9 @@ export function activate(context: vscode.ExtensionContext): void {
     controller,
     lenses,
     summary,
+    training,
     vscode.languages.registerCodeLensProvider(MODEL_SELECTOR, lenses),
-    ...registerCommands(context, controller, summary),
+    ...registerCommands(context, controller, summary, training),
     registerGraphSerializer(context, graphController(controller)),
     vscode.window.onDidChangeActiveTextEditor(updateContext),
     vscode.workspace.onDidChangeTextDocument((e) => {

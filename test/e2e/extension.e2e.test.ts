@@ -29,8 +29,9 @@ async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('F1');
   await page.waitForSelector('.quick-input-widget', { state: 'visible' });
   await page.keyboard.type(title);
-  await page.waitForSelector(`.quick-input-list .monaco-list-row[aria-label*="${title.split(': ').pop()}"]`, { timeout: 10_000 });
-  await page.keyboard.press('Enter');
+  // Click the row with exactly this title: fuzzy matching may rank another command first.
+  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  await page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first().click({ timeout: 10_000 });
 }
 
 describe('LAuReL Studio in code-server', function () {
@@ -126,6 +127,25 @@ describe('LAuReL Studio in code-server', function () {
     await page.locator('.codelens-decoration', { hasText: 'LAuReL on 4/4 +8' }).waitFor({ timeout: 20_000 });
     await shot('applied-rw-all');
     assert.ok((await lensTexts(page)).some((t) => t.includes('Revert all to plain')));
+  });
+
+  it('Train saves the edited model, trains it in the trainer process and reports the run', async function () {
+    this.timeout(300_000);
+    await page.locator('.tab', { hasText: 'resnet-mini.json' }).first().click();
+    await runCommand(page, 'LAuReL: Train');
+    // The document is dirty (RW on every residual): the trainer reads the file, so it asks to save first.
+    const save = page.locator('.notification-toast a.monaco-button, .notification-toast .monaco-button', { hasText: 'Save and Train' }).first();
+    await save.waitFor({ timeout: 20_000 });
+    await shot('train-save-prompt');
+    await save.click();
+    const done = page.locator('.notification-toast', { hasText: /LAuReL: .* (completed|cancelled|diverged)/ }).first();
+    const failed = page.locator('.notification-toast', { hasText: 'training failed' }).first();
+    await Promise.race([done.waitFor({ timeout: 240_000 }), failed.waitFor({ timeout: 240_000 })]);
+    await shot('trained');
+    const text = norm(await page.locator('.notifications-toasts').textContent());
+    assert.doesNotMatch(text, /training failed/, text);
+    assert.match(text, /resnet-mini\.json completed: loss \d/);
+    assert.equal(await page.locator('.tab.dirty', { hasText: 'resnet-mini.json' }).count(), 0, 'saved before training');
   });
 
   it('a model file that does not read gets a located diagnostic instead of lenses', async () => {
