@@ -24,19 +24,22 @@ export interface JobContext {
   throttleMs?: number;
 }
 
-async function openWithData(p: TrainParams | CompareParams, ctx: JobContext): Promise<{ m: OpenModel; data: Dataset }> {
-  const m = openModel(p.modelPath, readFileSync(p.modelPath));
+const openFile = (p: TrainParams | CompareParams): OpenModel => openModel(p.modelPath, readFileSync(p.modelPath));
+
+async function loadData(p: TrainParams | CompareParams, m: OpenModel, ctx: JobContext): Promise<Dataset> {
   const adapt = p.adapt === undefined || p.adapt === 'none' ? undefined : parseAdaptations(p.adapt);
   const data = await loadDataset(parseDataSpec(p.data), taskOf(m), adapt);
   const adapted = data.adaptations.length ? `: ${data.adaptations.join('; ')}` : '';
   ctx.sink.log?.({ level: 'info', message: `data ${data.name}, ${data.samples} samples${data.classes ? `, ${data.classes} classes` : ''}${adapted}` });
-  return { m, data };
+  return data;
 }
 
 export async function trainJob(p: TrainParams, ctx: JobContext): Promise<RunRecord> {
-  const { m, data } = await openWithData(p, ctx);
+  const m = openFile(p);
+  const run = planRun(m, p.plan); // a bad plan fails before the data are read
+  const data = await loadData(p, m, ctx);
   try {
-    const { record } = await trainRun(planRun(m, p.plan), data, p.config, { backend: ctx.backend, signal: ctx.signal, sink: ctx.sink, outDir: p.outDir, ...(ctx.throttleMs !== undefined ? { throttleMs: ctx.throttleMs } : {}) });
+    const { record } = await trainRun(run, data, p.config, { backend: ctx.backend, signal: ctx.signal, sink: ctx.sink, outDir: p.outDir, ...(ctx.throttleMs !== undefined ? { throttleMs: ctx.throttleMs } : {}) });
     ctx.sink.runDone?.(record);
     return record;
   } finally {
@@ -47,10 +50,11 @@ export async function trainJob(p: TrainParams, ctx: JobContext): Promise<RunReco
 
 export async function compareJob(p: CompareParams, ctx: JobContext): Promise<ComparisonRecord> {
   if (p.plans.length === 0) throw new Error('nothing to compare: no plans given');
-  const { m, data } = await openWithData(p, ctx);
+  const m = openFile(p);
+  // Resolve every plan before reading data or training, so a typo in the last one fails at once.
+  const runs = p.plans.map((spec) => planRun(m, spec));
+  const data = await loadData(p, m, ctx);
   try {
-    // Resolve every plan before training any, so a typo in the last one fails at once.
-    const runs = p.plans.map((spec) => planRun(m, spec));
     return await compareRuns(runs, data, p.config, {
       backend: ctx.backend,
       signal: ctx.signal,

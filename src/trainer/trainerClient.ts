@@ -84,15 +84,32 @@ export class TrainerClient {
       for (const line of lines) this.stderrLine(line);
     });
     this.exited = new Promise((resolve) => {
-      // 'close' (not 'exit') comes after stderr is drained, so the crash message has the last lines.
-      this.child.on('close', (code, signal) => {
+      const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (this.closed) return;
         if (partial) this.stderrLine(partial);
+        partial = '';
         this.closed = true;
         if (this.killTimer) clearTimeout(this.killTimer);
         this.channel.dispose(this.exitError(code, signal));
         this.events.emit('exit', { code, signal });
         resolve({ code, signal });
+      };
+      // Settle once the process has exited and stderr is drained, so a crash message has its last lines.
+      // Not on 'close' alone: after a parent-side disconnect() with advanced serialisation, Node 20 may
+      // never emit it.
+      const stderr = this.child.stderr;
+      let stderrDone = !stderr;
+      let exitStatus: [number | null, NodeJS.Signals | null] | undefined;
+      stderr?.on('close', () => {
+        stderrDone = true;
+        if (exitStatus) finish(...exitStatus);
       });
+      this.child.on('exit', (code, signal) => {
+        exitStatus = [code, signal];
+        if (stderrDone) finish(code, signal);
+        else setTimeout(() => finish(code, signal), 500).unref(); // a grandchild may hold stderr open
+      });
+      this.child.on('close', (code, signal) => finish(code, signal));
       this.child.on('error', (e) => {
         // Spawn failures (no such script) or a failed kill: settle pending requests with the cause.
         this.channel.dispose(new TrainerExitError(`the trainer process failed: ${e.message}`, null, null, [...this.stderrTail], false));
