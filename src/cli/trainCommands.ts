@@ -8,7 +8,7 @@ import { PlanError } from '../core/laurel/planSpec';
 import { openModel, planModel } from '../core/model';
 import { RpcError } from '../protocol/rpcChannel';
 import { DEFAULT_TRAIN_CONFIG } from '../protocol/runRecords';
-import type { OptimizerName, RunRecord, TrainConfig } from '../protocol/runRecords';
+import type { EnginePreference, OptimizerName, RunRecord, TrainConfig } from '../protocol/runRecords';
 import type { EpochEndEvent } from '../protocol/trainerProtocol';
 import type { BackendPreference } from '../trainer/backend';
 import { comparisonTable } from '../trainer/comparisonTable';
@@ -22,12 +22,14 @@ export const TRAIN_USAGE = `  laurel train FILE [--plan SPEC] [--data DATA] [--a
 
 OPTIONS: --epochs N (1)  --batch-size N (32)  --lr X (0.001)  --optimizer adam|sgd|rmsprop  --seed N (42)
   --steps N (budget of optimizer steps)  --val-split X (0.1)  --backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu
+  --engine auto|tfjs|pytorch (auto: a GPU engine when one works, else TF.js)  --python PATH (a Python with torch)
   --out DIR (runs/<model>/<timestamp>/)
 DATA: synthetic[:samples=N][:classes=K] (default), fashion-mnist[:test][:limit=N], idx:IMAGES,LABELS,
   csv:PATH[:label=COL], npy:X.npy,Y.npy (each with [:limit=N]). Ctrl-C cancels after the batch in progress.`;
 
 const BACKENDS: readonly BackendPreference[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
 const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'sgd', 'rmsprop'];
+const ENGINES: readonly EnginePreference[] = ['auto', 'tfjs', 'pytorch'];
 
 class TrainUsageError extends Error {}
 
@@ -53,12 +55,12 @@ function epochLine(e: EpochEndEvent, label: string): string {
   if (e.acc !== undefined) parts.push(`acc ${fmt(e.acc, 3)}`);
   if (e.valLoss !== undefined) parts.push(`val_loss ${fmt(e.valLoss, 4)}`);
   if (e.valAcc !== undefined) parts.push(`val_acc ${fmt(e.valAcc, 3)}`);
-  parts.push(`${fmt(e.samplesPerSec, 1)} samples/s`, `${fmt(e.stepMs, 1)} ms/step`, `backend ${e.backend}`, `peak ${mib(e.memory.peakBytes)}`);
+  parts.push(`${fmt(e.samplesPerSec, 1)} samples/s`, `${fmt(e.stepMs, 1)} ms/step`, e.engine ? `engine ${e.engine}` : `backend ${e.backend}`, `peak ${mib(e.memory.peakBytes)}`);
   return parts.join('  ');
 }
 
 function doneLine(r: RunRecord): string {
-  const where = r.saved ? `; ${r.saved.modelJson ? 'saved to' : 'record in'} ${r.saved.dir}` : '';
+  const where = r.saved ? `; ${r.saved.modelJson || r.saved.torchState ? 'saved to' : 'record in'} ${r.saved.dir}` : '';
   return `[${r.name}] ${r.status} in ${(r.timings.totalMs / 1000).toFixed(1)} s${r.message ? `: ${r.message}` : ''}${where}`;
 }
 
@@ -104,6 +106,8 @@ async function trainCommand(argv: string[]): Promise<number> {
       steps: { type: 'string' },
       'val-split': { type: 'string' },
       backend: { type: 'string' },
+      engine: { type: 'string' },
+      python: { type: 'string' },
       out: { type: 'string', short: 'o' },
     },
   });
@@ -118,6 +122,9 @@ async function trainCommand(argv: string[]): Promise<number> {
   if (values.backend !== undefined && !(BACKENDS as readonly string[]).includes(values.backend)) {
     throw new TrainUsageError(`--backend must be one of ${BACKENDS.join(', ')}, got '${values.backend}'`);
   }
+  if (values.engine !== undefined && !(ENGINES as readonly string[]).includes(values.engine)) {
+    throw new TrainUsageError(`--engine must be one of ${ENGINES.join(', ')}, got '${values.engine}'`);
+  }
   const d = DEFAULT_TRAIN_CONFIG;
   const maxSteps = number('steps', values.steps, undefined, positiveInt, 'a positive integer');
   const config: TrainConfig = {
@@ -128,6 +135,9 @@ async function trainCommand(argv: string[]): Promise<number> {
     validationSplit: number('val-split', values['val-split'], d.validationSplit, (n) => n >= 0 && n < 1, 'in [0, 1)')!,
     seed: number('seed', values.seed, d.seed, Number.isInteger, 'an integer')!,
     ...(maxSteps !== undefined ? { maxSteps } : {}),
+    engine: (values.engine as EnginePreference | undefined) ?? 'auto',
+    // A path is made absolute (the trainer may run elsewhere); a bare name ('python3.12') is looked up on PATH.
+    ...(values.python ? { python: /[\\/]/.test(values.python) ? resolve(values.python) : values.python } : {}),
   };
   const plans = command === 'compare' ? (values.plans ?? '').split(';').map((p) => p.trim()).filter(Boolean) : [];
   if (command === 'compare' && plans.length === 0) throw new TrainUsageError("'compare' needs --plans 'SPEC;SPEC;...' (for example 'plain;rw;rw+lr:r=16')");

@@ -6,6 +6,32 @@ import type { BackendChoice } from '../trainer/backend';
 
 export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
 
+/** The training engines: TF.js in the trainer process, or PyTorch in a Python child process. */
+export type EngineName = 'tfjs' | 'pytorch';
+/** 'auto': a GPU engine when one works (tfjs-node-gpu, else PyTorch with CUDA), else TF.js on the CPU. */
+export type EnginePreference = 'auto' | EngineName;
+
+/** Which engine trained a run and why; for PyTorch, which Python and torch and what they offer. */
+export interface EngineChoice {
+  name: EngineName;
+  /** Why this engine: asked for, or auto's reasoning (what was faster and why it was not used). */
+  reason: string;
+  /** pytorch: the interpreter that imports torch, and where it came from (--python, LAUREL_PYTHON, pythonPath, PATH). */
+  python?: string;
+  pythonSource?: string;
+  pythonVersion?: string;
+  torch?: string;
+  /** pytorch: 'cuda' or 'cpu', and the device's name. */
+  device?: 'cuda' | 'cpu';
+  deviceName?: string;
+  /** pytorch: the card supports bfloat16 (training then runs under bf16 autocast). */
+  bf16?: boolean;
+  /** pytorch: torch.compile exists in this torch. */
+  compile?: boolean;
+  /** Pythons tried before the chosen one, with why each was skipped. */
+  skipped?: { python: string; source: string; reason: string }[];
+}
+
 export interface TrainConfig {
   optimizer: OptimizerName;
   learningRate: number;
@@ -17,6 +43,12 @@ export interface TrainConfig {
   seed: number;
   /** Stop after this many optimizer steps in total (a budget shared by every run of a comparison). */
   maxSteps?: number;
+  /** Training engine; absent: 'tfjs'. `laurel train/compare --engine` defaults to 'auto'. */
+  engine?: EnginePreference;
+  /** PyTorch engine: the Python to use (a setting or --python); tried before LAUREL_PYTHON, pythonPath and PATH. */
+  python?: string;
+  /** PyTorch engine: the caller's interpreter (the extension passes the Python extension's), tried after `python` and LAUREL_PYTHON. */
+  pythonPath?: string;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -74,7 +106,18 @@ export interface RunRecord {
   plan: { spec: string | null; sites: { id: string; variant: string }[] };
   seed: number;
   config: TrainConfig;
+  /** The TF.js backend of the trainer process (for the PyTorch engine it only built the initial weights). */
   backend: BackendChoice;
+  /** The engine that trained the run and why (records from before the engine choice have none: TF.js). */
+  engine?: EngineChoice & {
+    /** pytorch: what the run used: bf16 autocast or float32, and whether torch.compile ran (or why not). */
+    precision?: 'bf16-autocast' | 'float32';
+    compiled?: boolean;
+    compileNote?: string;
+    threads?: number;
+    /** pytorch: what peakBytes measures: torch.cuda.max_memory_allocated, or the process's peak RSS on the CPU. */
+    memory?: 'cuda-max-allocated' | 'peak-rss';
+  };
   /** 'categoricalCrossentropy' (softmax output), 'softmaxCrossEntropyFromLogits', 'binaryCrossentropy' or 'meanSquaredError'. */
   loss: string;
   params: {
@@ -97,7 +140,15 @@ export interface RunRecord {
   best: LossSummary;
   timings: { buildMs: number; firstStepMs: number | null; trainMs: number; saveMs: number; totalMs: number };
   /** Where the run was written; no model files for a diverged run (its weights are NaN). */
-  saved?: { dir: string; record: string; modelJson?: string; weights?: string };
+  saved?: {
+    dir: string;
+    record: string;
+    modelJson?: string;
+    weights?: string;
+    /** PyTorch engine: the trained state_dict (torch.save) and the module file it loads into. */
+    torchState?: string;
+    torchModule?: string;
+  };
   startedAt: string;
   finishedAt: string;
 }
@@ -125,6 +176,8 @@ export interface ComparisonRecord {
   seed: number;
   config: TrainConfig;
   backend: BackendChoice;
+  /** Every run of a comparison uses this engine. */
+  engine?: EngineChoice;
   dataset: RunRecord['dataset'];
   /** Index into `rows` and `runs` of the baseline the ratios refer to. */
   baseline: number;

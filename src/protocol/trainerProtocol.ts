@@ -63,6 +63,8 @@ export interface EpochEndEvent {
   samplesPerSec: number;
   stepMs: number;
   backend: BackendName;
+  /** The PyTorch engine's device in words ('pytorch cuda bf16', 'pytorch cpu'); absent for TF.js. */
+  engine?: string;
   memory: MemoryFigures;
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ComparisonRecord, ComparisonRow, RunRecord, TrainConfig } from '../protocol/runRecords';
 import { comparisonTable } from './comparisonTable';
 import { writeFileAtomicSync } from './ioHandler';
+import { describeEngine, resolveEngine } from './pytorchEngine';
 import { trainRun } from './train';
 import type { RunSpec, TrainData, TrainOptions } from './train';
 
@@ -54,11 +55,14 @@ export function comparisonRow(r: RunRecord, base: RunRecord): ComparisonRow {
 export async function compareRuns(runs: RunSpec[], data: TrainData, config: TrainConfig, opts: CompareOptions): Promise<ComparisonRecord> {
   if (runs.length === 0) throw new Error('nothing to compare: no plans given');
   const startedAt = new Date().toISOString();
+  // One engine for every run, so the ratios compare plans, not engines.
+  const engine = opts.engine ?? (await resolveEngine(config, opts.backend));
+  if (config.engine !== undefined && !opts.engine) opts.sink?.log?.({ level: 'info', message: describeEngine(engine) });
   const records: RunRecord[] = [];
   for (const [i, spec] of runs.entries()) {
     if (opts.signal?.aborted) break;
     const { onRunDone: _done, outDir: _dir, ...trainOpts } = opts;
-    const { record } = await trainRun(spec, data, config, { ...trainOpts, ...(opts.outDir ? { outDir: join(opts.outDir, runFolder(i, spec.name)) } : {}) });
+    const { record } = await trainRun(spec, data, config, { ...trainOpts, engine, ...(opts.outDir ? { outDir: join(opts.outDir, runFolder(i, spec.name)) } : {}) });
     records.push(record);
     opts.onRunDone?.(record);
     if (record.status === 'cancelled') break;
@@ -72,6 +76,7 @@ export async function compareRuns(runs: RunSpec[], data: TrainData, config: Trai
     seed: config.seed,
     config,
     backend: opts.backend,
+    ...(config.engine !== undefined || opts.engine ? { engine } : {}),
     dataset: first.dataset,
     baseline: 0,
     complete: records.length === runs.length && records.every((r) => r.status !== 'cancelled'),

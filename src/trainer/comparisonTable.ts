@@ -29,7 +29,9 @@ export function comparisonTable(c: ComparisonRecord): string {
   const backend = `${b.name}${b.name === 'wasm' ? ` (${b.simd ? 'SIMD' : 'no SIMD'}, ${b.threads ?? 1} thread${b.threads === 1 ? '' : 's'})` : ''}`;
   const budget = `${c.config.epochs} epoch(s)${c.config.maxSteps ? `, at most ${c.config.maxSteps} steps` : ''}, batch ${c.config.batchSize}, ${c.config.optimizer} lr ${c.config.learningRate}, seed ${c.seed}`;
   const data = `${c.dataset.name}: ${c.dataset.trainSamples} train / ${c.dataset.valSamples} val${c.dataset.adaptations.length ? `; ${c.dataset.adaptations.join('; ')}` : ''}`;
-  const lines = [renderTable(header, rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])), '', `backend ${backend}; ${budget}`, `data ${data}`];
+  const e = c.engine;
+  const engine = e?.name === 'pytorch' ? `engine pytorch ${e.torch} on ${e.device === 'cuda' ? `CUDA ${e.deviceName}` : 'the CPU'} (${e.python})` : `backend ${backend}`;
+  const lines = [renderTable(header, rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])), '', `${engine}; ${budget}`, `data ${data}`];
   if (!c.complete) lines.push('cancelled: later plans were not trained');
   return lines.join('\n');
 }

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { shapeOf } from '../core/analysis/analyze';
+import { toPyTorch } from '../core/export/pytorch';
 import { costPlan } from '../core/laurel/planCost';
 import { parsePlan, resolvePlan } from '../core/laurel/planSpec';
 import type { VariantChoice } from '../core/laurel/variants';
@@ -18,6 +19,7 @@ export function planRun(m: OpenModel, planSpec?: string, build: typeof buildMode
   return {
     name: planSpec ?? basename(m.doc.fileName),
     build: () => build(m, choices),
+    pytorch: () => toPyTorch(m, choices),
     model: { file: m.doc.fileName, name: m.doc.graph.name },
     plan: { spec: planSpec ?? null, sites: cost.sites.map((s) => ({ id: s.site, variant: s.label })) },
     baseParams: cost.baseParams,

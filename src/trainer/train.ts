@@ -6,11 +6,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EpochMetrics, LossSummary, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
+import type { PyTorchExport } from '../core/export/pytorch';
+import type { EngineChoice, EpochMetrics, LossSummary, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
 import type { BatchEndEvent, EpochEndEvent, LogEvent } from '../protocol/trainerProtocol';
 import type { BackendChoice } from './backend';
 import { fileIOHandler, MODEL_JSON, WEIGHTS_BIN, writeFileAtomicSync } from './ioHandler';
 import { trackPeakMemory } from './memory';
+import { describeEngine, resolveEngine, trainRunPyTorch } from './pytorchEngine';
 import { seedScope } from './seed';
 
 /** The data a run trains on (trainer/data's Dataset has this shape). */
@@ -29,6 +31,8 @@ export interface RunSpec {
   /** Label in events and records: the plan spec, or the file's name for the model as it is. */
   name: string;
   build: () => tf.LayersModel | Promise<tf.LayersModel>;
+  /** The same model as PyTorch module code (toPyTorch), for the PyTorch engine. */
+  pytorch?: () => PyTorchExport;
   model: RunRecord['model'];
   plan: RunRecord['plan'];
   /** Parameters of the same model with plain adds and what the plan adds (core's exact counts); default: the built total, +0. */
@@ -53,6 +57,8 @@ export interface TrainOptions {
   throttleMs?: number;
   /** Keep the trained model (the caller disposes it); otherwise it is disposed before returning. */
   keepModel?: boolean;
+  /** The engine, resolved already (compareRuns resolves it once for all runs); absent: from config.engine. */
+  engine?: EngineChoice;
 }
 
 export interface TrainResult {
@@ -90,7 +96,7 @@ export function chooseLoss(model: tf.LayersModel, classes: number | undefined): 
 }
 
 /** Integer labels become one-hot when the model has one output unit per class; else y as it is. */
-function prepareLabels(model: tf.LayersModel, data: TrainData): tf.Tensor {
+export function prepareLabels(model: tf.LayersModel, data: TrainData): tf.Tensor {
   const shape = model.outputs[0]!.shape;
   const units = shape[shape.length - 1];
   const classes = data.classes ?? (typeof units === 'number' ? units : undefined);
@@ -149,7 +155,7 @@ function summarise(epochs: EpochMetrics[]): { final: LossSummary; best: LossSumm
   };
 }
 
-function hasNonFinite(t: tf.Tensor): boolean {
+export function hasNonFinite(t: tf.Tensor): boolean {
   return tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(t))).dataSync()[0] === 1);
 }
 
@@ -177,6 +183,12 @@ const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(res
  */
 export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   validateConfig(config);
+  let engine = opts.engine;
+  if (!engine) {
+    engine = await resolveEngine(config, opts.backend);
+    if (config.engine !== undefined) opts.sink?.log?.({ level: 'info', message: describeEngine(engine) });
+  }
+  if (engine.name === 'pytorch') return trainRunPyTorch(spec, data, config, { ...opts, engine });
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const sink = opts.sink ?? {};
@@ -376,6 +388,7 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
       seed: config.seed,
       config,
       backend,
+      ...(config.engine !== undefined || opts.engine ? { engine } : {}),
       loss: lossChoice.name,
       params: { total, trainable, base, added, addedPercent: base > 0 ? (added / base) * 100 : 0 },
       dataset: {

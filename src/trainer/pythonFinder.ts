@@ -1,0 +1,161 @@
+/**
+ * Finds a Python that imports torch (and numpy) for the PyTorch engine. Candidates, in order: an explicit
+ * choice (--python / a setting), LAUREL_PYTHON, the caller's interpreter (the extension passes the Python
+ * extension's), `python3` on PATH, then /usr/bin/python3 (Debian's python3-torch; a pyenv or venv python3 earlier
+ * on PATH often lacks torch). The first that imports both wins; each is probed once per process.
+ */
+import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+
+/** What `import torch` tells about an interpreter. */
+export interface TorchProbe {
+  /** sys.executable (the real interpreter behind a shim). */
+  executable: string;
+  pythonVersion: string;
+  torch: string;
+  numpy: string;
+  cuda: boolean;
+  /** The CUDA device's name, or 'cpu'. */
+  deviceName: string;
+  bf16: boolean;
+  /** torch.compile exists (torch 2.x); whether it works on this card is only known when a run tries it. */
+  compile: boolean;
+  threads: number;
+}
+
+export interface PythonCandidate {
+  python: string;
+  /** Where it came from: '--python', 'LAUREL_PYTHON', 'pythonPath', 'PATH', 'default'. */
+  source: string;
+}
+
+export interface PythonSkip extends PythonCandidate {
+  reason: string;
+}
+
+export interface PythonFound extends PythonCandidate {
+  probe: TorchProbe;
+  skipped: PythonSkip[];
+}
+
+export interface FindPythonOptions {
+  /** --python or a setting. */
+  explicit?: string;
+  /** The caller's interpreter (the VS Code Python extension's). */
+  pythonPath?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Probe time limit per interpreter (ms); `import torch` can take seconds on a cold cache. Default 60000. */
+  timeoutMs?: number;
+}
+
+/** No candidate imports torch: the message lists each with its reason and says what to install. */
+export class PythonNotFoundError extends Error {
+  override readonly name = 'PythonNotFoundError';
+  constructor(readonly skipped: PythonSkip[]) {
+    super(
+      `no Python with torch found (${skipped.map((s) => `${s.python} [${s.source}]: ${s.reason}`).join('; ') || 'no candidates'}): ` +
+        'install python3-torch (apt-get install python3-torch) or `pip install torch numpy`, or point --python / LAUREL_PYTHON at a Python that has torch',
+    );
+  }
+}
+
+const PROBE = String.raw`
+import json, sys
+try:
+    import torch
+except BaseException as e:
+    print(json.dumps({"missing": "torch", "error": "%s: %s" % (type(e).__name__, e)}))
+    sys.exit(0)
+try:
+    import numpy
+except BaseException as e:
+    print(json.dumps({"missing": "numpy", "error": "%s: %s" % (type(e).__name__, e)}))
+    sys.exit(0)
+cuda = bool(torch.cuda.is_available())
+bf16 = False
+if cuda:
+    try:
+        bf16 = bool(torch.cuda.is_bf16_supported())
+    except Exception:
+        bf16 = False
+print(json.dumps({
+    "executable": sys.executable, "pythonVersion": sys.version.split()[0], "torch": torch.__version__,
+    "numpy": numpy.__version__, "cuda": cuda, "deviceName": torch.cuda.get_device_name(0) if cuda else "cpu",
+    "bf16": bf16, "compile": hasattr(torch, "compile"), "threads": torch.get_num_threads(),
+}))
+`;
+
+type ProbeResult = { ok: true; probe: TorchProbe } | { ok: false; reason: string };
+
+const cache = new Map<string, Promise<ProbeResult>>();
+
+/** First `name` on PATH as an absolute path (what a shell would run), or undefined. */
+export function onPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Runs the probe in `python` (cached per path for the life of the process). */
+export function probePython(python: string, timeoutMs = 60_000): Promise<ProbeResult> {
+  let p = cache.get(python);
+  if (!p) {
+    p = new Promise<ProbeResult>((resolve) => {
+      execFile(python, ['-c', PROBE], { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+        const line = stdout.trim().split('\n').pop() ?? '';
+        if (err && !line) {
+          const e = err as NodeJS.ErrnoException & { killed?: boolean };
+          if (e.code === 'ENOENT') return resolve({ ok: false, reason: 'not found' });
+          if (e.code === 'EACCES') return resolve({ ok: false, reason: 'not executable' });
+          if (e.killed) return resolve({ ok: false, reason: `the probe took over ${timeoutMs} ms` });
+          const last = stderr.trim().split('\n').pop();
+          return resolve({ ok: false, reason: `the probe failed (${last || e.message})` });
+        }
+        try {
+          const j = JSON.parse(line) as Partial<TorchProbe> & { missing?: string; error?: string };
+          if (j.missing) resolve({ ok: false, reason: `${j.missing} not importable (${j.error})` });
+          else resolve({ ok: true, probe: j as TorchProbe });
+        } catch {
+          resolve({ ok: false, reason: `the probe printed no JSON (${(stderr || stdout).trim().split('\n').pop() ?? ''})` });
+        }
+      });
+    });
+    cache.set(python, p);
+  }
+  return p;
+}
+
+/** The candidates in order, duplicates (same path) dropped. */
+export function pythonCandidates(opts: FindPythonOptions = {}): PythonCandidate[] {
+  const env = opts.env ?? process.env;
+  const list: PythonCandidate[] = [];
+  const add = (python: string | undefined, source: string): void => {
+    if (python && python.trim() && !list.some((c) => c.python === python)) list.push({ python, source });
+  };
+  add(opts.explicit, '--python');
+  add(env['LAUREL_PYTHON'], 'LAUREL_PYTHON');
+  add(opts.pythonPath, 'pythonPath');
+  add(onPath('python3', env) ?? (isAbsolute('python3') ? undefined : 'python3'), 'PATH');
+  add('/usr/bin/python3', 'default');
+  return list;
+}
+
+/** The first candidate whose Python imports torch and numpy; throws PythonNotFoundError listing why each failed. */
+export async function findTorchPython(opts: FindPythonOptions = {}): Promise<PythonFound> {
+  const skipped: PythonSkip[] = [];
+  for (const c of pythonCandidates(opts)) {
+    const r = await probePython(c.python, opts.timeoutMs);
+    if (r.ok) return { ...c, probe: r.probe, skipped };
+    skipped.push({ ...c, reason: r.reason });
+  }
+  throw new PythonNotFoundError(skipped);
+}

@@ -1,0 +1,452 @@
+/**
+ * The PyTorch engine: trains the module toPyTorch() generates in a Python child process and turns its JSON
+ * events into the TF.js engine's events and run record.
+ *
+ * Same start and same data as the TF.js engine: the TF.js model is built in the run's seeded scope and its
+ * initial weights are copied in (load_tfjs_weights), and the per-epoch data order is the permutation model.fit
+ * draws (Fisher-Yates on the seeded global stream, cumulative over epochs). The TF.js engine draws dropout masks
+ * from that stream too, so with dropout layers the orders part after the first epoch; dropout masks themselves
+ * come from torch's generator (torch.manual_seed(seed)).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { EngineChoice, EpochMetrics, LossSummary, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
+import type { BackendChoice } from './backend';
+import { writeFileAtomicSync } from './ioHandler';
+import { findTorchPython, PythonNotFoundError } from './pythonFinder';
+import type { FindPythonOptions, PythonFound } from './pythonFinder';
+import { moduleClassName, npyBytes, trainingScript } from './pytorchScript';
+import { hashSeed, mulberry32, seedScope } from './seed';
+import { chooseLoss, hasNonFinite, prepareLabels, RUN_RECORD, validateConfig } from './train';
+import type { RunSpec, TrainData, TrainOptions, TrainResult } from './train';
+
+export const TORCH_STATE = 'model.pt';
+export const TORCH_MODULE = 'model.py';
+/** After a cancel, how long Python may take to stop at the next batch and save before it is killed. */
+export const KILL_AFTER_MS = 3000;
+
+const pythonOptions = (config: TrainConfig): FindPythonOptions => ({
+  ...(config.python ? { explicit: config.python } : {}),
+  ...(config.pythonPath ? { pythonPath: config.pythonPath } : {}),
+});
+
+function pytorchChoice(found: PythonFound, reason: string): EngineChoice {
+  const p = found.probe;
+  return {
+    name: 'pytorch',
+    reason,
+    python: found.python,
+    pythonSource: found.source,
+    pythonVersion: p.pythonVersion,
+    torch: p.torch,
+    device: p.cuda ? 'cuda' : 'cpu',
+    deviceName: p.deviceName,
+    bf16: p.bf16,
+    compile: p.compile,
+    ...(found.skipped.length ? { skipped: found.skipped } : {}),
+  };
+}
+
+const skippedText = (s: { python: string; reason: string }[]): string => s.map((x) => `${x.python}: ${x.reason}`).join('; ');
+
+/**
+ * The engine for `config.engine` (absent: 'tfjs'). 'pytorch' needs a Python with torch (else throws, saying
+ * what to install). 'auto' takes a GPU engine when one works: TF.js when the backend is tfjs-node-gpu on a GPU,
+ * else PyTorch when torch sees CUDA; on the CPU it keeps TF.js, whose run saves a TF.js model.json that the
+ * extension and the CLI read back (PyTorch on the CPU is faster, see `npm run bench`: ask for it with --engine pytorch).
+ */
+export async function resolveEngine(config: TrainConfig, backend: BackendChoice): Promise<EngineChoice> {
+  const pref = config.engine ?? 'tfjs';
+  if (pref === 'tfjs') return { name: 'tfjs', reason: config.engine ? 'asked for (engine tfjs)' : 'the default engine' };
+  if (pref === 'pytorch') return pytorchChoice(await findTorchPython(pythonOptions(config)), 'asked for (engine pytorch)');
+  if (pref !== 'auto') throw new Error(`unknown engine '${String(pref)}'; expected auto, tfjs or pytorch`);
+  if (backend.name === 'tensorflow-gpu') return { name: 'tfjs', reason: 'auto: tfjs-node-gpu runs on the GPU' };
+  const gpuSkip = backend.tried.find((t) => t.candidate === 'tfjs-node-gpu');
+  const tfjsGpu = `tfjs-node-gpu ${gpuSkip?.reason ?? 'not tried'}`;
+  let torchWhy: string;
+  try {
+    const found = await findTorchPython(pythonOptions(config));
+    if (found.probe.cuda) return pytorchChoice(found, `auto: no TF.js GPU backend (${tfjsGpu}); PyTorch ${found.probe.torch} sees CUDA (${found.probe.deviceName})`);
+    torchWhy = `PyTorch ${found.probe.torch} (${found.python}) sees no CUDA device`;
+  } catch (e) {
+    if (!(e instanceof PythonNotFoundError)) throw e;
+    torchWhy = `no Python with torch (${skippedText(e.skipped)})`;
+  }
+  return {
+    name: 'tfjs',
+    reason:
+      `auto: no GPU engine (${tfjsGpu}; ${torchWhy}), so TF.js ${backend.name} on the CPU: its run saves the TF.js model.json ` +
+      'that the extension and the CLI read back (--engine pytorch trains faster on the CPU but saves a PyTorch state_dict)',
+  };
+}
+
+/** One line for the log: the engine, its device and why. */
+export function describeEngine(e: EngineChoice): string {
+  if (e.name === 'tfjs') return `engine tfjs: ${e.reason}`;
+  const skipped = e.skipped?.length ? `; skipped ${skippedText(e.skipped)}` : '';
+  return `engine pytorch: ${e.python} [${e.pythonSource}] (Python ${e.pythonVersion}, torch ${e.torch}, ${e.device === 'cuda' ? `CUDA ${e.deviceName}${e.bf16 ? ', bf16' : ''}` : 'CPU'}): ${e.reason}${skipped}`;
+}
+
+/** The index order model.fit trains in: its in-place Fisher-Yates shuffle, once per epoch, on the seeded global stream. */
+export function tfjsDataOrder(seed: number, trainSamples: number, epochs: number): Int32Array {
+  const random = mulberry32(hashSeed(seed, 'global'));
+  const index = Int32Array.from({ length: trainSamples }, (_, i) => i);
+  const out = new Int32Array(trainSamples * epochs);
+  for (let e = 0; e < epochs; e++) {
+    for (let counter = trainSamples; counter > 0; ) {
+      const i = (random() * counter) | 0;
+      counter--;
+      const t = index[counter]!;
+      index[counter] = index[i]!;
+      index[i] = t;
+    }
+    out.set(index, e * trainSamples);
+  }
+  return out;
+}
+
+/** What the harness prints last. */
+interface DoneEvent {
+  status: RunStatus;
+  message: string | null;
+  budgetHit: boolean;
+  epochs: Record<string, unknown>[];
+  steps: number;
+  stepMs: number | null;
+  samplesPerSec: number | null;
+  peakBytes: number;
+  firstStepMs: number | null;
+  trainMs: number;
+  saveMs: number;
+  stateDict: string | null;
+  params: { total: number; trainable: number };
+  device: 'cuda' | 'cpu';
+  precision: 'bf16-autocast' | 'float32';
+  compiled: boolean;
+  compileNote: string | null;
+  threads: number;
+}
+
+/** JSON numbers, and the strings the harness writes for NaN and ±Infinity. */
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && /^-?(NaN|Infinity)$/.test(v) ? Number(v) : undefined);
+
+function epochMetrics(e: Record<string, unknown>): EpochMetrics {
+  const m: EpochMetrics = {
+    epoch: Number(e['epoch']),
+    loss: num(e['loss']) ?? NaN,
+    batches: Number(e['batches']),
+    samples: Number(e['samples']),
+    samplesPerSec: num(e['samplesPerSec']) ?? 0,
+    stepMs: num(e['stepMs']) ?? 0,
+    seconds: num(e['seconds']) ?? 0,
+    memory: e['memory'] as EpochMetrics['memory'],
+  };
+  for (const k of ['acc', 'valLoss', 'valAcc'] as const) {
+    const v = num(e[k]);
+    if (v !== undefined) m[k] = v;
+  }
+  return m;
+}
+
+function summarise(epochs: EpochMetrics[]): { final: LossSummary; best: LossSummary } {
+  const last = epochs[epochs.length - 1];
+  const pick = (k: 'loss' | 'acc' | 'valLoss' | 'valAcc', lower: boolean): number | null => {
+    let best: number | null = null;
+    for (const e of epochs) {
+      const v = e[k];
+      if (v !== undefined && Number.isFinite(v) && (best === null || (lower ? v < best : v > best))) best = v;
+    }
+    return best;
+  };
+  return {
+    final: { loss: last?.loss ?? null, acc: last?.acc ?? null, valLoss: last?.valLoss ?? null, valAcc: last?.valAcc ?? null },
+    best: { loss: pick('loss', true), acc: pick('acc', false), valLoss: pick('valLoss', true), valAcc: pick('valAcc', false) },
+  };
+}
+
+/** The last line of a Python traceback ('ValueError: ...'), else the last non-empty line. */
+export function pythonErrorLine(stderr: string[]): string | undefined {
+  const lines = stderr.map((l) => l.trimEnd()).filter(Boolean);
+  return [...lines].reverse().find((l) => /^[A-Za-z_.]*(Error|Exception|Interrupt)\b.*:?/.test(l)) ?? lines[lines.length - 1];
+}
+
+/** Training options for the PyTorch engine beyond TrainOptions (tests and the GPU check use them). */
+export interface PyTorchRunOptions extends TrainOptions {
+  engine: EngineChoice;
+  /** 'auto' (default): compile on CUDA only. */
+  compile?: boolean | 'auto';
+  /** torch threads on the CPU (default: torch's). */
+  threads?: number;
+  /** Keep the temp folder with the script and data (debugging). */
+  keepTemp?: boolean;
+}
+
+/**
+ * Trains `spec` with PyTorch. Same contract as trainRun: cancelling (the signal) closes Python's stdin, it stops
+ * after the batch in progress and saves (killed when it has not ended 3 s later); a NaN or infinite loss stops at
+ * once and saves no weights; a Python error rejects with its message. The record has the TF.js engine's shape
+ * with `engine` filled in and `saved.torchState` (model.pt) and `saved.torchModule` (model.py) beside run.json.
+ */
+export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: TrainConfig, opts: PyTorchRunOptions): Promise<TrainResult> {
+  validateConfig(config);
+  const engine = opts.engine;
+  if (engine.name !== 'pytorch' || !engine.python) throw new Error('trainRunPyTorch needs a resolved PyTorch engine');
+  if (!spec.pytorch) throw new Error(`${spec.name}: this run has no PyTorch module (RunSpec.pytorch)`);
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const sink = opts.sink ?? {};
+  const exp = spec.pytorch();
+  if (exp.unsupported.length) {
+    throw new Error(`${spec.name}: the PyTorch engine cannot run ${exp.unsupported.map((u) => `${u.layer} (${u.className})`).join(', ')}; train it with --engine tfjs`);
+  }
+  const className = moduleClassName(exp.code);
+  const temp = mkdtempSync(join(tmpdir(), 'laurel-torch-'));
+  try {
+    // The TF.js model, built in the seeded scope: the initial weights, the loss, the labels and the counts.
+    const seeded = seedScope(config.seed);
+    let built: tf.LayersModel;
+    try {
+      built = await spec.build();
+    } finally {
+      seeded.restore();
+    }
+    const n = data.x.shape[0] ?? data.samples;
+    const trainSamples = Math.floor(n * (1 - config.validationSplit));
+    const valSamples = n - trainSamples;
+    let lossName: string;
+    let total: number;
+    let trainable: number;
+    let nonFiniteData = false;
+    const manifest: Record<string, { offset: number; shape: number[] }> = {};
+    try {
+      if (trainSamples < 1) throw new Error(`no training samples: ${n} sample(s) with validationSplit ${config.validationSplit}`);
+      const loss = chooseLoss(built, data.classes);
+      lossName = loss.name;
+      total = built.countParams();
+      trainable = built.trainableWeights.reduce((s, w) => s + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
+      const labels = prepareLabels(built, data);
+      try {
+        nonFiniteData = hasNonFinite(data.x) || hasNonFinite(labels);
+        writeFileSync(join(temp, 'x.npy'), npyBytes(data.x.dataSync() as Float32Array, data.x.shape));
+        writeFileSync(join(temp, 'y.npy'), npyBytes(labels.dataSync() as Float32Array, labels.shape));
+      } finally {
+        if (labels !== data.y) labels.dispose();
+      }
+      const parts: Buffer[] = [];
+      let offset = 0;
+      for (const layer of built.layers) {
+        for (const w of layer.weights) {
+          const values = w.read().dataSync() as Float32Array;
+          manifest[`${layer.name}/${w.originalName.split('/').pop()!}`] = { offset, shape: w.shape as number[] };
+          parts.push(Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+          offset += values.length;
+        }
+      }
+      writeFileSync(join(temp, 'weights.bin'), Buffer.concat(parts));
+    } finally {
+      built.dispose();
+    }
+    const order = tfjsDataOrder(config.seed, trainSamples, config.epochs);
+    writeFileSync(join(temp, 'order.npy'), npyBytes(order, [config.epochs, trainSamples]));
+    const script = join(temp, 'train.py');
+    writeFileSync(script, trainingScript(exp));
+    if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
+    const stateDict = opts.outDir ? join(opts.outDir, TORCH_STATE) : null;
+    const cfg = {
+      className,
+      seed: config.seed,
+      optimizer: config.optimizer,
+      learningRate: config.learningRate,
+      batchSize: config.batchSize,
+      epochs: config.epochs,
+      ...(config.maxSteps !== undefined ? { maxSteps: config.maxSteps } : {}),
+      trainSamples,
+      loss: lossName,
+      x: join(temp, 'x.npy'),
+      y: join(temp, 'y.npy'),
+      order: join(temp, 'order.npy'),
+      weights: { bin: join(temp, 'weights.bin'), manifest },
+      throttleMs: opts.throttleMs ?? 1000,
+      watchStdin: true,
+      compile: opts.compile ?? 'auto',
+      ...(opts.threads ? { threads: opts.threads } : {}),
+      stateDict,
+    };
+    writeFileSync(join(temp, 'config.json'), JSON.stringify(cfg));
+    const buildMs = performance.now() - t0;
+    sink.log?.({
+      level: 'info',
+      message:
+        `${spec.name}: ${total.toLocaleString('en-US')} params (+${(spec.addedParams ?? 0).toLocaleString('en-US')}), ${trainSamples} train / ${valSamples} val samples, ` +
+        `batch ${config.batchSize}, ${Math.ceil(trainSamples / config.batchSize)} steps/epoch, ${lossName}, ${config.optimizer} lr ${config.learningRate}, engine pytorch ${engine.device}`,
+    });
+
+    const done = await runPython(engine.python, [script, join(temp, 'config.json')], spec.name, config, opts);
+    const epochs = done.epochs.map(epochMetrics);
+    let status = done.status;
+    let message = done.message ?? undefined;
+    if (status === 'diverged') {
+      message = `${message}; training stopped: ${nonFiniteData ? 'the data contain NaN or Inf values' : `try a lower learning rate (now ${config.learningRate}, ${config.optimizer})`}`;
+      sink.log?.({ level: 'error', message: `${spec.name}: ${message}` });
+    } else if (status === 'completed' && done.budgetHit) {
+      message = `stopped at the step budget (${config.maxSteps} steps)`;
+    } else if (status === 'cancelled') {
+      message = done.killed ? `cancelled; Python did not stop within ${KILL_AFTER_MS / 1000} s and was killed (no model.pt)` : `cancelled after ${done.steps} step(s)`;
+      status = 'cancelled';
+      sink.log?.({ level: 'warn', message: `${spec.name}: ${message}` });
+    }
+    if (done.params.total !== total) {
+      sink.log?.({ level: 'warn', message: `${spec.name}: the PyTorch module has ${done.params.total} parameters and statistics, the TF.js model ${total}` });
+    }
+
+    const saveStart = performance.now();
+    let saved: RunRecord['saved'];
+    if (opts.outDir) {
+      saved = { dir: opts.outDir, record: join(opts.outDir, RUN_RECORD) };
+      if (done.stateDict) {
+        writeFileAtomicSync(join(opts.outDir, TORCH_MODULE), exp.code);
+        saved.torchState = done.stateDict;
+        saved.torchModule = join(opts.outDir, TORCH_MODULE);
+      }
+    }
+    const { final, best } = summarise(epochs);
+    const base = spec.baseParams ?? total;
+    const added = spec.addedParams ?? total - base;
+    const record: RunRecord = {
+      kind: 'laurel-run',
+      version: 1,
+      name: spec.name,
+      status,
+      ...(message !== undefined ? { message } : {}),
+      model: spec.model,
+      plan: spec.plan,
+      seed: config.seed,
+      config,
+      backend: opts.backend,
+      engine: {
+        ...engine,
+        device: done.device,
+        precision: done.precision,
+        compiled: done.compiled,
+        ...(done.compileNote ? { compileNote: done.compileNote } : {}),
+        threads: done.threads,
+        memory: done.device === 'cuda' ? 'cuda-max-allocated' : 'peak-rss',
+      },
+      loss: lossName,
+      params: { total, trainable, base, added, addedPercent: base > 0 ? (added / base) * 100 : 0 },
+      dataset: { name: data.name, samples: n, trainSamples, valSamples, ...(data.classes !== undefined ? { classes: data.classes } : {}), adaptations: data.adaptations },
+      epochs,
+      steps: done.steps,
+      stepMs: done.stepMs,
+      samplesPerSec: done.samplesPerSec,
+      peakBytes: done.peakBytes,
+      final,
+      best,
+      timings: { buildMs, firstStepMs: done.firstStepMs, trainMs: done.trainMs, saveMs: done.saveMs + (performance.now() - saveStart), totalMs: performance.now() - t0 },
+      startedAt,
+      finishedAt: new Date().toISOString(),
+    };
+    if (saved) {
+      record.saved = saved;
+      writeFileAtomicSync(saved.record, JSON.stringify(record, null, 2) + '\n');
+    }
+    return { record, model: null };
+  } finally {
+    if (!opts.keepTemp) rmSync(temp, { recursive: true, force: true });
+  }
+}
+
+/** Runs the harness, forwards its events, and resolves with its `done` event (or a cancelled one if it was killed). */
+function runPython(python: string, args: string[], run: string, config: TrainConfig, opts: PyTorchRunOptions): Promise<DoneEvent & { killed: boolean }> {
+  const sink = opts.sink ?? {};
+  const engineLabel = `pytorch ${opts.engine.device}${opts.engine.device === 'cuda' && opts.engine.bf16 ? ' bf16' : ''}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    const stderr: string[] = [];
+    let done: DoneEvent | undefined;
+    const epochEvents: Record<string, unknown>[] = [];
+    let killed = false;
+    let killTimer: ReturnType<typeof setTimeout> | undefined;
+    let partial = '';
+    const onLine = (line: string): void => {
+      if (!line.trim()) return;
+      let ev: Record<string, unknown>;
+      try {
+        ev = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        stderr.push(line); // a print() in user code: keep it with the diagnostics
+        return;
+      }
+      switch (ev['event']) {
+        case 'log':
+          sink.log?.({ level: ev['level'] as 'info' | 'warn' | 'error', message: `${run}: ${String(ev['message'])}` });
+          break;
+        case 'batchEnd': {
+          const acc = num(ev['acc']);
+          sink.batchEnd?.({
+            run,
+            epoch: Number(ev['epoch']),
+            batch: Number(ev['batch']),
+            batchesPerEpoch: Number(ev['batchesPerEpoch']),
+            step: Number(ev['step']),
+            loss: num(ev['loss']) ?? NaN,
+            ...(acc !== undefined ? { acc } : {}),
+            samplesPerSec: num(ev['samplesPerSec']) ?? 0,
+          });
+          break;
+        }
+        case 'epochEnd': {
+          epochEvents.push(ev);
+          const { epoch, batches: _b, samples: _s, seconds: _sec, ...rest } = epochMetrics(ev);
+          sink.epochEnd?.({ run, epoch, epochs: config.epochs, ...rest, backend: opts.backend.name, engine: engineLabel });
+          break;
+        }
+        case 'done':
+          done = ev as unknown as DoneEvent;
+          break;
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      lines.forEach(onLine);
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const l of chunk.split('\n')) if (l.trim()) stderr.push(l);
+      if (stderr.length > 200) stderr.splice(0, stderr.length - 200);
+    });
+    child.stdin.on('error', () => undefined); // EPIPE when Python has exited already
+    const onAbort = (): void => {
+      child.stdin.end();
+      killTimer ??= setTimeout(() => {
+        killed = true;
+        child.kill('SIGKILL');
+      }, KILL_AFTER_MS);
+    };
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort);
+    child.on('error', (e) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (killTimer) clearTimeout(killTimer);
+      reject(new Error(`could not start ${python}: ${e.message}`));
+    });
+    child.on('close', (code, signal) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (killTimer) clearTimeout(killTimer);
+      if (partial) onLine(partial);
+      if (done) return resolve({ ...done, killed: false });
+      if (killed) {
+        return resolve({
+          status: 'cancelled', message: null, budgetHit: false, epochs: epochEvents, steps: 0, stepMs: null, samplesPerSec: null, peakBytes: 0, firstStepMs: null,
+          trainMs: 0, saveMs: 0, stateDict: null, params: { total: 0, trainable: 0 }, device: opts.engine.device ?? 'cpu', precision: 'float32', compiled: false, compileNote: null, threads: 0, killed: true,
+        });
+      }
+      const why = pythonErrorLine(stderr);
+      const tail = stderr.slice(-15).join('\n');
+      reject(new Error(`PyTorch training failed (${python} ${signal ? `killed by ${signal}` : `exited with code ${code}`})${why ? `: ${why}` : ''}${tail ? `\n${tail}` : ''}`));
+    });
+  });
+}

@@ -1,0 +1,340 @@
+/**
+ * The PyTorch engine's Python side: the training harness appended to the module that toPyTorch() generates,
+ * and the .npy files it reads. The harness takes one JSON config (argv[1]) and prints one JSON event per line
+ * on stdout: log, batchEnd (throttled), epochEnd, done. Errors go to stderr as a traceback (exit code 1).
+ */
+import type { PyTorchExport } from '../core/export/pytorch';
+
+/** The harness; kept as Python text so the trainer bundle needs no extra files. */
+export const HARNESS = String.raw`
+
+# ----------------------------------------------------------------------------------------------------------
+# LAuReL Studio's PyTorch training loop (generated; mirrors the TF.js engine's model.fit).
+# ----------------------------------------------------------------------------------------------------------
+import json as _json
+import os as _os
+import resource as _resource
+import signal as _signal
+import sys as _sys
+import threading as _threading
+import time as _time
+
+
+def _num(v):
+    """A float for JSON; non-finite values as the strings JavaScript's Number() reads back."""
+    v = float(v)
+    if math.isfinite(v):
+        return v
+    return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+
+
+def _emit(event, **fields):
+    _sys.stdout.write(_json.dumps(dict(event=event, **fields)) + "\n")
+    _sys.stdout.flush()
+
+
+def _log(level, message):
+    _emit("log", level=level, message=message)
+
+
+def _rss_bytes():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * _os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def _loss_fn(name):
+    eps = 1e-7  # tf.backend().epsilon(): TF.js clips probabilities by it
+    if name == "categoricalCrossentropy":
+        def f(p, y):
+            p = p / p.sum(-1, keepdim=True)
+            return -(y * torch.log(p.clamp(eps, 1 - eps))).sum(-1).mean()
+        return f
+    if name == "binaryCrossentropy":
+        def f(p, y):
+            p = p.clamp(eps, 1 - eps)
+            return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+        return f
+    if name == "softmaxCrossEntropyFromLogits":
+        return lambda z, y: -(y * torch.log_softmax(z, -1)).sum(-1).mean()
+    return lambda p, y: (p - y).square().mean()
+
+
+def _acc_fn(name):
+    if name == "binaryCrossentropy":
+        return lambda p, y: ((p > 0.5) == (y > 0.5)).float().mean()
+    if name in ("categoricalCrossentropy", "softmaxCrossEntropyFromLogits"):
+        return lambda p, y: (p.argmax(-1) == y.argmax(-1)).float().mean()
+    return None
+
+
+def _optimizer(name, params, lr):
+    # TF.js defaults: adam (0.9, 0.999, eps 1e-7), rmsprop (decay 0.9, eps 1e-7), plain sgd.
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-7)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    raise ValueError("unknown optimizer %r" % name)
+
+
+def _train(cfg):
+    stop = {"why": None}
+
+    def on_sigint(signum, frame):
+        stop["why"] = "SIGINT"
+
+    _signal.signal(_signal.SIGINT, on_sigint)
+    if cfg.get("watchStdin"):
+        # The host closes stdin to cancel, and a host that dies closes it too: stop at the next batch.
+        def watch():
+            try:
+                while _sys.stdin.buffer.read(65536):
+                    pass
+            except Exception:
+                pass
+            if stop["why"] is None:
+                stop["why"] = "stdin closed"
+
+        _threading.Thread(target=watch, daemon=True).start()
+
+    if cfg.get("threads"):
+        torch.set_num_threads(int(cfg["threads"]))
+    torch.manual_seed(int(cfg["seed"]))
+    want = cfg.get("device", "auto")
+    cuda = torch.cuda.is_available() and want != "cpu"
+    device = torch.device("cuda" if cuda else "cpu")
+    bf16 = cuda and cfg.get("bf16", True) and torch.cuda.is_bf16_supported()
+
+    model = globals()[cfg["className"]]()
+    if cfg.get("weights"):
+        # The TF.js engine's seeded initial weights: both engines start from the same point.
+        blob = np.fromfile(cfg["weights"]["bin"], dtype=np.float32)
+        arrays = {n: blob[e["offset"]:e["offset"] + int(np.prod(e["shape"]))].reshape(e["shape"]) for n, e in cfg["weights"]["manifest"].items()}
+        load_tfjs_weights(model, arrays, strict=True)
+    model.to(device).train()
+
+    x = torch.from_numpy(np.load(cfg["x"])).to(device)
+    y = torch.from_numpy(np.load(cfg["y"])).to(device)
+    order = np.load(cfg["order"]) if cfg.get("order") else None
+    n = x.shape[0]
+    n_train = int(cfg["trainSamples"])
+    xt, yt, xv, yv = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+    bs, epochs, max_steps = int(cfg["batchSize"]), int(cfg["epochs"]), cfg.get("maxSteps")
+    per_epoch = -(-n_train // bs)
+    loss_f, acc_f = _loss_fn(cfg["loss"]), _acc_fn(cfg["loss"])
+    opt = _optimizer(cfg["optimizer"], model.parameters(), float(cfg["learningRate"]))
+    throttle = float(cfg.get("throttleMs", 1000)) / 1000.0
+
+    fwd, compiled, compile_note = model, False, None
+    want_compile = cfg.get("compile", "auto")
+    if want_compile is True or (want_compile == "auto" and cuda):
+        if hasattr(torch, "compile"):
+            fwd, compiled = torch.compile(model), True
+        else:
+            compile_note = "torch %s has no torch.compile" % torch.__version__
+    elif want_compile == "auto":
+        compile_note = "not on the CPU (compiling takes longer than a short CPU run saves)"
+
+    def autocast():
+        return torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else torch.autocast("cpu", enabled=False)
+
+    def step_once(xb, yb):
+        opt.zero_grad(set_to_none=True)
+        with autocast():
+            out = fwd(xb)
+        out = out.float()  # the loss in float32 under bf16 autocast
+        loss = loss_f(out, yb)
+        loss.backward()
+        opt.step()
+        acc = acc_f(out.detach(), yb) if acc_f else None
+        return loss.item(), (acc.item() if acc is not None else None)
+
+    def memory():
+        if cuda:
+            return {"numBytes": torch.cuda.memory_allocated(), "numTensors": len(model.state_dict()), "peakBytes": torch.cuda.max_memory_allocated()}
+        return {"numBytes": _rss_bytes(), "numTensors": len(model.state_dict()), "peakBytes": _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss * 1024}
+
+    def validate():
+        model.eval()
+        tot = acc_tot = 0.0
+        with torch.no_grad():
+            for i in range(0, xv.shape[0], bs):
+                xb, yb = xv[i:i + bs], yv[i:i + bs]
+                with autocast():
+                    out = fwd(xb)
+                out = out.float()
+                tot += loss_f(out, yb).item() * xb.shape[0]
+                if acc_f:
+                    acc_tot += acc_f(out, yb).item() * xb.shape[0]
+        model.train()
+        m = xv.shape[0]
+        return tot / m, (acc_tot / m if acc_f else None)
+
+    _log("info", "pytorch %s on %s%s%s" % (torch.__version__, torch.cuda.get_device_name(0) if cuda else "cpu (%d threads)" % torch.get_num_threads(),
+                                           ", bf16 autocast" if bf16 else ", float32", ", torch.compile" if compiled else ""))
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    status, message, budget_hit = "completed", None, False
+    step, first_step_ms, step_times, timed_samples = 0, None, [], 0
+    seen_shapes, last_emit, t_train = set(), -1e18, _time.perf_counter()
+    epochs_out = []
+    rng = np.random.default_rng(int(cfg["seed"]))
+    for epoch in range(epochs):
+        if stop["why"] and status == "completed":
+            status, message = "cancelled", stop["why"]
+        if status != "completed" or budget_hit:
+            break
+        perm = order[epoch] if order is not None else rng.permutation(n_train)
+        perm = torch.from_numpy(np.ascontiguousarray(perm, dtype=np.int64)).to(device)
+        t_epoch = _time.perf_counter()
+        loss_sum = acc_sum = 0.0
+        batches = samples = e_timed_samples = 0
+        e_times, e_all_ms = [], 0.0
+        for b in range(per_epoch):
+            if stop["why"]:
+                status, message = "cancelled", stop["why"]
+                break
+            idx = perm[b * bs:(b + 1) * bs]
+            xb, yb = xt[idx], yt[idx]
+            t0 = _time.perf_counter()
+            try:
+                loss, acc = step_once(xb, yb)
+            except Exception as e:
+                if not compiled or step > 0:
+                    raise
+                # torch.compile failed on the first step: train eagerly (the step had not reached opt.step()).
+                compile_note = "torch.compile failed, running eagerly: %s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+                _log("warn", compile_note)
+                fwd, compiled = model, False
+                t0 = _time.perf_counter()
+                loss, acc = step_once(xb, yb)
+            ms = (_time.perf_counter() - t0) * 1000.0
+            size = xb.shape[0]
+            step += 1
+            batches += 1
+            samples += size
+            e_all_ms += ms
+            shape = tuple(xb.shape)
+            if step == 1:
+                first_step_ms = ms
+            if shape not in seen_shapes:
+                seen_shapes.add(shape)  # the first step of a batch shape warms up (and compiles): not timed
+            else:
+                step_times.append(ms)
+                e_times.append(ms)
+                timed_samples += size
+                e_timed_samples += size
+            if math.isfinite(loss):
+                loss_sum += loss * size
+                if acc is not None:
+                    acc_sum += acc * size
+            now = _time.perf_counter()
+            if now - last_emit >= throttle or step == 1:
+                last_emit = now
+                sps = e_timed_samples / sum(e_times) * 1000.0 if e_times else samples / e_all_ms * 1000.0
+                ev = dict(epoch=epoch + 1, batch=b, batchesPerEpoch=per_epoch, step=step, loss=_num(loss), samplesPerSec=sps)
+                if acc is not None:
+                    ev["acc"] = acc
+                _emit("batchEnd", **ev)
+            if not math.isfinite(loss):
+                status = "diverged"
+                message = "loss became %s at epoch %d, batch %d of %d (step %d)" % (_num(loss), epoch + 1, b + 1, per_epoch, step)
+                break
+            if max_steps is not None and step >= int(max_steps):
+                budget_hit = True
+                break
+        if batches == 0:
+            break
+        timed = len(e_times) > 0
+        ms_sum = sum(e_times) if timed else e_all_ms
+        m = {
+            "epoch": epoch + 1,
+            "loss": _num(loss_sum / samples) if status != "diverged" else _num(float("nan")),
+            "batches": batches,
+            "samples": samples,
+            "samplesPerSec": (e_timed_samples if timed else samples) / ms_sum * 1000.0 if ms_sum > 0 else 0.0,
+            "stepMs": (ms_sum / len(e_times)) if timed else e_all_ms / batches,
+        }
+        if acc_f:
+            m["acc"] = acc_sum / samples
+        if status == "completed" and xv.shape[0] > 0:
+            vl, va = validate()
+            m["valLoss"] = _num(vl)
+            if va is not None:
+                m["valAcc"] = va
+            if not math.isfinite(vl):
+                status, message = "diverged", "validation loss became %s at epoch %d" % (_num(vl), epoch + 1)
+        m["seconds"] = _time.perf_counter() - t_epoch
+        m["memory"] = memory()
+        epochs_out.append(m)
+        _emit("epochEnd", **m)
+    train_ms = (_time.perf_counter() - t_train) * 1000.0
+
+    t_save = _time.perf_counter()
+    saved = None
+    if cfg.get("stateDict") and status != "diverged":
+        tmp = cfg["stateDict"] + ".tmp"
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+        _os.replace(tmp, cfg["stateDict"])
+        saved = cfg["stateDict"]
+    step_sum = sum(step_times)
+    _emit(
+        "done",
+        status=status,
+        message=message,
+        budgetHit=budget_hit,
+        epochs=epochs_out,
+        steps=step,
+        stepMs=(step_sum / len(step_times)) if step_times else first_step_ms,
+        samplesPerSec=(timed_samples / step_sum * 1000.0) if step_sum > 0 else None,
+        peakBytes=memory()["peakBytes"],
+        firstStepMs=first_step_ms,
+        trainMs=train_ms,
+        saveMs=(_time.perf_counter() - t_save) * 1000.0,
+        stateDict=saved,
+        params={"total": sum(p.numel() for p in model.parameters()) + sum(b.numel() for k, b in model.named_buffers() if k.endswith(("running_mean", "running_var"))),
+                "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad)},
+        device="cuda" if cuda else "cpu",
+        precision="bf16-autocast" if bf16 else "float32",
+        compiled=compiled,
+        compileNote=compile_note,
+        threads=torch.get_num_threads(),
+    )
+
+
+if __name__ == "__main__":
+    with open(_sys.argv[1]) as _f:
+        _train(_json.load(_f))
+`;
+
+/** The class name toPyTorch() gave the module (the last `class X(nn.Module):`). */
+export function moduleClassName(code: string): string {
+  const name = [...code.matchAll(/^class (\w+)\(nn\.Module\):/gm)].pop()?.[1];
+  if (!name) throw new Error('the generated PyTorch code has no nn.Module class');
+  return name;
+}
+
+/** The runnable training script: the generated module followed by the harness. */
+export function trainingScript(exp: PyTorchExport): string {
+  return `${exp.code}${HARNESS}`;
+}
+
+/** A version 1.0 .npy file (C order, little-endian) of float32 or int32 values. */
+export function npyBytes(data: Float32Array | Int32Array, shape: readonly number[]): Buffer {
+  const descr = data instanceof Float32Array ? '<f4' : '<i4';
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
+  // Magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64 ending in '\n'.
+  const pad = 64 - ((10 + header.length + 1) % 64);
+  header += ' '.repeat(pad % 64) + '\n';
+  const head = Buffer.alloc(10);
+  head.write('\x93NUMPY', 0, 'latin1');
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
