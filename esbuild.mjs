@@ -39,6 +39,8 @@ entry('src/extension/extension.ts', 'dist/extension.js');
 entry('src/trainer/main.ts', 'dist/trainer.js');
 entry('bench/main.ts', 'dist/bench.js');
 entry('webview/main.ts', 'dist/webview/main.js', { platform: 'browser', format: 'iife', target: 'es2022', external: [] });
+// The training panel; its uPlot CSS import becomes dist/webview/training.css.
+entry('webview/training/main.ts', 'dist/webview/training.js', { platform: 'browser', format: 'iife', target: 'es2022', external: [] });
 if (args.has('--tests')) {
   configs.push({ ...node, entryPoints: walk('test'), outdir: 'out/test', outbase: 'test', packages: 'external', sourcemap: true });
 }

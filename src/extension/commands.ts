@@ -127,5 +127,9 @@ export function registerCommands(context: vscode.ExtensionContext, controller: M
       if (uri) await training.compare(uri);
     }),
     reg('laurel.cancelTraining', () => training.cancel()),
+    reg('laurel.chooseDataset', async (arg?: unknown) => {
+      const uri = targetUri(arg);
+      if (uri) await training.chooseDataset(uri);
+    }),
   ];
 }

@@ -34,3 +34,31 @@ export function readBackend(get: SettingGetter): BackendSetting {
 }
 
 export const readCodeLensEnabled = (get: SettingGetter): boolean => get('codeLens.enabled') !== false;
+
+/** `laurel.training.*`: the budget of Train and Compare. */
+export interface TrainingSettings {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Keep at most this many samples of the data set (0: all). */
+  sampleLimit: number;
+}
+
+export const TRAINING_DEFAULTS: TrainingSettings = { epochs: 1, batchSize: 32, learningRate: 1e-3, sampleLimit: 2048 };
+
+export function readTrainingSettings(get: SettingGetter): TrainingSettings {
+  const lr = get('training.learningRate');
+  const limit = get('training.sampleLimit');
+  return {
+    epochs: posInt(get('training.epochs'), TRAINING_DEFAULTS.epochs),
+    batchSize: posInt(get('training.batchSize'), TRAINING_DEFAULTS.batchSize),
+    learningRate: typeof lr === 'number' && Number.isFinite(lr) && lr > 0 ? lr : TRAINING_DEFAULTS.learningRate,
+    sampleLimit: typeof limit === 'number' && Number.isInteger(limit) && limit >= 0 ? limit : TRAINING_DEFAULTS.sampleLimit,
+  };
+}
+
+/** `laurel.dataset`: a data spec used for every model that has no dataset of its own; '' asks. */
+export const readDatasetSetting = (get: SettingGetter): string => {
+  const v = get('dataset');
+  return typeof v === 'string' ? v.trim() : '';
+};

@@ -1,27 +1,52 @@
 /**
- * Train and Compare: one trainer process at a time (dist/trainer.js through TrainerClient), shown as a
- * cancellable notification, with details in the "LAuReL Training" log. Cancel asks the trainer to stop
- * after the batch in progress; TrainerClient kills the process if it does not.
+ * Train and Compare: one trainer process at a time (dist/trainer.js through TrainerClient), streamed into
+ * the training panel (curves, backend, table) and summarised in the "LAuReL Training" log. The run history
+ * lives here, in the host, so the panel can be closed, hidden and reopened without losing it.
+ *
+ * Cancel (the panel's button, the notification, the command, or closing the panel) asks the trainer to stop
+ * after the batch in progress; TrainerClient kills the process if it does not stop in time.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { choiceSpec } from '../core/laurel/planSpec';
-import { VARIANTS, variantLabel } from '../core/laurel/variants';
+import type { Variant } from '../core/laurel/variants';
 import { DEFAULT_TRAIN_CONFIG } from '../protocol/runRecords';
-import type { ComparisonRecord, LossSummary, RunRecord } from '../protocol/runRecords';
-import type { EpochEndEvent } from '../protocol/trainerProtocol';
+import type { ComparisonRecord, RunRecord, TrainConfig } from '../protocol/runRecords';
 import { comparisonTable } from '../trainer/comparisonTable';
 import { TrainerClient } from '../trainer/trainerClient';
+import { datasetPicks, specForFile, withLimit } from './datasetPicks';
+import type { DatasetPick } from './datasetPicks';
 import type { ModelController } from './modelController';
-import { readBackend } from './settings';
+import { readBackend, readDatasetSetting, readTrainingSettings } from './settings';
+import { TrainingPanel } from './trainingPanel';
+import { backendFromLog, backendView, dataFromLog, mismatchOffers, runSummaryView } from './trainingRecords';
+import { emptyHistory, reduceTraining } from './trainingView';
+import type { TrainingEvent, TrainingHistory } from './trainingView';
+import { variantPicks } from './variantPicks';
+
+const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+/** The variants Compare offers next to the plain baseline. */
+const COMPARE_VARIANTS: readonly Variant[] = ['rw', 'lr', 'rw+lr', 'pa', 'rw+lr+pa', 'gemma'];
+
+/** What is remembered per model (workspaceState): the data spec and whether its adaptation was accepted. */
+interface DataChoice {
+  spec: string;
+  adapt?: 'auto';
+}
 
 const fmt = (n: number | null | undefined): string => (n === null || n === undefined ? '?' : n.toFixed(4));
-const summary = (f: LossSummary): string => `loss ${fmt(f.loss)}${f.acc !== null ? `, acc ${fmt(f.acc)}` : ''}${f.valLoss !== null ? `, val loss ${fmt(f.valLoss)}` : ''}${f.valAcc !== null ? `, val acc ${fmt(f.valAcc)}` : ''}`;
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+type JobParams = { modelPath: string; data: string; config: TrainConfig; outDir: string; adapt?: string };
 
 export class TrainingSessions implements vscode.Disposable {
   private readonly log = vscode.window.createOutputChannel('LAuReL Training', { log: true });
+  private readonly changed = new vscode.EventEmitter<void>();
+  private state: TrainingHistory = emptyHistory();
+  private nextJob = 1;
   private client: TrainerClient | undefined;
+  private jobId: number | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -30,42 +55,140 @@ export class TrainingSessions implements vscode.Disposable {
 
   dispose(): void {
     void this.client?.dispose();
+    this.changed.dispose();
     this.log.dispose();
   }
 
-  cancel(): void {
+  cancel(reason = 'cancelled from VS Code'): void {
     if (!this.client) return void vscode.window.showInformationMessage('LAuReL: no training is running.');
-    this.log.info('cancel requested');
-    this.client.cancel('cancelled from VS Code');
+    this.log.info(`cancel requested (${reason})`);
+    if (this.jobId !== undefined) this.dispatch({ type: 'cancelling', jobId: this.jobId });
+    this.client.cancel(reason);
+  }
+
+  /** 'LAuReL: Choose Dataset': pick (again) the data this model trains on. */
+  async chooseDataset(uri: vscode.Uri): Promise<void> {
+    const choice = await this.pickDataset(uri);
+    if (choice) void vscode.window.showInformationMessage(`LAuReL: ${this.controller.label(uri)} trains on ${choice.spec}.`);
   }
 
   async train(uri: vscode.Uri): Promise<void> {
     const file = await this.prepare(uri);
-    if (!file) return;
-    await this.run(`Training ${this.controller.label(uri)}`, 1, async (client, params) => {
-      const record = await client.train(params);
-      this.report(record);
-      return record;
-    }, file);
+    const data = file && (await this.dataFor(uri));
+    if (!file || !data) return;
+    await this.run(uri, 'train', `Training ${this.controller.label(uri)}`, [], data, file, async (client, params) => {
+      const record: RunRecord = await client.train(params);
+      const text = `LAuReL: ${record.name} ${record.status}${record.message ? ` (${record.message})` : ''}: loss ${fmt(record.final.loss)}${record.final.acc !== null ? `, acc ${fmt(record.final.acc)}` : ''}; ${record.params.total.toLocaleString('en-US')} params`;
+      this.log.info(text);
+      void vscode.window.showInformationMessage(text);
+      return record.status === 'cancelled';
+    });
   }
 
   async compare(uri: vscode.Uri): Promise<void> {
     const file = await this.prepare(uri);
     if (!file) return;
+    const m = await this.controller.require(uri);
+    if (!m) return;
     const options = this.controller.options();
-    const items = VARIANTS.map((variant) => ({ label: variant === 'plain' ? 'plain' : variantLabel({ variant, options }), spec: choiceSpec({ variant, options }), picked: variant === 'plain' || variant === 'rw' || variant === 'rw+lr' }));
-    const picked = await vscode.window.showQuickPick(items, { canPickMany: true, title: 'LAuReL: variants to train and compare (same seed, data and steps; the first is the baseline)' });
-    if (!picked || picked.length < 2) {
-      if (picked) void vscode.window.showInformationMessage('LAuReL: pick at least two variants to compare.');
+    // Plain is always the baseline; the costs are what each variant adds on every residual.
+    const items = variantPicks(m, options, 'rw+lr')
+      .filter((p) => COMPARE_VARIANTS.includes(p.variant))
+      .sort((a, b) => COMPARE_VARIANTS.indexOf(a.variant) - COMPARE_VARIANTS.indexOf(b.variant))
+      .map((p) => ({ ...p, spec: choiceSpec({ variant: p.variant, options }), picked: p.variant === 'rw' || p.variant === 'rw+lr' }));
+    const picked = await vscode.window.showQuickPick(items, {
+      canPickMany: true,
+      title: `LAuReL: variants to compare with plain (r=${options.rank}, k=${options.k} from settings laurel.rank, laurel.paK)`,
+      placeHolder: 'Each is trained with the same seed, data and steps as the plain baseline',
+      matchOnDescription: true,
+    });
+    if (!picked || picked.length === 0) {
+      if (picked) void vscode.window.showInformationMessage('LAuReL: pick at least one variant to compare with plain.');
       return;
     }
-    await this.run(`Comparing ${picked.length} variants of ${this.controller.label(uri)}`, picked.length, async (client, params) => {
-      const record: ComparisonRecord = await client.compare({ ...params, plans: picked.map((p) => p.spec) });
+    const data = await this.dataFor(uri);
+    if (!data) return;
+    const plans = ['plain', ...picked.map((p) => p.spec)];
+    await this.run(uri, 'compare', `Comparing ${plans.length} variants of ${this.controller.label(uri)}`, plans, data, file, async (client, params) => {
+      const record: ComparisonRecord = await client.compare({ ...params, plans });
       this.log.info(`comparison${record.complete ? '' : ' (cancelled: later plans not trained)'}:\n${comparisonTable(record)}`);
-      this.log.show(true);
-      return record;
-    }, file);
+      return !record.complete;
+    });
   }
+
+  // ---- the panel's source ----
+
+  private readonly source = {
+    history: (): TrainingHistory => this.state,
+    onDidChange: this.changed.event,
+    cancel: (reason: string): void => this.cancel(reason),
+    showLog: (): void => this.log.show(true),
+    panelClosed: (): void => {
+      if (this.client) this.cancel('the training panel was closed');
+    },
+  };
+
+  private dispatch(ev: TrainingEvent): void {
+    const next = reduceTraining(this.state, ev);
+    if (next === this.state) return;
+    this.state = next;
+    this.changed.fire();
+  }
+
+  // ---- data ----
+
+  private dataKey(uri: vscode.Uri): string {
+    return `laurel.data:${uri.toString()}`;
+  }
+
+  /** The data of this model: remembered, else the laurel.dataset setting, else asked (and remembered). */
+  private async dataFor(uri: vscode.Uri): Promise<DataChoice | undefined> {
+    const remembered = this.context.workspaceState.get<DataChoice>(this.dataKey(uri));
+    if (remembered && typeof remembered.spec === 'string' && remembered.spec) return remembered;
+    const c = vscode.workspace.getConfiguration('laurel', uri);
+    const setting = readDatasetSetting((k) => c.get(k));
+    if (setting) return { spec: withLimit(setting, readTrainingSettings((k) => c.get(k)).sampleLimit) };
+    return this.pickDataset(uri);
+  }
+
+  private async pickDataset(uri: vscode.Uri): Promise<DataChoice | undefined> {
+    const c = vscode.workspace.getConfiguration('laurel', uri);
+    const limit = readTrainingSettings((k) => c.get(k)).sampleLimit;
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    const pattern = folder ? new vscode.RelativePattern(folder, '**/*{idx3-ubyte,idx3-ubyte.gz,.csv,.npy,idx1-ubyte,idx1-ubyte.gz}') : '**/*{idx3-ubyte,idx3-ubyte.gz,.csv,.npy,idx1-ubyte,idx1-ubyte.gz}';
+    const found = await vscode.workspace.findFiles(pattern, '**/{node_modules,.git,runs}/**', 500);
+    const files = found.filter((f) => f.scheme === 'file').map((f) => ({ path: f.fsPath, relative: vscode.workspace.asRelativePath(f) }));
+    const picks = datasetPicks({ fashionMnist: existsSync(FASHION_MNIST_DIR), files, limit });
+    const picked = await vscode.window.showQuickPick<DatasetPick>(picks, {
+      title: `LAuReL: data to train ${this.controller.label(uri)} on`,
+      placeHolder: 'Remembered for this model; change it with "LAuReL: Choose Dataset"',
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
+    if (!picked) return undefined;
+    const spec = picked.spec ?? (await this.browse());
+    if (!spec) return undefined;
+    const choice: DataChoice = { spec: picked.spec ? spec : withLimit(spec, limit) };
+    await this.context.workspaceState.update(this.dataKey(uri), choice);
+    return choice;
+  }
+
+  private async browse(): Promise<string | undefined> {
+    const open = async (title: string): Promise<string | undefined> =>
+      (await vscode.window.showOpenDialog({ title, canSelectMany: false, openLabel: 'Use', filters: { 'Data files': ['csv', 'npy', 'gz', 'ubyte'], 'All files': ['*'] } }))?.[0]?.fsPath;
+    const first = await open('LAuReL: data file (IDX images, CSV, or x .npy)');
+    if (!first) return undefined;
+    let r = specForFile(first);
+    if ('needs' in r) {
+      const second = await open(r.needs === 'y' ? 'LAuReL: the labels .npy (y) of this x file' : 'LAuReL: the IDX labels file of these images');
+      if (!second) return undefined;
+      r = specForFile(first, second);
+    }
+    if ('error' in r) return void vscode.window.showErrorMessage(`LAuReL: ${r.error}`);
+    return 'spec' in r ? r.spec : undefined;
+  }
+
+  // ---- the run ----
 
   /** The model's path on disk, saved and readable; the trainer reads the file, not the editor. */
   private async prepare(uri: vscode.Uri): Promise<string | undefined> {
@@ -85,21 +208,52 @@ export class TrainingSessions implements vscode.Disposable {
     return uri.fsPath;
   }
 
-  private async run<T>(title: string, runs: number, job: (client: TrainerClient, params: { modelPath: string; data: string; config: typeof DEFAULT_TRAIN_CONFIG; outDir: string; adapt: 'auto' }) => Promise<T>, modelPath: string): Promise<void> {
-    const c = vscode.workspace.getConfiguration('laurel');
-    const data = c.get<string>('dataset') || 'synthetic';
+  /** `job` resolves true when the trainer stopped on a cancel. */
+  private async run(uri: vscode.Uri, kind: 'train' | 'compare', title: string, plans: string[], data: DataChoice, modelPath: string, job: (client: TrainerClient, params: JobParams) => Promise<boolean>): Promise<void> {
+    const c = vscode.workspace.getConfiguration('laurel', uri);
+    const t = readTrainingSettings((k) => c.get(k));
+    const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, epochs: t.epochs, batchSize: t.batchSize, learningRate: t.learningRate };
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-    const root = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(modelPath))?.uri.fsPath ?? dirname(modelPath);
+    const root = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? dirname(modelPath);
     const outDir = join(root, 'runs', `${modelPath.split(/[\\/]/).pop()!.replace(/\.[^.]+$/, '')}-${stamp}`);
-    mkdirSync(outDir, { recursive: true });
-    const client = new TrainerClient({ script: vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'trainer.js').fsPath, backend: readBackend((k) => c.get(k)) });
-    this.client = client;
-    void vscode.commands.executeCommand('setContext', 'laurel.isTraining', true);
-    this.log.info(`${title}: data ${data}, output ${outDir}`);
-    client.events.on('log', (e) => this.log[e.level](e.message));
-    client.events.on('stderr', (line) => this.log.trace(line));
+    const jobId = this.nextJob++;
+    this.dispatch({
+      type: 'jobStarted',
+      job: { id: jobId, kind, title, model: this.controller.label(uri), data: data.spec, config: { epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate }, startedAt: new Date().toISOString(), outDir, runs: plans },
+    });
+    TrainingPanel.show(this.context, this.source);
+
+    let client: TrainerClient;
     try {
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `LAuReL: ${title}`, cancellable: true }, async (progress, token) => {
+      mkdirSync(outDir, { recursive: true });
+      client = new TrainerClient({ script: vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'trainer.js').fsPath, backend: readBackend((k) => c.get(k)) });
+    } catch (e) {
+      return this.failed(jobId, e);
+    }
+    this.client = client;
+    this.jobId = jobId;
+    void vscode.commands.executeCommand('setContext', 'laurel.isTraining', true);
+    this.log.info(`${title}: data ${data.spec}, output ${outDir}`);
+    client.events.on('log', (e) => {
+      this.log[e.level](e.message);
+      const backend = backendFromLog(e.message);
+      if (backend) this.dispatch({ type: 'backend', jobId, backend });
+      const note = dataFromLog(e.message);
+      if (note) this.dispatch({ type: 'dataNote', jobId, note });
+    });
+    client.events.on('stderr', (line) => this.log.trace(line));
+    client.events.on('batchEnd', (e) => this.dispatch({ type: 'batch', jobId, e }));
+    client.events.on('epochEnd', (e) => {
+      this.log.info(`${e.run}: epoch ${e.epoch}/${e.epochs} loss ${fmt(e.loss)}${e.acc !== undefined ? ` acc ${fmt(e.acc)}` : ''} (${e.backend}, ${Math.round(e.samplesPerSec)} samples/s)`);
+      this.dispatch({ type: 'epoch', jobId, e });
+    });
+    client.events.on('runDone', (r) => {
+      this.dispatch({ type: 'backend', jobId, backend: backendView(r.backend) });
+      this.dispatch({ type: 'runDone', jobId, run: r.name, summary: runSummaryView(r) });
+    });
+    let declined: string | undefined;
+    try {
+      const cancelled = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `LAuReL: ${title}`, cancellable: true }, async (progress, token) => {
         token.onCancellationRequested(() => this.cancel());
         let last = 0;
         client.events.on('batchEnd', (e) => {
@@ -108,27 +262,41 @@ export class TrainingSessions implements vscode.Disposable {
           last = Date.now();
           progress.report({ message: `${e.run}: epoch ${e.epoch}, batch ${e.batch + 1}/${e.batchesPerEpoch}, loss ${fmt(e.loss)}` });
         });
-        client.events.on('epochEnd', (e: EpochEndEvent) => {
-          this.log.info(`${e.run}: epoch ${e.epoch}/${e.epochs} loss ${fmt(e.loss)}${e.acc !== undefined ? ` acc ${fmt(e.acc)}` : ''} (${e.backend}, ${Math.round(e.samplesPerSec)} samples/s)`);
-          progress.report({ increment: 100 / (e.epochs * runs), message: `${e.run}: epoch ${e.epoch}/${e.epochs} done, loss ${fmt(e.loss)}` });
-        });
-        await job(client, { modelPath, data, config: { ...DEFAULT_TRAIN_CONFIG }, outDir, adapt: 'auto' });
+        const params: JobParams = { modelPath, data: data.spec, config, outDir, ...(data.adapt ? { adapt: data.adapt } : {}) };
+        try {
+          return await job(client, params);
+        } catch (e) {
+          // Data that does not fit: offer the trainer's adaptations once, and remember the answer for this model.
+          const offers = data.adapt ? undefined : mismatchOffers(e);
+          if (!offers) throw e;
+          const adapt = `Adapt (${[...new Set(offers.map((o) => o.split(' ')[0]))].join(', ')})`;
+          const answer = await vscode.window.showWarningMessage(`LAuReL: ${data.spec} does not fit ${this.controller.label(uri)} as it is.`, { modal: true, detail: `${errorText(e)}\n\nAdapt it: ${offers.join(', ')}.` }, adapt);
+          if (answer !== adapt) {
+            declined = `${data.spec} does not fit the model; not adapted`;
+            return true;
+          }
+          await this.context.workspaceState.update(this.dataKey(uri), { spec: data.spec, adapt: 'auto' } satisfies DataChoice);
+          return await job(client, { ...params, adapt: 'auto' });
+        }
       });
+      this.dispatch({ type: 'jobDone', jobId, at: new Date().toISOString(), cancelled, ...(declined ? { message: declined } : {}) });
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      this.log.error(message);
-      const show = 'Show log';
-      if ((await vscode.window.showErrorMessage(`LAuReL: training failed: ${message}`, show)) === show) this.log.show();
+      this.failed(jobId, e);
     } finally {
       this.client = undefined;
+      this.jobId = undefined;
       void vscode.commands.executeCommand('setContext', 'laurel.isTraining', false);
       await client.dispose();
     }
   }
 
-  private report(r: RunRecord): void {
-    const text = `LAuReL: ${r.name} ${r.status}${r.message ? ` (${r.message})` : ''}: ${summary(r.final)}; ${r.params.total.toLocaleString('en-US')} params`;
-    this.log.info(text);
-    void vscode.window.showInformationMessage(text);
+  /** A failed job (bad data, a crash of the trainer): shown in the panel and as an error; the editor goes on. */
+  private failed(jobId: number, e: unknown): void {
+    const message = errorText(e);
+    this.log.error(message);
+    this.dispatch({ type: 'jobFailed', jobId, at: new Date().toISOString(), message });
+    // Not awaited: the session ends now, whether or not the user ever answers the notification.
+    const show = 'Show log';
+    void vscode.window.showErrorMessage(`LAuReL: training failed: ${message}`, show).then((a) => a === show && this.log.show());
   }
 }

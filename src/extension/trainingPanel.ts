@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { validateTrainingMessage } from './trainingView';
+import type { TrainingHistory, TrainingHostToWebview, TrainingWebviewToHost } from './trainingView';
+
+/**
+ * What the training panel needs from the sessions: the history (kept in the host, so a hidden and shown
+ * again panel gets everything back), its changes, and the two actions. The panel knows nothing else.
+ */
+export interface TrainingPanelSource {
+  history(): TrainingHistory;
+  onDidChange: vscode.Event<void>;
+  /** The Cancel button. */
+  cancel(reason: string): void;
+  showLog(): void;
+  /** The user closed the panel: runs in progress are cancelled (nobody would see them end). */
+  panelClosed(): void;
+}
+
+/** Snapshots go out at most this often while batches stream in (ms). */
+const POST_INTERVAL = 250;
+
+/** The one training panel: curves, the backend, Cancel, and the comparison table at the end. */
+export class TrainingPanel implements vscode.Disposable {
+  static readonly viewType = 'laurel.training';
+  private static current: TrainingPanel | undefined;
+
+  private ready = false;
+  private version = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastPost = 0;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  /** Open the panel, or bring it forward without taking the focus from the editor. */
+  static show(context: vscode.ExtensionContext, source: TrainingPanelSource): TrainingPanel {
+    const existing = TrainingPanel.current;
+    if (existing) {
+      if (!existing.panel.visible) existing.panel.reveal(undefined, true);
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(TrainingPanel.viewType, 'LAuReL Training', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+      enableScripts: true,
+      // Only our bundles and stylesheets: never the workspace (the history arrives by postMessage).
+      localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(context.extensionUri, 'media')],
+    });
+    return (TrainingPanel.current = new TrainingPanel(panel, context, source));
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly context: vscode.ExtensionContext,
+    private readonly source: TrainingPanelSource,
+  ) {
+    panel.webview.html = this.html();
+    this.disposables.push(
+      panel.onDidDispose(() => {
+        this.dispose();
+        source.panelClosed();
+      }),
+      // Hidden webviews are torn down (no retainContextWhenHidden): wait for the next `ready`, then send all.
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) this.ready = false;
+      }),
+      panel.webview.onDidReceiveMessage((raw: unknown) => {
+        const msg = validateTrainingMessage(raw);
+        if (msg) this.handle(msg); // untrusted input: anything malformed is dropped
+      }),
+      source.onDidChange(() => this.schedule()),
+    );
+  }
+
+  private handle(msg: TrainingWebviewToHost): void {
+    switch (msg.type) {
+      case 'ready':
+        this.ready = true;
+        this.postNow();
+        return;
+      case 'cancel':
+        this.source.cancel('cancelled from the training panel');
+        return;
+      case 'showLog':
+        this.source.showLog();
+        return;
+    }
+  }
+
+  /** Full snapshots, throttled: batches arrive about once a second per run, the panel redraws at most 4×/s. */
+  private schedule(): void {
+    if (!this.ready || this.timer) return;
+    const wait = Math.max(0, this.lastPost + POST_INTERVAL - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.postNow();
+    }, wait);
+  }
+
+  private postNow(): void {
+    if (!this.ready) return;
+    this.lastPost = Date.now();
+    const msg: TrainingHostToWebview = { type: 'history', history: this.source.history(), version: ++this.version };
+    void this.panel.webview.postMessage(msg);
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const nonce = randomBytes(16).toString('base64');
+    const asset = (...p: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, ...p)).toString();
+    const csp = [
+      "default-src 'none'",
+      `script-src 'nonce-${nonce}'`,
+      // The toolkit's feature-test <style> reads meta csp-nonce; uPlot sizes its elements through the CSSOM, which CSP allows.
+      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+      `img-src ${webview.cspSource} data:`,
+      `font-src ${webview.cspSource}`,
+      "connect-src 'none'",
+    ].join('; ');
+    // No data here: the history arrives by postMessage after `ready`.
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta property="csp-nonce" content="${nonce}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${asset('dist', 'webview', 'training.css')}">
+<link rel="stylesheet" href="${asset('media', 'training.css')}">
+<title>LAuReL training</title>
+</head>
+<body>
+<div id="app" aria-busy="true"></div>
+<script nonce="${nonce}" src="${asset('dist', 'webview', 'training.js')}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    if (TrainingPanel.current === this) TrainingPanel.current = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}

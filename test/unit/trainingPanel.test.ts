@@ -1,0 +1,269 @@
+import assert from 'node:assert/strict';
+import type { RunRecord } from '../../src/protocol/runRecords';
+import type { BackendChoice } from '../../src/trainer/backend';
+import { datasetPicks, idxLabelsFor, npyLabelsFor, specForFile, withLimit } from '../../src/extension/datasetPicks';
+import { readDatasetSetting, readTrainingSettings, TRAINING_DEFAULTS } from '../../src/extension/settings';
+import { backendFromLog, backendView, dataFromLog, mismatchOffers, runSummaryView } from '../../src/extension/trainingRecords';
+import { alignCurves, emptyHistory, MAX_JOBS, MAX_POINTS, reduceTraining, tableRows, tableText, validateHostMessage, validateTrainingMessage } from '../../src/extension/trainingView';
+import type { RunSummaryView, TrainingEvent, TrainingHistory } from '../../src/extension/trainingView';
+
+const config = { epochs: 1, batchSize: 32, learningRate: 1e-3 };
+const start = (id: number, runs: string[] = [], kind: 'train' | 'compare' = 'compare'): TrainingEvent => ({
+  type: 'jobStarted',
+  job: { id, kind, title: `job ${id}`, model: 'resnet-mini.json', data: 'synthetic', config, startedAt: '2025-01-01T00:00:00Z', runs },
+});
+const batch = (jobId: number, run: string, step: number, loss: number, acc?: number): TrainingEvent => ({
+  type: 'batch',
+  jobId,
+  e: { run, epoch: 1, batch: step - 1, batchesPerEpoch: 10, step, loss, ...(acc !== undefined ? { acc } : {}), samplesPerSec: 100 },
+});
+const summary = (over: Partial<RunSummaryView> = {}): RunSummaryView => ({
+  status: 'completed',
+  params: 1000,
+  added: 0,
+  addedPercent: 0,
+  final: { loss: 2, acc: 0.5, valLoss: null, valAcc: null },
+  best: { loss: 1.8, acc: 0.55, valLoss: null, valAcc: null },
+  stepMs: 10,
+  samplesPerSec: 3200,
+  peakBytes: 2 ** 20,
+  steps: 10,
+  ...over,
+});
+const fold = (events: TrainingEvent[], h: TrainingHistory = emptyHistory()): TrainingHistory => events.reduce(reduceTraining, h);
+
+describe('training panel: run-state reducer', () => {
+  it('starts a job with its planned runs pending and streams batches into the named run', () => {
+    const h = fold([start(1, ['plain', 'rw']), batch(1, 'plain', 1, 2.3, 0.1), batch(1, 'plain', 5, 2.0, 0.2)]);
+    const job = h.jobs[0]!;
+    assert.equal(job.state, 'running');
+    assert.deepEqual(job.runs.map((r) => [r.name, r.state]), [['plain', 'running'], ['rw', 'pending']]);
+    assert.deepEqual(job.runs[0]!.steps, [1, 5]);
+    assert.deepEqual(job.runs[0]!.loss, [2.3, 2.0]);
+    assert.deepEqual(job.runs[0]!.acc, [0.1, 0.2]);
+    assert.equal(job.runs[0]!.progress?.batch, 4);
+  });
+
+  it('adds a run it did not know (Train: the file name is the run) and does not mutate the old history', () => {
+    const h0 = fold([start(1, [], 'train')]);
+    const h1 = reduceTraining(h0, batch(1, 'resnet-mini.json', 1, 2.3));
+    assert.equal(h0.jobs[0]!.runs.length, 0);
+    assert.equal(h1.jobs[0]!.runs[0]!.name, 'resnet-mini.json');
+  });
+
+  it('places an epoch at its end step and keeps validation figures', () => {
+    const h = fold([start(1, ['plain']), batch(1, 'plain', 3, 2), { type: 'epoch', jobId: 1, e: { run: 'plain', epoch: 1, epochs: 2, loss: 1.9, valLoss: 2.1, valAcc: 0.3, samplesPerSec: 99 } }]);
+    const ep = h.jobs[0]!.runs[0]!.epochs[0]!;
+    assert.equal(ep.step, 10);
+    assert.equal(ep.valLoss, 2.1);
+    assert.equal(ep.acc, null);
+    assert.equal(h.jobs[0]!.runs[0]!.progress?.epochs, 2);
+  });
+
+  it('ends a cancelled comparison: the cut-off run is cancelled, later ones skipped, finished ones kept', () => {
+    const h = fold([
+      start(1, ['plain', 'rw', 'rw+lr']),
+      batch(1, 'plain', 1, 2),
+      { type: 'runDone', jobId: 1, run: 'plain', summary: summary() },
+      batch(1, 'rw', 1, 2),
+      { type: 'cancelling', jobId: 1 },
+    ]);
+    assert.equal(h.jobs[0]!.state, 'cancelling');
+    const done = reduceTraining(h, { type: 'jobDone', jobId: 1, at: 'x', cancelled: true });
+    assert.equal(done.jobs[0]!.state, 'cancelled');
+    assert.deepEqual(done.jobs[0]!.runs.map((r) => r.state), ['completed', 'cancelled', 'skipped']);
+    // Late events after the end change nothing.
+    assert.equal(reduceTraining(done, batch(1, 'rw', 2, 1)), done);
+    assert.equal(reduceTraining(done, { type: 'jobFailed', jobId: 1, at: 'y', message: 'late' }).jobs[0]!.state, 'cancelled');
+  });
+
+  it('records a crash with its message', () => {
+    const h = fold([start(1, ['plain']), batch(1, 'plain', 1, 2), { type: 'jobFailed', jobId: 1, at: 'x', message: 'the trainer process was killed by SIGKILL' }]);
+    assert.equal(h.jobs[0]!.state, 'failed');
+    assert.equal(h.jobs[0]!.message, 'the trainer process was killed by SIGKILL');
+    assert.equal(h.jobs[0]!.runs[0]!.state, 'cancelled');
+  });
+
+  it('ignores events of unknown jobs, keeps at most MAX_JOBS, thins long curves', () => {
+    const h = fold([start(1)]);
+    assert.equal(reduceTraining(h, batch(99, 'x', 1, 1)), h);
+    const many = fold(Array.from({ length: MAX_JOBS + 3 }, (_, i) => start(i + 1)));
+    assert.equal(many.jobs.length, MAX_JOBS);
+    assert.equal(many.jobs[0]!.id, 4);
+    let long = fold([start(1, ['plain'])]);
+    for (let s = 1; s <= MAX_POINTS + 1; s++) long = reduceTraining(long, batch(1, 'plain', s, 1 / s));
+    const run = long.jobs[0]!.runs[0]!;
+    assert.ok(run.steps.length <= MAX_POINTS, String(run.steps.length));
+    assert.equal(run.steps.length, run.loss.length);
+    assert.equal(run.steps[run.steps.length - 1], MAX_POINTS + 1, 'the latest point survives');
+  });
+});
+
+describe('training panel: table rows', () => {
+  it('has one row per run with ratios to the first, none for the baseline or unfinished runs', () => {
+    const h = fold([
+      start(1, ['plain', 'rw+lr:r=16', 'gemma']),
+      { type: 'runDone', jobId: 1, run: 'plain', summary: summary() },
+      { type: 'runDone', jobId: 1, run: 'rw+lr:r=16', summary: summary({ params: 1514, added: 514, addedPercent: 51.4, stepMs: 15, samplesPerSec: 1600, peakBytes: 2 ** 21, final: { loss: 1, acc: 0.9, valLoss: null, valAcc: null } }) },
+      { type: 'jobDone', jobId: 1, at: 'x', cancelled: true },
+    ]);
+    const rows = tableRows(h.jobs[0]!);
+    assert.deepEqual(rows.map((r) => r.run), ['plain', 'rw+lr:r=16', 'gemma']);
+    assert.deepEqual(rows[0]!.ratios, { params: null, stepMs: null, samplesPerSec: null, peakBytes: null, finalLoss: null });
+    assert.deepEqual(rows[1]!.ratios, { params: 1.514, stepMs: 1.5, samplesPerSec: 0.5, peakBytes: 2, finalLoss: 0.5 });
+    assert.equal(rows[2]!.state, 'skipped');
+    assert.equal(rows[2]!.params, null);
+    const text = tableText(h.jobs[0]!);
+    assert.equal(text.header.length, text.rows[0]!.length);
+    assert.deepEqual(text.rows[1]!.slice(0, 3), ['rw+lr:r=16', '1,514', '+514 (51.400%)']);
+    assert.equal(text.rows[1]![9], '2.0 MiB');
+    assert.equal(text.rows[1]![11], '1.50×');
+    assert.equal(text.rows[2]![1], '–');
+  });
+});
+
+describe('training panel: curves for uPlot', () => {
+  it('aligns runs on the union of their steps, with validation as its own series', () => {
+    const h = fold([
+      start(1, ['plain', 'rw']),
+      batch(1, 'plain', 1, 2.0, 0.1),
+      batch(1, 'plain', 4, 1.5, 0.3),
+      batch(1, 'rw', 2, 1.9),
+      { type: 'epoch', jobId: 1, e: { run: 'rw', epoch: 1, epochs: 1, loss: 1.7, valLoss: 1.8, samplesPerSec: 1 } },
+    ]);
+    const loss = alignCurves(h.jobs[0]!, 'loss');
+    assert.deepEqual(loss.series.map((s) => [s.run, s.validation]), [[0, false], [1, false], [1, true]]);
+    assert.deepEqual(loss.data, [
+      [1, 2, 4, 10],
+      [2.0, null, 1.5, null],
+      [null, 1.9, null, null],
+      [null, null, null, 1.8],
+    ]);
+    const acc = alignCurves(h.jobs[0]!, 'acc');
+    assert.deepEqual(acc.series.map((s) => s.label), ['plain']);
+    assert.deepEqual(acc.data, [[1, 4], [0.1, 0.3]]);
+  });
+
+  it('drops non-finite losses (a diverged run) from the curve', () => {
+    const h = fold([start(1, ['plain']), batch(1, 'plain', 1, 2), batch(1, 'plain', 2, Number.NaN)]);
+    assert.deepEqual(alignCurves(h.jobs[0]!, 'loss').data, [[1], [2]]);
+  });
+});
+
+describe('training panel: messages', () => {
+  it('accepts only the three webview messages, as fresh objects', () => {
+    assert.deepEqual(validateTrainingMessage({ type: 'ready' }), { type: 'ready' });
+    assert.deepEqual(validateTrainingMessage({ type: 'cancel', extra: 'x' }), { type: 'cancel' });
+    assert.deepEqual(validateTrainingMessage({ type: 'showLog' }), { type: 'showLog' });
+    for (const bad of [null, undefined, 'ready', [], {}, { type: 'applyVariant' }, { type: 1 }]) assert.equal(validateTrainingMessage(bad), undefined);
+  });
+
+  it('checks the host message before the webview draws from it', () => {
+    const h = fold([start(1)]);
+    assert.deepEqual(validateHostMessage({ type: 'history', history: h, version: 3 }), { type: 'history', history: h, version: 3 });
+    assert.equal(validateHostMessage({ type: 'history', history: {}, version: 1 }), undefined);
+    assert.equal(validateHostMessage({ type: 'history', history: h }), undefined);
+    assert.equal(validateHostMessage({ type: 'snapshot' }), undefined);
+  });
+});
+
+describe('training panel: records, backend, offers', () => {
+  const backend: BackendChoice = {
+    name: 'wasm',
+    package: '@tensorflow/tfjs-backend-wasm',
+    simd: true,
+    threads: 1,
+    tried: [
+      { candidate: 'tfjs-node-gpu', ok: false, reason: 'not installed' },
+      { candidate: 'tfjs-node', ok: false, reason: 'libtensorflow.so.2 missing' },
+      { candidate: 'wasm', ok: true },
+    ],
+  };
+
+  it('says which backend and why the faster ones were not used', () => {
+    assert.deepEqual(backendView(backend), {
+      label: 'wasm (SIMD, 1 thread)',
+      skipped: [
+        { candidate: 'tfjs-node-gpu', reason: 'not installed' },
+        { candidate: 'tfjs-node', reason: 'libtensorflow.so.2 missing' },
+      ],
+    });
+    const fromLog = backendFromLog('backend wasm (@tensorflow/tfjs-backend-wasm, SIMD, 1 thread(s)); skipped tfjs-node-gpu: not installed; tfjs-node: not installed');
+    assert.equal(fromLog?.label, 'wasm');
+    assert.deepEqual(fromLog?.skipped.map((s) => s.candidate), ['tfjs-node-gpu', 'tfjs-node']);
+    assert.equal(backendFromLog('data synthetic, 64 samples'), undefined);
+    assert.equal(dataFromLog('data synthetic, 64 samples'), 'synthetic, 64 samples');
+  });
+
+  it('turns a RunRecord into the panel summary', () => {
+    const r = {
+      status: 'diverged',
+      message: 'NaN loss at step 3',
+      params: { total: 43418, trainable: 42938, base: 43418, added: 0, addedPercent: 0 },
+      final: { loss: null, acc: null, valLoss: null, valAcc: null },
+      best: { loss: 2, acc: 0.1, valLoss: null, valAcc: null },
+      stepMs: 12,
+      samplesPerSec: 2600,
+      peakBytes: 1234,
+      steps: 3,
+    } as unknown as RunRecord;
+    const s = runSummaryView(r);
+    assert.equal(s.status, 'diverged');
+    assert.equal(s.message, 'NaN loss at step 3');
+    assert.equal(s.params, 43418);
+    assert.equal(s.savedDir, undefined);
+  });
+
+  it('reads the offers of a dataset mismatch that crossed the process boundary', () => {
+    const e = Object.assign(new Error('does not fit'), { name: 'DatasetMismatchError', data: { offers: [{ kind: 'resize', to: [32, 32] }, { kind: 'repeat-channels', to: 3 }, { kind: 'one-hot', classes: 10 }] } });
+    assert.deepEqual(mismatchOffers(e), ['resize to 32×32', 'repeat-channels to 3', 'one-hot (10 classes)']);
+    assert.equal(mismatchOffers(Object.assign(new Error('x'), { name: 'DatasetMismatchError', data: { offers: [] } })), undefined);
+    assert.equal(mismatchOffers(new Error('other')), undefined);
+  });
+});
+
+describe('training panel: dataset picker and settings', () => {
+  it('pairs IDX, .npy and CSV files of the workspace into data specs with the sample limit', () => {
+    const f = (p: string) => ({ path: `/w/${p}`, relative: p });
+    const picks = datasetPicks({
+      fashionMnist: true,
+      limit: 512,
+      files: [f('d/train-images-idx3-ubyte.gz'), f('d/train-labels-idx1-ubyte.gz'), f('x_train.npy'), f('y_train.npy'), f('lonely.npy'), f('iris.csv')],
+    });
+    assert.deepEqual(
+      picks.map((p) => p.spec),
+      [
+        'synthetic:limit=512',
+        'fashion-mnist:limit=512',
+        'idx:/w/d/train-images-idx3-ubyte.gz,/w/d/train-labels-idx1-ubyte.gz:limit=512',
+        'npy:/w/x_train.npy,/w/y_train.npy:limit=512',
+        'csv:/w/iris.csv:limit=512',
+        undefined,
+      ],
+    );
+    assert.equal(picks[0]!.label, 'synthetic');
+    assert.equal(picks[picks.length - 1]!.label, 'Browse…');
+    assert.ok(!datasetPicks({ fashionMnist: false, files: [], limit: 0 }).some((p) => p.label === 'Fashion-MNIST'));
+    assert.equal(datasetPicks({ fashionMnist: false, files: [], limit: 0 })[0]!.spec, 'synthetic');
+  });
+
+  it('names the second file of a pair, and keeps a spec\'s own limit', () => {
+    assert.equal(idxLabelsFor('/a/t10k-images-idx3-ubyte'), '/a/t10k-labels-idx1-ubyte');
+    assert.equal(idxLabelsFor('/a/train.csv'), undefined);
+    assert.deepEqual(npyLabelsFor('/a/X.npy'), ['/a/y.npy', '/a/Y.npy']);
+    assert.equal(withLimit('fashion-mnist:limit=100', 512), 'fashion-mnist:limit=100');
+    assert.equal(withLimit('synthetic', 0), 'synthetic');
+    assert.deepEqual(specForFile('/a/b.csv'), { spec: 'csv:/a/b.csv' });
+    assert.deepEqual(specForFile('/a/x.npy'), { needs: 'y' });
+    assert.deepEqual(specForFile('/a/x.npy', '/a/y.npy'), { spec: 'npy:/a/x.npy,/a/y.npy' });
+    assert.ok('error' in specForFile('/a/readme.md'));
+  });
+
+  it('reads laurel.training.* with defaults for bad values', () => {
+    assert.deepEqual(readTrainingSettings(() => undefined), TRAINING_DEFAULTS);
+    const s = readTrainingSettings((k) => ({ 'training.epochs': 3, 'training.batchSize': 0, 'training.learningRate': 0.01, 'training.sampleLimit': 0 })[k]);
+    assert.deepEqual(s, { epochs: 3, batchSize: 32, learningRate: 0.01, sampleLimit: 0 });
+    assert.equal(readDatasetSetting(() => '  synthetic '), 'synthetic');
+    assert.equal(readDatasetSetting(() => 5), '');
+  });
+});

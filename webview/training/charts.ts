@@ -1,0 +1,88 @@
+// Loss and accuracy curves with uPlot: one colour per run (the theme's --vscode-charts-* colours),
+// validation dashed in the same colour. A chart is rebuilt only when its series change; else setData.
+import uPlot from 'uplot';
+import { alignCurves } from '../../src/extension/trainingView';
+import type { JobView, Metric } from '../../src/extension/trainingView';
+
+const PALETTE = ['blue', 'orange', 'green', 'red', 'purple', 'yellow'];
+
+const cssVar = (name: string, fallback: string): string => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+
+/** The colour of run `i` of a job (the table's swatches use the same). */
+export function runColour(i: number): string {
+  return cssVar(`--vscode-charts-${PALETTE[i % PALETTE.length]}`, ['#3794ff', '#d18616', '#89d185', '#f14c4c', '#b180d7', '#cca700'][i % PALETTE.length]!);
+}
+
+export class Chart {
+  private plot: uPlot | undefined;
+  private key = '';
+  readonly root: HTMLDivElement;
+  private readonly body: HTMLDivElement;
+  private readonly empty: HTMLDivElement;
+
+  constructor(
+    parent: HTMLElement,
+    private readonly metric: Metric,
+    private readonly title: string,
+  ) {
+    this.root = document.createElement('div');
+    this.root.className = `chart chart-${metric}`;
+    const h = document.createElement('h3');
+    h.textContent = title;
+    this.body = document.createElement('div');
+    this.body.className = 'chart-body';
+    this.empty = document.createElement('div');
+    this.empty.className = 'chart-empty';
+    this.root.append(h, this.body, this.empty);
+    parent.appendChild(this.root);
+    new ResizeObserver(() => this.plot?.setSize(this.size())).observe(this.body);
+  }
+
+  private size(): { width: number; height: number } {
+    return { width: Math.max(200, this.body.clientWidth), height: 220 };
+  }
+
+  /** Draws the job's curves of this metric; hides itself when no run has any. */
+  update(job: JobView): void {
+    const { series, data } = alignCurves(job, this.metric);
+    this.root.hidden = this.metric === 'acc' && series.length === 0;
+    this.empty.textContent = series.length === 0 ? 'Waiting for the first batch…' : '';
+    const key = `${job.id}|${series.map((s) => `${s.run}:${s.label}`).join('|')}`;
+    if (series.length === 0) {
+      this.plot?.destroy();
+      this.plot = undefined;
+      this.key = '';
+      return;
+    }
+    if (this.plot && key === this.key) {
+      this.plot.setData(data as uPlot.AlignedData);
+      return;
+    }
+    this.plot?.destroy();
+    this.key = key;
+    const fg = cssVar('--vscode-foreground', '#ccc');
+    const grid = cssVar('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)');
+    const axis = (label: string): uPlot.Axis => ({ stroke: fg, label, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '11px sans-serif', labelFont: '11px sans-serif' });
+    const opts: uPlot.Options = {
+      ...this.size(),
+      title: undefined,
+      scales: { x: { time: false } },
+      legend: { show: true },
+      cursor: { drag: { x: true, y: false } },
+      axes: [axis('step'), axis(this.title)],
+      series: [
+        { label: 'step' },
+        ...series.map((s): uPlot.Series => ({
+          label: s.label,
+          stroke: runColour(s.run),
+          width: s.validation ? 1.5 : 2,
+          ...(s.validation ? { dash: [6, 4] } : {}),
+          spanGaps: true,
+          points: { show: data[0]!.length < 40, size: 5 },
+          value: (_u, v) => (v === null || v === undefined ? '–' : v.toFixed(4)),
+        })),
+      ],
+    };
+    this.plot = new uPlot(opts, data as uPlot.AlignedData, this.body);
+  }
+}
