@@ -92,7 +92,9 @@ def _train(cfg):
         # The host closes stdin to cancel, and a host that dies closes it too: stop at the next batch.
         def watch():
             try:
-                while _sys.stdin.buffer.read(65536):
+                # os.read on the fd, not sys.stdin: a daemon thread blocked inside a buffered reader aborts
+                # the interpreter at exit (it cannot take the reader's lock).
+                while _os.read(0, 65536):
                     pass
             except Exception:
                 pass

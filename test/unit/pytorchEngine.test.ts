@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { openModel } from '../../src/core/model';
+import type { OpenModel } from '../../src/core/model';
+import type { EngineChoice, RunRecord, TrainConfig } from '../../src/protocol/runRecords';
+import type { BatchEndEvent, EpochEndEvent } from '../../src/protocol/trainerProtocol';
+import { selectBackend } from '../../src/trainer/backend';
+import type { BackendChoice } from '../../src/trainer/backend';
+import { loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
+import { findTorchPython, PythonNotFoundError } from '../../src/trainer/pythonFinder';
+import { resolveEngine, tfjsDataOrder, TORCH_STATE } from '../../src/trainer/pytorchEngine';
+import { planRun, taskOf } from '../../src/trainer/runSpec';
+import { trainRun } from '../../src/trainer/train';
+import type { TrainData } from '../../src/trainer/train';
+
+// The PyTorch engine needs a Python with torch: Debian's python3-torch here and in CI. Without one these tests
+// fail (saying what to install) rather than skip.
+
+const root = resolve(__dirname, '../../..');
+const example = (f: string): string => join(root, 'examples', f);
+
+const config = (over: Partial<TrainConfig> = {}): TrainConfig => ({
+  optimizer: 'adam',
+  learningRate: 1e-3,
+  batchSize: 8,
+  epochs: 1,
+  validationSplit: 0.1,
+  seed: 42,
+  engine: 'pytorch',
+  ...over,
+});
+
+/** An env without LAUREL_PYTHON, so the finder's own order is what is tested. */
+function envWithout(over: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...over };
+  delete env['LAUREL_PYTHON'];
+  return env;
+}
+
+describe('PyTorch engine', function () {
+  this.timeout(300_000);
+  let backend: BackendChoice;
+  let m: OpenModel;
+  let data: TrainData;
+  let tmp: string;
+
+  before(async function () {
+    try {
+      await findTorchPython();
+    } catch (e) {
+      if (e instanceof PythonNotFoundError) throw new Error(`the PyTorch engine tests need torch: ${e.message}`);
+      throw e;
+    }
+    backend = await selectBackend('wasm');
+    m = openModel(example('resnet-mini.json'), readFileSync(example('resnet-mini.json')));
+    data = await loadDataset(parseDataSpec('synthetic:samples=64'), taskOf(m));
+    tmp = mkdtempSync(join(tmpdir(), 'laurel-torch-test-'));
+  });
+  after(function () {
+    data?.x.dispose();
+    data?.y.dispose();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe('finding Python', function () {
+    it('skips a python3 without torch with the reason, then takes /usr/bin/python3', async function () {
+      // A python3 first on PATH that cannot import torch (-S: no site-packages), as a pyenv python3 without torch.
+      const bin = join(tmp, 'bin');
+      rmSync(bin, { recursive: true, force: true });
+      spawnSync('mkdir', ['-p', bin]);
+      writeFileSync(join(bin, 'python3'), '#!/bin/sh\nexec /usr/bin/python3 -S "$@"\n');
+      chmodSync(join(bin, 'python3'), 0o755);
+      const found = await findTorchPython({ env: envWithout({ PATH: `${bin}${delimiter}${process.env['PATH']}` }) });
+      assert.equal(found.python, '/usr/bin/python3');
+      assert.equal(found.source, 'default');
+      assert.deepEqual(found.skipped.map((s) => s.python), [join(bin, 'python3')]);
+      assert.match(found.skipped[0]!.reason, /torch not importable/);
+      assert.match(found.probe.torch, /^\d+\.\d+/);
+    });
+
+    it('on this machine: the first Python on the list that imports torch, saying why earlier ones were skipped', async function () {
+      const found = await findTorchPython({ env: envWithout() });
+      console.log(`      picked ${found.python} [${found.source}] torch ${found.probe.torch}; skipped ${found.skipped.map((s) => `${s.python}: ${s.reason}`).join('; ') || 'none'}`);
+      assert.equal(found.python, '/usr/bin/python3');
+      for (const s of found.skipped) assert.ok(s.reason.length > 0);
+      const pathPython = spawnSync('sh', ['-c', 'command -v python3'], { encoding: 'utf8' }).stdout.trim();
+      if (pathPython && pathPython !== '/usr/bin/python3' && spawnSync(pathPython, ['-c', 'import torch']).status !== 0) {
+        assert.match(found.skipped.find((s) => s.python === pathPython)?.reason ?? '', /torch not importable/);
+      }
+    });
+
+    it('an explicit --python that does not exist is skipped, not fatal; none at all says what to install', async function () {
+      const found = await findTorchPython({ explicit: join(tmp, 'no-such-python'), env: envWithout() });
+      assert.equal(found.skipped[0]!.reason, 'not found');
+      // /usr/bin/python3 is always the last candidate, so the no-torch message is checked on the error itself.
+      const none = new PythonNotFoundError([{ python: '/opt/py/bin/python3', source: 'PATH', reason: 'torch not importable (ModuleNotFoundError)' }]);
+      assert.match(none.message, /no Python with torch found \(\/opt\/py\/bin\/python3 \[PATH\]: torch not importable.*install python3-torch/);
+    });
+
+    it("auto picks TF.js on a machine without a GPU and says why", async function () {
+      const probe = await findTorchPython();
+      const e: EngineChoice = await resolveEngine(config({ engine: 'auto' }), backend);
+      if (probe.probe.cuda) assert.equal(e.name, 'pytorch');
+      else {
+        assert.equal(e.name, 'tfjs');
+        assert.match(e.reason, /no GPU engine/);
+        assert.match(e.reason, /sees no CUDA device/);
+      }
+    });
+  });
+
+  it('the data order is model.fit’s: a permutation per epoch, cumulative', function () {
+    const order = tfjsDataOrder(42, 10, 2);
+    for (const e of [0, 1]) assert.deepEqual([...order.slice(e * 10, e * 10 + 10)].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.notDeepEqual([...order.slice(0, 10)], [...order.slice(10)]);
+  });
+
+  it('trains resnet-mini with rw+lr:r=4 for an epoch: finite, falling loss, events, a run record and model.pt', async function () {
+    const batches: BatchEndEvent[] = [];
+    const epochs: EpochEndEvent[] = [];
+    const out = join(tmp, 'run');
+    const { record } = await trainRun(planRun(m, 'rw+lr:r=4'), data, config(), {
+      backend,
+      outDir: out,
+      throttleMs: 0,
+      sink: { batchEnd: (e) => batches.push(e), epochEnd: (e) => epochs.push(e) },
+    });
+    assert.equal(record.status, 'completed', record.message);
+    assert.equal(record.engine?.name, 'pytorch');
+    assert.equal(record.engine?.python, '/usr/bin/python3');
+    assert.match(record.engine?.torch ?? '', /^\d/);
+    assert.equal(record.engine?.device, 'cpu');
+    assert.equal(record.steps, 8); // 57 training samples in batches of 8
+    assert.equal(batches.length, 8);
+    assert.ok(batches.every((b) => Number.isFinite(b.loss) && b.run === 'rw+lr:r=4'));
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const losses = batches.map((b) => b.loss);
+    console.log(`      batch losses ${losses.map((l) => l.toFixed(3)).join(' ')}; ${record.samplesPerSec?.toFixed(1)} samples/s, ${record.stepMs?.toFixed(1)} ms/step`);
+    assert.ok(mean(losses.slice(-3)) < mean(losses.slice(0, 3)), `loss should fall: ${losses.join(', ')}`);
+    assert.equal(epochs.length, 1);
+    assert.equal(epochs[0]!.engine, 'pytorch cpu');
+    assert.ok(Number.isFinite(epochs[0]!.valLoss));
+    assert.ok(record.samplesPerSec! > 0 && record.peakBytes > 0);
+    assert.equal(record.params.added, 776);
+    assert.ok(existsSync(join(out, TORCH_STATE)));
+    assert.ok(existsSync(join(out, 'model.py')));
+    const saved = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunRecord;
+    assert.equal(saved.saved?.torchState, join(out, TORCH_STATE));
+    assert.equal(saved.engine?.name, 'pytorch');
+    // The state_dict loads into the saved module.
+    const load = spawnSync(
+      '/usr/bin/python3',
+      ['-c', `import importlib.util,sys,torch\ns=importlib.util.spec_from_file_location('m',sys.argv[1]);mod=importlib.util.module_from_spec(s);s.loader.exec_module(mod)\nm=mod.ResnetMini();m.load_state_dict(torch.load(sys.argv[2]));print('ok')`, join(out, 'model.py'), join(out, TORCH_STATE)],
+      { encoding: 'utf8' },
+    );
+    assert.equal(load.stdout.trim(), 'ok', load.stderr);
+  });
+
+  it('starts where TF.js starts: the same first-step loss (same initial weights and data order)', async function () {
+    const c = config({ maxSteps: 1, validationSplit: 0 });
+    const torchRun = await trainRun(planRun(m, 'rw+lr:r=4'), data, c, { backend });
+    const tfjsRun = await trainRun(planRun(m, 'rw+lr:r=4'), data, { ...c, engine: 'tfjs' }, { backend });
+    const [a, b] = [torchRun.record.epochs[0]!.loss, tfjsRun.record.epochs[0]!.loss];
+    console.log(`      first-step loss: pytorch ${a.toFixed(6)}, tfjs ${b.toFixed(6)}`);
+    assert.ok(Math.abs(a - b) < 1e-4 * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
+  });
+
+  it('cancel stops after the batch in progress and still saves model.pt', async function () {
+    const controller = new AbortController();
+    const out = join(tmp, 'cancelled');
+    const t0 = Date.now();
+    const { record } = await trainRun(planRun(m, 'rw+lr:r=4'), data, config({ epochs: 50 }), {
+      backend,
+      outDir: out,
+      throttleMs: 0,
+      signal: controller.signal,
+      sink: { batchEnd: (e) => e.step >= 2 && controller.abort() },
+    });
+    assert.equal(record.status, 'cancelled');
+    assert.match(record.message ?? '', /cancelled after \d+ step/);
+    assert.ok(record.steps >= 2 && record.steps < 50 * 8, `steps ${record.steps}`);
+    assert.ok(Date.now() - t0 < 60_000);
+    assert.ok(existsSync(join(out, TORCH_STATE)));
+  });
+
+  it('a NaN loss stops the run with a message and saves no weights', async function () {
+    const values = data.x.dataSync().slice();
+    values[5] = NaN;
+    const bad: TrainData = { ...data, x: tf.tensor(values, data.x.shape) };
+    const out = join(tmp, 'nan');
+    try {
+      const { record } = await trainRun(planRun(m, 'plain'), bad, config({ epochs: 3 }), { backend, outDir: out });
+      assert.equal(record.status, 'diverged');
+      assert.match(record.message ?? '', /loss became NaN at epoch 1, batch \d+ of 8 \(step \d+\); training stopped: the data contain NaN or Inf values/);
+      assert.ok(!existsSync(join(out, TORCH_STATE)));
+      assert.ok(existsSync(join(out, 'run.json')));
+    } finally {
+      bad.x.dispose();
+    }
+  });
+
+  it('a Python error rejects with its message', async function () {
+    const spec = planRun(m, 'plain');
+    spec.pytorch = () => ({ code: 'import torch\nimport torch.nn as nn\n\n\nclass Broken(nn.Module):\n    def __init__(self):\n        raise ValueError("broken on purpose")\n', unsupported: [] });
+    await assert.rejects(trainRun(spec, data, config(), { backend }), /PyTorch training failed .*exited with code 1\): ValueError: broken on purpose/);
+  });
+
+  it("`laurel compare --engine pytorch` prints the comparison table", function () {
+    const build = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, encoding: 'utf8' });
+    assert.equal(build.status, 0, build.stderr);
+    const out = join(tmp, 'cli');
+    const r = spawnSync(
+      process.execPath,
+      [join(root, 'bin', 'laurel.js'), 'compare', 'examples/resnet-mini.json', '--engine', 'pytorch', '--plans', 'plain;rw', '--data', 'synthetic:samples=64', '--epochs', '1', '--out', out],
+      { cwd: root, encoding: 'utf8', env: envWithout() },
+    );
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /engine pytorch: \/usr\/bin\/python3/);
+    assert.match(r.stdout, /run\s+params\s+added\s+loss/);
+    assert.match(r.stdout, /^plain\s+\d/m);
+    assert.match(r.stdout, /^rw\s+\d/m);
+    assert.match(r.stdout, /engine pytorch \S+ on the CPU/);
+    const c = JSON.parse(readFileSync(join(out, 'comparison.json'), 'utf8')) as { engine?: EngineChoice; runs: RunRecord[] };
+    assert.equal(c.engine?.name, 'pytorch');
+    assert.ok(c.runs.every((run) => run.engine?.name === 'pytorch' && existsSync(run.saved!.torchState!)));
+  });
+});
