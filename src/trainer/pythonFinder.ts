@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 /** What `import torch` tells about an interpreter. */
 export interface TorchProbe {
@@ -144,7 +144,7 @@ export function pythonCandidates(opts: FindPythonOptions = {}): PythonCandidate[
   add(opts.explicit, '--python');
   add(env['LAUREL_PYTHON'], 'LAUREL_PYTHON');
   add(opts.pythonPath, 'pythonPath');
-  add(onPath('python3', env) ?? (isAbsolute('python3') ? undefined : 'python3'), 'PATH');
+  add(onPath('python3', env), 'PATH');
   add('/usr/bin/python3', 'default');
   return list;
 }
