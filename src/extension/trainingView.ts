@@ -300,8 +300,15 @@ export const fmtMiB = (bytes: number | null): string => (bytes === null ? '–' 
 export const fmtAdded = (added: number | null, percent: number | null): string =>
   added === null ? '–' : added === 0 ? '0' : `${added > 0 ? '+' : ''}${added.toLocaleString('en-US')} (${(percent ?? 0).toFixed(3)}%)`;
 
-/** The table as the webview shows it: header and text cells. */
+/** The table as the webview shows it: header and text cells. A single run has no ratio columns (no baseline). */
 export function tableText(job: JobView): { header: string[]; rows: string[][] } {
+  const full = tableTextAll(job);
+  if (job.runs.length > 1) return full;
+  const keep = (_: string, i: number): boolean => i < 10 || i === full.header.length - 1;
+  return { header: full.header.filter(keep), rows: full.rows.map((r) => r.filter(keep)) };
+}
+
+function tableTextAll(job: JobView): { header: string[]; rows: string[][] } {
   const header = ['run', 'params', 'added', 'final loss', 'best loss', 'final acc', 'best acc', 'ms/step', 'samples/s', 'peak memory', 'params ×', 'step ×', 'samples/s ×', 'memory ×', 'loss ×', 'status'];
   const rows = tableRows(job).map((r) => [
     r.run,

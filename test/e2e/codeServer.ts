@@ -70,8 +70,8 @@ export async function startSession(files: Record<string, string>): Promise<Sessi
     'editor.minimap.enabled': false,
     // The dirty state after an applied variant is part of what is tested.
     'files.autoSave': 'off',
-    // Training needs no data files and takes a few steps.
-    'laurel.dataset': 'synthetic:samples=64',
+    // The dataset picker is part of what is tested (laurel.dataset stays empty); a few hundred samples keep training short.
+    'laurel.training.sampleLimit': 256,
     'window.commandCenter': false,
   };
   writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(settings, null, 2));

@@ -1,17 +1,20 @@
 /**
  * The extension in a real VS Code (code-server 4.100.3 + chromium): CodeLens on a model file, a click that
- * switches a residual to LAuReL, undo, and Show Summary. Run with `npm run test:e2e` (scripts/e2e.sh).
+ * switches a residual to LAuReL, undo, the graph view's edge menu, Show Summary, training from the editor into
+ * the training panel, and the graph of ResNet-50. Run with `npm run test:e2e` (scripts/e2e.sh).
  * Screenshots of every step go to test-artifacts/e2e/.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Frame, Page } from 'playwright-core';
 import { repoRoot, startSession } from './codeServer';
 import type { Session } from './codeServer';
 
 const artifacts = join(repoRoot, 'test-artifacts', 'e2e');
 const model = readFileSync(join(repoRoot, 'examples', 'resnet-mini.json'), 'utf8');
+const RESNET50 = 'tfjs-legacy-resnet50-tensorspace.json';
+const resnet50 = readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'models', RESNET50), 'utf8');
 const lineOf = (needle: string): number => model.slice(0, model.indexOf(needle)).split('\n').length;
 
 const norm = (s: string | null): string => (s ?? '').replace(/\u00a0/g, ' ');
@@ -34,6 +37,44 @@ async function runCommand(page: Page, title: string): Promise<void> {
   await page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first().click({ timeout: 10_000 });
 }
 
+/** A layout command for a screenshot: titles move between VS Code versions, so a missing one is skipped. */
+async function layoutCommand(page: Page, title: string): Promise<void> {
+  try {
+    await runCommand(page, title);
+  } catch {
+    await page.keyboard.press('Escape');
+  }
+}
+
+/**
+ * The content frame of the webview that shows `selector`. A webview is two iframes deep (iframe.webview, then
+ * iframe#active-frame); with the graph and the training panel open there are several, so look in each.
+ */
+async function webviewFrame(page: Page, selector: string, timeout = 60_000): Promise<Frame> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    for (const f of page.frames()) {
+      if (f.name() !== 'active-frame' && !f.url().includes('fake.html')) continue;
+      try {
+        if ((await f.locator(selector).count()) > 0) return f;
+      } catch {
+        // the frame went away while we looked
+      }
+    }
+    if (Date.now() > end) throw new Error(`no webview shows ${selector} after ${timeout} ms`);
+    await page.waitForTimeout(250);
+  }
+}
+
+async function quickOpen(page: Page, file: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  await page.waitForSelector('.quick-input-widget', { state: 'visible' });
+  await page.keyboard.type(file);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first().waitFor({ timeout: 20_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: file }).waitFor({ timeout: 20_000 });
+}
+
 describe('LAuReL Studio in code-server', function () {
   this.timeout(240_000);
   let session: Session;
@@ -46,7 +87,7 @@ describe('LAuReL Studio in code-server', function () {
   before(async () => {
     mkdirSync(artifacts, { recursive: true });
     // A damaged copy: a doubled comma inside stem_conv's config.
-    session = await startSession({ 'resnet-mini.json': model, 'broken-model.json': model.replace('"filters": 16,', '"filters": 16,,') });
+    session = await startSession({ 'resnet-mini.json': model, 'broken-model.json': model.replace('"filters": 16,', '"filters": 16,,'), [RESNET50]: resnet50 });
     page = session.page;
   });
 
@@ -102,6 +143,67 @@ describe('LAuReL Studio in code-server', function () {
     assert.equal(await page.locator('.tab.active.dirty').count(), 0, 'undo back to the saved text is clean again');
   });
 
+  it('the graph view: a click on a residual edge, a variant from its menu, Apply; Ctrl+Z in the editor redraws it', async () => {
+    await runCommand(page, 'LAuReL: Open Graph');
+    const edge = '.residual[aria-label^="Residual block1_add:"]';
+    const frame = await webviewFrame(page, edge);
+    await frame.locator('.node').first().waitFor({ timeout: 30_000 });
+    await shot('graph-opened');
+    assert.equal(await frame.locator('.residual.switched').count(), 0);
+
+    // Click on the drawn line itself (the centre of an edge's box need not lie on it): the first point along
+    // the path where the page's own hit test finds this edge.
+    const hit = frame.locator(`${edge} .residual-hit`);
+    const at = await hit.evaluate((el) => {
+      // DOM types by hand: the test tsconfig has no DOM lib.
+      type Pt = { x: number; y: number; matrixTransform(m: unknown): { x: number; y: number } };
+      type Path = { getTotalLength(): number; getPointAtLength(l: number): Pt; getScreenCTM(): unknown; ownerDocument: { elementFromPoint(x: number, y: number): { closest(s: string): unknown } | null } };
+      const p = el as unknown as Path;
+      const len = p.getTotalLength();
+      for (const f of [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.1, 0.9]) {
+        const pt = p.getPointAtLength(len * f).matrixTransform(p.getScreenCTM());
+        const target = p.ownerDocument.elementFromPoint(pt.x, pt.y);
+        if (target && target.closest('.residual') === (el as unknown as { parentNode: unknown }).parentNode) return { x: pt.x, y: pt.y };
+      }
+      return undefined;
+    });
+    assert.ok(at, 'a visible point of the block1_add edge');
+    // The mouse at that point of the frame's viewport (locator.click's own offsets disagree for SVG paths here).
+    const frameBox = await (await frame.frameElement()).boundingBox();
+    assert.ok(frameBox);
+    await page.mouse.click(frameBox.x + at.x, frameBox.y + at.y);
+    const menu = frame.locator('.menu:not([hidden])');
+    await menu.waitFor({ timeout: 10_000 });
+    assert.match(await menu.locator('.menu-title').textContent() ?? '', /block1_add/);
+    await menu.locator('.menu-row', { has: frame.locator('input[value="rw+lr"]') }).click();
+    await shot('graph-menu');
+    await menu.locator('vscode-button', { hasText: /^Apply/ }).click();
+    await frame.locator(`${edge}.switched`).waitFor({ timeout: 20_000 });
+    await page.locator('.tab.dirty', { hasText: 'resnet-mini.json' }).waitFor({ timeout: 20_000 });
+
+    // The editor (first group) now holds the LaurelResidual; bring its lines into view.
+    await page.locator('.editor-group-container').first().locator('.view-lines').click({ position: { x: 200, y: 10 } });
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type(String(lineOf('"name": "block1_add"')));
+    await page.keyboard.press('Enter');
+    await page.locator('.view-line', { hasText: 'LaurelResidual' }).first().waitFor({ timeout: 20_000 });
+    await shot('graph-applied');
+    assert.equal(await frame.locator('.residual.switched').count(), 1);
+    assert.match(await frame.locator(`${edge} .variant-label`).textContent() ?? '', /RW\+LR/);
+
+    await page.keyboard.press('Control+Z');
+    await page.locator('.view-line', { hasText: 'LaurelResidual' }).first().waitFor({ state: 'hidden', timeout: 20_000 });
+    await frame.locator('.residual.switched').first().waitFor({ state: 'detached', timeout: 20_000 });
+    await shot('graph-undone');
+    assert.equal(await frame.locator('.residual').count(), 4);
+    assert.equal(await page.locator('.tab.dirty', { hasText: 'resnet-mini.json' }).count(), 0);
+
+    // Close the graph so the next steps see the editor alone.
+    await page.locator('.tab', { hasText: 'Graph: resnet-mini.json' }).click();
+    await runCommand(page, 'View: Close Editor');
+    await page.locator('.tab', { hasText: 'Graph: resnet-mini.json' }).waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
   it('Show Summary from the command palette opens the Keras-style table', async () => {
     await runCommand(page, 'LAuReL: Show Summary');
     await page.locator('.tab', { hasText: 'LAuReL summary' }).waitFor({ timeout: 20_000 });
@@ -129,7 +231,7 @@ describe('LAuReL Studio in code-server', function () {
     assert.ok((await lensTexts(page)).some((t) => t.includes('Revert all to plain')));
   });
 
-  it('Train saves the edited model, trains it in the trainer process and reports the run', async function () {
+  it('Train saves the edited model, asks for data, and streams the run into the training panel', async function () {
     this.timeout(300_000);
     await page.locator('.tab', { hasText: 'resnet-mini.json' }).first().click();
     await runCommand(page, 'LAuReL: Train');
@@ -138,14 +240,39 @@ describe('LAuReL Studio in code-server', function () {
     await save.waitFor({ timeout: 20_000 });
     await shot('train-save-prompt');
     await save.click();
-    const done = page.locator('.notification-toast', { hasText: /LAuReL: .* (completed|cancelled|diverged)/ }).first();
+    // No dataset is remembered for this model yet: the picker.
+    const synthetic = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: /^synthetic$/ }) }).first();
+    await synthetic.waitFor({ timeout: 20_000 });
+    await shot('train-dataset-pick');
+    const rows = (await page.$$eval('.quick-input-list .monaco-list-row', (els) => els.map((e) => e.textContent ?? ''))).map(norm);
+    assert.ok(rows.some((r) => r.startsWith('Browse')), rows.join('\n'));
+    await synthetic.click();
+
+    const panel = await webviewFrame(page, '#app .header', 60_000);
+    await page.locator('.tab', { hasText: 'LAuReL Training' }).waitFor({ timeout: 20_000 });
+    await panel.locator('.chart-loss canvas').first().waitFor({ timeout: 120_000 });
+    await shot('training-curve');
     const failed = page.locator('.notification-toast', { hasText: 'training failed' }).first();
-    await Promise.race([done.waitFor({ timeout: 240_000 }), failed.waitFor({ timeout: 240_000 })]);
-    await shot('trained');
-    const text = norm(await page.locator('.notifications-toasts').textContent());
-    assert.doesNotMatch(text, /training failed/, text);
-    assert.match(text, /resnet-mini\.json completed: loss \d/);
+    await Promise.race([panel.locator('#app[data-state="completed"] .table-section.final').waitFor({ timeout: 240_000 }), failed.waitFor({ timeout: 240_000 })]);
+    await page.waitForTimeout(500);
+    await shot('training-done');
+    const toasts = norm(await page.locator('.notifications-toasts').textContent());
+    assert.doesNotMatch(toasts, /training failed/, toasts);
+    assert.match(toasts, /resnet-mini\.json completed: loss \d/);
     assert.equal(await page.locator('.tab.dirty', { hasText: 'resnet-mini.json' }).count(), 0, 'saved before training');
+
+    // The panel: a curve with data, the backend and why, and the final table with the run.
+    const points = await panel.locator('.chart-loss .u-legend').textContent();
+    assert.ok(points && /resnet-mini\.json/.test(points), String(points));
+    assert.match(norm(await panel.locator('.backend').textContent()), /Backend (wasm|cpu|tensorflow)/);
+    const row = panel.locator('table.results tbody tr').first();
+    const cells = (await row.locator('td').allTextContents()).map(norm);
+    assert.equal(cells[0], 'resnet-mini.json');
+    assert.match(cells[1]!, /^43,4\d\d$/, cells.join(' | '));
+    assert.match(cells[3]!, /^\d+\.\d{4}$/, 'final loss');
+    assert.equal(cells[cells.length - 1], 'completed');
+    assert.equal(await panel.locator('#app .badge').textContent(), 'completed');
+    assert.equal(await panel.locator('vscode-button.cancel').isHidden(), true, 'no Cancel once done');
   });
 
   it('a model file that does not read gets a located diagnostic instead of lenses', async () => {
@@ -164,5 +291,27 @@ describe('LAuReL Studio in code-server', function () {
     await row.waitFor({ timeout: 20_000 });
     await shot('broken-problems');
     assert.match(norm(await row.textContent()), new RegExp(`\\[Ln ${errorLine}, Col \\d+\\]`));
+  });
+
+  it('the graph of ResNet-50 (for the README)', async function () {
+    this.timeout(180_000);
+    await quickOpen(page, RESNET50);
+    await layoutCommand(page, 'View: Hide Panel');
+    await runCommand(page, 'LAuReL: Open Graph');
+    const frame = await webviewFrame(page, '.residual', 120_000);
+    await frame.locator('.summary .totals').waitFor({ timeout: 30_000 });
+    assert.match(norm(await frame.locator('.summary .totals').textContent()), /16 residuals/);
+    await layoutCommand(page, 'View: Toggle Maximize Editor Group');
+    await page.waitForTimeout(1000);
+    await shot('graph-resnet50');
+    // The overview: each block's branch folded into one box, the whole network in view.
+    await frame.locator('vscode-button', { hasText: 'Collapse blocks' }).click();
+    await frame.locator('.node-box.folded').first().waitFor({ timeout: 30_000 });
+    await frame.locator('vscode-button', { hasText: /^Fit$/ }).click();
+    await page.waitForTimeout(1000);
+    await shot('graph-resnet50-collapsed');
+    const outer = await (await frame.frameElement()).ownerFrame();
+    const iframe = outer ? await outer.frameElement() : undefined;
+    if (iframe) await iframe.screenshot({ path: join(artifacts, 'graph-resnet50-view.png') });
   });
 });

@@ -120,6 +120,15 @@ describe('training panel: table rows', () => {
     assert.equal(text.rows[1]![11], '1.50×');
     assert.equal(text.rows[2]![1], '–');
   });
+
+  it('leaves the ratio columns out for a single run (Train)', () => {
+    const h = fold([start(1, [], 'train'), { type: 'runDone', jobId: 1, run: 'm.json', summary: summary() }, { type: 'jobDone', jobId: 1, at: 'x', cancelled: false }]);
+    const text = tableText(h.jobs[0]!);
+    assert.equal(text.header.length, 11);
+    assert.ok(!text.header.some((c) => c.includes('×')));
+    assert.equal(text.header[10], 'status');
+    assert.deepEqual(text.rows[0]!.slice(-2), ['1.0 MiB', 'completed']);
+  });
 });
 
 describe('training panel: curves for uPlot', () => {

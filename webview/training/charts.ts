@@ -66,8 +66,10 @@ export class Chart {
     const opts: uPlot.Options = {
       ...this.size(),
       title: undefined,
-      scales: { x: { time: false } },
-      legend: { show: true },
+      // Accuracy on a fixed 0..1 axis, so one early point does not set the scale.
+      scales: { x: { time: false }, ...(this.metric === 'acc' ? { y: { range: [0, 1] as uPlot.Range.MinMax } } : {}) },
+      // Names only: the cursor's values would repeat the table.
+      legend: { show: true, live: false },
       cursor: { drag: { x: true, y: false } },
       axes: [axis('step'), axis(this.title)],
       series: [
