@@ -1,5 +1,5 @@
 // The comparison as a plain-text table. Pure (no tfjs), so the CLI bundle can import it.
-import { renderTable, thousands } from '../cli/table';
+import { percent, renderTable, thousands } from '../cli/table';
 import type { ComparisonRecord } from '../protocol/runRecords';
 
 const fixed = (v: number | null | undefined, digits: number): string => (v === null || v === undefined ? '-' : Number.isFinite(v) ? v.toFixed(digits) : String(v));
@@ -12,7 +12,7 @@ export function comparisonTable(c: ComparisonRecord): string {
   const rows = c.rows.map((r) => [
     r.name,
     thousands(r.params),
-    r.added === 0 ? '0' : `${r.added > 0 ? '+' : ''}${thousands(r.added)} (${r.addedPercent.toFixed(3)}%)`,
+    r.added === 0 ? '0' : `${r.added > 0 ? '+' : ''}${thousands(r.added)} (${percent(r.addedPercent)})`,
     fixed(r.final.loss, 4),
     fixed(r.best.loss, 4),
     fixed(r.final.acc, 3),
