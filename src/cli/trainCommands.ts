@@ -77,13 +77,14 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
       console.error(`laurel: ${e.message}`);
       return 1;
     }
-    if (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('E')) {
-      console.error(`laurel: ${e.message}`);
-      return 1;
-    }
     if (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {
       console.error(`laurel: ${e.message}\n\n${TRAIN_USAGE}`);
       return 2;
+    }
+    // File system errors: ENOENT, EACCES, ...
+    if (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('E')) {
+      console.error(`laurel: ${e.message}`);
+      return 1;
     }
     throw e;
   }
