@@ -414,9 +414,17 @@ function runPython(python: string, args: string[], run: string, config: TrainCon
       partial = lines.pop() ?? '';
       lines.forEach(onLine);
     });
+    // Chunks do not end at line ends: carry the unfinished line over, as for stdout.
+    let partialErr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      for (const l of chunk.split('\n')) if (l.trim()) stderr.push(l);
+      const lines = (partialErr + chunk).split('\n');
+      partialErr = lines.pop() ?? '';
+      for (const l of lines) if (l.trim()) stderr.push(l);
       if (stderr.length > 200) stderr.splice(0, stderr.length - 200);
+    });
+    child.stderr.on('end', () => {
+      if (partialErr.trim()) stderr.push(partialErr);
+      partialErr = '';
     });
     child.stdin.on('error', () => undefined); // EPIPE when Python has exited already
     const onAbort = (): void => {
