@@ -17,7 +17,9 @@ import { comparisonTable } from '../trainer/comparisonTable';
 import { TrainerClient } from '../trainer/trainerClient';
 import { datasetPicks, specForFile, withLimit } from './datasetPicks';
 import type { DatasetPick } from './datasetPicks';
+import { deltaText } from './lensSpecs';
 import type { ModelController } from './modelController';
+import { costWith, currentCost } from './modelFacts';
 import { readBackend, readDatasetSetting, readTrainingSettings } from './settings';
 import { TrainingPanel } from './trainingPanel';
 import { backendFromLog, backendView, dataFromLog, mismatchOffers, runSummaryView } from './trainingRecords';
@@ -95,7 +97,12 @@ export class TrainingSessions implements vscode.Disposable {
     const items = variantPicks(m, options, 'rw+lr')
       .filter((p) => COMPARE_VARIANTS.includes(p.variant))
       .sort((a, b) => COMPARE_VARIANTS.indexOf(a.variant) - COMPARE_VARIANTS.indexOf(b.variant))
-      .map((p) => ({ ...p, spec: choiceSpec({ variant: p.variant, options }), picked: p.variant === 'rw' || p.variant === 'rw+lr' }));
+      .map((p) => {
+        // Priced over plain (the baseline), not over what the file holds now as the Apply picks are.
+        const added = costWith(m, { variant: p.variant, options }).addedParams;
+        const description = `${deltaText(added, currentCost(m).baseParams)} params over plain on ${m.sites.length} residual${m.sites.length === 1 ? '' : 's'}`;
+        return { ...p, description, spec: choiceSpec({ variant: p.variant, options }), picked: p.variant === 'rw' || p.variant === 'rw+lr' };
+      });
     const picked = await vscode.window.showQuickPick(items, {
       canPickMany: true,
       title: `LAuReL: variants to compare with plain (r=${options.rank}, k=${options.k} from settings laurel.rank, laurel.paK)`,

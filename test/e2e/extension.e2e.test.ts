@@ -276,6 +276,28 @@ describe('LAuReL Studio in code-server', function () {
     assert.equal(await panel.locator('vscode-button.cancel').isHidden(), true, 'no Cancel once done');
   });
 
+  it('Compare Variants overlays plain, RW and RW+LR in the panel and ends with the comparison table', async function () {
+    this.timeout(300_000);
+    await page.locator('.tab', { hasText: 'resnet-mini.json' }).first().click();
+    await runCommand(page, 'LAuReL: Compare Variants');
+    // RW and RW+LR are picked by default; the dataset is remembered from Train, so no picker follows.
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'RW+LR' }).first().waitFor({ timeout: 20_000 });
+    await shot('compare-pick');
+    await page.keyboard.press('Enter');
+    const panel = await webviewFrame(page, '#app .header', 60_000);
+    await panel.locator('.job-title', { hasText: 'Comparing 3 variants' }).waitFor({ timeout: 30_000 });
+    const failed = page.locator('.notification-toast', { hasText: 'training failed' }).first();
+    await Promise.race([panel.locator('#app[data-state="completed"] .table-section.final').waitFor({ timeout: 280_000 }), failed.waitFor({ timeout: 280_000 })]);
+    await page.waitForTimeout(500);
+    await shot('compare-done');
+    const rows = panel.locator('table.results tbody tr');
+    assert.equal(await rows.count(), 3);
+    const names = (await rows.locator('td.name').allTextContents()).map(norm);
+    assert.equal(names[0], 'plain');
+    assert.match(names[2]!, /^all=rw\+lr/);
+    assert.equal((await panel.locator('.chart-loss .u-legend .u-series').allTextContents()).filter((t) => !/validation|step/.test(t)).length, 3);
+  });
+
   it('a model file that does not read gets a located diagnostic instead of lenses', async () => {
     await page.keyboard.press('Control+P');
     await page.waitForSelector('.quick-input-widget', { state: 'visible' });
@@ -303,16 +325,25 @@ describe('LAuReL Studio in code-server', function () {
     await frame.locator('.summary .totals').waitFor({ timeout: 30_000 });
     assert.match(norm(await frame.locator('.summary .totals').textContent()), /16 residuals/);
     await layoutCommand(page, 'View: Toggle Maximize Editor Group');
-    await page.waitForTimeout(1000);
+    await page.waitForTimeout(500);
     await shot('graph-resnet50');
-    // The overview: each block's branch folded into one box, the whole network in view.
+    // For the README: each block's branch folded into one box, RW+LR on all 16 residuals (the file is left unsaved).
     await frame.locator('vscode-button', { hasText: 'Collapse blocks' }).click();
     await frame.locator('.node-box.folded').first().waitFor({ timeout: 30_000 });
-    await frame.locator('vscode-button[title^="Fit"]').click();
+    await frame.locator('vscode-button[title^="Choose a variant for every residual"]').click();
+    const menu = frame.locator('.menu:not([hidden])');
+    await menu.waitFor({ timeout: 10_000 });
+    await menu.locator('.menu-row', { has: frame.locator('input[value="rw+lr"]') }).click();
+    await menu.locator('vscode-button', { hasText: /^Apply/ }).click();
+    await frame.locator('.residual.switched').nth(15).waitFor({ timeout: 30_000 });
     await page.waitForTimeout(1000);
-    await shot('graph-resnet50-collapsed');
+    await shot('graph-resnet50-rw-lr');
+    assert.match(norm(await frame.locator('.summary').textContent()), /LAuReL on 16/);
     const outer = await (await frame.frameElement()).ownerFrame();
     const iframe = outer ? await outer.frameElement() : undefined;
     if (iframe) await iframe.screenshot({ path: join(artifacts, 'graph-resnet50-view.png') });
+    await frame.locator('vscode-button[title^="Fit"]').click();
+    await page.waitForTimeout(1000);
+    await shot('graph-resnet50-overview');
   });
 });
