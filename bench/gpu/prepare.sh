@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs HERE (with Node), before the GPU check: writes the generated PyTorch modules that gpu_bench.py trains,
-# because the GPU machine has no Node. The files are committed (bench/gpu/generated/), so a clean checkout can
-# run bench/gpu/run.sh without this step; rerun it after changing the exporter and commit the result.
+# because the GPU machine has no Node. They are build output (git-ignored): pass `carry: ["bench/gpu/generated"]`
+# to the device tool so they travel with the working tree.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -f dist/cli.js ] || node esbuild.mjs

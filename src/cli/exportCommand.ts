@@ -8,7 +8,7 @@ import { toPyTorch } from '../core/export/pytorch';
 import { PlanError, parsePlan, resolvePlan } from '../core/laurel/planSpec';
 import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
-import { writeFileAtomic } from './fsAtomic';
+import { writeFileAtomic } from '../util/fsAtomic';
 
 export const EXPORT_TARGETS = ['pytorch', 'keras-json', 'tfjs'] as const;
 export type ExportTarget = (typeof EXPORT_TARGETS)[number];

@@ -6,7 +6,7 @@ import { DEFAULT_OPTIONS } from '../core/laurel/variants';
 import type { VariantOptions } from '../core/laurel/variants';
 import { inspectReport, openModel, plannedBytes, planModel } from '../core/model';
 import { EXPORT_TARGETS, exportModel, isExportTarget } from './exportCommand';
-import { writeFileAtomic } from './fsAtomic';
+import { writeFileAtomic } from '../util/fsAtomic';
 import { planText, residualText, summaryText } from './inspectText';
 import { isTrainCommand, runTrainCommand, TRAIN_USAGE } from './trainCommands';
 

@@ -4,7 +4,7 @@
  * The CodeLens, the commands and the graph view all go through it.
  */
 import * as vscode from 'vscode';
-import { writeFileAtomic } from '../cli/fsAtomic';
+import { writeFileAtomic } from '../util/fsAtomic';
 import { ModelError } from '../core/errors';
 import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
 import { openModel } from '../core/model';

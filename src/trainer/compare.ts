@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ComparisonRecord, ComparisonRow, RunRecord, TrainConfig } from '../protocol/runRecords';
 import { comparisonTable } from './comparisonTable';
-import { writeFileAtomicSync } from './ioHandler';
+import { writeFileAtomic } from '../util/fsAtomic';
 import { describeEngine, resolveEngine } from './pytorchEngine';
 import { trainRun } from './train';
 import type { RunSpec, TrainData, TrainOptions } from './train';
@@ -88,8 +88,8 @@ export async function compareRuns(runs: RunSpec[], data: TrainData, config: Trai
   };
   if (opts.outDir) {
     mkdirSync(opts.outDir, { recursive: true });
-    writeFileAtomicSync(join(opts.outDir, COMPARISON_RECORD), JSON.stringify(record, null, 2) + '\n');
-    writeFileAtomicSync(join(opts.outDir, COMPARISON_TABLE), comparisonTable(record) + '\n');
+    writeFileAtomic(join(opts.outDir, COMPARISON_RECORD), JSON.stringify(record, null, 2) + '\n');
+    writeFileAtomic(join(opts.outDir, COMPARISON_TABLE), comparisonTable(record) + '\n');
   }
   return record;
 }

@@ -4,30 +4,12 @@
  * fsync, rename); weights first, so a model.json on disk never points at weights that are not there.
  */
 import * as tf from '@tensorflow/tfjs';
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/fsAtomic';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
-
-/** Readers see the old bytes or the new ones, never a part. */
-export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const fd = openSync(tmp, 'wx', 0o644);
-    try {
-      writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
 
 function joinWeights(data: tf.io.WeightData | undefined): Uint8Array {
   if (data === undefined) return new Uint8Array(0);
@@ -49,8 +31,8 @@ export function fileIOHandler(dir: string): tf.io.IOHandler {
       };
       if (artifacts.trainingConfig) json.trainingConfig = artifacts.trainingConfig;
       if (artifacts.userDefinedMetadata) json.userDefinedMetadata = artifacts.userDefinedMetadata;
-      writeFileAtomicSync(join(dir, WEIGHTS_BIN), joinWeights(artifacts.weightData));
-      writeFileAtomicSync(join(dir, MODEL_JSON), JSON.stringify(json));
+      writeFileAtomic(join(dir, WEIGHTS_BIN), joinWeights(artifacts.weightData));
+      writeFileAtomic(join(dir, MODEL_JSON), JSON.stringify(json));
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },
 

@@ -15,11 +15,12 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { EngineChoice, EpochMetrics, LossSummary, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
 import type { BackendChoice } from './backend';
-import { writeFileAtomicSync } from './ioHandler';
+import { writeFileAtomic } from '../util/fsAtomic';
 import { findTorchPython, PythonNotFoundError } from './pythonFinder';
 import type { FindPythonOptions, PythonFound } from './pythonFinder';
 import { moduleClassName, npyBytes, trainingScript } from './pytorchScript';
-import { hashSeed, mulberry32, seedScope } from './seed';
+import { mulberry32 } from '../core/random';
+import { hashSeed, seedScope } from './seed';
 import { chooseLoss, hasNonFinite, prepareLabels, RUN_RECORD, validateConfig } from './train';
 import type { RunSpec, TrainData, TrainOptions, TrainResult } from './train';
 
@@ -307,7 +308,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
     if (opts.outDir) {
       saved = { dir: opts.outDir, record: join(opts.outDir, RUN_RECORD) };
       if (done.stateDict) {
-        writeFileAtomicSync(join(opts.outDir, TORCH_MODULE), exp.code);
+        writeFileAtomic(join(opts.outDir, TORCH_MODULE), exp.code);
         saved.torchState = done.stateDict;
         saved.torchModule = join(opts.outDir, TORCH_MODULE);
       }
@@ -351,7 +352,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
     };
     if (saved) {
       record.saved = saved;
-      writeFileAtomicSync(saved.record, JSON.stringify(record, null, 2) + '\n');
+      writeFileAtomic(saved.record, JSON.stringify(record, null, 2) + '\n');
     }
     return { record, model: null };
   } finally {

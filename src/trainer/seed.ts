@@ -10,18 +10,8 @@
  *   Initializers with an explicit seed in the file keep it (tfjs ignores Math.random then).
  */
 import * as tf from '@tensorflow/tfjs';
+import { mulberry32 } from '../core/random';
 
-/** A small, fast 32-bit PRNG (mulberry32) returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** FNV-1a over the seed and the parts: a 32-bit seed per (run seed, layer, weight). */
 export function hashSeed(seed: number, ...parts: string[]): number {

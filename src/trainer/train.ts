@@ -10,7 +10,8 @@ import type { PyTorchExport } from '../core/export/pytorch';
 import type { EngineChoice, EpochMetrics, LossSummary, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
 import type { BatchEndEvent, EpochEndEvent, LogEvent } from '../protocol/trainerProtocol';
 import type { BackendChoice } from './backend';
-import { fileIOHandler, MODEL_JSON, WEIGHTS_BIN, writeFileAtomicSync } from './ioHandler';
+import { writeFileAtomic } from '../util/fsAtomic';
+import { fileIOHandler, MODEL_JSON, WEIGHTS_BIN } from './ioHandler';
 import { trackPeakMemory } from './memory';
 import { describeEngine, resolveEngine, trainRunPyTorch } from './pytorchEngine';
 import { seedScope } from './seed';
@@ -412,7 +413,7 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
     };
     if (saved) {
       record.saved = saved;
-      writeFileAtomicSync(saved.record, JSON.stringify(record, null, 2) + '\n');
+      writeFileAtomic(saved.record, JSON.stringify(record, null, 2) + '\n');
     }
     return { record, model: opts.keepModel ? built : null };
   } finally {

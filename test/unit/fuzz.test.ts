@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ModelError } from '../../src/core/errors';
+import { mulberry32 } from '../../src/core/random';
 import { inspectReport, openModel, planModel, plannedBytes } from '../../src/core/model';
 import { fixturePath } from './fixturePath';
 
-/** mulberry32: a small seeded generator, so every run tries the same inputs. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FILES = [
   'tfjs-browser-saved-lenet-tensorspace.json',
@@ -76,7 +66,7 @@ function check(file: string, bytes: Uint8Array): 'read' | 'error' {
 
 describe('fuzz: damaged model files read or fail with a located error', function () {
   this.timeout(300_000);
-  const r = rng(20261127);
+  const r = mulberry32(20261127);
   const encoder = new TextEncoder();
 
   for (const file of FILES) {

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../src/core/random';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,17 +64,6 @@ function examplePath(file: string): string {
 
 const open = (file: string): OpenModel => openModel(file, readFileSync(file.includes('/') ? file : existsSync(fixturePath(file)) ? fixturePath(file) : examplePath(file)));
 
-/** mulberry32: a seeded uniform [0, 1) stream. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random values that keep activations O(1): kernels scaled by fan-in, BN statistics and LAuReL weights non-trivial. */
 function randomWeight(name: string, shape: number[], rnd: () => number): Float32Array {
@@ -125,7 +115,7 @@ async function parity(m: OpenModel, spec: string, seed = 1): Promise<Parity> {
   const { code, unsupported } = toPyTorch(m, choices);
   assert.deepEqual(unsupported, []);
   const model = await buildModel(m, choices);
-  const rnd = random(seed);
+  const rnd = mulberry32(seed);
   const blob: Blob = { parts: [], size: 0 };
   const weights: Record<string, { offset: number; shape: number[] }> = {};
   try {

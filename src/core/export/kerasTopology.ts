@@ -11,7 +11,7 @@
 import type { ResidualSite } from '../analysis/residuals';
 import type { CallNode, Layer, ModelGraph, TensorRef } from '../ir';
 import { callId, layerByName, tensorKey } from '../ir';
-import { fromLayerConfig, LAUREL_CLASS } from '../laurel/laurelConfig';
+import { fromLayerConfig, LAUREL_CLASS, toFileConfig } from '../laurel/laurelConfig';
 import { previousActivations } from '../laurel/history';
 import { hasPa } from '../laurel/variants';
 import type { VariantChoice } from '../laurel/variants';
@@ -118,19 +118,9 @@ function layerConfig(layer: Layer, name: string, trainable: boolean): Record<str
 
 /** The config of a LaurelResidual standing in for an add-merge. */
 function laurelConfig(name: string, choice: VariantChoice, branchIndex: number, shortcutIndex: number, source: Layer, trainable: boolean): Record<string, unknown> {
-  const o = choice.options;
-  const config: Record<string, unknown> = {
-    name,
-    trainable: trainable && source.trainable,
-    variant: choice.variant,
-    rank: o.rank,
-    k: o.k,
-    rw_norm: o.rwNorm,
-    lr_init: o.lrInit,
-    pa_mode: o.paMode,
-    branch_index: branchIndex,
-    shortcut_index: shortcutIndex,
-  };
+  // The same keys write-back puts in files, less `replaces` (only a revert needs it).
+  const { replaces: _replaces, ...laurel } = toFileConfig(choice, branchIndex, shortcutIndex, source.className);
+  const config: Record<string, unknown> = { name, trainable: trainable && source.trainable, ...laurel };
   if (typeof source.config['dtype'] === 'string') config['dtype'] = dtypeName(source.config['dtype']);
   return config;
 }

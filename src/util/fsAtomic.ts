@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
  * Write a file so that readers see the old bytes or the new ones, never a part: write a temporary file
  * beside it, flush it, then rename it over the target. On failure the target is untouched.
  */
-export function writeFileAtomic(path: string, data: Uint8Array): void {
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let mode: number | undefined;
   try {
@@ -17,7 +17,7 @@ export function writeFileAtomic(path: string, data: Uint8Array): void {
   try {
     const fd = openSync(tmp, 'wx', mode ?? 0o644);
     try {
-      writeSync(fd, data);
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
