@@ -138,6 +138,47 @@ describe('Fashion-MNIST (Debian dataset-fashion-mnist)', function () {
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
   });
 
+  it('offers keep-classes when the model outputs fewer classes, filtering before the limit', async function () {
+    const task = classifier([96, 96, 3], 8);
+    const e = (await rejects(loadDataset(parseDataSpec('fashion-mnist'), task), /the labels are \(60000,\) \(integers 0\.\.9\) \(keep-classes=8 trains on classes 0\.\.7 only, dropping the samples of 8\.\.9\)/, DatasetMismatchError)) as DatasetMismatchError;
+    assert.deepEqual(e.offers, [
+      { kind: 'keep-classes', classes: 8 },
+      { kind: 'add-channel-axis' },
+      { kind: 'resize', to: [96, 96] },
+      { kind: 'repeat-channels', to: 3 },
+      { kind: 'one-hot', classes: 8 },
+    ]);
+    assert.match(e.message, /Adaptations that make it fit: keep-classes=8, add-channel-axis, resize=96x96, repeat-channels=3, one-hot=8 \(or instead: pad=96x96\)/);
+
+    const d = await loadDataset(parseDataSpec('fashion-mnist:limit=64'), task, 'auto');
+    assert.equal(d.samples, 64, 'the limit counts kept samples');
+    assert.deepEqual(d.x.shape, [64, 96, 96, 3]);
+    assert.deepEqual(d.y.shape, [64, 8]);
+    assert.equal(d.classes, 8);
+    assert.deepEqual(tf.tidy(() => Array.from(d.y.sum(1).dataSync())), new Array(64).fill(1));
+    assert.ok(d.adaptations.includes('kept classes 0..7: 48,000 of 60,000 samples'), d.adaptations.join('; '));
+    assert.ok(d.adaptations.includes('kept the first 64 of 48000 samples'), d.adaptations.join('; '));
+    // The same samples, in order, as the unlimited load's filtered labels (sparse, to read them back).
+    const sparse = classifier([28, 28], 8, 'sparseCategoricalCrossentropy');
+    const all = await loadDataset(parseDataSpec('fashion-mnist:test'), sparse, [{ kind: 'keep-classes', classes: 8 }]);
+    assert.equal(all.samples, 8000);
+    assert.ok(all.y.dataSync().every((v) => v < 8));
+    const raw = await loadDataset(parseDataSpec('fashion-mnist:test:limit=100'), classifier([28, 28], 10, 'sparseCategoricalCrossentropy'));
+    const expected = Array.from(raw.y.dataSync()).filter((v) => v < 8);
+    assert.deepEqual(Array.from(all.y.dataSync().subarray(0, expected.length)), expected);
+    // Wherever it stands in an explicit list, it runs first (one-hot=8 would refuse labels 8 and 9).
+    const late = await loadDataset(parseDataSpec('fashion-mnist:limit=64'), task, [...e.offers.slice(1), e.offers[0]]);
+    assert.deepEqual(late.x.dataSync(), d.x.dataSync());
+    // Without it the other offers do not apply, and the refusal names it.
+    await rejects(loadDataset(parseDataSpec('fashion-mnist:limit=64'), task, e.offers.slice(1)), /one-hot=8 does not apply: it needs integer labels in 0\.\.7, the data has 0\.\.9 \(keep-classes=8 first keeps only those samples\)/);
+    [d, all, raw, late].forEach(dispose);
+  });
+
+  it('sizes the memory cap on the kept samples', async function () {
+    // 48,000 kept × 96 × 96 × 3 float32 (+ 8 label floats) is 5.3 GB, not the 6.6 GB of all 60,000.
+    await rejects(loadDataset(parseDataSpec('fashion-mnist'), classifier([96, 96, 3], 8), 'auto'), /48000 samples of \(None, 96, 96, 3\) would take 4\.9 GiB.*use limit=19412 or less/);
+  });
+
   it('refuses an adapted dataset over the memory cap and names a limit that fits', async function () {
     // 60,000 × 96 × 96 × 3 float32 is about 6.6 GB: refused before anything is allocated.
     await rejects(loadDataset(parseDataSpec('fashion-mnist'), classifier([96, 96, 3], 10), 'auto'), /would take 6\.2 GiB, over the 2\.0 GiB cap; use limit=19411 or less/);
@@ -287,11 +328,23 @@ describe('IDX files', function () {
     await rejects(loadDataset({ kind: 'idx', images: join(dir, 'none.idx'), labels: good }, task), /none\.idx: no such file/);
   });
 
-  it('refuses labels with more classes than the model outputs, with no offer', async function () {
+  it('offers keep-classes for more classes than outputs, and nothing for regression or binary outputs', async function () {
     const lab = file('l12.idx', idxBytes(8, [5], [0, 11, 3, 2, 1]));
     const img = file('i5.idx', idxBytes(8, [5, 4, 4], images));
-    const e = (await rejects(loadDataset({ kind: 'idx', images: img, labels: lab }, classifier([4, 4], 10)), /The labels have 12 classes \(labels 0\.\.11\), the model outputs 10 classes\. No adaptation is offered\./, DatasetMismatchError)) as DatasetMismatchError;
-    assert.deepEqual(e.offers, []);
+    const spec: DatasetSpec = { kind: 'idx', images: img, labels: lab };
+    const e = (await rejects(loadDataset(spec, classifier([4, 4], 10)), /Adaptations that make it fit: keep-classes=10, one-hot=10/, DatasetMismatchError)) as DatasetMismatchError;
+    assert.deepEqual(e.offers, [{ kind: 'keep-classes', classes: 10 }, { kind: 'one-hot', classes: 10 }]);
+    const kept = await loadDataset({ ...spec, limit: 3 }, classifier([4, 4], 10, 'sparseCategoricalCrossentropy'), 'auto');
+    assert.deepEqual(Array.from(kept.y.dataSync()), [0, 3, 2]);
+    assert.deepEqual(kept.x.dataSync(), new Float32Array([0, 2, 3].flatMap((r) => images.slice(r * 16, r * 16 + 16).map((v) => v / 255))));
+    assert.ok(kept.adaptations.includes('kept classes 0..9: 4 of 5 samples'), kept.adaptations.join('; '));
+    dispose(kept);
+    // A regression output of width 3 and a binary output take no class filter.
+    const regression = (await rejects(loadDataset(spec, { inputShape: [null, 4, 4], outputShape: [null, 3], loss: 'meanSquaredError' }), /outputs 3 values per sample, the data has one label\. No adaptation is offered\./, DatasetMismatchError)) as DatasetMismatchError;
+    assert.deepEqual(regression.offers, []);
+    const binary = (await rejects(loadDataset(spec, { inputShape: [null, 4, 4], outputShape: [null, 1], loss: 'binaryCrossentropy' }), /A binary output needs 0\/1 labels.*No adaptation is offered\./, DatasetMismatchError)) as DatasetMismatchError;
+    assert.deepEqual(binary.offers, []);
+    await rejects(loadDataset(spec, { inputShape: [null, 4, 4], outputShape: [null, 1], loss: 'binaryCrossentropy' }, [{ kind: 'keep-classes', classes: 2 }]), /A binary output needs 0\/1 labels.*No adaptation is offered/, DatasetMismatchError);
     // Fewer classes than outputs is fine.
     const d = await loadDataset({ kind: 'idx', images: img, labels: file('l3.idx', idxBytes(8, [5], labels)) }, classifier([4, 4], 10), 'auto');
     assert.deepEqual(d.y.shape, [5, 10]);
@@ -425,8 +478,11 @@ describe('data specs and adaptations in CLI form', function () {
       { kind: 'reshape', to: [28, 28, 1] },
       { kind: 'flatten' },
       { kind: 'one-hot', classes: 10 },
+      { kind: 'keep-classes', classes: 8 },
     ];
+    assert.equal(formatAdaptation({ kind: 'keep-classes', classes: 8 }), 'keep-classes=8');
     assert.deepEqual(parseAdaptations(list.map(formatAdaptation).join(',')), list);
+    assert.throws(() => parseAdaptations('keep-classes'), /expected keep-classes=N/);
     assert.equal(parseAdaptations('auto'), 'auto');
     assert.throws(() => parseAdaptations('resize=96'), /expected resize=HxW/);
     assert.throws(() => parseAdaptations('grayscale'), /unknown adaptation 'grayscale'/);

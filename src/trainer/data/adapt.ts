@@ -12,7 +12,8 @@ export type Adaptation =
   | { kind: 'resize'; to: [number, number] } // bilinear, half-pixel centres (TF 2 tf.image.resize)
   | { kind: 'pad'; to: [number, number] } // zeros around, centred
   | { kind: 'repeat-channels'; to: number } // 1 channel -> `to` identical channels
-  | { kind: 'one-hot'; classes: number }; // integer labels -> one-hot rows
+  | { kind: 'one-hot'; classes: number } // integer labels -> one-hot rows
+  | { kind: 'keep-classes'; classes: number }; // drops the samples whose label is >= classes (before limit)
 
 /** What the loaders know about the labels: per-sample shape and value range. */
 export interface LabelInfo {
@@ -23,6 +24,8 @@ export interface LabelInfo {
 }
 
 export interface FitPlan {
+  /** Steps that choose samples (keep-classes); they run before the others and before `limit` counts. */
+  select: Adaptation[];
   /** Steps on the inputs, then on the labels, that make the data fit; meaningful only without problems. */
   input: Adaptation[];
   output: Adaptation[];
@@ -39,7 +42,7 @@ const sameDims = (a: readonly number[], b: readonly (number | null)[]): boolean 
 
 /** The adaptations that make (x, y) fit the task, or the problems no adaptation solves. */
 export function planFit(x: number[], y: LabelInfo, task: Task): FitPlan {
-  const plan: FitPlan = { input: [], output: [], alternatives: [], inputProblems: [], outputProblems: [] };
+  const plan: FitPlan = { select: [], input: [], output: [], alternatives: [], inputProblems: [], outputProblems: [] };
   planInput(x, task.inputShape.slice(1), plan);
   planOutput(y, task, plan);
   return plan;
@@ -120,10 +123,14 @@ function planOutput(y: LabelInfo, task: Task, plan: FitPlan): void {
     plan.outputProblems.push(`class labels must be non-negative integers; the data has ${y.integer ? range : 'non-integer labels'}`);
     return;
   }
-  if (width === null || y.max + 1 > width) {
-    // More classes than outputs: dropping classes or widening the model is the user's call, not ours.
+  if (width === null || (y.max + 1 > width && positions.length > 0)) {
+    // Per-position labels: dropping whole samples for one bad position is not well defined.
     plan.outputProblems.push(`the labels have ${y.max + 1} classes (${range}), the model outputs ${width ?? 'an unknown number of'} classes`);
     return;
+  }
+  if (y.max + 1 > width) {
+    // More classes than outputs: offered, never applied unasked (it drops data); widening the model is the other way.
+    plan.select.push({ kind: 'keep-classes', classes: width });
   }
   if (kind === 'sparse') {
     plan.yShape = labelShape;
@@ -135,7 +142,7 @@ function planOutput(y: LabelInfo, task: Task, plan: FitPlan): void {
 
 /** True when the plan has nothing left to do: the data fits as it is. */
 export const fitsAsIs = (plan: FitPlan): boolean =>
-  plan.input.length + plan.output.length + plan.inputProblems.length + plan.outputProblems.length === 0 && plan.yShape !== undefined;
+  plan.select.length + plan.input.length + plan.output.length + plan.inputProblems.length + plan.outputProblems.length === 0 && plan.yShape !== undefined;
 
 /** The shapes after each step, with what it did in words; throws when a step does not apply. */
 export function adaptShapes(
@@ -179,9 +186,19 @@ export function adaptShapes(
         cur = [...cur.slice(0, -1), step.to];
         described.push(`repeated the single channel ${step.to} times: ${formatShape(before)} -> ${formatShape(cur)}`);
         break;
+      case 'keep-classes':
+        // Shapes only: the counts are known once the samples are chosen (loadDataset says them).
+        if (!labels.integer || labels.min < 0 || labels.shape.some((d) => d !== 1)) {
+          fail(step, `it needs one non-negative integer label per sample, the data has ${labels.integer ? `labels ${labels.min}..${labels.max}` : 'non-integer labels'} of ${formatShape(labels.shape)}`);
+        }
+        if (labels.min >= step.classes) fail(step, `every label is ${labels.min} or more, no sample would be left`);
+        labels = { ...labels, max: Math.min(labels.max, step.classes - 1) };
+        described.push(`kept classes 0..${step.classes - 1}`);
+        break;
       case 'one-hot': {
         if (!labels.integer || labels.min < 0 || labels.max >= step.classes) {
-          fail(step, `it needs integer labels in 0..${step.classes - 1}, the data has ${labels.integer ? `${labels.min}..${labels.max}` : 'non-integer labels'}`);
+          const hint = labels.integer && labels.min >= 0 ? ` (keep-classes=${step.classes} first keeps only those samples)` : '';
+          fail(step, `it needs integer labels in 0..${step.classes - 1}, the data has ${labels.integer ? `${labels.min}..${labels.max}` : 'non-integer labels'}${hint}`);
         }
         const base = labels.shape[labels.shape.length - 1] === 1 ? labels.shape.slice(0, -1) : labels.shape;
         labels = { shape: [...base, step.classes], integer: true, min: 0, max: 1 };
@@ -194,7 +211,7 @@ export function adaptShapes(
   return { x: cur, y: labels, described };
 }
 
-/** CLI form: 'resize=96x96', 'repeat-channels=3', 'one-hot=10', 'flatten', ... */
+/** CLI form: 'resize=96x96', 'repeat-channels=3', 'one-hot=10', 'keep-classes=8', 'flatten', ... */
 export function formatAdaptation(a: Adaptation): string {
   switch (a.kind) {
     case 'resize':
@@ -204,6 +221,7 @@ export function formatAdaptation(a: Adaptation): string {
     case 'repeat-channels':
       return `${a.kind}=${a.to}`;
     case 'one-hot':
+    case 'keep-classes':
       return `${a.kind}=${a.classes}`;
     default:
       return a.kind;
@@ -246,9 +264,10 @@ export function parseAdaptations(text: string): Adaptation[] | 'auto' {
         case 'repeat-channels':
           return { kind, to: count() };
         case 'one-hot':
+        case 'keep-classes':
           return { kind, classes: count() };
         default:
-          throw new DatasetError(`unknown adaptation '${item}' (known: add-channel-axis, flatten, reshape=AxB.., resize=HxW, pad=HxW, repeat-channels=N, one-hot=N)`);
+          throw new DatasetError(`unknown adaptation '${item}' (known: add-channel-axis, flatten, reshape=AxB.., resize=HxW, pad=HxW, repeat-channels=N, one-hot=N, keep-classes=N)`);
       }
     });
 }
@@ -302,7 +321,8 @@ export function adaptImages(data: Float32Array, n: number, shape: number[], step
             cur = [...cur.slice(0, -1), step.to];
             break;
           case 'one-hot':
-            break; // labels; see loadDataset
+          case 'keep-classes':
+            break; // labels and sample choice; see loadDataset
         }
       }
       return t.reshape([b, ...cur]);

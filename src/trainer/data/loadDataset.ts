@@ -9,7 +9,7 @@ import { readCsv } from './csv';
 import { DatasetError, DatasetMismatchError } from './errors';
 import { readIdxPair } from './idx';
 import { readNpyPair } from './npy';
-import { labelInfo } from './raw';
+import { checkLimit, keepClasses, labelInfo } from './raw';
 import type { RawData } from './raw';
 import { generateSynthetic } from './synthetic';
 import { formatBytes, formatShape, product, targetKind } from './task';
@@ -19,7 +19,7 @@ export type { Adaptation } from './adapt';
 export type { Task } from './task';
 export { DatasetError, DatasetMismatchError } from './errors';
 
-/** `limit` keeps the first N samples (every kind), before any adaptation. */
+/** `limit` keeps the first N samples (every kind), before any adaptation but after keep-classes. */
 export type DatasetSpec =
   | { kind: 'synthetic'; samples?: number; classes?: number; seed?: number; limit?: number }
   | { kind: 'idx'; images: string; labels: string; limit?: number; name?: string }
@@ -74,6 +74,8 @@ function readRaw(spec: Exclude<DatasetSpec, { kind: 'synthetic' }>): RawData {
   }
 }
 
+type KeepClasses = Extract<Adaptation, { kind: 'keep-classes' }>;
+
 const words = (steps: readonly Adaptation[]): string => steps.map(formatAdaptation).join(', ');
 
 function mismatch(raw: RawData, y: LabelInfo, task: Task, plan: FitPlan, applied: readonly Adaptation[], offers: Adaptation[], alternatives: Adaptation[]): DatasetMismatchError {
@@ -81,9 +83,11 @@ function mismatch(raw: RawData, y: LabelInfo, task: Task, plan: FitPlan, applied
   if (plan.input.length || plan.inputProblems.length) {
     parts.push(`the model expects input ${formatShape(task.inputShape)}, the data has ${formatShape([raw.samples, ...raw.xShape])}`);
   }
-  if (plan.output.length || plan.outputProblems.length) {
+  if (plan.select.length || plan.output.length || plan.outputProblems.length) {
     const range = y.integer ? ` (integers ${y.min}..${y.max})` : '';
-    parts.push(`the model outputs ${formatShape(task.outputShape)}, the labels are ${formatShape([raw.samples, ...y.shape])}${range}`);
+    const keep = plan.select.find((s): s is KeepClasses => s.kind === 'keep-classes');
+    const drops = keep ? ` (keep-classes=${keep.classes} trains on classes 0..${keep.classes - 1} only, dropping the samples of ${keep.classes}..${y.max})` : '';
+    parts.push(`the model outputs ${formatShape(task.outputShape)}, the labels are ${formatShape([raw.samples, ...y.shape])}${range}${drops}`);
   }
   const problems = [...plan.inputProblems, ...plan.outputProblems];
   let msg = `${raw.name} does not fit the model${applied.length ? ` even after ${words(applied)}` : ''}: ${parts.join('; ')}.`;
@@ -105,15 +109,27 @@ function mismatch(raw: RawData, y: LabelInfo, task: Task, plan: FitPlan, applied
  */
 export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptation[] | 'auto', options: LoadOptions = {}): Promise<Dataset> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  const raw: RawData & { classes?: number } = spec.kind === 'synthetic' ? generateSynthetic(spec, task, maxBytes) : readRaw(spec);
-  const y = labelInfo(raw.y, raw.yShape);
+  const read = (s: DatasetSpec): RawData & { classes?: number } => (s.kind === 'synthetic' ? generateSynthetic(s, task, maxBytes) : readRaw(s));
+  let raw = read(spec);
+  let y = labelInfo(raw.y, raw.yShape);
   const plan = planFit(raw.xShape, y, task);
   const solvable = plan.inputProblems.length + plan.outputProblems.length === 0;
-  const offers = solvable ? [...plan.input, ...plan.output] : [];
+  const offers = solvable ? [...plan.select, ...plan.input, ...plan.output] : [];
   const alternatives = solvable ? plan.alternatives : [];
   if (!solvable || (offers.length && (adapt === undefined || adapt.length === 0))) throw mismatch(raw, y, task, plan, [], offers, alternatives);
   const steps: readonly Adaptation[] = adapt === 'auto' ? offers : (adapt ?? []);
-  const shapes = adaptShapes(steps, raw.xShape, y);
+  // Sample choice first, wherever it stands in the list: the other steps see only the kept samples.
+  const keeps = steps.filter((s): s is KeepClasses => s.kind === 'keep-classes');
+  const rest = steps.filter((s) => s.kind !== 'keep-classes');
+  if (keeps.length) {
+    adaptShapes(keeps, raw.xShape, y); // refuses labels it cannot filter, with the step named
+    const classes = Math.min(...keeps.map((k) => k.classes));
+    // The limit counts kept samples, so read everything again when it cut the first read short.
+    const full = spec.limit !== undefined ? read({ ...spec, limit: undefined }) : raw;
+    raw = keepClasses(full, classes, checkLimit(spec.limit));
+    y = labelInfo(raw.y, raw.yShape);
+  }
+  const shapes = adaptShapes(rest, raw.xShape, y);
   const after = planFit(shapes.x, shapes.y, task);
   if (!fitsAsIs(after) || after.yShape === undefined) {
     throw mismatch({ ...raw, xShape: shapes.x }, shapes.y, task, after, steps, offers, alternatives);
@@ -129,7 +145,7 @@ export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptat
     );
   }
 
-  const xSteps = steps.filter((s) => s.kind !== 'one-hot');
+  const xSteps = rest.filter((s) => s.kind !== 'one-hot');
   const xData = xSteps.some(computes) ? adaptImages(raw.x, n, raw.xShape, xSteps, shapes.x) : raw.x;
   const oneHot = steps.find((s): s is Extract<Adaptation, { kind: 'one-hot' }> => s.kind === 'one-hot');
   let yData = raw.y;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { LabelInfo } from './adapt';
 import { DatasetError } from './errors';
+import { product } from './task';
 
 export interface RawData {
   name: string;
@@ -58,4 +59,28 @@ export function checkLimit(limit: number | undefined): number {
 
 export function limitNote(kept: number, total: number): string[] {
   return kept < total ? [`kept the first ${kept} of ${total} samples`] : [];
+}
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * The samples whose label is below `classes`, in order, then the first `limit` of them: a limit asks for
+ * that many samples to train on, so it counts after the filter.
+ */
+export function keepClasses(raw: RawData, classes: number, limit = Infinity): RawData {
+  if (product(raw.yShape) !== 1) throw new DatasetError(`keep-classes=${classes} needs one label per sample, ${raw.name} has labels of (${raw.yShape.join(', ')})`);
+  const rows: number[] = [];
+  for (let i = 0; i < raw.samples && rows.length < limit; i++) if (raw.y[i] < classes) rows.push(i);
+  let matching = rows.length;
+  for (let i = (rows.at(-1) ?? -1) + 1; i < raw.samples; i++) if (raw.y[i] < classes) matching++;
+  if (rows.length === 0) throw new DatasetError(`keep-classes=${classes}: ${raw.name} has no sample with a label in 0..${classes - 1}`);
+  const size = product(raw.xShape);
+  const x = new Float32Array(rows.length * size);
+  const y = new Float32Array(rows.length);
+  rows.forEach((r, k) => {
+    x.set(raw.x.subarray(r * size, (r + 1) * size), k * size);
+    y[k] = raw.y[r];
+  });
+  const notes = [...raw.notes, `kept classes 0..${classes - 1}: ${count(matching)} of ${count(raw.samples)} samples`, ...limitNote(rows.length, matching)];
+  return { ...raw, samples: rows.length, x, y, notes };
 }
