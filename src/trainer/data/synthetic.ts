@@ -1,12 +1,16 @@
 // A learnable synthetic task for any model shape, deterministic for a seed on every backend (our own
-// PRNG, no tf random ops). Inputs are standard normal; targets are a fixed random linear map of them:
+// PRNG, no tf random ops). Inputs are standard normal; targets are:
 //   - outputs per position with the input's positions (dense: one position; sequences: per token):
-//     logits[p] = x[p] · W, W of (D_in, K);
-//   - otherwise (an image or a sequence to one label): logits = pooled(x) · W, pooled(x) = the sum of
-//     x over positions / sqrt(positions), standard normal per channel, so that dense, conv + pooling
-//     and recurrent models can all represent it.
+//     logits[p] = x[p] · W, W of (D_in, K), a fixed random linear map;
+//   - one label for a whole image or sequence, classification: the class is drawn uniformly and the
+//     sample carries that class's texture (a fixed random 3×…×3×D tile repeated over the positions) on
+//     top of the noise. Balanced, and learnable by dense, conv + pooling and recurrent models alike
+//     (a pooled linear map would collapse to the sign of one number for single-channel images);
+//   - one target for a whole input, regression or binary: logits = pooled(x) · W, pooled(x) = the sum
+//     of x over positions / sqrt(positions).
 // Classification takes the argmax over the first `classes` logits, binary logits > 0, regression the
 // logits themselves (unit variance).
+import { mulberry32 } from '../../core/random';
 import { DatasetError, DatasetMismatchError } from './errors';
 import { checkLimit, limitNote } from './raw';
 import type { RawData } from './raw';
@@ -16,6 +20,8 @@ import type { Task } from './task';
 /** A free (null) length in the model's input, e.g. a variable sequence length, is generated as this. */
 export const FREE_DIM = 32;
 export const DEFAULT_SAMPLES = 1024;
+/** Texture strength against unit noise: clearly learnable, not trivial at the first step. */
+const TEXTURE_AMPLITUDE = 0.5;
 
 export interface SyntheticOptions {
   samples?: number;
@@ -24,17 +30,6 @@ export interface SyntheticOptions {
   limit?: number;
 }
 
-/** mulberry32: 32-bit state, passes the usual statistical batteries well enough for data. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Standard normal draws (Box-Muller, both values used). */
 export function normals(seed: number): () => number {
@@ -103,6 +98,26 @@ export function generateSynthetic(opts: SyntheticOptions, task: Task, maxBytes: 
   const W = new Float32Array(D * cols);
   for (let i = 0; i < W.length; i++) W[i] = wRand() / Math.sqrt(D);
 
+  // Class textures: a 3×…×3 tile (smaller where an axis is shorter) of D values per class, repeated.
+  const posDims = inShape.slice(0, -1);
+  const tileDims = posDims.map((d) => Math.min(d, 3));
+  const tileSize = product(tileDims) * D;
+  const tiles = new Float32Array(classifies && !perPosition ? K * tileSize : 0);
+  for (let i = 0; i < tiles.length; i++) tiles[i] = wRand();
+  const tileIndex = new Int32Array(classifies && !perPosition ? P : 0);
+  for (let p = 0; p < tileIndex.length; p++) {
+    let rest = p;
+    let index = 0;
+    let stride = 1;
+    for (let a = posDims.length - 1; a >= 0; a--) {
+      index += ((rest % posDims[a]!) % tileDims[a]!) * stride;
+      rest = Math.floor(rest / posDims[a]!);
+      stride *= tileDims[a]!;
+    }
+    tileIndex[p] = index;
+  }
+  const labelRand = mulberry32(seed * 2 + 3);
+
   const inSize = product(inShape);
   const ySize = product(yShape);
   const x = new Float32Array(samples * inSize);
@@ -136,6 +151,16 @@ export function generateSynthetic(opts: SyntheticOptions, task: Task, maxBytes: 
         project(x, base + p * D);
         emit(logits, 0, s * ySize + p * yStep);
       }
+    } else if (classifies) {
+      const c = Math.floor(labelRand() * K);
+      const t = c * tileSize;
+      for (let p = 0; p < P; p++) {
+        const tp = tileIndex[p]! * D;
+        for (let d = 0; d < D; d++) x[base + p * D + d] += TEXTURE_AMPLITUDE * tiles[t + tp + d]!;
+      }
+      logits.fill(0);
+      for (let p = 0; p < outPositions; p++) logits[p * K + c] = 1;
+      for (let p = 0; p < outPositions; p++) emit(logits, p * K, s * ySize + p * yStep);
     } else {
       pooled.fill(0);
       for (let p = 0; p < P; p++) for (let d = 0; d < D; d++) pooled[d] += x[base + p * D + d];
