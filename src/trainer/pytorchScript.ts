@@ -15,6 +15,7 @@ import json as _json
 import os as _os
 import resource as _resource
 import signal as _signal
+import statistics
 import sys as _sys
 import threading as _threading
 import time as _time
@@ -259,7 +260,7 @@ def _train(cfg):
             "batches": batches,
             "samples": samples,
             "samplesPerSec": (e_timed_samples if timed else samples) / ms_sum * 1000.0 if ms_sum > 0 else 0.0,
-            "stepMs": (ms_sum / len(e_times)) if timed else e_all_ms / batches,
+            "stepMs": statistics.median(e_times) if timed else e_all_ms / batches,
         }
         if acc_f:
             m["acc"] = acc_sum / samples
@@ -291,7 +292,7 @@ def _train(cfg):
         budgetHit=budget_hit,
         epochs=epochs_out,
         steps=step,
-        stepMs=(step_sum / len(step_times)) if step_times else first_step_ms,
+        stepMs=statistics.median(step_times) if step_times else first_step_ms,
         samplesPerSec=(timed_samples / step_sum * 1000.0) if step_sum > 0 else None,
         peakBytes=memory()["peakBytes"],
         firstStepMs=first_step_ms,

@@ -136,7 +136,12 @@ export function validateConfig(c: TrainConfig): void {
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Step times are reported as medians: a stray slow step (warm-up, another process) must not tilt a comparison. */
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 function summarise(epochs: EpochMetrics[]): { final: LossSummary; best: LossSummary } {
   const last = epochs[epochs.length - 1];
@@ -324,7 +329,7 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
                 batches: epochBatches,
                 samples: epochSamples,
                 samplesPerSec: ms > 0 ? (samples / ms) * 1000 : 0,
-                stepMs: timed ? mean(epochTimes) : epochBatches ? epochAllMs / epochBatches : 0,
+                stepMs: timed ? median(epochTimes) : epochBatches ? epochAllMs / epochBatches : 0,
                 seconds: (performance.now() - epochStart) / 1000,
                 memory: memory.figures(),
               };
@@ -402,7 +407,7 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
       },
       epochs,
       steps: step,
-      stepMs: stepTimes.length ? mean(stepTimes) : firstStepMs,
+      stepMs: stepTimes.length ? median(stepTimes) : firstStepMs,
       samplesPerSec: stepSum > 0 ? (timedSamples / stepSum) * 1000 : null,
       peakBytes: memory.peakBytes(),
       final,

@@ -57,7 +57,7 @@ describe('PyTorch engine', function () {
     }
     backend = await selectBackend('wasm');
     m = openModel(example('resnet-mini.json'), readFileSync(example('resnet-mini.json')));
-    data = await loadDataset(parseDataSpec('synthetic:samples=64'), taskOf(m));
+    data = await loadDataset(parseDataSpec('synthetic:samples=64:classes=2'), taskOf(m));
     tmp = mkdtempSync(join(tmpdir(), 'laurel-torch-test-'));
   });
   after(function () {
@@ -123,7 +123,8 @@ describe('PyTorch engine', function () {
     const batches: BatchEndEvent[] = [];
     const epochs: EpochEndEvent[] = [];
     const out = join(tmp, 'run');
-    const { record } = await trainRun(planRun(m, 'rw+lr:r=4'), data, config(), {
+    // A higher rate than the default so that 8 small steps show the loss falling.
+    const { record } = await trainRun(planRun(m, 'rw+lr:r=4'), data, config({ learningRate: 1e-2 }), {
       backend,
       outDir: out,
       throttleMs: 0,
