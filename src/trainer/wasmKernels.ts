@@ -1,12 +1,16 @@
-// Gradient kernels for the wasm backend: those tfjs-backend-wasm 4.22 does not register (conv filter and
-// depthwise backprops) and one it gets wrong (MaxPoolGrad), composed from forward kernels it does have
-// (kernels/convGrads.ts, kernels/poolGrads.ts). They run entirely on the wasm backend: no CPU fallback.
+// Training kernels for the wasm backend: those tfjs-backend-wasm 4.22 does not register (conv filter and
+// depthwise backprops), one it gets wrong (MaxPoolGrad) and some it runs several times slower than the
+// fast forward kernels they can be built from (Conv2DBackpropInput, Tile, transposed BatchMatMul), plus
+// the Tile gradient; composed from wasm kernels (kernels/*.ts). They run entirely on the wasm backend:
+// no CPU fallback.
 import * as tf from '@tensorflow/tfjs';
-import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import { conv2dFilterGrad, depthwiseFilterGrad, depthwiseInputGrad } from './kernels/convGrads';
+import type { GradConfig, KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs';
+import { conv2dFilterGrad, conv2dInputGrad, depthwiseFilterGrad, depthwiseInputGrad } from './kernels/convGrads';
 import type { ConvPad, Pair, RoundingMode } from './kernels/convGrads';
+import { matMulUntransposed } from './kernels/matMul';
 import { runWithOps } from './kernels/opsKernel';
 import { maxPoolInputGrad } from './kernels/poolGrads';
+import { tileByBroadcast, tileGrad } from './kernels/tile';
 
 const WASM = 'wasm';
 
@@ -46,6 +50,11 @@ function convAttrs(attrs: NamedAttrMap | undefined): ConvGradAttrs {
   return (attrs ?? {}) as unknown as ConvGradAttrs;
 }
 
+/** The padding in NHWC order: explicit NCHW padding lists its axes as [N, C, H, W]. */
+function nhwcPad(pad: ConvPad, nchw: boolean): ConvPad {
+  return nchw && Array.isArray(pad) ? [pad[0], pad[2], pad[3], pad[1]] : pad;
+}
+
 const conv2DBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const a = convAttrs(attrs);
@@ -56,7 +65,21 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, attrs, backend }) => {
     const x4 = (nchw ? tf.transpose(xt, [0, 2, 3, 1]) : xt) as tf.Tensor4D;
     const dy4 = (nchw ? tf.transpose(dyt, [0, 2, 3, 1]) : dyt) as tf.Tensor4D;
     // Conv2DBackpropFilter carries no dilations: tfjs-core's Conv2D gradient only allows dilation 1.
-    return conv2dFilterGrad(x4, dy4, a.filterShape, a.strides, a.pad, 1, a.dimRoundingMode);
+    return conv2dFilterGrad(x4, dy4, a.filterShape, a.strides, nhwcPad(a.pad, nchw), 1, a.dimRoundingMode);
+  });
+};
+
+const conv2DBackpropInput: KernelFunc = ({ inputs, attrs, backend }) => {
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const a = convAttrs(attrs);
+  const nchw = a.dataFormat === 'NCHW';
+  const [b, d1, d2, d3] = a.inputShape;
+  const xShape: Shape4 = nchw ? [b, d2, d3, d1] : a.inputShape;
+  return runWithOps(backend as KernelBackend, [dy, filter], (dyt, ft) => {
+    const dy4 = (nchw ? tf.transpose(dyt, [0, 2, 3, 1]) : dyt) as tf.Tensor4D;
+    // tfjs-core passes no dilations here (its Conv2D gradient needs dilation 1); honour them if given.
+    const dx = conv2dInputGrad(xShape, dy4, ft as tf.Tensor4D, a.strides, nhwcPad(a.pad, nchw), a.dilations ?? 1, a.dimRoundingMode);
+    return nchw ? tf.transpose(dx, [0, 3, 1, 2]) : dx;
   });
 };
 
@@ -88,6 +111,22 @@ const maxPoolGrad: KernelFunc = ({ inputs, attrs, backend }) => {
     maxPoolInputGrad(dyt as tf.Tensor4D, xt as tf.Tensor4D, yt as tf.Tensor4D, a.filterSize, a.strides, a.pad, a.dimRoundingMode));
 };
 
+const tile: KernelFunc = ({ inputs, attrs, backend }) => {
+  const { x } = inputs as { x: TensorInfo };
+  const { reps } = attrs as unknown as { reps: number[] };
+  return runWithOps(backend as KernelBackend, [x], (xt) => tileByBroadcast(xt, reps));
+};
+
+const batchMatMul: KernelFunc = (args) => {
+  const upstream = replacedUpstreamKernels().get(tf.BatchMatMul);
+  if (!upstream) throw new Error('the wasm BatchMatMul kernel this one wraps is not registered');
+  const { transposeA, transposeB } = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+  // Untransposed products are what the upstream kernel does fast; the transposes re-enter here as those.
+  if (!transposeA && !transposeB) return upstream.kernelFunc(args);
+  const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+  return runWithOps(args.backend as KernelBackend, [a, b], (at, bt) => matMulUntransposed(at, bt, Boolean(transposeA), Boolean(transposeB)));
+};
+
 /** Kernels tfjs-backend-wasm 4.22 does not have; registered unless a kernel of that name exists. */
 export const WASM_MISSING_KERNELS: readonly KernelConfig[] = [
   { kernelName: tf.Conv2DBackpropFilter, backendName: WASM, kernelFunc: conv2DBackpropFilter },
@@ -95,9 +134,17 @@ export const WASM_MISSING_KERNELS: readonly KernelConfig[] = [
   { kernelName: tf.DepthwiseConv2dNativeBackpropInput, backendName: WASM, kernelFunc: depthwiseBackpropInput },
 ];
 
-/** Kernels tfjs-backend-wasm 4.22 has but computes wrongly (checked against the cpu backend); replaced. */
+/**
+ * Kernels tfjs-backend-wasm 4.22 has but computes wrongly (MaxPoolGrad, checked against the cpu backend)
+ * or slowly (Conv2DBackpropInput: a scalar loop where the forward conv uses XNNPACK; Tile: a per-element
+ * index loop; BatchMatMul with transposed operands); replaced. Measured with bench/profileStep.ts.
+ */
 export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [
   { kernelName: tf.MaxPoolGrad, backendName: WASM, kernelFunc: maxPoolGrad },
+  { kernelName: tf.Conv2DBackpropInput, backendName: WASM, kernelFunc: conv2DBackpropInput },
+  { kernelName: tf.Tile, backendName: WASM, kernelFunc: tile },
+  // Re-runs the upstream setup (its wasm function binding) should the backend be initialised again.
+  { kernelName: tf.BatchMatMul, backendName: WASM, kernelFunc: batchMatMul, setupFunc: (b) => replacedUpstreamKernels().get(tf.BatchMatMul)?.setupFunc?.(b) },
 ];
 
 export const WASM_GRADIENT_KERNELS: readonly KernelConfig[] = [...WASM_MISSING_KERNELS, ...WASM_REPLACED_KERNELS];
@@ -109,6 +156,8 @@ export interface WasmKernelRegistration {
   replaced: string[];
   /** Kernels left alone: ours from an earlier call, or (for missing ones) a newer tfjs-backend-wasm's own. */
   present: string[];
+  /** Gradient functions whose wasm path was replaced by this call (their other backends keep tfjs-core's). */
+  gradients: string[];
 }
 
 // The kernel registry is global, but this module may be loaded more than once (each esbuild bundle has
@@ -116,12 +165,13 @@ export interface WasmKernelRegistration {
 // are kept on the global object, both under Symbol.for keys that every copy shares.
 const OURS = Symbol.for('laurel-studio.wasmGradientKernel');
 const UPSTREAM = Symbol.for('laurel-studio.wasmUpstreamKernels');
+const UPSTREAM_GRADIENTS = Symbol.for('laurel-studio.upstreamGradients');
 
 function isOurs(config: KernelConfig | undefined): boolean {
   return config != null && (config.kernelFunc as unknown as Record<symbol, unknown>)[OURS] === true;
 }
 
-for (const config of [conv2DBackpropFilter, depthwiseBackpropFilter, depthwiseBackpropInput, maxPoolGrad]) {
+for (const config of [conv2DBackpropFilter, conv2DBackpropInput, depthwiseBackpropFilter, depthwiseBackpropInput, maxPoolGrad, tile, batchMatMul]) {
   Object.defineProperty(config, OURS, { value: true });
 }
 
@@ -131,9 +181,29 @@ export function replacedUpstreamKernels(): Map<string, KernelConfig> {
   return (g[UPSTREAM] ??= new Map());
 }
 
-/** Registers the missing wasm gradient kernels and replaces the broken ones. Idempotent. */
+/** The tfjs-core gradients whose wasm path we replaced, kept so other backends still use them. */
+export function replacedUpstreamGradients(): Map<string, GradConfig> {
+  const g = globalThis as unknown as Record<symbol, Map<string, GradConfig> | undefined>;
+  return (g[UPSTREAM_GRADIENTS] ??= new Map());
+}
+
+/**
+ * Gradient functions are registered per kernel name for all backends, so ours dispatch: the composed
+ * version while wasm is active, tfjs-core's own otherwise (the cpu reference stays untouched).
+ */
+function tileGradFunc(dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap): Record<string, () => Tensor> {
+  const upstream = replacedUpstreamGradients().get(tf.Tile);
+  if (tf.getBackend() !== WASM && upstream) return upstream.gradFunc(dy, saved, attrs) as Record<string, () => Tensor>;
+  const { reps } = attrs as unknown as { reps: number[] };
+  return { x: () => tileGrad(dy as Tensor, saved[0]!.shape, reps) };
+}
+Object.defineProperty(tileGradFunc, OURS, { value: true });
+
+export const WASM_GRADIENTS: readonly GradConfig[] = [{ kernelName: tf.Tile, inputsToSave: ['x'], gradFunc: tileGradFunc }];
+
+/** Registers the missing wasm gradient kernels and replaces the broken or slow ones. Idempotent. */
 export function registerWasmGradientKernels(): WasmKernelRegistration {
-  const result: WasmKernelRegistration = { registered: [], replaced: [], present: [] };
+  const result: WasmKernelRegistration = { registered: [], replaced: [], present: [], gradients: [] };
   for (const config of WASM_MISSING_KERNELS) {
     if (tf.getKernel(config.kernelName, WASM) != null) {
       result.present.push(config.kernelName);
@@ -154,6 +224,13 @@ export function registerWasmGradientKernels(): WasmKernelRegistration {
     }
     tf.registerKernel(config);
     result.replaced.push(config.kernelName);
+  }
+  for (const config of WASM_GRADIENTS) {
+    const current = tf.getGradient(config.kernelName);
+    if ((current?.gradFunc as unknown as Record<symbol, unknown> | undefined)?.[OURS] === true) continue;
+    if (current) replacedUpstreamGradients().set(config.kernelName, current);
+    tf.registerGradient(config);
+    result.gradients.push(config.kernelName);
   }
   return result;
 }

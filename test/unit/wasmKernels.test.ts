@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/trainer/backend';
-import { conv2dFilterGrad, depthwiseFilterGrad, depthwiseInputGrad } from '../../src/trainer/kernels/convGrads';
-import { TRAINING_KERNELS, WASM_GRADIENT_KERNELS, missingKernels, registerWasmGradientKernels, replacedUpstreamKernels } from '../../src/trainer/wasmKernels';
+import { conv2dFilterGrad, conv2dInputGrad, depthwiseFilterGrad, depthwiseInputGrad } from '../../src/trainer/kernels/convGrads';
+import { TRAINING_KERNELS, WASM_GRADIENT_KERNELS, WASM_REPLACED_KERNELS, missingKernels, registerWasmGradientKernels, replacedUpstreamGradients, replacedUpstreamKernels } from '../../src/trainer/wasmKernels';
 
 const TOL = 1e-4;
 let worst = 0;
@@ -95,7 +95,7 @@ describe('wasm gradient kernels', function () {
 
   it('supplies exactly the training kernels tfjs-backend-wasm lacks', function () {
     const supplied = WASM_GRADIENT_KERNELS.map((k) => k.kernelName).sort();
-    assert.deepEqual(supplied, ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad']);
+    assert.deepEqual(supplied, ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad', 'Tile']);
     const mark = Symbol.for('laurel-studio.wasmGradientKernel');
     for (const k of WASM_GRADIENT_KERNELS) {
       const fn = tf.getKernel(k.kernelName, 'wasm')?.kernelFunc as unknown as Record<symbol, unknown>;
@@ -111,7 +111,21 @@ describe('wasm gradient kernels', function () {
     const again = registerWasmGradientKernels();
     assert.deepEqual(again.registered, []);
     assert.deepEqual(again.replaced, []);
+    assert.deepEqual(again.gradients, []);
     assert.equal(again.present.length, WASM_GRADIENT_KERNELS.length);
+    const mark = Symbol.for('laurel-studio.wasmGradientKernel');
+    assert.equal((tf.getGradient('Tile')?.gradFunc as unknown as Record<symbol, unknown>)[mark], true, 'the Tile gradient is ours');
+    assert.ok(replacedUpstreamGradients().get('Tile'), 'the tfjs-core Tile gradient was kept for other backends');
+  });
+
+  it('replaced exactly the upstream MaxPoolGrad, Conv2DBackpropInput, Tile and BatchMatMul, and kept them', function () {
+    assert.deepEqual(WASM_REPLACED_KERNELS.map((k) => k.kernelName).sort(), ['BatchMatMul', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Tile']);
+    const mark = Symbol.for('laurel-studio.wasmGradientKernel');
+    for (const k of WASM_REPLACED_KERNELS) {
+      const upstream = replacedUpstreamKernels().get(k.kernelName);
+      assert.ok(upstream, `${k.kernelName}: the upstream kernel was kept`);
+      assert.notEqual((upstream.kernelFunc as unknown as Record<symbol, unknown>)[mark], true, `${k.kernelName}: kept kernel is upstream's`);
+    }
   });
 
   describe('conv2d', function () {
@@ -171,16 +185,75 @@ describe('wasm gradient kernels', function () {
       });
     }
 
-    it('matches cpu for NCHW data when run as a kernel', function () {
-      const xs = [2, 3, 8, 7];
-      const dyShape = [2, 4, 4, 4];
-      const run = () => {
-        const x = tf.tensor4d(randomArray(size(xs), 21), xs as [number, number, number, number]);
-        const dy = tf.tensor4d(randomArray(size(dyShape), 22), dyShape as [number, number, number, number]);
-        return [tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [2, 2], pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 3, 4] } as unknown as tf.NamedAttrMap) as tf.Tensor];
+    // Explicit NCHW padding lists [N, C, H, W]: the kernel reorders it for its NHWC composition.
+    for (const [pad, dyShape] of [['same', [2, 4, 4, 4]], [[[0, 0], [0, 0], [1, 2], [0, 1]], [2, 4, 5, 3]]] as Array<[tf.backend_util.ExplicitPadding | 'same', number[]]>) {
+      it(`matches cpu for NCHW data when run as a kernel (pad ${JSON.stringify(pad)})`, function () {
+        const xs = [2, 3, 8, 7];
+        const run = () => {
+          const x = tf.tensor4d(randomArray(size(xs), 21), xs as [number, number, number, number]);
+          const dy = tf.tensor4d(randomArray(size(dyShape), 22), dyShape as [number, number, number, number]);
+          return [tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [2, 2], pad, dataFormat: 'NCHW', filterShape: [3, 3, 3, 4] } as unknown as tf.NamedAttrMap) as tf.Tensor];
+        };
+        // The cpu kernel has NCHW too; our kernel transposes to NHWC.
+        assertClose(on('wasm', run), on('cpu', run), 'conv2d filter NCHW');
+      });
+    }
+
+    // The composed Conv2DBackpropInput called as a kernel, against the cpu backend's own kernel with the
+    // same attrs: strides 1/2/(2,1), 'same'/'valid'/explicit/numeric padding, kernels 1-5, batch 1-3.
+    describe('Conv2DBackpropInput kernel', function () {
+      type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+      const backpropInput = (xShape: number[], dy: tf.Tensor, f: tf.Tensor, attrs: Record<string, unknown>): tf.Tensor =>
+        tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { inputShape: xShape, ...attrs } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const outShape = (xShape: number[], fShape: number[], strides: number | [number, number], pad: Pad, dilations: number, nchw = false): number[] => {
+        const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], fShape as [number, number, number, number], strides, dilations, pad, undefined, false, nchw ? 'channelsFirst' : 'channelsLast');
+        return info.outShape;
       };
-      // The cpu kernel has NCHW too; our kernel transposes to NHWC.
-      assertClose(on('wasm', run), on('cpu', run), 'conv2d filter NCHW');
+      const explicit: tf.backend_util.ExplicitPadding = [[0, 0], [1, 2], [0, 1], [0, 0]];
+      const grid: Array<{ b: number; k: number; s: number | [number, number]; pad: Pad }> = [];
+      let n = 0;
+      for (const s of [1, 2, [2, 1]] as Array<number | [number, number]>) {
+        for (const pad of ['same', 'valid', explicit] as Pad[]) {
+          for (const k of [1, 2, 3, 4, 5]) grid.push({ b: 1 + (n++ % 3), k, s, pad });
+        }
+      }
+      grid.push({ b: 2, k: 3, s: 2, pad: 1 }, { b: 3, k: 4, s: [1, 2], pad: 'same' }, { b: 1, k: 5, s: 3, pad: 'same' });
+      grid.forEach((c, i) => {
+        it(`b${c.b} k${c.k} stride ${c.s} pad ${JSON.stringify(c.pad)}`, function () {
+          const xShape = [c.b, 9, 8, 3];
+          const fShape = [c.k, c.k, 3, 4];
+          const yShape = outShape(xShape, fShape, c.s, c.pad, 1);
+          const run = () => [backpropInput(xShape, tf.tensor(randomArray(size(yShape), 1000 + i), yShape), tf.tensor(randomArray(size(fShape), 2000 + i), fShape), { strides: c.s, pad: c.pad, dataFormat: 'NHWC' })];
+          assertClose(on('wasm', run), on('cpu', run), `conv2d input grad k${c.k} s${c.s} ${JSON.stringify(c.pad)}`);
+        });
+      });
+
+      for (const [s, pad] of [[1, 'same'], [2, 'same'], [2, 'valid'], [2, [[0, 0], [0, 0], [1, 2], [0, 1]]]] as Array<[number, Pad]>) {
+        it(`NCHW stride ${s} pad ${JSON.stringify(pad)}`, function () {
+          const xShape = [2, 3, 8, 7];
+          const fShape = [3, 3, 3, 4];
+          const yShape = outShape(xShape, fShape, s, pad, 1, true);
+          const run = () => [backpropInput(xShape, tf.tensor(randomArray(size(yShape), 31), yShape), tf.tensor(randomArray(size(fShape), 32), fShape), { strides: s, pad, dataFormat: 'NCHW' })];
+          assertClose(on('wasm', run), on('cpu', run), `conv2d input grad NCHW s${s}`);
+        });
+      }
+
+      // The cpu kernel ignores dilations; the reference is its dilation-1 result with the zero-dilated filter.
+      for (const [d, k, s, pad] of [[2, 3, 1, 'same'], [2, 3, 1, 'valid'], [2, 2, 1, 'same'], [2, 5, 1, 'same'], [2, 3, 2, 'same'], [3, 2, 1, 'valid']] as Array<[number, number, number, Pad]>) {
+        it(`dilation ${d} k${k} stride ${s} ${pad}`, function () {
+          const xShape: [number, number, number, number] = [2, 11, 10, 3];
+          const fShape: [number, number, number, number] = [k, k, 3, 4];
+          const yShape = outShape(xShape, fShape, s, pad, d) as [number, number, number, number];
+          const dy = () => tf.tensor4d(randomArray(size(yShape), 51), yShape);
+          const f = () => tf.tensor4d(randomArray(size(fShape), 52), fShape);
+          const got = on('wasm', () => [backpropInput(xShape, dy(), f(), { strides: s, pad, dilations: d, dataFormat: 'NHWC' }), conv2dInputGrad(xShape, dy(), f(), s, pad, d)]);
+          const want = on('cpu', () => {
+            const ref = backpropInput(xShape, dy(), dilateFilter(f(), d), { strides: s, pad, dataFormat: 'NHWC' });
+            return [ref, ref];
+          });
+          assertClose(got, want, `conv2d input grad dilation ${d}`);
+        });
+      }
     });
   });
 
@@ -220,6 +293,73 @@ describe('wasm gradient kernels', function () {
         assertClose(got, want, `depthwise dilation ${d} ${pad}`);
       });
     }
+  });
+
+  describe('tile and matMul', function () {
+    // Repetition patterns of LayerNormalization ([B,T,1] x [1,1,C], [1,1,C] x [B,T,1]) and BatchNorm's
+    // gradient ([1,1,1,C] x [B,H,W,1]), plus general ones: the 8-run [2,2,2,2] x [2,2,2,2] exceeds the
+    // broadcast rank and takes the concat path.
+    const tiles: Array<[number[], number[]]> = [
+      [[4, 3, 1], [1, 1, 5]], [[1, 1, 6], [4, 3, 1]], [[1, 1, 1, 5], [2, 4, 3, 1]], [[7], [3]], [[3, 4], [2, 5]],
+      [[2, 3, 2, 3], [2, 1, 2, 1]], [[2, 2, 2, 2], [2, 2, 2, 2]], [[2, 3], [1, 1]], [[2, 1, 3, 2], [1, 3, 2, 2]],
+    ];
+    for (const [shape, reps] of tiles) {
+      it(`tile [${shape}] x [${reps}] and its gradient match cpu`, function () {
+        compareGrads('tile', [shape], 900 + shape.length, (x) => tf.tile(x, reps));
+      });
+    }
+
+    it('tile keeps int32 and bool values, -0, NaN and Infinity', function () {
+      const run = () => [
+        tf.tile(tf.tensor2d([[1, -2], [3, 4]], [2, 2], 'int32'), [3, 2]),
+        tf.cast(tf.tile(tf.tensor2d([[1, 0, 1]], [1, 3], 'bool'), [2, 2]), 'float32'),
+        tf.tile(tf.tensor3d([-0, NaN, Infinity, -Infinity], [1, 1, 4]), [2, 3, 1]),
+      ];
+      const got = on('wasm', run);
+      const want = on('cpu', run);
+      got.forEach((g, i) => assert.deepEqual(Array.from(g), Array.from(want[i]!)));
+      assert.ok(Object.is(got[2]![4], -0), '-0 stays -0');
+    });
+
+    it('the cpu backend keeps the tfjs-core Tile gradient', function () {
+      assert.ok(tf.setBackend('cpu'));
+      const slices = (): number => {
+        let count = 0;
+        const original = tf.getKernel('Slice', 'cpu')!;
+        tf.unregisterKernel('Slice', 'cpu');
+        tf.registerKernel({ ...original, kernelFunc: (args) => (count++, original.kernelFunc(args)) });
+        try {
+          tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(tf.tile(x, [3, 2])))(tf.ones([2, 2])).dataSync());
+        } finally {
+          tf.unregisterKernel('Slice', 'cpu');
+          tf.registerKernel(original);
+        }
+        return count;
+      };
+      assert.equal(slices(), 6, 'one slice per repetition, as tfjs-core does');
+    });
+
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      it(`matMul transposeA=${ta} transposeB=${tb} and its gradients match cpu (rank 2, 3; broadcast batch forward)`, function () {
+        const m = (r: number, c: number, t: boolean): number[] => (t ? [c, r] : [r, c]);
+        compareGrads('matMul 2d', [m(6, 5, ta), m(5, 7, tb)], 950, (a, b) => tf.matMul(a, b, ta, tb));
+        compareGrads('matMul 3d', [[3, ...m(4, 5, ta)], [3, ...m(5, 2, tb)]], 951, (a, b) => tf.matMul(a, b, ta, tb));
+        // Forward only: tfjs-core's BatchMatMul gradient does not reduce broadcast batch axes (any backend).
+        const run = () => [tf.matMul(tf.tensor3d(randomArray(20, 952), [1, ...m(4, 5, ta)] as [number, number, number]), tf.tensor3d(randomArray(30, 953), [2, ...m(5, 3, tb)] as [number, number, number]), ta, tb)];
+        assertClose(on('wasm', run), on('cpu', run), 'matMul broadcast');
+      });
+    }
+
+    it('fused matMul with bias and relu (the Dense path) matches cpu', function () {
+      compareGrads('fused matMul', [[8, 6], [6, 5], [5]], 960, (a, b, bias) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation: 'relu' }));
+    });
+
+    it('layer normalization on [B, T, C] (tiled moments and scale) matches cpu', function () {
+      compareGrads('layerNorm', [[4, 5, 6]], 970, (x) => {
+        const layer = tf.layers.layerNormalization({ axis: -1 });
+        return layer.apply(x) as tf.Tensor;
+      });
+    });
   });
 
   describe('pooling, batch norm, dense', function () {
@@ -305,7 +445,11 @@ describe('wasm gradient kernels', function () {
       const step = () => tf.tidy(() => {
         const g = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
           const sum = tf.add(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), tf.depthwiseConv2d(a as tf.Tensor4D, c as tf.Tensor4D, 2, 'same'));
-          return tf.sum(tf.maxPool(sum as tf.Tensor4D, 2, 2, 'valid'));
+          // Tile (broadcast and reps-all-one paths) and transposed matMuls go through our kernels too.
+          const tiled = tf.add(tf.sum(tf.tile(c, [1, 1, 1, 2])), tf.sum(tf.tile(c, [1, 1, 1, 1])));
+          const w2 = tf.reshape(b, [27, 6]);
+          const products = tf.sum(tf.matMul(w2, w2, true, false));
+          return tf.add(tf.sum(tf.maxPool(sum as tf.Tensor4D, 2, 2, 'valid')), tf.add(tiled, products)) as tf.Scalar;
         })([x, f, df]);
         g.forEach((t) => t.dataSync());
       });
