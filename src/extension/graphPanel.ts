@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { webviewHtml } from './webviewHtml';
 import { DEFAULT_OPTIONS } from '../core/laurel/variants';
 import type { VariantChoice } from '../core/laurel/variants';
 import { validateWebviewMessage } from '../protocol/webviewProtocol';
@@ -156,35 +156,11 @@ export class GraphPanel {
   }
 
   private html(): string {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', 'main.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'media', 'graph.css'));
-    const csp = [
-      "default-src 'none'",
-      `script-src 'nonce-${nonce}'`,
-      // The nonce lets the toolkit's one feature-test <style> (it reads meta csp-nonce) through; nothing else inline.
-      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-      `img-src ${webview.cspSource} data:`,
-      `font-src ${webview.cspSource}`,
-      "connect-src 'none'",
-    ].join('; ');
-    // No model data here: the graph arrives by postMessage after `ready`.
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta property="csp-nonce" content="${nonce}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>LAuReL graph</title>
-</head>
-<body>
-<div id="app" aria-busy="true"></div>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+    return webviewHtml(this.panel.webview, this.context.extensionUri, {
+      title: 'LAuReL graph',
+      script: ['dist', 'webview', 'main.js'],
+      styles: [['media', 'graph.css']],
+    });
   }
 
   dispose(): void {

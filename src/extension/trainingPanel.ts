@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { webviewHtml } from './webviewHtml';
 import { validateTrainingMessage } from './trainingView';
 import type { TrainingHistory, TrainingHostToWebview, TrainingWebviewToHost } from './trainingView';
 
@@ -102,35 +102,11 @@ export class TrainingPanel implements vscode.Disposable {
   }
 
   private html(): string {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const asset = (...p: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, ...p)).toString();
-    const csp = [
-      "default-src 'none'",
-      `script-src 'nonce-${nonce}'`,
-      // The toolkit's feature-test <style> reads meta csp-nonce; uPlot sizes its elements through the CSSOM, which CSP allows.
-      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-      `img-src ${webview.cspSource} data:`,
-      `font-src ${webview.cspSource}`,
-      "connect-src 'none'",
-    ].join('; ');
-    // No data here: the history arrives by postMessage after `ready`.
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta property="csp-nonce" content="${nonce}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('dist', 'webview', 'training.css')}">
-<link rel="stylesheet" href="${asset('media', 'training.css')}">
-<title>LAuReL training</title>
-</head>
-<body>
-<div id="app" aria-busy="true"></div>
-<script nonce="${nonce}" src="${asset('dist', 'webview', 'training.js')}"></script>
-</body>
-</html>`;
+    return webviewHtml(this.panel.webview, this.context.extensionUri, {
+      title: 'LAuReL training',
+      script: ['dist', 'webview', 'training.js'],
+      styles: [['dist', 'webview', 'training.css'], ['media', 'training.css']],
+    });
   }
 
   dispose(): void {

@@ -10,22 +10,15 @@ import type { PyTorchExport } from '../core/export/pytorch';
 import type { EngineChoice, EpochMetrics, LossSummary, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
 import type { BatchEndEvent, EpochEndEvent, LogEvent } from '../protocol/trainerProtocol';
 import type { BackendChoice } from './backend';
+import type { Dataset } from './data/loadDataset';
 import { writeFileAtomic } from '../util/fsAtomic';
 import { fileIOHandler, MODEL_JSON, WEIGHTS_BIN } from './ioHandler';
 import { trackPeakMemory } from './memory';
 import { describeEngine, resolveEngine, trainRunPyTorch } from './pytorchEngine';
 import { seedScope } from './seed';
 
-/** The data a run trains on (trainer/data's Dataset has this shape). */
-export interface TrainData {
-  name: string;
-  x: tf.Tensor;
-  /** One-hot [n, classes], integer labels [n] or [n, 1] (one-hot encoded here), or regression targets. */
-  y: tf.Tensor;
-  samples: number;
-  classes?: number;
-  adaptations: string[];
-}
+/** The data a run trains on: a loaded dataset. */
+export type TrainData = Dataset;
 
 /** One model to train: how to build it (called inside the seeded scope) and what to record about it. */
 export interface RunSpec {
