@@ -43,22 +43,27 @@ function batchFor(m: OpenModel, batch: number): { x: tf.Tensor; y: tf.Tensor } {
 }
 
 async function timeTfjs(engine: string, name: string, m: OpenModel, variant: string, spec: string, steps: number, batch: number): Promise<Result> {
+  // Memory is counted from what is allocated before the model exists, so earlier runs do not add to it.
+  const before = tf.memory().numBytes;
   const model = await buildModel(m, resolvePlan(parsePlan(spec), m.sites));
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  const optimizer = tf.train.adam(1e-3);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   const { x, y } = batchFor(m, batch);
   let peak = 0;
   const times: number[] = [];
-  for (let i = 0; i < steps + 3; i++) {
+  const warmup = 3;
+  for (let i = 0; i < steps + warmup; i++) {
     const t0 = performance.now();
     const loss = (await model.trainOnBatch(x, y)) as number;
     if (!Number.isFinite(loss)) throw new Error(`${name} ${variant}: loss ${loss} at step ${i}`);
-    if (i >= 3) times.push(performance.now() - t0);
-    peak = Math.max(peak, tf.memory().numBytes);
+    if (i >= warmup) times.push(performance.now() - t0);
+    peak = Math.max(peak, tf.memory().numBytes - before);
   }
   times.sort((a, b) => a - b);
   const stepMs = times[Math.floor(times.length / 2)]!;
   const params = model.countParams();
   model.dispose();
+  optimizer.dispose();
   tf.dispose([x, y]);
   return { engine, model: name, variant, params, stepMs, samplesPerSec: (batch * 1000) / stepMs, peakMb: peak / 2 ** 20 };
 }
@@ -94,9 +99,11 @@ async function main(): Promise<void> {
     const engine = `tfjs-${choice.name}${choice.threads ? ` (${choice.threads} thread${choice.threads > 1 ? 's' : ''}${choice.simd ? ', simd' : ''})` : ''}`;
     for (const name of MODELS) {
       const m = openModel(`${name}.json`, readFileSync(join(root, 'examples', `${name}.json`)));
-      // The CPU backend is only the wasm baseline: plain residuals only.
+      // Warm the backend up on this model first (kernel caches, allocator), or the first run pays for it.
+      await timeTfjs(engine, name, m, 'warm-up', 'plain', 2, batch);
+      // The CPU backend is only the wasm baseline: plain residuals, a few steps (it is ~50x slower).
       for (const [variant, spec] of backend === 'cpu' ? VARIANTS.slice(0, 1) : VARIANTS) {
-        const r = await timeTfjs(engine, name, m, variant, spec, steps, batch);
+        const r = await timeTfjs(engine, name, m, variant, spec, backend === 'cpu' ? Math.min(steps, 3) : steps, batch);
         results.push(r);
         console.log(`${r.engine.padEnd(22)} ${name.padEnd(14)} ${variant.padEnd(6)} ${r.stepMs.toFixed(1).padStart(8)} ms/step ${r.samplesPerSec.toFixed(0).padStart(7)} samples/s`);
       }

@@ -35,8 +35,12 @@ class Laurel(nn.Module):
             return fx + x
         short = x
         if "lr" in self.variant:
-            xc = x.movedim(self.axis, -1)
-            short = x + ((xc @ self.down) @ self.up).movedim(-1, self.axis)
+            if self.axis == 1:
+                # NCHW: the low-rank pair mixes channels only, i.e. two bias-free 1x1 convolutions.
+                h = F.conv2d(x, self.down.t()[:, :, None, None])
+                short = x + F.conv2d(h, self.up.t()[:, :, None, None])
+            else:
+                short = x + (x @ self.down) @ self.up
         if self.variant.startswith("rw"):
             a, b = torch.softmax(self.rw, 0)
             return a * fx + b * short
