@@ -42,7 +42,7 @@ function batchFor(m: OpenModel, batch: number): { x: tf.Tensor; y: tf.Tensor } {
   return { x, y };
 }
 
-async function timeTfjs(engine: string, name: string, m: OpenModel, variant: string, spec: string, steps: number, batch: number): Promise<Result> {
+async function timeTfjs(engine: string, name: string, m: OpenModel, variant: string, spec: string, steps: number, batch: number, warmup = 3): Promise<Result> {
   // Memory is counted from what is allocated before the model exists, so earlier runs do not add to it.
   const before = tf.memory().numBytes;
   const model = await buildModel(m, resolvePlan(parsePlan(spec), m.sites));
@@ -51,7 +51,6 @@ async function timeTfjs(engine: string, name: string, m: OpenModel, variant: str
   const { x, y } = batchFor(m, batch);
   let peak = 0;
   const times: number[] = [];
-  const warmup = 3;
   for (let i = 0; i < steps + warmup; i++) {
     const t0 = performance.now();
     const loss = (await model.trainOnBatch(x, y)) as number;
@@ -99,11 +98,12 @@ async function main(): Promise<void> {
     const engine = `tfjs-${choice.name}${choice.threads ? ` (${choice.threads} thread${choice.threads > 1 ? 's' : ''}${choice.simd ? ', simd' : ''})` : ''}`;
     for (const name of MODELS) {
       const m = openModel(`${name}.json`, readFileSync(join(root, 'examples', `${name}.json`)));
+      const cpu = backend === 'cpu';
       // Warm the backend up on this model first (kernel caches, allocator), or the first run pays for it.
-      await timeTfjs(engine, name, m, 'warm-up', 'plain', 2, batch);
+      if (!cpu) await timeTfjs(engine, name, m, 'warm-up', 'plain', 2, batch);
       // The CPU backend is only the wasm baseline: plain residuals, a few steps (it is ~50x slower).
-      for (const [variant, spec] of backend === 'cpu' ? VARIANTS.slice(0, 1) : VARIANTS) {
-        const r = await timeTfjs(engine, name, m, variant, spec, backend === 'cpu' ? Math.min(steps, 3) : steps, batch);
+      for (const [variant, spec] of cpu ? VARIANTS.slice(0, 1) : VARIANTS) {
+        const r = await timeTfjs(engine, name, m, variant, spec, cpu ? Math.min(steps, 2) : steps, batch, cpu ? 1 : 3);
         results.push(r);
         console.log(`${r.engine.padEnd(22)} ${name.padEnd(14)} ${variant.padEnd(6)} ${r.stepMs.toFixed(1).padStart(8)} ms/step ${r.samplesPerSec.toFixed(0).padStart(7)} samples/s`);
       }
