@@ -186,6 +186,13 @@ try {
   await p.mouse.click(pt.x, pt.y);
   await p.waitForSelector('.menu:not([hidden])');
   await shot(p, 'dark-menu');
+  // "Whole stage" reopens the menu for the residuals of the same shape around this one.
+  await p.click('.menu vscode-button[appearance="secondary"]:has-text("Whole stage")');
+  await p.waitForSelector('.menu:not([hidden])');
+  await shot(p, 'dark-menu-stage');
+  await p.keyboard.press('Escape');
+  await p.mouse.click(pt.x, pt.y);
+  await p.waitForSelector('.menu:not([hidden])');
 
   // Pick RW+LR at rank 8 and apply: the host rewrites the file and sends a new snapshot.
   await p.check('.menu input[value="rw+lr"]');

@@ -3,6 +3,7 @@ import { instanceCost, VARIANTS, variantLabel } from '../src/core/laurel/variant
 import type { Variant } from '../src/core/laurel/variants';
 import type { GraphSite, GraphSnapshot } from '../src/protocol/webviewProtocol';
 import { formatDelta, formatPercent } from './format';
+import { stageOf } from './stage';
 
 export interface MenuChoice {
   siteIds: string[];
@@ -61,7 +62,7 @@ export class VariantMenu {
   /** Opens next to the screen point (x, y) of the host for the given sites. */
   show(g: GraphSnapshot, sites: GraphSite[], x: number, y: number): void {
     if (sites.length === 0) return;
-    this.restoreFocus = document.activeElement;
+    if (!this.root.contains(document.activeElement)) this.restoreFocus = document.activeElement;
     const root = this.root;
     root.replaceChildren();
     root.setAttribute('aria-label', sites.length === 1 ? `Variant of residual ${sites[0]!.merge}` : `Variant of ${sites.length} residuals`);
@@ -109,6 +110,16 @@ export class VariantMenu {
     note.setAttribute('aria-live', 'polite');
 
     const actions = el('div', 'menu-actions', root);
+    const stage = sites.length === 1 ? stageOf(g, first.id) : [];
+    if (stage.length > 1) {
+      // ResNet-style stages: every residual of the same shape next to this one, in one click.
+      const whole = document.createElement('vscode-button');
+      whole.setAttribute('appearance', 'secondary');
+      whole.textContent = `Whole stage (${stage.length})`;
+      whole.title = `The ${stage.length} residuals around ${first.merge} whose outputs have its shape`;
+      whole.addEventListener('click', () => this.show(g, stage, x, y));
+      actions.appendChild(whole);
+    }
     const apply = document.createElement('vscode-button');
     apply.textContent = sites.length === 1 ? 'Apply' : `Apply to ${sites.length}`;
     const cancel = document.createElement('vscode-button');
