@@ -2,20 +2,16 @@
  * `laurel export FILE --plan SPEC --to pytorch|keras-json|tfjs [-o OUT]`: the model with a plan as a PyTorch
  * module, a Keras 2 model JSON, or a TF.js model.json (topology only: the file holds no weights to carry).
  */
-import { basename, dirname, extname, join } from 'node:path';
-import { toKerasTopology, toTfjsModelJson } from '../core/export/kerasTopology';
-import { toPyTorch } from '../core/export/pytorch';
+import { basename, dirname, join } from 'node:path';
+import { exportFileName, exportText } from '../core/export/exportText';
+import type { ExportTarget } from '../core/export/exportText';
 import { PlanError, parsePlan, resolvePlan } from '../core/laurel/planSpec';
 import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import { writeFileAtomic } from '../util/fsAtomic';
 
-export const EXPORT_TARGETS = ['pytorch', 'keras-json', 'tfjs'] as const;
-export type ExportTarget = (typeof EXPORT_TARGETS)[number];
-
-export const isExportTarget = (s: string): s is ExportTarget => (EXPORT_TARGETS as readonly string[]).includes(s);
-
-const SUFFIX: Record<ExportTarget, string> = { pytorch: '.py', 'keras-json': '.keras.json', tfjs: '.model.json' };
+export { EXPORT_TARGETS, isExportTarget } from '../core/export/exportText';
+export type { ExportTarget } from '../core/export/exportText';
 
 export interface ExportResult {
   /** Where the file was written. */
@@ -28,9 +24,7 @@ export interface ExportResult {
 
 /** The default output: beside the model, `<stem>.py`, `<stem>.keras.json` or `<stem>.model.json`. */
 export function defaultExportPath(file: string, target: ExportTarget): string {
-  const name = basename(file);
-  const stem = name.endsWith('.model.json') ? name.slice(0, -'.model.json'.length) : name.slice(0, name.length - extname(name).length);
-  return join(dirname(file), `${stem}${SUFFIX[target]}`);
+  return join(dirname(file), exportFileName(basename(file), target));
 }
 
 /** Exports `m` with the plan `spec` (none: the variants the file has) and writes it atomically. */
@@ -40,14 +34,9 @@ export function exportModel(m: OpenModel, target: ExportTarget, spec: string | u
   let text: string;
   let warnings: string[] = [];
   try {
-    if (target === 'pytorch') {
-      const r = toPyTorch(m, choices);
-      text = r.code;
-      warnings = r.unsupported.map((u) => `${path}: layer '${u.layer}' (${u.className}) is not exported; forward() raises NotImplementedError there`);
-    } else {
-      const json = target === 'tfjs' ? toTfjsModelJson(m, choices) : { ...toKerasTopology(m, choices), keras_version: toTfjsModelJson(m, choices).modelTopology.keras_version, backend: 'tensorflow' };
-      text = `${JSON.stringify(json, null, 2)}\n`;
-    }
+    const r = exportText(m, target, choices);
+    text = r.text;
+    warnings = r.unsupported.map((u) => `${path}: layer '${u.layer}' (${u.className}) is not exported; forward() raises NotImplementedError there`);
   } catch (e) {
     // The topology refuses plans it cannot express (a shared merge whose calls need different variants).
     if (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError)) throw new PlanError(e.message);

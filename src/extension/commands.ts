@@ -4,7 +4,10 @@
  */
 import * as vscode from 'vscode';
 import type { ResidualSite } from '../core/analysis/residuals';
+import { exportFileName, exportText } from '../core/export/exportText';
+import type { ExportTarget } from '../core/export/exportText';
 import { variantLabel } from '../core/laurel/variants';
+import { writeFileAtomic } from '../util/fsAtomic';
 import type { VariantChoice } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import { graphController } from './graphBridge';
@@ -69,6 +72,33 @@ async function siteForEditor(m: OpenModel, uri: vscode.Uri): Promise<ResidualSit
   return pickSite(m, 'Pick the residual to change');
 }
 
+const EXPORT_PICKS: (vscode.QuickPickItem & { target: ExportTarget })[] = [
+  { label: 'PyTorch module', description: '.py', detail: 'One nn.Module, LAuReL residuals as a module of their own, layer names kept; load_tfjs_weights included', target: 'pytorch' },
+  { label: 'TF.js model.json', description: '.model.json', detail: 'A layers model for tf.loadLayersModel (register LaurelResidual first)', target: 'tfjs' },
+  { label: 'Keras 2 model JSON', description: '.keras.json', detail: 'The topology as Keras 2 to_json() writes it', target: 'keras-json' },
+];
+
+/** Export the model with its current variants to another form, written where the user says. */
+async function exportCommand(controller: ModelController, uri: vscode.Uri): Promise<void> {
+  const m = await controller.require(uri);
+  if (!m) return;
+  const picked = await vscode.window.showQuickPick(EXPORT_PICKS, { title: `LAuReL: export ${controller.label(uri)} (with its current variants)` });
+  if (!picked) return;
+  const name = uri.path.slice(uri.path.lastIndexOf('/') + 1);
+  const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(uri, '..', exportFileName(name, picked.target)), title: `Export as ${picked.label}` });
+  if (!target) return;
+  let out: ReturnType<typeof exportText>;
+  try {
+    out = exportText(m, picked.target, new Map());
+  } catch (e) {
+    return void vscode.window.showErrorMessage(`LAuReL: cannot export ${controller.label(uri)}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (target.scheme === 'file') writeFileAtomic(target.fsPath, out.text);
+  else await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(out.text));
+  const skipped = out.unsupported.length ? ` (not exported: ${out.unsupported.map((u) => `${u.layer} (${u.className})`).join(', ')})` : '';
+  void vscode.window.showInformationMessage(`LAuReL: exported ${vscode.workspace.asRelativePath(target)}${skipped}`);
+}
+
 export function registerCommands(context: vscode.ExtensionContext, controller: ModelController, summary: SummaryView, training: TrainingSessions): vscode.Disposable[] {
   const graph = graphController(controller);
   const reg = vscode.commands.registerCommand;
@@ -127,6 +157,10 @@ export function registerCommands(context: vscode.ExtensionContext, controller: M
       if (uri) await training.compare(uri);
     }),
     reg('laurel.cancelTraining', () => training.cancel()),
+    reg('laurel.export', async (arg?: unknown) => {
+      const uri = targetUri(arg);
+      if (uri) await exportCommand(controller, uri);
+    }),
     reg('laurel.chooseDataset', async (arg?: unknown) => {
       const uri = targetUri(arg);
       if (uri) await training.chooseDataset(uri);

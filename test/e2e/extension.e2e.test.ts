@@ -232,6 +232,27 @@ describe('LAuReL Studio in code-server', function () {
     assert.ok((await lensTexts(page)).some((t) => t.includes('Revert all to plain')));
   });
 
+  it('Export Model writes a PyTorch module of the model with its current variants', async () => {
+    await page.locator('.tab', { hasText: 'resnet-mini.json' }).first().click();
+    await runCommand(page, 'LAuReL: Export Model (PyTorch, TF.js, Keras JSON)');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'PyTorch module' }).first().click({ timeout: 20_000 });
+    // code-server's save dialog is a quick input holding the proposed path: accept it.
+    const deadline = Date.now() + 20_000;
+    let proposed = '';
+    while (!(proposed = await page.inputValue('.quick-input-widget input').catch(() => '')).endsWith('resnet-mini.py')) {
+      if (Date.now() > deadline) assert.fail(`the save dialog proposed '${proposed}', expected …/resnet-mini.py`);
+      await page.waitForTimeout(200);
+    }
+    await shot('export-save');
+    await page.keyboard.press('Enter');
+    await page.locator('.notification-toast', { hasText: /exported resnet-mini\.py/ }).waitFor({ timeout: 20_000 });
+    await shot('exported');
+    const code = readFileSync(join(session.workspace, 'resnet-mini.py'), 'utf8');
+    assert.match(code, /class LaurelResidual\(nn\.Module\)/);
+    // The previous step put RW on every residual: the module builds four RW LAuReL layers.
+    assert.equal((code.match(/= LaurelResidual\(\d+, "rw"/g) ?? []).length, 4);
+  });
+
   it('Train saves the edited model, asks for data, and streams the run into the training panel', async function () {
     this.timeout(300_000);
     await page.locator('.tab', { hasText: 'resnet-mini.json' }).first().click();

@@ -1,0 +1,32 @@
+import type { VariantChoice } from '../laurel/variants';
+import type { OpenModel } from '../model';
+import { toKerasTopology, toTfjsModelJson } from './kerasTopology';
+import { toPyTorch } from './pytorch';
+
+/** The forms a model (with a plan) is exported to: a PyTorch module, a Keras 2 model JSON, a TF.js model.json. */
+export const EXPORT_TARGETS = ['pytorch', 'keras-json', 'tfjs'] as const;
+export type ExportTarget = (typeof EXPORT_TARGETS)[number];
+
+export const isExportTarget = (s: string): s is ExportTarget => (EXPORT_TARGETS as readonly string[]).includes(s);
+
+const SUFFIX: Record<ExportTarget, string> = { pytorch: '.py', 'keras-json': '.keras.json', tfjs: '.model.json' };
+
+/** `<stem>.py`, `<stem>.keras.json` or `<stem>.model.json` for a model file's base name. */
+export function exportFileName(name: string, target: ExportTarget): string {
+  const dot = name.lastIndexOf('.');
+  const stem = name.endsWith('.model.json') ? name.slice(0, -'.model.json'.length) : dot > 0 ? name.slice(0, dot) : name;
+  return `${stem}${SUFFIX[target]}`;
+}
+
+/**
+ * The exported file's text. `unsupported` lists layers the PyTorch module cannot run (its forward() raises
+ * there). Throws an Error when the topology cannot express the plan (a shared merge needing two variants).
+ */
+export function exportText(m: OpenModel, target: ExportTarget, choices: Map<string, VariantChoice>): { text: string; unsupported: { layer: string; className: string }[] } {
+  if (target === 'pytorch') {
+    const r = toPyTorch(m, choices);
+    return { text: r.code, unsupported: r.unsupported };
+  }
+  const json = target === 'tfjs' ? toTfjsModelJson(m, choices) : { ...toKerasTopology(m, choices), keras_version: toTfjsModelJson(m, choices).modelTopology.keras_version, backend: 'tensorflow' };
+  return { text: `${JSON.stringify(json, null, 2)}\n`, unsupported: [] };
+}
