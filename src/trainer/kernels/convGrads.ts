@@ -8,6 +8,20 @@ export type ConvPad = 'same' | 'valid' | number | tf.backend_util.ExplicitPaddin
 export type RoundingMode = 'floor' | 'round' | 'ceil' | undefined;
 
 /**
+ * The input cut or zero-padded to exactly the rows and columns the forward pass read:
+ * (oh-1)*sh + (kh-1)*dh + 1 of them. Extra 'same' padding at the far end is never read; a too-short input
+ * (possible with 'ceil' rounding) is padded with zeros like the CPU kernel.
+ */
+function readExtent(x: tf.Tensor4D, info: tf.backend_util.Conv2DInfo, filterShape: [number, number, number, number]): tf.Tensor4D {
+  const [kh, kw] = filterShape;
+  const [, h, w] = x.shape;
+  const needH = (info.outHeight - 1) * info.strideHeight + (kh - 1) * info.dilationHeight + 1;
+  const needW = (info.outWidth - 1) * info.strideWidth + (kw - 1) * info.dilationWidth + 1;
+  const { top, left } = info.padInfo;
+  return padOrCrop(x, [[0, 0], [top, needH - top - h], [left, needW - left - w], [0, 0]]);
+}
+
+/**
  * dL/dW of conv2d(x, W). The filter gradient is itself a convolution: the padded input with channels
  * moved to the batch axis (and batch to channels), filtered by dy (spatial dims as the kernel, batch as
  * its input channels), with the forward stride as dilation and the forward dilation as stride. Output is
@@ -25,16 +39,8 @@ export function conv2dFilterGrad(
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
-    const [kh, kw] = filterShape;
-    const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight: oh, outWidth: ow } = info;
-    const [, h, w] = x.shape;
-    // Rows the forward pass touched: (oh-1)*sh + (kh-1)*dh + 1. Extra 'same' padding at the far end is
-    // never read; a too-short input (possible with 'ceil' rounding) is padded with zeros like the CPU kernel.
-    const needH = (oh - 1) * sh + (kh - 1) * dh + 1;
-    const needW = (ow - 1) * sw + (kw - 1) * dw + 1;
-    const top = info.padInfo.top;
-    const left = info.padInfo.left;
-    const xp = padOrCrop(x, [[0, 0], [top, needH - top - h], [left, needW - left - w], [0, 0]]);
+    const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+    const xp = readExtent(x, info, filterShape);
     const xt = tf.transpose(xp, [3, 1, 2, 0]); // [C, needH, needW, B]
     const f = tf.transpose(dy, [1, 2, 0, 3]); // [oh, ow, B, O]
     // tfjs requires strides or dilations to be 1; the forward op had the same constraint, swapped here.
@@ -61,12 +67,9 @@ export function depthwiseFilterGrad(
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, true, 'channelsLast');
     const [kh, kw, c, m] = filterShape;
     const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight: oh, outWidth: ow } = info;
-    const [b, h, w] = x.shape;
-    const needH = (oh - 1) * sh + (kh - 1) * dh + 1;
-    const needW = (ow - 1) * sw + (kw - 1) * dw + 1;
-    const top = info.padInfo.top;
-    const left = info.padInfo.left;
-    const xp = padOrCrop(x, [[0, 0], [top, needH - top - h], [left, needW - left - w], [0, 0]]);
+    const b = x.shape[0];
+    const xp = readExtent(x, info, filterShape);
+    const [, needH, needW] = xp.shape;
     const xFold: tf.Tensor4D = tf.reshape(tf.transpose(xp, [1, 2, 3, 0]), [1, needH, needW, c * b]); // channel index c*B+b
     const dyFold = tf.reshape(tf.transpose(tf.reshape(dy, [b, oh, ow, c, m]), [1, 2, 3, 0, 4]), [oh, ow, c * b, m]);
     const g = tf.depthwiseConv2d(xFold, dyFold as tf.Tensor4D, [dh, dw], 'valid', 'NHWC', [sh, sw]); // [1, kh, kw, C*B*M]
