@@ -57,6 +57,14 @@ export function readTrainingSettings(get: SettingGetter): TrainingSettings {
   };
 }
 
+/** `laurel.training.engine` and `laurel.pythonPath`: which engine trains, and the Python for PyTorch. */
+export function readEngineSettings(get: SettingGetter): { engine: 'auto' | 'tfjs' | 'pytorch'; python?: string } {
+  const e = get('training.engine');
+  const py = get('pythonPath');
+  const engine = e === 'tfjs' || e === 'pytorch' ? e : 'auto';
+  return typeof py === 'string' && py.trim() ? { engine, python: py.trim() } : { engine };
+}
+
 /** `laurel.dataset`: a data spec used for every model that has no dataset of its own; '' asks. */
 export const readDatasetSetting = (get: SettingGetter): string => {
   const v = get('dataset');

@@ -20,7 +20,7 @@ import type { DatasetPick } from './datasetPicks';
 import { deltaText } from './lensSpecs';
 import type { ModelController } from './modelController';
 import { costWith, currentCost } from './modelFacts';
-import { readBackend, readDatasetSetting, readTrainingSettings } from './settings';
+import { readBackend, readDatasetSetting, readEngineSettings, readTrainingSettings } from './settings';
 import { TrainingPanel } from './trainingPanel';
 import { backendFromLog, backendView, dataFromLog, mismatchOffers, runSummaryView } from './trainingRecords';
 import { emptyHistory, reduceTraining } from './trainingView';
@@ -39,6 +39,18 @@ interface DataChoice {
 
 const fmt = (n: number | null | undefined): string => (n === null || n === undefined ? '?' : n.toFixed(4));
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** The interpreter the Python extension has selected for this file, when that extension is installed. */
+async function pythonExtensionInterpreter(uri: vscode.Uri): Promise<string | undefined> {
+  const ext = vscode.extensions.getExtension<{ settings?: { getExecutionDetails?(r?: vscode.Uri): { execCommand?: string[] } } }>('ms-python.python');
+  if (!ext) return undefined;
+  try {
+    const api = ext.isActive ? ext.exports : await ext.activate();
+    return api?.settings?.getExecutionDetails?.(uri)?.execCommand?.[0];
+  } catch {
+    return undefined; // its API changes between versions; the engine then looks on PATH
+  }
+}
 
 type JobParams = { modelPath: string; data: string; config: TrainConfig; outDir: string; adapt?: string };
 
@@ -219,7 +231,15 @@ export class TrainingSessions implements vscode.Disposable {
   private async run(uri: vscode.Uri, kind: 'train' | 'compare', title: string, plans: string[], data: DataChoice, modelPath: string, job: (client: TrainerClient, params: JobParams) => Promise<boolean>): Promise<void> {
     const c = vscode.workspace.getConfiguration('laurel', uri);
     const t = readTrainingSettings((k) => c.get(k));
-    const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, epochs: t.epochs, batchSize: t.batchSize, learningRate: t.learningRate };
+    const pythonPath = await pythonExtensionInterpreter(uri);
+    const config: TrainConfig = {
+      ...DEFAULT_TRAIN_CONFIG,
+      epochs: t.epochs,
+      batchSize: t.batchSize,
+      learningRate: t.learningRate,
+      ...readEngineSettings((k) => c.get(k)),
+      ...(pythonPath ? { pythonPath } : {}),
+    };
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
     const root = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? dirname(modelPath);
     const outDir = join(root, 'runs', `${modelPath.split(/[\\/]/).pop()!.replace(/\.[^.]+$/, '')}-${stamp}`);

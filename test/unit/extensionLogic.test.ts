@@ -8,7 +8,7 @@ import { applyEdits, planEdits } from '../../src/core/write/planEdits';
 import { buildLenses, COMMANDS, deltaText } from '../../src/extension/lensSpecs';
 import { costWith, deltaParams, siteAtOffset, siteSpan } from '../../src/extension/modelFacts';
 import { looksLikeModelText } from '../../src/extension/modelSniff';
-import { readBackend, readCodeLensEnabled, readDefaultVariant, readVariantOptions } from '../../src/extension/settings';
+import { readBackend, readCodeLensEnabled, readDefaultVariant, readEngineSettings, readVariantOptions } from '../../src/extension/settings';
 import { formatEdits, summaryDocument } from '../../src/extension/summaryText';
 import { errorPosition, TextPositions } from '../../src/extension/textPositions';
 import { checkPositiveInt, usesK, usesRank, variantPicks } from '../../src/extension/variantPicks';
@@ -214,5 +214,14 @@ describe('extension logic (no vscode)', () => {
     assert.match(text, /Total params: 43,418/);
     assert.match(text, /Residual sites: 4 \(3 identity, 1 projection\)/);
     assert.match(text, /Every residual is a plain add\./);
+  });
+});
+
+describe('engine settings', () => {
+  const get = (values: Record<string, unknown>) => (k: string): unknown => values[k];
+  it('auto unless tfjs or pytorch is asked for; a blank Python path is no path', () => {
+    assert.deepEqual(readEngineSettings(get({})), { engine: 'auto' });
+    assert.deepEqual(readEngineSettings(get({ 'training.engine': 'pytorch', pythonPath: ' /usr/bin/python3 ' })), { engine: 'pytorch', python: '/usr/bin/python3' });
+    assert.deepEqual(readEngineSettings(get({ 'training.engine': 'jax', pythonPath: '  ' })), { engine: 'auto' });
   });
 });
