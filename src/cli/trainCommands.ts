@@ -23,6 +23,7 @@ export const TRAIN_USAGE = `  laurel train FILE [--plan SPEC] [--data DATA] [--a
 OPTIONS: --epochs N (1)  --batch-size N (32)  --lr X (0.001)  --optimizer adam|sgd|rmsprop  --seed N (42)
   --steps N (budget of optimizer steps)  --val-split X (0.1)  --backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu
   --engine auto|tfjs|pytorch (auto: a GPU engine when one works, else TF.js)  --python PATH (a Python with torch)
+  --nproc N (PyTorch engine: N training processes via torchrun, one per GPU; the batch size is split over them)
   --out DIR (runs/<model>/<timestamp>/)
 DATA: synthetic[:samples=N][:classes=K] (default), fashion-mnist[:test][:limit=N], idx:IMAGES,LABELS,
   csv:PATH[:label=COL], npy:X.npy,Y.npy (each with [:limit=N]). Ctrl-C cancels after the batch in progress.`;
@@ -109,6 +110,7 @@ async function trainCommand(argv: string[]): Promise<number> {
       backend: { type: 'string' },
       engine: { type: 'string' },
       python: { type: 'string' },
+      nproc: { type: 'string' },
       out: { type: 'string', short: 'o' },
     },
   });
@@ -128,6 +130,8 @@ async function trainCommand(argv: string[]): Promise<number> {
   }
   const d = DEFAULT_TRAIN_CONFIG;
   const maxSteps = number('steps', values.steps, undefined, positiveInt, 'a positive integer');
+  const processes = number('nproc', values.nproc, undefined, positiveInt, 'a positive integer');
+  if (processes !== undefined && processes > 1 && values.engine === 'tfjs') throw new TrainUsageError('--nproc needs the PyTorch engine (--engine pytorch)');
   const config: TrainConfig = {
     optimizer: (values.optimizer as OptimizerName | undefined) ?? d.optimizer,
     learningRate: number('lr', values.lr, d.learningRate, (n) => n > 0 && Number.isFinite(n), 'a positive number')!,
@@ -136,6 +140,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     validationSplit: number('val-split', values['val-split'], d.validationSplit, (n) => n >= 0 && n < 1, 'in [0, 1)')!,
     seed: number('seed', values.seed, d.seed, Number.isInteger, 'an integer')!,
     ...(maxSteps !== undefined ? { maxSteps } : {}),
+    ...(processes !== undefined ? { processes } : {}),
     engine: (values.engine as EnginePreference | undefined) ?? 'auto',
     // A path is made absolute (the trainer may run elsewhere); a bare name ('python3.12') is looked up on PATH.
     ...(values.python ? { python: /[\\/]/.test(values.python) ? resolve(values.python) : values.python } : {}),

@@ -49,6 +49,8 @@ export interface TrainConfig {
   python?: string;
   /** PyTorch engine: the caller's interpreter (the extension passes the Python extension's), tried after `python` and LAUREL_PYTHON. */
   pythonPath?: string;
+  /** PyTorch engine: training processes (one per GPU), launched by torchrun with DDP when > 1; absent: 1. */
+  processes?: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -117,6 +119,9 @@ export interface RunRecord {
     threads?: number;
     /** pytorch: what peakBytes measures: torch.cuda.max_memory_allocated, or the process's peak RSS on the CPU. */
     memory?: 'cuda-max-allocated' | 'peak-rss';
+    /** pytorch: the torchrun processes (DDP ranks) that trained the run, and their torch.distributed backend. */
+    processes?: number;
+    distBackend?: 'nccl' | 'gloo';
   };
   /** 'categoricalCrossentropy' (softmax output), 'softmaxCrossEntropyFromLogits', 'binaryCrossentropy' or 'meanSquaredError'. */
   loss: string;

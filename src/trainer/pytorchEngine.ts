@@ -129,6 +129,41 @@ interface DoneEvent {
   compiled: boolean;
   compileNote: string | null;
   threads: number;
+  processes?: number;
+  distBackend?: 'nccl' | 'gloo' | null;
+}
+
+/**
+ * Runs torch.distributed.run as `python -m torch.distributed.run` does. torch 1.13 (Debian's python3-torch) under
+ * Python >= 3.11 cannot parse its own --redirects/--tee default '0' (IntFlag iteration skips the 0 member, so
+ * Std.from_str returns None and the launch fails in to_map); the shim maps that None back to Std.NONE.
+ */
+export const TORCHRUN_BOOT = [
+  'import runpy',
+  'from torch.distributed.elastic.multiprocessing import api as _a',
+  '_f = _a.Std.from_str',
+  'def _fix(v): return _a.Std.NONE if v is None else v',
+  '_a.Std.from_str = staticmethod(lambda vm: (lambda r: {k: _fix(x) for k, x in r.items()} if isinstance(r, dict) else _fix(r))(_f(vm)))',
+  "runpy.run_module('torch.distributed.run', run_name='__main__', alter_sys=True)",
+].join('\n');
+
+/**
+ * The command line for the harness: `python train.py config.json`, or with several processes torchrun's
+ * (`python -m torch.distributed.run --standalone --nproc_per_node N train.py config.json`, through TORCHRUN_BOOT),
+ * which starts the ranks and sets RANK/WORLD_SIZE/LOCAL_RANK for them.
+ */
+export function pythonArgs(script: string, configPath: string, processes: number): string[] {
+  return processes > 1 ? ['-c', TORCHRUN_BOOT, '--standalone', `--nproc_per_node=${processes}`, script, configPath] : [script, configPath];
+}
+
+/** Processes must be a positive integer dividing the batch size: each rank trains batchSize / processes samples per step. */
+export function checkProcesses(config: TrainConfig): number {
+  const p = config.processes ?? 1;
+  if (!Number.isInteger(p) || p < 1) throw new Error(`processes must be a positive integer, got ${p}`);
+  if (config.batchSize % p !== 0) {
+    throw new Error(`batch size ${config.batchSize} cannot be split over ${p} processes: use a batch size divisible by ${p} (each process trains batchSize / ${p} samples per step)`);
+  }
+  return p;
 }
 
 /** JSON numbers, and the strings the harness writes for NaN and ±Infinity. */
@@ -193,6 +228,7 @@ export interface PyTorchRunOptions extends TrainOptions {
  */
 export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: TrainConfig, opts: PyTorchRunOptions): Promise<TrainResult> {
   validateConfig(config);
+  const processes = checkProcesses(config);
   const engine = opts.engine;
   if (engine.name !== 'pytorch' || !engine.python) throw new Error('trainRunPyTorch needs a resolved PyTorch engine');
   if (!spec.pytorch) throw new Error(`${spec.name}: this run has no PyTorch module (RunSpec.pytorch)`);
@@ -282,10 +318,10 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       level: 'info',
       message:
         `${spec.name}: ${total.toLocaleString('en-US')} params (+${(spec.addedParams ?? 0).toLocaleString('en-US')}), ${trainSamples} train / ${valSamples} val samples, ` +
-        `batch ${config.batchSize}, ${Math.ceil(trainSamples / config.batchSize)} steps/epoch, ${lossName}, ${config.optimizer} lr ${config.learningRate}, engine pytorch ${engine.device}`,
+        `batch ${config.batchSize}${processes > 1 ? ` over ${processes} processes` : ''}, ${Math.ceil(trainSamples / config.batchSize)} steps/epoch, ${lossName}, ${config.optimizer} lr ${config.learningRate}, engine pytorch ${engine.device}`,
     });
 
-    const done = await runPython(engine.python, [script, join(temp, 'config.json')], spec.name, config, opts);
+    const done = await runPython(engine.python, pythonArgs(script, join(temp, 'config.json'), processes), spec.name, config, opts);
     const epochs = done.epochs.map(epochMetrics);
     let status = done.status;
     let message = done.message ?? undefined;
@@ -335,6 +371,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
         ...(done.compileNote ? { compileNote: done.compileNote } : {}),
         threads: done.threads,
         memory: done.device === 'cuda' ? 'cuda-max-allocated' : 'peak-rss',
+        ...(processes > 1 ? { processes: done.processes ?? processes, ...(done.distBackend ? { distBackend: done.distBackend } : {}) } : {}),
       },
       loss: lossName,
       params: { total, trainable, base, added, addedPercent: base > 0 ? (added / base) * 100 : 0 },
@@ -365,7 +402,9 @@ function runPython(python: string, args: string[], run: string, config: TrainCon
   const sink = opts.sink ?? {};
   const engineLabel = `pytorch ${opts.engine.device}${opts.engine.device === 'cuda' && opts.engine.bf16 ? ' bf16' : ''}`;
   return new Promise((resolve, reject) => {
-    const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    // torchrun (args start with -m) runs in its own process group so that the kill after a cancel takes its ranks too.
+    const group = args[0] === '-c';
+    const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' }, detached: group });
     const stderr: string[] = [];
     let done: DoneEvent | undefined;
     const epochEvents: Record<string, unknown>[] = [];
@@ -432,7 +471,13 @@ function runPython(python: string, args: string[], run: string, config: TrainCon
       child.stdin.end();
       killTimer ??= setTimeout(() => {
         killed = true;
-        child.kill('SIGKILL');
+        if (group && child.pid !== undefined) {
+          try {
+            process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            child.kill('SIGKILL'); // the group is gone already
+          }
+        } else child.kill('SIGKILL');
       }, KILL_AFTER_MS);
     };
     if (opts.signal?.aborted) onAbort();

@@ -2,6 +2,8 @@
  * The PyTorch engine's Python side: the training harness appended to the module that toPyTorch() generates,
  * and the .npy files it reads. The harness takes one JSON config (argv[1]) and prints one JSON event per line
  * on stdout: log, batchEnd (throttled), epochEnd, done. Errors go to stderr as a traceback (exit code 1).
+ * Under torchrun (WORLD_SIZE > 1) every rank trains its share of each global batch with DistributedDataParallel
+ * and only rank 0 prints events and saves.
  */
 import type { PyTorchExport } from '../core/export/pytorch';
 
@@ -29,7 +31,15 @@ def _num(v):
     return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
 
 
+# torchrun sets these; a plain "python train.py" is rank 0 of 1.
+_RANK = int(_os.environ.get("RANK", "0"))
+_WORLD = int(_os.environ.get("WORLD_SIZE", "1"))
+_LOCAL_RANK = int(_os.environ.get("LOCAL_RANK", "0"))
+
+
 def _emit(event, **fields):
+    if _RANK != 0:
+        return  # one stream of events: the host reads rank 0's
     _sys.stdout.write(_json.dumps(dict(event=event, **fields)) + "\n")
     _sys.stdout.flush()
 
@@ -89,6 +99,9 @@ def _train(cfg):
         stop["why"] = "SIGINT"
 
     _signal.signal(_signal.SIGINT, on_sigint)
+    if _WORLD > 1:
+        # torchrun passes a signal it gets on to the workers as SIGTERM: stop at the next batch and save, as for SIGINT.
+        _signal.signal(_signal.SIGTERM, on_sigint)
     if cfg.get("watchStdin"):
         # The host closes stdin to cancel, and a host that dies closes it too: stop at the next batch.
         def watch():
@@ -109,7 +122,16 @@ def _train(cfg):
     torch.manual_seed(int(cfg["seed"]))
     want = cfg.get("device", "auto")
     cuda = torch.cuda.is_available() and want != "cpu"
-    device = torch.device("cuda" if cuda else "cpu")
+    dist, dist_backend = None, None
+    if _WORLD > 1:
+        if int(cfg["batchSize"]) % _WORLD:
+            raise ValueError("batch size %d cannot be split over %d processes: use a batch size divisible by %d" % (int(cfg["batchSize"]), _WORLD, _WORLD))
+        import torch.distributed as dist
+        dist_backend = "nccl" if cuda else "gloo"
+        if cuda:
+            torch.cuda.set_device(_LOCAL_RANK)
+        dist.init_process_group(dist_backend)
+    device = torch.device(("cuda:%d" % _LOCAL_RANK if _WORLD > 1 else "cuda") if cuda else "cpu")
     bf16 = cuda and cfg.get("bf16", True) and torch.cuda.is_bf16_supported()
 
     model = globals()[cfg["className"]]()
@@ -119,6 +141,8 @@ def _train(cfg):
         arrays = {n: blob[e["offset"]:e["offset"] + int(np.prod(e["shape"]))].reshape(e["shape"]) for n, e in cfg["weights"]["manifest"].items()}
         load_tfjs_weights(model, arrays, strict=True)
     model.to(device).train()
+    # DDP averages the gradients over the ranks; "model" stays the bare module (saved, validated, counted).
+    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[_LOCAL_RANK] if cuda else None) if _WORLD > 1 else model
 
     x = torch.from_numpy(np.load(cfg["x"])).to(device)
     y = torch.from_numpy(np.load(cfg["y"])).to(device)
@@ -132,11 +156,11 @@ def _train(cfg):
     opt = _optimizer(cfg["optimizer"], model.parameters(), float(cfg["learningRate"]))
     throttle = float(cfg.get("throttleMs", 1000)) / 1000.0
 
-    fwd, compiled, compile_note = model, False, None
+    fwd, compiled, compile_note = net, False, None
     want_compile = cfg.get("compile", "auto")
     if want_compile is True or (want_compile == "auto" and cuda):
         if hasattr(torch, "compile"):
-            fwd, compiled = torch.compile(model), True
+            fwd, compiled = torch.compile(net), True
         else:
             compile_note = "torch %s has no torch.compile" % torch.__version__
     elif want_compile == "auto":
@@ -145,16 +169,28 @@ def _train(cfg):
     def autocast():
         return torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else torch.autocast("cpu", enabled=False)
 
-    def step_once(xb, yb):
+    def step_once(xb, yb, weight=1.0):
         opt.zero_grad(set_to_none=True)
         with autocast():
             out = fwd(xb)
         out = out.float()  # the loss in float32 under bf16 autocast
         loss = loss_f(out, yb)
-        loss.backward()
+        (loss * weight if weight != 1.0 else loss).backward()
         opt.step()
         acc = acc_f(out.detach(), yb) if acc_f else None
         return loss.item(), (acc.item() if acc is not None else None)
+
+    def step_shard(idx, stop_flag):
+        """One global batch over the ranks: this rank's share, then the global mean loss/acc and whether any rank stops."""
+        gn = idx.shape[0]
+        mine = idx[_RANK::_WORLD]
+        n = mine.shape[0]
+        # Weighting the local mean by n * world / gn makes DDP's gradient average the global batch mean even when the
+        # last batch splits unevenly; a rank with no sample steps on one with weight 0 (DDP needs every rank's backward).
+        loss, acc = step_once(xt[mine if n else idx[:1]], yt[mine if n else idx[:1]], n * _WORLD / gn)
+        t = torch.tensor([loss * n if n else 0.0, (acc or 0.0) * n, float(n), 1.0 if stop_flag else 0.0], dtype=torch.float64, device=device)
+        dist.all_reduce(t)
+        return t[0].item() / gn, (t[1].item() / gn if acc is not None else None), t[3].item() > 0
 
     def memory():
         if cuda:
@@ -168,17 +204,23 @@ def _train(cfg):
             for i in range(0, xv.shape[0], bs):
                 xb, yb = xv[i:i + bs], yv[i:i + bs]
                 with autocast():
-                    out = fwd(xb)
+                    out = fwd(xb) if _WORLD == 1 else model(xb)  # the bare module: no collectives
                 out = out.float()
                 tot += loss_f(out, yb).item() * xb.shape[0]
                 if acc_f:
                     acc_tot += acc_f(out, yb).item() * xb.shape[0]
         model.train()
         m = xv.shape[0]
+        if _WORLD > 1:
+            # Rank 0's figures (its buffers are the ones DDP broadcasts and saves), so every rank takes the same decision.
+            t = torch.tensor([tot / m, acc_tot / m], dtype=torch.float64, device=device)
+            dist.broadcast(t, 0)
+            tot, acc_tot = t[0].item() * m, t[1].item() * m
         return tot / m, (acc_tot / m if acc_f else None)
 
-    _log("info", "pytorch %s on %s%s%s" % (torch.__version__, torch.cuda.get_device_name(0) if cuda else "cpu (%d threads)" % torch.get_num_threads(),
-                                           ", bf16 autocast" if bf16 else ", float32", ", torch.compile" if compiled else ""))
+    _log("info", "pytorch %s on %s%s%s%s" % (torch.__version__, torch.cuda.get_device_name(0) if cuda else "cpu (%d threads)" % torch.get_num_threads(),
+                                             ", bf16 autocast" if bf16 else ", float32", ", torch.compile" if compiled else "",
+                                             ", %d processes (DDP, %s), %d samples each per batch" % (_WORLD, dist_backend, bs // _WORLD) if _WORLD > 1 else ""))
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     status, message, budget_hit = "completed", None, False
@@ -186,9 +228,15 @@ def _train(cfg):
     seen_shapes, last_emit, t_train = set(), -1e18, _time.perf_counter()
     epochs_out = []
     rng = np.random.default_rng(int(cfg["seed"]))
+    # Distributed: a rank stops only when the all-reduced flag says so, so every rank leaves at the same batch.
+    synced_stop = False
+
+    def stopping():
+        return synced_stop if _WORLD > 1 else stop["why"] is not None
+
     for epoch in range(epochs):
-        if stop["why"] and status == "completed":
-            status, message = "cancelled", stop["why"]
+        if stopping() and status == "completed":
+            status, message = "cancelled", stop["why"] or "stopped by another process"
         if status != "completed" or budget_hit:
             break
         perm = order[epoch] if order is not None else rng.permutation(n_train)
@@ -198,23 +246,29 @@ def _train(cfg):
         batches = samples = e_timed_samples = 0
         e_times, e_all_ms = [], 0.0
         for b in range(per_epoch):
-            if stop["why"]:
-                status, message = "cancelled", stop["why"]
+            if stopping():
+                status, message = "cancelled", stop["why"] or "stopped by another process"
                 break
             idx = perm[b * bs:(b + 1) * bs]
             xb, yb = xt[idx], yt[idx]
             t0 = _time.perf_counter()
             try:
-                loss, acc = step_once(xb, yb)
+                if _WORLD > 1:
+                    loss, acc, synced_stop = step_shard(idx, stop["why"] is not None)
+                else:
+                    loss, acc = step_once(xb, yb)
             except Exception as e:
                 if not compiled or step > 0:
                     raise
                 # torch.compile failed on the first step: train eagerly (the step had not reached opt.step()).
                 compile_note = "torch.compile failed, running eagerly: %s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
                 _log("warn", compile_note)
-                fwd, compiled = model, False
+                fwd, compiled = net, False
                 t0 = _time.perf_counter()
-                loss, acc = step_once(xb, yb)
+                if _WORLD > 1:
+                    loss, acc, synced_stop = step_shard(idx, stop["why"] is not None)
+                else:
+                    loss, acc = step_once(xb, yb)
             ms = (_time.perf_counter() - t0) * 1000.0
             size = xb.shape[0]
             step += 1
@@ -279,7 +333,7 @@ def _train(cfg):
 
     t_save = _time.perf_counter()
     saved = None
-    if cfg.get("stateDict") and status != "diverged":
+    if cfg.get("stateDict") and status != "diverged" and _RANK == 0:
         tmp = cfg["stateDict"] + ".tmp"
         torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
         _os.replace(tmp, cfg["stateDict"])
@@ -306,7 +360,11 @@ def _train(cfg):
         compiled=compiled,
         compileNote=compile_note,
         threads=torch.get_num_threads(),
+        processes=_WORLD,
+        distBackend=dist_backend,
     )
+    if dist is not None:
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

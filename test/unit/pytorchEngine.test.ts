@@ -210,6 +210,42 @@ describe('PyTorch engine', function () {
     await assert.rejects(trainRun(spec, data, config(), { backend }), /PyTorch training failed .*exited with code 1\): ValueError: broken on purpose/);
   });
 
+  it('trains over 2 processes with torchrun (gloo on the CPU): one event stream, the global loss, rank 0 saves', async function () {
+    const epochs: EpochEndEvent[] = [];
+    const batches: BatchEndEvent[] = [];
+    const out = join(tmp, 'ddp');
+    const t0 = Date.now();
+    const { record } = await trainRun(planRun(m, 'rw'), data, config({ processes: 2 }), {
+      backend,
+      outDir: out,
+      throttleMs: 0,
+      sink: { batchEnd: (e) => batches.push(e), epochEnd: (e) => epochs.push(e) },
+    });
+    console.log(`      2 processes: ${((Date.now() - t0) / 1000).toFixed(1)} s, loss ${record.final.loss}`);
+    assert.equal(record.status, 'completed', record.message);
+    assert.equal(epochs.length, 1); // rank 0 only: not one per rank
+    assert.equal(batches.length, 8);
+    assert.equal(record.steps, 8); // 57 samples in global batches of 8 (4 per rank; the last one split 1 + 0)
+    assert.equal(record.epochs[0]!.samples, 57);
+    assert.ok(Number.isFinite(record.final.loss) && Number.isFinite(record.final.valLoss));
+    assert.equal(record.engine?.processes, 2);
+    assert.equal(record.engine?.distBackend, 'gloo');
+    const saved = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunRecord;
+    assert.equal(saved.engine?.processes, 2);
+    assert.equal(saved.config.processes, 2);
+    // A bare state_dict (no DDP "module." prefix) that loads into the saved module.
+    const load = spawnSync(
+      '/usr/bin/python3',
+      ['-c', `import importlib.util,sys,torch\ns=importlib.util.spec_from_file_location('m',sys.argv[1]);mod=importlib.util.module_from_spec(s);s.loader.exec_module(mod)\nm=mod.ResnetMini();m.load_state_dict(torch.load(sys.argv[2]));print('ok')`, join(out, 'model.py'), join(out, TORCH_STATE)],
+      { encoding: 'utf8' },
+    );
+    assert.equal(load.stdout.trim(), 'ok', load.stderr);
+  });
+
+  it('refuses a batch size the processes cannot split', async function () {
+    await assert.rejects(trainRun(planRun(m, 'rw'), data, config({ processes: 2, batchSize: 7 }), { backend }), /batch size 7 cannot be split over 2 processes: use a batch size divisible by 2/);
+  });
+
   it("`laurel compare --engine pytorch` prints the comparison table", function () {
     const build = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, encoding: 'utf8' });
     assert.equal(build.status, 0, build.stderr);
