@@ -21,7 +21,7 @@ import type { FindPythonOptions, PythonFound } from './pythonFinder';
 import { moduleClassName, npyBytes, trainingScript } from './pytorchScript';
 import { mulberry32 } from '../core/random';
 import { hashSeed, seedScope } from './seed';
-import { chooseLoss, hasNonFinite, prepareLabels, RUN_RECORD, validateConfig } from './train';
+import { chooseLoss, hasNonFinite, prepareLabels, recordHeader, RUN_RECORD, validateConfig } from './train';
 import type { RunSpec, TrainData, TrainOptions, TrainResult } from './train';
 
 export const TORCH_STATE = 'model.pt';
@@ -353,16 +353,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
     const base = spec.baseParams ?? total;
     const added = spec.addedParams ?? total - base;
     const record: RunRecord = {
-      kind: 'laurel-run',
-      version: 1,
-      name: spec.name,
-      status,
-      ...(message !== undefined ? { message } : {}),
-      model: spec.model,
-      plan: spec.plan,
-      seed: config.seed,
-      config,
-      backend: opts.backend,
+      ...recordHeader(spec, config, opts.backend, status, message),
       engine: {
         ...engine,
         device: done.device,

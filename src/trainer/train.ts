@@ -17,6 +17,22 @@ import { trackPeakMemory } from './memory';
 import { describeEngine, resolveEngine, trainRunPyTorch } from './pytorchEngine';
 import { seedScope } from './seed';
 
+/** The fields every run record starts with, whichever engine trained it. */
+export function recordHeader(spec: RunSpec, config: TrainConfig, backend: BackendChoice, status: RunStatus, message?: string) {
+  return {
+    kind: 'laurel-run' as const,
+    version: 1 as const,
+    name: spec.name,
+    status,
+    ...(message !== undefined ? { message } : {}),
+    model: spec.model,
+    plan: spec.plan,
+    seed: config.seed,
+    config,
+    backend,
+  };
+}
+
 /** The data a run trains on: a loaded dataset. */
 export type TrainData = Dataset;
 
@@ -377,16 +393,7 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
     const { final, best } = summarise(epochs);
     const stepSum = stepTimes.reduce((a, b) => a + b, 0);
     const record: RunRecord = {
-      kind: 'laurel-run',
-      version: 1,
-      name: spec.name,
-      status,
-      ...(message !== undefined ? { message } : {}),
-      model: spec.model,
-      plan: spec.plan,
-      seed: config.seed,
-      config,
-      backend,
+      ...recordHeader(spec, config, backend, status, message),
       ...(config.engine !== undefined || opts.engine ? { engine } : {}),
       loss: lossChoice.name,
       params: { total, trainable, base, added, addedPercent: base > 0 ? (added / base) * 100 : 0 },
