@@ -61,7 +61,7 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
     if (a.nested.has(layer.name) && node.callIndex === 0) sites.push(...findResiduals(a.nested.get(layer.name)!));
     if (!MERGES.has(layer.className) || node.inputs.length < 2) continue;
     const laurel = layer.className === LAUREL_CLASS ? fromLayerConfig(layer.config) : undefined;
-    let pair = laurel ? [laurel.branchIndex, laurel.shortcutIndex] : node.inputs.length === 2 ? [0, 1] : undefined;
+    const pair = laurel ? [laurel.branchIndex, laurel.shortcutIndex] : node.inputs.length === 2 ? [0, 1] : undefined;
     if (!pair) continue;
     const [i0, i1] = pair as [number, number];
     const t0 = node.inputs[i0];

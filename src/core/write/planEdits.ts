@@ -63,7 +63,7 @@ export function planEdits(doc: ModelDocument, sites: ResidualSite[], choices: Ma
         const v = laurelProp.children[1];
         edits.push({ offset: v.offset, length: v.length, content: value });
       } else {
-        edits.push(appendProperty(doc.text, configNode, `"laurel"${style.colon}${value}`));
+        edits.push(appendAfterLast(doc.text, configNode, `"laurel"${style.colon}${value}`));
       }
     }
     if (oldExtra || history.length) edits.push(...inputEdits(doc, call, oldExtra, history, style, fail));
@@ -118,11 +118,7 @@ function appendAfterLast(text: string, container: JsonNode, item: string): TextE
   return { offset: last.offset + last.length, length: 0, content: `,${gap}${item}` };
 }
 
-function appendProperty(text: string, obj: JsonNode, property: string): TextEdit {
-  return appendAfterLast(text, obj, property);
-}
-
-/** Remove a property with the comma that joins it to its neighbour: the inverse of appendProperty. */
+/** Remove a property with the comma that joins it to its neighbour: the inverse of appendAfterLast. */
 function removeProperty(obj: JsonNode, property: JsonNode): TextEdit {
   const kids = obj.children ?? [];
   const i = kids.indexOf(property);
