@@ -10,6 +10,8 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -149,11 +151,26 @@ export const TORCHRUN_BOOT = [
 
 /**
  * The command line for the harness: `python train.py config.json`, or with several processes torchrun's
- * (`python -m torch.distributed.run --standalone --nproc_per_node N train.py config.json`, through TORCHRUN_BOOT),
- * which starts the ranks and sets RANK/WORLD_SIZE/LOCAL_RANK for them.
+ * (`python -m torch.distributed.run --nproc_per_node N train.py config.json`, through TORCHRUN_BOOT), which
+ * starts the ranks and sets RANK/WORLD_SIZE/LOCAL_RANK for them. The rendezvous gets a free port of its own:
+ * torch 1.13's --standalone always takes localhost:29400, so two runs at once would meet each other and hang.
  */
-export function pythonArgs(script: string, configPath: string, processes: number): string[] {
-  return processes > 1 ? ['-c', TORCHRUN_BOOT, '--standalone', `--nproc_per_node=${processes}`, script, configPath] : [script, configPath];
+export function pythonArgs(script: string, configPath: string, processes: number, port?: number): string[] {
+  if (processes <= 1) return [script, configPath];
+  const rdzv = port === undefined ? ['--standalone'] : ['--nnodes=1', '--rdzv_backend=c10d', `--rdzv_endpoint=127.0.0.1:${port}`, `--rdzv_id=laurel-${port}`];
+  return ['-c', TORCHRUN_BOOT, ...rdzv, `--nproc_per_node=${processes}`, script, configPath];
+}
+
+/** A TCP port nobody listens on now, for torchrun's rendezvous. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Processes must be a positive integer dividing the batch size: each rank trains batchSize / processes samples per step. */
@@ -321,7 +338,8 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
         `batch ${config.batchSize}${processes > 1 ? ` over ${processes} processes` : ''}, ${Math.ceil(trainSamples / config.batchSize)} steps/epoch, ${lossName}, ${config.optimizer} lr ${config.learningRate}, engine pytorch ${engine.device}`,
     });
 
-    const done = await runPython(engine.python, pythonArgs(script, join(temp, 'config.json'), processes), spec.name, config, opts);
+    const port = processes > 1 ? await freePort() : undefined;
+    const done = await runPython(engine.python, pythonArgs(script, join(temp, 'config.json'), processes, port), spec.name, config, opts);
     const epochs = done.epochs.map(epochMetrics);
     let status = done.status;
     let message = done.message ?? undefined;
