@@ -2,21 +2,13 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/trainer/backend';
 import { conv2dFilterGrad, conv2dInputGrad, depthwiseFilterGrad, depthwiseInputGrad } from '../../src/trainer/kernels/convGrads';
+import { mulberry32 } from '../../src/core/random';
 import { TRAINING_KERNELS, WASM_GRADIENT_KERNELS, WASM_REPLACED_KERNELS, missingKernels, registerWasmGradientKernels, replacedUpstreamGradients, replacedUpstreamKernels } from '../../src/trainer/wasmKernels';
 
 const TOL = 1e-4;
 let worst = 0;
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function randomArray(n: number, seed: number): Float32Array {
   const r = rng(seed);
