@@ -8,10 +8,7 @@
  * from that stream too, so with dropout layers the orders part after the first epoch; dropout masks themselves
  * come from torch's generator (torch.manual_seed(seed)).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -21,6 +18,7 @@ import { writeFileAtomic } from '../util/fsAtomic';
 import { findTorchPython, PythonNotFoundError } from './pythonFinder';
 import type { FindPythonOptions, PythonFound } from './pythonFinder';
 import { moduleClassName, npyBytes, trainingScript } from './pytorchScript';
+import { freePort, launchRanks } from './pythonRanks';
 import { mulberry32 } from '../core/random';
 import { hashSeed, seedScope } from './seed';
 import { chooseLoss, hasNonFinite, prepareLabels, recordHeader, RUN_RECORD, validateConfig } from './train';
@@ -133,44 +131,6 @@ interface DoneEvent {
   threads: number;
   processes?: number;
   distBackend?: 'nccl' | 'gloo' | null;
-}
-
-/**
- * Runs torch.distributed.run as `python -m torch.distributed.run` does. torch 1.13 (Debian's python3-torch) under
- * Python >= 3.11 cannot parse its own --redirects/--tee default '0' (IntFlag iteration skips the 0 member, so
- * Std.from_str returns None and the launch fails in to_map); the shim maps that None back to Std.NONE.
- */
-export const TORCHRUN_BOOT = [
-  'import runpy',
-  'from torch.distributed.elastic.multiprocessing import api as _a',
-  '_f = _a.Std.from_str',
-  'def _fix(v): return _a.Std.NONE if v is None else v',
-  '_a.Std.from_str = staticmethod(lambda vm: (lambda r: {k: _fix(x) for k, x in r.items()} if isinstance(r, dict) else _fix(r))(_f(vm)))',
-  "runpy.run_module('torch.distributed.run', run_name='__main__', alter_sys=True)",
-].join('\n');
-
-/**
- * The command line for the harness: `python train.py config.json`, or with several processes torchrun's
- * (`python -m torch.distributed.run --nproc_per_node N train.py config.json`, through TORCHRUN_BOOT), which
- * starts the ranks and sets RANK/WORLD_SIZE/LOCAL_RANK for them. The rendezvous gets a free port of its own:
- * torch 1.13's --standalone always takes localhost:29400, so two runs at once would meet each other and hang.
- */
-export function pythonArgs(script: string, configPath: string, processes: number, port?: number): string[] {
-  if (processes <= 1) return [script, configPath];
-  const rdzv = port === undefined ? ['--standalone'] : ['--nnodes=1', '--rdzv_backend=c10d', `--rdzv_endpoint=127.0.0.1:${port}`, `--rdzv_id=laurel-${port}`];
-  return ['-c', TORCHRUN_BOOT, ...rdzv, `--nproc_per_node=${processes}`, script, configPath];
-}
-
-/** A TCP port nobody listens on now, for torchrun's rendezvous. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Processes must be a positive integer dividing the batch size: each rank trains batchSize / processes samples per step. */
@@ -338,8 +298,8 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
         `batch ${config.batchSize}${processes > 1 ? ` over ${processes} processes` : ''}, ${Math.ceil(trainSamples / config.batchSize)} steps/epoch, ${lossName}, ${config.optimizer} lr ${config.learningRate}, engine pytorch ${engine.device}`,
     });
 
-    const port = processes > 1 ? await freePort() : undefined;
-    const done = await runPython(engine.python, pythonArgs(script, join(temp, 'config.json'), processes, port), spec.name, config, opts);
+    const port = processes > 1 ? await freePort() : 0;
+    const done = await runPython(engine.python, [script, join(temp, 'config.json')], processes, port, spec.name, config, opts);
     const epochs = done.epochs.map(epochMetrics);
     let status = done.status;
     let message = done.message ?? undefined;
@@ -406,110 +366,64 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
   }
 }
 
-/** Runs the harness, forwards its events, and resolves with its `done` event (or a cancelled one if it was killed). */
-function runPython(python: string, args: string[], run: string, config: TrainConfig, opts: PyTorchRunOptions): Promise<DoneEvent & { killed: boolean }> {
+/** Runs the harness (as `processes` ranks), forwards rank 0's events, and resolves with its `done` event (or a cancelled one if it was killed). */
+async function runPython(python: string, args: string[], processes: number, port: number, run: string, config: TrainConfig, opts: PyTorchRunOptions): Promise<DoneEvent & { killed: boolean }> {
   const sink = opts.sink ?? {};
   const engineLabel = `pytorch ${opts.engine.device}${opts.engine.device === 'cuda' && opts.engine.bf16 ? ' bf16' : ''}`;
-  return new Promise((resolve, reject) => {
-    // torchrun (args start with -m) runs in its own process group so that the kill after a cancel takes its ranks too.
-    const group = args[0] === '-c';
-    const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' }, detached: group });
-    const stderr: string[] = [];
-    let done: DoneEvent | undefined;
-    const epochEvents: Record<string, unknown>[] = [];
-    let killed = false;
-    let killTimer: ReturnType<typeof setTimeout> | undefined;
-    let partial = '';
-    const onLine = (line: string): void => {
-      if (!line.trim()) return;
-      let ev: Record<string, unknown>;
-      try {
-        ev = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        stderr.push(line); // a print() in user code: keep it with the diagnostics
-        return;
-      }
-      switch (ev['event']) {
-        case 'log':
-          sink.log?.({ level: ev['level'] as 'info' | 'warn' | 'error', message: `${run}: ${String(ev['message'])}` });
-          break;
-        case 'batchEnd': {
-          const acc = num(ev['acc']);
-          sink.batchEnd?.({
-            run,
-            epoch: Number(ev['epoch']),
-            batch: Number(ev['batch']),
-            batchesPerEpoch: Number(ev['batchesPerEpoch']),
-            step: Number(ev['step']),
-            loss: num(ev['loss']) ?? NaN,
-            ...(acc !== undefined ? { acc } : {}),
-            samplesPerSec: num(ev['samplesPerSec']) ?? 0,
-          });
-          break;
-        }
-        case 'epochEnd': {
-          epochEvents.push(ev);
-          const { epoch, batches: _b, samples: _s, seconds: _sec, ...rest } = epochMetrics(ev);
-          sink.epochEnd?.({ run, epoch, epochs: config.epochs, ...rest, backend: opts.backend.name, engine: engineLabel });
-          break;
-        }
-        case 'done':
-          done = ev as unknown as DoneEvent;
-          break;
-      }
-    };
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      lines.forEach(onLine);
-    });
-    // Chunks do not end at line ends: carry the unfinished line over, as for stdout.
-    let partialErr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (partialErr + chunk).split('\n');
-      partialErr = lines.pop() ?? '';
-      for (const l of lines) if (l.trim()) stderr.push(l);
-      if (stderr.length > 200) stderr.splice(0, stderr.length - 200);
-    });
-    child.stderr.on('end', () => {
-      if (partialErr.trim()) stderr.push(partialErr);
-      partialErr = '';
-    });
-    child.stdin.on('error', () => undefined); // EPIPE when Python has exited already
-    const onAbort = (): void => {
-      child.stdin.end();
-      killTimer ??= setTimeout(() => {
-        killed = true;
-        if (group && child.pid !== undefined) {
-          try {
-            process.kill(-child.pid, 'SIGKILL');
-          } catch {
-            child.kill('SIGKILL'); // the group is gone already
-          }
-        } else child.kill('SIGKILL');
-      }, KILL_AFTER_MS);
-    };
-    if (opts.signal?.aborted) onAbort();
-    opts.signal?.addEventListener('abort', onAbort);
-    child.on('error', (e) => {
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (killTimer) clearTimeout(killTimer);
-      reject(new Error(`could not start ${python}: ${e.message}`));
-    });
-    child.on('close', (code, signal) => {
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (killTimer) clearTimeout(killTimer);
-      if (partial) onLine(partial);
-      if (done) return resolve({ ...done, killed: false });
-      if (killed) {
-        return resolve({
-          status: 'cancelled', message: null, budgetHit: false, epochs: epochEvents, steps: 0, stepMs: null, samplesPerSec: null, peakBytes: 0, firstStepMs: null,
-          trainMs: 0, saveMs: 0, stateDict: null, params: { total: 0, trainable: 0 }, device: opts.engine.device ?? 'cpu', precision: 'float32', compiled: false, compileNote: null, threads: 0, killed: true,
+  let done: DoneEvent | undefined;
+  const epochEvents: Record<string, unknown>[] = [];
+  const printed: string[] = [];
+  const onLine = (line: string): void => {
+    if (!line.trim()) return;
+    let ev: Record<string, unknown>;
+    try {
+      ev = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      printed.push(line); // a print() in user code: keep it with the diagnostics
+      return;
+    }
+    switch (ev['event']) {
+      case 'log':
+        sink.log?.({ level: ev['level'] as 'info' | 'warn' | 'error', message: `${run}: ${String(ev['message'])}` });
+        break;
+      case 'batchEnd': {
+        const acc = num(ev['acc']);
+        sink.batchEnd?.({
+          run,
+          epoch: Number(ev['epoch']),
+          batch: Number(ev['batch']),
+          batchesPerEpoch: Number(ev['batchesPerEpoch']),
+          step: Number(ev['step']),
+          loss: num(ev['loss']) ?? NaN,
+          ...(acc !== undefined ? { acc } : {}),
+          samplesPerSec: num(ev['samplesPerSec']) ?? 0,
         });
+        break;
       }
-      const why = pythonErrorLine(stderr);
-      const tail = stderr.slice(-15).join('\n');
-      reject(new Error(`PyTorch training failed (${python} ${signal ? `killed by ${signal}` : `exited with code ${code}`})${why ? `: ${why}` : ''}${tail ? `\n${tail}` : ''}`));
-    });
-  });
+      case 'epochEnd': {
+        epochEvents.push(ev);
+        const { epoch, batches: _b, samples: _s, seconds: _sec, ...rest } = epochMetrics(ev);
+        sink.epochEnd?.({ run, epoch, epochs: config.epochs, ...rest, backend: opts.backend.name, engine: engineLabel });
+        break;
+      }
+      case 'done':
+        done = ev as unknown as DoneEvent;
+        break;
+    }
+  };
+  const outcome = await launchRanks(python, args, processes, port, { onLine, signal: opts.signal, killAfterMs: KILL_AFTER_MS });
+  if (done) return { ...done, killed: false };
+  if (outcome.killed) {
+    return {
+      status: 'cancelled', message: null, budgetHit: false, epochs: epochEvents, steps: 0, stepMs: null, samplesPerSec: null, peakBytes: 0, firstStepMs: null,
+      trainMs: 0, saveMs: 0, stateDict: null, params: { total: 0, trainable: 0 }, device: opts.engine.device ?? 'cpu', precision: 'float32', compiled: false, compileNote: null, threads: 0, killed: true,
+    };
+  }
+  const f = outcome.failure;
+  const lines = [...printed, ...(f?.stderr ?? [])];
+  const why = pythonErrorLine(lines);
+  const tail = lines.slice(-15).join('\n');
+  const who = processes > 1 && f ? `rank ${f.rank} of ${processes}, ` : '';
+  const how = !f ? 'exited without a result' : f.signal ? `killed by ${f.signal}` : `exited with code ${f.code}`;
+  throw new Error(`PyTorch training failed (${python} ${who}${how})${why ? `: ${why}` : ''}${tail ? `\n${tail}` : ''}`);
 }

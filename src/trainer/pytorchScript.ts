@@ -2,7 +2,7 @@
  * The PyTorch engine's Python side: the training harness appended to the module that toPyTorch() generates,
  * and the .npy files it reads. The harness takes one JSON config (argv[1]) and prints one JSON event per line
  * on stdout: log, batchEnd (throttled), epochEnd, done. Errors go to stderr as a traceback (exit code 1).
- * Under torchrun (WORLD_SIZE > 1) every rank trains its share of each global batch with DistributedDataParallel
+ * With several ranks (WORLD_SIZE > 1, started by pythonRanks.ts or torchrun) every rank trains its share of each global batch with DistributedDataParallel
  * and only rank 0 prints events and saves.
  */
 import type { PyTorchExport } from '../core/export/pytorch';
@@ -31,7 +31,7 @@ def _num(v):
     return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
 
 
-# torchrun sets these; a plain "python train.py" is rank 0 of 1.
+# The host sets these for each DDP rank (pythonRanks.ts, torchrun's env:// contract); a plain "python train.py" is rank 0 of 1.
 _RANK = int(_os.environ.get("RANK", "0"))
 _WORLD = int(_os.environ.get("WORLD_SIZE", "1"))
 _LOCAL_RANK = int(_os.environ.get("LOCAL_RANK", "0"))
@@ -100,7 +100,7 @@ def _train(cfg):
 
     _signal.signal(_signal.SIGINT, on_sigint)
     if _WORLD > 1:
-        # torchrun passes a signal it gets on to the workers as SIGTERM: stop at the next batch and save, as for SIGINT.
+        # A SIGTERM (a launcher passing on a signal, a shutdown) stops at the next batch and saves, as SIGINT does.
         _signal.signal(_signal.SIGTERM, on_sigint)
     if cfg.get("watchStdin"):
         # The host closes stdin to cancel, and a host that dies closes it too: stop at the next batch.

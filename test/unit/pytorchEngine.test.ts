@@ -210,7 +210,7 @@ describe('PyTorch engine', function () {
     await assert.rejects(trainRun(spec, data, config(), { backend }), /PyTorch training failed .*exited with code 1\): ValueError: broken on purpose/);
   });
 
-  it('trains over 2 processes with torchrun (gloo on the CPU): one event stream, the global loss, rank 0 saves', async function () {
+  it('trains over 2 DDP processes (gloo on the CPU): one event stream, the global loss, rank 0 saves', async function () {
     const epochs: EpochEndEvent[] = [];
     const batches: BatchEndEvent[] = [];
     const out = join(tmp, 'ddp');
