@@ -242,6 +242,14 @@ try {
   await shot(p, 'dark-collapsed-zoom');
   await p.click('vscode-button[aria-label^="Fold each residual block"]');
   await p.waitForFunction(() => !document.querySelector('.node-box.folded'));
+  // Shapes on the edges, near a switched residual, then off again.
+  await p.click('vscode-button[aria-label^="Write each tensor"]');
+  await p.waitForFunction(() => document.querySelector('.edge-label'));
+  report.edgeLabels = await p.evaluate(() => document.querySelectorAll('.edge-label, .variant-label').length);
+  await p.evaluate(() => window.postMessage({ type: 'focusLayer', layer: 'add_2' }, '*'));
+  await shot(p, 'dark-shapes');
+  await p.click('vscode-button[aria-label^="Write each tensor"]');
+  await p.waitForFunction(() => !document.querySelector('.edge-label'));
   await p.click('vscode-button[aria-label="Export the graph as SVG"]');
   await p.click('vscode-button[aria-label="Export the graph as PNG"]');
   await p.waitForFunction(() => window.__sent.filter((m) => m.type === 'exportImage').length >= 2, null, { timeout: 60_000 });

@@ -12,10 +12,19 @@ interface ElkPoint {
   x: number;
   y: number;
 }
+interface ElkLabel {
+  id?: string;
+  text?: string;
+  width?: number;
+  height?: number;
+  x?: number;
+  y?: number;
+}
 interface ElkExtendedEdge {
   id: string;
   sources: string[];
   targets: string[];
+  labels?: ElkLabel[];
   layoutOptions?: Record<string, string>;
   sections?: { startPoint: ElkPoint; endPoint: ElkPoint; bendPoints?: ElkPoint[] }[];
 }
@@ -56,7 +65,21 @@ export interface EdgeLayout {
   id: string;
   /** The route, absolute, start to end, bends in between. */
   points: Point[];
+  /** Where the edge's label sits (absolute), when labels were laid out: ELK keeps the room for it free of nodes. */
+  label?: Box & { text: string };
 }
+
+export interface LayoutOptions {
+  /** Write each tensor's shape on its edge (a residual edge that is switched carries its variant too). */
+  edgeShapes?: boolean;
+}
+
+/** The text on an edge when shapes are shown. */
+export function edgeLabelText(shape: string, variant?: string): string {
+  return variant ? `${variant} · ${shape}` : shape;
+}
+
+export const EDGE_LABEL = { height: 16, padX: 5 } as const;
 
 export interface GraphLayout {
   nodes: Map<string, NodeLayout>;
@@ -105,12 +128,19 @@ const ROOT_OPTIONS = {
 };
 
 /** Lays the snapshot out with the given ELK instance (elk.bundled in both the webview and Node). */
-export async function layoutGraph(elk: ElkLike, g: GraphSnapshot, measure: Measure): Promise<GraphLayout> {
+export async function layoutGraph(elk: ElkLike, g: GraphSnapshot, measure: Measure, opts: LayoutOptions = {}): Promise<GraphLayout> {
   const lines = new Map<string, string[]>();
   const elkNodes = new Map<string, ElkNode>();
   // Edges that cross a nested model's border need one layout over all levels; flat graphs skip that cost.
   const nested = g.nodes.some((n) => n.group);
-  const root: ElkNode = { id: '__root', layoutOptions: nested ? { ...ROOT_OPTIONS, 'elk.hierarchyHandling': 'INCLUDE_CHILDREN' } : ROOT_OPTIONS, children: [], edges: [] };
+  const rootOptions: Record<string, string> = { ...ROOT_OPTIONS };
+  if (nested) rootOptions['elk.hierarchyHandling'] = 'INCLUDE_CHILDREN';
+  if (opts.edgeShapes) {
+    rootOptions['elk.edgeLabels.placement'] = 'CENTER';
+    rootOptions['elk.spacing.edgeLabel'] = '2';
+  }
+  const root: ElkNode = { id: '__root', layoutOptions: rootOptions, children: [], edges: [] };
+  const sites = new Map(g.sites.map((s) => [s.id, s]));
   const parentOf = new Map<string, string | undefined>();
   for (const n of g.nodes) {
     parentOf.set(n.id, n.parent);
@@ -150,6 +180,12 @@ export async function layoutGraph(elk: ElkLike, g: GraphSnapshot, measure: Measu
     const ee: ElkExtendedEdge = { id: e.id, sources: [e.from], targets: [e.to] };
     if (e.residual) ee.layoutOptions = { 'elk.layered.priority.straightness': '0', 'elk.layered.priority.direction': '0' };
     else ee.layoutOptions = { 'elk.layered.priority.straightness': '10' };
+    if (opts.edgeShapes && e.shape) {
+      const site = e.residual ? sites.get(e.residual) : undefined;
+      const variant = site && site.current.variant !== 'plain' ? site.current.label : undefined;
+      const text = edgeLabelText(e.shape, variant);
+      ee.labels = [{ id: `${e.id}#label`, text, width: Math.ceil(measure(text, variant !== undefined) + 2 * EDGE_LABEL.padX), height: EDGE_LABEL.height }];
+    }
     container.edges!.push(ee);
   }
 
@@ -177,7 +213,10 @@ export async function layoutGraph(elk: ElkLike, g: GraphSnapshot, measure: Measu
       for (const s of e.sections ?? []) {
         points.push(s.startPoint, ...(s.bendPoints ?? []), s.endPoint);
       }
-      edges.set(e.id, { id: e.id, points: points.map((p) => ({ x: p.x + off.x, y: p.y + off.y })) });
+      const layout: EdgeLayout = { id: e.id, points: points.map((p) => ({ x: p.x + off.x, y: p.y + off.y })) };
+      const lab = e.labels?.[0];
+      if (lab && lab.x !== undefined && lab.y !== undefined) layout.label = { x: lab.x + off.x, y: lab.y + off.y, width: lab.width ?? 0, height: lab.height ?? 0, text: lab.text ?? '' };
+      edges.set(e.id, layout);
     }
     for (const c of en.children ?? []) collect(c);
   };

@@ -33,6 +33,7 @@ interface Current {
 let current: Current | undefined;
 let state: ViewState = loadState();
 let collapsed = state.collapsed ?? false;
+let edgeShapes = state.edgeShapes ?? false;
 /** Blocks unfolded one by one (double-click) while collapse is on. */
 const expanded = new Set<string>();
 const selection = new Set<string>(state.selection ?? []);
@@ -84,9 +85,15 @@ const collapseBtn = button('Collapse blocks', 'Fold each residual block\'s branc
   persist();
   if (current) void show(current.source, current.resource, true);
 });
+const shapesBtn = button('Shapes', 'Write each tensor\'s shape on its edge', () => {
+  edgeShapes = !edgeShapes;
+  state = { ...state, edgeShapes };
+  persist();
+  if (current) void show(current.source, current.resource);
+});
 const exportSvg = button('SVG', 'Export the graph as SVG', () => void exportImage('svg'));
 const exportPng = button('PNG', 'Export the graph as PNG', () => void exportImage('png'));
-actions.append(search, searchCount, zoomOut, zoomIn, fitBtn, collapseBtn, applySel, applyAll, exportSvg, exportPng);
+actions.append(search, searchCount, zoomOut, zoomIn, fitBtn, collapseBtn, shapesBtn, applySel, applyAll, exportSvg, exportPng);
 toolbar.append(summary, actions);
 
 const canvas = document.createElement('div');
@@ -162,9 +169,11 @@ async function show(source: GraphSnapshot, resource: string, refit = false): Pro
   const seq = ++renderSeq;
   status.textContent = 'Laying out…';
   collapseBtn.textContent = collapsed ? 'Expand blocks' : 'Collapse blocks';
+  shapesBtn.setAttribute('aria-pressed', String(edgeShapes));
+  shapesBtn.setAttribute('appearance', edgeShapes ? 'primary' : 'secondary');
   const graph = collapsed ? collapseBlocks(source, expanded) : source;
   const t0 = performance.now();
-  const layout = await layoutGraph(elk, graph, measure);
+  const layout = await layoutGraph(elk, graph, measure, { edgeShapes });
   if (seq !== renderSeq) return; // a newer snapshot arrived meanwhile
   const layoutMs = performance.now() - t0;
   const first = !current;

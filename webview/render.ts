@@ -2,7 +2,7 @@
 import type { GraphSite, GraphSnapshot } from '../src/protocol/webviewProtocol';
 import { formatCount } from './format';
 import { NODE } from './layout';
-import type { GraphLayout, Measure, Point } from './layout';
+import type { Box, GraphLayout, Measure, Point } from './layout';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -42,6 +42,13 @@ function defs(svg: SVGSVGElement): void {
   }
 }
 
+/** A shape (or variant · shape) written on an edge, in the room ELK kept for it. */
+function edgeLabel(parent: Element, box: Box & { text: string }, cls: string): void {
+  const g = svgEl('g', { class: cls, transform: `translate(${box.x} ${box.y})` }, parent);
+  svgEl('rect', { width: box.width, height: box.height, rx: box.height / 2 }, g);
+  svgEl('text', { x: box.width / 2, y: box.height / 2 + 4, 'text-anchor': 'middle' }, g).textContent = box.text;
+}
+
 /** Draws the graph into `root` (the pan/zoom group), replacing what was there. */
 export function renderGraph(svg: SVGSVGElement, root: SVGGElement, g: GraphSnapshot, l: GraphLayout, measure: Measure): Rendered {
   if (!svg.querySelector('defs')) defs(svg);
@@ -78,6 +85,7 @@ export function renderGraph(svg: SVGSVGElement, root: SVGGElement, g: GraphSnaps
     if (!e.residual) {
       const path = svgEl('path', { class: 'edge', d: pathData(route.points), 'marker-end': 'url(#arrow-plain)' }, edges);
       svgEl('title', {}, path).textContent = `${e.from} → ${e.to} ${e.shape}`;
+      if (route.label) edgeLabel(edges, route.label, 'edge-label');
       continue;
     }
     const site = sites.get(e.residual);
@@ -90,7 +98,8 @@ export function renderGraph(svg: SVGSVGElement, root: SVGGElement, g: GraphSnaps
     svgEl('path', { class: 'residual-hit', d }, grp);
     svgEl('path', { class: 'residual-line', d, 'marker-end': `url(#arrow-${switched ? 'switched' : 'residual'})` }, grp);
     svgEl('title', {}, grp).textContent = `residual ${site.id}: ${site.current.label} · ${site.kind} shortcut ${e.from} → ${e.to} ${e.shape}`;
-    if (switched) {
+    if (route.label) edgeLabel(grp, route.label, switched ? 'variant-label' : 'edge-label residual-shape');
+    else if (switched) {
       const at = labelPoint(route.points);
       const text = site.current.label;
       const w = measure(text, true) + 10;

@@ -7,6 +7,8 @@ export interface ViewState {
   view?: { x: number; y: number; k: number };
   selection?: string[];
   collapsed?: boolean;
+  /** Tensor shapes written on the edges. */
+  edgeShapes?: boolean;
 }
 
 interface VsCodeApi {

@@ -248,6 +248,30 @@ describe('graph layout (elkjs in Node)', () => {
     assert.ok(r1.cpu < 3000 && r2.cpu < 3000, 'well under a few seconds of CPU');
   });
 
+  it('writes shapes on the edges when asked, in room ELK keeps free of the boxes', async function () {
+    const elk = loadElk();
+    if (!elk) return this.skip();
+    const file = fixturePath('tfjs-legacy-resnet50-tensorspace.json');
+    const m = open(file);
+    const g = graphSnapshot(openModel(file, plannedBytes(m, planModel(m, 'add_1=lr:r=8'))));
+    const plain = await layoutGraph(elk, g, measure);
+    assert.ok([...plain.edges.values()].every((e) => e.label === undefined), 'no labels unless asked');
+    const l = await layoutGraph(elk, g, measure, { edgeShapes: true });
+    check(g, l);
+    const boxes = [...l.nodes.values()].filter((n) => !n.node.group);
+    const overlap = (a: { x: number; y: number; width: number; height: number }, b: typeof a): boolean =>
+      a.x < b.x + b.width - 0.5 && b.x < a.x + a.width - 0.5 && a.y < b.y + b.height - 0.5 && b.y < a.y + a.height - 0.5;
+    for (const e of g.edges) {
+      const label = l.edges.get(e.id)!.label;
+      assert.ok(label, `${e.id} has a label`);
+      const site = e.residual === 'add_1';
+      assert.equal(label.text, site ? `LR r=8 · ${e.shape}` : e.shape);
+      assert.ok(label.width > 0 && label.height > 0);
+      for (const b of boxes) assert.ok(!overlap(label, b), `${e.id}'s label (${label.text}) overlaps ${b.node.id}`);
+    }
+    assert.ok(l.height > plain.height, 'the labels took room of their own');
+  });
+
   it('lays out a nested model inside its group box', async function () {
     const elk = loadElk();
     if (!elk) return this.skip();
