@@ -23,7 +23,7 @@ export const TRAIN_USAGE = `  laurel train FILE [--plan SPEC] [--data DATA] [--a
 OPTIONS: --epochs N (1)  --batch-size N (32)  --lr X (0.001)  --optimizer adam|sgd|rmsprop  --seed N (42)
   --steps N (budget of optimizer steps)  --val-split X (0.1)  --backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu
   --engine auto|tfjs|pytorch (auto: a GPU engine when one works, else TF.js)  --python PATH (a Python with torch)
-  --nproc N (PyTorch engine: N DDP training processes, one per GPU; the batch size is split over them)
+  --nproc N (PyTorch engine: N training processes via torchrun, one per GPU; the batch size is split over them)
   --out DIR (runs/<model>/<timestamp>/)
 DATA: synthetic[:samples=N][:classes=K] (default), fashion-mnist[:test][:limit=N], idx:IMAGES,LABELS,
   csv:PATH[:label=COL], npy:X.npy,Y.npy (each with [:limit=N]). Ctrl-C cancels after the batch in progress.`;

@@ -49,7 +49,7 @@ export interface TrainConfig {
   python?: string;
   /** PyTorch engine: the caller's interpreter (the extension passes the Python extension's), tried after `python` and LAUREL_PYTHON. */
   pythonPath?: string;
-  /** PyTorch engine: training processes (one per GPU), launched as DDP ranks when > 1; absent: 1. */
+  /** PyTorch engine: training processes (one per GPU), launched by torchrun with DDP when > 1; absent: 1. */
   processes?: number;
 }
 
@@ -119,7 +119,7 @@ export interface RunRecord {
     threads?: number;
     /** pytorch: what peakBytes measures: torch.cuda.max_memory_allocated, or the process's peak RSS on the CPU. */
     memory?: 'cuda-max-allocated' | 'peak-rss';
-    /** pytorch: the processes (DDP ranks) that trained the run, and their torch.distributed backend. */
+    /** pytorch: the torchrun processes (DDP ranks) that trained the run, and their torch.distributed backend. */
     processes?: number;
     distBackend?: 'nccl' | 'gloo';
   };

@@ -2,7 +2,7 @@
  * The PyTorch engine's Python side: the training harness appended to the module that toPyTorch() generates,
  * and the .npy files it reads. The harness takes one JSON config (argv[1]) and prints one JSON event per line
  * on stdout: log, batchEnd (throttled), epochEnd, done. Errors go to stderr as a traceback (exit code 1).
- * With several ranks (WORLD_SIZE > 1, started by pythonRanks.ts or torchrun) every rank trains its share of each global batch with DistributedDataParallel
+ * Under torchrun (WORLD_SIZE > 1) every rank trains its share of each global batch with DistributedDataParallel
  * and only rank 0 prints events and saves.
  */
 import type { PyTorchExport } from '../core/export/pytorch';
@@ -31,7 +31,7 @@ def _num(v):
     return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
 
 
-# The host sets these for each DDP rank (pythonRanks.ts, torchrun's env:// contract); a plain "python train.py" is rank 0 of 1.
+# torchrun sets these; a plain "python train.py" is rank 0 of 1.
 _RANK = int(_os.environ.get("RANK", "0"))
 _WORLD = int(_os.environ.get("WORLD_SIZE", "1"))
 _LOCAL_RANK = int(_os.environ.get("LOCAL_RANK", "0"))
@@ -100,7 +100,7 @@ def _train(cfg):
 
     _signal.signal(_signal.SIGINT, on_sigint)
     if _WORLD > 1:
-        # A SIGTERM (a launcher passing on a signal, a shutdown) stops at the next batch and saves, as SIGINT does.
+        # torchrun passes a signal it gets on to the workers as SIGTERM: stop at the next batch and save, as for SIGINT.
         _signal.signal(_signal.SIGTERM, on_sigint)
     if cfg.get("watchStdin"):
         # The host closes stdin to cancel, and a host that dies closes it too: stop at the next batch.
@@ -369,7 +369,16 @@ def _train(cfg):
 
 if __name__ == "__main__":
     with open(_sys.argv[1]) as _f:
-        _train(_json.load(_f))
+        _cfg = _json.load(_f)
+    try:
+        _train(_cfg)
+    except Exception as _e:
+        # One tagged line per failing rank, with the time: the host names the first failure (the cause), not the
+        # ranks that fell after it in a collective. The traceback follows, as usual.
+        import traceback as _tb
+        _sys.stderr.write("LAUREL_ERROR " + _json.dumps({"rank": _RANK, "time": _time.time(), "error": _tb.format_exception_only(type(_e), _e)[-1].strip()}) + "\n")
+        _sys.stderr.flush()
+        raise
 `;
 
 /** The class name toPyTorch() gave the module (the last `class X(nn.Module):`). */

@@ -12,7 +12,7 @@ import { selectBackend } from '../../src/trainer/backend';
 import type { BackendChoice } from '../../src/trainer/backend';
 import { loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
 import { findTorchPython, PythonNotFoundError } from '../../src/trainer/pythonFinder';
-import { resolveEngine, tfjsDataOrder, TORCH_STATE } from '../../src/trainer/pytorchEngine';
+import { pythonArgs, pythonEnv, resolveEngine, tfjsDataOrder, TORCH_STATE } from '../../src/trainer/pytorchEngine';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
 import { trainRun } from '../../src/trainer/train';
 import type { TrainData } from '../../src/trainer/train';
@@ -210,7 +210,7 @@ describe('PyTorch engine', function () {
     await assert.rejects(trainRun(spec, data, config(), { backend }), /PyTorch training failed .*exited with code 1\): ValueError: broken on purpose/);
   });
 
-  it('trains over 2 DDP processes (gloo on the CPU): one event stream, the global loss, rank 0 saves', async function () {
+  it('trains over 2 processes with torchrun (gloo on the CPU): one event stream, the global loss, rank 0 saves', async function () {
     const epochs: EpochEndEvent[] = [];
     const batches: BatchEndEvent[] = [];
     const out = join(tmp, 'ddp');
@@ -240,6 +240,54 @@ describe('PyTorch engine', function () {
       { encoding: 'utf8' },
     );
     assert.equal(load.stdout.trim(), 'ok', load.stderr);
+  });
+
+  it('cancel reaches every torchrun rank: they stop after the batch in progress and rank 0 saves', async function () {
+    const controller = new AbortController();
+    const out = join(tmp, 'ddp-cancelled');
+    const { record } = await trainRun(planRun(m, 'rw'), data, config({ epochs: 50, processes: 2 }), {
+      backend,
+      outDir: out,
+      throttleMs: 0,
+      signal: controller.signal,
+      sink: { batchEnd: (e) => e.step >= 2 && controller.abort() },
+    });
+    assert.equal(record.status, 'cancelled');
+    assert.match(record.message ?? '', /cancelled after \d+ step/); // stopped, not killed
+    assert.ok(record.steps >= 2 && record.steps < 50 * 8, `steps ${record.steps}`);
+    assert.ok(existsSync(join(out, TORCH_STATE)));
+  });
+
+  it('a rank that fails under torchrun ends the run at once with its own error', async function () {
+    const spec = planRun(m, 'plain');
+    spec.pytorch = () => ({
+      code: 'import os\nimport torch\nimport torch.nn as nn\n\n\nclass Broken(nn.Module):\n    def __init__(self):\n        super().__init__()\n        if os.environ.get("RANK") == "1":\n            raise ValueError("rank one broke")\n        self.w = nn.Linear(1, 1)\n',
+      unsupported: [],
+    });
+    const t0 = Date.now();
+    await assert.rejects(trainRun(spec, data, config({ processes: 2 }), { backend }), /PyTorch training failed .*exited with code 1\): rank 1 of 2: ValueError: rank one broke\nTraceback[^]*raise ValueError\("rank one broke"\)\nValueError: rank one broke$/);
+    assert.ok(Date.now() - t0 < 30000, `took ${Date.now() - t0} ms`); // rank 0 waits in a collective: torchrun must end it
+  });
+
+  it('runs the ranks on 127.0.0.1 through a static rendezvous, whatever the hostname', function () {
+    const args = pythonArgs('train.py', 'config.json', 2, 41234);
+    assert.equal(args[0], '-c');
+    assert.ok(args.includes('--rdzv_backend=static') && args.includes('--master_addr=127.0.0.1') && args.includes('--master_port=41234'), args.join(' '));
+    assert.ok(args.includes('--nproc_per_node=2'));
+    assert.deepEqual(args.slice(-2), ['train.py', 'config.json']);
+    assert.deepEqual(pythonArgs('train.py', 'config.json', 1, 0), ['train.py', 'config.json']);
+    // This test's own proof that the hostname is not needed: under `unshare --uts` with an unknown hostname the
+    // torchrun test above passes (it hung 30 minutes with the c10d rendezvous).
+    const env = pythonEnv({ PATH: '/bin' }, 4, 16, 'linux');
+    assert.equal(env['GLOO_SOCKET_IFNAME'], 'lo');
+    assert.equal(env['OMP_NUM_THREADS'], '4');
+    assert.equal(env['PYTHONUNBUFFERED'], '1');
+    assert.equal(pythonEnv({}, 2, 16, 'darwin')['GLOO_SOCKET_IFNAME'], 'lo0');
+    assert.equal(pythonEnv({}, 3, 2, 'linux')['OMP_NUM_THREADS'], '1');
+    const mine = pythonEnv({ GLOO_SOCKET_IFNAME: 'eth1', OMP_NUM_THREADS: '7' }, 2, 16, 'linux');
+    assert.equal(mine['GLOO_SOCKET_IFNAME'], 'eth1');
+    assert.equal(mine['OMP_NUM_THREADS'], '7');
+    assert.deepEqual(pythonEnv({ PATH: '/bin' }, 1), { PATH: '/bin', PYTHONUNBUFFERED: '1' });
   });
 
   it('refuses a batch size the processes cannot split', async function () {
