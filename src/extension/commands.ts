@@ -157,6 +157,7 @@ export function registerCommands(context: vscode.ExtensionContext, controller: M
       if (uri) await training.compare(uri);
     }),
     reg('laurel.cancelTraining', () => training.cancel()),
+    reg('laurel.openRuns', () => training.openRuns()),
     reg('laurel.export', async (arg?: unknown) => {
       const uri = targetUri(arg);
       if (uri) await exportCommand(controller, uri);

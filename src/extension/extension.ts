@@ -31,6 +31,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerCodeLensProvider(MODEL_SELECTOR, lenses),
     ...registerCommands(context, controller, summary, training),
     registerGraphSerializer(context, graphController(controller)),
+    // The training panel comes back after a reload with the saved history (no state of its own to read).
+    vscode.window.registerWebviewPanelSerializer('laurel.training', { deserializeWebviewPanel: async (panel) => training.revivePanel(panel) }),
     vscode.window.onDidChangeActiveTextEditor(updateContext),
     vscode.workspace.onDidChangeTextDocument((e) => {
       if (e.document === vscode.window.activeTextEditor?.document) updateContext();

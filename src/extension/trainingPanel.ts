@@ -38,12 +38,23 @@ export class TrainingPanel implements vscode.Disposable {
       if (!existing.panel.visible) existing.panel.reveal(undefined, true);
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(TrainingPanel.viewType, 'LAuReL Training', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+    const panel = vscode.window.createWebviewPanel(TrainingPanel.viewType, 'LAuReL Training', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, TrainingPanel.options(context));
+    return (TrainingPanel.current = new TrainingPanel(panel, context, source));
+  }
+
+  /** The panel VS Code kept across a reload (registerWebviewPanelSerializer): it shows the restored history. */
+  static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, source: TrainingPanelSource): TrainingPanel {
+    TrainingPanel.current?.panel.dispose();
+    panel.webview.options = TrainingPanel.options(context);
+    return (TrainingPanel.current = new TrainingPanel(panel, context, source));
+  }
+
+  private static options(context: vscode.ExtensionContext): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return {
       enableScripts: true,
       // Only our bundles and stylesheets: never the workspace (the history arrives by postMessage).
       localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(context.extensionUri, 'media')],
-    });
-    return (TrainingPanel.current = new TrainingPanel(panel, context, source));
+    };
   }
 
   private constructor(

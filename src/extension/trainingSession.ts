@@ -7,7 +7,7 @@
  * after the batch in progress; TrainerClient kills the process if it does not stop in time.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import * as vscode from 'vscode';
 import { choiceSpec } from '../core/laurel/planSpec';
 import type { Variant } from '../core/laurel/variants';
@@ -22,10 +22,41 @@ import type { ModelController } from './modelController';
 import { costWith, currentCost } from './modelFacts';
 import { readBackend, readDatasetSetting, readEngineSettings, readTrainingSettings } from './settings';
 import { TrainingPanel } from './trainingPanel';
-import { backendFromLog, backendView, dataFromLog, mismatchOffers, runSummaryView } from './trainingRecords';
-import { emptyHistory, reduceTraining } from './trainingView';
+import { backendFromLog, backendView, dataFromLog, jobFromRecords, mismatchOffers, parseRunFile, runSummaryView } from './trainingRecords';
+import { compactHistory, reduceTraining, restoreHistory } from './trainingView';
 import type { TrainingEvent, TrainingHistory } from './trainingView';
 import { variantPicks } from './variantPicks';
+
+/** workspaceState key of the panel's history. */
+const HISTORY_KEY = 'laurel.trainingHistory';
+
+interface RunsPick extends vscode.QuickPickItem {
+  uri: vscode.Uri;
+  /** The label without its icon. */
+  name: string;
+  runs: RunRecord[];
+  comparison?: ComparisonRecord;
+  startedAt: string;
+}
+
+/** A quick-pick entry for one record file: what it holds, when, on what. */
+function runsPick(uri: vscode.Uri, parsed: { runs: RunRecord[]; comparison?: ComparisonRecord }): RunsPick {
+  const first = parsed.runs[0]!;
+  const model = first.model.file.split(/[\\/]/).pop() ?? first.model.file;
+  const when = first.startedAt.replace('T', ' ').slice(0, 16);
+  const losses = parsed.runs.map((r) => `${r.name} ${fmt(r.final.loss)}`).join(' · ');
+  const name = parsed.comparison ? `Comparison of ${model}: ${parsed.runs.map((r) => r.name).join(', ')}` : first.name === model ? `Run of ${model}` : `Run ${first.name} of ${model}`;
+  return {
+    uri,
+    name,
+    label: `${parsed.comparison ? '$(graph-line)' : '$(pulse)'} ${name}`,
+    description: `${when} · ${first.dataset.name}`,
+    detail: `final loss: ${losses} · ${vscode.workspace.asRelativePath(uri)}`,
+    runs: parsed.runs,
+    ...(parsed.comparison ? { comparison: parsed.comparison } : {}),
+    startedAt: parsed.comparison?.startedAt ?? first.startedAt,
+  };
+}
 
 const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 /** The variants Compare offers next to the plain baseline. */
@@ -57,15 +88,24 @@ type JobParams = { modelPath: string; data: string; config: TrainConfig; outDir:
 export class TrainingSessions implements vscode.Disposable {
   private readonly log = vscode.window.createOutputChannel('LAuReL Training', { log: true });
   private readonly changed = new vscode.EventEmitter<void>();
-  private state: TrainingHistory = emptyHistory();
-  private nextJob = 1;
+  private state: TrainingHistory;
+  private nextJob: number;
   private client: TrainerClient | undefined;
   private jobId: number | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly controller: ModelController,
-  ) {}
+  ) {
+    // The panel's history survives a reload of the window (the panel itself comes back through its serializer).
+    this.state = restoreHistory(context.workspaceState.get(HISTORY_KEY), new Date().toISOString());
+    this.nextJob = Math.max(0, ...this.state.jobs.map((j) => j.id)) + 1;
+  }
+
+  /** The training panel VS Code restored after a reload. */
+  revivePanel(panel: vscode.WebviewPanel): void {
+    TrainingPanel.revive(panel, this.context, this.source);
+  }
 
   dispose(): void {
     void this.client?.dispose();
@@ -152,6 +192,62 @@ export class TrainingSessions implements vscode.Disposable {
     if (next === this.state) return;
     this.state = next;
     this.changed.fire();
+    // Saved when a job or run starts or ends, not per batch; curves are thinned for storage.
+    if (ev.type === 'jobStarted' || ev.type === 'runDone' || ev.type === 'jobDone' || ev.type === 'jobFailed' || ev.type === 'jobLoaded') {
+      void this.context.workspaceState.update(HISTORY_KEY, compactHistory(this.state));
+    }
+  }
+
+  // ---- runs from disk ----
+
+  /** 'LAuReL: Open Training Runs': comparisons and runs saved under the workspace (or any file), back in the panel. */
+  async openRuns(): Promise<void> {
+    const found = await vscode.workspace.findFiles('**/{run,comparison}.json', '**/node_modules/**', 2000);
+    const entries: RunsPick[] = [];
+    for (const uri of found) {
+      try {
+        const parsed = parseRunFile(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)), vscode.workspace.asRelativePath(uri));
+        entries.push(runsPick(uri, parsed));
+      } catch {
+        // another tool's run.json, or a damaged one: not ours to list (a browsed file says what is wrong)
+      }
+    }
+    // A comparison's own runs (runs/<job>/<n-plan>/run.json) are listed through it, not one by one.
+    const comparisonDirs = new Set(entries.filter((e) => e.comparison).map((e) => posix.dirname(e.uri.path)));
+    const listed = entries.filter((e) => e.comparison || !comparisonDirs.has(posix.dirname(posix.dirname(e.uri.path))));
+    listed.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    const browse: vscode.QuickPickItem = { label: '$(folder-opened) Browse…', description: 'a run.json or comparison.json anywhere', alwaysShow: true };
+    const picked = await vscode.window.showQuickPick<vscode.QuickPickItem>([...listed, browse], {
+      canPickMany: true,
+      title: 'LAuReL: training runs to show',
+      placeHolder: listed.length
+        ? 'A comparison opens as it was; runs picked together are shown side by side (the first is the baseline)'
+        : 'No LAuReL runs found in the workspace; browse for a run.json or comparison.json',
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
+    if (!picked || picked.length === 0) return;
+    const chosen = picked.filter((p): p is RunsPick => p !== browse);
+    if (picked.includes(browse)) {
+      const files = await vscode.window.showOpenDialog({ title: 'LAuReL: run records', canSelectMany: true, openLabel: 'Show', filters: { 'LAuReL runs': ['json'] } });
+      for (const uri of files ?? []) {
+        try {
+          chosen.push(runsPick(uri, parseRunFile(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)), uri.fsPath)));
+        } catch (e) {
+          void vscode.window.showErrorMessage(`LAuReL: ${errorText(e)}`);
+          return;
+        }
+      }
+    }
+    if (chosen.length === 0) return;
+    const one = chosen.length === 1 ? chosen[0] : undefined;
+    const job = jobFromRecords(
+      this.nextJob++,
+      chosen.flatMap((c) => c.runs),
+      one?.comparison ? { title: `${one.name} (from disk)`, ...(one.comparison.outDir ? { outDir: one.comparison.outDir } : {}) } : {},
+    );
+    this.dispatch({ type: 'jobLoaded', job });
+    TrainingPanel.show(this.context, this.source);
   }
 
   // ---- data ----
@@ -275,7 +371,7 @@ export class TrainingSessions implements vscode.Disposable {
       this.dispatch({ type: 'epoch', jobId, e });
     });
     client.events.on('runDone', (r) => {
-      this.dispatch({ type: 'backend', jobId, backend: backendView(r.backend) });
+      this.dispatch({ type: 'backend', jobId, backend: backendView(r.backend, r.engine) });
       this.dispatch({ type: 'runDone', jobId, run: r.name, summary: runSummaryView(r) });
     });
     let declined: string | undefined;

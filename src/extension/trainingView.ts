@@ -137,7 +137,9 @@ export type TrainingEvent =
   | { type: 'runDone'; jobId: number; run: string; summary: RunSummaryView }
   | { type: 'cancelling'; jobId: number }
   | { type: 'jobDone'; jobId: number; at: string; cancelled: boolean; message?: string }
-  | { type: 'jobFailed'; jobId: number; at: string; message: string };
+  | { type: 'jobFailed'; jobId: number; at: string; message: string }
+  /** A finished job rebuilt from run records on disk (jobFromRecords). */
+  | { type: 'jobLoaded'; job: JobView };
 
 const newRun = (name: string, state: RunState = 'pending'): RunView => ({ name, state, steps: [], loss: [], acc: [], epochs: [] });
 
@@ -203,6 +205,8 @@ export function reduceTraining(h: TrainingHistory, ev: TrainingEvent): TrainingH
       const job: JobView = { ...rest, state: 'running', runs: runs.map((r) => newRun(r)), ...(outDir !== undefined ? { outDir } : {}) };
       return { jobs: [...h.jobs.filter((j) => j.id !== job.id), job].slice(-MAX_JOBS) };
     }
+    case 'jobLoaded':
+      return { jobs: [...h.jobs.filter((j) => j.id !== ev.job.id), ev.job].slice(-MAX_JOBS) };
     case 'backend':
       return updateJob(h, ev.jobId, (j) => ({ ...j, backend: ev.backend }));
     case 'dataNote':
@@ -237,6 +241,43 @@ export function reduceTraining(h: TrainingHistory, ev: TrainingEvent): TrainingH
 }
 
 export const isRunning = (j: JobView | undefined): boolean => !!j && (j.state === 'running' || j.state === 'cancelling');
+
+/** Curve points per run kept in the saved history (the live panel keeps up to MAX_POINTS). */
+export const SAVED_POINTS = 300;
+
+/** The history for workspaceState: every run's batch curve thinned evenly to at most SAVED_POINTS, last point kept. */
+export function compactHistory(h: TrainingHistory, points = SAVED_POINTS): TrainingHistory {
+  const pick = <T>(xs: T[], keep: boolean[]): T[] => xs.filter((_, i) => keep[i]);
+  return {
+    jobs: h.jobs.map((j) => ({
+      ...j,
+      runs: j.runs.map((r) => {
+        const n = r.steps.length;
+        if (n <= points) return r;
+        const keep = Array.from({ length: n }, (_, i) => i === n - 1 || Math.floor((i * (points - 1)) / n) !== Math.floor(((i - 1) * (points - 1)) / n));
+        return { ...r, steps: pick(r.steps, keep), loss: pick(r.loss, keep), acc: pick(r.acc, keep) };
+      }),
+    })),
+  };
+}
+
+/**
+ * The history as saved when the window closes (workspaceState), read back at the next start: anything
+ * malformed is dropped, and a job that was running then is marked failed (its trainer died with the window).
+ */
+export function restoreHistory(saved: unknown, at: string): TrainingHistory {
+  if (typeof saved !== 'object' || saved === null || !Array.isArray((saved as { jobs?: unknown }).jobs)) return emptyHistory();
+  const jobs = ((saved as { jobs: unknown[] }).jobs.filter(
+    (j) => typeof j === 'object' && j !== null && typeof (j as JobView).id === 'number' && Array.isArray((j as JobView).runs) && typeof (j as JobView).title === 'string',
+  ) as JobView[]).slice(-MAX_JOBS);
+  return {
+    jobs: jobs.map((j): JobView =>
+      isRunning(j)
+        ? { ...j, state: 'failed', finishedAt: at, message: 'VS Code closed while this job was training', runs: j.runs.map((r) => (r.summary ? r : { ...r, state: r.state === 'pending' ? 'skipped' : 'cancelled' })) }
+        : j,
+    ),
+  };
+}
 
 // ---- the comparison table ----
 

@@ -95,6 +95,13 @@ export interface LossSummary {
   valAcc: number | null;
 }
 
+/** Batch points of a run: optimizer step, loss, and accuracy where the model is a classifier (null elsewhere). */
+export interface RunCurve {
+  steps: number[];
+  loss: number[];
+  acc: (number | null)[];
+}
+
 export interface RunRecord {
   kind: 'laurel-run';
   version: 1;
@@ -137,6 +144,8 @@ export interface RunRecord {
   };
   dataset: { name: string; samples: number; trainSamples: number; valSamples: number; classes?: number; adaptations: string[] };
   epochs: EpochMetrics[];
+  /** The training curve as it streamed (about one batch a second): what the panel draws again when the record is opened later. */
+  curve?: RunCurve;
   steps: number;
   stepMs: number | null;
   samplesPerSec: number | null;

@@ -23,7 +23,7 @@ import type { FindPythonOptions, PythonFound } from './pythonFinder';
 import { moduleClassName, npyBytes, trainingScript } from './pytorchScript';
 import { mulberry32 } from '../core/random';
 import { hashSeed, seedScope } from './seed';
-import { chooseLoss, hasNonFinite, prepareLabels, recordHeader, RUN_RECORD, validateConfig } from './train';
+import { chooseLoss, hasNonFinite, prepareLabels, recordCurve, recordHeader, RUN_RECORD, validateConfig } from './train';
 import type { RunSpec, TrainData, TrainOptions, TrainResult } from './train';
 
 export const TORCH_STATE = 'model.pt';
@@ -298,7 +298,8 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
   if (!spec.pytorch) throw new Error(`${spec.name}: this run has no PyTorch module (RunSpec.pytorch)`);
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
-  const sink = opts.sink ?? {};
+  const curve = recordCurve(opts.sink);
+  const sink = curve.sink;
   const exp = spec.pytorch();
   if (exp.unsupported.length) {
     throw new Error(`${spec.name}: the PyTorch engine cannot run ${exp.unsupported.map((u) => `${u.layer} (${u.className})`).join(', ')}; train it with --engine tfjs`);
@@ -386,7 +387,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
     });
 
     const port = processes > 1 ? await freePort() : 0;
-    const done = await runPython(engine.python, pythonArgs(script, join(temp, 'config.json'), processes, port), processes, spec.name, config, opts);
+    const done = await runPython(engine.python, pythonArgs(script, join(temp, 'config.json'), processes, port), processes, spec.name, config, { ...opts, sink });
     const epochs = done.epochs.map(epochMetrics);
     let status = done.status;
     let message = done.message ?? undefined;
@@ -433,6 +434,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       params: { total, trainable, base, added, addedPercent: base > 0 ? (added / base) * 100 : 0 },
       dataset: { name: data.name, samples: n, trainSamples, valSamples, ...(data.classes !== undefined ? { classes: data.classes } : {}), adaptations: data.adaptations },
       epochs,
+      curve: curve.curve(),
       steps: done.steps,
       stepMs: done.stepMs,
       samplesPerSec: done.samplesPerSec,

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PyTorchExport } from '../core/export/pytorch';
-import type { EngineChoice, EpochMetrics, LossSummary, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
+import type { EngineChoice, EpochMetrics, LossSummary, RunCurve, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
 import type { BatchEndEvent, EpochEndEvent, LogEvent } from '../protocol/trainerProtocol';
 import type { BackendChoice } from './backend';
 import type { Dataset } from './data/loadDataset';
@@ -30,6 +30,30 @@ export function recordHeader(spec: RunSpec, config: TrainConfig, backend: Backen
     seed: config.seed,
     config,
     backend,
+  };
+}
+
+/** Batch points a run record keeps at most; past it every other point goes (the curve keeps its shape). */
+export const CURVE_POINTS = 1000;
+
+/** Passes batchEnd events on to `sink` and keeps their points for the run record. */
+export function recordCurve(sink: TrainSink = {}): { sink: TrainSink; curve(): RunCurve } {
+  let c: RunCurve = { steps: [], loss: [], acc: [] };
+  return {
+    sink: {
+      ...sink,
+      batchEnd(e) {
+        c.steps.push(e.step);
+        c.loss.push(e.loss);
+        c.acc.push(e.acc ?? null);
+        if (c.steps.length > CURVE_POINTS) {
+          const keep = (_: unknown, i: number, xs: unknown[]): boolean => i % 2 === 0 || i === xs.length - 1;
+          c = { steps: c.steps.filter(keep), loss: c.loss.filter(keep), acc: c.acc.filter(keep) };
+        }
+        sink.batchEnd?.(e);
+      },
+    },
+    curve: () => ({ steps: [...c.steps], loss: [...c.loss], acc: [...c.acc] }),
   };
 }
 
@@ -206,7 +230,8 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
   if (engine.name === 'pytorch') return trainRunPyTorch(spec, data, config, { ...opts, engine });
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
-  const sink = opts.sink ?? {};
+  const curve = recordCurve(opts.sink);
+  const sink = curve.sink;
   const throttleMs = opts.throttleMs ?? 1000;
   const backend = opts.backend;
   const memory = trackPeakMemory();
@@ -406,6 +431,7 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
         adaptations: data.adaptations,
       },
       epochs,
+      curve: curve.curve(),
       steps: step,
       stepMs: stepTimes.length ? median(stepTimes) : firstStepMs,
       samplesPerSec: stepSum > 0 ? (timedSamples / stepSum) * 1000 : null,

@@ -367,4 +367,36 @@ describe('LAuReL Studio in code-server', function () {
     await page.waitForTimeout(1000);
     await shot('graph-resnet50-overview');
   });
+
+  it('Open Training Runs brings the saved comparison back, and the panel survives a reload of the window', async function () {
+    this.timeout(240_000);
+    await layoutCommand(page, 'View: Toggle Maximize Editor Group');
+    await runCommand(page, 'LAuReL: Open Training Runs…');
+    const comparison = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Comparison of resnet-mini.json' }).first();
+    await comparison.waitFor({ timeout: 30_000 });
+    const rows = (await page.$$eval('.quick-input-list .monaco-list-row', (els) => els.map((e) => e.textContent ?? ''))).map(norm);
+    // The comparison and the Train run; the comparison's own three runs are listed through it.
+    assert.ok(rows.some((r) => r.includes('Run of resnet-mini.json')), rows.join('\n'));
+    assert.equal(rows.filter((r) => /^\s*Run /.test(r) || r.includes('Run of')).length, 1, rows.join('\n'));
+    await shot('open-runs-pick');
+    await comparison.click(); // a multi-select list: the click ticks it
+    await page.keyboard.press('Enter');
+    let panel = await webviewFrame(page, '.job-title', 60_000);
+    await panel.locator('.job-title', { hasText: /^Comparison of resnet-mini\.json.*\(from disk\)$/ }).waitFor({ timeout: 30_000 });
+    assert.equal(await panel.locator('table.results tbody tr').count(), 3);
+    assert.equal(await panel.locator('#app .badge').textContent(), 'completed');
+    await panel.locator('.chart-loss canvas').first().waitFor({ timeout: 30_000 });
+    await shot('open-runs-panel');
+
+    // A reload of the window (the browser's, here): the panel comes back with its history.
+    await page.reload();
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    await page.locator('.tab', { hasText: 'LAuReL Training' }).first().click({ timeout: 60_000 });
+    panel = await webviewFrame(page, '.job-title', 60_000);
+    await panel.locator('.job-title', { hasText: /\(from disk\)$/ }).waitFor({ timeout: 30_000 });
+    assert.equal(await panel.locator('table.results tbody tr').count(), 3);
+    const jobs = (await panel.locator('select.job-picker option').allTextContents()).map(norm);
+    assert.ok(jobs.some((j) => /Comparing 3 variants/.test(j)) && jobs.some((j) => /Training resnet-mini\.json/.test(j)), jobs.join(' | '));
+    await shot('training-panel-after-reload');
+  });
 });

@@ -13,6 +13,7 @@ import type { BackendChoice } from '../../src/trainer/backend';
 import { loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
 import { findTorchPython, PythonNotFoundError } from '../../src/trainer/pythonFinder';
 import { pythonArgs, pythonEnv, resolveEngine, tfjsDataOrder, TORCH_STATE } from '../../src/trainer/pytorchEngine';
+import { moduleClassName } from '../../src/trainer/pytorchScript';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
 import { trainRun } from '../../src/trainer/train';
 import type { TrainData } from '../../src/trainer/train';
@@ -225,6 +226,7 @@ describe('PyTorch engine', function () {
     assert.equal(record.status, 'completed', record.message);
     assert.equal(epochs.length, 1); // rank 0 only: not one per rank
     assert.equal(batches.length, 8);
+    assert.deepEqual(record.curve, { steps: batches.map((b) => b.step), loss: batches.map((b) => b.loss), acc: batches.map((b) => b.acc ?? null) }); // rank 0's stream, kept for the panel
     assert.equal(record.steps, 8); // 57 samples in global batches of 8 (4 per rank; the last one split 1 + 0)
     assert.equal(record.epochs[0]!.samples, 57);
     assert.ok(Number.isFinite(record.final.loss) && Number.isFinite(record.final.valLoss));
@@ -259,11 +261,12 @@ describe('PyTorch engine', function () {
   });
 
   it('a rank that fails under torchrun ends the run at once with its own error', async function () {
+    // The real module, whose rank 1 fails while it is built: rank 0 goes on into DDP's first collective and waits there.
     const spec = planRun(m, 'plain');
-    spec.pytorch = () => ({
-      code: 'import os\nimport torch\nimport torch.nn as nn\n\n\nclass Broken(nn.Module):\n    def __init__(self):\n        super().__init__()\n        if os.environ.get("RANK") == "1":\n            raise ValueError("rank one broke")\n        self.w = nn.Linear(1, 1)\n',
-      unsupported: [],
-    });
+    const real = spec.pytorch!();
+    const cls = moduleClassName(real.code);
+    const inject = `\n\nimport os as _os_test\n_init = ${cls}.__init__\n\n\ndef _broken_init(self):\n    if _os_test.environ.get("RANK") == "1":\n        raise ValueError("rank one broke")\n    _init(self)\n\n\n${cls}.__init__ = _broken_init\n`;
+    spec.pytorch = () => ({ ...real, code: real.code + inject });
     const t0 = Date.now();
     await assert.rejects(trainRun(spec, data, config({ processes: 2 }), { backend }), /PyTorch training failed .*exited with code 1\): rank 1 of 2: ValueError: rank one broke\nTraceback[^]*raise ValueError\("rank one broke"\)\nValueError: rank one broke$/);
     assert.ok(Date.now() - t0 < 30000, `took ${Date.now() - t0} ms`); // rank 0 waits in a collective: torchrun must end it

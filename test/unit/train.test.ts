@@ -13,7 +13,10 @@ import { loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
 import { fileIOHandler } from '../../src/trainer/ioHandler';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
 import { seedScope } from '../../src/trainer/seed';
-import { trainRun } from '../../src/trainer/train';
+import { CURVE_POINTS, trainRun } from '../../src/trainer/train';
+import { jobFromRecords, parseRunFile, runSummaryView } from '../../src/extension/trainingRecords';
+import { alignCurves, tableRows, tableText } from '../../src/extension/trainingView';
+import type { BatchEndEvent } from '../../src/protocol/trainerProtocol';
 import type { RunSpec, TrainData } from '../../src/trainer/train';
 
 /** A learnable 2-class task: the label says whether the first four features outweigh the last four. */
@@ -200,6 +203,34 @@ describe('trainRun', function () {
     assert.equal(onDisk.saved?.modelJson, join(dir, 'model.json'));
     assert.ok(onDisk.best.loss! <= onDisk.final.loss!);
   });
+
+  it('keeps the streamed batch curve in the record, and the panel draws the same curve from the file', async function () {
+    const dir = join(tmp, 'curve');
+    const seen: BatchEndEvent[] = [];
+    const { record } = await trainRun(spec(() => mlp('softmax')), data, config({ epochs: 2, validationSplit: 0.25 }), { backend, outDir: dir, throttleMs: 0, sink: { batchEnd: (e) => seen.push(e) } });
+    assert.equal(seen.length, 12);
+    assert.deepEqual(record.curve, { steps: seen.map((e) => e.step), loss: seen.map((e) => e.loss), acc: seen.map((e) => e.acc ?? null) });
+    const { runs } = parseRunFile(readFileSync(join(dir, 'run.json'), 'utf8'), join(dir, 'run.json'));
+    const job = jobFromRecords(7, runs);
+    assert.equal(job.kind, 'train');
+    assert.equal(job.state, 'completed');
+    assert.equal(job.model, 'mlp.json');
+    assert.equal(job.data, 'two-class');
+    assert.match(job.dataNote ?? '', /adapted: made in the test/);
+    assert.deepEqual(job.config, { epochs: 2, batchSize: 32, learningRate: 0.02 });
+    const run = job.runs[0]!;
+    assert.deepEqual(run.steps, record.curve!.steps);
+    assert.deepEqual(run.loss, record.curve!.loss);
+    assert.deepEqual(run.epochs.map((e) => e.step), [6, 12]); // each epoch at its last step
+    assert.deepEqual(run.epochs.map((e) => e.valLoss), record.epochs.map((e) => e.valLoss));
+    assert.deepEqual(run.summary, runSummaryView(record));
+    assert.equal(tableText(job).rows[0]![0], 'mlp');
+    // A long run keeps at most CURVE_POINTS points, the last one included.
+    const many = await trainRun(spec(() => mlp('softmax')), data, config({ epochs: 200, batchSize: 64 }), { backend, throttleMs: 0 });
+    assert.equal(many.record.steps, 800);
+    assert.ok(many.record.curve!.steps.length <= CURVE_POINTS && many.record.curve!.steps.length >= CURVE_POINTS / 2);
+    assert.equal(many.record.curve!.steps.at(-1), 800);
+  });
 });
 
 describe('compareRuns on examples/resnet-mini.json', function () {
@@ -227,6 +258,17 @@ describe('compareRuns on examples/resnet-mini.json', function () {
       // their first-epoch losses differ only through training, by a little after 2 steps.
       assert.ok(Math.abs(lr!.epochs[0]!.loss - rw!.epochs[0]!.loss) < 0.05 * rw!.epochs[0]!.loss);
       assert.ok(existsSync(join(tmp, '3-rw+lr_r=4', 'model.json')) && existsSync(join(tmp, 'comparison.json')));
+      // The comparison file opens in the panel as the run ended: its runs, curves and table.
+      const file = join(tmp, 'comparison.json');
+      const parsed = parseRunFile(readFileSync(file, 'utf8'), file);
+      assert.equal(parsed.comparison?.kind, 'laurel-comparison');
+      const job = jobFromRecords(3, parsed.runs, { title: 'comparison' });
+      // Batches stream at most once a second (the first always): each curve starts at step 1.
+      assert.deepEqual(job.runs.map((r) => [r.name, r.state, r.steps[0]]), [['plain', 'completed', 1], ['rw', 'completed', 1], ['rw+lr:r=4', 'completed', 1]]);
+      assert.deepEqual(job.runs.map((r) => r.epochs.map((e) => e.step)), [[2], [2], [2]]);
+      assert.deepEqual(tableRows(job).map((r) => r.added), [0, 8, lr!.params.added]);
+      assert.equal(tableRows(job)[1]!.ratios.params, rw!.params.total / plain!.params.total);
+      assert.equal(alignCurves(job, 'loss').series.length, 3);
       const table = comparisonTable(c);
       assert.match(table, /^run\s+params\s+added\s+loss/);
       assert.match(table, /rw\+lr:r=4/);

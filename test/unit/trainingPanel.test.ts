@@ -3,8 +3,8 @@ import type { RunRecord } from '../../src/protocol/runRecords';
 import type { BackendChoice } from '../../src/trainer/backend';
 import { datasetPicks, idxLabelsFor, npyLabelsFor, specForFile, withLimit } from '../../src/extension/datasetPicks';
 import { readDatasetSetting, readTrainingSettings, TRAINING_DEFAULTS } from '../../src/extension/settings';
-import { backendFromLog, backendView, dataFromLog, mismatchOffers, runSummaryView } from '../../src/extension/trainingRecords';
-import { alignCurves, emptyHistory, MAX_JOBS, MAX_POINTS, reduceTraining, tableRows, tableText, validateHostMessage, validateTrainingMessage } from '../../src/extension/trainingView';
+import { backendFromLog, backendView, dataFromLog, mismatchOffers, parseRunFile, RunFileError, runSummaryView } from '../../src/extension/trainingRecords';
+import { alignCurves, compactHistory, emptyHistory, MAX_JOBS, MAX_POINTS, reduceTraining, restoreHistory, SAVED_POINTS, tableRows, tableText, validateHostMessage, validateTrainingMessage } from '../../src/extension/trainingView';
 import type { RunSummaryView, TrainingEvent, TrainingHistory } from '../../src/extension/trainingView';
 
 const config = { epochs: 1, batchSize: 32, learningRate: 1e-3 };
@@ -223,6 +223,13 @@ describe('training panel: records, backend, offers', () => {
     assert.equal(s.savedDir, undefined);
   });
 
+  it('labels a PyTorch run by its device, not the TF.js backend that only built its initial weights', () => {
+    const engine = { name: 'pytorch', reason: 'asked for', torch: '2.5.1', device: 'cuda', deviceName: 'NVIDIA H100', precision: 'bf16-autocast', compiled: true, processes: 2 } as RunRecord['engine'];
+    assert.deepEqual(backendView(backend, engine), { label: 'pytorch 2.5.1 on CUDA NVIDIA H100 (bf16, compiled, 2 processes)', skipped: [] });
+    assert.equal(backendView(backend, { name: 'pytorch', reason: 'x', torch: '1.13.0', device: 'cpu' }).label, 'pytorch 1.13.0 on CPU');
+    assert.equal(backendView(backend, { name: 'tfjs', reason: 'default' }).label, 'wasm (SIMD, 1 thread)');
+  });
+
   it('reads the offers of a dataset mismatch that crossed the process boundary', () => {
     const e = Object.assign(new Error('does not fit'), { name: 'DatasetMismatchError', data: { offers: [{ kind: 'resize', to: [32, 32] }, { kind: 'repeat-channels', to: 3 }, { kind: 'one-hot', classes: 10 }] } });
     assert.deepEqual(mismatchOffers(e), ['resize to 32×32', 'repeat-channels to 3', 'one-hot (10 classes)']);
@@ -274,5 +281,59 @@ describe('training panel: dataset picker and settings', () => {
     assert.deepEqual(s, { epochs: 3, batchSize: 32, learningRate: 0.01, sampleLimit: 0 });
     assert.equal(readDatasetSetting(() => '  synthetic '), 'synthetic');
     assert.equal(readDatasetSetting(() => 5), '');
+  });
+});
+
+describe('training panel: runs from disk and the saved history', () => {
+  const bad = (text: string, re: RegExp): void => assert.throws(() => parseRunFile(text, 'runs/a/run.json'), (e: Error) => e instanceof RunFileError && re.test(e.message));
+
+  it('says where and what when a file is not a run record it can show', () => {
+    bad('{"kind": "laurel-run", ', /^runs\/a\/run\.json: not JSON/);
+    bad('{"kind": "something-else"}', /^runs\/a\/run\.json: not a LAuReL run or comparison record/);
+    bad('[1, 2]', /not a LAuReL run or comparison record/);
+    bad('{"kind": "laurel-run", "version": 2}', /^runs\/a\/run\.json: record version 2; this LAuReL Studio reads version 1$/);
+    bad('{"kind": "laurel-run", "version": 1, "name": "rw", "status": "exploded"}', /status: expected completed, cancelled or diverged, got "exploded"/);
+    bad('{"kind": "laurel-comparison", "version": 1, "runs": []}', /runs: expected a non-empty array/);
+    bad('{"kind": "laurel-comparison", "version": 1, "runs": [{"kind": "laurel-run", "version": 1, "name": 3}]}', /^runs\/a\/run\.json: runs\[0\]: name: expected a string$/);
+  });
+
+  it('adds a loaded job like a finished one, keeping at most MAX_JOBS', () => {
+    const loaded = (id: number): TrainingEvent => ({
+      type: 'jobLoaded',
+      job: { id, kind: 'train', title: `loaded ${id}`, model: 'm.json', data: 'synthetic', config, startedAt: '2025-01-01T00:00:00Z', finishedAt: '2025-01-01T00:01:00Z', state: 'completed', runs: [] },
+    });
+    let h = fold([start(1, ['plain']), loaded(2)]);
+    assert.deepEqual(h.jobs.map((j) => [j.id, j.state]), [[1, 'running'], [2, 'completed']]);
+    for (let i = 3; i < 3 + MAX_JOBS; i++) h = reduceTraining(h, loaded(i));
+    assert.equal(h.jobs.length, MAX_JOBS);
+    assert.equal(h.jobs.at(-1)!.id, 2 + MAX_JOBS);
+  });
+
+  it('restores the saved history: a job that was running when the window closed is failed, junk is dropped', () => {
+    const h = fold([start(1, ['plain', 'rw']), batch(1, 'plain', 1, 2.3), { type: 'runDone', jobId: 1, run: 'plain', summary: summary() }, batch(1, 'rw', 1, 2.2)]);
+    const back = restoreHistory(JSON.parse(JSON.stringify(h)), '2025-01-02T00:00:00Z');
+    const job = back.jobs[0]!;
+    assert.equal(job.state, 'failed');
+    assert.equal(job.message, 'VS Code closed while this job was training');
+    assert.deepEqual(job.runs.map((r) => r.state), ['completed', 'cancelled']);
+    assert.deepEqual(restoreHistory(undefined, 'x'), emptyHistory());
+    assert.deepEqual(restoreHistory({ jobs: [null, 3, { id: 'x' }] }, 'x'), emptyHistory());
+    const done = fold([{ type: 'jobDone', jobId: 1, at: 'later', cancelled: false }], h);
+    assert.deepEqual(restoreHistory(JSON.parse(JSON.stringify(done)), 'x'), done);
+  });
+
+  it('thins saved curves evenly to SAVED_POINTS, keeping the first and last points', () => {
+    let h = fold([start(1, ['plain'])]);
+    for (let step = 1; step <= 1234; step++) h = reduceTraining(h, batch(1, 'plain', step, 3 - step / 1000));
+    const run = compactHistory(h).jobs[0]!.runs[0]!;
+    assert.ok(run.steps.length <= SAVED_POINTS && run.steps.length >= SAVED_POINTS - 2, String(run.steps.length));
+    assert.equal(run.steps[0], 1);
+    assert.equal(run.steps.at(-1), 1234);
+    assert.equal(run.loss.length, run.steps.length);
+    assert.deepEqual(run.loss.map((l, i) => Math.abs(l - (3 - run.steps[i]! / 1000)) < 1e-12), run.loss.map(() => true));
+    const gaps = run.steps.slice(1).map((s, i) => s - run.steps[i]!);
+    assert.ok(Math.max(...gaps) - Math.min(...gaps) <= 2, 'evenly spaced');
+    const small = fold([start(1, ['plain']), batch(1, 'plain', 1, 2)]);
+    assert.deepEqual(compactHistory(small), small);
   });
 });

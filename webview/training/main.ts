@@ -61,7 +61,7 @@ const accChart = new Chart(charts, 'acc', 'accuracy');
 const tableSection = el('section', 'table-section', app);
 const tableTitle = el('h3', 'table-title', tableSection);
 const tableWrap = el('div', 'table-wrap', tableSection);
-const emptyState = el('div', 'empty-state', app, 'No training yet: run LAuReL: Train or LAuReL: Compare Variants on a model file.');
+const emptyState = el('div', 'empty-state', app, 'No training yet: run LAuReL: Train or LAuReL: Compare Variants on a model file, or LAuReL: Open Training Runs… for runs saved earlier.');
 
 let history: TrainingHistory = { jobs: [] };
 let version = -1;
