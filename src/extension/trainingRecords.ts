@@ -136,6 +136,12 @@ export function parseRunFile(text: string, path: string): { runs: RunRecord[]; c
   throw new RunFileError(`${path}: not a LAuReL run or comparison record (no kind 'laurel-run' or 'laurel-comparison')`);
 }
 
+/** Runs of several files in one table: a plain run (nothing added) first, as the ratios' baseline, then oldest first. */
+export function sideBySide(runs: RunRecord[]): RunRecord[] {
+  const plain = (r: RunRecord): number => (r.params.added === 0 ? 0 : 1);
+  return [...runs].sort((a, b) => plain(a) - plain(b) || a.startedAt.localeCompare(b.startedAt));
+}
+
 /** A run's curve from its record: the streamed batch points, or (records without them) one point per epoch. */
 function runView(r: RunRecord, name: string): RunView {
   let step = 0;

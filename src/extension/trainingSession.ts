@@ -22,7 +22,7 @@ import type { ModelController } from './modelController';
 import { costWith, currentCost } from './modelFacts';
 import { readBackend, readDatasetSetting, readEngineSettings, readTrainingSettings } from './settings';
 import { TrainingPanel } from './trainingPanel';
-import { backendFromLog, backendView, dataFromLog, jobFromRecords, mismatchOffers, parseRunFile, runSummaryView } from './trainingRecords';
+import { backendFromLog, backendView, dataFromLog, jobFromRecords, mismatchOffers, parseRunFile, runSummaryView, sideBySide } from './trainingRecords';
 import { compactHistory, reduceTraining, restoreHistory } from './trainingView';
 import type { TrainingEvent, TrainingHistory } from './trainingView';
 import { variantPicks } from './variantPicks';
@@ -221,7 +221,7 @@ export class TrainingSessions implements vscode.Disposable {
       canPickMany: true,
       title: 'LAuReL: training runs to show',
       placeHolder: listed.length
-        ? 'A comparison opens as it was; runs picked together are shown side by side (the first is the baseline)'
+        ? 'A comparison opens as it was; runs picked together are shown side by side (a plain run, else the oldest, is the baseline)'
         : 'No LAuReL runs found in the workspace; browse for a run.json or comparison.json',
       matchOnDescription: true,
       matchOnDetail: true,
@@ -243,7 +243,7 @@ export class TrainingSessions implements vscode.Disposable {
     const one = chosen.length === 1 ? chosen[0] : undefined;
     const job = jobFromRecords(
       this.nextJob++,
-      chosen.flatMap((c) => c.runs),
+      one ? one.runs : sideBySide(chosen.flatMap((c) => c.runs)),
       one?.comparison ? { title: `${one.name} (from disk)`, ...(one.comparison.outDir ? { outDir: one.comparison.outDir } : {}) } : {},
     );
     this.dispatch({ type: 'jobLoaded', job });

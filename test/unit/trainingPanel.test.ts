@@ -3,7 +3,7 @@ import type { RunRecord } from '../../src/protocol/runRecords';
 import type { BackendChoice } from '../../src/trainer/backend';
 import { datasetPicks, idxLabelsFor, npyLabelsFor, specForFile, withLimit } from '../../src/extension/datasetPicks';
 import { readDatasetSetting, readTrainingSettings, TRAINING_DEFAULTS } from '../../src/extension/settings';
-import { backendFromLog, backendView, dataFromLog, mismatchOffers, parseRunFile, RunFileError, runSummaryView } from '../../src/extension/trainingRecords';
+import { backendFromLog, backendView, dataFromLog, mismatchOffers, parseRunFile, RunFileError, runSummaryView, sideBySide } from '../../src/extension/trainingRecords';
 import { alignCurves, compactHistory, emptyHistory, MAX_JOBS, MAX_POINTS, reduceTraining, restoreHistory, SAVED_POINTS, tableRows, tableText, validateHostMessage, validateTrainingMessage } from '../../src/extension/trainingView';
 import type { RunSummaryView, TrainingEvent, TrainingHistory } from '../../src/extension/trainingView';
 
@@ -295,6 +295,12 @@ describe('training panel: runs from disk and the saved history', () => {
     bad('{"kind": "laurel-run", "version": 1, "name": "rw", "status": "exploded"}', /status: expected completed, cancelled or diverged, got "exploded"/);
     bad('{"kind": "laurel-comparison", "version": 1, "runs": []}', /runs: expected a non-empty array/);
     bad('{"kind": "laurel-comparison", "version": 1, "runs": [{"kind": "laurel-run", "version": 1, "name": 3}]}', /^runs\/a\/run\.json: runs\[0\]: name: expected a string$/);
+  });
+
+  it('puts runs of several files side by side with a plain run first, then oldest first', () => {
+    const run = (name: string, added: number, startedAt: string): RunRecord => ({ name, params: { added }, startedAt }) as unknown as RunRecord;
+    const order = sideBySide([run('rw', 2, '2025-01-03'), run('lr', 9, '2025-01-01'), run('plain', 0, '2025-01-05')]).map((r) => r.name);
+    assert.deepEqual(order, ['plain', 'lr', 'rw']);
   });
 
   it('adds a loaded job like a finished one, keeping at most MAX_JOBS', () => {
