@@ -28,21 +28,47 @@ async function visibleText(page: Page): Promise<string> {
   return norm(await page.locator('.editor-group-container.active .view-lines').first().textContent());
 }
 
-async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  try {
-    await page.waitForSelector('.quick-input-widget', { state: 'visible', timeout: 5_000 });
-  } catch {
-    // The focus was inside a webview (a click in the graph), which keeps F1: give it back to the workbench.
-    console.log('      (F1 went to a webview: focusing the workbench)');
-    await page.locator('.part.sidebar .composite.title').first().click();
-    await page.keyboard.press('F1');
-    await page.waitForSelector('.quick-input-widget', { state: 'visible' });
+/** Opens a quick input with `key` and waits until its box has the keyboard focus (typed keys then land there). */
+async function openQuickInput(page: Page, key: string): Promise<void> {
+  // A quick input still open (or fading out) from before would take the key instead.
+  if (await page.locator('.quick-input-widget').isVisible()) {
+    await page.keyboard.press('Escape');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5_000 });
   }
-  await page.keyboard.type(title);
+  const focused = (): Promise<unknown> => page.waitForFunction(() => !!document.activeElement?.closest('.quick-input-widget'), null, { timeout: 5_000 });
+  await page.keyboard.press(key);
+  try {
+    await focused();
+  } catch {
+    // The focus was inside a webview (a click in the graph), which keeps the key: give it back to the workbench.
+    console.log(`      (${key} went to a webview: focusing the workbench)`);
+    await page.locator('.part.sidebar .composite.title').first().click();
+    await page.keyboard.press(key);
+    await focused();
+  }
+}
+
+/**
+ * Runs a command from the palette as a user would. A command whose `when` clause depends on the active editor
+ * appears once VS Code has updated its context keys (asynchronously, after an editor opens): so the palette is
+ * tried again, up to three times, before the test fails.
+ */
+async function runCommand(page: Page, title: string): Promise<void> {
   // Click the row with exactly this title: fuzzy matching may rank another command first.
   const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-  await page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first().click({ timeout: 10_000 });
+  for (let attempt = 1; ; attempt++) {
+    await openQuickInput(page, 'F1');
+    await page.keyboard.type(title);
+    const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
+    try {
+      await row.click({ timeout: attempt < 3 ? 5_000 : 10_000 });
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(1_000);
+    }
+  }
 }
 
 /** A layout command for a screenshot: titles move between VS Code versions, so a missing one is skipped. */
@@ -75,8 +101,7 @@ async function webviewFrame(page: Page, selector: string, timeout = 60_000): Pro
 }
 
 async function quickOpen(page: Page, file: string): Promise<void> {
-  await page.keyboard.press('Control+P');
-  await page.waitForSelector('.quick-input-widget', { state: 'visible' });
+  await openQuickInput(page, 'Control+P');
   await page.keyboard.type(file);
   // A click on the row, not Enter: a key can land in whatever had the focus before the list was ready.
   await page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first().click({ timeout: 20_000 });
@@ -109,11 +134,7 @@ describe('LAuReL Studio in code-server', function () {
 
   it('opens a model file and shows the model and residual lenses', async () => {
     await page.waitForSelector('.explorer-folders-view, .monaco-workbench .part.sidebar', { timeout: 60_000 });
-    await page.keyboard.press('Control+P');
-    await page.waitForSelector('.quick-input-widget', { state: 'visible' });
-    await page.keyboard.type('resnet-mini.json');
-    await page.waitForSelector('.quick-input-list .monaco-list-row', { timeout: 20_000 });
-    await page.keyboard.press('Enter');
+    await quickOpen(page, 'resnet-mini.json');
     await page.waitForSelector('.codelens-decoration', { timeout: 60_000 });
     await shot('opened');
     const lenses = await lensTexts(page);
@@ -328,12 +349,7 @@ describe('LAuReL Studio in code-server', function () {
   });
 
   it('a model file that does not read gets a located diagnostic instead of lenses', async () => {
-    await page.keyboard.press('Control+P');
-    await page.waitForSelector('.quick-input-widget', { state: 'visible' });
-    await page.keyboard.type('broken-model.json');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'broken-model.json' }).first().waitFor({ timeout: 20_000 });
-    await page.keyboard.press('Enter');
-    await page.locator('.tab.active', { hasText: 'broken-model.json' }).waitFor({ timeout: 20_000 });
+    await quickOpen(page, 'broken-model.json');
     await page.locator('.editor-group-container.active .squiggly-error').first().waitFor({ timeout: 30_000 });
     await shot('broken-diagnostic');
     assert.equal(await page.locator('.editor-group-container.active .codelens-decoration', { hasText: 'params' }).count(), 0);
