@@ -35,7 +35,7 @@ async function openQuickInput(page: Page, key: string): Promise<void> {
     await page.keyboard.press('Escape');
     await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5_000 });
   }
-  const focused = (): Promise<unknown> => page.waitForFunction(() => !!document.activeElement?.closest('.quick-input-widget'), null, { timeout: 5_000 });
+  const focused = (): Promise<unknown> => page.waitForFunction("!!document.activeElement?.closest('.quick-input-widget')", null, { timeout: 5_000 }); // runs in the page (no DOM typings here)
   await page.keyboard.press(key);
   try {
     await focused();
