@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { describeLoadFailure } from './backendReasons';
+import { registerDilatedConvGradients } from './kernels/dilatedGrads';
 import { registerWasmGradientKernels } from './wasmKernels';
 
 export type BackendPreference = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
@@ -144,6 +145,7 @@ export async function selectBackend(preference: BackendPreference = 'auto'): Pro
   for (const candidate of ORDER.slice(start)) {
     const outcome = await attempt(candidate);
     if (outcome.ok) {
+      registerDilatedConvGradients(); // tfjs-core refuses these gradients on every backend
       tried.push(outcome.note ? { candidate, ok: true, reason: outcome.note } : { candidate, ok: true });
       return { ...outcome.choice, tried };
     }
