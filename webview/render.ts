@@ -101,11 +101,8 @@ export function renderGraph(svg: SVGSVGElement, root: SVGGElement, g: GraphSnaps
     if (route.label) edgeLabel(grp, route.label, switched ? 'variant-label' : 'edge-label residual-shape');
     else if (switched) {
       const at = labelPoint(route.points);
-      const text = site.current.label;
-      const w = measure(text, true) + 10;
-      const lab = svgEl('g', { class: 'variant-label', transform: `translate(${at.x - w / 2} ${at.y - 9})` }, grp);
-      svgEl('rect', { width: w, height: 18, rx: 9 }, lab);
-      svgEl('text', { x: w / 2, y: 13, 'text-anchor': 'middle' }, lab).textContent = text;
+      const w = measure(site.current.label, true) + 10;
+      edgeLabel(grp, { x: at.x - w / 2, y: at.y - 9, width: w, height: 18, text: site.current.label }, 'variant-label');
     }
     out.residuals.set(site.id, grp);
   }

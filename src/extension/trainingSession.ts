@@ -58,6 +58,11 @@ function runsPick(uri: vscode.Uri, parsed: { runs: RunRecord[]; comparison?: Com
   };
 }
 
+/** A record file read and checked (RunFileError says where and what when it is not one). */
+async function readRunsPick(uri: vscode.Uri, shownAs: string): Promise<RunsPick> {
+  return runsPick(uri, parseRunFile(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)), shownAs));
+}
+
 const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 /** The variants Compare offers next to the plain baseline. */
 const COMPARE_VARIANTS: readonly Variant[] = ['rw', 'lr', 'rw+lr', 'pa', 'rw+lr+pa', 'gemma'];
@@ -206,8 +211,7 @@ export class TrainingSessions implements vscode.Disposable {
     const entries: RunsPick[] = [];
     for (const uri of found) {
       try {
-        const parsed = parseRunFile(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)), vscode.workspace.asRelativePath(uri));
-        entries.push(runsPick(uri, parsed));
+        entries.push(await readRunsPick(uri, vscode.workspace.asRelativePath(uri)));
       } catch {
         // another tool's run.json, or a damaged one: not ours to list (a browsed file says what is wrong)
       }
@@ -232,7 +236,7 @@ export class TrainingSessions implements vscode.Disposable {
       const files = await vscode.window.showOpenDialog({ title: 'LAuReL: run records', canSelectMany: true, openLabel: 'Show', filters: { 'LAuReL runs': ['json'] } });
       for (const uri of files ?? []) {
         try {
-          chosen.push(runsPick(uri, parseRunFile(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)), uri.fsPath)));
+          chosen.push(await readRunsPick(uri, uri.fsPath));
         } catch (e) {
           void vscode.window.showErrorMessage(`LAuReL: ${errorText(e)}`);
           return;

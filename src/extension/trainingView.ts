@@ -187,6 +187,9 @@ function withEpoch(run: RunView, e: EpochPoint): RunView {
   };
 }
 
+/** Runs that never finished when their job ended: the one in progress was cut off, the rest were never started. */
+const endUnfinished = (runs: RunView[]): RunView[] => runs.map((r): RunView => (r.summary ? r : { ...r, state: r.state === 'pending' ? 'skipped' : 'cancelled' }));
+
 function updateJob(h: TrainingHistory, id: number, f: (j: JobView) => JobView): TrainingHistory {
   const i = h.jobs.findIndex((j) => j.id === id);
   if (i < 0) return h;
@@ -232,8 +235,7 @@ export function reduceTraining(h: TrainingHistory, ev: TrainingEvent): TrainingH
       return updateJob(h, ev.jobId, (j) => {
         if (isFinished(j.state)) return j;
         const state: JobState = ev.type === 'jobFailed' ? 'failed' : ev.cancelled ? 'cancelled' : 'completed';
-        // Runs that never finished: the one in progress was cut off, the rest were never started.
-        const runs = j.runs.map((r): RunView => (r.summary ? r : { ...r, state: r.state === 'pending' ? 'skipped' : 'cancelled' }));
+        const runs = endUnfinished(j.runs);
         const message = ev.message;
         return { ...j, runs, state, finishedAt: ev.at, ...(message !== undefined ? { message } : {}) };
       });
@@ -273,7 +275,7 @@ export function restoreHistory(saved: unknown, at: string): TrainingHistory {
   return {
     jobs: jobs.map((j): JobView =>
       isRunning(j)
-        ? { ...j, state: 'failed', finishedAt: at, message: 'VS Code closed while this job was training', runs: j.runs.map((r) => (r.summary ? r : { ...r, state: r.state === 'pending' ? 'skipped' : 'cancelled' })) }
+        ? { ...j, state: 'failed', finishedAt: at, message: 'VS Code closed while this job was training', runs: endUnfinished(j.runs) }
         : j,
     ),
   };

@@ -460,8 +460,8 @@ function runPython(python: string, args: string[], processes: number, run: strin
   const sink = opts.sink ?? {};
   const engineLabel = `pytorch ${opts.engine.device}${opts.engine.device === 'cuda' && opts.engine.bf16 ? ' bf16' : ''}`;
   return new Promise((resolve, reject) => {
-    // torchrun (args start with -m) runs in its own process group so that the kill after a cancel takes its ranks too.
-    const group = args[0] === '-c';
+    // torchrun (several processes) runs in its own process group so that the kill after a cancel takes its ranks too.
+    const group = processes > 1;
     const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: pythonEnv(process.env, processes), detached: group });
     const stderr: string[] = [];
     let done: DoneEvent | undefined;

@@ -22,6 +22,16 @@ import type { TrainData } from '../../src/trainer/train';
 // fail (saying what to install) rather than skip.
 
 const root = resolve(__dirname, '../../..');
+
+/** model.pt in `out` loads into the ResnetMini module saved beside it (model.py), in a fresh Python. */
+function assertStateDictLoads(out: string): void {
+  const load = spawnSync(
+    '/usr/bin/python3',
+    ['-c', `import importlib.util,sys,torch\ns=importlib.util.spec_from_file_location('m',sys.argv[1]);mod=importlib.util.module_from_spec(s);s.loader.exec_module(mod)\nm=mod.ResnetMini();m.load_state_dict(torch.load(sys.argv[2]));print('ok')`, join(out, 'model.py'), join(out, TORCH_STATE)],
+    { encoding: 'utf8' },
+  );
+  assert.equal(load.stdout.trim(), 'ok', load.stderr);
+}
 const example = (f: string): string => join(root, 'examples', f);
 
 const config = (over: Partial<TrainConfig> = {}): TrainConfig => ({
@@ -154,12 +164,7 @@ describe('PyTorch engine', function () {
     assert.equal(saved.saved?.torchState, join(out, TORCH_STATE));
     assert.equal(saved.engine?.name, 'pytorch');
     // The state_dict loads into the saved module.
-    const load = spawnSync(
-      '/usr/bin/python3',
-      ['-c', `import importlib.util,sys,torch\ns=importlib.util.spec_from_file_location('m',sys.argv[1]);mod=importlib.util.module_from_spec(s);s.loader.exec_module(mod)\nm=mod.ResnetMini();m.load_state_dict(torch.load(sys.argv[2]));print('ok')`, join(out, 'model.py'), join(out, TORCH_STATE)],
-      { encoding: 'utf8' },
-    );
-    assert.equal(load.stdout.trim(), 'ok', load.stderr);
+    assertStateDictLoads(out);
   });
 
   it('starts where TF.js starts: the same first-step loss (same initial weights and data order)', async function () {
@@ -236,12 +241,7 @@ describe('PyTorch engine', function () {
     assert.equal(saved.engine?.processes, 2);
     assert.equal(saved.config.processes, 2);
     // A bare state_dict (no DDP "module." prefix) that loads into the saved module.
-    const load = spawnSync(
-      '/usr/bin/python3',
-      ['-c', `import importlib.util,sys,torch\ns=importlib.util.spec_from_file_location('m',sys.argv[1]);mod=importlib.util.module_from_spec(s);s.loader.exec_module(mod)\nm=mod.ResnetMini();m.load_state_dict(torch.load(sys.argv[2]));print('ok')`, join(out, 'model.py'), join(out, TORCH_STATE)],
-      { encoding: 'utf8' },
-    );
-    assert.equal(load.stdout.trim(), 'ok', load.stderr);
+    assertStateDictLoads(out);
   });
 
   it('cancel reaches every torchrun rank: they stop after the batch in progress and rank 0 saves', async function () {
