@@ -78,6 +78,21 @@ export function depthwiseFilterGrad(
 }
 
 /**
+ * dy scattered onto the input grid (s-1 zeros between samples) and padded by (k-1)*d - padBefore before and
+ * the rest after (cropped where negative): dx[p] = sum_k up[p + top - k*d] * W[k] is then a stride-1
+ * correlation of this with the spatially flipped filter at the forward dilation.
+ */
+function spreadForInputGrad(dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo, kh: number, kw: number): tf.Tensor4D {
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, inHeight: h, inWidth: w } = info;
+  const up = insertZeros(dy, sh, sw); // [B, (oh-1)*sh+1, (ow-1)*sw+1, channels]
+  const before = (kh - 1) * dh - info.padInfo.top;
+  const beforeW = (kw - 1) * dw - info.padInfo.left;
+  const afterH = h + (kh - 1) * dh - before - up.shape[1];
+  const afterW = w + (kw - 1) * dw - beforeW - up.shape[2];
+  return padOrCrop(up, [[0, 0], [before, afterH], [beforeW, afterW], [0, 0]]);
+}
+
+/**
  * dL/dx of depthwiseConv2d(x, W): scatter dy back onto the input grid (zeros between strided samples),
  * then correlate with the spatially flipped filter at the forward dilation, and sum the multiplier.
  */
@@ -93,15 +108,9 @@ export function depthwiseInputGrad(
   return tf.tidy(() => {
     const info = tf.backend_util.computeConv2DInfo(xShape, filter.shape, strides, dilations, pad, dimRoundingMode, true, 'channelsLast');
     const [kh, kw, c, m] = filter.shape;
-    const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+    const { dilationHeight: dh, dilationWidth: dw } = info;
     const [b, h, w] = xShape;
-    const up = insertZeros(dy, sh, sw); // [B, (oh-1)*sh+1, (ow-1)*sw+1, C*M]
-    // dx[p] = sum_k up[p + top - k*dh] * W[k] = correlation of up (shifted by (kh-1)*dh - top) with flip(W).
-    const before = (kh - 1) * dh - info.padInfo.top;
-    const beforeW = (kw - 1) * dw - info.padInfo.left;
-    const afterH = h + (kh - 1) * dh - before - up.shape[1];
-    const afterW = w + (kw - 1) * dw - beforeW - up.shape[2];
-    const upP = padOrCrop(up, [[0, 0], [before, afterH], [beforeW, afterW], [0, 0]]);
+    const upP = spreadForInputGrad(dy, info, kh, kw); // [B, H + (kh-1)*dh, W + (kw-1)*dw, C*M]
     const flipped = tf.reshape(tf.reverse(filter, [0, 1]), [kh, kw, c * m, 1]);
     const g = tf.depthwiseConv2d(upP, flipped as tf.Tensor4D, 1, 'valid', 'NHWC', [dh, dw]); // [B, H, W, C*M]
     return m === 1 ? g : (tf.sum(tf.reshape(g, [b, h, w, c, m]), 4) as tf.Tensor4D);
@@ -126,14 +135,8 @@ export function conv2dInputGrad(
   return tf.tidy(() => {
     const info = tf.backend_util.computeConv2DInfo(xShape, filter.shape, strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
     const [kh, kw] = filter.shape;
-    const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
-    const [, h, w] = xShape;
-    const up = insertZeros(dy, sh, sw); // [B, (oh-1)*sh+1, (ow-1)*sw+1, O]
-    const before = (kh - 1) * dh - info.padInfo.top;
-    const beforeW = (kw - 1) * dw - info.padInfo.left;
-    const afterH = h + (kh - 1) * dh - before - up.shape[1];
-    const afterW = w + (kw - 1) * dw - beforeW - up.shape[2];
-    const upP = padOrCrop(up, [[0, 0], [before, afterH], [beforeW, afterW], [0, 0]]);
+    const { dilationHeight: dh, dilationWidth: dw } = info;
+    const upP = spreadForInputGrad(dy, info, kh, kw); // [B, H + (kh-1)*dh, W + (kw-1)*dw, O]
     const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [kh, kw, O, C]
     return tf.conv2d(upP, flipped, 1, 'valid', 'NHWC', [dh, dw]); // [B, H, W, C]
   });
