@@ -38,6 +38,7 @@ entry('src/cli/main.ts', 'dist/cli.js');
 entry('src/extension/extension.ts', 'dist/extension.js');
 entry('src/trainer/main.ts', 'dist/trainer.js');
 entry('bench/main.ts', 'dist/bench.js');
+entry('bench/openChild.ts', 'dist/benchOpen.js');
 entry('webview/main.ts', 'dist/webview/main.js', { platform: 'browser', format: 'iife', target: 'es2022', external: [] });
 // The training panel; its uPlot CSS import becomes dist/webview/training.css.
 entry('webview/training/main.ts', 'dist/webview/training.js', { platform: 'browser', format: 'iife', target: 'es2022', external: [] });

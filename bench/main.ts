@@ -14,6 +14,8 @@ import { openModel } from '../src/core/model';
 import type { OpenModel } from '../src/core/model';
 import { parsePlan, resolvePlan } from '../src/core/laurel/planSpec';
 import { buildModel } from '../src/laurel/buildModel';
+import { analysisTable, benchAnalysis } from './analysisBench';
+import type { AnalysisResult } from './analysisBench';
 import { selectBackend } from '../src/trainer/backend';
 import type { BackendPreference } from '../src/trainer/backend';
 
@@ -86,12 +88,33 @@ function findTorchPython(): string | undefined {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { steps: { type: 'string', default: '20' }, batch: { type: 'string', default: '32' }, out: { type: 'string', default: 'bench-results/latest.json' } } });
+  const { values } = parseArgs({
+    options: {
+      steps: { type: 'string', default: '20' },
+      batch: { type: 'string', default: '32' },
+      out: { type: 'string', default: 'bench-results/latest.json' },
+      // Which parts to run: analysis (openModel vs JSON.parse by size), training.
+      sections: { type: 'string', default: 'analysis,training' },
+      sizes: { type: 'string', default: '100,300,1000,3000,10000,20000' },
+      rounds: { type: 'string', default: '3' },
+    },
+  });
   const steps = Number(values.steps);
   const batch = Number(values.batch);
+  const sections = new Set(values.sections!.split(','));
+  const rounds = Number(values.rounds);
   const root = resolve(__dirname, '..');
   const results: Result[] = [];
   const notes: string[] = [];
+  let analysis: AnalysisResult | undefined;
+
+  if (sections.has('analysis')) {
+    const sizes = values.sizes!.split(',').map(Number);
+    analysis = benchAnalysis(sizes, rounds, [Math.max(...sizes)]);
+    console.log(`\nAnalysis: openModel against JSON.parse of the same text (${rounds} interleaved rounds)`);
+    console.log(analysisTable(analysis));
+  }
+  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis });
 
   for (const backend of ['wasm', 'cpu'] as BackendPreference[]) {
     const choice = await selectBackend(backend);
@@ -141,9 +164,12 @@ async function main(): Promise<void> {
   console.log(renderTable(['engine', 'model', 'variant', 'params', 'step time', 'peak memory'], overhead, new Set([3, 4, 5])));
   for (const n of notes) console.log(n);
 
-  const out = resolve(root, values.out!);
+  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, steps, batch, results, notes });
+}
+
+function writeResults(out: string, value: unknown): void {
   mkdirSync(resolve(out, '..'), { recursive: true });
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), steps, batch, results, notes }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify(value, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
   if (!existsSync(out)) process.exitCode = 1;
 }

@@ -1,0 +1,94 @@
+/**
+ * Analysis speed: `openModel` (read, shapes, counts, residual sites) against `JSON.parse` of the same
+ * text, on synthetic Keras 2 models of 100 to 20,000 layers. Rounds are interleaved (every size once a
+ * round), figures are min and median over rounds, the ratio is openModel / JSON.parse, and the growth
+ * exponent is the slope of log(time) over log(layers) from 1,000 layers up. Peak memory comes from one
+ * child process per model (dist/benchOpen.js), so no measurement inherits another's.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { renderTable } from '../src/cli/table';
+import { openModel } from '../src/core/model';
+import { growthExponent, median, min, ms, timeMs } from './stats';
+import { synthModelText, type BlockKind } from './synthModels';
+
+export interface AnalysisRow {
+  block: BlockKind;
+  layers: number;
+  residuals: number;
+  textMb: number;
+  parseMs: { min: number; median: number };
+  openMs: { min: number; median: number };
+  ratio: { min: number; median: number };
+  maxRssMb?: number;
+}
+
+export interface AnalysisResult {
+  rows: AnalysisRow[];
+  exponents: Record<string, number>;
+}
+
+export function benchAnalysis(sizes: number[], rounds: number, memorySizes: number[]): AnalysisResult {
+  const cases = (['dense', 'conv'] as BlockKind[]).flatMap((block) =>
+    sizes.map((layers) => {
+      const text = synthModelText({ layers, block });
+      return { block, layers, text, bytes: new TextEncoder().encode(text), parse: [] as number[], open: [] as number[], residuals: 0 };
+    }),
+  );
+  for (let r = 0; r < rounds; r++) {
+    for (const c of cases) {
+      // Small models are timed over several calls: one call is too short for the timer.
+      const repeat = Math.max(1, Math.round(2000 / c.layers));
+      c.parse.push(timeMs(() => JSON.parse(c.text), repeat));
+      c.open.push(timeMs(() => (c.residuals = openModel(`${c.block}.json`, c.bytes).sites.length), repeat));
+    }
+    process.stdout.write(`analysis round ${r + 1}/${rounds}\n`);
+  }
+  const rows: AnalysisRow[] = cases.map((c) => ({
+    block: c.block,
+    layers: c.layers,
+    residuals: c.residuals,
+    textMb: c.text.length / 2 ** 20,
+    parseMs: { min: min(c.parse), median: median(c.parse) },
+    openMs: { min: min(c.open), median: median(c.open) },
+    ratio: { min: min(c.open) / min(c.parse), median: median(c.open) / median(c.parse) },
+  }));
+  const dir = mkdtempSync(join(tmpdir(), 'laurel-bench-'));
+  try {
+    for (const row of rows.filter((r) => memorySizes.includes(r.layers))) {
+      const file = join(dir, `${row.block}-${row.layers}.json`);
+      writeFileSync(file, cases.find((c) => c.block === row.block && c.layers === row.layers)!.text);
+      const child = spawnSync(process.execPath, [resolve(__dirname, 'benchOpen.js'), file], { encoding: 'utf8' });
+      if (child.status !== 0) throw new Error(`benchOpen ${file} failed: ${child.stderr}`);
+      row.maxRssMb = (JSON.parse(child.stdout) as { maxRssMb: number }).maxRssMb;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const exponents: Record<string, number> = {};
+  for (const block of ['dense', 'conv']) {
+    const pts = rows.filter((r) => r.block === block && r.layers >= 1000).map((r) => ({ x: r.layers, y: r.openMs.min }));
+    if (pts.length >= 2) exponents[block] = growthExponent(pts);
+  }
+  return { rows, exponents };
+}
+
+export function analysisTable(a: AnalysisResult): string {
+  const rows = a.rows.map((r) => [
+    r.block,
+    r.layers.toLocaleString('en-US'),
+    String(r.residuals),
+    r.textMb.toFixed(1),
+    `${ms(r.parseMs.min)} / ${ms(r.parseMs.median)}`,
+    `${ms(r.openMs.min)} / ${ms(r.openMs.median)}`,
+    `${r.ratio.min.toFixed(1)}x / ${r.ratio.median.toFixed(1)}x`,
+    r.maxRssMb === undefined ? '' : r.maxRssMb.toFixed(0),
+  ]);
+  const exp = Object.entries(a.exponents).map(([b, e]) => `${b} ${e.toFixed(2)}`).join(', ');
+  return [
+    renderTable(['blocks', 'layers', 'residuals', 'MB', 'JSON.parse ms min / med', 'openModel ms min / med', 'openModel / parse', 'peak RSS MB'], rows, new Set([1, 2, 3, 4, 5, 6, 7])),
+    `growth exponent of openModel from 1,000 layers up: ${exp || '-'}`,
+  ].join('\n');
+}

@@ -1,0 +1,28 @@
+/** Small statistics for the benchmarks: every figure is min and median over interleaved rounds. */
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export const min = (xs: number[]): number => Math.min(...xs);
+
+/** Least-squares slope of log(y) over log(x): the exponent k of y ≈ c·x^k. */
+export function growthExponent(points: { x: number; y: number }[]): number {
+  const p = points.map(({ x, y }) => [Math.log(x), Math.log(y)] as const);
+  const mx = p.reduce((s, [x]) => s + x, 0) / p.length;
+  const my = p.reduce((s, [, y]) => s + y, 0) / p.length;
+  const num = p.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const den = p.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return num / den;
+}
+
+/** Milliseconds of one call of `f`, averaged over `repeat` calls (small inputs need several to time). */
+export function timeMs(f: () => unknown, repeat = 1): number {
+  const t0 = performance.now();
+  for (let i = 0; i < repeat; i++) f();
+  return (performance.now() - t0) / repeat;
+}
+
+export const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
