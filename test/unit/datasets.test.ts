@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parseAdaptations, formatAdaptation } from '../../src/trainer/data/adapt';
 import { DatasetError, DatasetMismatchError, FASHION_MNIST_DIR, fashionMnistSpec, loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
 import type { Adaptation, Dataset, DatasetSpec, Task } from '../../src/trainer/data/loadDataset';
+import { requireSystemDeps, SYSTEM_PYTHON } from './systemDeps';
 
 // The files below are written by hand-coded writers here (not the readers' code), except the one numpy writes.
 
@@ -74,12 +75,10 @@ const file = (name: string, bytes: Buffer | string): string => {
 };
 
 describe('Fashion-MNIST (Debian dataset-fashion-mnist)', function () {
-  // Not skipped when missing: CI must install the package, and a silent skip would hide that.
+  // npm test installs the package as root; elsewhere these skip with the install command (fail in CI).
   beforeEach(function () {
-    assert.ok(
-      existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz')),
-      `Fashion-MNIST is missing from ${FASHION_MNIST_DIR}: install the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist)`,
-    );
+    requireSystemDeps(this, 'dataset-fashion-mnist');
+    assert.ok(existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz')));
   });
 
   it('loads 60,000 training images with 6,000 of each class', async function () {
@@ -437,15 +436,10 @@ describe('npy files', function () {
   });
 
   it('reads a file numpy wrote', async function () {
-    try {
-      execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    } catch {
-      console.log('      skipped: python3 with numpy is not installed here, so no numpy-written file to read');
-      this.skip();
-    }
+    requireSystemDeps(this, 'python3-numpy');
     const px = join(dir, 'np_x.npy');
     const py = join(dir, 'np_y.npy');
-    execFileSync('python3', ['-c', `import numpy as np; np.save(${JSON.stringify(px)}, np.arange(24, dtype=np.float64).reshape(4, 3, 2) / 8); np.save(${JSON.stringify(py)}, np.array([2, 0, 1, 2], dtype=np.int64))`]);
+    execFileSync(SYSTEM_PYTHON, ['-c', `import numpy as np; np.save(${JSON.stringify(px)}, np.arange(24, dtype=np.float64).reshape(4, 3, 2) / 8); np.save(${JSON.stringify(py)}, np.array([2, 0, 1, 2], dtype=np.int64))`]);
     assert.equal(readFileSync(px).subarray(0, 6).toString('latin1'), '\x93NUMPY');
     const d = await loadDataset({ kind: 'npy', x: px, y: py }, classifier([3, 2], 3), 'auto');
     assert.deepEqual(Array.from(d.x.dataSync()), range(24, (i) => i / 8));

@@ -17,9 +17,10 @@ import { moduleClassName } from '../../src/trainer/pytorchScript';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
 import { trainRun } from '../../src/trainer/train';
 import type { TrainData } from '../../src/trainer/train';
+import { requireSystemDeps } from './systemDeps';
 
-// The PyTorch engine needs a Python with torch: Debian's python3-torch here and in CI. Without one these tests
-// fail (saying what to install) rather than skip.
+// The PyTorch engine needs a Python with torch: Debian's python3-torch (npm test installs it as root). Without
+// one these tests skip with the install command, and fail where LAUREL_REQUIRE_SYSTEM_DEPS=1 (CI).
 
 const root = resolve(__dirname, '../../..');
 
@@ -60,6 +61,7 @@ describe('PyTorch engine', function () {
   let tmp: string;
 
   before(async function () {
+    requireSystemDeps(this, 'python3-torch', 'python3-numpy');
     try {
       await findTorchPython();
     } catch (e) {

@@ -11,12 +11,13 @@ import { openModel, planModel } from '../../src/core/model';
 import type { OpenModel } from '../../src/core/model';
 import { buildModel } from '../../src/laurel/buildModel';
 import { fixturePath } from './fixturePath';
+import { requireSystemDeps, SYSTEM_PYTHON } from './systemDeps';
 
 // The reference is TF.js: the model buildModel makes from the same IR and plan, with random weights (LAuReL's
 // B non-zero, BN statistics non-trivial), run on a random batch. The generated Python loads the same weights
 // through its own load_tfjs_weights() and must give the same outputs. torch comes from Debian's python3-torch.
 
-const PYTHON = process.env['LAUREL_PYTHON'] ?? '/usr/bin/python3';
+const PYTHON = SYSTEM_PYTHON;
 const TOLERANCE = 1e-4;
 
 /** Loads the exported file, counts, loads the weights, runs, compares; prints one JSON line. */
@@ -232,10 +233,7 @@ function zoo(): OpenModel {
 
 describe('PyTorch export', function () {
   before(async function () {
-    const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8' });
-    if (probe.status !== 0) {
-      throw new Error(`${PYTHON} cannot import torch and numpy (install python3-torch, or set LAUREL_PYTHON): ${probe.stderr || probe.error?.message}`);
-    }
+    requireSystemDeps(this, 'python3-torch', 'python3-numpy');
     await tf.setBackend('cpu');
     work = mkdtempSync(join(tmpdir(), 'laurel-pytorch-'));
   });
