@@ -6,7 +6,7 @@ import { DEFAULT_OPTIONS } from '../core/laurel/variants';
 import type { VariantOptions } from '../core/laurel/variants';
 import { inspectReport, openModel, plannedBytes, planModel } from '../core/model';
 import { EXPORT_TARGETS, exportModel, isExportTarget } from './exportCommand';
-import { writeFileAtomic } from '../util/fsAtomic';
+import { sameFile, writeFileAtomic } from '../util/fsAtomic';
 import { planText, residualText, summaryText } from './inspectText';
 import { isTrainCommand, runTrainCommand, TRAIN_USAGE } from './trainCommands';
 
@@ -77,7 +77,9 @@ function run(argv: string[]): number {
     if (!values.plan) throw new UsageError("'apply' needs --plan SPEC");
     const planned = planModel(model, values.plan, opts);
     const target = values.out ?? file;
-    writeFileAtomic(target, plannedBytes(model, planned));
+    // In place (also via -o naming the same file): refuse if the file changed since it was read.
+    const inPlace = values.out === undefined || sameFile(values.out, file);
+    writeFileAtomic(target, plannedBytes(model, planned), inPlace ? { expect: model.doc.bytes } : {});
     const changed = planned.edits.length ? `${planned.edits.length} edit(s)` : 'no change';
     console.log(`${target}: ${changed}; ${planText(values.plan, planned.cost).split('\n')[0]}`);
     return 0;

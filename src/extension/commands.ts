@@ -93,8 +93,12 @@ async function exportCommand(controller: ModelController, uri: vscode.Uri): Prom
   } catch (e) {
     return void vscode.window.showErrorMessage(`LAuReL: cannot export ${controller.label(uri)}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (target.scheme === 'file') writeFileAtomic(target.fsPath, out.text);
-  else await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(out.text));
+  try {
+    if (target.scheme === 'file') writeFileAtomic(target.fsPath, out.text);
+    else await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(out.text));
+  } catch (e) {
+    return void vscode.window.showErrorMessage(`LAuReL: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const skipped = out.unsupported.length ? ` (not exported: ${out.unsupported.map((u) => `${u.layer} (${u.className})`).join(', ')})` : '';
   void vscode.window.showInformationMessage(`LAuReL: exported ${vscode.workspace.asRelativePath(target)}${skipped}`);
 }

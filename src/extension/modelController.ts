@@ -197,8 +197,14 @@ export class ModelController implements vscode.Disposable {
       );
       if (answer !== yes) return false;
       const bytes = writeDocument(m.doc, edits);
-      if (uri.scheme === 'file') writeFileAtomic(uri.fsPath, bytes);
-      else await vscode.workspace.fs.writeFile(uri, bytes);
+      try {
+        // Refused if the archive changed on disk since it was read: that change would be lost.
+        if (uri.scheme === 'file') writeFileAtomic(uri.fsPath, bytes, { expect: m.doc.bytes });
+        else await vscode.workspace.fs.writeFile(uri, bytes);
+      } catch (e) {
+        void vscode.window.showErrorMessage(`LAuReL: ${e instanceof Error ? e.message : String(e)}`);
+        return false;
+      }
       this.states.delete(uri.toString());
       this.changed.fire(uri);
       return true;
