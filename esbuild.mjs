@@ -16,6 +16,8 @@ const node = {
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
+  // src/python/*.py: the one copy of the Python that generated modules, the PyTorch engine and the tracer run.
+  loader: { '.py': 'text' },
   // jsonc-parser's UMD build requires files by computed paths esbuild cannot follow: take its ESM build.
   mainFields: ['module', 'main'],
   // TF.js and its WebAssembly backend are bundled together (one tfjs-core); the .wasm binaries are copied

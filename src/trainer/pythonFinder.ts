@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import PROBE from '../python/torch_probe.py';
 
 /** What `import torch` tells about an interpreter. */
 export interface TorchProbe {
@@ -59,32 +60,6 @@ export class PythonNotFoundError extends Error {
     );
   }
 }
-
-const PROBE = String.raw`
-import json, sys
-try:
-    import torch
-except BaseException as e:
-    print(json.dumps({"missing": "torch", "error": "%s: %s" % (type(e).__name__, e)}))
-    sys.exit(0)
-try:
-    import numpy
-except BaseException as e:
-    print(json.dumps({"missing": "numpy", "error": "%s: %s" % (type(e).__name__, e)}))
-    sys.exit(0)
-cuda = bool(torch.cuda.is_available())
-bf16 = False
-if cuda:
-    try:
-        bf16 = bool(torch.cuda.is_bf16_supported())
-    except Exception:
-        bf16 = False
-print(json.dumps({
-    "executable": sys.executable, "pythonVersion": sys.version.split()[0], "torch": torch.__version__,
-    "numpy": numpy.__version__, "cuda": cuda, "deviceName": torch.cuda.get_device_name(0) if cuda else "cpu",
-    "bf16": bf16, "compile": hasattr(torch, "compile"), "threads": torch.get_num_threads(),
-}))
-`;
 
 type ProbeResult = { ok: true; probe: TorchProbe } | { ok: false; reason: string };
 

@@ -20,7 +20,7 @@ import type { BackendChoice } from './backend';
 import { writeFileAtomic } from '../util/fsAtomic';
 import { findTorchPython, PythonNotFoundError } from './pythonFinder';
 import type { FindPythonOptions, PythonFound } from './pythonFinder';
-import { moduleClassName, npyBytes, trainingScript } from './pytorchScript';
+import { moduleClassName, npyBytes, writeTrainingFolder } from './pytorchScript';
 import { mulberry32 } from '../core/random';
 import { hashSeed, seedScope } from './seed';
 import { chooseLoss, hasNonFinite, prepareLabels, recordCurve, recordHeader, RUN_RECORD, validateConfig } from './train';
@@ -353,8 +353,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
     }
     const order = tfjsDataOrder(config.seed, trainSamples, config.epochs);
     writeFileSync(join(temp, 'order.npy'), npyBytes(order, [config.epochs, trainSamples]));
-    const script = join(temp, 'train.py');
-    writeFileSync(script, trainingScript(exp));
+    const script = writeTrainingFolder(temp, exp);
     if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
     const stateDict = opts.outDir ? join(opts.outDir, TORCH_STATE) : null;
     const cfg = {

@@ -1,6 +1,6 @@
 /**
- * A readable PyTorch module from the IR with a LAuReL plan applied: one Python file with the TF-semantics
- * helpers and LaurelResidual (pytorch/prelude.ts), one nn.Module whose submodules are named after the file's
+ * A readable PyTorch module from the IR with a LAuReL plan applied: one Python file with the runtime helpers of
+ * src/python/ (TF semantics, Keras initializers, LaurelResidual; pytorch/prelude.ts), one nn.Module whose submodules are named after the file's
  * layers, a forward() that follows the graph, and load_tfjs_weights() for the TF.js / Keras weights.
  *
  * It starts from the same flat Keras topology that buildModel gives TF.js (kerasTopology.ts), so both engines
@@ -88,6 +88,7 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
 
   const init: string[] = [];
   const weights: string[] = [];
+  const inits: string[] = [];
   const kerasNames: string[] = [];
   for (const layer of layers) {
     const lc = code.get(layer.name);
@@ -96,7 +97,12 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
     init.push(`        self.${a} = ${lc.module}`);
     if (layer.config['trainable'] === false) init.push(`        self.${a}.requires_grad_(False)`);
     kerasNames.push(`        ${py(a)}: ${py(layer.name)},`);
-    for (const [kerasWeight, torchName, layout] of lc.weights ?? []) weights.push(`    (${py(`${layer.name}/${kerasWeight}`)}, ${py(`${a}.${torchName}`)}, ${py(layout)}),`);
+    for (const [kerasWeight, torchName, layout, initKey] of lc.weights ?? []) {
+      const kerasName = `${layer.name}/${kerasWeight}`;
+      weights.push(`        (${py(kerasName)}, ${py(`${a}.${torchName}`)}, ${py(layout)}),`);
+      // LaurelResidual's weights start as its module makes them; the others as the layer config says (None: Keras's default).
+      if (initKey !== null) inits.push(`        ${py(kerasName)}: ${py(layer.config[initKey ?? `${kerasWeight.split('/').pop()}_initializer`] ?? null)},`);
+    }
   }
 
   const inputs = topo.config.input_layers.map(ref);
@@ -127,6 +133,16 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
     ...kerasNames,
     '    }',
     '',
+    '    # (TF.js / Keras weight name, torch parameter or buffer, layout): what load_tfjs_weights() copies.',
+    '    TFJS_WEIGHTS = [',
+    ...weights,
+    '    ]',
+    '',
+    "    # Keras weight name -> the initializer its layer config names (None: Keras's default): keras_initialize().",
+    '    KERAS_INIT = {',
+    ...inits,
+    '    }',
+    '',
     '    def __init__(self):',
     '        super().__init__()',
     ...(init.length ? init : ['        pass']),
@@ -134,8 +150,7 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
     `    def forward(self${inputs.map((i) => `, ${i}`).join('')}):`,
     ...body,
   ];
-  const table = ['# (TF.js / Keras weight name, torch parameter or buffer, layout): what load_tfjs_weights() copies.', 'TFJS_WEIGHTS = [', ...weights, ']'];
-  return { code: [header, PRELUDE, '', cls.join('\n'), '', '', table.join('\n'), ''].join('\n'), unsupported };
+  return { code: [header, PRELUDE, '', cls.join('\n'), ''].join('\n'), unsupported };
 }
 
 function headerText(m: OpenModel, className: string, inputShapes: (Shape | null)[], problems: string[]): string {
@@ -149,7 +164,8 @@ function headerText(m: OpenModel, className: string, inputShapes: (Shape | null)
     '',
     'Usage:',
     `    model = ${className}().eval()`,
-    '    load_tfjs_weights(model, {"conv2d/kernel": array, ...})  # optional: weights named as in a TF.js manifest',
+    '    keras_initialize(model, seed=0)  # optional: initial weights as the Keras initializers in the file draw them',
+    '    load_tfjs_weights(model, {"conv2d/kernel": array, ...})  # or: weights named as in a TF.js manifest',
     `    y = model(${example})`,
   ];
   if (problems.length) lines.push('', 'Not exported (forward() raises NotImplementedError there):', ...problems.map((p) => `    ${p}`));

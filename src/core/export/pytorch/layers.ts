@@ -11,13 +11,19 @@ import { py, pyCall, pyFloat } from './python';
 /** How a Keras weight becomes the torch tensor (see `tfjs_to_torch` in the prelude). */
 export type Layout = 'copy' | 'dense' | 'conv' | 'depthwise';
 
+export type WeightEntry = [string, string, Layout] | [string, string, Layout, string | null];
+
 export interface LayerCode {
   /** The submodule's constructor expression, for layers with weights or training state. */
   module?: string;
   /** The output as a Python expression of the submodule (`self.<attr>`) and the input variables. */
   call(self: string, inputs: string[]): string;
-  /** [Keras weight name, torch parameter or buffer name inside the submodule, layout]. */
-  weights?: [string, string, Layout][];
+  /**
+   * [Keras weight name, torch parameter or buffer name inside the submodule, layout, initializer key]. The key is
+   * the config key naming the weight's Keras initializer (default `<last part of the name>_initializer`); null: the
+   * module's own initial value (LaurelResidual).
+   */
+  weights?: WeightEntry[];
 }
 
 export interface EmitContext {
@@ -385,7 +391,7 @@ const laurel: Emitter = (c, inputs) => {
     if (mode === 'lowrank-shared') names.push('pa_down', 'pa_up');
     if (mode === 'lowrank-per-j') for (let j = 0; j < o.k; j++) names.push(`pa_down_${j}`, `pa_up_${j}`);
   }
-  return { module, call: (self, xs) => `${self}([${xs.join(', ')}])`, weights: names.map((n) => [n, n, 'copy']) };
+  return { module, call: (self, xs) => `${self}([${xs.join(', ')}])`, weights: names.map((n): WeightEntry => [n, n, 'copy', null]) };
 };
 
 // ---------------------------------------------------------------------------------------------------------

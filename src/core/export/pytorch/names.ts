@@ -15,7 +15,7 @@ const TAKEN = [
   'double', 'half', 'bfloat16', 'apply', 'zero_grad', 'register_buffer', 'register_parameter', 'register_module', 'add_module',
   'get_submodule', 'get_parameter', 'get_buffer', 'get_extra_state', 'set_extra_state', 'requires_grad_', 'share_memory',
   'extra_repr', 'dump_patches', 'call_super_init', 'register_forward_hook', 'register_forward_pre_hook', 'register_backward_hook',
-  'register_full_backward_hook', 'register_full_backward_pre_hook', 'register_load_state_dict_post_hook', 'KERAS_NAMES',
+  'register_full_backward_hook', 'register_full_backward_pre_hook', 'register_load_state_dict_post_hook', 'KERAS_NAMES', 'TFJS_WEIGHTS', 'KERAS_INIT',
 ];
 
 export const RESERVED: ReadonlySet<string> = new Set([...KEYWORDS, ...TAKEN, ...PRELUDE_NAMES]);

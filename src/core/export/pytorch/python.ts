@@ -1,6 +1,6 @@
 /** Python source literals from JSON-like values. */
 
-/** A Python literal: numbers (inf / nan spelled out), booleans, None, strings, tuples for arrays. */
+/** A Python literal: numbers (inf / nan spelled out), booleans, None, strings, tuples for arrays, dicts for objects. */
 export function py(v: unknown): string {
   if (v === null || v === undefined) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
@@ -11,6 +11,7 @@ export function py(v: unknown): string {
   }
   if (typeof v === 'string') return JSON.stringify(v);
   if (Array.isArray(v)) return v.length === 1 ? `(${py(v[0])},)` : `(${v.map(py).join(', ')})`;
+  if (typeof v === 'object') return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${py(k)}: ${py(x)}`).join(', ')}}`;
   throw new Error(`internal: no Python literal for ${JSON.stringify(v)}`);
 }
 

@@ -1,0 +1,243 @@
+"""TF / Keras semantics in PyTorch, for the modules LAuReL Studio generates from Keras and TF.js files.
+
+Tensors keep the file's layout (channels-last: NHWC, [B, T, C]); convolutions and pooling move the channels to
+axis 1 for torch and back. The generated module (one class per model) is appended to this text, so every name here
+is module-level in the exported file; load_tfjs_weights reads the class's TFJS_WEIGHTS table.
+"""
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def tf_same_pads(sizes, kernel, strides, dilation):
+    """TF 'same' padding of each spatial axis as (before, after); an odd total puts the extra pixel after."""
+    pads = []
+    for n, k, s, d in zip(sizes, kernel, strides, dilation):
+        total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return pads
+
+
+def tf_pad(x, pads, value=0.0):
+    """Pads the spatial axes of a channels-first tensor [N, C, *spatial] by (before, after) pairs."""
+    flat = [p for pair in reversed(pads) for p in pair]
+    return F.pad(x, flat, value=value) if any(flat) else x
+
+
+def tf_relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Keras ReLU: x above threshold (capped at max_value), negative_slope * (x - threshold) below it."""
+    y = torch.where(x >= threshold, x, negative_slope * (x - threshold))
+    return y if max_value is None else torch.clamp(y, max=max_value)
+
+
+def tf_hard_sigmoid(x):
+    """Keras 2 / TF.js hard_sigmoid: clip(0.2 x + 0.5, 0, 1). (Keras 3's is F.hardsigmoid: relu6(x + 3) / 6.)"""
+    return torch.clamp(0.2 * x + 0.5, 0.0, 1.0)
+
+
+def tf_dropout(x, rate, noise_shape, training):
+    """Keras dropout with a noise shape (None entries follow x): one mask value per broadcast group."""
+    if not training or rate == 0:
+        return x
+    shape = [x.shape[i] if n is None else n for i, n in enumerate(noise_shape)]
+    keep = (torch.rand(shape, device=x.device) >= rate).to(x.dtype)
+    return x * keep / (1.0 - rate)
+
+
+def tf_pool(x, kind, pool_size, strides, padding, channels_last=True):
+    """Keras Max/AveragePoolingND. 'same' pads as TF does: max pooling never picks the padding, average
+    pooling divides by the number of real inputs in each window (count_include_pad=False, asymmetric pads)."""
+    if channels_last:
+        x = x.movedim(-1, 1)
+    pool = getattr(F, "%s_pool%dd" % (kind, x.dim() - 2))
+    if padding == "same":
+        pads = tf_same_pads(x.shape[2:], pool_size, strides, [1] * len(pool_size))
+        if kind == "max":
+            y = pool(tf_pad(x, pads, -math.inf), pool_size, strides)
+        else:
+            ones = torch.ones_like(x[:1, :1])
+            y = pool(tf_pad(x, pads), pool_size, strides) / pool(tf_pad(ones, pads), pool_size, strides)
+    else:
+        y = pool(x, pool_size, strides)
+    return y.movedim(1, -1) if channels_last else y
+
+
+class _TFConv:
+    """Keras ConvND on a torch ConvNd (padding 0): channels-last in and out unless the file is channels_first,
+    and TF 'same' / 'causal' padding computed from the actual input size."""
+
+    def forward(self, x):
+        if self.channels_last:
+            x = x.movedim(-1, 1)
+        if self.tf_padding == "same":
+            x = tf_pad(x, tf_same_pads(x.shape[2:], self.kernel_size, self.stride, self.dilation))
+        elif self.tf_padding == "causal":
+            x = tf_pad(x, [((self.kernel_size[0] - 1) * self.dilation[0], 0)])
+        y = super().forward(x)
+        return y.movedim(1, -1) if self.channels_last else y
+
+
+class Conv1dTF(_TFConv, nn.Conv1d):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, dilation=1, groups=1, bias=True, tf_padding="valid", channels_last=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0, dilation=dilation, groups=groups, bias=bias)
+        self.tf_padding, self.channels_last = tf_padding, channels_last
+
+
+class Conv2dTF(_TFConv, nn.Conv2d):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, dilation=1, groups=1, bias=True, tf_padding="valid", channels_last=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0, dilation=dilation, groups=groups, bias=bias)
+        self.tf_padding, self.channels_last = tf_padding, channels_last
+
+
+class Conv3dTF(_TFConv, nn.Conv3d):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, dilation=1, groups=1, bias=True, tf_padding="valid", channels_last=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0, dilation=dilation, groups=groups, bias=bias)
+        self.tf_padding, self.channels_last = tf_padding, channels_last
+
+
+class ConvTransposeTF(nn.Module):
+    """Keras ConvNDTranspose: the full transposed convolution, then the window TF keeps for 'same' / 'valid'
+    (and output_padding), zero-filled where it runs past the full output, then the bias."""
+
+    def __init__(self, rank, in_channels, out_channels, kernel_size, stride, dilation, bias=True, tf_padding="valid", output_padding=None, channels_last=True):
+        super().__init__()
+        self.kernel_size, self.stride, self.dilation = tuple(kernel_size), tuple(stride), tuple(dilation)
+        self.tf_padding, self.output_padding, self.channels_last = tf_padding, output_padding, channels_last
+        self.weight = nn.Parameter(torch.empty(in_channels, out_channels, *kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        nn.init.xavier_uniform_(self.weight)
+
+    def forward(self, x):
+        if self.channels_last:
+            x = x.movedim(-1, 1)
+        n = x.dim() - 2
+        conv = getattr(F, "conv_transpose%dd" % n)
+        y = conv(x, self.weight, None, self.stride, 0, 0, 1, self.dilation)
+        for i in range(n):
+            size, s = x.shape[2 + i], self.stride[i]
+            k = (self.kernel_size[i] - 1) * self.dilation[i] + 1
+            same = self.tf_padding == "same"
+            if self.output_padding is None:
+                length = size * s if same else size * s + max(k - s, 0)
+            else:
+                length = (size - 1) * s + k - 2 * (k // 2 if same else 0) + self.output_padding[i]
+            before = max((size - 1) * s + k - length, 0) // 2 if same else 0
+            y = y.narrow(2 + i, before, min(length, y.shape[2 + i] - before))
+            short = length - y.shape[2 + i]
+            if short > 0:
+                pads = [(0, 0)] * n
+                pads[i] = (0, short)
+                y = tf_pad(y, pads)
+        if self.bias is not None:
+            y = y + self.bias.reshape(1, -1, *([1] * n))
+        return y.movedim(1, -1) if self.channels_last else y
+
+
+class SeparableConvTF(nn.Module):
+    """Keras SeparableConvND: a depthwise convolution (depth_multiplier outputs per channel) then a 1x1 one."""
+
+    def __init__(self, rank, in_channels, out_channels, kernel_size, depth_multiplier=1, stride=1, dilation=1, bias=True, tf_padding="valid", channels_last=True):
+        super().__init__()
+        conv = {1: Conv1dTF, 2: Conv2dTF}[rank]
+        mid = in_channels * depth_multiplier
+        self.depthwise = conv(in_channels, mid, kernel_size, stride, dilation, in_channels, False, tf_padding, channels_last)
+        self.pointwise = conv(mid, out_channels, 1, bias=bias, channels_last=channels_last)
+
+    def forward(self, x):
+        return self.pointwise(self.depthwise(x))
+
+
+class BatchNormTF(nn.Module):
+    """Keras BatchNormalization over one axis. momentum is torch's: 1 - Keras momentum."""
+
+    def __init__(self, num_features, axis=-1, eps=1e-3, momentum=0.01, center=True, scale=True):
+        super().__init__()
+        self.axis, self.eps, self.momentum = axis, eps, momentum
+        self.weight = nn.Parameter(torch.ones(num_features)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(num_features)) if center else None
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x):
+        y = F.batch_norm(x.movedim(self.axis, 1), self.running_mean, self.running_var, self.weight, self.bias, self.training, self.momentum, self.eps)
+        return y.movedim(1, self.axis)
+
+
+class LayerNormTF(nn.Module):
+    """Keras LayerNormalization over the given axes (gamma / beta have those axes' sizes)."""
+
+    def __init__(self, shape, axes, eps=1e-3, center=True, scale=True):
+        super().__init__()
+        self.axes, self.eps = tuple(axes), eps
+        self.weight = nn.Parameter(torch.ones(shape)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(shape)) if center else None
+
+    def forward(self, x):
+        mean = x.mean(self.axes, keepdim=True)
+        var = (x - mean).square().mean(self.axes, keepdim=True)
+        y = (x - mean) * torch.rsqrt(var + self.eps)
+        view = [x.shape[a] if a in self.axes else 1 for a in range(x.dim())]
+        if self.weight is not None:
+            y = y * self.weight.reshape(view)
+        if self.bias is not None:
+            y = y + self.bias.reshape(view)
+        return y
+
+
+class PReLUTF(nn.Module):
+    """Keras PReLU: alpha has the input's shape without the batch axis (1 on shared axes), zeros at init."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.zeros(shape))
+
+    def forward(self, x):
+        return F.relu(x) - self.alpha * F.relu(-x)
+
+
+def tfjs_to_torch(a, layout):
+    """A Keras-layout array as the torch parameter. conv: kernel [*k, in, out] -> [out, in, *k] (a transposed
+    conv's [*k, out, in] -> [in, out, *k] is the same permutation); dense: [in, out] -> [out, in];
+    depthwise: [*k, in, m] -> [in * m, 1, *k]; copy: as is."""
+    t = torch.as_tensor(np.array(a, dtype=np.float32))
+    n = t.dim()
+    if layout == "dense":
+        return t.t()
+    if layout == "conv":
+        return t.permute(n - 1, n - 2, *range(n - 2))
+    if layout == "depthwise":
+        t = t.reshape(*t.shape[:-2], -1)
+        return t.permute(n - 2, *range(n - 2)).unsqueeze(1)
+    return t
+
+
+def load_tfjs_weights(model, named_arrays, strict=True):
+    """Copies TF.js / Keras weights into a generated model.
+
+    named_arrays: {weight name: numpy array in the Keras layout}, named as a TF.js weights manifest names them
+    ('conv2d/kernel'; a Keras ':0' suffix is accepted). The model's TFJS_WEIGHTS lists (Keras name, torch name,
+    layout) for each weight. With strict, every weight of the model must be given and every name must be known.
+    Returns the names that were not used.
+    """
+    arrays = {(name[:-2] if name.endswith(":0") else name): a for name, a in named_arrays.items()}
+    targets = dict(model.named_parameters())
+    targets.update(model.named_buffers())
+    missing, used = [], set()
+    with torch.no_grad():
+        for tfjs_name, torch_name, layout in model.TFJS_WEIGHTS:
+            if tfjs_name not in arrays:
+                missing.append(tfjs_name)
+                continue
+            value = tfjs_to_torch(arrays[tfjs_name], layout)
+            target = targets[torch_name]
+            if tuple(value.shape) != tuple(target.shape):
+                raise ValueError("%s: shape %s (as torch %s) does not fit %s %s" % (tfjs_name, tuple(np.shape(arrays[tfjs_name])), tuple(value.shape), torch_name, tuple(target.shape)))
+            target.copy_(value)
+            used.add(tfjs_name)
+    unused = sorted(set(arrays) - used)
+    if strict and (missing or unused):
+        raise KeyError("load_tfjs_weights: missing %s; unexpected %s" % (missing[:8], unused[:8]))
+    return unused

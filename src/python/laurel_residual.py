@@ -1,0 +1,126 @@
+"""LAuReL (Menghani et al., "LAuReL: Learned Augmented Residual Layer", ICML 2025) as a PyTorch module.
+
+One implementation, used three ways: the PyTorch export and the PyTorch training engine concatenate it into the
+generated file, and it is written beside a user's model.py as a self-contained module. It computes what LAuReL
+Studio's TF.js LaurelResidual layer computes: same variants, weight names, shapes and initialisers. Everything is
+passed through constructor arguments; nothing in this file is filled in by a generator.
+"""
+import math
+
+import torch
+import torch.nn as nn
+
+# Gemma 3n's RMSNorm epsilon (LaurelResidual's gemma variant).
+RMS_EPS = 1e-6
+
+
+def low_rank(x, down, up):
+    """(x A) B over the last axis D of x [..., D], A [D, r], B [r, D]: bias-free 1x1 convolutions on NHWC."""
+    return torch.matmul(torch.matmul(x, down), up)
+
+
+def rms_norm(x, scale, eps=RMS_EPS):
+    """Gemma 3n RMSNorm: x / sqrt(mean(x^2, last axis) + eps) * scale (the scale multiplies directly)."""
+    return x * torch.rsqrt(x.square().mean(-1, keepdim=True) + eps) * scale
+
+
+def _glorot(rows, cols):
+    limit = math.sqrt(6.0 / (rows + cols))
+    return torch.empty(rows, cols).uniform_(-limit, limit)
+
+
+def _down_init(width, rank, lr_init):
+    """A [D, r]: Xavier (glorot-uniform), or column-orthogonal A[i, i mod r] = 1/sqrt(r D)."""
+    if lr_init == "column-orthogonal":
+        a = torch.zeros(width, rank)
+        a[torch.arange(width), torch.arange(width) % rank] = 1.0 / math.sqrt(rank * width)
+        return a
+    return _glorot(width, rank)
+
+
+class LaurelResidual(nn.Module):
+    """Replaces the add-merge y = f(x) + x, acting on the LAST axis D (channels of NHWC, model width of [B, T, D]).
+
+    forward([...]) takes f(x) at branch_index and x at shortcut_index; the PA variants then take the earlier
+    activations x_{i-1}, x_{i-2}, ... (at most k - 1; when fewer exist only those terms are summed).
+
+    - plain: f + x.  rw: a f + b x.  lr: f + x + (x A) B.  rw+lr: a f + b (x + x A B).
+    - pa: f + x + sum_j gamma_j h(x_{i-j}) (j = 0 is x itself).  rw+pa: a f + b (x + sum_j gamma_j h(x_{i-j})).
+      h per pa_mode: identity, one shared pair (A, B), or a pair per j; rw+lr+pa (Eq. 6) always a pair per j.
+    - gemma (Gemma 3n's block on a generic site): (f + x) / sqrt2 + (x + RMSNorm(x A B)) / sqrt2.
+    - a, b: softmax of rw_logits [2] (zeros, so 0.5 each), sigmoid of rw_theta [1] (a = s, b = 1 - s), or fixed 1/sqrt2.
+    Weights: lr_down / pa_down* A [D, r] (xavier or column-orthogonal), lr_up / pa_up* B [r, D] zeros (glorot
+    for gemma: its RMSNorm would divide by sqrt(eps) at B = 0), gemma_norm_scale [D] ones, pa_gamma [k] ones.
+    """
+
+    def __init__(self, width, variant="plain", rank=16, k=3, rw_norm="softmax", lr_init="xavier", pa_mode="identity", branch_index=0, shortcut_index=1):
+        super().__init__()
+        self.variant, self.rank, self.k, self.rw_norm, self.lr_init = variant, rank, k, rw_norm, lr_init
+        self.branch_index, self.shortcut_index = branch_index, shortcut_index
+        self.has_rw = variant.startswith("rw")
+        self.has_pa = variant.endswith("pa")
+        self.pa_mode = "lowrank-per-j" if variant == "rw+lr+pa" else pa_mode
+        if self.has_rw and rw_norm == "softmax":
+            self.rw_logits = nn.Parameter(torch.zeros(2))
+        if self.has_rw and rw_norm == "sigmoid-single":
+            self.rw_theta = nn.Parameter(torch.zeros(1))
+        if self.has_pa:
+            self.pa_gamma = nn.Parameter(torch.ones(k))
+        self.lr_down = self.lr_up = None
+        self._build(width)
+
+    def _build(self, d):
+        """The weights that need the width D: the low-rank maps and Gemma's norm scale."""
+        r, lr_init = self.rank, self.lr_init
+        has_lr = self.variant in ("lr", "rw+lr", "rw+lr+pa", "gemma")
+        if self.variant == "gemma":
+            self.lr_down = nn.Parameter(_down_init(d, r, lr_init))
+            self.lr_up = nn.Parameter(_glorot(r, d))
+            self.gemma_norm_scale = nn.Parameter(torch.ones(d))
+        elif has_lr and not self.has_pa:
+            self.lr_down = nn.Parameter(_down_init(d, r, lr_init))
+            self.lr_up = nn.Parameter(torch.zeros(r, d))
+        if self.has_pa and self.pa_mode == "lowrank-shared":
+            self.pa_down = nn.Parameter(_down_init(d, r, lr_init))
+            self.pa_up = nn.Parameter(torch.zeros(r, d))
+        elif self.has_pa and self.pa_mode == "lowrank-per-j":
+            for j in range(self.k):
+                setattr(self, "pa_down_%d" % j, nn.Parameter(_down_init(d, r, lr_init)))
+                setattr(self, "pa_up_%d" % j, nn.Parameter(torch.zeros(r, d)))
+
+    def forward(self, inputs):
+        f, x = inputs[self.branch_index], inputs[self.shortcut_index]
+        if self.variant == "plain":
+            return f + x
+        if self.variant == "gemma":
+            laurel = x + rms_norm(low_rank(x, self.lr_down, self.lr_up), self.gemma_norm_scale)
+            return (f + x + laurel) * math.sqrt(0.5)
+        g = x
+        if self.lr_down is not None:
+            g = x + low_rank(x, self.lr_down, self.lr_up)
+        if self.has_pa:
+            history = [x] + [t for n, t in enumerate(inputs) if n not in (self.branch_index, self.shortcut_index)]
+            if len(history) > self.k:
+                raise ValueError("LaurelResidual (%s, k=%d) got %d earlier activations; at most k - 1" % (self.variant, self.k, len(history) - 1))
+            terms = []
+            for j, h in enumerate(history):
+                if self.pa_mode == "lowrank-shared":
+                    h = low_rank(h, self.pa_down, self.pa_up)
+                elif self.pa_mode == "lowrank-per-j":
+                    h = low_rank(h, getattr(self, "pa_down_%d" % j), getattr(self, "pa_up_%d" % j))
+                terms.append(self.pa_gamma[j] * h)
+            g = x + sum(terms)
+        if not self.has_rw:
+            return f + g
+        alpha, beta = self.rw_coefficients()
+        return alpha * f + beta * g
+
+    def rw_coefficients(self):
+        """(alpha, beta) per rw_norm."""
+        if self.rw_norm == "fixed":
+            return math.sqrt(0.5), math.sqrt(0.5)
+        if self.rw_norm == "softmax":
+            alpha, beta = torch.softmax(self.rw_logits, 0)
+            return alpha, beta
+        alpha = torch.sigmoid(self.rw_theta[0])
+        return alpha, 1 - alpha

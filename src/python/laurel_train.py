@@ -1,0 +1,379 @@
+"""LAuReL Studio's PyTorch training loop (mirrors the TF.js engine's model.fit).
+
+The engine writes the generated module (laurel_model.py), this file and a launcher into one folder and runs
+`python train.py config.json` (or torchrun with several processes): the launcher calls main(laurel_model, path).
+It prints one JSON event per line on stdout: log, batchEnd (throttled), epochEnd, done. Errors go to stderr as a
+traceback (exit code 1), preceded by one LAUREL_ERROR line per failing rank. Under torchrun (WORLD_SIZE > 1) every
+rank trains its share of each global batch with DistributedDataParallel and only rank 0 prints events and saves.
+"""
+import json as _json
+import math
+import os as _os
+import resource as _resource
+import signal as _signal
+import statistics
+import sys as _sys
+import threading as _threading
+import time as _time
+
+import numpy as np
+import torch
+
+
+def _num(v):
+    """A float for JSON; non-finite values as the strings JavaScript's Number() reads back."""
+    v = float(v)
+    if math.isfinite(v):
+        return v
+    return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+
+
+# torchrun sets these; a plain "python train.py" is rank 0 of 1.
+_RANK = int(_os.environ.get("RANK", "0"))
+_WORLD = int(_os.environ.get("WORLD_SIZE", "1"))
+_LOCAL_RANK = int(_os.environ.get("LOCAL_RANK", "0"))
+
+
+def _emit(event, **fields):
+    if _RANK != 0:
+        return  # one stream of events: the host reads rank 0's
+    _sys.stdout.write(_json.dumps(dict(event=event, **fields)) + "\n")
+    _sys.stdout.flush()
+
+
+def _log(level, message):
+    _emit("log", level=level, message=message)
+
+
+def _rss_bytes():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * _os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def _loss_fn(name):
+    eps = 1e-7  # tf.backend().epsilon(): TF.js clips probabilities by it
+    if name == "categoricalCrossentropy":
+        def f(p, y):
+            p = p / p.sum(-1, keepdim=True)
+            return -(y * torch.log(p.clamp(eps, 1 - eps))).sum(-1).mean()
+        return f
+    if name == "binaryCrossentropy":
+        def f(p, y):
+            p = p.clamp(eps, 1 - eps)
+            return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+        return f
+    if name == "softmaxCrossEntropyFromLogits":
+        return lambda z, y: -(y * torch.log_softmax(z, -1)).sum(-1).mean()
+    return lambda p, y: (p - y).square().mean()
+
+
+def _acc_fn(name):
+    if name == "binaryCrossentropy":
+        return lambda p, y: ((p > 0.5) == (y > 0.5)).float().mean()
+    if name in ("categoricalCrossentropy", "softmaxCrossEntropyFromLogits"):
+        return lambda p, y: (p.argmax(-1) == y.argmax(-1)).float().mean()
+    return None
+
+
+def _optimizer(name, params, lr):
+    # TF.js defaults: adam (0.9, 0.999, eps 1e-7), rmsprop (decay 0.9, eps 1e-7), plain sgd.
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-7)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    raise ValueError("unknown optimizer %r" % name)
+
+
+def _train(cfg, module):
+    stop = {"why": None}
+
+    def on_sigint(signum, frame):
+        stop["why"] = "SIGINT"
+
+    _signal.signal(_signal.SIGINT, on_sigint)
+    if _WORLD > 1:
+        # torchrun passes a signal it gets on to the workers as SIGTERM: stop at the next batch and save, as for SIGINT.
+        _signal.signal(_signal.SIGTERM, on_sigint)
+    if cfg.get("watchStdin"):
+        # The host closes stdin to cancel, and a host that dies closes it too: stop at the next batch.
+        def watch():
+            try:
+                # os.read on the fd, not sys.stdin: a daemon thread blocked inside a buffered reader aborts
+                # the interpreter at exit (it cannot take the reader's lock).
+                while _os.read(0, 65536):
+                    pass
+            except Exception:
+                pass
+            if stop["why"] is None:
+                stop["why"] = "stdin closed"
+
+        _threading.Thread(target=watch, daemon=True).start()
+
+    if cfg.get("threads"):
+        torch.set_num_threads(int(cfg["threads"]))
+    torch.manual_seed(int(cfg["seed"]))
+    want = cfg.get("device", "auto")
+    cuda = torch.cuda.is_available() and want != "cpu"
+    dist, dist_backend = None, None
+    if _WORLD > 1:
+        if int(cfg["batchSize"]) % _WORLD:
+            raise ValueError("batch size %d cannot be split over %d processes: use a batch size divisible by %d" % (int(cfg["batchSize"]), _WORLD, _WORLD))
+        import torch.distributed as dist
+        dist_backend = "nccl" if cuda else "gloo"
+        if cuda:
+            torch.cuda.set_device(_LOCAL_RANK)
+        dist.init_process_group(dist_backend)
+    device = torch.device(("cuda:%d" % _LOCAL_RANK if _WORLD > 1 else "cuda") if cuda else "cpu")
+    bf16 = cuda and cfg.get("bf16", True) and torch.cuda.is_bf16_supported()
+
+    model = getattr(module, cfg["className"])()
+    if cfg.get("weights"):
+        # The TF.js engine's seeded initial weights: both engines start from the same point.
+        blob = np.fromfile(cfg["weights"]["bin"], dtype=np.float32)
+        arrays = {n: blob[e["offset"]:e["offset"] + int(np.prod(e["shape"]))].reshape(e["shape"]) for n, e in cfg["weights"]["manifest"].items()}
+        module.load_tfjs_weights(model, arrays, strict=True)
+    model.to(device).train()
+    # DDP averages the gradients over the ranks; "model" stays the bare module (saved, validated, counted).
+    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[_LOCAL_RANK] if cuda else None) if _WORLD > 1 else model
+
+    x = torch.from_numpy(np.load(cfg["x"])).to(device)
+    y = torch.from_numpy(np.load(cfg["y"])).to(device)
+    order = np.load(cfg["order"]) if cfg.get("order") else None
+    n = x.shape[0]
+    n_train = int(cfg["trainSamples"])
+    xt, yt, xv, yv = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+    bs, epochs, max_steps = int(cfg["batchSize"]), int(cfg["epochs"]), cfg.get("maxSteps")
+    per_epoch = -(-n_train // bs)
+    loss_f, acc_f = _loss_fn(cfg["loss"]), _acc_fn(cfg["loss"])
+    opt = _optimizer(cfg["optimizer"], model.parameters(), float(cfg["learningRate"]))
+    throttle = float(cfg.get("throttleMs", 1000)) / 1000.0
+
+    fwd, compiled, compile_note = net, False, None
+    want_compile = cfg.get("compile", "auto")
+    if want_compile is True or (want_compile == "auto" and cuda):
+        if hasattr(torch, "compile"):
+            fwd, compiled = torch.compile(net), True
+        else:
+            compile_note = "torch %s has no torch.compile" % torch.__version__
+    elif want_compile == "auto":
+        compile_note = "not on the CPU (compiling takes longer than a short CPU run saves)"
+
+    def autocast():
+        return torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else torch.autocast("cpu", enabled=False)
+
+    def step_once(xb, yb, weight=1.0):
+        opt.zero_grad(set_to_none=True)
+        with autocast():
+            out = fwd(xb)
+        out = out.float()  # the loss in float32 under bf16 autocast
+        loss = loss_f(out, yb)
+        (loss * weight if weight != 1.0 else loss).backward()
+        opt.step()
+        acc = acc_f(out.detach(), yb) if acc_f else None
+        return loss.item(), (acc.item() if acc is not None else None)
+
+    def step_shard(idx, stop_flag):
+        """One global batch over the ranks: this rank's share, then the global mean loss/acc and whether any rank stops."""
+        gn = idx.shape[0]
+        mine = idx[_RANK::_WORLD]
+        n = mine.shape[0]
+        # Weighting the local mean by n * world / gn makes DDP's gradient average the global batch mean even when the
+        # last batch splits unevenly; a rank with no sample steps on one with weight 0 (DDP needs every rank's backward).
+        loss, acc = step_once(xt[mine if n else idx[:1]], yt[mine if n else idx[:1]], n * _WORLD / gn)
+        t = torch.tensor([loss * n if n else 0.0, (acc or 0.0) * n, float(n), 1.0 if stop_flag else 0.0], dtype=torch.float64, device=device)
+        dist.all_reduce(t)
+        return t[0].item() / gn, (t[1].item() / gn if acc is not None else None), t[3].item() > 0
+
+    def memory():
+        if cuda:
+            return {"numBytes": torch.cuda.memory_allocated(), "numTensors": len(model.state_dict()), "peakBytes": torch.cuda.max_memory_allocated()}
+        return {"numBytes": _rss_bytes(), "numTensors": len(model.state_dict()), "peakBytes": _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss * 1024}
+
+    def validate():
+        model.eval()
+        tot = acc_tot = 0.0
+        with torch.no_grad():
+            for i in range(0, xv.shape[0], bs):
+                xb, yb = xv[i:i + bs], yv[i:i + bs]
+                with autocast():
+                    out = fwd(xb) if _WORLD == 1 else model(xb)  # the bare module: no collectives
+                out = out.float()
+                tot += loss_f(out, yb).item() * xb.shape[0]
+                if acc_f:
+                    acc_tot += acc_f(out, yb).item() * xb.shape[0]
+        model.train()
+        m = xv.shape[0]
+        if _WORLD > 1:
+            # Rank 0's figures (its buffers are the ones DDP broadcasts and saves), so every rank takes the same decision.
+            t = torch.tensor([tot / m, acc_tot / m], dtype=torch.float64, device=device)
+            dist.broadcast(t, 0)
+            tot, acc_tot = t[0].item() * m, t[1].item() * m
+        return tot / m, (acc_tot / m if acc_f else None)
+
+    _log("info", "pytorch %s on %s%s%s%s" % (torch.__version__, torch.cuda.get_device_name(0) if cuda else "cpu (%d threads)" % torch.get_num_threads(),
+                                             ", bf16 autocast" if bf16 else ", float32", ", torch.compile" if compiled else "",
+                                             ", %d processes (DDP, %s), %d samples each per batch" % (_WORLD, dist_backend, bs // _WORLD) if _WORLD > 1 else ""))
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    status, message, budget_hit = "completed", None, False
+    step, first_step_ms, step_times, timed_samples = 0, None, [], 0
+    seen_shapes, last_emit, t_train = set(), -1e18, _time.perf_counter()
+    epochs_out = []
+    rng = np.random.default_rng(int(cfg["seed"]))
+    # Distributed: a rank stops only when the all-reduced flag says so, so every rank leaves at the same batch.
+    synced_stop = False
+
+    def stopping():
+        return synced_stop if _WORLD > 1 else stop["why"] is not None
+
+    for epoch in range(epochs):
+        if stopping() and status == "completed":
+            status, message = "cancelled", stop["why"] or "stopped by another process"
+        if status != "completed" or budget_hit:
+            break
+        perm = order[epoch] if order is not None else rng.permutation(n_train)
+        perm = torch.from_numpy(np.ascontiguousarray(perm, dtype=np.int64)).to(device)
+        t_epoch = _time.perf_counter()
+        loss_sum = acc_sum = 0.0
+        batches = samples = e_timed_samples = 0
+        e_times, e_all_ms = [], 0.0
+        for b in range(per_epoch):
+            if stopping():
+                status, message = "cancelled", stop["why"] or "stopped by another process"
+                break
+            idx = perm[b * bs:(b + 1) * bs]
+            xb, yb = xt[idx], yt[idx]
+            t0 = _time.perf_counter()
+            try:
+                if _WORLD > 1:
+                    loss, acc, synced_stop = step_shard(idx, stop["why"] is not None)
+                else:
+                    loss, acc = step_once(xb, yb)
+            except Exception as e:
+                if not compiled or step > 0:
+                    raise
+                # torch.compile failed on the first step: train eagerly (the step had not reached opt.step()).
+                compile_note = "torch.compile failed, running eagerly: %s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+                _log("warn", compile_note)
+                fwd, compiled = net, False
+                t0 = _time.perf_counter()
+                if _WORLD > 1:
+                    loss, acc, synced_stop = step_shard(idx, stop["why"] is not None)
+                else:
+                    loss, acc = step_once(xb, yb)
+            ms = (_time.perf_counter() - t0) * 1000.0
+            size = xb.shape[0]
+            step += 1
+            batches += 1
+            samples += size
+            e_all_ms += ms
+            shape = tuple(xb.shape)
+            if step == 1:
+                first_step_ms = ms
+            if shape not in seen_shapes:
+                seen_shapes.add(shape)  # the first step of a batch shape warms up (and compiles): not timed
+            else:
+                step_times.append(ms)
+                e_times.append(ms)
+                timed_samples += size
+                e_timed_samples += size
+            if math.isfinite(loss):
+                loss_sum += loss * size
+                if acc is not None:
+                    acc_sum += acc * size
+            now = _time.perf_counter()
+            if now - last_emit >= throttle or step == 1:
+                last_emit = now
+                sps = e_timed_samples / sum(e_times) * 1000.0 if e_times else samples / e_all_ms * 1000.0
+                ev = dict(epoch=epoch + 1, batch=b, batchesPerEpoch=per_epoch, step=step, loss=_num(loss), samplesPerSec=sps)
+                if acc is not None:
+                    ev["acc"] = acc
+                _emit("batchEnd", **ev)
+            if not math.isfinite(loss):
+                status = "diverged"
+                message = "loss became %s at epoch %d, batch %d of %d (step %d)" % (_num(loss), epoch + 1, b + 1, per_epoch, step)
+                break
+            if max_steps is not None and step >= int(max_steps):
+                budget_hit = True
+                break
+        if batches == 0:
+            break
+        timed = len(e_times) > 0
+        ms_sum = sum(e_times) if timed else e_all_ms
+        m = {
+            "epoch": epoch + 1,
+            "loss": _num(loss_sum / samples) if status != "diverged" else _num(float("nan")),
+            "batches": batches,
+            "samples": samples,
+            "samplesPerSec": (e_timed_samples if timed else samples) / ms_sum * 1000.0 if ms_sum > 0 else 0.0,
+            "stepMs": statistics.median(e_times) if timed else e_all_ms / batches,
+        }
+        if acc_f:
+            m["acc"] = acc_sum / samples
+        if status == "completed" and xv.shape[0] > 0:
+            vl, va = validate()
+            m["valLoss"] = _num(vl)
+            if va is not None:
+                m["valAcc"] = va
+            if not math.isfinite(vl):
+                status, message = "diverged", "validation loss became %s at epoch %d" % (_num(vl), epoch + 1)
+        m["seconds"] = _time.perf_counter() - t_epoch
+        m["memory"] = memory()
+        epochs_out.append(m)
+        _emit("epochEnd", **m)
+    train_ms = (_time.perf_counter() - t_train) * 1000.0
+
+    t_save = _time.perf_counter()
+    saved = None
+    if cfg.get("stateDict") and status != "diverged" and _RANK == 0:
+        tmp = cfg["stateDict"] + ".tmp"
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+        _os.replace(tmp, cfg["stateDict"])
+        saved = cfg["stateDict"]
+    step_sum = sum(step_times)
+    _emit(
+        "done",
+        status=status,
+        message=message,
+        budgetHit=budget_hit,
+        epochs=epochs_out,
+        steps=step,
+        stepMs=statistics.median(step_times) if step_times else first_step_ms,
+        samplesPerSec=(timed_samples / step_sum * 1000.0) if step_sum > 0 else None,
+        peakBytes=memory()["peakBytes"],
+        firstStepMs=first_step_ms,
+        trainMs=train_ms,
+        saveMs=(_time.perf_counter() - t_save) * 1000.0,
+        stateDict=saved,
+        params={"total": sum(p.numel() for p in model.parameters()) + sum(b.numel() for k, b in model.named_buffers() if k.endswith(("running_mean", "running_var"))),
+                "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad)},
+        device="cuda" if cuda else "cpu",
+        precision="bf16-autocast" if bf16 else "float32",
+        compiled=compiled,
+        compileNote=compile_note,
+        threads=torch.get_num_threads(),
+        processes=_WORLD,
+        distBackend=dist_backend,
+    )
+    if dist is not None:
+        dist.destroy_process_group()
+
+
+def main(module, config_path):
+    """Trains module's model class as the JSON config at config_path says."""
+    with open(config_path) as f:
+        cfg = _json.load(f)
+    try:
+        _train(cfg, module)
+    except Exception as e:
+        # One tagged line per failing rank, with the time: the host names the first failure (the cause), not the
+        # ranks that fell after it in a collective. The traceback follows, as usual.
+        import traceback as _tb
+        _sys.stderr.write("LAUREL_ERROR " + _json.dumps({"rank": _RANK, "time": _time.time(), "error": _tb.format_exception_only(type(e), e)[-1].strip()}) + "\n")
+        _sys.stderr.flush()
+        raise

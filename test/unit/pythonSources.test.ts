@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PRELUDE, PRELUDE_FILES, PRELUDE_NAMES } from '../../src/core/export/pytorch/prelude';
+import laurelResidual from '../../src/python/laurel_residual.py';
+
+// The Python of src/python/ is the one copy that exports, the PyTorch engine and users' folders run: Python itself
+// checks every file here (compile), and runs the parts that must work on their own.
+
+const PYTHON = process.env['LAUREL_PYTHON'] ?? '/usr/bin/python3';
+const root = resolve(__dirname, '../../..');
+const pythonDir = join(root, 'src', 'python');
+
+function python(code: string, args: string[] = [], cwd?: string): string {
+  const r = spawnSync(PYTHON, ['-c', code, ...args], { encoding: 'utf8', cwd, maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`python failed:\n${r.stderr}`);
+  return r.stdout.trim();
+}
+
+describe('Python sources (src/python)', function () {
+  this.timeout(120_000);
+  let work = '';
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'laurel-pysrc-'));
+  });
+  after(() => work && rmSync(work, { recursive: true, force: true }));
+
+  it('every .py file compiles', () => {
+    const files = readdirSync(pythonDir).filter((f) => f.endsWith('.py'));
+    assert.ok(files.length >= 5, files.join(', '));
+    // The byte code goes to the temp folder, not beside the sources.
+    const out = python('import os, py_compile, sys\nfor f in sys.argv[2:]:\n    py_compile.compile(f, cfile=os.path.join(sys.argv[1], os.path.basename(f) + "c"), doraise=True)\nprint(len(sys.argv) - 2)', [work, ...files.map((f) => join(pythonDir, f))]);
+    assert.equal(out, String(files.length));
+  });
+
+  it('the prelude is the files themselves, and its module-level names are reserved', () => {
+    for (const [name, text] of PRELUDE_FILES) {
+      assert.ok(existsSync(join(pythonDir, name)), name);
+      const body = text.replace(/^"""[^]*?"""\n/, '').trim();
+      assert.ok(PRELUDE.includes(body), `${name} is in the prelude verbatim`);
+    }
+    for (const n of ['math', 'np', 'torch', 'nn', 'F', 'zlib', 'tf_pad', 'Conv2dTF', 'LaurelResidual', 'load_tfjs_weights', 'keras_initialize', 'RMS_EPS', 'DEFAULT_INITIALIZERS']) {
+      assert.ok(PRELUDE_NAMES.includes(n), n);
+    }
+  });
+
+  it('laurel_residual.py works on its own from a folder: import, every variant runs, B starts at zero', () => {
+    writeFileSync(join(work, 'laurel_residual.py'), laurelResidual);
+    const out = python(
+      [
+        'import torch',
+        'from laurel_residual import LaurelResidual',
+        'f, x, h = torch.randn(2, 5, 8), torch.randn(2, 5, 8), torch.randn(2, 5, 8)',
+        'res = {}',
+        'for v in ["plain", "rw", "lr", "rw+lr", "pa", "rw+pa", "rw+lr+pa", "gemma"]:',
+        '    m = LaurelResidual(8, v, rank=2, k=2)',
+        '    y = m([f, x, h] if v.endswith("pa") else [f, x])',
+        '    res[v] = [tuple(y.shape), sum(p.numel() for p in m.parameters()), float((y - (f + x)).abs().max())]',
+        'import json; print(json.dumps(res))',
+      ].join('\n'),
+      [],
+      work,
+    );
+    const res = JSON.parse(out) as Record<string, [number[], number, number]>;
+    // Parameter counts: rw 2, lr 2rD, rw+lr 2 + 2rD, pa k, rw+pa 2 + k, rw+lr+pa 2 + k + k 2rD, gemma 2rD + D (D = 8, r = 2, k = 2).
+    assert.deepEqual(Object.fromEntries(Object.entries(res).map(([v, [, n]]) => [v, n])), { plain: 0, rw: 2, lr: 32, 'rw+lr': 34, pa: 2, 'rw+pa': 4, 'rw+lr+pa': 68, gemma: 40 });
+    for (const [v, [shape, , diff]] of Object.entries(res)) {
+      assert.deepEqual(shape, [2, 5, 8], v);
+      // At initialisation plain and lr (B = 0) are exactly f + x.
+      if (v === 'plain' || v === 'lr') assert.equal(diff, 0, v);
+    }
+  });
+
+  it('Keras initializers: fans, bounds, spreads, orthogonality, defaults and per-weight seeding', () => {
+    const init = PRELUDE_FILES.find(([n]) => n === 'keras_init.py')![1];
+    const out = python(
+      `${init}\n` +
+        [
+          'import json',
+          'r = lambda: weight_rng(7, "conv/kernel")',
+          'k = (3, 3, 16, 32)',
+          'fi, fo = keras_fans(k)',
+          'gu = initial_value({"class_name": "GlorotUniform", "config": {"seed": None}}, k, r())',
+          'hn = initial_value("he_normal", (200, 300), r())',
+          'ln = initial_value({"module": "keras.initializers", "class_name": "LecunNormal", "config": {}, "registered_name": None}, (400, 100), r())',
+          'vs = initial_value({"class_name": "VarianceScaling", "config": {"scale": 2.0, "mode": "fan_out", "distribution": "uniform"}}, (100, 50), r())',
+          'tn = initial_value({"class_name": "TruncatedNormal", "config": {"stddev": 0.1}}, (1000,), r())',
+          'rn = initial_value("randomNormal", (100, 100), r())',
+          'ortho = initial_value("orthogonal", (20, 60), r())',
+          'c = initial_value({"class_name": "Constant", "config": {"value": 0.25}}, (3,), r())',
+          'same = initial_value("glorot_uniform", k, weight_rng(7, "conv/kernel"))',
+          'other = initial_value("glorot_uniform", k, weight_rng(7, "conv_1/kernel"))',
+          'print(json.dumps({"fans": [fi, fo], "gu": [float(abs(gu).max()), (6 / (fi + fo)) ** 0.5], "hn": [float(hn.std()), (2 / 200) ** 0.5, float(abs(hn).max())],',
+          '  "ln": float(ln.std() / (1 / 400) ** 0.5), "vs": [float(abs(vs).max()), (3 * 2 / 50) ** 0.5], "tn": [float(abs(tn).max()), float(tn.std())],',
+          '  "rn": float(rn.std()), "ortho": float(abs(ortho @ ortho.T - np.eye(20)).max()), "c": c.tolist(), "same": bool((same == gu).all()), "other": bool((other == gu).any()),',
+          '  "defaults": [DEFAULT_INITIALIZERS[n] for n in ("kernel", "recurrent_kernel", "bias", "gamma", "moving_variance", "embeddings")]}))',
+        ].join('\n'),
+    );
+    const r = JSON.parse(out) as Record<string, unknown>;
+    assert.deepEqual(r['fans'], [144, 288]); // Keras: the receptive field 3x3 multiplies in and out channels
+    const [guMax, guLimit] = r['gu'] as [number, number];
+    assert.ok(guMax <= guLimit && guMax > 0.99 * guLimit, `glorot uniform max ${guMax}, limit ${guLimit}`);
+    const [hnStd, hnWant, hnMax] = r['hn'] as [number, number, number];
+    // A normal truncated at 2 sigma, rescaled by 1/0.8796 so the spread is the untruncated one: sqrt(2 / fan_in).
+    assert.ok(Math.abs(hnStd / hnWant - 1) < 0.02, `he_normal std ${hnStd} vs ${hnWant}`);
+    assert.ok(hnMax <= (2 * hnWant) / 0.87962566103423978 + 1e-9);
+    assert.ok(Math.abs((r['ln'] as number) - 1) < 0.03);
+    const [vsMax, vsLimit] = r['vs'] as [number, number];
+    assert.ok(vsMax <= vsLimit && vsMax > 0.98 * vsLimit);
+    const [tnMax, tnStd] = r['tn'] as [number, number];
+    assert.ok(tnMax <= 0.2 && tnStd > 0.08 && tnStd < 0.095, `truncated normal: max ${tnMax}, std ${tnStd}`);
+    assert.ok(Math.abs((r['rn'] as number) - 0.05) < 0.002);
+    assert.ok((r['ortho'] as number) < 1e-5);
+    assert.deepEqual(r['c'], [0.25, 0.25, 0.25]);
+    assert.equal(r['same'], true);
+    assert.equal(r['other'], false);
+    assert.deepEqual(r['defaults'], ['glorot_uniform', 'orthogonal', 'zeros', 'ones', 'ones', 'random_uniform']);
+  });
+
+  it('an initializer without a form is refused by name', () => {
+    const init = PRELUDE_FILES.find(([n]) => n === 'keras_init.py')![1];
+    const r = spawnSync(PYTHON, ['-c', `${init}\ninitial_value({"class_name": "MyInit", "config": {}}, (2, 2), weight_rng(0, "a/kernel"))`], { encoding: 'utf8' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /ValueError: initializer \{'class_name': 'MyInit', 'config': \{\}\} has no PyTorch-engine form/);
+  });
+});
