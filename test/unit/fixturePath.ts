@@ -9,3 +9,8 @@ export function fixturePath(file: string): string {
   }
   throw new Error(`shared/fixtures/models not found above ${__dirname}`);
 }
+
+/** A real PyTorch source of shared/fixtures/pytorch (SOURCES.md there). */
+export function pytorchFixture(file: string): string {
+  return join(fixturePath(''), '..', 'pytorch', file);
+}

@@ -27,11 +27,14 @@ export interface PlanCost {
   uncounted: string[];
 }
 
+/** What pricing needs of a site (a .py model passes one per instance of a line, all with the line's id). */
+export type CostSite = Pick<ResidualSite, 'id' | 'merge' | 'width' | 'positions' | 'current'>;
+
 /**
  * What a set of choices adds to the plain model. `modelParams` is the model as analysed (which may
  * already hold LAuReL layers); their current cost is taken off to get the plain base.
  */
-export function costPlan(sites: ResidualSite[], choices: Map<string, VariantChoice>, modelParams: number): PlanCost {
+export function costPlan(sites: CostSite[], choices: Map<string, VariantChoice>, modelParams: number): PlanCost {
   const current = sites.reduce((sum, s) => sum + (s.width === null ? 0 : instanceCost(s.current, s.width).params), 0);
   const baseParams = modelParams - current;
   const pct = (n: number): number => (baseParams > 0 ? (n / baseParams) * 100 : 0);

@@ -1,0 +1,391 @@
+"""One forward pass of a PyTorch model defined in a user's .py file, recorded for LAuReL Studio.
+
+    python laurel_trace.py FILE [--model EXPR] [--input EXPR] [--timeout S]
+
+Prints one JSON object on stdout (the user's own prints go to stderr): the parameter counts, every tensor op
+with its shape, lineage, module and source line in FILE, every leaf-module call, and every add with its
+residual verdict. Schema: docs/ARCHITECTURE.md ("The trace of a .py model"). Nothing here writes a file.
+
+An add is a residual when its two operands share a latest common ancestor c and some path from c to an
+operand passes through an op that reads a parameter (f is learned): rotary embeddings, masks and
+tok_emb + pos_emb are then not residuals.
+"""
+import argparse
+import importlib.util
+import json
+import math
+import os
+import re
+import signal
+import sys
+import traceback
+
+ADD_NAMES = {"add", "add_", "__add__", "__radd__", "__iadd__"}
+# Ops that only read metadata: no lineage, no node.
+META_NAMES = {"size", "dim", "numel", "__len__", "__bool__", "item", "tolist", "__format__", "__repr__", "__get__", "stride", "is_contiguous", "get_device", "element_size", "__index__", "__int__", "__float__"}
+CONV_NAMES = {"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "batch_norm", "instance_norm", "group_norm"}
+
+
+class TraceError(Exception):
+    def __init__(self, phase, message, line=None):
+        super().__init__(message)
+        self.phase, self.message, self.line = phase, message, line
+
+
+def split_top(text, sep=";"):
+    """Splits on sep outside brackets and string literals."""
+    parts, depth, quote, cur = [], 0, None, ""
+    for ch in text:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(cur)
+            cur = ""
+            continue
+        cur += ch
+    parts.append(cur)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def laurel_comment(source):
+    """{'model': (expr, line), 'input': (expr, line)} from a `# laurel: model = ...; input = ...` comment."""
+    found = {}
+    for n, text in enumerate(source.splitlines(), 1):
+        m = re.match(r"\s*#\s*laurel:\s*(.*)$", text)
+        if not m:
+            continue
+        for part in split_top(m.group(1)):
+            key, eq, expr = part.partition("=")
+            key = key.strip()
+            if eq and key in ("model", "input") and key not in found:
+                found[key] = (expr.strip(), n)
+    return found
+
+
+class Tracer:
+    def __init__(self, path):
+        self.path = os.path.realpath(path)
+        self.nodes = []       # dicts, index = id
+        self.anc = []         # ancestor bitsets (int), including the node itself
+        self.by_tensor = {}   # id(tensor) -> node id
+        self.keep = []        # tensors kept alive so ids stay unique
+        self.param_mask = 0
+        self.calls = []
+        self.call_stack = []  # call ids
+        self.adds = []
+        self.quiet = 0        # >0 inside a LaurelResidual: its inner ops are one op
+        self.params = set()
+
+    def line(self):
+        f = sys._getframe(2)
+        while f is not None:
+            if os.path.realpath(f.f_code.co_filename) == self.path:
+                return f.f_lineno
+            f = f.f_back
+        return None
+
+    def module_path(self):
+        return self.calls[self.call_stack[-1]]["path"] if self.call_stack else ""
+
+    def node(self, t, op, inputs, reads_param, line, kind="op"):
+        nid = len(self.nodes)
+        bits = 1 << nid
+        for i in inputs:
+            bits |= self.anc[i]
+        self.anc.append(bits)
+        if reads_param:
+            self.param_mask |= 1 << nid
+        shape = list(t.shape) if hasattr(t, "shape") else None
+        self.nodes.append({"id": nid, "op": op, "kind": kind, "inputs": inputs, "shape": shape, "dtype": str(t.dtype).replace("torch.", ""),
+                           "module": self.module_path(), "line": line, "param": reads_param})
+        self.by_tensor[id(t)] = nid
+        self.keep.append(t)
+        return nid
+
+    def ref(self, t, line):
+        """The node of a tensor argument; tensors never seen (buffers, constants) become const nodes."""
+        nid = self.by_tensor.get(id(t))
+        if nid is None:
+            nid = self.node(t, "const", [], False, line, "const")
+        return nid
+
+    def tensors(self, obj, out):
+        import torch
+        if isinstance(obj, torch.Tensor):
+            out.append(obj)
+        elif isinstance(obj, (list, tuple)):
+            for o in obj:
+                self.tensors(o, out)
+        elif isinstance(obj, dict):
+            for o in obj.values():
+                self.tensors(o, out)
+        return out
+
+    def record(self, func, args, kwargs, out):
+        import torch
+        name = getattr(func, "__name__", str(func))
+        if self.quiet or name in META_NAMES:
+            return
+        ins = self.tensors(args, []) + self.tensors(kwargs, [])
+        reads_param = any(isinstance(t, torch.nn.Parameter) for t in ins)
+        line = self.line()
+        inputs = [self.ref(t, line) for t in ins if not isinstance(t, torch.nn.Parameter)]
+        outs = self.tensors(out, [])
+        ids = [self.node(t, name, inputs, reads_param, line) for t in outs]
+        if name in ADD_NAMES and len(ids) == 1 and len(inputs) == 2 and not any(isinstance(t, torch.nn.Parameter) for t in ins):
+            self.add(ids[0], inputs, line)
+
+    def on_path(self, c, operand):
+        """Nodes on paths from c to operand, c excluded, as a bitset."""
+        mask = self.anc[operand] & ~(1 << c)
+        out = 0
+        while mask:
+            low = mask & -mask
+            n = low.bit_length() - 1
+            if (self.anc[n] >> c) & 1:
+                out |= low
+            mask ^= low
+        return out
+
+    def add(self, nid, operands, line, laurel=None):
+        a, b = operands
+        common = self.anc[a] & self.anc[b]
+        entry = {"node": nid, "line": line, "operands": [a, b], "shapes": [self.nodes[a]["shape"], self.nodes[b]["shape"]],
+                 "residual": False, "fork": None, "shortcut": None, "shortcutKind": None, "width": None, "axis": None, "positions": None,
+                 "module": self.module_path(), "library": self.library_class(), "laurel": laurel}
+        if common:
+            c = common.bit_length() - 1
+            paths = [self.on_path(c, a), self.on_path(c, b)]
+            learned = [bin(p & self.param_mask).count("1") for p in paths]
+            if laurel is not None or any(learned):
+                # The shortcut is the path with fewer learned ops, then fewer ops; ties: the second operand.
+                key = [(learned[i], bin(paths[i]).count("1")) for i in (0, 1)]
+                s = 0 if key[0] < key[1] else 1
+                entry.update(residual=True, fork=c, shortcut=s, shortcutKind="identity" if learned[s] == 0 else "projection")
+                self.width(entry, nid, paths[1 - s])
+        self.adds.append(entry)
+
+    def width(self, entry, nid, branch_path):
+        shape = self.nodes[nid]["shape"] or []
+        ops = set()
+        while branch_path:
+            low = branch_path & -branch_path
+            ops.add(self.nodes[low.bit_length() - 1]["op"])
+            branch_path ^= low
+        axis = 1 if len(shape) >= 4 or (len(shape) == 3 and ops & CONV_NAMES) else len(shape) - 1
+        if not shape:
+            return
+        entry["axis"] = 1 if axis == 1 else -1
+        entry["width"] = shape[axis]
+        entry["positions"] = math.prod(shape[1:]) // shape[axis] if len(shape) > 1 else 1
+
+    def library_class(self):
+        """The library module class an op runs inside, when no frame of it is in FILE (e.g. nn.TransformerEncoderLayer)."""
+        if not self.call_stack:
+            return None
+        call = self.calls[self.call_stack[-1]]
+        return None if call["inFile"] else call["cls"]
+
+    def hooks(self, model):
+        import torch
+        handles = []
+        for path, mod in model.named_modules():
+            cls = type(mod)
+            in_file = os.path.realpath(getattr(sys.modules.get(cls.__module__), "__file__", "") or "") == self.path
+
+            def pre(m, args, path=path, cls=cls, in_file=in_file):
+                line = self.line()
+                ins = [self.ref(t, line) for t in self.tensors(args, []) if not isinstance(t, torch.nn.Parameter)]
+                cid = len(self.calls)
+                self.calls.append({"id": cid, "path": path, "cls": cls.__name__, "inFile": in_file, "leaf": not any(True for _ in m.children()),
+                                   "line": line, "inputs": ins, "outputs": [], "parent": self.call_stack[-1] if self.call_stack else None,
+                                   "ops": len(self.nodes)})
+                self.call_stack.append(cid)
+                if cls.__name__ == "LaurelResidual":
+                    self.quiet += 1
+
+            def post(m, args, out, cls=cls):
+                import torch
+                cid = self.call_stack.pop()
+                call = self.calls[cid]
+                if cls.__name__ == "LaurelResidual":
+                    self.quiet -= 1
+                    outs = self.tensors(out, [])
+                    ids = [self.node(t, "laurel", call["inputs"], True, call["line"]) for t in outs]
+                    if len(ids) == 1 and len(call["inputs"]) >= 2:
+                        laurel = {"variant": m.variant, "rank": getattr(m, "rank", None), "k": m.k, "rwNorm": m.rw_norm}
+                        self.call_stack.append(cid)
+                        self.add(ids[0], call["inputs"][:2][::-1] if getattr(m, "branch_index", 0) == 1 else call["inputs"][:2], call["line"], laurel)
+                        self.call_stack.pop()
+                call["outputs"] = [self.by_tensor[id(t)] for t in self.tensors(out, []) if id(t) in self.by_tensor]
+                call["ops"] = [call["ops"], len(self.nodes)]
+
+            handles.append(mod.register_forward_pre_hook(pre))
+            handles.append(mod.register_forward_hook(post))
+        return handles
+
+
+def located(tb_or_exc, path):
+    """The last traceback line inside FILE."""
+    line = None
+    for frame in traceback.extract_tb(tb_or_exc.__traceback__):
+        if os.path.realpath(frame.filename) == path:
+            line = frame.lineno
+    if isinstance(tb_or_exc, SyntaxError) and tb_or_exc.filename and os.path.realpath(tb_or_exc.filename) == path:
+        line = tb_or_exc.lineno
+    return line
+
+
+def guess_input(model):
+    import torch.nn as nn
+    import torch
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            return "torch.randn(2, %d, 32, 32)" % m.in_channels
+        if isinstance(m, nn.Conv1d):
+            return "torch.randn(2, %d, 64)" % m.in_channels
+        if isinstance(m, nn.Embedding):
+            return "torch.randint(0, %d, (2, 16))" % m.num_embeddings
+        if isinstance(m, nn.Linear):
+            return "torch.randn(2, %d)" % m.in_features
+    return None
+
+
+def default_model(module, modname):
+    """The no-argument nn.Module class of the file that no other such class uses, e.g. TransformerNet()."""
+    import inspect
+    import torch.nn as nn
+    found = []
+    for name, cls in vars(module).items():
+        if isinstance(cls, type) and issubclass(cls, nn.Module) and cls.__module__ == modname:
+            try:
+                sig = inspect.signature(cls.__init__)
+            except (TypeError, ValueError):
+                continue
+            rest = [p for p in list(sig.parameters.values())[1:] if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+            if not rest:
+                found.append(name)
+    return found
+
+
+def run(args):
+    path = os.path.realpath(args.file)
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    comment = laurel_comment(source)
+    model_expr, model_line = (args.model, None) if args.model else comment.get("model", (None, None))
+    input_expr, input_line = (args.input, None) if args.input else comment.get("input", (None, None))
+    import torch
+    from torch.overrides import TorchFunctionMode
+    torch.manual_seed(0)
+    sys.path.insert(0, os.path.dirname(path))
+    modname = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0]) or "model"
+    spec = importlib.util.spec_from_file_location(modname, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as e:  # noqa: BLE001 - any failure of the user's file is reported, located
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise TraceError("import", "%s: %s" % (type(e).__name__, e), located(e, path))
+    scope = dict(vars(module))
+    scope.setdefault("torch", torch)
+
+    def evaluate(what, expr, line):
+        try:
+            return eval(compile(expr, "<laurel %s>" % what, "eval"), scope)
+        except BaseException as e:  # noqa: BLE001
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            raise TraceError(what, "%s = %s: %s: %s" % (what, expr, type(e).__name__, e), located(e, path) or line)
+
+    if model_expr is None:
+        names = default_model(module, modname)
+        if len(names) != 1:
+            hint = "several classes take no arguments (%s)" % ", ".join(names) if names else "no nn.Module class of the file takes no arguments"
+            raise TraceError("model", "which model? %s; add a comment such as `# laurel: model = Net(); input = torch.randn(1, 3, 32, 32)` or pass --model" % hint)
+        model_expr = names[0] + "()"
+    model = evaluate("model", model_expr, model_line)
+    if not isinstance(model, torch.nn.Module):
+        raise TraceError("model", "model = %s is a %s, not a torch.nn.Module" % (model_expr, type(model).__name__), model_line)
+    if input_expr is None:
+        input_expr = guess_input(model)
+        if input_expr is None:
+            raise TraceError("input", "no input given and none can be guessed from the first layer; add `# laurel: input = torch.randn(...)` or pass --input")
+    x = evaluate("input", input_expr, input_line)
+    inputs = x if isinstance(x, tuple) else (x,)
+    tracer = Tracer(path)
+
+    class Mode(TorchFunctionMode):
+        def __torch_function__(self, func, types, a=(), kw=None):
+            kw = kw or {}
+            out = func(*a, **kw)
+            tracer.record(func, a, kw, out)
+            return out
+
+    for t in tracer.tensors(list(inputs), []):
+        tracer.node(t, "input", [], False, input_line, "input")
+    handles = tracer.hooks(model)
+    model.eval()
+    try:
+        with torch.no_grad(), Mode():
+            out = model(*inputs)
+    except BaseException as e:  # noqa: BLE001
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        raise TraceError("forward", "%s: %s" % (type(e).__name__, e), located(e, path) or input_line)
+    finally:
+        for h in handles:
+            h.remove()
+    params = list(model.parameters())  # after the pass: lazy modules have their weights now
+    total = sum(p.numel() for p in params)
+    trainable = sum(p.numel() for p in params if p.requires_grad)
+    modules = []
+    for mpath, m in model.named_modules():
+        own = sum(p.numel() for p in m.parameters(recurse=False))
+        modules.append({"path": mpath, "cls": type(m).__name__, "params": sum(p.numel() for p in m.parameters()), "own": own})
+    return {
+        "version": 1, "file": path, "torch": torch.__version__, "model": model_expr, "input": input_expr,
+        "params": {"total": total, "trainable": trainable, "nonTrainable": total - trainable},
+        "outputs": [tracer.by_tensor[id(t)] for t in tracer.tensors(out, []) if id(t) in tracer.by_tensor],
+        "nodes": tracer.nodes, "calls": tracer.calls, "modules": modules, "adds": tracer.adds,
+    }
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("file")
+    p.add_argument("--model")
+    p.add_argument("--input")
+    p.add_argument("--timeout", type=float, default=60)
+    args = p.parse_args()
+    stdout = sys.stdout
+    sys.stdout = sys.stderr  # the user's prints must not mix with the JSON
+
+    def too_long(*_):
+        raise TimeoutError("the forward pass ran past %g s" % args.timeout)
+
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, too_long)
+        signal.alarm(max(1, math.ceil(args.timeout)))
+    try:
+        result = run(args)
+    except TraceError as e:
+        result = {"version": 1, "error": {"phase": e.phase, "message": e.message, "line": e.line}}
+    except TimeoutError as e:
+        result = {"version": 1, "error": {"phase": "timeout", "message": str(e), "line": None}}
+    except ImportError as e:
+        result = {"version": 1, "error": {"phase": "torch", "message": "%s: %s" % (type(e).__name__, e), "line": None}}
+    stdout.write(json.dumps(result) + "\n")
+    stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parsePySource } from '../../src/core/pysource/pyStatic';
+import { pytorchFixture } from './fixturePath';
+
+const read = (f: string): string => readFileSync(pytorchFixture(f), 'utf8');
+const candidates = (text: string): { cls: string; line: number; code: string; shortcut: string }[] =>
+  parsePySource(text).classes.flatMap((c) => c.adds.filter((a) => a.candidate).map((a) => ({ cls: c.name, line: a.line, code: a.expr.text, shortcut: (a.shortcutGuess === 0 ? a.left : a.right).text })));
+
+describe('.py static finder (@lezer/python)', () => {
+  it('nanoGPT: the two residual lines of Block, not tok_emb + pos_emb', () => {
+    const s = parsePySource(read('nanogpt_model.py'));
+    assert.deepEqual(s.classes.map((c) => c.name), ['LayerNorm', 'CausalSelfAttention', 'MLP', 'Block', 'GPT']);
+    assert.deepEqual(candidates(read('nanogpt_model.py')), [
+      { cls: 'Block', line: 104, code: 'x + self.attn(self.ln_1(x))', shortcut: 'x' },
+      { cls: 'Block', line: 105, code: 'x + self.mlp(self.ln_2(x))', shortcut: 'x' },
+    ]);
+    const gpt = s.classes.find((c) => c.name === 'GPT')!;
+    const add179 = gpt.adds.find((a) => a.line === 179)!;
+    assert.equal(add179.form, 'nested');
+    assert.equal(add179.candidate, false);
+    const block = s.classes.find((c) => c.name === 'Block')!;
+    assert.equal(block.noArgInit, false);
+    assert.equal(block.initInsert?.indent, '        ');
+    assert.equal(s.importAt, read('nanogpt_model.py').indexOf('class LayerNorm') - 1);
+  });
+
+  it('ResNet: `out += self.shortcut(x)` in BasicBlock (37) and Bottleneck (68), the shortcut call guessed as the shortcut', () => {
+    assert.deepEqual(candidates(read('cifar_resnet.py')), [
+      { cls: 'BasicBlock', line: 37, code: 'out += self.shortcut(x)', shortcut: 'self.shortcut(x)' },
+      { cls: 'Bottleneck', line: 68, code: 'out += self.shortcut(x)', shortcut: 'self.shortcut(x)' },
+    ]);
+    const basic = parsePySource(read('cifar_resnet.py')).classes[0]!;
+    assert.equal(basic.adds[0]!.form, 'augassign');
+    assert.equal(basic.adds[0]!.replace.text, 'out += self.shortcut(x)');
+    assert.equal(basic.adds[0]!.nameHint, 'out');
+  });
+
+  it('fast neural style: `out = out + residual` where both come from x', () => {
+    const t = read('fast_neural_style_transformer_net.py');
+    assert.deepEqual(candidates(t), [{ cls: 'ResidualBlock', line: 75, code: 'out + residual', shortcut: 'residual' }]);
+    const net = parsePySource(t).classes.find((c) => c.name === 'TransformerNet')!;
+    assert.equal(net.noArgInit, true);
+    assert.equal(parsePySource(t).classes.find((c) => c.name === 'ResidualBlock')!.noArgInit, false);
+  });
+
+  it('forms: return a + f(a), a = b + c from one input, masks and constants are not candidates', () => {
+    const src = [
+      'import torch',
+      'from torch import nn',
+      'class Base(nn.Module):',
+      '    pass',
+      'class Net(Base):',
+      '    def __init__(self, d=4):',
+      '        super().__init__()',
+      '        self.f = nn.Linear(d, d)',
+      '    def forward(self, x, mask=None):',
+      '        h = self.f(x)',
+      '        y = h + x',
+      '        z = y + mask',
+      '        w = y + torch.zeros(3)',
+      '        b, t = x.size()',
+      '        pos = torch.arange(0, t)',
+      '        q = y + pos',
+      '        return y + self.f(y)',
+    ].join('\n');
+    const s = parsePySource(src);
+    assert.deepEqual(s.classes.map((c) => c.name), ['Base', 'Net']);
+    assert.deepEqual(candidates(src).map((c) => [c.line, c.code, c.shortcut]), [
+      [11, 'h + x', 'x'],
+      [17, 'y + self.f(y)', 'y'],
+    ]);
+    assert.equal(s.classes[1]!.noArgInit, true);
+  });
+
+  it('a laurel comment names the model and the input', () => {
+    const s = parsePySource('import torch\n# laurel: model = Net(3); input = torch.randn(1, 3)\n');
+    assert.deepEqual(s.comment, { line: 2, model: 'Net(3)', input: 'torch.randn(1, 3)' });
+  });
+});
