@@ -112,9 +112,14 @@ async function trainCommand(argv: string[]): Promise<number> {
       python: { type: 'string' },
       nproc: { type: 'string' },
       out: { type: 'string', short: 'o' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   const [command, file, ...extra] = positionals;
+  if (values.help) {
+    console.log(`laurel ${command}: train a model file and compare LAuReL plans\n\n${TRAIN_USAGE}`);
+    return 0;
+  }
   if (!file) throw new TrainUsageError(`'${command}' needs a model FILE`);
   if (extra.length) throw new TrainUsageError(`unexpected arguments: ${extra.join(' ')}`);
   if (command === 'train' && values.plans !== undefined) throw new TrainUsageError("'train' takes --plan SPEC; --plans is for 'compare'");

@@ -19,7 +19,7 @@ const DETAIL: Record<Variant, string> = {
   plain: 'y = f(x) + x: the residual as the file had it',
   rw: 'Learned weights: y = α·f(x) + β·x',
   lr: 'Low-rank: y = f(x) + x + B·A·x (rank r, B starts at zero)',
-  pa: 'Previous activations: y = f(x) + Σ γ_j·h(x_j) over the last k residual inputs',
+  pa: 'Previous activations: y = f(x) + x + Σ_j γ_j·h(x_{i−j}) over the last k residual inputs (j = 0 is x itself)',
   'rw+lr': 'RW and LR together: y = α·f(x) + β·(x + B·A·x)',
   'rw+pa': 'RW and PA together',
   'rw+lr+pa': 'RW, LR and PA together (per-look-back low-rank pairs, Eq. 6)',

@@ -19,6 +19,19 @@ describe('laurel command line', function () {
     if (!existsSync(join(root, 'dist', 'cli.js'))) spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: 'inherit' });
   });
 
+  it('train --help and compare --help print the usage, exit 0', () => {
+    for (const command of ['train', 'compare']) {
+      for (const flag of ['--help', '-h']) {
+        const r = laurel(command, flag);
+        assert.equal(r.code, 0, r.err);
+        assert.equal(r.err, '');
+        assert.match(r.out, /laurel train FILE/);
+        assert.match(r.out, /laurel compare FILE --plans/);
+        assert.match(r.out, /OPTIONS: --epochs N/);
+      }
+    }
+  });
+
   it('inspect prints a Keras-style summary with thousands separators and the residual table', () => {
     const r = laurel('inspect', fixturePath('tfjs-legacy-resnet50-tensorspace.json'));
     assert.equal(r.code, 0, r.err);
