@@ -1,6 +1,7 @@
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import type { Node as JsonNode } from 'jsonc-parser';
 import { lineColumn } from './errors';
+import { fastTree } from './read/fastTree';
 import type { SourceLocation } from './errors';
 import type { JsonPath, ModelDocument } from './ir';
 
@@ -8,8 +9,13 @@ const trees = new WeakMap<ModelDocument, JsonNode | undefined>();
 
 /** The jsonc-parser tree of a document's model text, parsed once per document. */
 export function treeOf(doc: ModelDocument): JsonNode | undefined {
-  if (!trees.has(doc)) trees.set(doc, parseTree(doc.text));
+  if (!trees.has(doc)) trees.set(doc, fastTree(doc.text) ?? parseTree(doc.text));
   return trees.get(doc);
+}
+
+/** The reader's own tree of `doc.text`, so that locating and editing do not parse the text again. */
+export function rememberTree(doc: ModelDocument, root: JsonNode): void {
+  trees.set(doc, root);
 }
 
 export function nodeAt(doc: ModelDocument, path: JsonPath): JsonNode | undefined {

@@ -1,9 +1,10 @@
-import type { CallNode, Shape, TensorRef } from '../ir';
+import type { Shape, TensorRef } from '../ir';
 import { layerByName } from '../ir';
 import { fromLayerConfig, LAUREL_CLASS } from '../laurel/laurelConfig';
 import { DEFAULT_OPTIONS } from '../laurel/variants';
 import type { VariantChoice } from '../laurel/variants';
 import { shapeOf } from './analyze';
+import { DagQueries } from './dagQueries';
 import type { GraphAnalysis } from './analyze';
 
 export type ShortcutKind = 'identity' | 'projection';
@@ -53,8 +54,19 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
   const sites: ResidualSite[] = [];
   const g = a.graph;
   const layers = layerByName(g);
-  const ancestors = ancestorSets(g.nodes);
+  const dag = new DagQueries(g.nodes);
   const order = new Map(g.nodes.map((n, i) => [n.id, i]));
+  // The tensor of a node that its first consumer reads: how a fork is named (multi-output forks are rare).
+  const firstUse = new Map<string, TensorRef>();
+  for (const n of g.nodes) for (const t of n.inputs) if (!firstUse.has(t.node)) firstUse.set(t.node, t);
+  const at = (t: TensorRef): number => order.get(t.node) ?? -1;
+  const forkOf = (x: TensorRef, y: TensorRef): TensorRef | undefined => {
+    const i = at(x) < 0 || at(y) < 0 ? -1 : dag.nearestCommon(at(x), at(y));
+    if (i < 0) return undefined;
+    const id = g.nodes[i]!.id;
+    return firstUse.get(id) ?? { node: id, index: 0 };
+  };
+  const isAncestor = (x: TensorRef, y: TensorRef): boolean => at(x) >= 0 && at(y) >= 0 && dag.isAncestor(at(x), at(y));
 
   for (const node of g.nodes) {
     const layer = layers.get(node.layer)!;
@@ -67,36 +79,38 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
     const t0 = node.inputs[i0];
     const t1 = node.inputs[i1];
     if (!t0 || !t1) continue;
-    const anc0 = ancestors.get(t0.node)!;
-    const anc1 = ancestors.get(t1.node)!;
     let kind: ShortcutKind;
     let branchIndex = i0;
     let shortcutIndex = i1;
     let fork: TensorRef;
+    // Layers strictly between the fork and a merge input, with that input: its path from the fork.
+    const paths = new Map<TensorRef, number[]>();
+    const pathOf = (t: TensorRef): number[] => {
+      if (!paths.has(t)) paths.set(t, t.node === fork.node ? [] : [...dag.between(at(fork), at(t)), at(t)]);
+      return paths.get(t)!;
+    };
     if (laurel) {
       // The file says which input is which; only the kind is derived.
       const b = node.inputs[laurel.branchIndex]!;
       const s = node.inputs[laurel.shortcutIndex]!;
-      kind = ancestors.get(b.node)!.has(s.node) ? 'identity' : 'projection';
-      fork = kind === 'identity' ? s : nearestCommon(ancestors.get(b.node)!, ancestors.get(s.node)!, order, g.nodes) ?? s;
-    } else if (anc1.has(t0.node)) {
+      kind = isAncestor(s, b) ? 'identity' : 'projection';
+      fork = kind === 'identity' ? s : forkOf(b, s) ?? s;
+    } else if (isAncestor(t0, t1)) {
       // Input 0 feeds input 1: input 0 is the shortcut x, input 1 is f(x).
       kind = 'identity';
       branchIndex = i1;
       shortcutIndex = i0;
       fork = t0;
-    } else if (anc0.has(t1.node)) {
+    } else if (isAncestor(t1, t0)) {
       kind = 'identity';
       fork = t1;
     } else {
-      const common = nearestCommon(anc0, anc1, order, g.nodes);
+      const common = forkOf(t0, t1);
       if (!common) continue; // two unrelated inputs: a merge, not a residual
       kind = 'projection';
       fork = common;
       // The shortcut is the shorter path from the fork (a 1x1 conv + BN, a pooling); ties: the second input.
-      const len0 = between(anc0, ancestors, fork.node).size + 1;
-      const len1 = between(anc1, ancestors, fork.node).size + 1;
-      if (len0 < len1) {
+      if (pathOf(t0).length < pathOf(t1).length) {
         branchIndex = i1;
         shortcutIndex = i0;
       }
@@ -104,8 +118,7 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
     const branch = node.inputs[branchIndex]!;
     const shortcut = node.inputs[shortcutIndex]!;
     const nodeLayer = (id: string): string => g.nodes[order.get(id)!]!.layer;
-    const path = (t: TensorRef): string[] =>
-      t.node === fork.node ? [] : [...between(ancestors.get(t.node)!, ancestors, fork.node), t.node].sort((x, y) => order.get(x)! - order.get(y)!).map(nodeLayer);
+    const path = (t: TensorRef): string[] => pathOf(t).map((i) => g.nodes[i]!.layer);
     const shape = a.shapes.get(node.id)?.[0] ?? shapeOf(a, shortcut);
     const width = shape && typeof shape.at(-1) === 'number' ? (shape.at(-1) as number) : null;
     const middle = shape ? shape.slice(1, -1) : null;
@@ -133,35 +146,4 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
     });
   }
   return sites;
-}
-
-/** For each call node, the ids of every node it (transitively) depends on. Nodes come topologically sorted. */
-function ancestorSets(nodes: CallNode[]): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const n of nodes) {
-    const s = new Set<string>();
-    for (const t of n.inputs) {
-      s.add(t.node);
-      for (const x of out.get(t.node) ?? []) s.add(x);
-    }
-    out.set(n.id, s);
-  }
-  return out;
-}
-
-/** The common ancestor latest in topological order: the point two branches forked from. */
-function nearestCommon(a: Set<string>, b: Set<string>, order: Map<string, number>, nodes: CallNode[]): TensorRef | undefined {
-  let best: string | undefined;
-  for (const x of a) if (b.has(x) && (best === undefined || order.get(x)! > order.get(best)!)) best = x;
-  if (best === undefined) return undefined;
-  // The fork's output that the two paths use; multi-output forks are rare, take the first one consumed.
-  const consumer = nodes.find((n) => n.inputs.some((t) => t.node === best));
-  return consumer?.inputs.find((t) => t.node === best) ?? { node: best, index: 0 };
-}
-
-/** Ancestors of a node (given as its ancestor set) that descend from `from`. */
-function between(anc: Set<string>, ancestors: Map<string, Set<string>>, from: string): Set<string> {
-  const s = new Set<string>();
-  for (const x of anc) if (ancestors.get(x)!.has(from)) s.add(x);
-  return s;
 }

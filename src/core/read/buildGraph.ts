@@ -3,7 +3,7 @@
  * inbound nodes, Sequential models as a chain, nested models recursively.
  */
 import type { Node } from 'jsonc-parser';
-import { callId, type CallNode, type Layer, type ModelGraph, type TensorRef } from '../ir';
+import { callId, type CallNode, type JsonPath, type Layer, type ModelGraph, type TensorRef } from '../ir';
 import { canonicalLayer, opLambdaClass } from './canonicalConfig';
 import { entryRefs, type RawRef } from './inboundRefs';
 import { entries, expectArray, expectObject, expectString, fail, indexValue, items, kind, pathOf, prop, stringProp, valueOf, type JsonSource } from './jsonSource';
@@ -29,7 +29,7 @@ export function buildGraph(src: JsonSource, model: Node): ModelGraph {
   return fail(src, prop(model, 'class_name')!, `class ${className} is not a model`, 'Model, Functional or Sequential (a layers model)');
 }
 
-function readLayer(src: JsonSource, node: Node, parent: Node, i: number): ReadLayer {
+function readLayer(src: JsonSource, node: Node, parent: Node, i: number, parentPath: JsonPath): ReadLayer {
   expectObject(src, node, parent, i, 'layer');
   const sourceClassName = expectString(src, prop(node, 'class_name'), node, 'class_name', 'layer class_name');
   const configNode = expectObject(src, prop(node, 'config'), node, 'config', `config of ${sourceClassName} layer`);
@@ -37,7 +37,7 @@ function readLayer(src: JsonSource, node: Node, parent: Node, i: number): ReadLa
   if (name === undefined) fail(src, node, `${sourceClassName} layer has no name`, 'a string "name" on the layer or in its config');
   const raw = valueOf(configNode) as Record<string, unknown>;
   const { className, config } = canonicalLayer(sourceClassName, raw);
-  const layer: Layer = { name, className, sourceClassName, config, trainable: typeof raw.trainable === 'boolean' ? raw.trainable : true, path: pathOf(node) };
+  const layer: Layer = { name, className, sourceClassName, config, trainable: typeof raw.trainable === 'boolean' ? raw.trainable : true, path: [...parentPath, i] };
   if (MODEL_CLASSES.has(sourceClassName)) layer.subgraph = buildGraph(src, node);
   const inboundNode = prop(node, 'inbound_nodes');
   if (inboundNode && inboundNode.type !== 'array') fail(src, inboundNode, `inbound_nodes of ${name} is ${kind(inboundNode)}`, 'a JSON array');
@@ -47,8 +47,10 @@ function readLayer(src: JsonSource, node: Node, parent: Node, i: number): ReadLa
 function readLayers(src: JsonSource, list: Node): ReadLayer[] {
   const out: ReadLayer[] = [];
   const seen = new Map<string, number>();
+  // Paths are built from the list's, not looked up per node (getNodePath scans every sibling: quadratic).
+  const listPath = pathOf(list);
   items(list).forEach((n, i) => {
-    const r = readLayer(src, n, list, i);
+    const r = readLayer(src, n, list, i, listPath);
     const first = seen.get(r.layer.name);
     if (first !== undefined) fail(src, prop(n, 'name') ?? n, `duplicate layer name "${r.layer.name}" (also layer ${first})`, 'unique layer names');
     seen.set(r.layer.name, i);
@@ -84,7 +86,7 @@ function functional(src: JsonSource, className: string, config: Node): ModelGrap
       if (expected !== undefined && inputs.length !== expected) {
         fail(src, entry, `call ${k} of nested model "${layer.name}" passes ${inputs.length} tensor(s)`, `${expected}, one for each of its inputs`);
       }
-      nodes.push({ id: callId(layer.name, k), layer: layer.name, callIndex: k, inputs, path: pathOf(entry) });
+      nodes.push({ id: callId(layer.name, k), layer: layer.name, callIndex: k, inputs, path: [...layer.path, 'inbound_nodes', k] });
     });
   }
   return {

@@ -2,9 +2,10 @@
  * A parsed JSON text with the helpers every reader step uses: typed access to jsonc-parser nodes and
  * errors that carry file, line:column, JSON path and what was expected.
  */
-import { getNodePath, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { getNodePath, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import type { JsonPath } from '../ir';
 import { ModelError, lineColumn } from '../errors';
+import { fastTree, jsonValue } from './fastTree';
 
 export interface JsonSource {
   file: string;
@@ -27,7 +28,8 @@ export function fail(src: JsonSource, node: Node, what: string, expected?: strin
 
 export function parseJson(file: string, text: string, inner?: string): JsonSource {
   const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  // jsonc-parser only for text JSON.parse refuses: its error codes and offsets say where and what.
+  const root = fastTree(text) ?? parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   const src = { file, text, inner };
   if (errors.length > 0 || !root) {
     const e = errors[0];
@@ -42,7 +44,7 @@ export function parseJson(file: string, text: string, inner?: string): JsonSourc
 export const kind = (node: Node): string => (node.type === 'null' ? 'null' : `${/^[aeiou]/.test(node.type) ? 'an' : 'a'} ${node.type}`);
 
 export const pathOf = (node: Node): JsonPath => getNodePath(node);
-export const valueOf = (node: Node): unknown => getNodeValue(node);
+export const valueOf = (node: Node): unknown => jsonValue(node);
 
 /** The value node of `key` in an object node (the last one, as JSON.parse would keep). */
 export function prop(node: Node, key: string): Node | undefined {

@@ -5,6 +5,7 @@
  */
 import type { ModelDocument } from '../ir';
 import { ModelError } from '../errors';
+import { rememberTree } from '../locate';
 import { buildGraph } from './buildGraph';
 import { openContainer } from './container';
 import { detectFormat } from './detectFormat';
@@ -16,6 +17,7 @@ export function readModel(fileName: string, bytes: Uint8Array): ModelDocument {
     const { format, model, kerasVersion } = detectFormat(src, container, archiveKerasVersion);
     const doc: ModelDocument = { format, container, fileName, text: src.text, bytes, modelPath: pathOf(model), graph: buildGraph(src, model) };
     if (kerasVersion !== undefined) doc.kerasVersion = kerasVersion;
+    rememberTree(doc, src.root);
     return doc;
   } catch (e) {
     if (e instanceof ModelError) throw e;

@@ -44,7 +44,8 @@ function findCycle(nodes: CallNode[], index: Map<string, number>, left: Set<numb
   return walk.map((k) => nodes[k]!);
 }
 
-class MinHeap {
+/** A binary min-heap of numbers (also the residual finder's walk over topological indices). */
+export class MinHeap {
   private a: number[] = [];
   push(x: number): void {
     const a = this.a;
