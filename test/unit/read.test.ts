@@ -484,7 +484,7 @@ describe('readModel: errors', () => {
   });
 
   it('a zip without config.json, and a damaged zip', () => {
-    expectError(zipSync({ 'model.weights.h5': new Uint8Array([1, 2, 3]) }), (e) => assert.match(e.message, /without config\.json \(it holds model\.weights\.h5\)/), 'm.keras');
+    expectError(zipSync({ 'model.weights.h5': new Uint8Array([1, 2, 3]) }), (e) => assert.match(e.message, /without config\.json \(it holds "model\.weights\.h5"\)/), 'm.keras');
     const zip = zipSync({ 'config.json': fixtureBytes('keras3-resnet1d-dotkeras-config.json') });
     expectError(zip.slice(0, 100), (e) => assert.match(e.message, /zip/), 'm.keras');
   });

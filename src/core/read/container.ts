@@ -2,10 +2,10 @@
  * Unwraps the bytes of a model file into the JSON text that holds the model: plain JSON, a JSON
  * string holding JSON (encoded twice), or a Keras 3 `.keras` zip whose `config.json` is the model.
  */
-import { unzipSync } from 'fflate';
 import type { Container } from '../ir';
 import { ModelError } from '../errors';
 import { parseJson, prop, type JsonSource } from './jsonSource';
+import { findEocd, readMember, readZipLayout, type ZipEntry } from './zipArchive';
 
 export interface Opened {
   container: Container;
@@ -31,7 +31,9 @@ export function decodeText(file: string, bytes: Uint8Array, inner?: string): str
 }
 
 export function openContainer(file: string, bytes: Uint8Array): Opened {
-  if (startsWith(bytes, ZIP) || startsWith(bytes, EMPTY_ZIP)) return openZip(file, bytes);
+  // A zip may have a prefix (a self-extracting stub), as Python's zipfile allows: its end record decides.
+  // JSON text never holds the end record's raw control bytes, so this cannot mistake a JSON file.
+  if (startsWith(bytes, ZIP) || startsWith(bytes, EMPTY_ZIP) || findEocd(bytes) !== undefined) return openZip(file, bytes);
   if (startsWith(bytes, HDF5)) {
     throw new ModelError('this is a Keras HDF5 (.h5) file, which LAuReL Studio does not read', { file }, 'the model as JSON (model.to_json()), a .keras archive, or a TF.js model.json');
   }
@@ -45,26 +47,30 @@ export function openContainer(file: string, bytes: Uint8Array): Opened {
   return { container: 'json-string', src: inner };
 }
 
+/** config.json is the model text; a larger one is refused before anything is inflated. */
+export const CONFIG_LIMIT = 64 * 2 ** 20;
+const METADATA_LIMIT = 2 ** 20;
+
 function openZip(file: string, bytes: Uint8Array): Opened {
-  const names: string[] = [];
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes, {
-      filter: (f) => {
-        names.push(f.name);
-        return f.name === 'config.json' || f.name === 'metadata.json';
-      },
-    });
-  } catch (e) {
-    throw new ModelError(`not a readable zip archive (${e instanceof Error ? e.message : String(e)})`, { file }, 'a Keras 3 .keras archive');
-  }
-  const config = files['config.json'];
+  const zip = readZipLayout(file, bytes);
+  const named = (name: string): ZipEntry | undefined => {
+    const found = zip.entries.filter((e) => e.name === name);
+    // Python's zipfile (so Keras) reads the last of duplicates, a zip tool the first: refuse the ambiguity.
+    if (found.length > 1) throw new ModelError(`the archive holds ${found.length} members named ${name}`, { file }, `a Keras 3 .keras archive with one ${name}`);
+    return found[0];
+  };
+  const config = named('config.json');
   if (!config) {
-    const listed = names.length ? names.slice(0, 10).join(', ') + (names.length > 10 ? ', ...' : '') : 'no members';
+    const names = zip.entries.map((e) => JSON.stringify(e.name));
+    const listed = names.length ? names.slice(0, 10).join(', ') + (names.length > 10 ? `, ... (${names.length} members)` : '') : 'no members';
     throw new ModelError(`zip archive without config.json (it holds ${listed})`, { file }, 'a Keras 3 .keras archive with config.json at its root');
   }
-  const src = parseJson(file, decodeText(file, config, 'config.json'), 'config.json');
-  return { container: 'keras-zip', src, archiveKerasVersion: metadataVersion(file, files['metadata.json']) };
+  const text = decodeText(file, readMember(file, bytes, config, CONFIG_LIMIT), 'config.json');
+  const src = parseJson(file, text, 'config.json');
+  // metadata.json is read (and its CRC checked) only when it has a plausible size; it only gives a version.
+  const metadata = named('metadata.json');
+  const meta = metadata && metadata.size <= METADATA_LIMIT ? readMember(file, bytes, metadata, METADATA_LIMIT) : undefined;
+  return { container: 'keras-zip', src, archiveKerasVersion: metadataVersion(file, meta) };
 }
 
 /** metadata.json is informative only: a damaged one is ignored rather than failing the read. */

@@ -1,8 +1,7 @@
-import { unzipSync, zipSync } from 'fflate';
-import type { Zippable } from 'fflate';
 import type { ModelDocument } from '../ir';
 import { applyEdits } from './planEdits';
 import type { TextEdit } from './planEdits';
+import { replaceZipMember } from './zipRewrite';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -10,7 +9,7 @@ const decoder = new TextDecoder();
 /**
  * The file's new bytes after edits to its model text. With no edits the original bytes come back
  * untouched. A string-encoded model is encoded again the way the file was (ASCII escapes if it used
- * them); a `.keras` archive keeps every other member's content and compression.
+ * them); a `.keras` archive keeps every byte but config.json's data, CRC and sizes (and later offsets).
  */
 export function writeDocument(doc: ModelDocument, edits: TextEdit[]): Uint8Array {
   if (edits.length === 0) return doc.bytes;
@@ -28,7 +27,7 @@ export function writeDocument(doc: ModelDocument, edits: TextEdit[]): Uint8Array
       return encoder.encode(lead + encodeJsonString(text, asciiOnly) + trail);
     }
     case 'keras-zip':
-      return rezip(doc.bytes, 'config.json', encoder.encode(text));
+      return replaceZipMember(doc.fileName, doc.bytes, 'config.json', encoder.encode(text));
   }
 }
 
@@ -36,19 +35,4 @@ export function writeDocument(doc: ModelDocument, edits: TextEdit[]): Uint8Array
 export function encodeJsonString(s: string, asciiOnly: boolean): string {
   const json = JSON.stringify(s);
   return asciiOnly ? json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
-}
-
-function rezip(bytes: Uint8Array, member: string, content: Uint8Array): Uint8Array {
-  const stored = new Set<string>();
-  const files = unzipSync(bytes, {
-    filter: (f) => {
-      if (f.compression === 0) stored.add(f.name);
-      return true;
-    },
-  });
-  const out: Zippable = {};
-  for (const [name, data] of Object.entries(files)) {
-    out[name] = [name === member ? content : data, { level: stored.has(name) ? 0 : 6 }];
-  }
-  return zipSync(out);
 }
