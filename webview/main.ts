@@ -349,6 +349,23 @@ async function exportImage(format: 'svg' | 'png'): Promise<void> {
   status.textContent = `Exported ${format.toUpperCase()}`;
 }
 
+// ---- undo / redo of the model file from inside the graph ----
+// Captured before VS Code's own webview handler, which would undo inside the page (there is nothing to undo
+// there): the host undoes or redoes the document instead. Text fields keep their own undo.
+window.addEventListener(
+  'keydown',
+  (e) => {
+    if (!(e.ctrlKey || e.metaKey) || e.altKey || (e.target as Element).closest('vscode-text-field, input, textarea')) return;
+    const key = e.key.toLowerCase();
+    const redo = (key === 'z' && e.shiftKey) || (key === 'y' && !e.shiftKey);
+    if (key !== 'z' && !redo) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    post({ type: redo ? 'redo' : 'undo' });
+  },
+  { capture: true },
+);
+
 // ---- keyboard shortcuts on the canvas ----
 window.addEventListener('keydown', (e) => {
   if ((e.target as Element).closest('.menu, vscode-text-field, input')) return;

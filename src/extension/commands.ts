@@ -12,6 +12,7 @@ import type { VariantChoice } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import { graphController } from './graphBridge';
 import { GraphPanel } from './graphPanel';
+import { activeKerasUri } from './kerasEditor';
 import { COMMANDS } from './lensSpecs';
 import type { ModelController } from './modelController';
 import { siteAtOffset } from './modelFacts';
@@ -23,7 +24,7 @@ import { checkPositiveInt, usesK, usesRank, variantPicks } from './variantPicks'
 
 function targetUri(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
-  const uri = vscode.window.activeTextEditor?.document.uri;
+  const uri = vscode.window.activeTextEditor?.document.uri ?? activeKerasUri();
   if (!uri) void vscode.window.showWarningMessage('LAuReL: open a model file first (Keras to_json, .keras config.json or TF.js model.json).');
   return uri;
 }
@@ -123,6 +124,13 @@ export function registerCommands(context: vscode.ExtensionContext, controller: M
       const site = await siteForEditor(m, uri);
       const choice = site && (await pickChoice(controller, m, [site.id], site.id));
       if (site && choice) await controller.applyChoice(uri, choice, [site.id]);
+    }),
+    // Internal (Residuals view): ask for a variant for these sites, then apply it.
+    reg('laurel.pickVariantForSites', async (uri: vscode.Uri, siteIds: string[]) => {
+      const m = await controller.require(uri);
+      if (!m) return;
+      const choice = await pickChoice(controller, m, siteIds, siteIds.length === 1 ? siteIds[0]! : `${siteIds.length} residuals`);
+      if (choice) await controller.applyChoice(uri, choice, siteIds);
     }),
     // Internal (CodeLens): the variant and its options were fixed when the lens was drawn.
     reg(COMMANDS.applyVariantToSites, async (uri: vscode.Uri, siteIds: string[], choice: VariantChoice) => {

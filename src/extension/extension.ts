@@ -10,6 +10,9 @@ import { registerGraphSerializer } from './graphPanel';
 import { isModelDocument, ModelController } from './modelController';
 import { SummaryView } from './summaryView';
 import { TrainingSessions } from './trainingSession';
+import { activeKerasUri, registerKerasEditor } from './kerasEditor';
+import { unknownCountHover } from './modelHover';
+import { ResidualView } from './residualView';
 
 /** Context key for menus: the active editor shows a model file. */
 const IS_MODEL = 'laurel.isModel';
@@ -19,9 +22,11 @@ export function activate(context: vscode.ExtensionContext): void {
   const lenses = new ModelCodeLensProvider(controller);
   const summary = new SummaryView(controller);
   const training = new TrainingSessions(context, controller);
+  const graph = graphController(controller);
+  const residuals = new ResidualView(context, controller, graph);
   const updateContext = (): void => {
     const doc = vscode.window.activeTextEditor?.document;
-    void vscode.commands.executeCommand('setContext', IS_MODEL, !!doc && isModelDocument(doc));
+    void vscode.commands.executeCommand('setContext', IS_MODEL, doc ? isModelDocument(doc) : !!activeKerasUri());
   };
   context.subscriptions.push(
     controller,
@@ -30,10 +35,14 @@ export function activate(context: vscode.ExtensionContext): void {
     training,
     vscode.languages.registerCodeLensProvider(MODEL_SELECTOR, lenses),
     ...registerCommands(context, controller, summary, training),
-    registerGraphSerializer(context, graphController(controller)),
+    registerGraphSerializer(context, graph),
+    residuals,
+    registerKerasEditor(context, controller, graph),
+    vscode.languages.registerHoverProvider(MODEL_SELECTOR, { provideHover: (doc, pos) => unknownCountHover(controller, doc, pos) }),
     // The training panel comes back after a reload with the saved history (no state of its own to read).
     vscode.window.registerWebviewPanelSerializer('laurel.training', { deserializeWebviewPanel: async (panel) => training.revivePanel(panel) }),
     vscode.window.onDidChangeActiveTextEditor(updateContext),
+    vscode.window.tabGroups.onDidChangeTabs(updateContext),
     vscode.workspace.onDidChangeTextDocument((e) => {
       if (e.document === vscode.window.activeTextEditor?.document) updateContext();
     }),

@@ -8,6 +8,7 @@ import { nodeAt } from '../core/locate';
 import type { GraphController } from './graphPanel';
 import type { ModelController } from './modelController';
 import { graphSnapshot } from './graphSnapshot';
+import { isKerasArchiveName } from './modelSniff';
 import { TextPositions } from './textPositions';
 
 function findLayerPath(g: ModelGraph, name: string): (string | number)[] | undefined {
@@ -33,6 +34,8 @@ export function graphController(controller: ModelController): GraphController {
       await controller.applyChoice(uri, { variant: choice.variant, options: { ...o, rank: choice.options.rank, k: choice.options.k } }, siteIds);
     },
     reveal(uri, layer) {
+      // A .keras archive has no text to show: its custom editor is the graph itself.
+      if (isKerasArchiveName(uri.path)) return;
       void (async () => {
         const doc = await vscode.workspace.openTextDocument(uri);
         const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
@@ -49,6 +52,16 @@ export function graphController(controller: ModelController): GraphController {
         editor.selection = new vscode.Selection(at(node.offset), at(node.offset));
         editor.revealRange(new vscode.Range(at(node.offset), at(node.offset + node.length)), vscode.TextEditorRevealType.AtTop);
       })();
+    },
+    async undo(uri, redo) {
+      const command = redo ? 'redo' : 'undo';
+      // A .keras archive's custom editor is this graph: VS Code's undo applies to it while it is active.
+      if (isKerasArchiveName(uri.path)) return void (await vscode.commands.executeCommand(command));
+      // A text file is undone in its editor, which must have the focus for the command to reach it.
+      const doc = await vscode.workspace.openTextDocument(uri);
+      const shown = vscode.window.visibleTextEditors.find((e) => e.document === doc);
+      await vscode.window.showTextDocument(doc, { viewColumn: shown?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: false });
+      await vscode.commands.executeCommand(command);
     },
     onDidChange: controller.onDidChangeModel,
   };

@@ -16,6 +16,8 @@ export interface GraphController {
   applyVariant(uri: vscode.Uri, siteIds: string[], choice: VariantChoice): Promise<void>;
   /** Show the layer in the model file's text editor. */
   reveal(uri: vscode.Uri, layer: string): void;
+  /** Undo (or redo) the last edit of the model file, as Ctrl+Z in its editor would. */
+  undo(uri: vscode.Uri, redo: boolean): Promise<void>;
   /** Fires with a model's URI whenever its content changes (edits, undo, git, an applied variant). */
   onDidChange: vscode.Event<vscode.Uri>;
 }
@@ -37,14 +39,14 @@ export class GraphPanel {
   private readonly disposables: vscode.Disposable[] = [];
 
   /** Open (or bring forward) the graph of `uri`; with `layer`, centre and highlight that layer. */
-  static show(context: vscode.ExtensionContext, uri: vscode.Uri, controller: GraphController, layer?: string): GraphPanel {
+  static show(context: vscode.ExtensionContext, uri: vscode.Uri, controller: GraphController, layer?: string, preserveFocus = false): GraphPanel {
     const existing = GraphPanel.panels.get(uri.toString());
     if (existing) {
-      existing.panel.reveal(undefined, false);
+      existing.panel.reveal(undefined, preserveFocus);
       if (layer !== undefined) existing.focus(layer);
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(GraphPanel.viewType, GraphPanel.titleFor(uri), vscode.ViewColumn.Beside, GraphPanel.options(context));
+    const panel = vscode.window.createWebviewPanel(GraphPanel.viewType, GraphPanel.titleFor(uri), { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, GraphPanel.options(context));
     const p = new GraphPanel(panel, context, uri, controller);
     if (layer !== undefined) p.focus(layer);
     return p;
@@ -124,6 +126,12 @@ export class GraphPanel {
       }
       case 'reveal':
         this.controller.reveal(this.uri, msg.layer);
+        return;
+      case 'undo':
+      case 'redo':
+        await this.controller.undo(this.uri, msg.type === 'redo');
+        // Undo runs in the file's editor; the keyboard comes back to the graph.
+        if (!this.panel.active) this.panel.reveal(undefined, false);
         return;
       case 'exportImage':
         await this.saveImage(msg.format, msg.data);

@@ -5,6 +5,7 @@ import { costPlan } from '../core/laurel/planCost';
 import { DEFAULT_OPTIONS, instanceCost, VARIANTS, variantLabel } from '../core/laurel/variants';
 import type { VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
+import { unknownLayerText } from './unknownLayers';
 import type { GraphEdge, GraphNode, GraphSite, GraphSnapshot, VariantDelta } from '../protocol/webviewProtocol';
 
 // Pure: the panel sends this over postMessage and the tests run it in plain Node, so no `vscode` here.
@@ -51,6 +52,11 @@ export function graphSnapshot(m: OpenModel, options: VariantOptions = DEFAULT_OP
       branchNodes: s.branchLayers.map((l) => [...s.scope, l].join('/')).filter((id) => nodeIds.has(id)),
     };
   });
+  // A '?' says why: the layers of unknown class the missing count follows from.
+  if (m.analysis.unknownLayers.length) {
+    const culprits = `layers of unknown class: ${unknownLayerText(m.analysis.unknownLayers)}`;
+    for (const n of nodes) if (n.params === null && !n.note?.startsWith('unknown layer class')) n.note = `${n.note ?? 'parameters unknown'} (${culprits})`;
+  }
   const siteByNode = new Map(sites.map((s) => [s.node, s]));
   for (const n of nodes) {
     const s = siteByNode.get(n.id);

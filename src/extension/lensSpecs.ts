@@ -7,7 +7,8 @@ import type { ResidualSite } from '../core/analysis/residuals';
 import { instanceCost, variantLabel } from '../core/laurel/variants';
 import type { Variant, VariantChoice, VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
-import { currentCost, modelSpan, siteSpan } from './modelFacts';
+import { capRank, currentCost, modelSpan, siteSpan } from './modelFacts';
+import { unknownLayerText } from './unknownLayers';
 
 /** Command ids the lenses call (contributed in package.json). */
 export const COMMANDS = {
@@ -47,13 +48,24 @@ function modelTitle(m: OpenModel): string {
   const laurel = m.sites.filter((s) => s.current.variant !== 'plain').length;
   const state = m.sites.length === 0 ? 'no residuals' : `${m.sites.length} residual${m.sites.length === 1 ? '' : 's'}`;
   const plan = laurel === 0 ? (m.sites.length ? 'all plain' : '') : `LAuReL on ${laurel}/${m.sites.length} ${deltaText(now.addedParams, now.baseParams)}`;
+  const unknown = m.analysis.unknownLayers;
   return [
     `${m.doc.graph.name}: ${lower}${thousands(p.total)} params (${thousands(p.trainable)} trainable, ${thousands(p.nonTrainable)} non-trainable)`,
-    state,
+    unknown.length ? `⚠ ${unknown.length} unknown layer${unknown.length === 1 ? '' : 's'}: ${unknownLayerText(unknown, 2)}` : '',
+    state + (unknown.length ? ' found (more may hide inside unknown layers)' : ''),
     plan,
   ]
     .filter(Boolean)
     .join(' · ');
+}
+
+function modelTooltip(m: OpenModel): string {
+  const unknown = m.analysis.unknownLayers;
+  if (!unknown.length) return 'Show the Keras-style summary';
+  return (
+    `≥: a lower bound. ${unknown.length} layer${unknown.length === 1 ? ' is' : 's are'} of a class LAuReL does not know (${unknownLayerText(unknown, 8)}): ` +
+    'their parameters, their output shapes and every count after them are unknown (shown as ?), and residual connections inside them cannot be seen. Click: the Keras-style summary'
+  );
 }
 
 function siteLenses(site: ResidualSite, line: number, options: VariantOptions, base: number): LensSpec[] {
@@ -68,17 +80,20 @@ function siteLenses(site: ResidualSite, line: number, options: VariantOptions, b
     },
   ];
   const current = D === null ? 0 : instanceCost(site.current, D).params;
-  const choices: VariantChoice[] = LENS_VARIANTS.map((variant) => ({ variant, options }));
+  const choices: VariantChoice[] = LENS_VARIANTS.map((variant) => capRank({ variant, options }, D));
   if (site.current.variant !== 'plain') choices.push({ variant: 'plain', options });
   for (const choice of choices) {
     if (choice.variant === site.current.variant && JSON.stringify(choice.options) === JSON.stringify(site.current.options)) continue;
     const label = variantLabel(choice);
+    // A rank the settings ask for at or above D is capped here (capRank) and the lens says so.
+    const capped = choice.options.rank !== options.rank;
+    const capNote = capped ? ` (r=${options.rank} ≥ D=${D}: capped to ⌊D/2⌋)` : '';
     // Variants show their own cost over a plain add (what the paper tabulates); plain shows what it removes.
     const delta = D === null ? undefined : choice.variant === 'plain' ? -current : instanceCost(choice, D).params;
     out.push({
       line,
-      title: delta === undefined ? label : `${label} ${deltaText(delta, base)}`,
-      tooltip: `Make ${site.id} ${choice.variant === 'plain' ? 'a plain add again' : `a LAuReL ${label} residual`}` + (delta === undefined ? ' (its width is unknown, so the cost is too)' : `: ${deltaText(delta, base)} params`),
+      title: `${capped ? '⚠ ' : ''}${delta === undefined ? label : `${label} ${deltaText(delta, base)}`}`,
+      tooltip: `Make ${site.id} ${choice.variant === 'plain' ? 'a plain add again' : `a LAuReL ${label} residual`}` + (delta === undefined ? ' (its width is unknown, so the cost is too)' : `: ${deltaText(delta, base)} params`) + capNote,
       command: COMMANDS.applyVariantToSites,
       args: [[site.id], choice],
     });
@@ -95,7 +110,7 @@ export function buildLenses(m: OpenModel, options: VariantOptions, lineOf?: (off
   const top = lineOf ? lineOf(modelSpan(m).offset) : 0;
   const now = currentCost(m);
   const out: LensSpec[] = [
-    { line: top, title: modelTitle(m), tooltip: 'Show the Keras-style summary', command: COMMANDS.showSummary, args: [] },
+    { line: top, title: modelTitle(m), tooltip: modelTooltip(m), command: COMMANDS.showSummary, args: [] },
   ];
   if (m.sites.length) out.push({ line: top, title: 'Apply variant to all…', command: COMMANDS.applyVariantAll, args: [] });
   if (m.sites.some((s) => s.current.variant !== 'plain')) out.push({ line: top, title: 'Revert all to plain', command: COMMANDS.revertAll, args: [] });

@@ -13,9 +13,10 @@ import { planEdits } from '../core/write/planEdits';
 import type { TextEdit } from '../core/write/planEdits';
 import { writeDocument } from '../core/write/writeDocument';
 import { deltaText } from './lensSpecs';
-import { costWith, deltaParams } from './modelFacts';
+import { capRank, capText, costWith, deltaParams, rankCaps } from './modelFacts';
 import { isKerasArchiveName, looksLikeModelText, SNIFF_CHARS } from './modelSniff';
 import { readDefaultVariant, readVariantOptions } from './settings';
+import { unknownLayerProblems } from './unknownLayers';
 import { errorPosition, TextPositions } from './textPositions';
 
 export type ModelState = { ok: true; model: OpenModel; version: string } | { ok: false; error: Error; version: string };
@@ -30,8 +31,22 @@ export function isModelDocument(doc: vscode.TextDocument): boolean {
   return (doc.languageId === 'json' || doc.languageId === 'jsonc') && looksLikeModelText(doc.getText(new vscode.Range(doc.positionAt(0), doc.positionAt(SNIFF_CHARS))));
 }
 
+/**
+ * A `.keras` archive open in the custom editor: its bytes as edited (not yet saved) and the way an edit
+ * reaches its undo stack. While one is open, the controller reads and edits it instead of the file on disk.
+ */
+export interface ArchiveDocument {
+  readonly uri: vscode.Uri;
+  /** Changes with every edit, undo, redo and revert. */
+  readonly version: number;
+  readonly bytes: Uint8Array;
+  /** Replace the bytes as one undoable edit labelled `label`. */
+  edit(bytes: Uint8Array, label: string): void;
+}
+
 export class ModelController implements vscode.Disposable {
   private readonly states = new Map<string, ModelState>();
+  private readonly archives = new Map<string, ArchiveDocument>();
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('laurel');
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   private readonly disposables: vscode.Disposable[] = [this.diagnostics, this.changed];
@@ -98,7 +113,7 @@ export class ModelController implements vscode.Disposable {
     const state = this.read(doc.uri, encoder.encode(text), version);
     this.states.set(key, state);
     if (state.ok) {
-      this.diagnostics.delete(doc.uri);
+      this.setUnknownLayerDiagnostics(doc.uri, state.model, text);
     } else {
       const e = state.error;
       const where = e instanceof ModelError ? e.where : undefined;
@@ -114,10 +129,62 @@ export class ModelController implements vscode.Disposable {
     return state;
   }
 
+  /** A warning at each layer of unknown class (custom layers): its counts, shapes and inner residuals are unknown. */
+  private setUnknownLayerDiagnostics(uri: vscode.Uri, m: OpenModel, documentText?: string): void {
+    const problems = unknownLayerProblems(m);
+    if (!problems.length) return void this.diagnostics.delete(uri);
+    // Offsets are document offsets only when the document is the model text; else the warnings sit at the top.
+    const pos = documentText !== undefined && m.doc.container === 'plain' ? new TextPositions(documentText, m.doc.text) : undefined;
+    const at = (offset: number): vscode.Position => {
+      const p = pos!.position(offset);
+      return new vscode.Position(p.line, p.character);
+    };
+    this.diagnostics.set(
+      uri,
+      problems.map((p) => {
+        const range = pos && p.span ? new vscode.Range(at(p.span.offset), at(p.span.offset + p.span.length)) : new vscode.Range(0, 0, 0, 1);
+        const d = new vscode.Diagnostic(range, pos ? p.message : `${p.message} (in ${m.doc.container === 'keras-zip' ? 'config.json' : 'the model JSON string'})`, vscode.DiagnosticSeverity.Warning);
+        d.source = 'LAuReL';
+        d.code = 'unknown-layer';
+        return d;
+      }),
+    );
+  }
+
+  /** The custom editor opened `archive`: reads and edits of its uri go to it until the returned disposable. */
+  openArchive(archive: ArchiveDocument): vscode.Disposable {
+    const key = archive.uri.toString();
+    this.archives.set(key, archive);
+    return new vscode.Disposable(() => {
+      if (this.archives.get(key) !== archive) return;
+      this.archives.delete(key);
+      this.states.delete(key);
+      this.diagnostics.delete(archive.uri);
+      this.changed.fire(archive.uri);
+    });
+  }
+
+  /** The archive's bytes changed (edit, undo, redo, revert): tell the lenses, views and graph. */
+  archiveChanged(uri: vscode.Uri): void {
+    this.changed.fire(uri);
+  }
+
+  private fromArchive(archive: ArchiveDocument): ModelState {
+    const version = `a${archive.version}`;
+    const cached = this.states.get(archive.uri.toString());
+    if (cached?.version === version) return cached;
+    const state = this.read(archive.uri, archive.bytes, version);
+    this.states.set(archive.uri.toString(), state);
+    if (state.ok) this.setUnknownLayerDiagnostics(archive.uri, state.model);
+    return state;
+  }
+
   /** The model behind a uri: the open document when there is one, else the file (a .keras archive). */
   async fromUri(uri: vscode.Uri): Promise<ModelState> {
     const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
     if (open) return this.fromDocument(open) ?? { ok: false, error: new Error(`${this.label(uri)} does not look like a model file`), version: '' };
+    const archive = this.archives.get(uri.toString());
+    if (archive) return this.fromArchive(archive);
     if (!isKerasArchiveName(uri.path)) return this.fromDocument(await vscode.workspace.openTextDocument(uri)) ?? { ok: false, error: new Error(`${this.label(uri)} does not look like a model file`), version: '' };
     const stat = await vscode.workspace.fs.stat(uri);
     const version = `m${stat.mtime}:${stat.size}`;
@@ -125,13 +192,16 @@ export class ModelController implements vscode.Disposable {
     if (cached?.version === version) return cached;
     const state = this.read(uri, await vscode.workspace.fs.readFile(uri), version);
     this.states.set(uri.toString(), state);
+    if (state.ok) this.setUnknownLayerDiagnostics(uri, state.model);
     return state;
   }
 
   /** What is known now without reading a file: the open document's model, or the last read of an archive. */
   cached(uri: vscode.Uri): ModelState | undefined {
     const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-    return open ? this.fromDocument(open) : this.states.get(uri.toString());
+    if (open) return this.fromDocument(open);
+    const archive = this.archives.get(uri.toString());
+    return archive ? this.fromArchive(archive) : this.states.get(uri.toString());
   }
 
   private read(uri: vscode.Uri, bytes: Uint8Array, version: string): ModelState {
@@ -170,13 +240,14 @@ export class ModelController implements vscode.Disposable {
     }
     let edits: TextEdit[];
     try {
-      edits = planEdits(m.doc, m.sites, new Map(m.sites.filter((s) => ids.has(s.id)).map((s) => [s.id, choice])));
+      edits = planEdits(m.doc, m.sites, new Map(m.sites.filter((s) => ids.has(s.id)).map((s) => [s.id, capRank(choice, s.width)])));
     } catch (e) {
       void vscode.window.showErrorMessage(`LAuReL: ${e instanceof Error ? e.message : String(e)}`);
       return false;
     }
     const plan = costWith(m, choice, [...ids]);
-    const what = `${choice.variant === 'plain' ? 'plain' : choice.variant.toUpperCase()} on ${ids.size} residual${ids.size === 1 ? '' : 's'}: ${deltaText(deltaParams(m, plan), plan.baseParams)} params`;
+    const capped = capText(choice, rankCaps(m, choice, [...ids]));
+    const what = `${choice.variant === 'plain' ? 'plain' : choice.variant.toUpperCase()} on ${ids.size} residual${ids.size === 1 ? '' : 's'}: ${deltaText(deltaParams(m, plan), plan.baseParams)} params${capped ? `; ${capped}` : ''}`;
     if (edits.length === 0) {
       void vscode.window.showInformationMessage(`LAuReL: ${this.label(uri)} already has ${what.replace(/:.*$/, '')}`);
       return true;
@@ -188,6 +259,13 @@ export class ModelController implements vscode.Disposable {
 
   /** Write edits of the model text back into the file, in the way its container allows. */
   async write(uri: vscode.Uri, m: OpenModel, edits: TextEdit[], what: string): Promise<boolean> {
+    const archive = this.archives.get(uri.toString());
+    if (m.doc.container === 'keras-zip' && archive) {
+      // Open in the custom editor: an undoable edit of its bytes, written when the user saves.
+      archive.edit(writeDocument(m.doc, edits), what);
+      this.changed.fire(uri);
+      return true;
+    }
     if (m.doc.container === 'keras-zip') {
       const yes = 'Rewrite archive';
       const answer = await vscode.window.showWarningMessage(

@@ -3,30 +3,22 @@
  * object is in the model text, the plan the file holds now, what a choice would add. Pure: no `vscode`.
  */
 import type { ResidualSite } from '../core/analysis/residuals';
-import { layerByName } from '../core/ir';
-import type { ModelGraph } from '../core/ir';
 import { costPlan } from '../core/laurel/planCost';
 import type { PlanCost } from '../core/laurel/planCost';
+import { hasLr, hasPa, paModeOf } from '../core/laurel/variants';
 import type { VariantChoice } from '../core/laurel/variants';
 import { nodeAt } from '../core/locate';
 import type { OpenModel } from '../core/model';
+import { layerSpan } from './unknownLayers';
 
 export interface TextSpan {
   offset: number;
   length: number;
 }
 
-function graphOf(g: ModelGraph, scope: string[]): ModelGraph | undefined {
-  let cur: ModelGraph | undefined = g;
-  for (const name of scope) cur = cur && layerByName(cur).get(name)?.subgraph;
-  return cur;
-}
-
 /** The span of a residual's merge layer object ({class_name, config, ...}) in the model text. */
 export function siteSpan(m: OpenModel, site: ResidualSite): TextSpan | undefined {
-  const layer = graphOf(m.doc.graph, site.scope)?.layers.find((l) => l.name === site.merge);
-  const node = layer && nodeAt(m.doc, layer.path);
-  return node ? { offset: node.offset, length: node.length } : undefined;
+  return layerSpan(m, site.scope, site.merge);
 }
 
 /** The span of the model object itself. */
@@ -52,10 +44,38 @@ export function currentCost(m: OpenModel): PlanCost {
   return costPlan(m.sites, new Map(m.sites.map((s) => [s.id, s.current])), m.params.total);
 }
 
-/** The cost if `choice` replaced the current variant at `siteIds` (every site when omitted). */
+/** Whether a choice has a low-rank term (its cost and meaning depend on the rank r). */
+export const usesRank = (c: VariantChoice): boolean => hasLr(c.variant) || (hasPa(c.variant) && paModeOf(c) !== 'identity');
+
+/**
+ * A rank at or above the width D is no longer low-rank (B·A could be any D×D map, at ≥ 2D² parameters):
+ * such a choice gets r = max(1, ⌊D/2⌋) at that site. Returns the choice unchanged where the cap does not apply.
+ */
+export function capRank(choice: VariantChoice, width: number | null): VariantChoice {
+  if (width === null || !usesRank(choice) || choice.options.rank < width) return choice;
+  return { ...choice, options: { ...choice.options, rank: Math.max(1, Math.floor(width / 2)) } };
+}
+
+/** The sites (by id) where `choice` would be capped, with the rank each gets. */
+export function rankCaps(m: OpenModel, choice: VariantChoice, siteIds?: readonly string[]): { siteId: string; width: number; rank: number }[] {
+  const ids = new Set(siteIds ?? m.sites.map((s) => s.id));
+  return m.sites
+    .filter((s) => ids.has(s.id) && s.width !== null && capRank(choice, s.width) !== choice)
+    .map((s) => ({ siteId: s.id, width: s.width!, rank: capRank(choice, s.width).options.rank }));
+}
+
+/** 'r=16 ≥ D at 2 residuals (D=8, 9): r=4 there'; '' when nothing is capped. */
+export function capText(choice: VariantChoice, caps: ReturnType<typeof rankCaps>): string {
+  if (!caps.length) return '';
+  const widths = [...new Set(caps.map((c) => c.width))].sort((a, b) => a - b);
+  const ranks = [...new Set(caps.map((c) => c.rank))].sort((a, b) => a - b);
+  return `r=${choice.options.rank} ≥ D at ${caps.length} residual${caps.length === 1 ? '' : 's'} (D=${widths.join(', ')}): capped to r=${ranks.join('/')} (⌊D/2⌋) there`;
+}
+
+/** The cost if `choice` (rank-capped per site) replaced the current variant at `siteIds` (every site when omitted). */
 export function costWith(m: OpenModel, choice: VariantChoice, siteIds?: readonly string[]): PlanCost {
   const ids = new Set(siteIds ?? m.sites.map((s) => s.id));
-  return costPlan(m.sites, new Map(m.sites.map((s) => [s.id, ids.has(s.id) ? choice : s.current])), m.params.total);
+  return costPlan(m.sites, new Map(m.sites.map((s) => [s.id, ids.has(s.id) ? capRank(choice, s.width) : s.current])), m.params.total);
 }
 
 /** Added parameters of a plan compared with what the file holds now. */

@@ -2,11 +2,11 @@
  * Quick-pick items for choosing a variant, each with what it would add to the model. Pure: no `vscode`.
  */
 import { thousands } from '../cli/table';
-import { hasLr, hasPa, paModeOf, VARIANTS, variantLabel } from '../core/laurel/variants';
+import { hasPa, VARIANTS, variantLabel } from '../core/laurel/variants';
 import type { Variant, VariantChoice, VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import { deltaText } from './lensSpecs';
-import { costWith, currentCost } from './modelFacts';
+import { capText, costWith, currentCost, rankCaps, usesRank } from './modelFacts';
 
 export interface VariantPick {
   label: string;
@@ -27,7 +27,7 @@ const DETAIL: Record<Variant, string> = {
 };
 
 /** Whether a choice's cost depends on the rank r, and on PA's look-back k. */
-export const usesRank = (c: VariantChoice): boolean => hasLr(c.variant) || (hasPa(c.variant) && paModeOf(c) !== 'identity');
+export { usesRank };
 export const usesK = (c: VariantChoice): boolean => hasPa(c.variant);
 
 /**
@@ -47,10 +47,11 @@ export function variantPicks(m: OpenModel, options: VariantOptions, preferred: V
     const delta = plan.addedParams - currentCost(m).addedParams;
     const where = `${n} residual${n === 1 ? '' : 's'}`;
     const unknown = plan.uncounted.length ? ` (${plan.uncounted.length} of unknown width not counted)` : '';
+    const capped = capText(choice, rankCaps(m, choice, siteIds));
     return {
-      label: variant === 'plain' ? 'plain' : variantLabel(choice),
+      label: variant === 'plain' ? 'plain' : `${capped ? '$(warning) ' : ''}${variantLabel(choice)}`,
       description: `${deltaText(delta, base)} params on ${where}${unknown} → ${thousands(base + plan.addedParams)} total`,
-      detail: DETAIL[variant],
+      detail: capped ? `${capped}. ${DETAIL[variant]}` : DETAIL[variant],
       variant,
     };
   });

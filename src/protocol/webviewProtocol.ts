@@ -107,7 +107,10 @@ export type WebviewToHost =
   /** Sent when the user asks to see a layer in the model file (double-click or context action on a node). */
   | { type: 'reveal'; layer: string }
   /** Sent by Export SVG / PNG: `data` is SVG text or a `data:image/png;base64,` URL; the host saves it. */
-  | { type: 'exportImage'; format: 'svg' | 'png'; data: string };
+  | { type: 'exportImage'; format: 'svg' | 'png'; data: string }
+  /** Ctrl+Z / Ctrl+Shift+Z (Ctrl+Y) in the graph: undo or redo the model file. */
+  | { type: 'undo' }
+  | { type: 'redo' };
 
 /** Messages the host sends to the webview. */
 export type HostToWebview =
@@ -140,7 +143,9 @@ export function validateWebviewMessage(x: unknown): WebviewToHost | undefined {
   if (!isObject(x) || typeof x.type !== 'string') return undefined;
   switch (x.type) {
     case 'ready':
-      return { type: 'ready' };
+    case 'undo':
+    case 'redo':
+      return { type: x.type };
     case 'applyVariant': {
       const { siteIds, variant, rank, k } = x;
       if (!Array.isArray(siteIds) || siteIds.length === 0 || siteIds.length > PROTOCOL_LIMITS.maxSiteIds) return undefined;

@@ -6,7 +6,7 @@ import type { VariantChoice } from '../../src/core/laurel/variants';
 import { openModel, planModel } from '../../src/core/model';
 import { applyEdits, planEdits } from '../../src/core/write/planEdits';
 import { buildLenses, COMMANDS, deltaText } from '../../src/extension/lensSpecs';
-import { costWith, deltaParams, siteAtOffset, siteSpan } from '../../src/extension/modelFacts';
+import { capRank, capText, costWith, deltaParams, rankCaps, siteAtOffset, siteSpan } from '../../src/extension/modelFacts';
 import { looksLikeModelText } from '../../src/extension/modelSniff';
 import { readBackend, readCodeLensEnabled, readDefaultVariant, readEngineSettings, readVariantOptions } from '../../src/extension/settings';
 import { formatEdits, summaryDocument } from '../../src/extension/summaryText';
@@ -114,7 +114,11 @@ describe('extension logic (no vscode)', () => {
       assert.ok(l2.some((l) => l.title === 'residual block1_add · D=16 · now RW+LR r=16'));
       assert.ok(l2.some((l) => l.title === 'plain −514 (1.18%)'));
       // Other variants show their own cost over a plain add, not the difference from the current one.
-      assert.ok(l2.some((l) => l.title === 'LR r=16 +512 (1.18%)' && (l.args[0] as string[])[0] === 'block1_add'));
+      // At D=16 the settings' r=16 is not low-rank: the lens offers r=8 (⌊D/2⌋), flagged, with the cap in its tooltip.
+      const lr = l2.find((l) => l.title.startsWith('⚠ LR') && (l.args[0] as string[])[0] === 'block1_add')!;
+      assert.equal(lr.title, '⚠ LR r=8 +256 (0.590%)');
+      assert.match(lr.tooltip!, /r=16 ≥ D=16: capped to ⌊D\/2⌋/);
+      assert.deepEqual(lr.args[1], { variant: 'lr', options: { ...DEFAULT_OPTIONS, rank: 8 } });
       assert.ok(!l2.some((l) => l.title.startsWith('RW+LR r=16') && (l.args[0] as string[] | undefined)?.[0] === 'block1_add'));
     });
     it('a one-line file gets the model lens and a format lens, no per-residual lenses', () => {
@@ -163,8 +167,15 @@ describe('extension logic (no vscode)', () => {
     });
     it('prices a choice against what the file holds now', () => {
       const rwlr: VariantChoice = { variant: 'rw+lr', options: DEFAULT_OPTIONS };
-      assert.equal(deltaParams(m, costWith(m, rwlr)), 514 * 2 + 1026 * 2);
-      assert.equal(deltaParams(m, costWith(m, rwlr, ['block1_add'])), 514);
+      // block1/2 (D=16) get r=8 (the cap): 2 + 2·8·16 = 258 each; block3/4 (D=32) keep r=16: 2 + 2·16·32 = 1026.
+      assert.equal(deltaParams(m, costWith(m, rwlr)), 258 * 2 + 1026 * 2);
+      assert.equal(deltaParams(m, costWith(m, rwlr, ['block1_add'])), 258);
+      assert.equal(deltaParams(m, costWith(m, rwlr, ['block3_add'])), 1026);
+      assert.equal(capText(rwlr, rankCaps(m, rwlr)), 'r=16 ≥ D at 2 residuals (D=16): capped to r=8 (⌊D/2⌋) there');
+      assert.deepEqual(rankCaps(m, { variant: 'rw', options: DEFAULT_OPTIONS }), [], 'RW has no rank');
+      assert.equal(capRank(rwlr, 9).options.rank, 4);
+      assert.equal(capRank(rwlr, 17), rwlr);
+      assert.equal(capRank(rwlr, null), rwlr);
       const m2 = open(applyEdits(resnetText, planEdits(m.doc, m.sites, new Map(m.sites.map((s) => [s.id, rwlr])))));
       assert.equal(deltaParams(m2, costWith(m2, { variant: 'plain', options: DEFAULT_OPTIONS })), -(514 * 2 + 1026 * 2));
     });
@@ -175,8 +186,10 @@ describe('extension logic (no vscode)', () => {
     it('lists every variant with its total delta, the preferred one first and plain last', () => {
       const picks = variantPicks(m, DEFAULT_OPTIONS, 'lr');
       assert.equal(picks[0]!.variant, 'lr');
-      assert.equal(picks[0]!.label, 'LR r=16');
-      assert.equal(picks[0]!.description, '+3,072 (7.08%) params on 4 residuals → 46,490 total');
+      assert.equal(picks[0]!.label, '$(warning) LR r=16');
+      assert.match(picks[0]!.detail, /^r=16 ≥ D at 2 residuals \(D=16\): capped to r=8/);
+      assert.equal(picks[0]!.description, '+2,560 (5.90%) params on 4 residuals → 45,978 total');
+      assert.equal(variantPicks(m, DEFAULT_OPTIONS, 'lr', ['block3_add'])[0]!.label, 'LR r=16', 'D=32: no cap, no flag');
       assert.equal(picks.length, 7, 'nothing to revert: no plain item');
       const m2 = open(applyEdits(resnetText, planModel(m, 'block2_add=lr').edits));
       const p2 = variantPicks(m2, DEFAULT_OPTIONS, 'lr');

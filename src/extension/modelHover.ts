@@ -1,0 +1,24 @@
+/**
+ * Hover over a layer whose parameter count is unknown ('?' in lenses, summary and graph): why, and which
+ * layers of unknown class it follows from.
+ */
+import * as vscode from 'vscode';
+import type { ModelController } from './modelController';
+import { TextPositions } from './textPositions';
+import { unknownCountAt } from './unknownLayers';
+
+export function unknownCountHover(controller: ModelController, doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
+  const state = controller.fromDocument(doc);
+  if (!state?.ok || state.model.doc.container !== 'plain' || !state.model.analysis.unknownLayers.length) return undefined;
+  const m = state.model;
+  const positions = new TextPositions(doc.getText(), m.doc.text);
+  const hit = unknownCountAt(m, positions.modelOffset(pos));
+  if (!hit) return undefined;
+  const at = (o: number): vscode.Position => {
+    const p = positions.position(o);
+    return new vscode.Position(p.line, p.character);
+  };
+  const text = new vscode.MarkdownString();
+  text.appendText(`LAuReL: ${hit.text}`);
+  return new vscode.Hover(text, new vscode.Range(at(hit.span.offset), at(hit.span.offset + hit.span.length)));
+}

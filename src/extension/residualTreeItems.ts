@@ -1,0 +1,127 @@
+/**
+ * What the LAuReL Residuals view shows, as plain data: the model's residual sites grouped in stages (runs of
+ * sites whose merges output the same shape, as the graph's "Whole stage"), each with its kind, width D, current
+ * variant and, as children, what each variant would cost there. Pure: no `vscode` (unit-tested).
+ */
+import { thousands } from '../cli/table';
+import { instanceCost, variantLabel } from '../core/laurel/variants';
+import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
+import type { OpenModel } from '../core/model';
+import { stageOf } from '../../webview/stage';
+import { graphSnapshot, shapeText } from './graphSnapshot';
+import { deltaText, LENS_VARIANTS } from './lensSpecs';
+import { capRank, currentCost } from './modelFacts';
+import { unknownLayerText } from './unknownLayers';
+
+export interface VariantItem {
+  kind: 'variant';
+  siteId: string;
+  choice: VariantChoice;
+  label: string;
+  description: string;
+  tooltip: string;
+  /** The site has this variant now (nothing to apply). */
+  current: boolean;
+  /** The settings' rank was at or above D here and was capped. */
+  capped: boolean;
+}
+
+export interface SiteItem {
+  kind: 'site';
+  siteId: string;
+  merge: string;
+  label: string;
+  description: string;
+  tooltip: string;
+  variants: VariantItem[];
+}
+
+export interface StageItem {
+  kind: 'stage';
+  label: string;
+  description: string;
+  siteIds: string[];
+  sites: SiteItem[];
+}
+
+export interface NoteItem {
+  kind: 'note';
+  label: string;
+  tooltip: string;
+}
+
+export type ResidualTreeItem = StageItem | SiteItem | VariantItem | NoteItem;
+
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** The view's top level: a note on layers of unknown class (residuals may hide inside them), then the stages. */
+export function residualTree(m: OpenModel, options: VariantOptions): (StageItem | NoteItem)[] {
+  const out: (StageItem | NoteItem)[] = [];
+  const unknown = m.analysis.unknownLayers;
+  if (unknown.length) {
+    out.push({
+      kind: 'note',
+      label: `${plural(unknown.length, 'layer')} of unknown class: residuals inside may be hidden`,
+      tooltip: `${unknownLayerText(unknown)}. Their insides are not in the file's config, so a residual connection inside them cannot be seen, priced or switched; the parameter total is a lower bound.`,
+    });
+  }
+  const base = currentCost(m).baseParams;
+  const snapshot = graphSnapshot(m, options);
+  const byId = new Map(m.sites.map((s) => [s.id, s]));
+  for (let i = 0; i < snapshot.sites.length; ) {
+    const stage = stageOf(snapshot, snapshot.sites[i]!.id);
+    i += Math.max(1, stage.length);
+    const sites = stage.map((g) => siteItem(byId.get(g.id)!, options, base));
+    const first = byId.get(stage[0]!.id)!;
+    const switched = stage.filter((g) => g.current.variant !== 'plain').length;
+    out.push({
+      kind: 'stage',
+      label: `stage ${out.filter((o) => o.kind === 'stage').length + 1}`,
+      description: `${shapeText(first.shape)} · ${plural(stage.length, 'residual')}${switched ? ` · ${switched} LAuReL` : ''}`,
+      siteIds: stage.map((g) => g.id),
+      sites,
+    });
+  }
+  return out;
+}
+
+function siteItem(site: OpenModel['sites'][number], options: VariantOptions, base: number): SiteItem {
+  const D = site.width;
+  const variants: VariantItem[] = [...LENS_VARIANTS, 'plain' as const].map((variant) => {
+    const wanted: VariantChoice = { variant, options };
+    const choice = capRank(wanted, D);
+    const capped = choice !== wanted;
+    const current = variant === site.current.variant && (variant === 'plain' || JSON.stringify(choice.options) === JSON.stringify(site.current.options));
+    const params = D === null ? null : instanceCost(choice, D).params;
+    const label = variantLabel(choice);
+    const cost = params === null ? 'cost unknown (D unknown)' : `${deltaText(params, base)} params`;
+    return {
+      kind: 'variant',
+      siteId: site.id,
+      choice,
+      label: `${capped ? '⚠ ' : ''}${label}`,
+      description: `${variant === 'plain' ? (params === null ? '' : '+0') : cost}${current ? ' · current' : ''}`,
+      tooltip:
+        `${label} at ${site.id}: ${variant === 'plain' ? 'y = f(x) + x' : cost} over a plain add` +
+        (capped ? `\nr=${options.rank} ≥ D=${D} is not low-rank: capped to r=${choice.options.rank} (⌊D/2⌋) here` : ''),
+      current,
+      capped,
+    };
+  });
+  const via = site.shortcutLayers.length ? ` via ${site.shortcutLayers.join(', ')}` : '';
+  return {
+    kind: 'site',
+    siteId: site.id,
+    merge: site.merge,
+    label: site.id,
+    description: `${site.shortcutKind} · D=${D ?? '?'} · ${variantLabel(site.current)}`,
+    tooltip: [
+      `Residual ${site.id} (layer ${site.merge}${site.scope.length ? ` in ${site.scope.join('/')}` : ''})`,
+      `${site.shortcutKind} shortcut: ${site.branchLayer} ← ${site.forkLayer}${via}`,
+      `width D=${D ?? '?'}, output ${shapeText(site.shape)}; now ${variantLabel(site.current)}`,
+      ...variants.filter((v) => v.choice.variant !== 'plain').map((v) => `  ${v.label}: ${v.description}`),
+      `base model ${thousands(base)} params`,
+    ].join('\n'),
+    variants,
+  };
+}
