@@ -1,5 +1,5 @@
 // The variant menu of one or more residual edges: each variant with what it adds, rank and k, apply.
-import { instanceCost, VARIANTS, variantLabel } from '../src/core/laurel/variants';
+import { capRank, instanceCost, VARIANTS, variantLabel } from '../src/core/laurel/variants';
 import type { Variant } from '../src/core/laurel/variants';
 import type { GraphSite, GraphSnapshot } from '../src/protocol/webviewProtocol';
 import { formatDelta, formatPercent } from './format';
@@ -136,13 +136,17 @@ export class VariantMenu {
     };
     const update = (): void => {
       const o = read();
-      note.textContent = !o ? 'rank and k must be positive integers' : unknownWidth ? `${unknownWidth} site(s) of unknown width not priced` : '';
+      // r ≥ D is not low-rank: such sites get ⌊D/2⌋ on apply (capRank), priced and said so here.
+      const r = o?.r ?? g.options.rank;
+      const capped = sites.filter((s) => s.width !== null && r >= s.width);
+      const capNote = capped.length ? `⚠ r=${r} ≥ D at ${capped.length} site(s) (D=${[...new Set(capped.map((s) => s.width))].join(', ')}): low-rank terms there get r=⌊D/2⌋` : '';
+      note.textContent = !o ? 'rank and k must be positive integers' : [unknownWidth ? `${unknownWidth} site(s) of unknown width not priced` : '', capNote].filter(Boolean).join('; ');
       apply.toggleAttribute('disabled', !o);
       for (const v of VARIANTS) {
         const row = rows.get(v)!;
         const choice = { variant: v, options: { ...g.options, rank: o?.r ?? g.options.rank, k: o?.kk ?? g.options.k } };
         row.label.textContent = variantLabel(choice);
-        const added = sites.reduce((n, s) => n + (s.width === null ? 0 : instanceCost(choice, s.width).params), 0);
+        const added = sites.reduce((n, s) => n + (s.width === null ? 0 : instanceCost(capRank(choice, s.width), s.width).params), 0);
         row.delta.textContent = v === 'plain' ? '+0' : `${formatDelta(added)} (${formatPercent(base > 0 ? (added / base) * 100 : 0)})`;
       }
     };

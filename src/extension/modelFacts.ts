@@ -5,7 +5,9 @@
 import type { ResidualSite } from '../core/analysis/residuals';
 import { costPlan } from '../core/laurel/planCost';
 import type { PlanCost } from '../core/laurel/planCost';
-import { hasLr, hasPa, paModeOf } from '../core/laurel/variants';
+import { capRank, usesRank } from '../core/laurel/variants';
+
+export { capRank, usesRank };
 import type { VariantChoice } from '../core/laurel/variants';
 import { nodeAt } from '../core/locate';
 import type { OpenModel } from '../core/model';
@@ -42,18 +44,6 @@ export function siteAtOffset(m: OpenModel, offset: number): ResidualSite | undef
 /** What the file holds now: each site's current variant, costed against the plain model. */
 export function currentCost(m: OpenModel): PlanCost {
   return costPlan(m.sites, new Map(m.sites.map((s) => [s.id, s.current])), m.params.total);
-}
-
-/** Whether a choice has a low-rank term (its cost and meaning depend on the rank r). */
-export const usesRank = (c: VariantChoice): boolean => hasLr(c.variant) || (hasPa(c.variant) && paModeOf(c) !== 'identity');
-
-/**
- * A rank at or above the width D is no longer low-rank (B·A could be any D×D map, at ≥ 2D² parameters):
- * such a choice gets r = max(1, ⌊D/2⌋) at that site. Returns the choice unchanged where the cap does not apply.
- */
-export function capRank(choice: VariantChoice, width: number | null): VariantChoice {
-  if (width === null || !usesRank(choice) || choice.options.rank < width) return choice;
-  return { ...choice, options: { ...choice.options, rank: Math.max(1, Math.floor(width / 2)) } };
 }
 
 /** The sites (by id) where `choice` would be capped, with the rank each gets. */

@@ -48,6 +48,18 @@ export function paModeOf(c: VariantChoice): PaMode {
   return c.variant === 'rw+lr+pa' ? 'lowrank-per-j' : c.options.paMode;
 }
 
+/** Whether a choice has a low-rank term (its cost and meaning depend on the rank r). */
+export const usesRank = (c: VariantChoice): boolean => hasLr(c.variant) || (hasPa(c.variant) && paModeOf(c) !== 'identity');
+
+/**
+ * A rank at or above the width D is no longer low-rank (B·A could be any D×D map, at ≥ 2D² parameters): the
+ * extension offers and applies r = max(1, ⌊D/2⌋) at such a site instead. The same choice when it does not apply.
+ */
+export function capRank(choice: VariantChoice, width: number | null): VariantChoice {
+  if (width === null || !usesRank(choice) || choice.options.rank < width) return choice;
+  return { ...choice, options: { ...choice.options, rank: Math.max(1, Math.floor(width / 2)) } };
+}
+
 export const rwParams = (norm: RwNorm): number => (norm === 'softmax' ? 2 : norm === 'sigmoid-single' ? 1 : 0);
 
 /** Cost of one LAuReL instance at a site of width D. Counts are per position (per pixel or token). */

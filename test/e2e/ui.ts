@@ -1,0 +1,94 @@
+/** What the end-to-end tests do in VS Code as a user would: the palette, Quick Open, lenses, webviews. */
+import type { Frame, Page } from 'playwright-core';
+
+export const norm = (s: string | null): string => (s ?? '').replace(/\u00a0/g, ' ');
+
+export async function lensTexts(page: Page): Promise<string[]> {
+  return (await page.$$eval('.codelens-decoration', (els) => els.map((e) => e.textContent ?? ''))).map(norm);
+}
+
+/** The lines the active editor shows (Monaco renders only the visible ones). */
+export async function visibleText(page: Page): Promise<string> {
+  return norm(await page.locator('.editor-group-container.active .view-lines').first().textContent());
+}
+
+/** Opens a quick input with `key` and waits until its box has the keyboard focus (typed keys then land there). */
+export async function openQuickInput(page: Page, key: string): Promise<void> {
+  // A quick input still open (or fading out) from before would take the key instead.
+  if (await page.locator('.quick-input-widget').isVisible()) {
+    await page.keyboard.press('Escape');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5_000 });
+  }
+  const focused = (): Promise<unknown> => page.waitForFunction("!!document.activeElement?.closest('.quick-input-widget')", null, { timeout: 5_000 }); // runs in the page (no DOM typings here)
+  await page.keyboard.press(key);
+  try {
+    await focused();
+  } catch {
+    // The focus was inside a webview (a click in the graph), which keeps the key: give it back to the workbench.
+    console.log(`      (${key} went to a webview: focusing the workbench)`);
+    await page.locator('.part.sidebar .composite.title').first().click();
+    await page.keyboard.press(key);
+    await focused();
+  }
+}
+
+/**
+ * Runs a command from the palette as a user would. A command whose `when` clause depends on the active editor
+ * appears once VS Code has updated its context keys (asynchronously, after an editor opens): so the palette is
+ * tried again, up to three times, before the test fails.
+ */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  // Click the row with exactly this title: fuzzy matching may rank another command first.
+  const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  for (let attempt = 1; ; attempt++) {
+    await openQuickInput(page, 'F1');
+    await page.keyboard.type(title);
+    const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) }).first();
+    try {
+      await row.click({ timeout: attempt < 3 ? 5_000 : 10_000 });
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(1_000);
+    }
+  }
+}
+
+/** A layout command for a screenshot: titles move between VS Code versions, so a missing one is skipped. */
+export async function layoutCommand(page: Page, title: string): Promise<void> {
+  try {
+    await runCommand(page, title);
+  } catch {
+    await page.keyboard.press('Escape');
+  }
+}
+
+/**
+ * The content frame of the webview that shows `selector`. A webview is two iframes deep (iframe.webview, then
+ * iframe#active-frame); with the graph and the training panel open there are several, so look in each.
+ */
+export async function webviewFrame(page: Page, selector: string, timeout = 60_000): Promise<Frame> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    for (const f of page.frames()) {
+      if (f.name() !== 'active-frame' && !f.url().includes('fake.html')) continue;
+      try {
+        if ((await f.locator(selector).count()) > 0) return f;
+      } catch {
+        // the frame went away while we looked
+      }
+    }
+    if (Date.now() > end) throw new Error(`no webview shows ${selector} after ${timeout} ms`);
+    await page.waitForTimeout(250);
+  }
+}
+
+export async function quickOpen(page: Page, file: string): Promise<void> {
+  await openQuickInput(page, 'Control+P');
+  await page.keyboard.type(file);
+  // A click on the row, not Enter: a key can land in whatever had the focus before the list was ready.
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first().click({ timeout: 20_000 });
+  await page.locator('.tab.active', { hasText: file }).waitFor({ timeout: 20_000 });
+}
+
