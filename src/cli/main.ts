@@ -9,6 +9,7 @@ import { EXPORT_TARGETS, exportModel, isExportTarget } from './exportCommand';
 import { sameFile, writeFileAtomic } from '../util/fsAtomic';
 import { planText, residualText, summaryText } from './inspectText';
 import { isTrainCommand, runTrainCommand, TRAIN_USAGE } from './trainCommands';
+import { isPyCommand, PY_USAGE, runPyCommand } from './pyCommands';
 
 const USAGE = `laurel: inspect and edit the residual connections of Keras / TF.js model files
 
@@ -19,6 +20,7 @@ const USAGE = `laurel: inspect and edit the residual connections of Keras / TF.j
   laurel export FILE [--plan SPEC] [--to pytorch|keras-json|tfjs] [-o OUT]
       The model with the plan as a PyTorch module (default), a Keras 2 model JSON or a TF.js model.json.
 ${TRAIN_USAGE}
+${PY_USAGE}
 
 SPEC: entries 'target=variant:option...' separated by commas; target 'all' (default), a site id or
 merge name ('*' matches anything); variants plain, rw, lr, pa, rw+lr, rw+pa, rw+lr+pa, gemma; options
@@ -96,6 +98,10 @@ function run(argv: string[]): number {
 }
 
 function main(): void {
+  if (isPyCommand(process.argv.slice(2))) {
+    void runPyCommand(process.argv.slice(2)).then((code) => (process.exitCode = code));
+    return;
+  }
   if (isTrainCommand(process.argv[2])) {
     void runTrainCommand(process.argv.slice(2)).then((code) => (process.exitCode = code));
     return;

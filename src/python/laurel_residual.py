@@ -39,7 +39,8 @@ def _down_init(width, rank, lr_init):
 
 
 class LaurelResidual(nn.Module):
-    """Replaces the add-merge y = f(x) + x, acting on the LAST axis D (channels of NHWC, model width of [B, T, D]).
+    """Replaces the add-merge y = f(x) + x, acting on axis D: the last (channels of NHWC, model width of [B, T, D])
+    unless axis says otherwise (axis=1: channels of NCHW). Without width, D is taken at the first call.
 
     forward([...]) takes f(x) at branch_index and x at shortcut_index; the PA variants then take the earlier
     activations x_{i-1}, x_{i-2}, ... (at most k - 1; when fewer exist only those terms are summed).
@@ -53,10 +54,13 @@ class LaurelResidual(nn.Module):
     for gemma: its RMSNorm would divide by sqrt(eps) at B = 0), gemma_norm_scale [D] ones, pa_gamma [k] ones.
     """
 
-    def __init__(self, width, variant="plain", rank=16, k=3, rw_norm="softmax", lr_init="xavier", pa_mode="identity", branch_index=0, shortcut_index=1):
+    def __init__(self, width=None, variant="plain", rank=16, k=3, rw_norm="softmax", lr_init="xavier", pa_mode="identity", branch_index=0, shortcut_index=1, axis=-1):
         super().__init__()
         self.variant, self.rank, self.k, self.rw_norm, self.lr_init = variant, rank, k, rw_norm, lr_init
         self.branch_index, self.shortcut_index = branch_index, shortcut_index
+        # The axis of the width D: -1 (NHWC maps, [B, T, D]) or 1 (channels of PyTorch's NCHW maps).
+        self.axis = axis
+        self.width = width
         self.has_rw = variant.startswith("rw")
         self.has_pa = variant.endswith("pa")
         self.pa_mode = "lowrank-per-j" if variant == "rw+lr+pa" else pa_mode
@@ -67,28 +71,63 @@ class LaurelResidual(nn.Module):
         if self.has_pa:
             self.pa_gamma = nn.Parameter(torch.ones(k))
         self.lr_down = self.lr_up = None
-        self._build(width)
+        # Without a width the D-sized weights are empty placeholders filled at the first call (as nn.LazyLinear
+        # learns in_features): the same Parameter objects, so an optimizer made before that call keeps them.
+        # Placeholders draw nothing from the global RNG, so the user's other layers start as they did before.
+        with torch.random.fork_rng(devices=[], enabled=not width):
+            for name, value in self._initial(width or 1).items():
+                setattr(self, name, nn.Parameter(value if width else torch.empty(0)))
 
-    def _build(self, d):
-        """The weights that need the width D: the low-rank maps and Gemma's norm scale."""
+    def _initial(self, d):
+        """Initial values of the weights that need the width D: the low-rank maps and Gemma's norm scale."""
         r, lr_init = self.rank, self.lr_init
         has_lr = self.variant in ("lr", "rw+lr", "rw+lr+pa", "gemma")
+        out = {}
         if self.variant == "gemma":
-            self.lr_down = nn.Parameter(_down_init(d, r, lr_init))
-            self.lr_up = nn.Parameter(_glorot(r, d))
-            self.gemma_norm_scale = nn.Parameter(torch.ones(d))
+            out["lr_down"] = _down_init(d, r, lr_init)
+            out["lr_up"] = _glorot(r, d)
+            out["gemma_norm_scale"] = torch.ones(d)
         elif has_lr and not self.has_pa:
-            self.lr_down = nn.Parameter(_down_init(d, r, lr_init))
-            self.lr_up = nn.Parameter(torch.zeros(r, d))
+            out["lr_down"] = _down_init(d, r, lr_init)
+            out["lr_up"] = torch.zeros(r, d)
         if self.has_pa and self.pa_mode == "lowrank-shared":
-            self.pa_down = nn.Parameter(_down_init(d, r, lr_init))
-            self.pa_up = nn.Parameter(torch.zeros(r, d))
+            out["pa_down"] = _down_init(d, r, lr_init)
+            out["pa_up"] = torch.zeros(r, d)
         elif self.has_pa and self.pa_mode == "lowrank-per-j":
             for j in range(self.k):
-                setattr(self, "pa_down_%d" % j, nn.Parameter(_down_init(d, r, lr_init)))
-                setattr(self, "pa_up_%d" % j, nn.Parameter(torch.zeros(r, d)))
+                out["pa_down_%d" % j] = _down_init(d, r, lr_init)
+                out["pa_up_%d" % j] = torch.zeros(r, d)
+        return out
 
-    def forward(self, inputs):
+    def _materialize(self, d, like):
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            for name, value in self._initial(d).items():
+                getattr(self, name).data = value.to(device=like.device, dtype=like.dtype)
+        self.width = d
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A checkpoint of a module that has run loads into one that has not: take D from the checkpoint.
+        if self.width is None:
+            down = state_dict.get(prefix + "lr_down", state_dict.get(prefix + "pa_down", state_dict.get(prefix + "pa_down_0")))
+            if down is not None:
+                self._materialize(down.shape[0], down)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def extra_repr(self):
+        return "variant=%r, width=%s, rank=%d" % (self.variant, self.width, self.rank)
+
+    def forward(self, inputs, shortcut=None):
+        """forward([f, x, earlier...]) as the export calls it, or forward(f, x) as a .py model's edited line does."""
+        if shortcut is not None:
+            inputs = [inputs, shortcut] if self.branch_index == 0 else [shortcut, inputs]
+        axis = self.axis % inputs[0].dim()
+        if self.width is None:
+            self._materialize(inputs[0].shape[axis], inputs[0])
+        if axis != inputs[0].dim() - 1:
+            return self._forward([t.movedim(axis, -1) for t in inputs]).movedim(-1, axis)
+        return self._forward(inputs)
+
+    def _forward(self, inputs):
         f, x = inputs[self.branch_index], inputs[self.shortcut_index]
         if self.variant == "plain":
             return f + x

@@ -178,10 +178,11 @@ class Tracer:
             low = branch_path & -branch_path
             ops.add(self.nodes[low.bit_length() - 1]["op"])
             branch_path ^= low
-        axis = 1 if len(shape) >= 4 or (len(shape) == 3 and ops & CONV_NAMES) else len(shape) - 1
         if not shape:
             return
-        entry["axis"] = 1 if axis == 1 else -1
+        channels = len(shape) >= 4 or (len(shape) == 3 and bool(ops & CONV_NAMES))  # NCHW / NCL feature maps
+        axis = 1 if channels else len(shape) - 1
+        entry["axis"] = 1 if channels else -1
         entry["width"] = shape[axis]
         entry["positions"] = math.prod(shape[1:]) // shape[axis] if len(shape) > 1 else 1
 
@@ -274,6 +275,14 @@ def default_model(module, modname):
     return found
 
 
+class TooLong(BaseException):
+    """Raised by the alarm: a BaseException, so the user's `except Exception` does not swallow it."""
+
+
+def too_long(*_):
+    raise TooLong()
+
+
 def run(args):
     path = os.path.realpath(args.file)
     with open(path, encoding="utf-8") as f:
@@ -284,6 +293,10 @@ def run(args):
     import torch
     from torch.overrides import TorchFunctionMode
     torch.manual_seed(0)
+    # The limit covers the user's code (import of the file, the model, the forward pass), not torch's import.
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, too_long)
+        signal.setitimer(signal.ITIMER_REAL, args.timeout)
     sys.path.insert(0, os.path.dirname(path))
     modname = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0]) or "model"
     spec = importlib.util.spec_from_file_location(modname, path)
@@ -292,7 +305,7 @@ def run(args):
     try:
         spec.loader.exec_module(module)
     except BaseException as e:  # noqa: BLE001 - any failure of the user's file is reported, located
-        if isinstance(e, KeyboardInterrupt):
+        if isinstance(e, (KeyboardInterrupt, TooLong)):
             raise
         raise TraceError("import", "%s: %s" % (type(e).__name__, e), located(e, path))
     scope = dict(vars(module))
@@ -302,7 +315,7 @@ def run(args):
         try:
             return eval(compile(expr, "<laurel %s>" % what, "eval"), scope)
         except BaseException as e:  # noqa: BLE001
-            if isinstance(e, KeyboardInterrupt):
+            if isinstance(e, (KeyboardInterrupt, TooLong)):
                 raise
             raise TraceError(what, "%s = %s: %s: %s" % (what, expr, type(e).__name__, e), located(e, path) or line)
 
@@ -338,10 +351,12 @@ def run(args):
         with torch.no_grad(), Mode():
             out = model(*inputs)
     except BaseException as e:  # noqa: BLE001
-        if isinstance(e, KeyboardInterrupt):
+        if isinstance(e, (KeyboardInterrupt, TooLong)):
             raise
         raise TraceError("forward", "%s: %s" % (type(e).__name__, e), located(e, path) or input_line)
     finally:
+        if hasattr(signal, "SIGALRM"):
+            signal.setitimer(signal.ITIMER_REAL, 0)
         for h in handles:
             h.remove()
     params = list(model.parameters())  # after the pass: lazy modules have their weights now
@@ -369,18 +384,12 @@ def main():
     stdout = sys.stdout
     sys.stdout = sys.stderr  # the user's prints must not mix with the JSON
 
-    def too_long(*_):
-        raise TimeoutError("the forward pass ran past %g s" % args.timeout)
-
-    if hasattr(signal, "SIGALRM"):
-        signal.signal(signal.SIGALRM, too_long)
-        signal.alarm(max(1, math.ceil(args.timeout)))
     try:
         result = run(args)
     except TraceError as e:
         result = {"version": 1, "error": {"phase": e.phase, "message": e.message, "line": e.line}}
-    except TimeoutError as e:
-        result = {"version": 1, "error": {"phase": "timeout", "message": str(e), "line": None}}
+    except TooLong:
+        result = {"version": 1, "error": {"phase": "timeout", "message": "the model ran past %g s and was stopped" % args.timeout, "line": None}}
     except ImportError as e:
         result = {"version": 1, "error": {"phase": "torch", "message": "%s: %s" % (type(e).__name__, e), "line": None}}
     stdout.write(json.dumps(result) + "\n")

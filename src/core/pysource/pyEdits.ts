@@ -25,6 +25,7 @@ export function planPyEdits(m: OpenPyModel, choices: Map<string, VariantChoice>)
     if (choice.variant !== 'plain') laurelAfter++;
     if (same(choice, site.current)) continue;
     if (!site.editable) throw new PlanError(`${site.id} (${site.code}) cannot be switched in place: ${site.reason ?? 'not editable'}`);
+    if (!site.measured && choice.variant !== 'plain') throw new PlanError(`${site.id}: measure the model first (one forward pass gives the width and which operand is the shortcut)`);
     if (hasPa(choice.variant)) throw new PlanError(`${site.id}: ${choice.variant} needs the earlier activations of the network, which a .py source edit does not wire; use rw, lr, rw+lr or gemma`);
     if (site.laurel) {
       const l = site.laurel;
@@ -55,12 +56,11 @@ function newModule(m: OpenPyModel, site: PySite, choice: VariantChoice, eol: str
   const add = site.add;
   const cls = m.statics.classes.find((c) => c.name === site.cls);
   if (!add || !cls?.initInsert) throw new PlanError(`${site.id}: ${site.reason ?? 'no add to rewrite'}`);
-  const names = used.get(cls.name) ?? new Set([...cls.attrs, ...cls.laurel.map((l) => l.name.replace(/^laurel_/, ''))].map((n) => n.replace(/^laurel_/, '')));
+  const names = used.get(cls.name) ?? new Set([...cls.attrs, ...cls.laurel.map((l) => l.name)]);
   used.set(cls.name, names);
-  let name = add.nameHint;
-  for (let n = 2; names.has(name); n++) name = `${add.nameHint}_${n}`;
-  names.add(name);
-  const module = `laurel_${name}`;
+  let module = `laurel_${add.nameHint}`;
+  for (let n = 2; names.has(module); n++) module = `laurel_${add.nameHint}_${n}`;
+  names.add(module);
   const [shortcut, branch] = site.shortcutIndex === 0 ? [add.left, add.right] : [add.right, add.left];
   const call = `self.${module}(${branch.text}, ${shortcut.text})`;
   const content = add.form === 'augassign' ? `${add.target} = ${call}` : call;

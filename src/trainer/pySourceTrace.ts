@@ -1,0 +1,69 @@
+/**
+ * Runs src/python/laurel_trace.py on a user's .py model in a child process: one forward pass in a Python
+ * that has torch, stopped at a time limit. The caller gets a checked trace or a located error, never a throw
+ * for what the user's code does.
+ */
+import { spawn } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import tracerSource from '../python/laurel_trace.py';
+import { parseTrace } from '../core/pysource/pyTrace';
+import type { TraceResult } from '../core/pysource/pyTrace';
+import { findTorchPython, PythonNotFoundError } from './pythonFinder';
+import type { FindPythonOptions } from './pythonFinder';
+
+export interface TraceOptions extends FindPythonOptions {
+  /** Python expressions in the file's namespace; else the file's `# laurel:` comment, else a guess. */
+  model?: string | undefined;
+  input?: string | undefined;
+  /** Forward-pass limit (ms), default 60 s; the process is killed a little after it. */
+  limitMs?: number;
+  signal?: AbortSignal;
+  /** This interpreter as it is, without the search (its missing torch is then the error). */
+  python?: string;
+}
+
+/** One forward pass of the model in `file`. */
+export async function traceSource(file: string, opts: TraceOptions = {}): Promise<TraceResult> {
+  let python: string;
+  try {
+    python = opts.python ?? (await findTorchPython(opts)).probe.executable;
+  } catch (e) {
+    if (e instanceof PythonNotFoundError) return { ok: false, error: { phase: 'torch', message: e.message, line: null } };
+    throw e;
+  }
+  const limitMs = opts.limitMs ?? 60_000;
+  const path = resolve(file);
+  const args = ['-', path, '--timeout', String(Math.max(1, limitMs / 1000))];
+  if (opts.model !== undefined) args.push('--model', opts.model);
+  if (opts.input !== undefined) args.push('--input', opts.input);
+  return new Promise<TraceResult>((done) => {
+    const child = spawn(python, args, { cwd: dirname(path), stdio: ['pipe', 'pipe', 'pipe'], env: { ...(opts.env ?? process.env), PYTHONDONTWRITEBYTECODE: '1' } });
+    let stdout = '';
+    let stderr = '';
+    let killedFor: string | null = null;
+    const kill = (why: string): void => {
+      killedFor = why;
+      child.kill('SIGKILL');
+    };
+    // Python's own alarm stops a slow forward pass with a message; this catches what the alarm cannot (C code).
+    const timer = setTimeout(() => kill(`the forward pass ran past ${limitMs / 1000} s and was stopped`), limitMs + 5000);
+    const onAbort = (): void => kill('cancelled');
+    opts.signal?.addEventListener('abort', onAbort);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+    child.on('error', (e) => finish({ ok: false, error: { phase: 'python', message: `${python}: ${e.message}`, line: null } }));
+    child.on('close', (code) => {
+      if (killedFor) return finish({ ok: false, error: { phase: 'timeout', message: killedFor, line: null } });
+      const r = parseTrace(stdout);
+      if (!r.ok && r.error.phase === 'python') r.error.message += `; exit code ${code}; ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
+      finish(r);
+    });
+    child.stdin.on('error', () => undefined); // a Python that exits at once: its exit code says why
+    child.stdin.end(tracerSource);
+    function finish(r: TraceResult): void {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      done(r);
+    }
+  });
+}

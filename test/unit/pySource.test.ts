@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeCompanion } from '../../src/cli/pyCommands';
+import type { PyTrace } from '../../src/core/pysource/pyTrace';
+import { openPyModel } from '../../src/core/pysource/pyModel';
+import type { OpenPyModel } from '../../src/core/pysource/pyModel';
+import { planPy } from '../../src/core/pysource/pyPlan';
+import { traceSource } from '../../src/trainer/pySourceTrace';
+import type { TraceOptions } from '../../src/trainer/pySourceTrace';
+import { pytorchFixture } from './fixturePath';
+
+// Through the real Python with torch 1.13 (Debian's python3-torch): the checkable figures of issue 8 and
+// shared/fixtures/pytorch/SOURCES.md, the edits round trip, and every located error.
+const PYTHON = process.env['LAUREL_PYTHON'] ?? '/usr/bin/python3';
+const GPT = { model: 'GPT(GPTConfig(n_layer=2, n_head=2, n_embd=64, block_size=32, vocab_size=100))', input: 'torch.randint(0, 100, (1, 16))' };
+const RESNET = { model: 'ResNet18()', input: 'torch.randn(1, 3, 32, 32)' };
+
+async function trace(file: string, opts: TraceOptions = {}): Promise<PyTrace> {
+  const r = await traceSource(file, { explicit: PYTHON, ...opts });
+  if (!r.ok) assert.fail(`${file}: ${r.error.phase} ${r.error.message} (line ${r.error.line})`);
+  return r.trace;
+}
+
+async function open(file: string, opts: TraceOptions = {}): Promise<OpenPyModel> {
+  return openPyModel(file, readFileSync(file, 'utf8'), await trace(file, opts));
+}
+
+const residualLines = (t: PyTrace): Record<number, number> => {
+  const out: Record<number, number> = {};
+  for (const a of t.adds) if (a.residual && a.line) out[a.line] = (out[a.line] ?? 0) + 1;
+  return out;
+};
+
+describe('.py models through Python (tracer, pricing, edits)', function () {
+  this.timeout(300_000);
+  let work = '';
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'laurel-pysource-'));
+  });
+  after(() => work && rmSync(work, { recursive: true, force: true }));
+  const copy = (name: string): string => {
+    const p = join(work, name);
+    copyFileSync(pytorchFixture(name), p);
+    return p;
+  };
+
+  it('nanoGPT small: 108,544 parameters (tied lm_head once), lines 104 and 105 twice each, tok_emb + pos_emb no residual', async () => {
+    const t = await trace(pytorchFixture('nanogpt_model.py'), GPT);
+    assert.deepEqual(t.params, { total: 108_544, trainable: 108_544, nonTrainable: 0 });
+    assert.deepEqual(residualLines(t), { 104: 2, 105: 2 });
+    const emb = t.adds.filter((a) => a.line === 179);
+    assert.equal(emb.length, 1);
+    assert.equal(emb[0]!.residual, false);
+    for (const a of t.adds.filter((x) => x.residual)) {
+      assert.equal(a.width, 64);
+      assert.equal(a.axis, -1);
+      assert.equal(a.positions, 16);
+      assert.equal(a.shortcutKind, 'identity');
+      assert.equal(a.shortcut, 0, 'x in `x + self.attn(..)`');
+    }
+    // The module-call tree for the graph: Block calls at line 181, their leaf calls with shapes.
+    const blocks = t.calls.filter((c) => c.cls === 'Block');
+    assert.deepEqual(blocks.map((b) => [b.path, b.line]), [['transformer.h.0', 181], ['transformer.h.1', 181]]);
+    const cAttn = t.calls.find((c) => c.path === 'transformer.h.0.attn.c_attn')!;
+    assert.equal(cAttn.leaf, true);
+    assert.deepEqual(t.nodes[cAttn.outputs[0]!]!.shape, [1, 16, 192]);
+    assert.equal(cAttn.line, 56);
+  });
+
+  it('ResNet18: 11,173,962 parameters; line 37 eight times, identity and projection, D on the channel axis', async () => {
+    const t = await trace(pytorchFixture('cifar_resnet.py'), RESNET);
+    assert.equal(t.params.total, 11_173_962);
+    assert.deepEqual(residualLines(t), { 37: 8 });
+    const adds = t.adds.filter((a) => a.residual);
+    assert.deepEqual(adds.map((a) => a.width), [64, 64, 128, 128, 256, 256, 512, 512]);
+    assert.deepEqual(adds.map((a) => a.shortcutKind), ['identity', 'identity', 'projection', 'identity', 'projection', 'identity', 'projection', 'identity']);
+    assert.ok(adds.every((a) => a.axis === 1 && a.shortcut === 1));
+    assert.deepEqual(adds.map((a) => a.positions), [1024, 1024, 256, 256, 64, 64, 16, 16]);
+  });
+
+  it('TransformerNet: 1,679,235 parameters, line 75 five times; the model and input guessed (no-argument class, Conv2d(3))', async () => {
+    const t = await trace(pytorchFixture('fast_neural_style_transformer_net.py'));
+    assert.equal(t.model, 'TransformerNet()');
+    assert.equal(t.input, 'torch.randn(2, 3, 32, 32)');
+    assert.equal(t.params.total, 1_679_235);
+    assert.deepEqual(residualLines(t), { 75: 5 });
+    const t64 = await trace(pytorchFixture('fast_neural_style_transformer_net.py'), { input: 'torch.randn(1, 3, 64, 64)' });
+    assert.equal(t64.params.total, 1_679_235);
+    assert.deepEqual(residualLines(t64), { 75: 5 });
+  });
+
+  for (const [name, opts, plainTotal, line] of [
+    ['nanogpt_model.py', GPT, 108_544, 104],
+    ['cifar_resnet.py', RESNET, 11_173_962, 37],
+    ['fast_neural_style_transformer_net.py', {}, 1_679_235, 75],
+  ] as const) {
+    it(`${name}: apply RW+LR, count = plain + added; switch to RW; plain again gives the original bytes`, async () => {
+      const file = copy(name);
+      const original = readFileSync(file, 'utf8');
+      const m = await open(file, opts);
+      const planned = planPy(m, `L${line}=rw+lr:r=8`);
+      assert.equal(planned.cost.baseParams, plainTotal);
+      writeCompanion(work);
+      writeFileSync(file, planned.text);
+      const applied = await open(file, opts);
+      assert.equal(applied.params!.total, plainTotal + planned.cost.addedParams);
+      const site = applied.sites.find((s) => s.current.variant === 'rw+lr')!;
+      assert.equal(site.instances, m.sites.find((s) => s.line === line)!.instances);
+      const rw = planPy(applied, `${site.id}=rw`);
+      assert.equal(rw.edits.length, 1, 'a switch edits only the __init__ line');
+      writeFileSync(file, rw.text);
+      const switched = await open(file, opts);
+      assert.equal(switched.params!.total, plainTotal + 2 * site.instances);
+      assert.equal(planPy(switched, 'plain').text, original);
+    });
+  }
+
+  it('the applied nanoGPT imports from its own folder and trains one step (the LAuReL weights get gradients)', async () => {
+    const file = copy('nanogpt_model.py');
+    const m = await open(file, GPT);
+    writeCompanion(work);
+    writeFileSync(file, planPy(m, 'all=rw+lr').text);
+    const script = [
+      'import torch, nanogpt_model as g',
+      'torch.manual_seed(0)',
+      `m = ${GPT.model.replace(/GPT/g, 'g.GPT')}`,
+      'x = torch.randint(0, 100, (4, 16))',
+      'm(x)  # the first call learns D',
+      'opt = torch.optim.AdamW(m.parameters(), lr=1e-2)',
+      'before = m.transformer.h[0].laurel_attn.lr_up.detach().clone()',
+      'logits, loss = m(x, x)',
+      'loss.backward(); opt.step()',
+      'print(sum(p.numel() for p in m.parameters()), float((m.transformer.h[0].laurel_attn.lr_up - before).abs().max()) > 0, loss.item() > 0)',
+    ].join('\n');
+    const r = spawnSync(PYTHON, ['-c', script], { cwd: work, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').pop(), `${108_544 + 2 * 2 * (2 + 2 * 16 * 64)} True True`);
+  });
+
+  it('a library residual (nn.TransformerEncoderLayer) is reported at the calling line, not editable', async () => {
+    const file = join(work, 'enc.py');
+    writeFileSync(file, ['import torch', 'from torch import nn', 'class Enc(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.emb = nn.Embedding(50, 32)', '        self.layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True)', '    def forward(self, x):', '        return self.layer(self.emb(x))', ''].join('\n'));
+    const m = await open(file);
+    assert.deepEqual(m.sites.map((s) => [s.id, s.instances, s.library, s.editable]), [['L9', 2, 'TransformerEncoderLayer', false]]);
+    assert.throws(() => planPy(m, 'L9=rw'), /library code/);
+  });
+
+  describe('errors are located at the last frame in the file, never a throw', () => {
+    const fail = async (lines: string[], opts: TraceOptions = {}): Promise<{ phase: string; message: string; line: number | null }> => {
+      const file = join(work, `bad_${Math.random().toString(36).slice(2)}.py`);
+      writeFileSync(file, lines.join('\n') + '\n');
+      const r = await traceSource(file, { explicit: PYTHON, ...opts });
+      assert.equal(r.ok, false);
+      return (r as { error: { phase: string; message: string; line: number | null } }).error;
+    };
+    const head = ['import torch', 'from torch import nn'];
+    it('a missing package', async () => {
+      const e = await fail([...head, 'import einops']);
+      assert.deepEqual([e.phase, e.line], ['import', 3]);
+      assert.match(e.message, /ModuleNotFoundError: No module named 'einops'/);
+    });
+    it('a sibling module that is not there', async () => {
+      const e = await fail([...head, '', 'from .layers import Block']);
+      assert.deepEqual([e.phase, e.line], ['import', 4]);
+      assert.match(e.message, /ImportError/);
+    });
+    it('an API newer than the installed torch', async () => {
+      const e = await fail([...head, 'class M(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.n = nn.RMSNorm(8)', 'model = M()']);
+      assert.deepEqual([e.phase, e.line], ['import', 6]);
+      assert.match(e.message, /AttributeError: .*RMSNorm/);
+    });
+    it('a model expression that fails', async () => {
+      const e = await fail([...head, 'class M(nn.Module):', '    def __init__(self, d):', '        super().__init__()', '        self.f = nn.Linear(d, d)'], { model: 'M(4, 5)', input: 'torch.randn(1, 4)' });
+      assert.equal(e.phase, 'model');
+      assert.match(e.message, /^model = M\(4, 5\): TypeError/);
+    });
+    it('an input of the wrong shape, from the laurel comment', async () => {
+      const e = await fail([...head, '# laurel: model = M(); input = torch.randn(2, 5)', 'class M(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.f = nn.Linear(4, 4)', '    def forward(self, x):', '        return x + self.f(x)']);
+      assert.deepEqual([e.phase, e.line], ['forward', 9]);
+      assert.match(e.message, /RuntimeError: mat1 and mat2 shapes cannot be multiplied/);
+    });
+    it('no model to guess: says what to add', async () => {
+      const e = await fail([...head, 'class M(nn.Module):', '    def __init__(self, d):', '        super().__init__()']);
+      assert.equal(e.phase, 'model');
+      assert.match(e.message, /# laurel: model = /);
+    });
+    it('a forward pass past the time limit is stopped', async () => {
+      const e = await fail([...head, 'class M(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.f = nn.Linear(4, 4)', '    def forward(self, x):', '        while True:', '            x = self.f(x) * 0'], { input: 'torch.randn(1, 4)', limitMs: 1500 });
+      assert.match(`${e.phase} ${e.message}`, /timeout|past 1.5 s/);
+    });
+    it('no Python with torch: a message that says how to get one', async () => {
+      const missing = await traceSource(pytorchFixture('cifar_resnet.py'), { python: join(work, 'no-such-python') });
+      assert.equal(missing.ok, false);
+      assert.match((missing as { error: { message: string } }).error.message, /no-such-python: spawn .*ENOENT/);
+      // A Python without torch (the pyenv python3 on PATH here, if any): the tracer says torch is missing.
+      const bare = spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8' });
+      if (bare.status === 0 || bare.error) return;
+      const r = await traceSource(pytorchFixture('cifar_resnet.py'), { python: 'python3', ...RESNET });
+      assert.deepEqual(r.ok ? null : [r.error.phase, /No module named 'torch'/.test(r.error.message)], ['torch', true]);
+    });
+  });
+});
+
+describe('.py edits on awkward text (through Python)', function () {
+  this.timeout(300_000);
+  let work = '';
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'laurel-pyedits-'));
+  });
+  after(() => work && rmSync(work, { recursive: true, force: true }));
+
+  it('CRLF line ends, quotes, backslashes, non-ASCII and a trailing comment: the applied file runs, plain restores the bytes', async () => {
+    const src = [
+      'import torch',
+      'from torch import nn',
+      '',
+      'class Net(nn.Module):',
+      '    def __init__(self):',
+      '        super().__init__()',
+      '        self.f = nn.Linear(8, 8)',
+      '',
+      '    def forward(self, x, tag="a\\"b\\\\c ✓"):',
+      '        x = x + self.f(x) * len(tag)  # the "residual" ✓',
+      '        x = (x +',
+      '             self.f(x))',
+      '        return x',
+      '# laurel: model = Net(); input = torch.randn(2, 8)',
+      '',
+    ].join('\r\n');
+    const file = join(work, 'net.py');
+    writeFileSync(file, src);
+    writeCompanion(work);
+    const m = openPyModel(file, src, await trace(file));
+    assert.deepEqual(m.sites.map((s) => [s.id, s.instances, s.editable]), [['L10', 1, true], ['L11', 1, true]]);
+    assert.throws(() => planPy(m, 'L10=pa'), /earlier activations/);
+    const planned = planPy(m, 'all=gemma:r=2');
+    assert.ok(!/[^\r]\n/.test(planned.text), 'CRLF kept');
+    assert.match(planned.text, /self\.laurel_f = LaurelResidual\(variant="gemma", rank=2\)  # laurel replaces: "x \+ self\.f\(x\) \* len\(tag\)"\r\n/);
+    writeFileSync(file, planned.text);
+    const applied = await open(file);
+    assert.equal(applied.params!.total, 72 + 2 * (2 * 2 * 8 + 8));
+    assert.deepEqual(applied.sites.map((s) => s.current.variant), ['gemma', 'gemma']);
+    assert.equal(planPy(applied, 'plain').text, src);
+  });
+
+  it('without a measurement the lines are candidates that cannot be switched yet', () => {
+    const m = openPyModel('x.py', readFileSync(pytorchFixture('nanogpt_model.py'), 'utf8'));
+    assert.deepEqual(m.sites.map((s) => [s.id, s.measured]), [['L104', false], ['L105', false]]);
+    assert.throws(() => planPy(m, 'L104=rw'), /not measured yet|measure the model first/);
+  });
+});
