@@ -1,8 +1,8 @@
 import type { Node as JsonNode } from 'jsonc-parser';
 import type { ResidualSite } from '../analysis/residuals';
 import { ModelError } from '../errors';
-import type { CallNode, JsonPath, ModelDocument, ModelGraph } from '../ir';
-import { layerByName } from '../ir';
+import type { CallNode, JsonPath, Layer, ModelDocument, ModelGraph } from '../ir';
+import { layerByName, nodeById } from '../ir';
 import { fromLayerConfig, LAUREL_CLASS, toFileConfig } from '../laurel/laurelConfig';
 import { previousActivations } from '../laurel/history';
 import { hasPa } from '../laurel/variants';
@@ -28,19 +28,21 @@ const sameChoice = (a: VariantChoice, b: VariantChoice): boolean =>
 export function planEdits(doc: ModelDocument, sites: ResidualSite[], choices: Map<string, VariantChoice>): TextEdit[] {
   const edits: TextEdit[] = [];
   const style = jsonStyle(doc.text);
+  const index = graphIndex();
   for (const site of sites) {
     const choice = choices.get(site.id) ?? site.current;
     if (sameChoice(choice, site.current)) continue;
     const graph = graphOf(doc.graph, site.scope);
-    const layer = layerByName(graph).get(site.merge)!;
+    const { layers, nodes, calls } = index(graph);
+    const layer = layers.get(site.merge)!;
     const layerNode = nodeAt(doc, layer.path);
     const fail = (what: string, path: JsonPath = layer.path): never => {
       throw new ModelError(`cannot rewrite residual '${site.id}': ${what}`, locate(doc, path));
     };
     if (!layerNode || layerNode.type !== 'object') return fail('its layer object was not found');
     if (layer.subgraph) return fail('it is a nested model');
-    const call = graph.nodes.find((n) => n.id === site.node)!;
-    if (call.callIndex !== 0 || graph.nodes.some((n) => n.layer === layer.name && n.callIndex > 0)) {
+    const call = nodes.get(site.node)!;
+    if (call.callIndex !== 0 || (calls.get(layer.name) ?? 0) > 1) {
       return fail('the merge layer is called more than once (a shared layer); rewrite it by hand');
     }
     const classNode = prop(layerNode, 'class_name');
@@ -76,6 +78,19 @@ export function applyEdits(text: string, edits: TextEdit[]): string {
   let out = text;
   for (const e of [...edits].sort((a, b) => b.offset - a.offset)) out = out.slice(0, e.offset) + e.content + out.slice(e.offset + e.length);
   return out;
+}
+
+/** Layers by name, calls by id and call counts per layer of each graph, built once per planEdits (not per site). */
+function graphIndex(): (g: ModelGraph) => { layers: Map<string, Layer>; nodes: Map<string, CallNode>; calls: Map<string, number> } {
+  const cache = new Map<ModelGraph, { layers: Map<string, Layer>; nodes: Map<string, CallNode>; calls: Map<string, number> }>();
+  return (g) => {
+    if (!cache.has(g)) {
+      const calls = new Map<string, number>();
+      for (const n of g.nodes) calls.set(n.layer, (calls.get(n.layer) ?? 0) + 1);
+      cache.set(g, { layers: layerByName(g), nodes: nodeById(g), calls });
+    }
+    return cache.get(g)!;
+  };
 }
 
 function graphOf(g: ModelGraph, scope: string[]): ModelGraph {
