@@ -38,6 +38,7 @@ const configs = [];
 const entry = (src, outfile, extra = {}) => existsSync(src) && configs.push({ ...node, entryPoints: [src], outfile, ...extra });
 entry('src/cli/main.ts', 'dist/cli.js');
 entry('src/extension/extension.ts', 'dist/extension.js');
+entry('src/extension/analysisWorker.ts', 'dist/analysisWorker.js');
 entry('src/trainer/main.ts', 'dist/trainer.js');
 entry('bench/main.ts', 'dist/bench.js');
 entry('bench/openChild.ts', 'dist/benchOpen.js');

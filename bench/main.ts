@@ -16,6 +16,8 @@ import { parsePlan, resolvePlan } from '../src/core/laurel/planSpec';
 import { buildModel } from '../src/laurel/buildModel';
 import { analysisTable, benchAnalysis } from './analysisBench';
 import type { AnalysisResult } from './analysisBench';
+import { benchLenses, lensTable } from './lensBench';
+import type { LensRow } from './lensBench';
 import { selectBackend } from '../src/trainer/backend';
 import type { BackendPreference } from '../src/trainer/backend';
 
@@ -93,8 +95,8 @@ async function main(): Promise<void> {
       steps: { type: 'string', default: '20' },
       batch: { type: 'string', default: '32' },
       out: { type: 'string', default: 'bench-results/latest.json' },
-      // Which parts to run: analysis (openModel vs JSON.parse by size), training.
-      sections: { type: 'string', default: 'analysis,training' },
+      // Which parts to run: analysis (openModel vs JSON.parse by size), lens (the editor's lenses), training.
+      sections: { type: 'string', default: 'analysis,lens,training' },
       sizes: { type: 'string', default: '100,300,1000,3000,10000,20000' },
       rounds: { type: 'string', default: '3' },
     },
@@ -114,7 +116,13 @@ async function main(): Promise<void> {
     console.log(`\nAnalysis: openModel against JSON.parse of the same text (${rounds} interleaved rounds)`);
     console.log(analysisTable(analysis));
   }
-  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis });
+  let lenses: LensRow[] | undefined;
+  if (sections.has('lens')) {
+    lenses = await benchLenses(rounds + 2, root);
+    console.log(`\nLenses after an edit (LensEngine as the extension host runs it; ${rounds + 2} rounds)`);
+    console.log(lensTable(lenses));
+  }
+  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses });
 
   for (const backend of ['wasm', 'cpu'] as BackendPreference[]) {
     const choice = await selectBackend(backend);
@@ -164,7 +172,7 @@ async function main(): Promise<void> {
   console.log(renderTable(['engine', 'model', 'variant', 'params', 'step time', 'peak memory'], overhead, new Set([3, 4, 5])));
   for (const n of notes) console.log(n);
 
-  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, steps, batch, results, notes });
+  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, steps, batch, results, notes });
 }
 
 function writeResults(out: string, value: unknown): void {

@@ -3,10 +3,8 @@
  * On a read error there are no lenses; the controller's diagnostic says what is wrong instead.
  */
 import * as vscode from 'vscode';
-import { buildLenses } from './lensSpecs';
 import type { ModelController } from './modelController';
 import { readCodeLensEnabled } from './settings';
-import { TextPositions } from './textPositions';
 
 /** JSON documents on disk or untitled; never '*'. */
 export const MODEL_SELECTOR: vscode.DocumentSelector = [
@@ -41,16 +39,13 @@ export class ModelCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
     for (const d of this.disposables) d.dispose();
   }
 
-  provideCodeLenses(document: vscode.TextDocument, token: vscode.CancellationToken): vscode.CodeLens[] {
+  async provideCodeLenses(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
     const c = vscode.workspace.getConfiguration('laurel');
     if (!readCodeLensEnabled((k) => c.get(k))) return [];
-    const state = this.controller.fromDocument(document);
-    if (!state?.ok || token.isCancellationRequested) return [];
-    const m = state.model;
-    // Offsets of the model text are document offsets only when the file is that text.
-    const positions = m.doc.container === 'plain' ? new TextPositions(document.getText(), m.doc.text) : undefined;
-    const specs = buildLenses(m, this.controller.options(), positions && ((offset) => positions.position(offset).line));
-    return specs.map(
+    // Read once per content; a large text in a worker thread, so the editor stays responsive meanwhile.
+    const result = await this.controller.lenses(document);
+    if (!result?.ok || token.isCancellationRequested) return [];
+    return result.lenses.map(
       (s) =>
         new vscode.CodeLens(new vscode.Range(s.line, 0, s.line, 0), {
           title: s.title,

@@ -5,10 +5,10 @@
  */
 import * as vscode from 'vscode';
 import { writeFileAtomic } from '../util/fsAtomic';
-import { ModelError } from '../core/errors';
 import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
 import { openModel } from '../core/model';
 import type { OpenModel } from '../core/model';
+import type { Container } from '../core/ir';
 import { planEdits } from '../core/write/planEdits';
 import type { TextEdit } from '../core/write/planEdits';
 import { writeDocument } from '../core/write/writeDocument';
@@ -16,8 +16,11 @@ import { deltaText } from './lensSpecs';
 import { capRank, capText, costWith, deltaParams, rankCaps } from './modelFacts';
 import { isKerasArchiveName, looksLikeModelText, SNIFF_CHARS } from './modelSniff';
 import { readDefaultVariant, readVariantOptions } from './settings';
-import { unknownLayerProblems } from './unknownLayers';
+import { unknownLayerProblems, type UnknownLayerProblem } from './unknownLayers';
 import { errorPosition, TextPositions } from './textPositions';
+import { join } from 'node:path';
+import { LensEngine } from './lensEngine';
+import { lensError, type LensError, type LensResult } from './lensJob';
 
 export type ModelState = { ok: true; model: OpenModel; version: string } | { ok: false; error: Error; version: string };
 
@@ -51,6 +54,10 @@ export class ModelController implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   private readonly disposables: vscode.Disposable[] = [this.diagnostics, this.changed];
   private readonly pending = new Map<string, ReturnType<typeof setTimeout>>();
+  /** The text each cached state was read from: a new version with the same text is not read again. */
+  private readonly texts = new Map<string, string>();
+  /** Lenses and diagnostics, off the host's thread for large texts (256k characters: a formatted ResNet-50 stays here, in a few ms). */
+  private readonly engine = new LensEngine({ workerFile: join(__dirname, 'analysisWorker.js'), workerAbove: 256 * 1024, debounceMs: 100 });
 
   /** Fires when a model's text changed or was rewritten (after the edit is applied). */
   readonly onDidChangeModel = this.changed.event;
@@ -61,6 +68,8 @@ export class ModelController implements vscode.Disposable {
       vscode.workspace.onDidChangeTextDocument((e) => this.refreshSoon(e.document, 300)),
       vscode.workspace.onDidCloseTextDocument((d) => {
         this.states.delete(d.uri.toString());
+        this.texts.delete(d.uri.toString());
+        this.engine.forget(d.uri.toString());
         this.diagnostics.delete(d.uri);
       }),
     );
@@ -69,6 +78,7 @@ export class ModelController implements vscode.Disposable {
 
   dispose(): void {
     for (const t of this.pending.values()) clearTimeout(t);
+    this.engine.dispose();
     for (const d of this.disposables) d.dispose();
   }
 
@@ -91,10 +101,50 @@ export class ModelController implements vscode.Disposable {
       key,
       setTimeout(() => {
         this.pending.delete(key);
-        if (!doc.isClosed) this.fromDocument(doc);
-        this.changed.fire(doc.uri);
+        if (doc.isClosed) return;
+        if (!isModelDocument(doc)) {
+          this.drop(doc);
+          this.changed.fire(doc.uri);
+          return;
+        }
+        void this.lenses(doc).then((r) => r && this.changed.fire(doc.uri));
       }, delay),
     );
+  }
+
+  private drop(doc: vscode.TextDocument): void {
+    const key = doc.uri.toString();
+    this.states.delete(key);
+    this.texts.delete(key);
+    this.engine.forget(key);
+    this.diagnostics.delete(doc.uri);
+  }
+
+  /**
+   * The lenses of a model document, or its read error (also shown as its diagnostic): once per content,
+   * in a worker for large texts. Undefined when it is not a model, or when newer text superseded this.
+   */
+  async lenses(doc: vscode.TextDocument): Promise<LensResult | undefined> {
+    if (!isModelDocument(doc)) return undefined;
+    const text = doc.getText();
+    const version = doc.version;
+    const result = await this.engine.request(doc.uri.toString(), { fileName: this.label(doc.uri), text, options: this.options() });
+    if (result && !doc.isClosed && doc.version === version) {
+      if (result.ok) this.setUnknownLayerDiagnostics(doc.uri, result.unknownLayers, result.container, text);
+      else this.showError(doc, result.error, text);
+    }
+    return result;
+  }
+
+  private showError(doc: vscode.TextDocument, e: LensError | undefined, text: string): void {
+    if (!e) return void this.diagnostics.delete(doc.uri);
+    // A location inside a JSON string or an archive member has no place in this text: show it at the top.
+    const pos = e.line !== undefined ? errorPosition(e.line, e.column, text.charCodeAt(0) === 0xfeff ? 1 : 0) : { line: 0, character: 0 };
+    const start = doc.validatePosition(new vscode.Position(pos.line, pos.character));
+    const end = doc.validatePosition(start.translate(0, 1));
+    const d = new vscode.Diagnostic(new vscode.Range(start, end), e.message, vscode.DiagnosticSeverity.Error);
+    d.source = 'LAuReL';
+    this.diagnostics.set(doc.uri, [d]);
   }
 
   /** The model of an open text document, read once per document version; undefined when it is not a model file. */
@@ -105,36 +155,24 @@ export class ModelController implements vscode.Disposable {
     if (cached?.version === version) return cached;
     if (!isModelDocument(doc)) {
       // It stopped looking like a model (or never did): drop what it had.
-      this.states.delete(key);
-      this.diagnostics.delete(doc.uri);
+      this.drop(doc);
       return undefined;
     }
     const text = doc.getText();
+    if (cached && this.texts.get(key) === text) return this.states.set(key, { ...cached, version }).get(key);
     const state = this.read(doc.uri, encoder.encode(text), version);
     this.states.set(key, state);
-    if (state.ok) {
-      this.setUnknownLayerDiagnostics(doc.uri, state.model, text);
-    } else {
-      const e = state.error;
-      const where = e instanceof ModelError ? e.where : undefined;
-      // A location inside a JSON string or an archive member has no place in this text: show it at the top.
-      const pos = where && !where.inner ? errorPosition(where.line, where.column, new TextPositions(text, text.replace(/^\ufeff/, '')).shift) : { line: 0, character: 0 };
-      const start = doc.validatePosition(new vscode.Position(pos.line, pos.character));
-      const end = doc.validatePosition(start.translate(0, 1));
-      const message = e instanceof ModelError ? `${e.what}${e.expected ? `; expected ${e.expected}` : ''}${where?.inner ? ` (in ${where.inner})` : ''}` : e.message;
-      const d = new vscode.Diagnostic(new vscode.Range(start, end), message, vscode.DiagnosticSeverity.Error);
-      d.source = 'LAuReL';
-      this.diagnostics.set(doc.uri, [d]);
-    }
+    this.texts.set(key, text);
+    if (state.ok) this.setUnknownLayerDiagnostics(doc.uri, unknownLayerProblems(state.model), state.model.doc.container, text);
+    else this.showError(doc, lensError(state.error), text);
     return state;
   }
 
   /** A warning at each layer of unknown class (custom layers): its counts, shapes and inner residuals are unknown. */
-  private setUnknownLayerDiagnostics(uri: vscode.Uri, m: OpenModel, documentText?: string): void {
-    const problems = unknownLayerProblems(m);
+  private setUnknownLayerDiagnostics(uri: vscode.Uri, problems: UnknownLayerProblem[], container: Container, documentText?: string): void {
     if (!problems.length) return void this.diagnostics.delete(uri);
     // Offsets are document offsets only when the document is the model text; else the warnings sit at the top.
-    const pos = documentText !== undefined && m.doc.container === 'plain' ? new TextPositions(documentText, m.doc.text) : undefined;
+    const pos = documentText !== undefined && container === 'plain' ? new TextPositions(documentText, documentText.replace(/^\ufeff/, '')) : undefined;
     const at = (offset: number): vscode.Position => {
       const p = pos!.position(offset);
       return new vscode.Position(p.line, p.character);
@@ -143,7 +181,7 @@ export class ModelController implements vscode.Disposable {
       uri,
       problems.map((p) => {
         const range = pos && p.span ? new vscode.Range(at(p.span.offset), at(p.span.offset + p.span.length)) : new vscode.Range(0, 0, 0, 1);
-        const d = new vscode.Diagnostic(range, pos ? p.message : `${p.message} (in ${m.doc.container === 'keras-zip' ? 'config.json' : 'the model JSON string'})`, vscode.DiagnosticSeverity.Warning);
+        const d = new vscode.Diagnostic(range, pos ? p.message : `${p.message} (in ${container === 'keras-zip' ? 'config.json' : 'the model JSON string'})`, vscode.DiagnosticSeverity.Warning);
         d.source = 'LAuReL';
         d.code = 'unknown-layer';
         return d;
@@ -175,7 +213,7 @@ export class ModelController implements vscode.Disposable {
     if (cached?.version === version) return cached;
     const state = this.read(archive.uri, archive.bytes, version);
     this.states.set(archive.uri.toString(), state);
-    if (state.ok) this.setUnknownLayerDiagnostics(archive.uri, state.model);
+    if (state.ok) this.setUnknownLayerDiagnostics(archive.uri, unknownLayerProblems(state.model), state.model.doc.container);
     return state;
   }
 
@@ -192,7 +230,7 @@ export class ModelController implements vscode.Disposable {
     if (cached?.version === version) return cached;
     const state = this.read(uri, await vscode.workspace.fs.readFile(uri), version);
     this.states.set(uri.toString(), state);
-    if (state.ok) this.setUnknownLayerDiagnostics(uri, state.model);
+    if (state.ok) this.setUnknownLayerDiagnostics(uri, unknownLayerProblems(state.model), state.model.doc.container);
     return state;
   }
 

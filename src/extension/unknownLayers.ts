@@ -3,7 +3,7 @@
  * the Residuals view, the diagnostics and the hover say about them. Pure: no `vscode` (unit-tested).
  */
 import type { UnknownLayer } from '../core/analysis/analyze';
-import type { ModelGraph } from '../core/ir';
+import type { Layer, ModelGraph } from '../core/ir';
 import { layerByName } from '../core/ir';
 import { nodeAt } from '../core/locate';
 import type { OpenModel } from '../core/model';
@@ -17,15 +17,23 @@ export function unknownLayerText(unknown: readonly UnknownLayer[], max = 4): str
   return unknown.length > max ? `${named.join(', ')} and ${unknown.length - max} more` : named.join(', ');
 }
 
+/** Layers by name, once per graph (the lenses look up every residual's layer: a search each would be quadratic). */
+const byName = new WeakMap<ModelGraph, Map<string, Layer>>();
+function layersOf(g: ModelGraph): Map<string, Layer> {
+  if (!byName.has(g)) byName.set(g, layerByName(g));
+  return byName.get(g)!;
+}
+
 function graphOf(g: ModelGraph, scope: readonly string[]): ModelGraph | undefined {
   let cur: ModelGraph | undefined = g;
-  for (const name of scope) cur = cur && layerByName(cur).get(name)?.subgraph;
+  for (const name of scope) cur = cur && layersOf(cur).get(name)?.subgraph;
   return cur;
 }
 
 /** The span of a layer object ({class_name, config, ...}) in the model text, by scope and name. */
 export function layerSpan(m: OpenModel, scope: readonly string[], name: string): TextSpan | undefined {
-  const layer = graphOf(m.doc.graph, scope)?.layers.find((l) => l.name === name);
+  const g = graphOf(m.doc.graph, scope);
+  const layer = g && layersOf(g).get(name);
   const node = layer && nodeAt(m.doc, layer.path);
   return node ? { offset: node.offset, length: node.length } : undefined;
 }

@@ -1,0 +1,114 @@
+/**
+ * Lenses as the editor gets them: the extension's LensEngine (same code as the CodeLens provider uses,
+ * without vscode) fed with edited texts. For each model, every round makes one small edit (a new
+ * momentum / units value), asks for the lenses and times until they arrive; a 2 ms ticker on the same
+ * thread records the longest gap between its ticks, which is the longest task the host thread ran.
+ * A burst (5 edits 30 ms apart) must analyse only the last text.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { renderTable } from '../src/cli/table';
+import { DEFAULT_OPTIONS } from '../src/core/laurel/variants';
+import { LensEngine } from '../src/extension/lensEngine';
+import { median, min, ms } from './stats';
+import { synthModelText } from './synthModels';
+
+export interface LensRow {
+  model: string;
+  chars: number;
+  path: string;
+  lenses: number;
+  latencyMs: { min: number; median: number };
+  longestHostTaskMs: number;
+  /** The longest synchronous stretch of the engine itself on the host thread (no scheduler noise). */
+  longestEngineMs: number;
+  burst?: { latencyMs: number; analysed: number; superseded: number };
+}
+
+/** Runs `f` while a ticker measures the longest stretch the thread did not get back to it. */
+async function withTicker<T>(f: () => Promise<T>): Promise<{ value: T; longest: number }> {
+  let last = performance.now();
+  let longest = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last - 2);
+    last = now;
+  }, 2);
+  try {
+    const value = await f();
+    return { value, longest: Math.max(longest, performance.now() - last - 2) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The text with its n-th edit: one number changed, as a user would type it (the model stays valid). */
+function edited(text: string, n: number): string {
+  return text.replace(/"momentum": 0\.99|"epsilon": 0\.001/, (s) => s.replace(/\d+$/, (d) => `${d}${n}`));
+}
+
+export async function benchLenses(rounds: number, root: string): Promise<LensRow[]> {
+  const resnet = JSON.stringify(JSON.parse(readFileSync(resolve(root, '..', 'shared', 'fixtures', 'models', 'tfjs-legacy-resnet50-tensorspace.json'), 'utf8')), null, 2);
+  const models: [string, string][] = [
+    ['ResNet-50 (fixture, formatted)', resnet],
+    ['synthetic conv, 5,000 layers', synthModelText({ layers: 5000, block: 'conv' })],
+    ['synthetic conv, 20,000 layers', synthModelText({ layers: 20000, block: 'conv' })],
+  ];
+  const engine = new LensEngine({ workerFile: resolve(__dirname, 'analysisWorker.js'), workerAbove: 256 * 1024, debounceMs: 100 });
+  const rows: LensRow[] = models.map(([model, text]) => ({ model, chars: text.length, path: text.length >= 256 * 1024 ? 'worker' : 'host', lenses: 0, latencyMs: { min: 0, median: 0 }, longestHostTaskMs: 0, longestEngineMs: 0 }));
+  const latencies = models.map(() => [] as number[]);
+  let edit = 0;
+  try {
+    // Rounds interleave the models; the first round also starts the worker, as opening a file would.
+    for (let r = 0; r < rounds + 1; r++) {
+      for (const [i, [, text]] of models.entries()) {
+        const t = edited(text, ++edit);
+        const t0 = performance.now();
+        engine.longestSyncMs = 0;
+        const { value, longest } = await withTicker(() => engine.request(`m${i}`, { fileName: `m${i}.json`, text: t, options: DEFAULT_OPTIONS }));
+        if (!value?.ok) throw new Error(`lenses of ${models[i]![0]}: ${value ? value.error.message : 'superseded'}`);
+        if (r === 0) continue;
+        latencies[i]!.push(performance.now() - t0);
+        rows[i]!.lenses = value.lenses.length;
+        rows[i]!.longestHostTaskMs = Math.max(rows[i]!.longestHostTaskMs, longest);
+        rows[i]!.longestEngineMs = Math.max(rows[i]!.longestEngineMs, engine.longestSyncMs);
+      }
+    }
+    for (const [i, row] of rows.entries()) {
+      row.latencyMs = { min: min(latencies[i]!), median: median(latencies[i]!) };
+      if (row.path !== 'worker') continue;
+      const before = { ...engine.counts };
+      const { value, longest } = await withTicker(async () => {
+        const asked: Promise<unknown>[] = [];
+        for (let k = 0; k < 5; k++) {
+          asked.push(engine.request(`m${i}`, { fileName: `m${i}.json`, text: edited(models[i]![1], ++edit), options: DEFAULT_OPTIONS }));
+          if (k < 4) await new Promise((done) => setTimeout(done, 30));
+        }
+        const t0 = performance.now();
+        await Promise.all(asked);
+        return performance.now() - t0;
+      });
+      row.longestHostTaskMs = Math.max(row.longestHostTaskMs, longest);
+      row.burst = { latencyMs: value, analysed: engine.counts.worker - before.worker, superseded: engine.counts.superseded - before.superseded };
+    }
+  } finally {
+    engine.dispose();
+  }
+  return rows;
+}
+
+export function lensTable(rows: LensRow[]): string {
+  return renderTable(
+    ['model', 'chars', 'runs on', 'lenses', 'edit to lenses ms min / med', 'longest host task ms (ticker / engine)', 'burst of 5: last edit to lenses ms, analyses'],
+    rows.map((r) => [
+      r.model,
+      r.chars.toLocaleString('en-US'),
+      r.path,
+      String(r.lenses),
+      `${ms(r.latencyMs.min)} / ${ms(r.latencyMs.median)}`,
+      `${ms(r.longestHostTaskMs)} / ${ms(r.longestEngineMs)}`,
+      r.burst ? `${ms(r.burst.latencyMs)}, ${r.burst.analysed} (${r.burst.superseded} superseded)` : '',
+    ]),
+    new Set([1, 3, 4, 5]),
+  );
+}

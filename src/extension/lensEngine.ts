@@ -1,0 +1,151 @@
+/**
+ * Lenses and read errors per document, computed once per content (not per version: an undo back to a
+ * text already seen, or a save, costs nothing). Small texts run on the calling thread (a few ms);
+ * large ones in a worker thread after a short debounce, so the extension host never blocks on them.
+ * A request for newer text of the same document supersedes the older one: a queued job is dropped, a
+ * running one is stopped with its worker. Pure: no `vscode` (the bench drives it as the editor would).
+ */
+import { Worker } from 'node:worker_threads';
+import { runLensJob, type LensJob, type LensResult } from './lensJob';
+
+export interface LensEngineOptions {
+  /** dist/analysisWorker.js */
+  workerFile: string;
+  /** Texts of at least this many characters go to the worker. */
+  workerAbove: number;
+  /** Wait this long before starting a worker job, so that a burst of edits runs one analysis. */
+  debounceMs: number;
+}
+
+interface Pending {
+  key: string;
+  job: LensJob;
+  optionsKey: string;
+  id: number;
+  promise: Promise<LensResult | undefined>;
+  resolve: (r: LensResult | undefined) => void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+export class LensEngine {
+  private readonly cache = new Map<string, { text: string; optionsKey: string; result: LensResult }>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly queue: Pending[] = [];
+  private worker: Worker | undefined;
+  private running: Pending | undefined;
+  private nextId = 1;
+  /** Jobs run on the calling thread, in the worker, and dropped because newer text came. */
+  readonly counts = { host: 0, worker: 0, superseded: 0 };
+  /** The longest stretch this engine ran on the calling thread (an analysis, or posting a text to the worker), in ms. */
+  longestSyncMs = 0;
+
+  constructor(private readonly options: LensEngineOptions) {}
+
+  /**
+   * The result for this text of document `key`; undefined when a newer request superseded this one.
+   * Resolves at once when the text was seen before.
+   */
+  request(key: string, job: LensJob): Promise<LensResult | undefined> {
+    return this.timed(() => this.ask(key, job));
+  }
+
+  private timed<T>(f: () => T): T {
+    const t0 = performance.now();
+    try {
+      return f();
+    } finally {
+      this.longestSyncMs = Math.max(this.longestSyncMs, performance.now() - t0);
+    }
+  }
+
+  private ask(key: string, job: LensJob): Promise<LensResult | undefined> {
+    const optionsKey = JSON.stringify(job.options);
+    const hit = this.cache.get(key);
+    if (hit && hit.optionsKey === optionsKey && hit.text === job.text) return Promise.resolve(hit.result);
+    const old = this.pending.get(key);
+    if (old && old.optionsKey === optionsKey && old.job.text === job.text) return old.promise;
+    if (old) this.supersede(old);
+    if (job.text.length < this.options.workerAbove) {
+      this.counts.host++;
+      return Promise.resolve(this.store(key, job.text, optionsKey, runLensJob(job)));
+    }
+    let resolve!: (r: LensResult | undefined) => void;
+    const promise = new Promise<LensResult | undefined>((r) => (resolve = r));
+    const p: Pending = { key, job, optionsKey, id: this.nextId++, promise, resolve };
+    this.pending.set(key, p);
+    p.timer = setTimeout(() => {
+      p.timer = undefined;
+      this.queue.push(p);
+      this.timed(() => this.pump());
+    }, this.options.debounceMs);
+    return promise;
+  }
+
+  /** Drop what is known of a document (it was closed). */
+  forget(key: string): void {
+    this.cache.delete(key);
+    const p = this.pending.get(key);
+    if (p) this.supersede(p);
+  }
+
+  dispose(): void {
+    for (const p of [...this.pending.values()]) this.supersede(p);
+    void this.worker?.terminate();
+    this.worker = undefined;
+  }
+
+  private store(key: string, text: string, optionsKey: string, result: LensResult): LensResult {
+    this.cache.set(key, { text, optionsKey, result });
+    return result;
+  }
+
+  private supersede(p: Pending): void {
+    this.counts.superseded++;
+    clearTimeout(p.timer);
+    const queued = this.queue.indexOf(p);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    if (this.running === p) {
+      // Stopping the worker is the only way to stop a synchronous analysis; the next job starts a new one.
+      void this.worker?.terminate();
+      this.worker = undefined;
+      this.running = undefined;
+    }
+    if (this.pending.get(p.key) === p) this.pending.delete(p.key);
+    p.resolve(undefined);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.running || this.queue.length === 0) return;
+    const p = this.queue.shift()!;
+    this.running = p;
+    this.workerThread().postMessage({ id: p.id, job: p.job });
+  }
+
+  private workerThread(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(this.options.workerFile);
+    w.unref();
+    w.on('message', (msg: { id: number; result: LensResult }) => this.timed(() => this.finish(msg.id, msg.result)));
+    const failed = (why: string): void => {
+      if (this.worker !== w) return;
+      this.worker = undefined;
+      if (this.running) this.finish(this.running.id, { ok: false, error: { message: `the analysis worker stopped (${why})` }, ms: 0 });
+    };
+    w.on('error', (e) => failed(e.message));
+    w.on('exit', (code) => failed(`exit code ${code}`));
+    this.worker = w;
+    return w;
+  }
+
+  private finish(id: number, result: LensResult): void {
+    const p = this.running;
+    if (!p || p.id !== id) return;
+    this.running = undefined;
+    this.counts.worker++;
+    this.store(p.key, p.job.text, p.optionsKey, result);
+    if (this.pending.get(p.key) === p) this.pending.delete(p.key);
+    p.resolve(result);
+    this.pump();
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Everything the editor shows of a model text, as plain data that crosses a worker boundary: the
+ * lenses, or the read error for the diagnostic. Run on the extension host for small texts and in
+ * analysisWorker.ts for large ones. Pure: no `vscode`.
+ */
+import { ModelError } from '../core/errors';
+import type { Container } from '../core/ir';
+import type { VariantOptions } from '../core/laurel/variants';
+import { openModel } from '../core/model';
+import { buildLenses, type LensSpec } from './lensSpecs';
+import { TextPositions } from './textPositions';
+import { unknownLayerProblems, type UnknownLayerProblem } from './unknownLayers';
+
+export interface LensJob {
+  fileName: string;
+  /** The editor's text (a byte-order mark included when the document has one). */
+  text: string;
+  options: VariantOptions;
+}
+
+export interface LensError {
+  message: string;
+  /** 1-based, in the model text; absent when the error has no place in this text (inside a JSON string). */
+  line?: number;
+  column?: number;
+}
+
+export type LensResult =
+  | { ok: true; lenses: LensSpec[]; sites: number; container: Container; unknownLayers: UnknownLayerProblem[]; ms: number }
+  | { ok: false; error: LensError; ms: number };
+
+export function runLensJob(job: LensJob): LensResult {
+  const t0 = performance.now();
+  try {
+    const m = openModel(job.fileName, new TextEncoder().encode(job.text));
+    // Offsets of the model text are document offsets only when the file is that text.
+    const positions = m.doc.container === 'plain' ? new TextPositions(job.text, m.doc.text) : undefined;
+    const lenses = buildLenses(m, job.options, positions && ((offset) => positions.position(offset).line));
+    return { ok: true, lenses, sites: m.sites.length, container: m.doc.container, unknownLayers: unknownLayerProblems(m), ms: performance.now() - t0 };
+  } catch (e) {
+    return { ok: false, error: lensError(e), ms: performance.now() - t0 };
+  }
+}
+
+export function lensError(e: unknown): LensError {
+  if (!(e instanceof ModelError)) return { message: e instanceof Error ? e.message : String(e) };
+  const where = e.where;
+  const message = `${e.what}${e.expected ? `; expected ${e.expected}` : ''}${where?.inner ? ` (in ${where.inner})` : ''}`;
+  return where && !where.inner && where.line !== undefined ? { message, line: where.line, column: where.column ?? 1 } : { message };
+}
