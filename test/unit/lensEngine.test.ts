@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
+import { LensEngine } from '../../src/extension/lensEngine';
+import { runLensJob, type LensResult } from '../../src/extension/lensJob';
+import { synthModelText } from '../../bench/synthModels';
+import { fixturePath } from './fixturePath';
+
+/** dist/analysisWorker.js, built by esbuild.mjs (npm test's pretest builds it). */
+function workerFile(): string {
+  for (let dir = __dirname, i = 0; i < 5; i++, dir = resolve(dir, '..')) {
+    const p = resolve(dir, 'dist', 'analysisWorker.js');
+    if (existsSync(p)) return p;
+  }
+  throw new Error('dist/analysisWorker.js not found: run node esbuild.mjs');
+}
+
+const resnet = JSON.stringify(JSON.parse(readFileSync(fixturePath('tfjs-legacy-resnet50-tensorspace.json'), 'utf8')), null, 2);
+const job = (text: string): { fileName: string; text: string; options: typeof DEFAULT_OPTIONS } => ({ fileName: 'm.json', text, options: DEFAULT_OPTIONS });
+const lenses = (r: LensResult | undefined): unknown => (r?.ok ? r.lenses : r);
+
+describe('LensEngine: lenses once per content, large texts in a worker', () => {
+  let engine: LensEngine;
+  afterEach(() => engine.dispose());
+
+  it('small texts run on the calling thread, and the same text again costs nothing', async () => {
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: Infinity, debounceMs: 0 });
+    const first = await engine.request('a', job(resnet));
+    assert.ok(first?.ok);
+    assert.equal(first.sites, 16);
+    assert.deepEqual(first.lenses, (runLensJob(job(resnet)) as { lenses: unknown }).lenses);
+    assert.equal(await engine.request('a', job(resnet)), first, 'cached by content');
+    assert.equal(await engine.request('a', { ...job(resnet), options: { ...DEFAULT_OPTIONS, rank: 4 } }) === first, false, 'other options are other lenses');
+    assert.deepEqual(engine.counts, { host: 2, worker: 0, superseded: 0 });
+  });
+
+  it('the worker gives the lenses the host would', async () => {
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
+    const r = await engine.request('a', job(resnet));
+    assert.deepEqual(lenses(r), lenses(runLensJob(job(resnet))));
+    assert.equal(engine.counts.worker, 1);
+  });
+
+  it('a read error comes back located, for the diagnostic', async () => {
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
+    const r = await engine.request('a', job(resnet.slice(0, 5000)));
+    assert.ok(r && !r.ok);
+    assert.match(r.error.message, /malformed JSON/);
+    assert.ok(r.error.line! > 1);
+  });
+
+  it('a burst of edits analyses the last text only', async () => {
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 50 });
+    const texts = [1, 2, 3].map((n) => resnet.replace('"momentum": 0.99', `"momentum": 0.99${n}`));
+    const asked = texts.map((t) => engine.request('a', job(t)));
+    const [r1, r2, r3] = await Promise.all(asked);
+    assert.equal(r1, undefined);
+    assert.equal(r2, undefined);
+    assert.ok(r3?.ok);
+    assert.deepEqual(engine.counts, { host: 0, worker: 1, superseded: 2 });
+  });
+
+  it('newer text stops a running analysis (its worker is ended) and still gets its lenses', async () => {
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
+    const big = synthModelText({ layers: 20000, block: 'dense' });
+    const slow = engine.request('a', job(big));
+    await new Promise((done) => setTimeout(done, 30)); // the worker has the job now
+    const fresh = engine.request('a', job(resnet));
+    assert.equal(await slow, undefined);
+    assert.deepEqual(lenses(await fresh), lenses(runLensJob(job(resnet))));
+    assert.deepEqual(engine.counts, { host: 0, worker: 1, superseded: 1 });
+  });
+
+  it('documents do not supersede each other', async () => {
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
+    const [a, b] = await Promise.all([engine.request('a', job(resnet)), engine.request('b', job(synthModelText({ layers: 300, block: 'conv' })))]);
+    assert.ok(a?.ok && b?.ok);
+    assert.equal(b.sites, 47);
+  });
+});
