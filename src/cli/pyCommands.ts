@@ -2,10 +2,9 @@
  * `laurel inspect model.py` and `laurel apply model.py --plan SPEC`: PyTorch sources, measured by one
  * forward pass in a Python with torch (src/trainer/pySourceTrace.ts), edited as text (core/pysource).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import laurelResidualPy from '../python/laurel_residual.py';
 import { PlanError } from '../core/laurel/planSpec';
 import { DEFAULT_OPTIONS, instanceCost, variantLabel } from '../core/laurel/variants';
 import type { Variant, VariantOptions } from '../core/laurel/variants';
@@ -15,6 +14,7 @@ import { planPy, pyInspectReport } from '../core/pysource/pyPlan';
 import type { PlannedPy } from '../core/pysource/pyPlan';
 import { traceSource } from '../trainer/pySourceTrace';
 import { FileWriteError, sameFile, writeFileAtomic } from '../util/fsAtomic';
+import { writeCompanion } from '../util/laurelCompanion';
 import { percent, renderTable, thousands } from './table';
 
 export const PY_USAGE = `  laurel inspect MODEL.py [--model EXPR] [--input EXPR] [--plan SPEC] [--json] [--python PY] [--timeout S]
@@ -103,18 +103,6 @@ function optionsOf(values: { rank?: string | undefined; k?: string | undefined }
     return n;
   };
   return { ...DEFAULT_OPTIONS, rank: int('rank', values.rank, DEFAULT_OPTIONS.rank), k: int('k', values.k, DEFAULT_OPTIONS.k) };
-}
-
-/** laurel_residual.py beside the model: written when missing, updated when it is an older copy of ours, else refused. */
-export function writeCompanion(dir: string): void {
-  const path = join(dir, 'laurel_residual.py');
-  if (existsSync(path)) {
-    const now = readFileSync(path, 'utf8');
-    if (now === laurelResidualPy) return;
-    const ours = now.split('\n')[0] === laurelResidualPy.split('\n')[0];
-    if (!ours) throw new FileWriteError(`${path} exists and is not LAuReL Studio's laurel_residual.py; move it away (the applied model imports LaurelResidual from it); nothing was written`, 'EEXIST');
-  }
-  writeFileAtomic(path, laurelResidualPy);
 }
 
 const COLUMNS: Variant[] = ['rw', 'lr', 'rw+lr', 'gemma'];

@@ -13,6 +13,7 @@ import { TrainingSessions } from './trainingSession';
 import { activeKerasUri, registerKerasEditor } from './kerasEditor';
 import { unknownCountHover } from './modelHover';
 import { ResidualView } from './residualView';
+import { PY_SELECTOR, PyModelLenses } from './pyLenses';
 
 /** Context key for menus: the active editor shows a model file. */
 const IS_MODEL = 'laurel.isModel';
@@ -24,6 +25,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const training = new TrainingSessions(context, controller);
   const graph = graphController(controller);
   const residuals = new ResidualView(context, controller, graph);
+  const pyLenses = new PyModelLenses(context);
   const updateContext = (): void => {
     const doc = vscode.window.activeTextEditor?.document;
     void vscode.commands.executeCommand('setContext', IS_MODEL, doc ? isModelDocument(doc) : !!activeKerasUri());
@@ -34,6 +36,8 @@ export function activate(context: vscode.ExtensionContext): void {
     summary,
     training,
     vscode.languages.registerCodeLensProvider(MODEL_SELECTOR, lenses),
+    pyLenses,
+    vscode.languages.registerCodeLensProvider(PY_SELECTOR, pyLenses),
     ...registerCommands(context, controller, summary, training),
     registerGraphSerializer(context, graph),
     residuals,

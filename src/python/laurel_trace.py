@@ -1,6 +1,6 @@
 """One forward pass of a PyTorch model defined in a user's .py file, recorded for LAuReL Studio.
 
-    python laurel_trace.py FILE [--model EXPR] [--input EXPR] [--timeout S]
+    python laurel_trace.py FILE [--model EXPR] [--input EXPR] [--timeout S] [--stdin]
 
 Prints one JSON object on stdout (the user's own prints go to stderr): the parameter counts, every tensor op
 with its shape, lineage, module and source line in FILE, every leaf-module call, and every add with its
@@ -11,7 +11,6 @@ operand passes through an op that reads a parameter (f is learned): rotary embed
 tok_emb + pos_emb are then not residuals.
 """
 import argparse
-import importlib.util
 import json
 import math
 import os
@@ -19,6 +18,7 @@ import re
 import signal
 import sys
 import traceback
+import types
 
 ADD_NAMES = {"add", "add_", "__add__", "__radd__", "__iadd__"}
 # Ops that only read metadata: no lineage, no node.
@@ -285,8 +285,11 @@ def too_long(*_):
 
 def run(args):
     path = os.path.realpath(args.file)
-    with open(path, encoding="utf-8") as f:
-        source = f.read()
+    if args.stdin:  # an editor's unsaved text, run as if it were the file
+        source = sys.stdin.read()
+    else:
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
     comment = laurel_comment(source)
     model_expr, model_line = (args.model, None) if args.model else comment.get("model", (None, None))
     input_expr, input_line = (args.input, None) if args.input else comment.get("input", (None, None))
@@ -299,11 +302,11 @@ def run(args):
         signal.setitimer(signal.ITIMER_REAL, args.timeout)
     sys.path.insert(0, os.path.dirname(path))
     modname = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0]) or "model"
-    spec = importlib.util.spec_from_file_location(modname, path)
-    module = importlib.util.module_from_spec(spec)
+    module = types.ModuleType(modname)
+    module.__file__ = path
     sys.modules[modname] = module
     try:
-        spec.loader.exec_module(module)
+        exec(compile(source, path, "exec"), module.__dict__)
     except BaseException as e:  # noqa: BLE001 - any failure of the user's file is reported, located
         if isinstance(e, (KeyboardInterrupt, TooLong)):
             raise
@@ -380,6 +383,7 @@ def main():
     p.add_argument("--model")
     p.add_argument("--input")
     p.add_argument("--timeout", type=float, default=60)
+    p.add_argument("--stdin", action="store_true", help="read the file's text from stdin")
     args = p.parse_args()
     stdout = sys.stdout
     sys.stdout = sys.stderr  # the user's prints must not mix with the JSON

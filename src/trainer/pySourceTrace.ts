@@ -18,6 +18,8 @@ export interface TraceOptions extends FindPythonOptions {
   /** Forward-pass limit (ms), default 60 s; the process is killed a little after it. */
   limitMs?: number;
   signal?: AbortSignal;
+  /** The file's text when it differs from the disk (an unsaved editor): sent on stdin. */
+  source?: string;
   /** This interpreter as it is, without the search (its missing torch is then the error). */
   python?: string;
 }
@@ -33,7 +35,9 @@ export async function traceSource(file: string, opts: TraceOptions = {}): Promis
   }
   const limitMs = opts.limitMs ?? 60_000;
   const path = resolve(file);
-  const args = ['-', path, '--timeout', String(Math.max(1, limitMs / 1000))];
+  // The tracer goes in as -c (about 20 kB, far below the argument limits); stdin carries an unsaved text.
+  const args = ['-c', tracerSource, path, '--timeout', String(Math.max(1, limitMs / 1000))];
+  if (opts.source !== undefined) args.push('--stdin');
   if (opts.model !== undefined) args.push('--model', opts.model);
   if (opts.input !== undefined) args.push('--input', opts.input);
   return new Promise<TraceResult>((done) => {
@@ -59,7 +63,7 @@ export async function traceSource(file: string, opts: TraceOptions = {}): Promis
       finish(r);
     });
     child.stdin.on('error', () => undefined); // a Python that exits at once: its exit code says why
-    child.stdin.end(tracerSource);
+    child.stdin.end(opts.source ?? '');
     function finish(r: TraceResult): void {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);

@@ -3,12 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCompanion } from '../../src/cli/pyCommands';
+import { writeCompanion } from '../../src/util/laurelCompanion';
 import type { PyTrace } from '../../src/core/pysource/pyTrace';
 import { openPyModel } from '../../src/core/pysource/pyModel';
 import type { OpenPyModel } from '../../src/core/pysource/pyModel';
 import { planPy } from '../../src/core/pysource/pyPlan';
 import { traceSource } from '../../src/trainer/pySourceTrace';
+import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
+import { buildPyLenses } from '../../src/extension/pyLensSpecs';
 import type { TraceOptions } from '../../src/trainer/pySourceTrace';
 import { pytorchFixture } from './fixturePath';
 
@@ -68,6 +70,31 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
     assert.equal(cAttn.leaf, true);
     assert.deepEqual(t.nodes[cAttn.outputs[0]!]!.shape, [1, 16, 192]);
     assert.equal(cAttn.line, 56);
+  });
+
+  it('an unsaved text is measured as if it were the file (sent on stdin)', async () => {
+    const file = pytorchFixture('nanogpt_model.py');
+    const t = await trace(file, { ...GPT, source: '\n\n' + readFileSync(file, 'utf8') });
+    assert.deepEqual(residualLines(t), { 106: 2, 107: 2 });
+  });
+
+  it('lenses: static at once (not measured yet + Measure), exact after measuring, one per variant with the cost over every instance', async () => {
+    const file = pytorchFixture('nanogpt_model.py');
+    const text = readFileSync(file, 'utf8');
+    const lines = (specs: { line: number; title: string; command: string; args: unknown[] }[], line: number): string[] => specs.filter((s) => s.line === line - 1).map((s) => s.title + (s.args.length ? ` -> ${s.args.join(' ')}` : ''));
+    const statics = buildPyLenses(openPyModel(file, text), { kind: 'none', trusted: true }, DEFAULT_OPTIONS);
+    assert.deepEqual(lines(statics, 104), ['residual (not measured yet)']);
+    assert.deepEqual(lines(statics, 18), ['nn.Module · not measured yet', 'Measure']);
+    const exact = buildPyLenses(openPyModel(file, text, await trace(file, GPT)), { kind: 'measured' }, DEFAULT_OPTIONS);
+    assert.deepEqual(lines(exact, 118), ['108,544 params (108,544 trainable) · 4 residuals on 2 lines · LAuReL none']);
+    assert.deepEqual(lines(exact, 94), ['×2 · 49,984 params each']);
+    assert.deepEqual(lines(exact, 104), [
+      'residual · D=64 · ×2 · identity · now plain',
+      'RW +4 (0.0037%) -> L104=rw',
+      'LR r=16 +4,096 (3.77%) -> L104=lr',
+      'RW+LR r=16 +4,100 (3.78%) -> L104=rw+lr',
+      'Gemma3n r=16 +4,224 (3.89%) -> L104=gemma',
+    ]);
   });
 
   it('ResNet18: 11,173,962 parameters; line 37 eight times, identity and projection, D on the channel axis', async () => {

@@ -1,0 +1,168 @@
+/**
+ * PyTorch .py files in the editor: static lenses at once (a parse, nothing run), exact ones after one forward
+ * pass in a child Python (trusted workspaces only, the user asked once per workspace). Measurements are
+ * cached by the text's hash, re-run on save and after an apply, never on a keystroke. A failure is a
+ * diagnostic at the line the traceback names. A lens click is one WorkspaceEdit (undo brings the old text,
+ * whose measurement is still cached).
+ */
+import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
+import * as vscode from 'vscode';
+import { openPyModel } from '../core/pysource/pyModel';
+import type { OpenPyModel } from '../core/pysource/pyModel';
+import { planPy } from '../core/pysource/pyPlan';
+import type { TraceResult } from '../core/pysource/pyTrace';
+import { writeCompanion } from '../util/laurelCompanion';
+import { traceSource } from '../trainer/pySourceTrace';
+import { buildPyLenses, PY_APPLY, PY_MEASURE } from './pyLensSpecs';
+import type { MeasureState } from './pyLensSpecs';
+import { readCodeLensEnabled, readVariantOptions } from './settings';
+
+export const PY_SELECTOR: vscode.DocumentSelector = [{ language: 'python', scheme: 'file' }];
+const ALLOWED_KEY = 'laurel.py.measureAllowed';
+const CACHE_SIZE = 24;
+
+const hashOf = (text: string): string => createHash('sha1').update(text).digest('hex');
+
+export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  /** Trace results by text hash, most recent last. */
+  private readonly results = new Map<string, TraceResult>();
+  private readonly running = new Map<string, { hash: string; abort: AbortController }>();
+  private readonly parsed = new Map<string, { version: number; hash: string; model: OpenPyModel }>();
+  private readonly diagnostics = vscode.languages.createDiagnosticCollection('laurel-py');
+  private readonly disposables: vscode.Disposable[] = [this.changed, this.diagnostics];
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.disposables.push(
+      vscode.commands.registerCommand(PY_MEASURE, (uri?: vscode.Uri) => this.measureCommand(uri)),
+      vscode.commands.registerCommand(PY_APPLY, (uri: vscode.Uri, spec: string) => this.apply(uri, spec)),
+      vscode.workspace.onDidSaveTextDocument((d) => this.isPy(d) && this.allowed() && void this.measure(d)),
+      vscode.workspace.onDidOpenTextDocument((d) => this.isPy(d) && this.allowed() && void this.measure(d)),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        this.parsed.delete(d.uri.toString());
+        this.diagnostics.delete(d.uri);
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('laurel') && this.changed.fire()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()),
+    );
+    if (this.allowed()) for (const d of vscode.workspace.textDocuments) if (this.isPy(d)) void this.measure(d);
+  }
+
+  dispose(): void {
+    for (const r of this.running.values()) r.abort.abort();
+    for (const d of this.disposables) d.dispose();
+  }
+
+  private isPy(d: vscode.TextDocument): boolean {
+    return d.languageId === 'python' && d.uri.scheme === 'file';
+  }
+
+  private allowed(): boolean {
+    return vscode.workspace.isTrusted && this.context.workspaceState.get<boolean>(ALLOWED_KEY) === true;
+  }
+
+  /** The document's model (static parse per version, plus the trace of exactly this text when there is one). */
+  model(doc: vscode.TextDocument): { model: OpenPyModel; state: MeasureState } {
+    const key = doc.uri.toString();
+    let p = this.parsed.get(key);
+    if (!p || p.version !== doc.version) {
+      const text = doc.getText();
+      const hash = hashOf(text);
+      const r = this.results.get(hash);
+      p = { version: doc.version, hash, model: openPyModel(doc.fileName, text, r?.ok ? r.trace : null) };
+      this.parsed.set(key, p);
+    }
+    const r = this.results.get(p.hash);
+    const run = this.running.get(key);
+    const state: MeasureState = r?.ok ? { kind: 'measured' } : run?.hash === p.hash ? { kind: 'running' } : r ? { kind: 'failed', error: r.error } : { kind: 'none', trusted: vscode.workspace.isTrusted };
+    if (r?.ok && !p.model.trace) p.model = openPyModel(doc.fileName, doc.getText(), r.trace);
+    return { model: p.model, state };
+  }
+
+  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    const c = vscode.workspace.getConfiguration('laurel');
+    if (!readCodeLensEnabled((k) => c.get(k))) return [];
+    const { model, state } = this.model(doc);
+    return buildPyLenses(model, state, readVariantOptions((k) => c.get(k))).map(
+      (s) => new vscode.CodeLens(new vscode.Range(s.line, 0, s.line, 0), { title: s.title, command: s.command, arguments: s.command ? [doc.uri, ...s.args] : [], ...(s.tooltip ? { tooltip: s.tooltip } : {}) }),
+    );
+  }
+
+  private async measureCommand(uri?: vscode.Uri): Promise<void> {
+    const doc = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
+    if (!doc || !this.isPy(doc)) return;
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage('Measuring runs the model file in Python: trust this workspace first (Workspaces: Manage Workspace Trust).');
+      return;
+    }
+    if (!this.allowed()) {
+      const pick = await vscode.window.showInformationMessage(
+        'LAuReL measures a PyTorch model by running one forward pass of this file in Python (its imports and code run). Allow this in this workspace? It then also runs on open and on save of .py files.',
+        { modal: true },
+        'Allow',
+      );
+      if (pick !== 'Allow') return;
+      await this.context.workspaceState.update(ALLOWED_KEY, true);
+    }
+    await this.measure(doc);
+  }
+
+  /** One forward pass of this text (cached by hash); the previous run of the file is cancelled. */
+  async measure(doc: vscode.TextDocument): Promise<void> {
+    const key = doc.uri.toString();
+    const text = doc.getText();
+    const hash = hashOf(text);
+    if (this.results.has(hash) || this.running.get(key)?.hash === hash) return;
+    this.running.get(key)?.abort.abort();
+    const abort = new AbortController();
+    this.running.set(key, { hash, abort });
+    this.changed.fire();
+    const c = vscode.workspace.getConfiguration('laurel');
+    const python = c.get<string>('pythonPath')?.trim();
+    const seconds = c.get<number>('pytorch.measureTimeout') ?? 60;
+    const r = await traceSource(doc.fileName, { source: text, signal: abort.signal, limitMs: Math.max(1, seconds) * 1000, ...(python ? { explicit: python } : {}) });
+    if (this.running.get(key)?.abort !== abort) return; // superseded
+    this.running.delete(key);
+    if (!r.ok && r.error.message === 'cancelled') return;
+    this.results.set(hash, r);
+    while (this.results.size > CACHE_SIZE) this.results.delete(this.results.keys().next().value!);
+    this.diagnose(doc, r);
+    this.changed.fire();
+  }
+
+  private diagnose(doc: vscode.TextDocument, r: TraceResult): void {
+    if (r.ok || r.error.phase === 'torch') {
+      this.diagnostics.delete(doc.uri);
+      return;
+    }
+    const line = Math.min(Math.max((r.error.line ?? 1) - 1, 0), doc.lineCount - 1);
+    const range = doc.lineAt(line).range;
+    const d = new vscode.Diagnostic(range, `LAuReL could not measure the model (${r.error.phase}): ${r.error.message}`, r.error.phase === 'model' || r.error.phase === 'input' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Error);
+    d.source = 'laurel';
+    this.diagnostics.set(doc.uri, [d]);
+  }
+
+  /** A lens click: the plan's edits as one WorkspaceEdit, laurel_residual.py beside the file, then a measurement. */
+  async apply(uri: vscode.Uri, spec: string): Promise<boolean> {
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const { model, state } = this.model(doc);
+    try {
+      if (state.kind !== 'measured') throw new Error('the file changed since it was measured; save it (or run LAuReL: Measure) first');
+      const c = vscode.workspace.getConfiguration('laurel');
+      const planned = planPy(model, spec, readVariantOptions((k) => c.get(k)));
+      if (!planned.edits.length) return true;
+      if (planned.usesLaurel) writeCompanion(dirname(doc.fileName));
+      const edit = new vscode.WorkspaceEdit();
+      for (const e of planned.edits) edit.replace(uri, new vscode.Range(doc.positionAt(e.offset), doc.positionAt(e.offset + e.length)), e.content);
+      // No await between reading the model and this edit: the offsets are those of the document now.
+      if (!(await vscode.workspace.applyEdit(edit))) throw new Error('the editor refused the edit');
+      void this.measure(doc);
+      return true;
+    } catch (e) {
+      void vscode.window.showErrorMessage(`LAuReL: ${spec}: ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
+  }
+}
