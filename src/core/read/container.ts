@@ -5,7 +5,7 @@
 import type { Container } from '../ir';
 import { ModelError } from '../errors';
 import { parseJson, prop, type JsonSource } from './jsonSource';
-import { findEocd, readMember, readZipLayout, type ZipEntry } from './zipArchive';
+import { findEocd, mib, readMember, readZipLayout, type ZipEntry } from './zipArchive';
 
 export interface Opened {
   container: Container;
@@ -37,6 +37,7 @@ export function openContainer(file: string, bytes: Uint8Array): Opened {
   if (startsWith(bytes, HDF5)) {
     throw new ModelError('this is a Keras HDF5 (.h5) file, which LAuReL Studio does not read', { file }, 'the model as JSON (model.to_json()), a .keras archive, or a TF.js model.json');
   }
+  if (bytes.length > MODEL_TEXT_LIMIT) tooLarge(file, bytes);
   const src = parseJson(file, decodeText(file, bytes));
   if (src.root.type !== 'string') return { container: 'plain', src };
   // A JSON string: the model JSON encoded a second time (json.dumps of model.to_json()).
@@ -47,8 +48,25 @@ export function openContainer(file: string, bytes: Uint8Array): Opened {
   return { container: 'json-string', src: inner };
 }
 
-/** config.json is the model text; a larger one is refused before anything is inflated. */
-export const CONFIG_LIMIT = 64 * 2 ** 20;
+/**
+ * The most model text read (a JSON file, or config.json in an archive; the largest real model files are
+ * a few hundred KiB). Reading costs about twice the text in memory (the bytes and the string; no parse
+ * nodes for whitespace), so the limit bounds the reader's memory whatever the file holds.
+ */
+export const MODEL_TEXT_LIMIT = 64 * 2 ** 20;
+
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** Refused before decoding: says how much of the file is whitespace around the JSON (the usual cause). */
+function tooLarge(file: string, bytes: Uint8Array): never {
+  let lead = 0;
+  while (lead < bytes.length && isSpace(bytes[lead]!)) lead++;
+  let trail = 0;
+  while (trail < bytes.length - lead && isSpace(bytes[bytes.length - 1 - trail]!)) trail++;
+  const after = trail >= 2 ** 20 ? `${mib(trail)}${lead >= 2 ** 20 ? '' : ' of whitespace'} after the JSON` : '';
+  const spaces = [lead >= 2 ** 20 ? `${mib(lead)} of whitespace before the JSON` : '', after].filter(Boolean).join(' and ');
+  throw new ModelError(`the file is ${mib(bytes.length)}${spaces ? ` (${spaces})` : ''}, over the ${mib(MODEL_TEXT_LIMIT)} a model JSON is read up to`, { file }, 'a model JSON file of at most 64 MiB (real ones are a few MiB at most)');
+}
 const METADATA_LIMIT = 2 ** 20;
 
 function openZip(file: string, bytes: Uint8Array): Opened {
@@ -65,7 +83,7 @@ function openZip(file: string, bytes: Uint8Array): Opened {
     const listed = names.length ? names.slice(0, 10).join(', ') + (names.length > 10 ? `, ... (${names.length} members)` : '') : 'no members';
     throw new ModelError(`zip archive without config.json (it holds ${listed})`, { file }, 'a Keras 3 .keras archive with config.json at its root');
   }
-  const text = decodeText(file, readMember(file, bytes, config, CONFIG_LIMIT), 'config.json');
+  const text = decodeText(file, readMember(file, bytes, config, MODEL_TEXT_LIMIT), 'config.json');
   const src = parseJson(file, text, 'config.json');
   // metadata.json is read (and its CRC checked) only when it has a plausible size; it only gives a version.
   const metadata = named('metadata.json');

@@ -29,15 +29,67 @@ export function fail(src: JsonSource, node: Node, what: string, expected?: strin
 export function parseJson(file: string, text: string, inner?: string): JsonSource {
   const errors: ParseError[] = [];
   // jsonc-parser only for text JSON.parse refuses: its error codes and offsets say where and what.
-  const root = fastTree(text) ?? parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  let root = fastTree(text);
+  let original = (o: number): number => o;
+  if (!root) {
+    const compact = compactSpaceRuns(text);
+    original = compact.original;
+    const options = { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false };
+    root = parseTree(compact.text, errors, options);
+    // Text jsonc-parser accepts and JSON.parse does not: the tree's offsets must be the original's.
+    if (!errors.length && compact.text !== text) root = parseTree(text, errors, options);
+  }
   const src = { file, text, inner };
   if (errors.length > 0 || !root) {
     const e = errors[0];
-    const offset = e ? e.offset : 0;
+    const offset = e ? original(e.offset) : 0;
     const what = e ? `malformed JSON (${printParseErrorCode(e.error)})` : 'empty file';
     failAtOffset(src, offset, undefined, what, 'a complete JSON document');
   }
   return { ...src, root };
+}
+
+/**
+ * jsonc-parser 3.3's scanner builds a run of spaces one character at a time (a rope of ~40 bytes per
+ * character: 200 MiB of spaces after a model ran the CLI out of memory), and makes a token per line
+ * break. Outside strings a run of whitespace means what one space means, so for the error search long
+ * runs are cut to one space and the error offset is mapped back onto the original text.
+ */
+function compactSpaceRuns(text: string): { text: string; original: (offset: number) => number } {
+  const parts: string[] = [];
+  const cuts: { at: number; removed: number }[] = []; // `at` in the compacted text, removed before it in total
+  let from = 0;
+  let removed = 0;
+  let inString = false;
+  const space = (c: number): boolean => c === 32 || c === 10 || c === 13 || c === 9;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34 || c === 10 || c === 13) inString = false; // jsonc-parser ends a string at a line break
+    } else if (c === 34) inString = true;
+    else if (space(c)) {
+      let end = i + 1;
+      while (end < text.length && space(text.charCodeAt(end))) end++;
+      if (end - i >= 256) {
+        parts.push(text.slice(from, i + 1));
+        removed += end - i - 1;
+        cuts.push({ at: i + 1 - (removed - (end - i - 1)), removed });
+        from = end;
+      }
+      i = end - 1;
+    }
+  }
+  if (!cuts.length) return { text, original: (o) => o };
+  parts.push(text.slice(from));
+  return {
+    text: parts.join(''),
+    original: (o) => {
+      let add = 0;
+      for (const c of cuts) if (c.at <= o) add = c.removed;
+      return o + add;
+    },
+  };
 }
 
 /** 'an array', 'a string', 'null': a node's kind for messages. */
