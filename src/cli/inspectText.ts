@@ -1,7 +1,8 @@
 import { totalParams } from '../core/analysis/analyze';
 import type { GraphAnalysis } from '../core/analysis/analyze';
+import { siteCost } from '../core/laurel/planCost';
 import type { PlanCost } from '../core/laurel/planCost';
-import { instanceCost, variantLabel } from '../core/laurel/variants';
+import { variantLabel } from '../core/laurel/variants';
 import type { Variant, VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import { compact, percent, renderTable, shapeText, thousands } from './table';
@@ -45,7 +46,7 @@ export function residualText(m: OpenModel, options: VariantOptions): string {
   const ident = m.sites.filter((s) => s.shortcutKind === 'identity').length;
   const head = `Residual sites: ${m.sites.length} (${ident} identity, ${m.sites.length - ident} projection)`;
   if (m.sites.length === 0) return head;
-  const base = m.params.total - m.sites.reduce((sum, s) => sum + (s.width ? instanceCost(s.current, s.width).params : 0), 0);
+  const base = m.params.total - m.sites.reduce((sum, s) => sum + (s.width ? siteCost(s, m.sites, s.current, s.width, true).params : 0), 0);
   const header = ['site', 'kind', 'D', 'branch <- fork', 'now', ...COLUMNS.map((v) => variantLabel({ variant: v, options }))];
   const rows = m.sites.map((s) => [
     s.id,
@@ -55,7 +56,7 @@ export function residualText(m: OpenModel, options: VariantOptions): string {
     variantLabel(s.current),
     ...COLUMNS.map((v) => {
       if (s.width === null) return '?';
-      const n = instanceCost({ variant: v, options }, s.width).params;
+      const n = siteCost(s, m.sites, { variant: v, options }, s.width).params;
       return `+${thousands(n)} (${percent((n / base) * 100)})`;
     }),
   ]);

@@ -1,8 +1,8 @@
 import type { GraphAnalysis } from '../core/analysis/analyze';
 import type { Shape } from '../core/ir';
 import { layerByName } from '../core/ir';
-import { costPlan } from '../core/laurel/planCost';
-import { DEFAULT_OPTIONS, instanceCost, VARIANTS, variantLabel } from '../core/laurel/variants';
+import { costPlan, siteCost } from '../core/laurel/planCost';
+import { DEFAULT_OPTIONS, VARIANTS, variantLabel } from '../core/laurel/variants';
 import type { VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import { unknownLayerText } from './unknownLayers';
@@ -36,7 +36,7 @@ export function graphSnapshot(m: OpenModel, options: VariantOptions = DEFAULT_OP
   const sites: GraphSite[] = m.sites.map((s) => {
     const deltas: VariantDelta[] = VARIANTS.map((variant) => {
       const choice = { variant, options };
-      const params = s.width === null ? null : instanceCost(choice, s.width).params;
+      const params = s.width === null ? null : siteCost(s, m.sites, choice, s.width).params;
       return { variant, label: variantLabel(choice), params, percent: params === null ? null : pct(params) };
     });
     return {

@@ -4,7 +4,8 @@
  */
 import { percent, thousands } from '../cli/table';
 import type { ResidualSite } from '../core/analysis/residuals';
-import { instanceCost, variantLabel } from '../core/laurel/variants';
+import { siteCost } from '../core/laurel/planCost';
+import { variantLabel } from '../core/laurel/variants';
 import type { Variant, VariantChoice, VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import { capRank, currentCost, modelSpan, siteSpan } from './modelFacts';
@@ -68,7 +69,7 @@ function modelTooltip(m: OpenModel): string {
   );
 }
 
-function siteLenses(site: ResidualSite, line: number, options: VariantOptions, base: number): LensSpec[] {
+function siteLenses(site: ResidualSite, sites: readonly ResidualSite[], line: number, options: VariantOptions, base: number): LensSpec[] {
   const D = site.width;
   const out: LensSpec[] = [
     {
@@ -79,7 +80,7 @@ function siteLenses(site: ResidualSite, line: number, options: VariantOptions, b
       args: [site.merge],
     },
   ];
-  const current = D === null ? 0 : instanceCost(site.current, D).params;
+  const current = D === null ? 0 : siteCost(site, sites, site.current, D, true).params;
   const choices: VariantChoice[] = LENS_VARIANTS.map((variant) => capRank({ variant, options }, D));
   if (site.current.variant !== 'plain') choices.push({ variant: 'plain', options });
   for (const choice of choices) {
@@ -89,7 +90,7 @@ function siteLenses(site: ResidualSite, line: number, options: VariantOptions, b
     const capped = choice.options.rank !== options.rank;
     const capNote = capped ? ` (r=${options.rank} ≥ D=${D}: capped to ⌊D/2⌋)` : '';
     // Variants show their own cost over a plain add (what the paper tabulates); plain shows what it removes.
-    const delta = D === null ? undefined : choice.variant === 'plain' ? -current : instanceCost(choice, D).params;
+    const delta = D === null ? undefined : choice.variant === 'plain' ? -current : siteCost(site, sites, choice, D).params;
     out.push({
       line,
       title: `${capped ? '⚠ ' : ''}${delta === undefined ? label : `${label} ${deltaText(delta, base)}`}`,
@@ -130,6 +131,6 @@ export function buildLenses(m: OpenModel, options: VariantOptions, lineOf?: (off
     out.push({ line: top, title: 'Format model file', tooltip: 'Put one value per line, so that each residual gets its own lenses', command: COMMANDS.formatModel, args: [] });
     return out;
   }
-  for (const p of placed) out.push(...siteLenses(p.site, p.line!, options, now.baseParams));
+  for (const p of placed) out.push(...siteLenses(p.site, m.sites, p.line!, options, now.baseParams));
   return out;
 }

@@ -48,7 +48,8 @@ const fmt = (s: Shape): string => `[${s.map((d) => d ?? 'null').join(', ')}]`;
  *
  * Inputs: a list with f(x_i) at `branchIndex` and x_i at `shortcutIndex` (defaults 0 and 1). For the PA
  * variants the remaining inputs, in order, are x_{i-1}, x_{i-2}, ... (at most k-1, same shape as x_i);
- * fewer are accepted when the history is short, and then only the terms that exist are summed (§8.3).
+ * fewer are accepted when the history is short, and then only the terms that exist are made and summed
+ * (§8.3): γ has one entry per term and per-j pairs exist for those j only, as the cost counts them.
  *
  * - plain: f + x. RW: α f + β x. LR: f + x + (x A) B. RW+LR: α f + β (x + x A B).
  * - PA: f + x + Σ_j γ_j h(x_{i-j}); RW+PA: α f + β (x + Σ_j γ_j h(x_{i-j})); h per `paMode`.
@@ -75,6 +76,8 @@ export class LaurelResidual extends tf.layers.Layer {
   private paGamma: tf.LayerVariable | null = null;
   private paDown: tf.LayerVariable[] = [];
   private paUp: tf.LayerVariable[] = [];
+  /** PA terms built (x_i and the earlier activations of the first call): 1 .. k. */
+  private paTerms = 0;
 
   constructor(args: LaurelResidualArgs = {}) {
     super(args);
@@ -116,7 +119,9 @@ export class LaurelResidual extends tf.layers.Layer {
 
   override build(inputShape: Shape | Shape[]): void {
     const shape = this.mergeShapes(inputShape);
-    const { variant: v, rank: r, k, rwNorm, lrInit } = this.settings;
+    // PA's terms: x_i and each earlier activation given (§8.3); γ_j, A_j, B_j exist only for these.
+    this.paTerms = (isShapeList(inputShape) ? inputShape.length : 1) - 1;
+    const { variant: v, rank: r, rwNorm, lrInit } = this.settings;
     const d = shape[shape.length - 1];
     const needsD = v === 'gemma' || hasLr(v) || (hasPa(v) && paModeOf(choiceOf(this.settings)) !== 'identity');
     if (needsD && (d === null || d === undefined)) {
@@ -136,7 +141,7 @@ export class LaurelResidual extends tf.layers.Layer {
       [this.lrDown, this.lrUp] = pair('');
     }
     if (hasPa(v)) {
-      this.paGamma = this.addWeight('pa_gamma', [k], 'float32', tf.initializers.ones());
+      this.paGamma = this.addWeight('pa_gamma', [this.paTerms], 'float32', tf.initializers.ones());
       const mode = paModeOf(choiceOf(this.settings));
       const pa = (suffix: string): void => {
         const [down, up] = [
@@ -147,7 +152,7 @@ export class LaurelResidual extends tf.layers.Layer {
         this.paUp.push(up);
       };
       if (mode === 'lowrank-shared') pa('');
-      if (mode === 'lowrank-per-j') for (let j = 0; j < k; j++) pa(`_${j}`);
+      if (mode === 'lowrank-per-j') for (let j = 0; j < this.paTerms; j++) pa(`_${j}`);
     }
     this.built = true;
   }
@@ -162,6 +167,9 @@ export class LaurelResidual extends tf.layers.Layer {
       const list = Array.isArray(inputs) ? inputs : [inputs];
       // build() validated the first call only; an eager call may pass a different history length.
       this.mergeShapes(list.map((t) => t.shape));
+      if (hasPa(this.settings.variant) && list.length - 1 > this.paTerms) {
+        throw new LaurelValueError(`LaurelResidual '${this.name}' was built for ${this.paTerms - 1} earlier activation(s); got ${list.length - 2}`);
+      }
       const { variant: v, branchIndex: bi, shortcutIndex: si } = this.settings;
       const f = list[bi] as tf.Tensor;
       const x = list[si] as tf.Tensor;
@@ -174,7 +182,9 @@ export class LaurelResidual extends tf.layers.Layer {
       if (this.lrDown) g = tf.add(x, lowRank(x, this.read(this.lrDown), this.read(this.lrUp)));
       if (hasPa(v)) {
         const history = [x, ...list.filter((_, n) => n !== bi && n !== si)];
-        const gamma = tf.unstack(this.read(this.paGamma));
+        // Slices, not tf.unstack: unstack's gradient breaks when it has a single output (γ of one term).
+        const gammaAll = this.read(this.paGamma);
+        const gamma = history.map((_, j) => tf.reshape(tf.slice(gammaAll, [j], [1]), []));
         const shared = this.paDown.length === 1;
         const terms = history.map((h, j) => {
           const pair = shared ? 0 : j;

@@ -43,7 +43,9 @@ class LaurelResidual(nn.Module):
     unless axis says otherwise (axis=1: channels of NCHW). Without width, D is taken at the first call.
 
     forward([...]) takes f(x) at branch_index and x at shortcut_index; the PA variants then take the earlier
-    activations x_{i-1}, x_{i-2}, ... (at most k - 1; when fewer exist only those terms are summed).
+    activations x_{i-1}, x_{i-2}, ... (at most terms - 1). `terms` (default k) is how many PA terms exist at the
+    site: x_i and its earlier activations, fewer than k where the history is short; gamma and the per-j pairs are
+    made for these only, so every parameter is used (laurel-method 8.3).
 
     - plain: f + x.  rw: a f + b x.  lr: f + x + (x A) B.  rw+lr: a f + b (x + x A B).
     - pa: f + x + sum_j gamma_j h(x_{i-j}) (j = 0 is x itself).  rw+pa: a f + b (x + sum_j gamma_j h(x_{i-j})).
@@ -51,12 +53,15 @@ class LaurelResidual(nn.Module):
     - gemma (Gemma 3n's block on a generic site): (f + x) / sqrt2 + (x + RMSNorm(x A B)) / sqrt2.
     - a, b: softmax of rw_logits [2] (zeros, so 0.5 each), sigmoid of rw_theta [1] (a = s, b = 1 - s), or fixed 1/sqrt2.
     Weights: lr_down / pa_down* A [D, r] (xavier or column-orthogonal), lr_up / pa_up* B [r, D] zeros (glorot
-    for gemma: its RMSNorm would divide by sqrt(eps) at B = 0), gemma_norm_scale [D] ones, pa_gamma [k] ones.
+    for gemma: its RMSNorm would divide by sqrt(eps) at B = 0), gemma_norm_scale [D] ones, pa_gamma [terms] ones.
     """
 
-    def __init__(self, width=None, variant="plain", rank=16, k=3, rw_norm="softmax", lr_init="xavier", pa_mode="identity", branch_index=0, shortcut_index=1, axis=-1):
+    def __init__(self, width=None, variant="plain", rank=16, k=3, rw_norm="softmax", lr_init="xavier", pa_mode="identity", branch_index=0, shortcut_index=1, axis=-1, terms=None):
         super().__init__()
         self.variant, self.rank, self.k, self.rw_norm, self.lr_init = variant, rank, k, rw_norm, lr_init
+        self.terms = k if terms is None else int(terms)
+        if not 1 <= self.terms <= k:
+            raise ValueError("LaurelResidual: terms must be in 1 .. k = %d, got %r" % (k, terms))
         self.branch_index, self.shortcut_index = branch_index, shortcut_index
         # The axis of the width D: -1 (NHWC maps, [B, T, D]) or 1 (channels of PyTorch's NCHW maps).
         self.axis = axis
@@ -69,7 +74,7 @@ class LaurelResidual(nn.Module):
         if self.has_rw and rw_norm == "sigmoid-single":
             self.rw_theta = nn.Parameter(torch.zeros(1))
         if self.has_pa:
-            self.pa_gamma = nn.Parameter(torch.ones(k))
+            self.pa_gamma = nn.Parameter(torch.ones(self.terms))
         self.lr_down = self.lr_up = None
         # Without a width the D-sized weights are empty placeholders filled at the first call (as nn.LazyLinear
         # learns in_features): the same Parameter objects, so an optimizer made before that call keeps them.
@@ -94,7 +99,7 @@ class LaurelResidual(nn.Module):
             out["pa_down"] = _down_init(d, r, lr_init)
             out["pa_up"] = torch.zeros(r, d)
         elif self.has_pa and self.pa_mode == "lowrank-per-j":
-            for j in range(self.k):
+            for j in range(self.terms):
                 out["pa_down_%d" % j] = _down_init(d, r, lr_init)
                 out["pa_up_%d" % j] = torch.zeros(r, d)
         return out
@@ -139,8 +144,8 @@ class LaurelResidual(nn.Module):
             g = x + low_rank(x, self.lr_down, self.lr_up)
         if self.has_pa:
             history = [x] + [t for n, t in enumerate(inputs) if n not in (self.branch_index, self.shortcut_index)]
-            if len(history) > self.k:
-                raise ValueError("LaurelResidual (%s, k=%d) got %d earlier activations; at most k - 1" % (self.variant, self.k, len(history) - 1))
+            if len(history) > self.terms:
+                raise ValueError("LaurelResidual (%s, %d terms) got %d earlier activations; at most %d" % (self.variant, self.terms, len(history) - 1, self.terms - 1))
             terms = []
             for j, h in enumerate(history):
                 if self.pa_mode == "lowrank-shared":

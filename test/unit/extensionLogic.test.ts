@@ -97,7 +97,7 @@ describe('extension logic (no vscode)', () => {
         'RW +2',
         'LR r=16 +1,024 (2.36%)',
         'RW+LR r=16 +1,026 (2.36%)',
-        'PA k=3 +3',
+        'PA k=3 +1', // block3 starts the D=32 stage: x alone, one γ
         'Gemma3n r=16 +1,056 (2.43%)',
       ]);
       const lr = lenses.find((l) => l.line === line && l.title.startsWith('LR'))!;

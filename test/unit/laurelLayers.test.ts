@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { instanceCost, VARIANTS } from '../../src/core/laurel/variants';
+import { hasPa, instanceCost, VARIANTS } from '../../src/core/laurel/variants';
 import type { PaMode, RwNorm, Variant, VariantOptions } from '../../src/core/laurel/variants';
 import { ColumnOrthogonal } from '../../src/laurel/initializers';
 import { LaurelResidual, registerLaurelLayers } from '../../src/laurel/laurelResidual';
@@ -174,7 +174,7 @@ describe('LaurelResidual (tfjs layer)', () => {
       const layer = new LaurelResidual({ variant: 'rw+lr', rank: 2 });
       assert.throws(() => layer.build([[null, null], [null, null]]), /needs a known last dimension D/);
       const pa = new LaurelResidual({ variant: 'pa', paMode: 'identity', k: 2 });
-      pa.build([[null, null], [null, null]]);
+      pa.build([[null, null], [null, null], [null, null]]);
       assert.equal(pa.countParams(), 2);
     });
   });
@@ -250,28 +250,24 @@ describe('LaurelResidual (tfjs layer)', () => {
           for (const rank of [1, 3, 8])
             for (const k of [1, 3])
               for (const rwNorm of RW_NORMS)
-                for (const paMode of PA_MODES) {
-                  const options: VariantOptions = { rank, k, rwNorm, lrInit: rank === 3 ? 'column-orthogonal' : 'xavier', paMode };
-                  const layer = new LaurelResidual({ variant: v, ...options });
-                  layer.build([
-                    [null, D],
-                    [null, D],
-                  ]);
-                  const want = instanceCost({ variant: v, options }, D).params;
-                  assert.equal(layer.countParams(), want, `${v} D=${D} ${JSON.stringify(options)}`);
-                  layer.weights.forEach((w) => w.dispose());
-                  checked++;
-                }
-        assert.equal(checked, 108);
+                for (const paMode of PA_MODES)
+                  // PA: a full history (k terms) and a short one (x_i alone): only existing terms have weights.
+                  for (const history of hasPa(v) ? [k - 1, 0] : [0]) {
+                    const options: VariantOptions = { rank, k, rwNorm, lrInit: rank === 3 ? 'column-orthogonal' : 'xavier', paMode };
+                    const layer = new LaurelResidual({ variant: v, ...options });
+                    layer.build(Array.from({ length: 2 + history }, () => [null, D]));
+                    const want = instanceCost({ variant: v, options }, D, 1 + history).params;
+                    assert.equal(layer.countParams(), want, `${v} D=${D} history ${history} ${JSON.stringify(options)}`);
+                    layer.weights.forEach((w) => w.dispose());
+                    checked++;
+                  }
+        assert.equal(checked, hasPa(v) ? 216 : 108);
       });
 
     it('names the weights', () => {
-      const names = (v: Variant, o: Partial<VariantOptions>): string[] => {
+      const names = (v: Variant, o: Partial<VariantOptions>, history = 0): string[] => {
         const layer = new LaurelResidual({ variant: v, ...opts(o) });
-        layer.build([
-          [null, 4],
-          [null, 4],
-        ]);
+        layer.build(Array.from({ length: 2 + history }, () => [null, 4]));
         return layer.weights.map((w) => w.originalName.split('/').pop() as string);
       };
       assert.deepEqual(names('rw', {}), ['rw_logits']);
@@ -279,7 +275,8 @@ describe('LaurelResidual (tfjs layer)', () => {
       assert.deepEqual(names('rw', { rwNorm: 'fixed' }), []);
       assert.deepEqual(names('rw+lr', {}), ['rw_logits', 'lr_down', 'lr_up']);
       assert.deepEqual(names('pa', { paMode: 'lowrank-shared' }), ['pa_gamma', 'pa_down', 'pa_up']);
-      assert.deepEqual(names('rw+lr+pa', { k: 2 }), ['rw_logits', 'pa_gamma', 'pa_down_0', 'pa_up_0', 'pa_down_1', 'pa_up_1']);
+      assert.deepEqual(names('rw+lr+pa', { k: 2 }, 1), ['rw_logits', 'pa_gamma', 'pa_down_0', 'pa_up_0', 'pa_down_1', 'pa_up_1']);
+      assert.deepEqual(names('rw+lr+pa', { k: 2 }), ['rw_logits', 'pa_gamma', 'pa_down_0', 'pa_up_0']);
       assert.deepEqual(names('gemma', {}), ['lr_down', 'lr_up', 'gemma_norm_scale']);
     });
   });

@@ -44,7 +44,8 @@ describe('write-back', () => {
     assert.deepEqual(inputs('block2_add'), ['block2_bn2', 'block1_out', 'stem_relu']);
     assert.deepEqual(inputs('block3_add'), ['block3_bn2', 'block3_proj_bn']);
     assert.deepEqual(inputs('block4_add'), ['block4_bn2', 'block3_out', 'block3_proj_bn']);
-    assert.equal(pa.params.total, m.params.total + 4 * 3);
+    // γ per existing term: blocks 1 and 3 start their stage (x alone), blocks 2 and 4 have one earlier activation.
+    assert.equal(pa.params.total, m.params.total + 1 + 2 + 1 + 2);
 
     const rw = openModel('resnet-mini.json', plannedBytes(pa, planModel(pa, 'all=rw')));
     assert.equal(rw.doc.graph.nodes.find((x) => x.id === 'block2_add')!.inputs.length, 2);

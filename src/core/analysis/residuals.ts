@@ -45,6 +45,8 @@ export interface ResidualSite {
   positions: number | null;
   /** The variant the file currently has there (plain for a plain add). */
   current: VariantChoice;
+  /** The merge's inputs in the file: 2, or more for a PA LaurelResidual (its earlier activations). */
+  inputCount: number;
 }
 
 const MERGES = new Set(['Add', LAUREL_CLASS]);
@@ -143,6 +145,7 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
       width,
       positions,
       current: laurel ? laurel.choice : { variant: 'plain', options: DEFAULT_OPTIONS },
+      inputCount: node.inputs.length,
     });
   }
   return sites;

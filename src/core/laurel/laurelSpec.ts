@@ -23,6 +23,7 @@ export const laurelSpec: LayerSpec = {
     const { choice, shortcutIndex } = fromLayerConfig(config);
     const D = inputs[shortcutIndex]?.at(-1);
     if (typeof D !== 'number') throw new ShapeError('LaurelResidual: the width (last dimension) of the shortcut is unknown');
-    return { trainable: instanceCost(choice, D).params, nonTrainable: 0 };
+    // PA makes a term for x_i and each earlier activation it is given (inputs beyond f(x) and x).
+    return { trainable: instanceCost(choice, D, inputs.length - 1).params, nonTrainable: 0 };
   },
 };

@@ -1,5 +1,7 @@
 import type { ResidualSite } from '../analysis/residuals';
-import { instanceCost, variantLabel } from './variants';
+import { paTermsAt } from './history';
+import type { HistorySite } from './history';
+import { hasPa, instanceCost, variantLabel } from './variants';
 import type { InstanceCost, VariantChoice } from './variants';
 
 export interface SiteCost extends InstanceCost {
@@ -27,15 +29,33 @@ export interface PlanCost {
   uncounted: string[];
 }
 
-/** What pricing needs of a site (a .py model passes one per instance of a line, all with the line's id). */
-export type CostSite = Pick<ResidualSite, 'id' | 'merge' | 'width' | 'positions' | 'current'>;
+/**
+ * What pricing needs of a site (a .py model passes one per instance of a line, all with the line's id).
+ * PA is priced for the terms that exist: with `scope` and `shape` the history is counted among `sites`
+ * (without them, k terms); the file's current PA layer has `inputCount` − 1 terms.
+ */
+export type CostSite = Pick<ResidualSite, 'id' | 'merge' | 'width' | 'positions' | 'current'> & Partial<Pick<ResidualSite, 'scope' | 'shape' | 'inputCount'>>;
+
+/** PA terms of `choice` at `site`: what the file holds (`current`), or what applying it would wire. */
+export function paTermsOf(site: CostSite, sites: readonly CostSite[], choice: VariantChoice, current = false): number {
+  const k = choice.options.k;
+  if (!hasPa(choice.variant)) return k;
+  if (current && site.inputCount !== undefined) return Math.max(1, Math.min(k, site.inputCount - 1));
+  if (site.scope === undefined || site.shape === undefined) return k;
+  return paTermsAt(site as HistorySite, sites as readonly HistorySite[], k);
+}
+
+/** The cost of `choice` at `site` of width D, with PA's terms as they exist there. */
+export function siteCost(site: CostSite, sites: readonly CostSite[], choice: VariantChoice, D: number, current = false): InstanceCost {
+  return instanceCost(choice, D, paTermsOf(site, sites, choice, current));
+}
 
 /**
  * What a set of choices adds to the plain model. `modelParams` is the model as analysed (which may
  * already hold LAuReL layers); their current cost is taken off to get the plain base.
  */
 export function costPlan(sites: CostSite[], choices: Map<string, VariantChoice>, modelParams: number): PlanCost {
-  const current = sites.reduce((sum, s) => sum + (s.width === null ? 0 : instanceCost(s.current, s.width).params), 0);
+  const current = sites.reduce((sum, s) => sum + (s.width === null ? 0 : siteCost(s, sites, s.current, s.width, true).params), 0);
   const baseParams = modelParams - current;
   const pct = (n: number): number => (baseParams > 0 ? (n / baseParams) * 100 : 0);
   const out: PlanCost = { baseParams, addedParams: 0, percent: 0, macs: 0, activations: 0, sites: [], uncounted: [] };
@@ -45,7 +65,7 @@ export function costPlan(sites: CostSite[], choices: Map<string, VariantChoice>,
       if (choice.variant !== 'plain') out.uncounted.push(s.id);
       continue;
     }
-    const c = instanceCost(choice, s.width);
+    const c = siteCost(s, sites, choice, s.width, choice === s.current);
     const macs = s.positions === null ? null : c.macsPerPosition * s.positions;
     const activations = s.positions === null ? null : c.activationsPerPosition * s.positions;
     out.sites.push({ site: s.id, merge: s.merge, width: s.width, choice, label: variantLabel(choice), ...c, percent: pct(c.params), macs, activations });

@@ -76,7 +76,9 @@ export interface InstanceCost {
  * The exact parameter count and the per-position work of one instance.
  *
  * Parameters (laurel-method §4): RW 2 (softmax) / 1 / 0; LR 2rD; PA identity k, shared low-rank 2rD + k,
- * per-j 2rkD + k; combinations add up; Gemma 3n 2rD + D (the post-LAuReL RMSNorm scale).
+ * per-j 2rkD + k; combinations add up; Gemma 3n 2rD + D (the post-LAuReL RMSNorm scale). PA counts the
+ * terms that exist at the site: `paTerms` = 1 + the earlier activations it gets, at most k (§8.3: the first
+ * sites of a stage have a short history, and no γ_j or A_j, B_j is made for a term that is never summed).
  *
  * Work, counted as one multiply(-add) per element operation on activations: RW scales both branches (2D);
  * a rank-r pair costs 2rD; each PA term is scaled by γ (D per term, k terms); Gemma's RMSNorm costs 3D
@@ -86,10 +88,10 @@ export interface InstanceCost {
  * branches (2D); a rank-r pair keeps its r-wide hidden and its D-wide output (r + D); PA holds k earlier
  * activations (kD, laurel-method §6); Gemma keeps the pair (r + D), the normalised output (D) and the sum (D).
  */
-export function instanceCost(choice: VariantChoice, D: number): InstanceCost {
+export function instanceCost(choice: VariantChoice, D: number, paTerms: number = choice.options.k): InstanceCost {
   const { variant: v, options: o } = choice;
   const r = o.rank;
-  const k = o.k;
+  const k = Math.max(1, Math.min(o.k, paTerms));
   if (v === 'plain') return { params: 0, macsPerPosition: 0, activationsPerPosition: 0 };
   if (v === 'gemma') {
     return { params: 2 * r * D + D, macsPerPosition: 2 * r * D + 4 * D, activationsPerPosition: r + 3 * D };

@@ -371,6 +371,8 @@ const laurel: Emitter = (c, inputs) => {
   const lowRank = v === 'gemma' || hasLr(v) || mode !== 'identity';
   // Only the low-rank maps and Gemma's norm scale need D.
   const width = lowRank ? dim(x, -1, 'width D') : (x.at(-1) ?? 0);
+  // PA's terms at this site: x and the earlier activations wired in (fewer than k where the history is short).
+  const terms = Math.min(o.k, inputs.length - 1);
   const module = pyCall('LaurelResidual', [String(width), py(v)], {
     rank: lowRank ? String(o.rank) : undefined,
     k: hasPa(v) ? String(o.k) : undefined,
@@ -379,6 +381,7 @@ const laurel: Emitter = (c, inputs) => {
     pa_mode: hasPa(v) && v !== 'rw+lr+pa' ? py(o.paMode) : undefined,
     branch_index: branchIndex === 0 && shortcutIndex === 1 ? undefined : String(branchIndex),
     shortcut_index: branchIndex === 0 && shortcutIndex === 1 ? undefined : String(shortcutIndex),
+    terms: hasPa(v) && terms < o.k ? String(terms) : undefined,
   });
   // The same weights, in the same order, as LaurelResidual.build() in src/laurel/laurelResidual.ts.
   const names: string[] = [];
@@ -389,7 +392,7 @@ const laurel: Emitter = (c, inputs) => {
   if (hasPa(v)) {
     names.push('pa_gamma');
     if (mode === 'lowrank-shared') names.push('pa_down', 'pa_up');
-    if (mode === 'lowrank-per-j') for (let j = 0; j < o.k; j++) names.push(`pa_down_${j}`, `pa_up_${j}`);
+    if (mode === 'lowrank-per-j') for (let j = 0; j < terms; j++) names.push(`pa_down_${j}`, `pa_up_${j}`);
   }
   return { module, call: (self, xs) => `${self}([${xs.join(', ')}])`, weights: names.map((n): WeightEntry => [n, n, 'copy', null]) };
 };
