@@ -1,5 +1,22 @@
 import * as tf from '@tensorflow/tfjs';
-import type { MemoryFigures } from '../protocol/runRecords';
+import { freemem } from 'node:os';
+import type { EngineChoice, MemoryFigures } from '../protocol/runRecords';
+import type { BackendChoice } from './backend';
+import type { MemoryLimit } from './memoryEstimate';
+
+/**
+ * tfjs-backend-wasm's heap stops at 4 GiB; a quarter of it goes to fragmentation and kernel scratch space
+ * (measured: 2.5 GiB of tensors trained MobileNetV2, 3.4 GiB aborted Xception at batch 2).
+ */
+export const WASM_TENSOR_BYTES = 3 * 2 ** 30;
+
+/** What a run on this engine and backend can use: the wasm heap, else the machine's available memory. */
+export function memoryLimit(engine: EngineChoice, backend: BackendChoice, available = freemem()): MemoryLimit | undefined {
+  if (engine.name === 'tfjs' && backend.name === 'wasm') return { bytes: WASM_TENSOR_BYTES, what: "WebAssembly's 4 GiB heap (3 GiB for tensors)" };
+  // A GPU's memory is not probed yet: its runs are not refused up front.
+  if ((engine.name === 'tfjs' && backend.name === 'tensorflow-gpu') || engine.device === 'cuda') return undefined;
+  return { bytes: available, what: "the machine's available memory" };
+}
 
 /**
  * The highest tensor memory (tf.memory().numBytes) reached, including the transient peak inside a

@@ -7,6 +7,7 @@ import type { VariantChoice } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import { buildModel } from '../laurel/buildModel';
 import type { Task } from './data/loadDataset';
+import { estimateTrainingMemory } from './memoryEstimate';
 import type { RunSpec } from './train';
 
 /**
@@ -24,6 +25,9 @@ export function planRun(m: OpenModel, planSpec?: string, build: typeof buildMode
     plan: { spec: planSpec ?? null, sites: cost.sites.map((s) => ({ id: s.site, variant: s.label })) },
     baseParams: cost.baseParams,
     addedParams: cost.addedParams,
+    // The plan's LAuReL layers: their parameters and the activations core prices per example.
+    memory: (engine, batch, optimizer, dataBytes) =>
+      estimateTrainingMemory({ analysis: m.analysis, params: cost.baseParams + cost.addedParams, extraElements: cost.activations ?? 0, engine, batch, optimizer, dataBytes }),
   };
 }
 

@@ -13,7 +13,9 @@ import type { BackendChoice } from './backend';
 import type { Dataset } from './data/loadDataset';
 import { writeFileAtomic } from '../util/fsAtomic';
 import { fileIOHandler, MODEL_JSON, WEIGHTS_BIN } from './ioHandler';
-import { trackPeakMemory } from './memory';
+import { memoryLimit, trackPeakMemory } from './memory';
+import { checkMemory, describeEstimate } from './memoryEstimate';
+import type { MemoryEstimate } from './memoryEstimate';
 import { describeEngine, resolveEngine, trainRunPyTorch } from './pytorchEngine';
 import { seedScope } from './seed';
 
@@ -69,6 +71,8 @@ export interface RunSpec {
   pytorch?: () => PyTorchExport;
   model: RunRecord['model'];
   plan: RunRecord['plan'];
+  /** The memory a step of this model needs on an engine at a batch size (absent: not checked before the start). */
+  memory?: (engine: EngineChoice['name'], batch: number, optimizer: TrainConfig['optimizer'], dataBytes: number) => MemoryEstimate;
   /** Parameters of the same model with plain adds and what the plan adds (core's exact counts); default: the built total, +0. */
   baseParams?: number;
   addedParams?: number;
@@ -213,6 +217,22 @@ async function validate(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, from:
   }
 }
 
+/**
+ * Logs the memory estimate of a step at the batch the run will use and refuses a run that cannot fit the
+ * engine (MemoryRefusal, before any model is built).
+ */
+function checkRunMemory(spec: RunSpec, data: TrainData, config: TrainConfig, engine: EngineChoice, opts: TrainOptions): void {
+  if (!spec.memory) return;
+  const n = data.x.shape[0] ?? data.samples;
+  const trainSamples = Math.max(1, Math.floor(n * (1 - config.validationSplit)));
+  const processes = engine.name === 'pytorch' ? (config.processes ?? 1) : 1;
+  const batch = Math.ceil(Math.min(config.batchSize, trainSamples) / processes);
+  const estimate = spec.memory(engine.name, batch, config.optimizer, 4 * (data.x.size + data.y.size));
+  const limit = memoryLimit(engine, opts.backend);
+  opts.sink?.log?.({ level: 'info', message: `${spec.name}: ${describeEstimate(estimate, limit)}` });
+  if (limit) checkMemory(estimate, limit, opts.backend.name === 'wasm');
+}
+
 /** Yields to the event loop so a cancel message (I/O) is handled between batches. */
 const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -227,6 +247,7 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
     engine = await resolveEngine(config, opts.backend);
     if (config.engine !== undefined) opts.sink?.log?.({ level: 'info', message: describeEngine(engine) });
   }
+  checkRunMemory(spec, data, config, engine, opts);
   if (engine.name === 'pytorch') return trainRunPyTorch(spec, data, config, { ...opts, engine });
   const t0 = performance.now();
   const startedAt = new Date().toISOString();

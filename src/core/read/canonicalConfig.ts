@@ -64,10 +64,14 @@ function renameKeras1Keys(className: string, config: Record<string, unknown>): R
       continue;
     }
     if (hasConvTable && ['nb_col', 'kernel_dim2', 'kernel_dim3'].includes(k) && !('kernel_size' in config)) continue;
-    const to = lookup(table, k) ?? lookup(KERAS1_COMMON_KEYS, k);
+    const renamed = lookup(table, k) ?? lookup(KERAS1_COMMON_KEYS, k);
+    const targets = renamed === undefined ? [] : typeof renamed === 'string' ? [renamed] : renamed;
+    const to = targets[0];
     const format = k === 'dim_ordering' ? lookup(DIM_ORDERING, v) : undefined;
-    if (to === undefined || to in config || to in out) {
+    if (to === undefined || targets.some((t) => t in config || t in out)) {
       out[k] = v;
+    } else if (targets.length > 1) {
+      for (const t of targets) out[t] = v;
     } else if (k === 'dim_ordering') {
       // 'default' defers to keras.json, which the file does not carry: keep it unrenamed.
       if (format) out[to] = format;

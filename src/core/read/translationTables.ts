@@ -46,6 +46,9 @@ const WEIGHTS = {
 };
 const SPATIAL = { border_mode: 'padding', dim_ordering: 'data_format' };
 const CONV = { ...WEIGHTS, ...SPATIAL, nb_filter: 'filters', subsample: 'strides', atrous_rate: 'dilation_rate' };
+// Keras 2's legacy separable_conv2d_args_preprocessor: one Keras 1 `init` sets both kernels' initialisers;
+// the depthwise / pointwise regularisers and constraints already carry their Keras 2 names.
+const SEPARABLE = { ...CONV, init: ['depthwise_initializer', 'pointwise_initializer'] };
 const POOL_1D = { border_mode: 'padding', pool_length: 'pool_size', stride: 'strides' };
 const RNN = {
   ...WEIGHTS,
@@ -59,13 +62,13 @@ const RNN = {
 };
 const DATA_FORMAT = { dim_ordering: 'data_format' };
 
-/** Keras 1 config key -> Keras 2 key, by (Keras 2) class. Applied only where the new key is absent. */
-export const KERAS1_KEYS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+/** Keras 1 config key -> Keras 2 key (or keys), by (Keras 2) class. Applied only where no new key is present. */
+export const KERAS1_KEYS: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>> = {
   Conv1D: { ...CONV, filter_length: 'kernel_size', subsample_length: 'strides' },
   Conv2D: CONV,
   Conv3D: CONV,
   Conv2DTranspose: CONV,
-  SeparableConv2D: CONV,
+  SeparableConv2D: SEPARABLE,
   Dense: { ...WEIGHTS, output_dim: 'units' },
   MaxPooling1D: POOL_1D,
   AveragePooling1D: POOL_1D,
