@@ -18,6 +18,8 @@ import { analysisTable, benchAnalysis } from './analysisBench';
 import type { AnalysisResult } from './analysisBench';
 import { benchLenses, lensTable } from './lensBench';
 import type { LensRow } from './lensBench';
+import { benchPySource, pyBenchTable } from './pyBench';
+import type { PyBenchRow } from './pyBench';
 import { selectBackend } from '../src/trainer/backend';
 import type { BackendPreference } from '../src/trainer/backend';
 
@@ -95,8 +97,8 @@ async function main(): Promise<void> {
       steps: { type: 'string', default: '20' },
       batch: { type: 'string', default: '32' },
       out: { type: 'string', default: 'bench-results/latest.json' },
-      // Which parts to run: analysis (openModel vs JSON.parse by size), lens (the editor's lenses), training.
-      sections: { type: 'string', default: 'analysis,lens,training' },
+      // Which parts to run: analysis (openModel vs JSON.parse by size), lens (the editor's lenses), pysource (.py lenses and measurement), training.
+      sections: { type: 'string', default: 'analysis,lens,pysource,training' },
       sizes: { type: 'string', default: '100,300,1000,3000,10000,20000' },
       rounds: { type: 'string', default: '3' },
     },
@@ -122,7 +124,13 @@ async function main(): Promise<void> {
     console.log(`\nLenses after an edit (LensEngine as the extension host runs it; ${rounds + 2} rounds)`);
     console.log(lensTable(lenses));
   }
-  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses });
+  let pysource: PyBenchRow[] | undefined;
+  if (sections.has('pysource')) {
+    pysource = await benchPySource(rounds + 2, root);
+    console.log(`\nPyTorch .py sources (${rounds + 2} rounds)`);
+    console.log(pyBenchTable(pysource));
+  }
+  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, pysource });
 
   for (const backend of ['wasm', 'cpu'] as BackendPreference[]) {
     const choice = await selectBackend(backend);
@@ -172,7 +180,7 @@ async function main(): Promise<void> {
   console.log(renderTable(['engine', 'model', 'variant', 'params', 'step time', 'peak memory'], overhead, new Set([3, 4, 5])));
   for (const n of notes) console.log(n);
 
-  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, steps, batch, results, notes });
+  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, pysource, steps, batch, results, notes });
 }
 
 function writeResults(out: string, value: unknown): void {

@@ -1,0 +1,79 @@
+/**
+ * PyTorch .py sources: the static lenses of a 2,000-line file (target: 50 ms) against the bare @lezer/python
+ * parse of the same text, and one measurement of nanoGPT's small configuration (target: 5 s with the Python
+ * start) against `import torch` alone in the same Python. Rounds interleave the measured and the baseline.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parser } from '@lezer/python';
+import { renderTable } from '../src/cli/table';
+import { DEFAULT_OPTIONS } from '../src/core/laurel/variants';
+import { openPyModel } from '../src/core/pysource/pyModel';
+import { buildPyLenses } from '../src/extension/pyLensSpecs';
+import { findTorchPython } from '../src/trainer/pythonFinder';
+import { traceSource } from '../src/trainer/pySourceTrace';
+import { median, min, ms } from './stats';
+
+export interface PyBenchRow {
+  what: string;
+  size: string;
+  ms: { min: number; median: number };
+  baseline: string;
+  baselineMs: { min: number; median: number };
+  target: string;
+}
+
+const stat = (xs: number[]): { min: number; median: number } => ({ min: min(xs), median: median(xs) });
+
+export async function benchPySource(rounds: number, root: string): Promise<PyBenchRow[]> {
+  const file = resolve(root, '..', 'shared', 'fixtures', 'pytorch', 'nanogpt_model.py');
+  const gpt = readFileSync(file, 'utf8');
+  // 2,000 lines of real model code: nanoGPT's file repeated (classes renamed so each copy is its own).
+  const copies: string[] = [];
+  for (let i = 0; copies.join('').split('\n').length < 2000; i++) copies.push(gpt.replace(/\b(LayerNorm|CausalSelfAttention|MLP|Block|GPTConfig|GPT)\b/g, `$1_${i}`));
+  const big = copies.join('\n').split('\n').slice(0, 2000).join('\n');
+  const lenses: number[] = [];
+  const parses: number[] = [];
+  let count = 0;
+  for (let r = 0; r < rounds + 2; r++) {
+    const t0 = performance.now();
+    count = buildPyLenses(openPyModel('big.py', big), { kind: 'none', trusted: true }, DEFAULT_OPTIONS).length;
+    const t1 = performance.now();
+    parser.parse(big);
+    const t2 = performance.now();
+    if (r < 2) continue; // warm-up
+    lenses.push(t1 - t0);
+    parses.push(t2 - t1);
+  }
+  const rows: PyBenchRow[] = [{ what: `static lenses (${count})`, size: `2,000 lines, ${big.length.toLocaleString('en-US')} chars`, ms: stat(lenses), baseline: '@lezer/python parse alone', baselineMs: stat(parses), target: '≤ 50 ms' }];
+
+  const found = await findTorchPython().catch(() => null);
+  if (!found) {
+    console.log('pysource bench: no Python with torch; the measurement row is skipped');
+    return rows;
+  }
+  const python = found.probe.executable;
+  const traces: number[] = [];
+  const imports: number[] = [];
+  for (let r = 0; r < Math.max(3, Math.ceil(rounds / 2)); r++) {
+    const t0 = performance.now();
+    const t = await traceSource(file, { python, model: 'GPT(GPTConfig(n_layer=2, n_head=2, n_embd=64, block_size=32, vocab_size=100))', input: 'torch.randint(0, 100, (1, 16))' });
+    const t1 = performance.now();
+    if (!t.ok) throw new Error(`nanoGPT measurement: ${t.error.message}`);
+    spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+    const t2 = performance.now();
+    traces.push(t1 - t0);
+    imports.push(t2 - t1);
+  }
+  rows.push({ what: 'measure nanoGPT (small): start Python, import, build, forward', size: `${gpt.split('\n').length} lines`, ms: stat(traces), baseline: '`python -c "import torch"`', baselineMs: stat(imports), target: '≤ 5,000 ms' });
+  return rows;
+}
+
+export function pyBenchTable(rows: PyBenchRow[]): string {
+  return renderTable(
+    ['PyTorch source', 'size', 'ms min / med', 'baseline', 'baseline ms min / med', 'ratio (med)', 'target'],
+    rows.map((r) => [r.what, r.size, `${ms(r.ms.min)} / ${ms(r.ms.median)}`, r.baseline, `${ms(r.baselineMs.min)} / ${ms(r.baselineMs.median)}`, `×${(r.ms.median / r.baselineMs.median).toFixed(2)}`, r.target]),
+    new Set([2, 4, 5]),
+  );
+}

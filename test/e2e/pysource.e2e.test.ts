@@ -1,0 +1,82 @@
+/**
+ * A PyTorch model from its Python source in code-server: nanoGPT's model.py (shared/fixtures/pytorch) opens with
+ * static lenses, Measure runs one forward pass (the workspace allows it once), a lens switches line 104 to
+ * RW+LR as one edit, Ctrl+Z takes it back. Screenshots: test-artifacts/e2e/py-*.png.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { repoRoot, startSession } from './codeServer';
+import type { Session } from './codeServer';
+import { lensTexts, quickOpen, visibleText } from './ui';
+
+const artifacts = join(repoRoot, 'test-artifacts', 'e2e');
+// The small configuration of issue 8, named by the file's own laurel comment (appended: lines 104/105 stay).
+const source =
+  readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'pytorch', 'nanogpt_model.py'), 'utf8') +
+  '# laurel: model = GPT(GPTConfig(n_layer=2, n_head=2, n_embd=64, block_size=32, vocab_size=100)); input = torch.randint(0, 100, (1, 16))\n';
+
+describe('LAuReL Studio on a PyTorch .py model in code-server', function () {
+  this.timeout(240_000);
+  let session: Session;
+  let page: Page;
+  const shot = async (name: string): Promise<void> => {
+    await page.screenshot({ path: join(artifacts, `py-${name}.png`) });
+  };
+
+  before(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    session = await startSession({ 'model.py': source });
+    page = session.page;
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) await shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`);
+  });
+
+  after(async () => {
+    await session?.close();
+  });
+
+  const goToLine = async (n: number): Promise<void> => {
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type(String(n));
+    await page.keyboard.press('Enter');
+  };
+
+  it('static lenses at once, exact ones after Measure (asked once)', async () => {
+    await quickOpen(page, 'model.py');
+    await goToLine(100);
+    await page.locator('.codelens-decoration', { hasText: 'residual (not measured yet)' }).first().waitFor({ timeout: 60_000 });
+    await shot('static');
+    await goToLine(94);
+    await page.locator('.codelens-decoration a:visible', { hasText: /^Measure$/ }).first().click();
+    await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Allow' }).click({ timeout: 20_000 });
+    await goToLine(100);
+    await page.locator('.codelens-decoration', { hasText: 'residual · D=64 · ×2 · identity · now plain' }).first().waitFor({ timeout: 120_000 });
+    await shot('measured');
+    const texts = await lensTexts(page);
+    assert.ok(texts.some((t) => /RW\+LR r=16 \+4,100 \(3\.78%\)/.test(t)), texts.join('\n'));
+    assert.ok(texts.some((t) => t.includes('×2 · 49,984 params each')), texts.join('\n'));
+  });
+
+  it('RW+LR on line 104 is one edit (module call, __init__ line, import); undo brings the add back', async () => {
+    const lens = page.locator('.codelens-decoration', { hasText: 'residual · D=64 · ×2 · identity · now plain' }).first();
+    await lens.locator('a', { hasText: 'RW+LR r=16' }).click();
+    await page.locator('.view-line', { hasText: 'x = self.laurel_attn(self.attn(self.ln_1(x)), x)' }).waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('.tab.active.dirty').count(), 1, 'the edit leaves the document dirty');
+    // Re-measured after the apply (an explicit action, not a keystroke): the lens shows the new variant.
+    await page.locator('.codelens-decoration', { hasText: 'now RW+LR r=16' }).first().waitFor({ timeout: 120_000 });
+    const text = await visibleText(page);
+    assert.ok(text.includes('self.laurel_attn = LaurelResidual(variant="rw+lr", rank=16)'), text);
+    await shot('applied');
+
+    await page.keyboard.press('Control+Z');
+    await page.locator('.view-line', { hasText: 'x = x + self.attn(self.ln_1(x))' }).waitFor({ timeout: 20_000 });
+    await page.locator('.codelens-decoration', { hasText: 'residual · D=64 · ×2 · identity · now plain' }).first().waitFor({ timeout: 20_000 });
+    assert.ok(!(await visibleText(page)).includes('laurel_attn'));
+    assert.equal(await page.locator('.tab.active.dirty').count(), 0, 'undo back to the saved text is clean again');
+    await shot('undone');
+  });
+});
