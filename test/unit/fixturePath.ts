@@ -21,3 +21,12 @@ export function fixturePath(file: string): string {
 export function pytorchFixture(file: string): string {
   return join(fixturePath(''), '..', 'pytorch', file);
 }
+
+/** examples/ sits in the repository; tests run from out/test/unit (bundled) or test/unit. */
+export function examplePath(file: string): string {
+  for (let dir = __dirname, i = 0; i < 6; i++, dir = resolve(dir, '..')) {
+    const p = join(dir, 'examples', file);
+    if (existsSync(p)) return p;
+  }
+  throw new Error(`examples/${file} not found above ${__dirname}`);
+}

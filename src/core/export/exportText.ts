@@ -2,6 +2,7 @@ import type { VariantChoice } from '../laurel/variants';
 import type { OpenModel } from '../model';
 import { toKerasTopology, toTfjsModelJson } from './kerasTopology';
 import { toPyTorch } from './pytorch';
+import { UNSAFE_CHARS } from './unsafeChars';
 
 /** The forms a model (with a plan) is exported to: a PyTorch module, a Keras 2 model JSON, a TF.js model.json. */
 export const EXPORT_TARGETS = ['pytorch', 'keras-json', 'tfjs'] as const;
@@ -28,5 +29,16 @@ export function exportText(m: OpenModel, target: ExportTarget, choices: Map<stri
     return { text: r.code, unsupported: r.unsupported };
   }
   const json = target === 'tfjs' ? toTfjsModelJson(m, choices) : { ...toKerasTopology(m, choices), keras_version: toTfjsModelJson(m, choices).modelTopology.keras_version, backend: 'tensorflow' };
-  return { text: `${JSON.stringify(json, null, 2)}\n`, unsupported: [] };
+  return { text: `${jsonText(json)}\n`, unsupported: [] };
+}
+
+/**
+ * JSON for the exported files: JSON.stringify (quotes, backslashes and C0 controls escaped) with the other
+ * unsafe characters escaped too (U+2028 ends a line in older JavaScript; bidi controls hide text). Outside
+ * strings JSON.stringify writes only spaces and the newlines of its indentation, so this touches strings only.
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(UNSAFE_CHARS, (ch) =>
+    ch === ' ' || ch === '\n' ? ch : [...Array(ch.length).keys()].map((i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
+  );
 }

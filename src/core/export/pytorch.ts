@@ -20,7 +20,7 @@ import { layerCode, UnsupportedLayer } from './pytorch/layers';
 import type { LayerCode } from './pytorch/layers';
 import { NameTable, pascalCase, RESERVED } from './pytorch/names';
 import { PRELUDE } from './pytorch/prelude';
-import { py } from './pytorch/python';
+import { py, pyComment, pyDocstring, unrepresentable } from './pytorch/python';
 
 export interface PyTorchExport {
   /** The Python file. */
@@ -55,6 +55,7 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(className) || RESERVED.has(className)) throw new Error(`'${className}' cannot be the Python class name`);
   const names = new NameTable();
   names.take(className);
+  refuseUnrepresentable(m.doc.fileName, topo.config.name, layers);
 
   // Submodules and their weights, from each layer's first call.
   const attr = new Map<string, string>();
@@ -115,7 +116,7 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
       body.push(`        raise NotImplementedError(${py(`layer '${c.layer.name}' (${c.layer.class_name}) is not supported by the PyTorch export: ${problem}`)})`);
       continue;
     }
-    if (c.layer.class_name === LAUREL_CLASS && c.index === 0) body.push(`        # ${c.layer.name}: LAuReL ${variantLabel(fromLayerConfig(c.layer.config).choice)}`);
+    if (c.layer.class_name === LAUREL_CLASS && c.index === 0) body.push(`        # ${pyComment(c.layer.name)}: LAuReL ${variantLabel(fromLayerConfig(c.layer.config).choice)}`);
     body.push(`        ${v} = ${code.get(c.layer.name)!.call(`self.${attr.get(c.layer.name)!}`, c.inputs.map(ref))}`);
   }
   const outputs = topo.config.output_layers.map(ref);
@@ -126,7 +127,7 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
   const header = headerText(m, className, inputShapes, unsupported.map((u) => `${u.layer} (${u.className}): ${problems.get(u.layer)}`));
   const cls = [
     `class ${className}(nn.Module):`,
-    `    """${docText(`${topo.config.name} from ${m.doc.fileName.split(/[\\/]/).pop()}`)}: layers keep their Keras names (KERAS_NAMES maps back)."""`,
+    `    ${pyDocstring(`${topo.config.name} from ${m.doc.fileName.split(/[\\/]/).pop()}: layers keep their Keras names (KERAS_NAMES maps back).`)}`,
     '',
     '    # Submodule attribute -> the layer name in the Keras / TF.js file.',
     '    KERAS_NAMES = {',
@@ -169,11 +170,18 @@ function headerText(m: OpenModel, className: string, inputShapes: (Shape | null)
     `    y = model(${example})`,
   ];
   if (problems.length) lines.push('', 'Not exported (forward() raises NotImplementedError there):', ...problems.map((p) => `    ${p}`));
-  return `"""\n${docText(lines.join('\n'))}\n"""`;
+  return pyDocstring(`\n${lines.join('\n')}\n`);
 }
 
-/** Text safe inside a Python triple-quoted docstring. */
-const docText = (s: string): string => s.replace(/\\/g, '\\\\').replace(/"""/g, '\\"\\"\\"');
+/** Names Python cannot hold are refused before anything is generated: the message names the layer. */
+function refuseUnrepresentable(file: string, modelName: string, layers: KerasLayerJson[]): void {
+  const show = (s: string): string => JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s);
+  const named = [[`the model name ${show(modelName)}`, modelName], ...layers.flatMap((l) => [[`layer ${show(l.name)}`, l.name], [`class ${show(l.class_name)} of layer ${show(l.name)}`, l.class_name]])];
+  for (const [what, s] of named) {
+    const why = unrepresentable(s!);
+    if (why) throw new Error(`${file}: ${what} cannot be exported to PyTorch: ${why}`);
+  }
+}
 
 /**
  * Every call of the topology in an order where inputs come first: among the calls that are ready, the one

@@ -20,9 +20,15 @@ const TAKEN = [
 
 export const RESERVED: ReadonlySet<string> = new Set([...KEYWORDS, ...TAKEN, ...PRELUDE_NAMES]);
 
-/** A valid Python identifier resembling `name` ('conv2d/1' -> 'conv2d_1', '1x1' -> 'l_1x1'). */
+/** Generated identifiers stay readable: a longer name is cut (NameTable keeps the cut ones unique). */
+const MAX_IDENTIFIER = 64;
+
+/**
+ * A valid ASCII Python identifier resembling `name` ('conv2d/1' -> 'conv2d_1', '1x1' -> 'l_1x1'): the only
+ * way a model's name becomes code. Anything but [A-Za-z0-9_] becomes '_', so no name can reach syntax.
+ */
 export function pythonIdentifier(name: string): string {
-  let id = name.replace(/[^A-Za-z0-9_]/g, '_');
+  let id = name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, MAX_IDENTIFIER);
   // Leading underscores would reach torch's own `_parameters`, `_modules`, ...
   if (!id || /^[0-9_]/.test(id)) id = `l_${id}`;
   return id;
@@ -45,5 +51,7 @@ export class NameTable {
 export function pascalCase(name: string): string {
   const words = name.split(/[^A-Za-z0-9]+/).filter(Boolean);
   const id = words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
-  return /^[A-Za-z]/.test(id) ? id : `Model${id}`;
+  const cut = id.slice(0, MAX_IDENTIFIER);
+  // 'none' -> 'None', 'f' -> 'F': a keyword or a prelude name gets the prefix too.
+  return /^[A-Za-z]/.test(cut) && !RESERVED.has(cut) ? cut : `Model${cut}`;
 }
