@@ -9,6 +9,7 @@ import { formatCount, formatDelta, formatPercent } from './format';
 import { layoutGraph } from './layout';
 import type { Box, ElkLike, GraphLayout, Measure } from './layout';
 import { VariantMenu } from './menu';
+import { PropertiesPanel } from './properties';
 import { renderGraph, svgEl } from './render';
 import type { Rendered } from './render';
 import { loadState, post, saveState } from './vscodeApi';
@@ -109,6 +110,7 @@ const status = document.createElement('div');
 status.className = 'status';
 status.setAttribute('aria-live', 'polite');
 app.append(toolbar, banner, canvas, status);
+const props = new PropertiesPanel(canvas);
 app.removeAttribute('aria-busy');
 
 let saveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -258,6 +260,13 @@ function wireResiduals(r: Rendered): void {
     });
   }
   for (const [, el] of r.nodes) {
+    // A click shows the box's properties (a second click on the same box hides them).
+    el.addEventListener('click', () => {
+      if (viewport.dragged) return;
+      const n = current?.graph.nodes.find((x) => x.id === el.dataset.id);
+      if (!n || n.id === props.shownId) return props.hide();
+      props.show(n);
+    });
     el.addEventListener('dblclick', () => {
       const id = el.dataset.id;
       if (id?.startsWith(COLLAPSED_PREFIX) && current) {
@@ -375,6 +384,8 @@ window.addEventListener('keydown', (e) => {
   else if ((e.ctrlKey || e.metaKey) && e.key === 'f') {
     e.preventDefault();
     search.focus();
+  } else if (e.key === 'Escape' && !props.root.hidden) {
+    props.hide();
   } else if (e.key === 'Escape' && selection.size) {
     selection.clear();
     updateSelection();

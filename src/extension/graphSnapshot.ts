@@ -84,6 +84,24 @@ export function graphSnapshot(m: OpenModel, options: VariantOptions = DEFAULT_OP
   };
 }
 
+const MAX_VALUE_CHARS = 160;
+const MAX_KEYS = 40;
+
+/** A layer's config for the properties panel: every key but the name, each value as compact JSON, cut short. */
+export function configPairs(config: Record<string, unknown>): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [k, v] of Object.entries(config)) {
+    if (k === 'name' || v === undefined) continue;
+    if (out.length === MAX_KEYS) {
+      out.push(['…', `${Object.keys(config).length - 1 - MAX_KEYS} more keys`]);
+      break;
+    }
+    const text = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+    out.push([k, text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS - 1)}…` : text]);
+  }
+  return out;
+}
+
 /** Calls of one graph, then (right after its call node) the calls of each nested model as a group. */
 function walk(a: GraphAnalysis, scope: string[], parent: string | undefined, nodes: GraphNode[], edges: GraphEdge[]): void {
   const layers = layerByName(a.graph);
@@ -109,6 +127,7 @@ function walk(a: GraphAnalysis, scope: string[], parent: string | undefined, nod
     if (parent !== undefined) node.parent = parent;
     if (nested) node.group = true;
     if (first && info?.note !== undefined) node.note = info.note;
+    if (first) node.config = configPairs(layer.config);
     nodes.push(node);
     call.inputs.forEach((t, i) => {
       edges.push({ id: edgeId(id, i), from: scoped(t.node), to: id, shape: shapeText(a.shapes.get(t.node)?.[t.index]) });

@@ -35,6 +35,8 @@ export interface GraphNode {
   residualSite?: string;
   /** Why params or the shape are unknown. */
   note?: string;
+  /** The layer's config as [key, compact JSON] pairs (the properties panel), the `laurel` block included. */
+  config?: [string, string][];
 }
 
 /** A tensor flowing from one call to another. */

@@ -47,6 +47,13 @@ describe('What a new user meets (issue 15)', function () {
   };
   const residualsPane = () => page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'LAuReL Residuals' }) });
   const treeRow = (text: string | RegExp) => residualsPane().locator('.monaco-list-row', { hasText: text }).first();
+  /** The Explorer may show the view collapsed under the folder: expand it. */
+  const expandResiduals = async (): Promise<void> => {
+    const header = residualsPane().locator('.pane-header');
+    await header.waitFor({ timeout: 30_000 });
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    await residualsPane().locator('.pane-body').waitFor({ timeout: 10_000 });
+  };
 
   before(async () => {
     mkdirSync(artifacts, { recursive: true });
@@ -65,10 +72,10 @@ describe('What a new user meets (issue 15)', function () {
 
   it('the Residuals view lists a one-line file\'s residuals; a click selects the layer and focuses it in the graph; a context action applies', async () => {
     await page.waitForSelector('.explorer-folders-view, .monaco-workbench .part.sidebar', { timeout: 60_000 });
-    await quickOpen(page, 'mini-oneline.json');
-    await residualsPane().waitFor({ timeout: 30_000 });
-    // Expand the view if it starts collapsed.
-    if ((await residualsPane().locator('.pane-header[aria-expanded="false"]').count()) > 0) await residualsPane().locator('.pane-header').click();
+    // Opened from the Explorer, as a user would (the first Quick Open can come before the file index is ready).
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'mini-oneline.json' }).first().dblclick({ timeout: 30_000 });
+    await page.locator('.tab.active', { hasText: 'mini-oneline.json' }).waitFor({ timeout: 20_000 });
+    await expandResiduals();
     await treeRow('stage 1').waitFor({ timeout: 30_000 });
     await treeRow('block1_add').waitFor({ timeout: 30_000 });
     await shot('residuals-view');
@@ -139,6 +146,7 @@ describe('What a new user meets (issue 15)', function () {
     await quickOpen(page, 'resnet1d.keras');
     const frame = await webviewFrame(page, '.residual', 60_000);
     await frame.locator('.summary .totals').waitFor({ timeout: 30_000 });
+    await expandResiduals();
     await treeRow('stage 1').waitFor({ timeout: 30_000 });
     await shot('keras-editor');
     const sites = await frame.locator('.residual').count();
@@ -179,6 +187,7 @@ describe('What a new user meets (issue 15)', function () {
     assert.ok(readFileSync(file).equals(archive), 'the archive as it was, byte for byte');
 
     // An unsaved change, then File: Revert File: the bytes on disk again, nothing written.
+    await residualsPane().hover();
     await residualsPane().locator('.action-label[aria-label^="Apply Variant to All Residuals"]').click();
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Learned weights' }).first().click({ timeout: 20_000 });
     await page.locator('.tab.dirty', { hasText: 'resnet1d.keras' }).waitFor({ timeout: 20_000 });
@@ -187,5 +196,22 @@ describe('What a new user meets (issue 15)', function () {
     await frame.locator('.residual.switched').first().waitFor({ state: 'detached', timeout: 20_000 });
     assert.ok(readFileSync(file).equals(archive));
     await shot('keras-reverted');
+  });
+  it('the extension page shows the VS Code README with images that load offline, and the icon', async () => {
+    // The Extensions view from the activity bar (a key could land in the graph webview that has the focus).
+    await page.locator('.activitybar .action-item a[aria-label^="Extensions"]').first().click({ timeout: 20_000 });
+    await page.locator('.extensions-viewlet').waitFor({ timeout: 20_000 });
+    await page.waitForTimeout(1_000);
+    await page.keyboard.type('@installed LAuReL');
+    await page.locator('.extension-list-item', { hasText: 'LAuReL Studio' }).first().click({ timeout: 30_000 });
+    const readme = await webviewFrame(page, 'img[src*="lenses.png"]', 60_000);
+    await readme.locator('h2', { hasText: 'Start here' }).waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(1_000);
+    await shot('extension-page');
+    // naturalWidth is 0 for an image that did not load (this machine has no internet).
+    const widths = await readme.$$eval('img', (els) => els.map((e) => (e as unknown as { naturalWidth: number }).naturalWidth));
+    assert.ok(widths.length >= 4 && widths.every((w) => w > 0), `image widths ${widths.join(', ')}`);
+    const icon = page.locator('.extension-editor .header .icon-container img.icon');
+    assert.ok((await icon.evaluate((e) => (e as unknown as { naturalWidth: number }).naturalWidth)) > 0, 'the icon loads');
   });
 });

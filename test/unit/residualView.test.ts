@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_OPTIONS, instanceCost } from '../../src/core/laurel/variants';
-import { openModel } from '../../src/core/model';
+import { openModel, planModel } from '../../src/core/model';
 import { applyEdits } from '../../src/core/write/planEdits';
 import { buildLenses } from '../../src/extension/lensSpecs';
 import { siteSpan } from '../../src/extension/modelFacts';
@@ -11,7 +11,7 @@ import type { NoteItem, StageItem } from '../../src/extension/residualTreeItems'
 import { formatEdits } from '../../src/extension/summaryText';
 import { TextPositions } from '../../src/extension/textPositions';
 import { unknownCountAt, unknownLayerProblems } from '../../src/extension/unknownLayers';
-import { graphSnapshot } from '../../src/extension/graphSnapshot';
+import { configPairs as configPairsOf, graphSnapshot } from '../../src/extension/graphSnapshot';
 import { fixturePath } from './fixturePath';
 
 const open = (name: string, text: string) => openModel(name, new TextEncoder().encode(text));
@@ -119,5 +119,28 @@ describe('layers of unknown class', () => {
     assert.equal(unknownCountAt(m, text.indexOf('"dense_3"')), undefined, 'a layer before it is counted');
     const node = graphSnapshot(m).nodes.find((n) => n.layer === 'layer_normalization_2')!;
     assert.match(node.note!, /layers of unknown class: multi_head_attention_1 \(MyEncoderBlock\)/);
+  });
+});
+
+describe('graph properties panel data', () => {
+  it('carries each layer\'s config (kernel, strides, activation, the laurel block), compact and cut short', () => {
+    const text = readFileSync(join(__dirname, '..', '..', '..', 'examples', 'resnet-mini.json'), 'utf8');
+    const m = open('mini.json', text);
+    const conv = graphSnapshot(m).nodes.find((n) => n.layer === 'stem_conv')!;
+    const cfg = new Map(conv.config);
+    assert.equal(cfg.get('filters'), '16');
+    assert.equal(cfg.get('kernel_size'), '[3,3]');
+    assert.equal(cfg.get('strides'), '[1,1]');
+    assert.ok(cfg.has('activation'));
+    assert.ok(!cfg.has('name'), 'the name is the title already');
+    const applied = open('mini2.json', applyEdits(text, planModel(m, 'block1_add=rw+lr:r=4').edits));
+    const merge = graphSnapshot(applied).nodes.find((n) => n.layer === 'block1_add')!;
+    assert.equal(merge.className, 'LaurelResidual');
+    const laurel = new Map(merge.config).get('laurel')!;
+    assert.match(laurel, /"variant":"rw\+lr"/);
+    assert.match(laurel, /"rank":4/);
+    const long = configPairsOf({ name: 'x', big: 'a'.repeat(500) });
+    assert.equal(long[0]![1].length, 160);
+    assert.ok(long[0]![1].endsWith('…'));
   });
 });

@@ -46,7 +46,9 @@ export class Chart {
   update(job: JobView): void {
     const { series, data } = alignCurves(job, this.metric);
     this.root.hidden = this.metric === 'acc' && series.length === 0;
-    this.empty.textContent = series.length === 0 ? 'Waiting for the first batch…' : '';
+    // A run that ended without a batch says so (its error is in the box above), not that it is waiting.
+    const ended = job.state === 'failed' ? `No batch finished: the run failed${job.message ? ` (${job.message.split('\n')[0]})` : ''}.` : job.state === 'running' ? 'Waiting for the first batch…' : 'No batch finished.';
+    this.empty.textContent = series.length === 0 ? ended : '';
     const key = `${job.id}|${series.map((s) => `${s.run}:${s.label}`).join('|')}`;
     if (series.length === 0) {
       this.plot?.destroy();
@@ -63,24 +65,29 @@ export class Chart {
     const fg = cssVar('--vscode-foreground', '#ccc');
     const grid = cssVar('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)');
     const axis = (label: string): uPlot.Axis => ({ stroke: fg, label, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '11px sans-serif', labelFont: '11px sans-serif' });
+    // Validation loss (one point per epoch) has an axis of its own on the right, so that a high validation
+    // loss does not flatten the training curve; accuracy shares the fixed 0..1 axis.
+    const ownAxis = this.metric === 'loss' && series.some((s) => s.validation);
+    const valAxis: uPlot.Axis = { ...axis(`validation ${this.title}`), scale: 'val', side: 1, grid: { show: false } };
     const opts: uPlot.Options = {
       ...this.size(),
       title: undefined,
       // Accuracy on a fixed 0..1 axis, so one early point does not set the scale.
-      scales: { x: { time: false }, ...(this.metric === 'acc' ? { y: { range: [0, 1] as uPlot.Range.MinMax } } : {}) },
+      scales: { x: { time: false }, ...(this.metric === 'acc' ? { y: { range: [0, 1] as uPlot.Range.MinMax } } : {}), ...(ownAxis ? { val: {} } : {}) },
       // Names only: the cursor's values would repeat the table.
       legend: { show: true, live: false },
       cursor: { drag: { x: true, y: false } },
-      axes: [axis('step'), axis(this.title)],
+      axes: [axis('step'), axis(this.title), ...(ownAxis ? [valAxis] : [])],
       series: [
         { label: 'step' },
         ...series.map((s): uPlot.Series => ({
           label: s.label,
           stroke: runColour(s.run),
           width: s.validation ? 1.5 : 2,
-          ...(s.validation ? { dash: [6, 4] } : {}),
+          ...(s.validation ? { dash: [6, 4], ...(ownAxis ? { scale: 'val' } : {}) } : {}),
           spanGaps: true,
-          points: { show: data[0]!.length < 40, size: 5 },
+          // Per-epoch validation points are always marked; batch curves only while they are short.
+          points: { show: s.validation || data[0]!.length < 40, size: 5 },
           value: (_u, v) => (v === null || v === undefined ? '–' : v.toFixed(4)),
         })),
       ],
