@@ -246,6 +246,11 @@ function wireResiduals(r: Rendered): void {
       updateSelection();
       openMenuAt([id], e.clientX, e.clientY);
     });
+    // Tabbing to an edge off screen scrolls it into view, so its menu (Enter) opens beside it.
+    el.addEventListener('focus', () => {
+      const b = (el as unknown as SVGGraphicsElement).getBBox();
+      viewport.reveal({ x: b.x, y: b.y, width: b.width, height: b.height });
+    });
     el.addEventListener('keydown', (e) => {
       if (e.key === 'Enter') {
         e.preventDefault();

@@ -9,6 +9,8 @@ export interface View {
 
 const MIN_K = 0.03;
 const MAX_K = 4;
+/** Fit never goes below this: boxes and their labels stay readable (below 0.3 labels are hidden); scroll on. */
+export const FIT_MIN_K = 0.4;
 
 export class Viewport {
   view: View = { x: 0, y: 0, k: 1 };
@@ -44,12 +46,29 @@ export class Viewport {
     this.set({ k: k2, x: px - ((px - x) * k2) / k, y: py - ((py - y) * k2) / k });
   }
 
-  /** Show the whole box (graph coordinates), never enlarged past 1:1. */
+  /**
+   * Show the whole box (graph coordinates), never enlarged past 1:1 and never shrunk below FIT_MIN_K: a long
+   * chain then shows its start, centred across, and the wheel scrolls along it.
+   */
   fit(b: Box, margin = 24): void {
     const w = Math.max(1, this.host.clientWidth - 2 * margin);
     const h = Math.max(1, this.host.clientHeight - 2 * margin);
-    const k = Math.min(1, w / Math.max(1, b.width), h / Math.max(1, b.height));
-    this.set({ k, x: margin + (w - b.width * k) / 2 - b.x * k, y: margin + (h - b.height * k) / 2 - b.y * k });
+    const k = Math.max(FIT_MIN_K, Math.min(1, w / Math.max(1, b.width), h / Math.max(1, b.height)));
+    const x = b.width * k <= w ? margin + (w - b.width * k) / 2 - b.x * k : margin - b.x * k;
+    const y = b.height * k <= h ? margin + (h - b.height * k) / 2 - b.y * k : margin - b.y * k;
+    this.set({ k, x, y });
+  }
+
+  /** Bring a box (graph coordinates) into view at the current zoom, moving as little as needed. */
+  reveal(b: Box, margin = 40): void {
+    const { x, y, k } = this.view;
+    const W = this.host.clientWidth;
+    const H = this.host.clientHeight;
+    const left = b.x * k + x;
+    const top = b.y * k + y;
+    const dx = left < margin ? margin - left : left + b.width * k > W - margin ? W - margin - (left + b.width * k) : 0;
+    const dy = top < margin ? margin - top : top + b.height * k > H - margin ? H - margin - (top + b.height * k) : 0;
+    if (dx || dy) this.set({ k, x: x + dx, y: y + dy });
   }
 
   /** Centre on a box at zoom k (at least readable). */
@@ -62,8 +81,11 @@ export class Viewport {
     e.preventDefault();
     const r = this.host.getBoundingClientRect();
     // Pixel-mode deltas from trackpads are small and many; line-mode wheels give a few big steps.
-    const d = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
-    this.zoom(Math.exp(-d * 0.0015), e.clientX - r.left, e.clientY - r.top);
+    const unit = e.deltaMode === 1 ? 16 : 1;
+    // Ctrl/Cmd + wheel (and a trackpad pinch, which sets ctrlKey) zooms at the cursor; the wheel alone scrolls.
+    if (e.ctrlKey || e.metaKey) return this.zoom(Math.exp(-e.deltaY * unit * 0.0015), e.clientX - r.left, e.clientY - r.top);
+    const [dx, dy] = e.shiftKey && !e.deltaX ? [e.deltaY, 0] : [e.deltaX, e.deltaY];
+    this.set({ ...this.view, x: this.view.x - dx * unit, y: this.view.y - dy * unit });
   }
 
   private down(e: PointerEvent): void {

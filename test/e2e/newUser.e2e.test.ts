@@ -204,7 +204,7 @@ describe('What a new user meets (issue 15)', function () {
     await page.waitForTimeout(1_000);
     await page.keyboard.type('@installed LAuReL');
     await page.locator('.extension-list-item', { hasText: 'LAuReL Studio' }).first().click({ timeout: 30_000 });
-    const readme = await webviewFrame(page, 'img[src*="lenses.png"]', 60_000);
+    const readme = await webviewFrame(page, 'img[alt^="CodeLens above"]', 60_000);
     await readme.locator('h2', { hasText: 'Start here' }).waitFor({ timeout: 30_000 });
     await page.waitForTimeout(1_000);
     await shot('extension-page');
