@@ -4,7 +4,8 @@
  * variant and, as children, what each variant would cost there. Pure: no `vscode` (unit-tested).
  */
 import { thousands } from '../cli/table';
-import { instanceCost, variantLabel } from '../core/laurel/variants';
+import { siteCost } from '../core/laurel/planCost';
+import { variantLabel } from '../core/laurel/variants';
 import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import { stageOf } from '../../webview/stage';
@@ -71,7 +72,7 @@ export function residualTree(m: OpenModel, options: VariantOptions): (StageItem 
   for (let i = 0; i < snapshot.sites.length; ) {
     const stage = stageOf(snapshot, snapshot.sites[i]!.id);
     i += Math.max(1, stage.length);
-    const sites = stage.map((g) => siteItem(byId.get(g.id)!, options, base));
+    const sites = stage.map((g) => siteItem(byId.get(g.id)!, m.sites, options, base));
     const first = byId.get(stage[0]!.id)!;
     const switched = stage.filter((g) => g.current.variant !== 'plain').length;
     out.push({
@@ -85,14 +86,15 @@ export function residualTree(m: OpenModel, options: VariantOptions): (StageItem 
   return out;
 }
 
-function siteItem(site: OpenModel['sites'][number], options: VariantOptions, base: number): SiteItem {
+function siteItem(site: OpenModel['sites'][number], all: OpenModel['sites'], options: VariantOptions, base: number): SiteItem {
   const D = site.width;
   const variants: VariantItem[] = [...LENS_VARIANTS, 'plain' as const].map((variant) => {
     const wanted: VariantChoice = { variant, options };
     const choice = capRank(wanted, D);
     const capped = choice !== wanted;
     const current = variant === site.current.variant && (variant === 'plain' || JSON.stringify(choice.options) === JSON.stringify(site.current.options));
-    const params = D === null ? null : instanceCost(choice, D).params;
+    // PA is priced with the earlier terms it would wire here (siteCost), as the lenses and the graph do.
+    const params = D === null ? null : siteCost(site, all, choice, D).params;
     const label = variantLabel(choice);
     const cost = params === null ? 'cost unknown (D unknown)' : `${deltaText(params, base)} params`;
     return {

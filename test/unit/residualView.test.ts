@@ -30,7 +30,9 @@ describe('LAuReL Residuals view (tree data, no vscode)', () => {
 
   it('prices each variant as 2rD, 2, k (the paper\'s counts) and marks the current one', () => {
     const m = open('resnet50.json', readFileSync(fixturePath('keras1-resnet50-kerasjs.json'), 'utf8'));
-    const site = stages(residualTree(m, DEFAULT_OPTIONS))[1]!.sites[0]!;
+    // The last block of stage 2: PA's k = 3 earlier activations of its shape all exist there.
+    const stage2 = stages(residualTree(m, DEFAULT_OPTIONS))[1]!;
+    const site = stage2.sites[3]!;
     const by = new Map(site.variants.map((v) => [v.choice.variant, v]));
     // D = 512, r = 16: LR adds 2·16·512 = 16,384; RW 2 (softmax); PA k = 3; plain is current.
     assert.match(by.get('lr')!.description, /^\+16,384 \(0\.0\d+%\) params$/);
@@ -41,6 +43,9 @@ describe('LAuReL Residuals view (tree data, no vscode)', () => {
     assert.equal(by.get('plain')!.description, '+0 · current');
     assert.ok(site.variants.every((v) => !v.capped));
     assert.equal(instanceCost(by.get('rw+lr')!.choice, 512).params, 2 + 2 * 16 * 512);
+    // The stage's first block has no earlier activation of its shape but its own input: PA wires (and prices) fewer.
+    const firstPa = stage2.sites[0]!.variants.find((v) => v.choice.variant === 'pa')!;
+    assert.match(firstPa.description, /^\+[0-2] params$/);
   });
 
   it('is the same for a one-line and a formatted file, and each site has its layer\'s span in both', () => {
