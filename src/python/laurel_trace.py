@@ -283,6 +283,18 @@ def too_long(*_):
     raise TooLong()
 
 
+def outermost(scope, names):
+    """Of several no-argument classes, those whose instances are no part of another's (a Net, not its Block)."""
+    built = {}
+    for n in names:
+        try:
+            built[n] = scope[n]()
+        except Exception:  # noqa: BLE001 - a class that cannot be built alone is no candidate
+            continue
+    inner = {n for n, m in built.items() for o, other in built.items() if o != n and any(type(s).__name__ == n for s in other.modules())}
+    return [n for n in built if n not in inner]
+
+
 def run(args):
     path = os.path.realpath(args.file)
     if args.stdin:  # an editor's unsaved text, run as if it were the file
@@ -324,6 +336,8 @@ def run(args):
 
     if model_expr is None:
         names = default_model(module, modname)
+        if len(names) > 1:
+            names = outermost(scope, names)
         if len(names) != 1:
             hint = "several classes take no arguments (%s)" % ", ".join(names) if names else "no nn.Module class of the file takes no arguments"
             raise TraceError("model", "which model? %s; add a comment such as `# laurel: model = Net(); input = torch.randn(1, 3, 32, 32)` or pass --model" % hint)

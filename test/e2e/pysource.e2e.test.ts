@@ -74,7 +74,10 @@ describe('LAuReL Studio on a PyTorch .py model in code-server', function () {
 
     await page.keyboard.press('Control+Z');
     await page.locator('.view-line', { hasText: 'x = x + self.attn(self.ln_1(x))' }).waitFor({ timeout: 20_000 });
-    await page.locator('.codelens-decoration', { hasText: 'residual · D=64 · ×2 · identity · now plain' }).first().waitFor({ timeout: 20_000 });
+    // The old text's measurement is cached: both lines plain again, the Block count back, without a new run.
+    await page.locator('.codelens-decoration', { hasText: 'now RW+LR' }).first().waitFor({ state: 'detached', timeout: 20_000 });
+    await page.locator('.codelens-decoration', { hasText: '×2 · 49,984 params each' }).first().waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('.codelens-decoration', { hasText: 'residual · D=64 · ×2 · identity · now plain' }).count(), 2);
     assert.ok(!(await visibleText(page)).includes('laurel_attn'));
     assert.equal(await page.locator('.tab.active.dirty').count(), 0, 'undo back to the saved text is clean again');
     await shot('undone');

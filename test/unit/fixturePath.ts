@@ -19,7 +19,11 @@ export function fixturePath(file: string): string {
 
 /** A real PyTorch source of shared/fixtures/pytorch (SOURCES.md there). */
 export function pytorchFixture(file: string): string {
-  return join(fixturePath(''), '..', 'pytorch', file);
+  for (let dir = __dirname, i = 0; i < 6; i++, dir = resolve(dir, '..')) {
+    const p = join(dir, 'shared', 'fixtures', 'pytorch');
+    if (existsSync(p)) return join(p, file);
+  }
+  throw new Error(`shared/fixtures/pytorch not found above ${__dirname}`);
 }
 
 /** examples/ sits in the repository; tests run from out/test/unit (bundled) or test/unit. */

@@ -279,3 +279,57 @@ describe('.py edits on awkward text (through Python)', function () {
     assert.throws(() => planPy(m, 'L104=rw'), /not measured yet|measure the model first/);
   });
 });
+
+describe('laurel inspect / apply on a .py file (the CLI through Python)', function () {
+  this.timeout(300_000);
+  const root = join(__dirname, '..', '..', '..');
+  const cli = (...args: string[]): { code: number; out: string; err: string } => {
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'laurel.js'), ...args], { encoding: 'utf8', env: { ...process.env, LAUREL_PYTHON: PYTHON } });
+    return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  };
+  let work = '';
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'laurel-pycli-'));
+    spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: 'inherit' });
+  });
+  after(() => work && rmSync(work, { recursive: true, force: true }));
+
+  it('inspect --json: format pytorch, params, residuals with line, code, instances, editable, width, shortcutKind; apply -o; the count is plain + added', () => {
+    const file = join(work, 'resnet.py');
+    copyFileSync(pytorchFixture('cifar_resnet.py'), file);
+    const r = cli('inspect', file, '--model', RESNET.model, '--input', RESNET.input, '--json', '--plan', 'L37=lr:r=4');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.format, 'pytorch');
+    assert.deepEqual(j.params, { total: 11_173_962, trainable: 11_173_962, nonTrainable: 0 });
+    assert.deepEqual(j.residuals.map((s: Record<string, unknown>) => [s['id'], s['line'], s['code'], s['instances'], s['editable'], s['width'], s['shortcutKind']]), [['L37', 37, 'out += self.shortcut(x)', 8, true, null, 'mixed']]);
+    const added = 2 * 4 * 2 * (64 + 128 + 256 + 512);
+    assert.equal(j.plan.addedParams, added);
+    const out = join(work, 'resnet_lr.py');
+    const a = cli('apply', file, '--model', RESNET.model, '--input', RESNET.input, '--plan', 'L37=lr:r=4', '-o', out);
+    assert.equal(a.code, 0, a.err);
+    assert.match(readFileSync(out, 'utf8'), /out = self\.laurel_out\(out, self\.shortcut\(x\)\)/);
+    assert.equal(readFileSync(file, 'utf8'), readFileSync(pytorchFixture('cifar_resnet.py'), 'utf8'), '-o leaves the source alone');
+    const again = JSON.parse(cli('inspect', out, '--model', RESNET.model, '--input', RESNET.input, '--json').out);
+    assert.equal(again.params.total, 11_173_962 + added);
+  });
+
+  it('an error is printed at FILE:LINE and exits 1; a bad plan names the sites', () => {
+    const file = join(work, 'bad.py');
+    writeFileSync(file, 'import torch\nimport einops\n');
+    const r = cli('inspect', file);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /bad\.py:2: import: ModuleNotFoundError: No module named 'einops'/);
+    const p = cli('inspect', pytorchFixture('fast_neural_style_transformer_net.py'), '--plan', 'L99=rw');
+    assert.equal(p.code, 1);
+    assert.match(p.err, /no residual site matches 'L99'; the sites are L75/);
+  });
+
+  it('with several no-argument classes the outermost one is measured', async () => {
+    const file = join(work, 'two.py');
+    writeFileSync(file, ['import torch', 'from torch import nn', 'class Blk(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.f = nn.Linear(6, 6)', '    def forward(self, x):', '        return x + self.f(x)', 'class Net(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.a, self.b = Blk(), Blk()', '    def forward(self, x):', '        return self.b(self.a(x))', ''].join('\n'));
+    const t = await trace(file);
+    assert.equal(t.model, 'Net()');
+    assert.deepEqual(residualLines(t), { 8: 2 });
+  });
+});
