@@ -50,7 +50,7 @@ for i, case in enumerate(job["cases"]):
         r["markerAfterImport"] = os.path.exists(job["marker"])
         m = build(mod)
         r["kerasNames"] = list(type(m).KERAS_NAMES.values())
-        r["weightNames"] = [w[0] for w in mod.TFJS_WEIGHTS]
+        r["weightNames"] = [w[0] for w in type(m).TFJS_WEIGHTS]
         r["classDoc"] = type(m).__doc__
         r["moduleDoc"] = mod.__doc__
         if case["expect"] == "same":
