@@ -7,8 +7,8 @@ import { ModelError } from '../core/errors';
 import { PlanError } from '../core/laurel/planSpec';
 import { openModel, planModel } from '../core/model';
 import { RpcError } from '../protocol/rpcChannel';
-import { DEFAULT_TRAIN_CONFIG } from '../protocol/runRecords';
-import type { EnginePreference, OptimizerName, RunRecord, TrainConfig } from '../protocol/runRecords';
+import { DEFAULT_TRAIN_CONFIG, TORCH_INITS } from '../protocol/runRecords';
+import type { EnginePreference, OptimizerName, RunRecord, TorchInit, TrainConfig } from '../protocol/runRecords';
 import type { EpochEndEvent } from '../protocol/trainerProtocol';
 import type { BackendPreference } from '../trainer/backend';
 import { comparisonTable } from '../trainer/comparisonTable';
@@ -24,6 +24,7 @@ OPTIONS: --epochs N (1)  --batch-size N (32)  --lr X (0.001)  --optimizer adam|s
   --steps N (budget of optimizer steps)  --val-split X (0.1)  --backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu
   --engine auto|tfjs|pytorch (auto: a GPU engine when one works, else TF.js)  --python PATH (a Python with torch)
   --nproc N (PyTorch engine: N training processes via torchrun, one per GPU; the batch size is split over them)
+  --torch-init keras|tfjs (PyTorch engine's initial weights: the file's Keras initializers, or TF.js's for exact parity)
   --out DIR (runs/<model>/<timestamp>/)
 DATA: synthetic[:samples=N][:classes=K] (default), fashion-mnist[:test][:limit=N], idx:IMAGES,LABELS,
   csv:PATH[:label=COL], npy:X.npy,Y.npy (each with [:limit=N]). Ctrl-C cancels after the batch in progress.`;
@@ -111,6 +112,7 @@ async function trainCommand(argv: string[]): Promise<number> {
       engine: { type: 'string' },
       python: { type: 'string' },
       nproc: { type: 'string' },
+      'torch-init': { type: 'string' },
       out: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -133,6 +135,10 @@ async function trainCommand(argv: string[]): Promise<number> {
   if (values.engine !== undefined && !(ENGINES as readonly string[]).includes(values.engine)) {
     throw new TrainUsageError(`--engine must be one of ${ENGINES.join(', ')}, got '${values.engine}'`);
   }
+  const torchInit = values['torch-init'];
+  if (torchInit !== undefined && !(TORCH_INITS as readonly string[]).includes(torchInit)) {
+    throw new TrainUsageError(`--torch-init must be one of ${TORCH_INITS.join(', ')}, got '${torchInit}'`);
+  }
   const d = DEFAULT_TRAIN_CONFIG;
   const maxSteps = number('steps', values.steps, undefined, positiveInt, 'a positive integer');
   const processes = number('nproc', values.nproc, undefined, positiveInt, 'a positive integer');
@@ -146,6 +152,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     seed: number('seed', values.seed, d.seed, Number.isInteger, 'an integer')!,
     ...(maxSteps !== undefined ? { maxSteps } : {}),
     ...(processes !== undefined ? { processes } : {}),
+    ...(torchInit !== undefined ? { torchInit: torchInit as TorchInit } : {}),
     engine: (values.engine as EnginePreference | undefined) ?? 'auto',
     // A path is made absolute (the trainer may run elsewhere); a bare name ('python3.12') is looked up on PATH.
     ...(values.python ? { python: /[\\/]/.test(values.python) ? resolve(values.python) : values.python } : {}),

@@ -51,7 +51,16 @@ export interface TrainConfig {
   pythonPath?: string;
   /** PyTorch engine: training processes (one per GPU), launched by torchrun with DDP when > 1; absent: 1. */
   processes?: number;
+  /**
+   * PyTorch engine: where the initial weights come from. 'keras' (absent): the Keras initializers the file names,
+   * drawn in Python from the seed, without TF.js. 'tfjs': a copy of the TF.js model's seeded initial weights, for
+   * exact cross-engine parity (needs TF.js to build the model).
+   */
+  torchInit?: TorchInit;
 }
+
+export const TORCH_INITS = ['keras', 'tfjs'] as const;
+export type TorchInit = (typeof TORCH_INITS)[number];
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   optimizer: 'adam',

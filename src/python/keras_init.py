@@ -95,6 +95,10 @@ def initial_value(init, shape, rng):
         if len(shape) != 2:
             raise ValueError("the Identity initializer needs a 2-D weight, not %s" % (shape,))
         return (float(c.get("gain", 1.0)) * np.eye(*shape)).astype(np.float32)
+    if name == "lstmunitforgetbias":
+        # Keras LSTM with unit_forget_bias: the bias initializer for i, ones for f, the initializer again for c and o.
+        u, inner = int(c["units"]), c.get("initializer") or "zeros"
+        return np.concatenate([initial_value(inner, (u,), rng), np.ones(u, np.float32), initial_value(inner, (2 * u,), rng)])
     if name in _VARIANCE_SCALING:
         scale, mode, distribution = _VARIANCE_SCALING[name]
     elif name == "variancescaling":
@@ -148,16 +152,22 @@ def weight_rng(seed, keras_name):
 
 
 def keras_initialize(model, seed):
-    """Gives every weight in model.KERAS_INIT ({Keras name: initializer}) its Keras initial value. Weights not listed
-    (LaurelResidual's, which start as the paper says) keep the value their module gave them. Returns the names set."""
+    """Gives every weight in model.KERAS_INIT ({Keras name: initializer, None for Keras's default}) its Keras initial
+    value. Weights not listed (LaurelResidual's, which start as the paper says) keep the value their module gave
+    them. Returns the names set."""
     targets = dict(model.named_parameters())
     targets.update(model.named_buffers())
     done = []
     with torch.no_grad():
         for keras_name, torch_name, layout in model.TFJS_WEIGHTS:
-            init = model.KERAS_INIT.get(keras_name)
-            if init is None:
+            if keras_name not in model.KERAS_INIT:
                 continue
+            init = model.KERAS_INIT[keras_name]
+            if init is None:
+                short = keras_name.rsplit("/", 1)[-1]
+                if short not in DEFAULT_INITIALIZERS:
+                    raise ValueError("%s: the layer config names no initializer and Keras has no default for %r" % (keras_name, short))
+                init = DEFAULT_INITIALIZERS[short]
             target = targets[torch_name]
             value = initial_value(init, _keras_shape(model, torch_name, target, layout), weight_rng(seed, keras_name))
             target.copy_(tfjs_to_torch(value, layout))  # noqa: F821 (keras_layers.py, earlier in the same module)

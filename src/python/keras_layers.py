@@ -167,24 +167,141 @@ class BatchNormTF(nn.Module):
 
 
 class LayerNormTF(nn.Module):
-    """Keras LayerNormalization over the given axes (gamma / beta have those axes' sizes)."""
+    """Keras LayerNormalization over the given axes (gamma / beta have those axes' sizes). Keras 3 rms_scaling:
+    x * rsqrt(var(x) + eps) * gamma, the variance about the mean, no beta (Keras's LayerNormalization, not ops.rms_normalization)."""
 
-    def __init__(self, shape, axes, eps=1e-3, center=True, scale=True):
+    def __init__(self, shape, axes, eps=1e-3, center=True, scale=True, rms_scaling=False):
         super().__init__()
-        self.axes, self.eps = tuple(axes), eps
-        self.weight = nn.Parameter(torch.ones(shape)) if scale else None
-        self.bias = nn.Parameter(torch.zeros(shape)) if center else None
+        self.axes, self.eps, self.rms_scaling = tuple(axes), eps, rms_scaling
+        self.weight = nn.Parameter(torch.ones(shape)) if scale or rms_scaling else None
+        self.bias = nn.Parameter(torch.zeros(shape)) if center and not rms_scaling else None
 
     def forward(self, x):
         mean = x.mean(self.axes, keepdim=True)
         var = (x - mean).square().mean(self.axes, keepdim=True)
-        y = (x - mean) * torch.rsqrt(var + self.eps)
+        y = (x if self.rms_scaling else x - mean) * torch.rsqrt(var + self.eps)
         view = [x.shape[a] if a in self.axes else 1 for a in range(x.dim())]
         if self.weight is not None:
             y = y * self.weight.reshape(view)
         if self.bias is not None:
             y = y + self.bias.reshape(view)
         return y
+
+
+class GroupNormTF(nn.Module):
+    """Keras GroupNormalization: channels (on `axis`) split into groups, each normalised over the other non-batch
+    axes and its channels; gamma / beta per channel."""
+
+    def __init__(self, channels, groups, axis=-1, eps=1e-3, center=True, scale=True):
+        super().__init__()
+        self.groups, self.axis, self.eps = channels if groups == -1 else groups, axis, eps
+        self.weight = nn.Parameter(torch.ones(channels)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(channels)) if center else None
+
+    def forward(self, x):
+        y = x.movedim(self.axis, -1)
+        shape = y.shape
+        g = y.reshape(*shape[:-1], self.groups, shape[-1] // self.groups)
+        axes = tuple(range(1, g.dim() - 2)) + (g.dim() - 1,)
+        mean = g.mean(axes, keepdim=True)
+        var = (g - mean).square().mean(axes, keepdim=True)
+        y = ((g - mean) * torch.rsqrt(var + self.eps)).reshape(shape)
+        if self.weight is not None:
+            y = y * self.weight
+        if self.bias is not None:
+            y = y + self.bias
+        return y.movedim(-1, self.axis)
+
+
+class NormalizationTF(nn.Module):
+    """Keras preprocessing Normalization: (x - mean) / max(sqrt(variance), 1e-7) over the kept axes (invert: the
+    reverse). mean / variance come from the file's config, or are adapted on the training data (adapt()), as
+    Keras's layer.adapt(data) computes them; they are buffers (not trained), counted as Keras counts its weights."""
+
+    def __init__(self, shape, axes, mean=None, variance=None, invert=False):
+        super().__init__()
+        self.axes, self.invert = tuple(axes), invert
+        self.needs_adapt = mean is None or variance is None
+        self.register_buffer("adapt_mean", torch.zeros(shape) if mean is None else torch.as_tensor(mean, dtype=torch.float32).expand(shape).clone())
+        self.register_buffer("adapt_variance", torch.ones(shape) if variance is None else torch.as_tensor(variance, dtype=torch.float32).expand(shape).clone())
+        if self.needs_adapt:
+            self.register_buffer("adapt_count", torch.zeros(()))
+        self._sums = None
+
+    def _view(self, x):
+        return [x.shape[a] if a in self.axes else 1 for a in range(x.dim())]
+
+    def forward(self, x):
+        if self._sums is not None:
+            # adapt(): collect the statistics of this layer's input, then stop the forward pass here.
+            reduce = tuple(a for a in range(x.dim()) if a not in self.axes)
+            n, s, q = self._sums
+            self._sums = (n + math.prod(x.shape[a] for a in reduce), s + x.double().sum(reduce), q + x.double().square().sum(reduce))
+            raise _AdaptStop()
+        mean, scale = self.adapt_mean.reshape(self._view(x)), torch.clamp(self.adapt_variance.sqrt(), min=1e-7).reshape(self._view(x))
+        return mean + x * scale if self.invert else (x - mean) / scale
+
+
+class _AdaptStop(Exception):
+    pass
+
+
+def adapt_normalization(model, batches):
+    """Keras's Normalization.adapt for every layer whose file gave no mean / variance, in the order the forward pass
+    meets them: each from its own input over all of `batches` (an iterable factory of input tuples). Returns the
+    adapted submodule names."""
+    done = []
+    for name, m in model.named_modules():
+        if isinstance(m, NormalizationTF) and m.needs_adapt:
+            m._sums = (0, 0.0, 0.0)
+            with torch.no_grad():
+                for xs in batches():
+                    try:
+                        model(*xs)
+                    except _AdaptStop:
+                        pass
+            n, s, q = m._sums
+            m._sums = None
+            if n == 0:
+                raise ValueError("Normalization layer %s saw no data to adapt on" % name)
+            mean = s / n
+            m.adapt_mean.copy_(mean.reshape(m.adapt_mean.shape).float())
+            m.adapt_variance.copy_((q / n - mean.square()).clamp(min=0).reshape(m.adapt_variance.shape).float())
+            m.adapt_count.fill_(float(n))
+            m.needs_adapt = False
+            done.append(name)
+    return done
+
+
+def unit_norm(x, axes):
+    """Keras UnitNormalization: x / sqrt(max(sum(x^2 over axes), 1e-12))."""
+    return x * torch.rsqrt(torch.clamp(x.square().sum(axes, keepdim=True), min=1e-12))
+
+
+def tf_resize(x, height, width, mode, channels_last=True):
+    """Keras Resizing without aspect-ratio cropping: tf.image.resize's half-pixel sampling, without antialiasing
+    (bilinear: torch's align_corners=False; nearest: torch's nearest-exact)."""
+    if channels_last:
+        x = x.movedim(-1, 1)
+    y = F.interpolate(x, size=(height, width), mode=mode, **({"align_corners": False} if mode == "bilinear" else {}))
+    return y.movedim(1, -1) if channels_last else y
+
+
+def center_crop(x, height, width, channels_last=True):
+    """Keras CenterCrop of an image at least as large as the target: the window starting at ((H - h) // 2, (W - w) // 2)."""
+    h_axis = 1 if channels_last else 2
+    top, left = (x.shape[h_axis] - height) // 2, (x.shape[h_axis + 1] - width) // 2
+    return x.narrow(h_axis, top, height).narrow(h_axis + 1, left, width)
+
+
+# Buffers that are Keras weights (BatchNormalization's moving statistics, Normalization's mean / variance / count):
+# counted with the parameters, as Keras and the core count them.
+STATISTICS = ("running_mean", "running_var", "adapt_mean", "adapt_variance", "adapt_count")
+
+
+def count_weights(model):
+    """Parameters plus the buffers Keras counts as (non-trainable) weights."""
+    return sum(p.numel() for p in model.parameters()) + sum(b.numel() for k, b in model.named_buffers() if k.rsplit(".", 1)[-1] in STATISTICS)
 
 
 class PReLUTF(nn.Module):

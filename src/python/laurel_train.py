@@ -137,7 +137,10 @@ def _train(cfg, module):
         blob = np.fromfile(cfg["weights"]["bin"], dtype=np.float32)
         arrays = {n: blob[e["offset"]:e["offset"] + int(np.prod(e["shape"]))].reshape(e["shape"]) for n, e in cfg["weights"]["manifest"].items()}
         module.load_tfjs_weights(model, arrays, strict=True)
-    model.to(device).train()
+    elif cfg.get("kerasInit"):
+        # The Keras initializers the file names, one generator per weight from the run seed and its name.
+        module.keras_initialize(model, int(cfg["seed"]))
+    model.to(device)
     # DDP averages the gradients over the ranks; "model" stays the bare module (saved, validated, counted).
     net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[_LOCAL_RANK] if cuda else None) if _WORLD > 1 else model
 
@@ -147,6 +150,12 @@ def _train(cfg, module):
     n = x.shape[0]
     n_train = int(cfg["trainSamples"])
     xt, yt, xv, yv = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+    model.eval()
+    adapted = module.adapt_normalization(model, lambda: ((xt[i:i + 256],) for i in range(0, n_train, 256)))
+    if adapted:
+        # Keras's Normalization.adapt(data): the file gives no mean / variance, so the training data decide them.
+        _log("info", "Normalization %s: mean and variance adapted on the %d training samples (the file has none)" % (", ".join(adapted), n_train))
+    model.train()
     bs, epochs, max_steps = int(cfg["batchSize"]), int(cfg["epochs"]), cfg.get("maxSteps")
     per_epoch = -(-n_train // bs)
     loss_f, acc_f = _loss_fn(cfg["loss"]), _acc_fn(cfg["loss"])
@@ -350,7 +359,7 @@ def _train(cfg, module):
         trainMs=train_ms,
         saveMs=(_time.perf_counter() - t_save) * 1000.0,
         stateDict=saved,
-        params={"total": sum(p.numel() for p in model.parameters()) + sum(b.numel() for k, b in model.named_buffers() if k.endswith(("running_mean", "running_var"))),
+        params={"total": module.count_weights(model),
                 "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad)},
         device="cuda" if cuda else "cpu",
         precision="bf16-autocast" if bf16 else "float32",

@@ -56,7 +56,7 @@ export async function compareRuns(runs: RunSpec[], data: TrainData, config: Trai
   if (runs.length === 0) throw new Error('nothing to compare: no plans given');
   const startedAt = new Date().toISOString();
   // One engine for every run, so the ratios compare plans, not engines.
-  const engine = opts.engine ?? (await resolveEngine(config, opts.backend));
+  const engine = opts.engine ?? (await resolveEngine(config, opts.backend, runs));
   if (config.engine !== undefined && !opts.engine) opts.sink?.log?.({ level: 'info', message: describeEngine(engine) });
   const records: RunRecord[] = [];
   for (const [i, spec] of runs.entries()) {

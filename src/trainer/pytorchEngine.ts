@@ -23,8 +23,8 @@ import type { FindPythonOptions, PythonFound } from './pythonFinder';
 import { moduleClassName, npyBytes, writeTrainingFolder } from './pytorchScript';
 import { mulberry32 } from '../core/random';
 import { hashSeed, seedScope } from './seed';
-import { chooseLoss, hasNonFinite, prepareLabels, recordCurve, recordHeader, RUN_RECORD, validateConfig } from './train';
-import type { RunSpec, TrainData, TrainOptions, TrainResult } from './train';
+import { hasNonFinite, labelsFor, lossFor, outputHead, recordCurve, recordHeader, RUN_RECORD, validateConfig } from './train';
+import type { OutputHead, RunSpec, TrainData, TrainOptions, TrainResult } from './train';
 
 export const TORCH_STATE = 'model.pt';
 export const TORCH_MODULE = 'model.py';
@@ -55,33 +55,55 @@ function pytorchChoice(found: PythonFound, reason: string): EngineChoice {
 
 const skippedText = (s: { python: string; reason: string }[]): string => s.map((x) => `${x.python}: ${x.reason}`).join('; ');
 
+/** Why the PyTorch export cannot run a spec's model (its layers without a PyTorch form), or undefined. */
+function pytorchProblem(spec: RunSpec): string | undefined {
+  const u = spec.pytorch?.().unsupported ?? [];
+  return u.length ? `the PyTorch engine cannot run ${u.map((l) => `${l.layer} (${l.className})`).join(', ')}` : undefined;
+}
+
 /**
  * The engine for `config.engine` (absent: 'tfjs'). 'pytorch' needs a Python with torch (else throws, saying
- * what to install). 'auto' takes a GPU engine when one works: TF.js when the backend is tfjs-node-gpu on a GPU,
+ * what to install). 'auto' never picks an engine that cannot build the model (`runs`: the models to train): a
+ * model TF.js cannot build goes to PyTorch, saying which layer sent it there, and one PyTorch cannot run stays
+ * on TF.js. Otherwise it takes a GPU engine when one works: TF.js when the backend is tfjs-node-gpu on a GPU,
  * else PyTorch when torch sees CUDA; on the CPU it keeps TF.js, whose run saves a TF.js model.json that the
  * extension and the CLI read back (PyTorch on the CPU is faster, see `npm run bench`: ask for it with --engine pytorch).
  */
-export async function resolveEngine(config: TrainConfig, backend: BackendChoice): Promise<EngineChoice> {
+export async function resolveEngine(config: TrainConfig, backend: BackendChoice, runs: RunSpec[] = []): Promise<EngineChoice> {
   const pref = config.engine ?? 'tfjs';
   if (pref === 'tfjs') return { name: 'tfjs', reason: config.engine ? 'asked for (engine tfjs)' : 'the default engine' };
   if (pref === 'pytorch') return pytorchChoice(await findTorchPython(pythonOptions(config)), 'asked for (engine pytorch)');
   if (pref !== 'auto') throw new Error(`unknown engine '${String(pref)}'; expected auto, tfjs or pytorch`);
+  const tfjsWhy = runs.map((r) => r.tfjsProblem?.()).find((w) => w !== undefined);
+  const torchWhy = runs.map(pytorchProblem).find((w) => w !== undefined);
+  if (tfjsWhy !== undefined) {
+    if (torchWhy !== undefined) throw new Error(`no engine can build this model: TF.js: ${tfjsWhy}; PyTorch: ${torchWhy}`);
+    let found: PythonFound;
+    try {
+      found = await findTorchPython(pythonOptions(config));
+    } catch (e) {
+      if (e instanceof PythonNotFoundError) throw new Error(`TF.js cannot build this model (${tfjsWhy}) and the PyTorch engine needs a Python with torch: ${e.message}`);
+      throw e;
+    }
+    return pytorchChoice(found, `auto: TF.js cannot build this model (${tfjsWhy}), so PyTorch`);
+  }
+  if (torchWhy !== undefined) return { name: 'tfjs', reason: `auto: ${torchWhy}, so TF.js ${backend.name}` };
   if (backend.name === 'tensorflow-gpu') return { name: 'tfjs', reason: 'auto: tfjs-node-gpu runs on the GPU' };
   const gpuSkip = backend.tried.find((t) => t.candidate === 'tfjs-node-gpu');
   const tfjsGpu = `tfjs-node-gpu ${gpuSkip?.reason ?? 'not tried'}`;
-  let torchWhy: string;
+  let noCuda: string;
   try {
     const found = await findTorchPython(pythonOptions(config));
     if (found.probe.cuda) return pytorchChoice(found, `auto: no TF.js GPU backend (${tfjsGpu}); PyTorch ${found.probe.torch} sees CUDA (${found.probe.deviceName})`);
-    torchWhy = `PyTorch ${found.probe.torch} (${found.python}) sees no CUDA device`;
+    noCuda = `PyTorch ${found.probe.torch} (${found.python}) sees no CUDA device`;
   } catch (e) {
     if (!(e instanceof PythonNotFoundError)) throw e;
-    torchWhy = `no Python with torch (${skippedText(e.skipped)})`;
+    noCuda = `no Python with torch (${skippedText(e.skipped)})`;
   }
   return {
     name: 'tfjs',
     reason:
-      `auto: no GPU engine (${tfjsGpu}; ${torchWhy}), so TF.js ${backend.name} on the CPU: its run saves the TF.js model.json ` +
+      `auto: no GPU engine (${tfjsGpu}; ${noCuda}), so TF.js ${backend.name} on the CPU: its run saves the TF.js model.json ` +
       'that the extension and the CLI read back (--engine pytorch trains faster on the CPU but saves a PyTorch state_dict)',
   };
 }
@@ -302,54 +324,37 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
   const sink = curve.sink;
   const exp = spec.pytorch();
   if (exp.unsupported.length) {
+    // One message naming every layer without a PyTorch form, before anything is written or started.
     throw new Error(`${spec.name}: the PyTorch engine cannot run ${exp.unsupported.map((u) => `${u.layer} (${u.className})`).join(', ')}; train it with --engine tfjs`);
   }
   const className = moduleClassName(exp.code);
+  const init = config.torchInit ?? 'keras';
   const temp = mkdtempSync(join(tmpdir(), 'laurel-torch-'));
   try {
-    // The TF.js model, built in the seeded scope: the initial weights, the loss, the labels and the counts.
-    const seeded = seedScope(config.seed);
-    let built: tf.LayersModel;
-    try {
-      built = await spec.build();
-    } finally {
-      seeded.restore();
-    }
     const n = data.x.shape[0] ?? data.samples;
     const trainSamples = Math.floor(n * (1 - config.validationSplit));
     const valSamples = n - trainSamples;
-    let lossName: string;
-    let total: number;
-    let trainable: number;
+    if (trainSamples < 1) throw new Error(`no training samples: ${n} sample(s) with validationSplit ${config.validationSplit}`);
+    // The loss, the labels and the counts come from the model itself (the core's figures); TF.js is built only
+    // when its initial weights are asked for.
+    let head = exp.output ?? { units: null, activation: undefined };
+    let manifest: Record<string, { offset: number; shape: number[] }> | undefined;
+    if (init === 'tfjs') {
+      const tfjs = await tfjsInitialWeights(spec, config.seed, join(temp, 'weights.bin'));
+      manifest = tfjs.manifest;
+      head = tfjs.head;
+    }
+    const lossName = lossFor(head, data.classes).name;
+    // The core's exact count of the planned model (parameters and BN statistics); a custom RunSpec without one takes Python's.
+    const fileTotal = spec.baseParams !== undefined ? spec.baseParams + (spec.addedParams ?? 0) : undefined;
     let nonFiniteData = false;
-    const manifest: Record<string, { offset: number; shape: number[] }> = {};
+    const labels = labelsFor(head, data);
     try {
-      if (trainSamples < 1) throw new Error(`no training samples: ${n} sample(s) with validationSplit ${config.validationSplit}`);
-      const loss = chooseLoss(built, data.classes);
-      lossName = loss.name;
-      total = built.countParams();
-      trainable = built.trainableWeights.reduce((s, w) => s + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
-      const labels = prepareLabels(built, data);
-      try {
-        nonFiniteData = hasNonFinite(data.x) || hasNonFinite(labels);
-        writeFileSync(join(temp, 'x.npy'), npyBytes(data.x.dataSync() as Float32Array, data.x.shape));
-        writeFileSync(join(temp, 'y.npy'), npyBytes(labels.dataSync() as Float32Array, labels.shape));
-      } finally {
-        if (labels !== data.y) labels.dispose();
-      }
-      const parts: Buffer[] = [];
-      let offset = 0;
-      for (const layer of built.layers) {
-        for (const w of layer.weights) {
-          const values = w.read().dataSync() as Float32Array;
-          manifest[`${layer.name}/${w.originalName.split('/').pop()!}`] = { offset, shape: w.shape as number[] };
-          parts.push(Buffer.from(values.buffer, values.byteOffset, values.byteLength));
-          offset += values.length;
-        }
-      }
-      writeFileSync(join(temp, 'weights.bin'), Buffer.concat(parts));
+      nonFiniteData = hasNonFinite(data.x) || hasNonFinite(labels);
+      writeFileSync(join(temp, 'x.npy'), npyBytes(data.x.dataSync() as Float32Array, data.x.shape));
+      writeFileSync(join(temp, 'y.npy'), npyBytes(labels.dataSync() as Float32Array, labels.shape));
     } finally {
-      built.dispose();
+      if (labels !== data.y) labels.dispose();
     }
     const order = tfjsDataOrder(config.seed, trainSamples, config.epochs);
     writeFileSync(join(temp, 'order.npy'), npyBytes(order, [config.epochs, trainSamples]));
@@ -369,7 +374,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       x: join(temp, 'x.npy'),
       y: join(temp, 'y.npy'),
       order: join(temp, 'order.npy'),
-      weights: { bin: join(temp, 'weights.bin'), manifest },
+      ...(manifest ? { weights: { bin: join(temp, 'weights.bin'), manifest } } : { kerasInit: true }),
       throttleMs: opts.throttleMs ?? 1000,
       watchStdin: true,
       compile: opts.compile ?? 'auto',
@@ -381,8 +386,9 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
     sink.log?.({
       level: 'info',
       message:
-        `${spec.name}: ${total.toLocaleString('en-US')} params (+${(spec.addedParams ?? 0).toLocaleString('en-US')}), ${trainSamples} train / ${valSamples} val samples, ` +
-        `batch ${config.batchSize}${processes > 1 ? ` over ${processes} processes` : ''}, ${Math.ceil(trainSamples / config.batchSize)} steps/epoch, ${lossName}, ${config.optimizer} lr ${config.learningRate}, engine pytorch ${engine.device}`,
+        `${spec.name}: ${fileTotal !== undefined ? fileTotal.toLocaleString('en-US') : '?'} params (+${(spec.addedParams ?? 0).toLocaleString('en-US')}), ${trainSamples} train / ${valSamples} val samples, ` +
+        `batch ${config.batchSize}${processes > 1 ? ` over ${processes} processes` : ''}, ${Math.ceil(trainSamples / config.batchSize)} steps/epoch, ${lossName}, ${config.optimizer} lr ${config.learningRate}, engine pytorch ${engine.device}, ` +
+        (manifest ? 'initial weights copied from TF.js' : 'initial weights from the Keras initializers in the file'),
     });
 
     const port = processes > 1 ? await freePort() : 0;
@@ -400,9 +406,11 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       status = 'cancelled';
       sink.log?.({ level: 'warn', message: `${spec.name}: ${message}` });
     }
-    if (done.params.total !== total) {
-      sink.log?.({ level: 'warn', message: `${spec.name}: the PyTorch module has ${done.params.total} parameters and statistics, the TF.js model ${total}` });
+    const total = fileTotal ?? done.params.total;
+    if (!done.killed && done.params.total !== total) {
+      sink.log?.({ level: 'warn', message: `${spec.name}: the PyTorch module has ${done.params.total} parameters and statistics, the model file ${total}` });
     }
+    const trainable = done.params.trainable;
 
     const saveStart = performance.now();
     let saved: RunRecord['saved'];
@@ -451,6 +459,39 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
     return { record, model: null };
   } finally {
     if (!opts.keepTemp) rmSync(temp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The TF.js model's initial weights (built in the run's seeded scope, as the TF.js engine builds it) written to
+ * `bin`, with their manifest and the model's output head: exact cross-engine parity (`torchInit: 'tfjs'`).
+ */
+async function tfjsInitialWeights(spec: RunSpec, seed: number, bin: string): Promise<{ manifest: Record<string, { offset: number; shape: number[] }>; head: OutputHead }> {
+  const seeded = seedScope(seed);
+  let built: tf.LayersModel;
+  try {
+    built = await spec.build();
+  } finally {
+    seeded.restore();
+  }
+  try {
+    const manifest: Record<string, { offset: number; shape: number[] }> = {};
+    const parts: Buffer[] = [];
+    let offset = 0;
+    for (const layer of built.layers) {
+      for (const w of layer.weights) {
+        const values = w.read().dataSync() as Float32Array;
+        // 'conv/kernel'; a Bidirectional's 'bidi/forward_lstm/kernel' (the TFJS_WEIGHTS names).
+        const inner = w.originalName.startsWith(`${layer.name}/`) ? w.originalName.slice(layer.name.length + 1) : w.originalName.split('/').pop()!;
+        manifest[`${layer.name}/${inner}`] = { offset, shape: w.shape as number[] };
+        parts.push(Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+        offset += values.length;
+      }
+    }
+    writeFileSync(bin, Buffer.concat(parts));
+    return { manifest, head: outputHead(built) };
+  } finally {
+    built.dispose();
   }
 }
 

@@ -5,7 +5,8 @@ import { costPlan } from '../core/laurel/planCost';
 import { parsePlan, resolvePlan } from '../core/laurel/planSpec';
 import type { VariantChoice } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
-import { buildModel } from '../laurel/buildModel';
+import { toKerasTopology } from '../core/export/kerasTopology';
+import { buildModel, UnsupportedModelError, unsupportedLayers } from '../laurel/buildModel';
 import type { Task } from './data/loadDataset';
 import { estimateTrainingMemory } from './memoryEstimate';
 import type { RunSpec } from './train';
@@ -21,6 +22,10 @@ export function planRun(m: OpenModel, planSpec?: string, build: typeof buildMode
     name: planSpec ?? basename(m.doc.fileName),
     build: () => build(m, choices),
     pytorch: () => toPyTorch(m, choices),
+    tfjsProblem: () => {
+      const problems = unsupportedLayers(toKerasTopology(m, choices));
+      return problems.length ? new UnsupportedModelError(problems).message.replace(/^cannot train: /, '') : undefined;
+    },
     model: { file: m.doc.fileName, name: m.doc.graph.name },
     plan: { spec: planSpec ?? null, sites: cost.sites.map((s) => ({ id: s.site, variant: s.label })) },
     baseParams: cost.baseParams,

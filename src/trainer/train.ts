@@ -69,6 +69,8 @@ export interface RunSpec {
   build: () => tf.LayersModel | Promise<tf.LayersModel>;
   /** The same model as PyTorch module code (toPyTorch), for the PyTorch engine. */
   pytorch?: () => PyTorchExport;
+  /** Why TF.js cannot build this model (a layer or setting it lacks), or undefined when it can: `engine auto` reads it. */
+  tfjsProblem?: () => string | undefined;
   model: RunRecord['model'];
   plan: RunRecord['plan'];
   /** The memory a step of this model needs on an engine at a batch size (absent: not checked before the start). */
@@ -112,19 +114,28 @@ interface LossChoice {
   classifier: boolean;
 }
 
-function outputActivation(model: tf.LayersModel): string | undefined {
+/** What the loss and the labels depend on: the trained output's last axis and the activation that makes it. */
+export interface OutputHead {
+  units: number | null;
+  /** Lower case ('softmax' for a Softmax layer); undefined when the layer has none. */
+  activation: string | undefined;
+}
+
+export function outputHead(model: tf.LayersModel): OutputHead {
+  const shape = model.outputs[0]!.shape;
   const layer = model.outputs[0]?.sourceLayer;
-  if (!layer) return undefined;
-  if (layer.getClassName() === 'Softmax') return 'softmax';
-  const act = layer.getConfig().activation;
-  return typeof act === 'string' ? act.toLowerCase() : undefined;
+  const act = layer?.getClassName() === 'Softmax' ? 'softmax' : layer?.getConfig().activation;
+  return { units: shape[shape.length - 1] ?? null, activation: typeof act === 'string' ? act.toLowerCase() : undefined };
 }
 
 /** Cross-entropy with accuracy for classifiers (softmax, single sigmoid, or logits with class labels), else MSE. */
 export function chooseLoss(model: tf.LayersModel, classes: number | undefined): LossChoice {
-  const shape = model.outputs[0]!.shape;
-  const units = shape[shape.length - 1] ?? null;
-  const act = outputActivation(model);
+  return lossFor(outputHead(model), classes);
+}
+
+/** chooseLoss from the output's description (the PyTorch engine has no TF.js model). */
+export function lossFor(head: OutputHead, classes: number | undefined): LossChoice {
+  const { units, activation: act } = head;
   if (act === 'softmax') return { name: 'categoricalCrossentropy', loss: 'categoricalCrossentropy', classifier: true };
   if (act === 'sigmoid' && units === 1) return { name: 'binaryCrossentropy', loss: 'binaryCrossentropy', classifier: true };
   if ((act === undefined || act === 'linear') && classes !== undefined && classes > 1 && units === classes) {
@@ -135,8 +146,12 @@ export function chooseLoss(model: tf.LayersModel, classes: number | undefined): 
 
 /** Integer labels become one-hot when the model has one output unit per class; else y as it is. */
 export function prepareLabels(model: tf.LayersModel, data: TrainData): tf.Tensor {
-  const shape = model.outputs[0]!.shape;
-  const units = shape[shape.length - 1];
+  return labelsFor(outputHead(model), data);
+}
+
+/** prepareLabels from the output's description. */
+export function labelsFor(head: OutputHead, data: TrainData): tf.Tensor {
+  const units = head.units;
   const classes = data.classes ?? (typeof units === 'number' ? units : undefined);
   const y = data.y;
   const looksLikeIndices = y.rank === 1 || (y.rank === 2 && y.shape[1] === 1);
@@ -244,7 +259,7 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
   validateConfig(config);
   let engine = opts.engine;
   if (!engine) {
-    engine = await resolveEngine(config, opts.backend);
+    engine = await resolveEngine(config, opts.backend, [spec]);
     if (config.engine !== undefined) opts.sink?.log?.({ level: 'info', message: describeEngine(engine) });
   }
   checkRunMemory(spec, data, config, engine, opts);

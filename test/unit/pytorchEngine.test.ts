@@ -169,13 +169,57 @@ describe('PyTorch engine', function () {
     assertStateDictLoads(out);
   });
 
-  it('starts where TF.js starts: the same first-step loss (same initial weights and data order)', async function () {
-    const c = config({ maxSteps: 1, validationSplit: 0 });
+  it('with --torch-init tfjs, starts where TF.js starts: the same first-step loss (same initial weights and data order)', async function () {
+    const c = config({ maxSteps: 1, validationSplit: 0, torchInit: 'tfjs' });
     const torchRun = await trainRun(planRun(m, 'rw+lr:r=4'), data, c, { backend });
     const tfjsRun = await trainRun(planRun(m, 'rw+lr:r=4'), data, { ...c, engine: 'tfjs' }, { backend });
     const [a, b] = [torchRun.record.epochs[0]!.loss, tfjsRun.record.epochs[0]!.loss];
     console.log(`      first-step loss: pytorch ${a.toFixed(6)}, tfjs ${b.toFixed(6)}`);
     assert.ok(Math.abs(a - b) < 1e-4 * Math.max(1, Math.abs(b)), `${a} vs ${b}`);
+  });
+
+  it('by default starts from the Keras initializers in the file, without building TF.js; untouched layers start alike in every plan', async function () {
+    const logs: string[] = [];
+    const runs = [];
+    for (const plan of ['plain', 'rw+lr:r=4']) {
+      const spec = planRun(m, plan);
+      spec.build = () => {
+        throw new Error('the PyTorch engine built the TF.js model');
+      };
+      const { record } = await trainRun(spec, data, config({ maxSteps: 1, validationSplit: 0 }), { backend, sink: { log: (e) => logs.push(e.message) } });
+      assert.equal(record.status, 'completed', record.message);
+      assert.ok(Number.isFinite(record.final.loss));
+      runs.push(record);
+    }
+    assert.ok(logs.some((l) => /initial weights from the Keras initializers in the file/.test(l)), logs.join('\n'));
+    assert.equal(runs[1]!.params.added, 776);
+    // rw+lr starts as plain (its B is zero, its softmax weights 1/2 each: 0.5 f + 0.5 x, not f + x), so compare through
+    // Python directly: every weight the plan does not add is drawn identically in both modules.
+    const script = join(tmp, 'same_start.py');
+    const mods = ['plain', 'rw+lr:r=4'].map((plan, i) => {
+      const file = join(tmp, `start_${i}.py`);
+      writeFileSync(file, planRun(m, plan).pytorch!().code);
+      return file;
+    });
+    writeFileSync(
+      script,
+      [
+        'import importlib.util, json, sys, torch',
+        'def load(p):',
+        '    s = importlib.util.spec_from_file_location("m%d" % hash(p), p); mod = importlib.util.module_from_spec(s); s.loader.exec_module(mod); return mod',
+        'a, b = load(sys.argv[1]), load(sys.argv[2])',
+        'ma, mb = a.ResnetMini(), b.ResnetMini()',
+        'sa, sb = a.keras_initialize(ma, 42), b.keras_initialize(mb, 42)',
+        'pa, pb = dict(ma.named_parameters()), dict(mb.named_parameters())',
+        'same = [n for n in pa if n in pb and torch.equal(pa[n], pb[n])]',
+        'print(json.dumps({"set": len(sa), "shared": len([n for n in pa if n in pb]), "same": len(same)}))',
+      ].join('\n'),
+    );
+    const r = spawnSync('/usr/bin/python3', [script, ...mods], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { set: number; shared: number; same: number };
+    assert.ok(j.set > 0);
+    assert.equal(j.same, j.shared, `${j.same} of ${j.shared} shared weights start alike`);
   });
 
   it('cancel stops after the batch in progress and still saves model.pt', async function () {

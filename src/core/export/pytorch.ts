@@ -17,7 +17,7 @@ import type { OpenModel } from '../model';
 import { toKerasTopology } from './kerasTopology';
 import type { KerasLayerJson, KerasTensorRef } from './kerasTopology';
 import { layerCode, UnsupportedLayer } from './pytorch/layers';
-import type { LayerCode } from './pytorch/layers';
+import type { InitSource, LayerCode } from './pytorch/layers';
 import { NameTable, pascalCase, RESERVED } from './pytorch/names';
 import { PRELUDE } from './pytorch/prelude';
 import { py, pyComment, pyDocstring, unrepresentable } from './pytorch/python';
@@ -27,6 +27,8 @@ export interface PyTorchExport {
   code: string;
   /** Layers the file cannot run: forward() raises NotImplementedError where they are called. */
   unsupported: { layer: string; className: string }[];
+  /** The first output: its last axis and the activation that makes it (the training loss and labels depend on them). */
+  output?: { units: number | null; activation: string | undefined };
 }
 
 export interface PyTorchOptions {
@@ -84,7 +86,7 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
   const ref = ([l, i, t]: KerasTensorRef): string => {
     const v = vars.get(callKey(l, i));
     if (!v) throw new Error(`internal: tensor ${l}:${i}:${t} has no call`);
-    return t === 0 ? v : `${v}[${t}]`;
+    return t === 0 && (code.get(l)?.outputs ?? 1) === 1 ? v : `${v}[${t}]`;
   };
 
   const init: string[] = [];
@@ -102,7 +104,7 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
       const kerasName = `${layer.name}/${kerasWeight}`;
       weights.push(`        (${py(kerasName)}, ${py(`${a}.${torchName}`)}, ${py(layout)}),`);
       // LaurelResidual's weights start as its module makes them; the others as the layer config says (None: Keras's default).
-      if (initKey !== null) inits.push(`        ${py(kerasName)}: ${py(layer.config[initKey ?? `${kerasWeight.split('/').pop()}_initializer`] ?? null)},`);
+      if (initKey !== null) inits.push(`        ${py(kerasName)}: ${py(initializerOf(layer.config, kerasWeight, initKey) ?? null)},`);
     }
   }
 
@@ -151,7 +153,12 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
     `    def forward(self${inputs.map((i) => `, ${i}`).join('')}):`,
     ...body,
   ];
-  return { code: [header, PRELUDE, '', cls.join('\n'), ''].join('\n'), unsupported };
+  const [outLayer, outIndex, outTensor] = topo.config.output_layers[0]!;
+  const outShape = shapes.get(callKey(outLayer, outIndex))?.[outTensor] ?? null;
+  const outConfig = layers.find((l) => l.name === outLayer)!;
+  const act = outConfig.class_name === 'Softmax' ? 'softmax' : outConfig.config['activation'];
+  const output = { units: outShape?.at(-1) ?? null, activation: typeof act === 'string' ? act.toLowerCase() : undefined };
+  return { code: [header, PRELUDE, '', cls.join('\n'), ''].join('\n'), unsupported, output };
 }
 
 function headerText(m: OpenModel, className: string, inputShapes: (Shape | null)[], problems: string[]): string {
@@ -181,6 +188,13 @@ function refuseUnrepresentable(file: string, modelName: string, layers: KerasLay
     const why = unrepresentable(s!);
     if (why) throw new Error(`${file}: ${what} cannot be exported to PyTorch: ${why}`);
   }
+}
+
+/** The initializer config a weight's layer names (undefined: Keras's default for that weight). */
+function initializerOf(config: Record<string, unknown>, weight: string, source: InitSource | undefined): unknown {
+  const key = (k: string | undefined): string => k ?? `${weight.split('/').pop()!.replace(/(.)_kernel$/, '$1')}_initializer`;
+  if (source !== null && typeof source === 'object') return source.from[key(source.key)];
+  return config[key(source ?? undefined)];
 }
 
 /**

@@ -2,103 +2,18 @@
  * What each Keras layer class becomes in PyTorch: the submodule (when it has weights or training state), the
  * forward() expression, and where its TF.js weights go. Semantics follow TF.js / Keras on the file's own layout.
  */
-import type { Shape } from '../../ir';
 import { fromLayerConfig } from '../../laurel/laurelConfig';
 import { hasLr, hasPa, hasRw, paModeOf } from '../../laurel/variants';
 import { ConfigReader } from '../../layers/configValues';
+import type { Shape } from '../../ir';
+import { activation, allOnes, channelsLast, dim, fn, num, resolve, single, torchMomentum, tuple, UnsupportedLayer, withActivation } from './emit';
+import type { EmitContext, Emitter, LayerCode, Layout, WeightEntry } from './emit';
+import { NORMALIZATION_EMITTERS } from './normalizationLayers';
 import { py, pyCall, pyFloat } from './python';
+import { SEQUENCE_EMITTERS } from './sequenceLayers';
 
-/** How a Keras weight becomes the torch tensor (see `tfjs_to_torch` in the prelude). */
-export type Layout = 'copy' | 'dense' | 'conv' | 'depthwise';
-
-export type WeightEntry = [string, string, Layout] | [string, string, Layout, string | null];
-
-export interface LayerCode {
-  /** The submodule's constructor expression, for layers with weights or training state. */
-  module?: string;
-  /** The output as a Python expression of the submodule (`self.<attr>`) and the input variables. */
-  call(self: string, inputs: string[]): string;
-  /**
-   * [Keras weight name, torch parameter or buffer name inside the submodule, layout, initializer key]. The key is
-   * the config key naming the weight's Keras initializer (default `<last part of the name>_initializer`); null: the
-   * module's own initial value (LaurelResidual).
-   */
-  weights?: WeightEntry[];
-}
-
-export interface EmitContext {
-  /** Keras 3 files define hard_sigmoid as relu6(x + 3) / 6; Keras 2 and TF.js as clip(0.2 x + 0.5, 0, 1). */
-  keras3: boolean;
-}
-
-type Emitter = (c: ConfigReader, inputs: (Shape | null)[], ctx: EmitContext) => LayerCode;
-
-/** The layer cannot be exported as configured; the message says why. */
-export class UnsupportedLayer extends Error {
-  override readonly name = 'UnsupportedLayer';
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Shared pieces
-
-function single(inputs: (Shape | null)[], what = 'its input'): Shape {
-  if (inputs.length !== 1) throw new UnsupportedLayer(`expected one input, got ${inputs.length}`);
-  const s = inputs[0];
-  if (!s) throw new UnsupportedLayer(`the shape of ${what} is unknown (an earlier layer could not be analysed)`);
-  return s;
-}
-
-function dim(s: Shape, axis: number, what: string): number {
-  const d = s[axis < 0 ? s.length + axis : axis];
-  if (typeof d !== 'number') throw new UnsupportedLayer(`its ${what} (axis ${axis} of [${s.map((x) => x ?? 'None').join(', ')}]) is unknown`);
-  return d;
-}
-
-const resolve = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
-const allOnes = (v: number[]): boolean => v.every((x) => x === 1);
-const tuple = (v: number[]): string => py(v);
-const channelsLast = (c: ConfigReader): boolean => c.dataFormat() === 'channels_last';
-/** torch momentum (weight of the new batch statistic) from Keras momentum (weight of the old running value). */
-const torchMomentum = (keras: number): number => Number((1 - keras).toPrecision(12));
-
-const ACTIVATIONS: Readonly<Record<string, (x: string, ctx: EmitContext) => string>> = {
-  linear: (x) => x,
-  relu: (x) => `F.relu(${x})`,
-  relu6: (x) => `F.relu6(${x})`,
-  sigmoid: (x) => `torch.sigmoid(${x})`,
-  tanh: (x) => `torch.tanh(${x})`,
-  softmax: (x) => `torch.softmax(${x}, dim=-1)`,
-  logsoftmax: (x) => `torch.log_softmax(${x}, dim=-1)`,
-  // TF.js 'gelu' and Keras' default are the exact (erf) form; TF.js 'gelu_new' is the tanh approximation.
-  gelu: (x) => `F.gelu(${x})`,
-  gelunew: (x) => `F.gelu(${x}, approximate="tanh")`,
-  swish: (x) => `F.silu(${x})`,
-  silu: (x) => `F.silu(${x})`,
-  elu: (x) => `F.elu(${x})`,
-  selu: (x) => `F.selu(${x})`,
-  softplus: (x) => `F.softplus(${x})`,
-  softsign: (x) => `F.softsign(${x})`,
-  mish: (x) => `F.mish(${x})`,
-  exponential: (x) => `torch.exp(${x})`,
-  hardsigmoid: (x, ctx) => (ctx.keras3 ? `F.hardsigmoid(${x})` : `tf_hard_sigmoid(${x})`),
-  hardsilu: (x) => `F.hardswish(${x})`,
-  hardswish: (x) => `F.hardswish(${x})`,
-  leakyrelu: (x) => `F.leaky_relu(${x}, 0.2)`,
-};
-
-/** `name` applied to the expression x ('relu', 'hardSigmoid', 'gelu_new', null = linear). */
-export function activation(name: unknown, x: string, ctx: EmitContext): string {
-  if (name === null || name === undefined) return x;
-  if (typeof name !== 'string') throw new UnsupportedLayer(`its activation ${JSON.stringify(name)} is not a built-in one`);
-  const fn = ACTIVATIONS[name.toLowerCase().replace(/_/g, '')];
-  if (!fn) throw new UnsupportedLayer(`its activation '${name}' has no PyTorch equivalent here`);
-  return fn(x, ctx);
-}
-
-const withActivation =
-  (c: ConfigReader, ctx: EmitContext) =>
-  (expr: string): string =>
-    activation(c.raw('activation'), expr, ctx);
+export { activation, UnsupportedLayer } from './emit';
+export type { EmitContext, InitSource, LayerCode, Layout, WeightEntry } from './emit';
 
 // ---------------------------------------------------------------------------------------------------------
 // Convolutions
@@ -201,25 +116,6 @@ const batchNorm: Emitter = (c, inputs) => {
   return { module, call: (self, [x]) => `${self}(${x})`, weights };
 };
 
-const layerNorm: Emitter = (c, inputs) => {
-  const input = single(inputs);
-  if (c.bool('rms_scaling', false)) throw new UnsupportedLayer('rms_scaling=true is not supported');
-  const axes = [...new Set((c.axes('axis', [-1]) ?? [-1]).map((a) => resolve(a, input.length)))].sort((a, b) => a - b);
-  const shape = axes.map((a) => dim(input, a, 'normalised size'));
-  const center = c.bool('center', true);
-  const scale = c.bool('scale', true);
-  const eps = typeof c.raw('epsilon') === 'number' ? (c.raw('epsilon') as number) : 1e-3;
-  const module = pyCall('LayerNormTF', [shape.length === 1 ? String(shape[0]) : tuple(shape), tuple(axes)], {
-    eps: pyFloat(eps),
-    center: center ? undefined : 'False',
-    scale: scale ? undefined : 'False',
-  });
-  const weights: [string, string, Layout][] = [];
-  if (scale) weights.push(['gamma', 'weight', 'copy']);
-  if (center) weights.push(['beta', 'bias', 'copy']);
-  return { module, call: (self, [x]) => `${self}(${x})`, weights };
-};
-
 const embedding: Emitter = (c) => ({
   module: pyCall('nn.Embedding', [String(c.int('input_dim')), String(c.int('output_dim'))]),
   call: (self, [x]) => `${self}(${x}.long())`,
@@ -233,8 +129,6 @@ const prelu: Emitter = (c, inputs) => {
   return { module: pyCall('PReLUTF', [tuple(shape)]), call: (self, [x]) => `${self}(${x})`, weights: [['alpha', 'alpha', 'copy']] };
 };
 
-const num = (c: ConfigReader, key: string, dflt: number): number => (typeof c.raw(key) === 'number' ? (c.raw(key) as number) : dflt);
-const fn = (f: (x: string) => string): LayerCode => ({ call: (_self, [x]) => f(x!) });
 
 const relu: Emitter = (c) => {
   const max = c.raw('max_value');
@@ -414,7 +308,6 @@ export const EMITTERS: ReadonlyMap<string, Emitter> = new Map<string, Emitter>([
   ['Conv3DTranspose', conv(3, 'transpose')],
   ['Dense', dense],
   ['BatchNormalization', batchNorm],
-  ['LayerNormalization', layerNorm],
   ['Embedding', embedding],
   ['PReLU', prelu],
   ['Activation', (c, _i, ctx) => fn((x) => activation(c.raw('activation'), x, ctx))],
@@ -474,11 +367,13 @@ export const EMITTERS: ReadonlyMap<string, Emitter> = new Map<string, Emitter>([
   ['GlobalAveragePooling2D', globalPooling(2, 'mean')],
   ['GlobalAveragePooling3D', globalPooling(3, 'mean')],
   ['LaurelResidual', laurel],
+  ...SEQUENCE_EMITTERS,
+  ...NORMALIZATION_EMITTERS,
 ]);
 
 /** The code of one layer, from its (topology) config and the input shapes of its first call. */
 export function layerCode(className: string, config: Record<string, unknown>, inputs: (Shape | null)[], ctx: EmitContext): LayerCode {
   const emit = EMITTERS.get(className);
   if (!emit) throw new UnsupportedLayer(`${className} has no PyTorch export`);
-  return emit(new ConfigReader(className, config), inputs, ctx);
+  return emit(new ConfigReader(className, config), inputs, { ...ctx, layer: layerCode });
 }

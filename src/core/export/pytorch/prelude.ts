@@ -5,11 +5,13 @@
  */
 import kerasInit from '../../../python/keras_init.py';
 import kerasLayers from '../../../python/keras_layers.py';
+import kerasSequence from '../../../python/keras_sequence.py';
 import laurelResidual from '../../../python/laurel_residual.py';
 
 /** The helper files, in the order they are concatenated (each imports what it uses, so repeats are harmless). */
 export const PRELUDE_FILES: readonly [string, string][] = [
   ['keras_layers.py', kerasLayers],
+  ['keras_sequence.py', kerasSequence],
   ['keras_init.py', kerasInit],
   ['laurel_residual.py', laurelResidual],
 ];

@@ -1,0 +1,112 @@
+/**
+ * What every layer emitter shares: the LayerCode it returns, the shape helpers and the activations as Python.
+ */
+import type { Shape } from '../../ir';
+import type { ConfigReader } from '../../layers/configValues';
+import { py } from './python';
+
+/** How a Keras weight becomes the torch tensor (see `tfjs_to_torch` in the prelude). */
+export type Layout = 'copy' | 'dense' | 'conv' | 'depthwise';
+
+/**
+ * Where a weight's Keras initializer is named: a key of the layer's own config, the same key in another config
+ * (a wrapped layer's), or null for the module's own initial value (LaurelResidual).
+ */
+export type InitSource = string | null | { from: Record<string, unknown>; key: string };
+
+export type WeightEntry = [string, string, Layout] | [string, string, Layout, InitSource];
+
+export interface LayerCode {
+  /** The submodule's constructor expression, for layers with weights or training state. */
+  module?: string;
+  /** The output as a Python expression of the submodule (`self.<attr>`) and the input variables. */
+  call(self: string, inputs: string[]): string;
+  /**
+   * [Keras weight name, torch parameter or buffer name inside the submodule, layout, initializer source]. The
+   * default source is the layer config's `<last part of the name, less '_kernel'>_initializer` (kernel_initializer,
+   * depthwise_initializer, recurrent_initializer, gamma_initializer, ...).
+   */
+  weights?: WeightEntry[];
+  /** The call returns a tuple of this many tensors (absent: one tensor). */
+  outputs?: number;
+}
+
+export interface EmitContext {
+  /** The code of a wrapped layer (TimeDistributed, Bidirectional), given by layerCode. */
+  layer?: (className: string, config: Record<string, unknown>, inputs: (Shape | null)[], ctx: EmitContext) => LayerCode;
+  /** Keras 3 files define hard_sigmoid as relu6(x + 3) / 6; Keras 2 and TF.js as clip(0.2 x + 0.5, 0, 1). */
+  keras3: boolean;
+}
+
+export type Emitter = (c: ConfigReader, inputs: (Shape | null)[], ctx: EmitContext) => LayerCode;
+
+/** The layer cannot be exported as configured; the message says why. */
+export class UnsupportedLayer extends Error {
+  override readonly name = 'UnsupportedLayer';
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Shared pieces
+
+export function single(inputs: (Shape | null)[], what = 'its input'): Shape {
+  if (inputs.length !== 1) throw new UnsupportedLayer(`expected one input, got ${inputs.length}`);
+  const s = inputs[0];
+  if (!s) throw new UnsupportedLayer(`the shape of ${what} is unknown (an earlier layer could not be analysed)`);
+  return s;
+}
+
+export function dim(s: Shape, axis: number, what: string): number {
+  const d = s[axis < 0 ? s.length + axis : axis];
+  if (typeof d !== 'number') throw new UnsupportedLayer(`its ${what} (axis ${axis} of [${s.map((x) => x ?? 'None').join(', ')}]) is unknown`);
+  return d;
+}
+
+export const resolve = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
+export const allOnes = (v: number[]): boolean => v.every((x) => x === 1);
+export const tuple = (v: number[]): string => py(v);
+export const channelsLast = (c: ConfigReader): boolean => c.dataFormat() === 'channels_last';
+/** torch momentum (weight of the new batch statistic) from Keras momentum (weight of the old running value). */
+export const torchMomentum = (keras: number): number => Number((1 - keras).toPrecision(12));
+
+const ACTIVATIONS: Readonly<Record<string, (x: string, ctx: EmitContext) => string>> = {
+  linear: (x) => x,
+  relu: (x) => `F.relu(${x})`,
+  relu6: (x) => `F.relu6(${x})`,
+  sigmoid: (x) => `torch.sigmoid(${x})`,
+  tanh: (x) => `torch.tanh(${x})`,
+  softmax: (x) => `torch.softmax(${x}, dim=-1)`,
+  logsoftmax: (x) => `torch.log_softmax(${x}, dim=-1)`,
+  // TF.js 'gelu' and Keras' default are the exact (erf) form; TF.js 'gelu_new' is the tanh approximation.
+  gelu: (x) => `F.gelu(${x})`,
+  gelunew: (x) => `F.gelu(${x}, approximate="tanh")`,
+  swish: (x) => `F.silu(${x})`,
+  silu: (x) => `F.silu(${x})`,
+  elu: (x) => `F.elu(${x})`,
+  selu: (x) => `F.selu(${x})`,
+  softplus: (x) => `F.softplus(${x})`,
+  softsign: (x) => `F.softsign(${x})`,
+  mish: (x) => `F.mish(${x})`,
+  exponential: (x) => `torch.exp(${x})`,
+  hardsigmoid: (x, ctx) => (ctx.keras3 ? `F.hardsigmoid(${x})` : `tf_hard_sigmoid(${x})`),
+  hardsilu: (x) => `F.hardswish(${x})`,
+  hardswish: (x) => `F.hardswish(${x})`,
+  leakyrelu: (x) => `F.leaky_relu(${x}, 0.2)`,
+};
+
+/** `name` applied to the expression x ('relu', 'hardSigmoid', 'gelu_new', null = linear). */
+export function activation(name: unknown, x: string, ctx: EmitContext): string {
+  if (name === null || name === undefined) return x;
+  if (typeof name !== 'string') throw new UnsupportedLayer(`its activation ${JSON.stringify(name)} is not a built-in one`);
+  const fn = ACTIVATIONS[name.toLowerCase().replace(/_/g, '')];
+  if (!fn) throw new UnsupportedLayer(`its activation '${name}' has no PyTorch equivalent here`);
+  return fn(x, ctx);
+}
+
+export const withActivation =
+  (c: ConfigReader, ctx: EmitContext) =>
+  (expr: string): string =>
+    activation(c.raw('activation'), expr, ctx);
+
+
+export const num = (c: ConfigReader, key: string, dflt: number): number => (typeof c.raw(key) === 'number' ? (c.raw(key) as number) : dflt);
+export const fn = (f: (x: string) => string): LayerCode => ({ call: (_self, [x]) => f(x!) });
