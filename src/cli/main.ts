@@ -2,14 +2,13 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ModelError } from '../core/errors';
 import { PlanError } from '../core/laurel/planSpec';
-import { DEFAULT_OPTIONS } from '../core/laurel/variants';
-import type { VariantOptions } from '../core/laurel/variants';
 import { inspectReport, openModel, plannedBytes, planModel } from '../core/model';
 import { EXPORT_TARGETS, exportModel, isExportTarget } from './exportCommand';
 import { sameFile, writeFileAtomic } from '../util/fsAtomic';
 import { planText, residualText, summaryText } from './inspectText';
 import { isTrainCommand, runTrainCommand, TRAIN_USAGE } from './trainCommands';
 import { isPyCommand, PY_USAGE, runPyCommand } from './pyCommands';
+import { UsageError, variantOptions } from './cliOptions';
 
 const USAGE = `laurel: inspect and edit the residual connections of Keras / TF.js model files
 
@@ -26,18 +25,6 @@ SPEC: entries 'target=variant:option...' separated by commas; target 'all' (defa
 merge name ('*' matches anything); variants plain, rw, lr, pa, rw+lr, rw+pa, rw+lr+pa, gemma; options
 r=RANK, k=K, norm=softmax|sigmoid-single|fixed, init=xavier|column-orthogonal,
 pa=identity|lowrank-shared|lowrank-per-j.   Example: --plan all=rw+lr:r=16`;
-
-class UsageError extends Error {}
-
-function options(values: { rank?: string | undefined; k?: string | undefined }): VariantOptions {
-  const int = (name: string, v: string | undefined, d: number): number => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
-    return n;
-  };
-  return { ...DEFAULT_OPTIONS, rank: int('rank', values.rank, DEFAULT_OPTIONS.rank), k: int('k', values.k, DEFAULT_OPTIONS.k) };
-}
 
 function run(argv: string[]): number {
   const { values, positionals } = parseArgs({
@@ -60,7 +47,7 @@ function run(argv: string[]): number {
   }
   if (!file) throw new UsageError(`'${command}' needs a model FILE`);
   if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
-  const opts = options(values);
+  const opts = variantOptions(values);
   const model = openModel(file, readFileSync(file));
 
   if (command === 'inspect') {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PlanError } from '../core/laurel/planSpec';
-import { DEFAULT_OPTIONS, instanceCost, variantLabel } from '../core/laurel/variants';
+import { instanceCost, variantLabel } from '../core/laurel/variants';
 import type { Variant, VariantOptions } from '../core/laurel/variants';
 import { openPyModel } from '../core/pysource/pyModel';
 import type { OpenPyModel } from '../core/pysource/pyModel';
@@ -16,6 +16,7 @@ import { traceSource } from '../trainer/pySourceTrace';
 import { FileWriteError, sameFile, writeFileAtomic } from '../util/fsAtomic';
 import { writeCompanion } from '../util/laurelCompanion';
 import { percent, renderTable, thousands } from './table';
+import { UsageError, variantOptions } from './cliOptions';
 
 export const PY_USAGE = `  laurel inspect MODEL.py [--model EXPR] [--input EXPR] [--plan SPEC] [--json] [--python PY] [--timeout S]
   laurel apply MODEL.py --plan SPEC [-o OUT.py] [--model EXPR] [--input EXPR]
@@ -31,15 +32,13 @@ export function isPyCommand(argv: string[]): boolean {
   return typeof positionals[1] === 'string' && positionals[1].toLowerCase().endsWith('.py');
 }
 
-class PyUsageError extends Error {}
-
 export async function runPyCommand(argv: string[]): Promise<number> {
   try {
     return await run(argv);
   } catch (e) {
-    if (e instanceof PlanError || e instanceof PyUsageError || e instanceof FileWriteError || (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('E'))) {
+    if (e instanceof PlanError || e instanceof UsageError || e instanceof FileWriteError || (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('E'))) {
       console.error(`laurel: ${e.message}`);
-      return e instanceof PyUsageError ? 2 : 1;
+      return e instanceof UsageError ? 2 : 1;
     }
     if (e instanceof TypeError && /parseArgs|option/i.test(String(e.stack))) {
       console.error(`laurel: ${e.message}\n\n${PY_USAGE}`);
@@ -66,11 +65,11 @@ async function run(argv: string[]): Promise<number> {
     },
   });
   const [command, file, ...extra] = positionals;
-  if (!command || !file) throw new PyUsageError(PY_USAGE);
-  if (extra.length) throw new PyUsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (!command || !file) throw new UsageError(PY_USAGE);
+  if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   const timeout = values.timeout === undefined ? 60 : Number(values.timeout);
-  if (!(timeout > 0)) throw new PyUsageError(`--timeout must be a positive number of seconds, got '${values.timeout}'`);
-  const opts = optionsOf(values);
+  if (!(timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds, got '${values.timeout}'`);
+  const opts = variantOptions(values);
   const text = readFileSync(file, 'utf8');
   const r = await traceSource(file, { model: values.model, input: values.input, explicit: values.python, limitMs: timeout * 1000 });
   if (!r.ok) {
@@ -84,8 +83,8 @@ async function run(argv: string[]): Promise<number> {
     else console.log([pyText(m, opts), ...(planned ? ['', pyPlanText(m, planned)] : [])].join('\n'));
     return 0;
   }
-  if (command !== 'apply') throw new PyUsageError(`unknown command '${command}'`);
-  if (!values.plan) throw new PyUsageError("'apply' needs --plan SPEC");
+  if (command !== 'apply') throw new UsageError(`unknown command '${command}'`);
+  if (!values.plan) throw new UsageError("'apply' needs --plan SPEC");
   const planned = planPy(m, values.plan, opts);
   const target = values.out ?? file;
   if (planned.usesLaurel) writeCompanion(dirname(target));
@@ -93,16 +92,6 @@ async function run(argv: string[]): Promise<number> {
   writeFileAtomic(target, planned.text, inPlace ? { expect: Buffer.from(text, 'utf8') } : {});
   console.log(`${target}: ${planned.edits.length ? `${planned.edits.length} edit(s)` : 'no change'}; ${pyPlanText(m, planned).split('\n')[0]}`);
   return 0;
-}
-
-function optionsOf(values: { rank?: string | undefined; k?: string | undefined }): VariantOptions {
-  const int = (name: string, v: string | undefined, d: number): number => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new PyUsageError(`--${name} must be a positive integer, got '${v}'`);
-    return n;
-  };
-  return { ...DEFAULT_OPTIONS, rank: int('rank', values.rank, DEFAULT_OPTIONS.rank), k: int('k', values.k, DEFAULT_OPTIONS.k) };
 }
 
 const COLUMNS: Variant[] = ['rw', 'lr', 'rw+lr', 'gemma'];

@@ -30,6 +30,16 @@ async function open(file: string, opts: TraceOptions = {}): Promise<OpenPyModel>
   return openPyModel(file, readFileSync(file, 'utf8'), await trace(file, opts));
 }
 
+/** A temporary folder for the describe block it is called in, removed after it. */
+function tempFolder(prefix: string): () => string {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
+  return () => dir;
+}
+
 const residualLines = (t: PyTrace): Record<number, number> => {
   const out: Record<number, number> = {};
   for (const a of t.adds) if (a.residual && a.line) out[a.line] = (out[a.line] ?? 0) + 1;
@@ -38,13 +48,9 @@ const residualLines = (t: PyTrace): Record<number, number> => {
 
 describe('.py models through Python (tracer, pricing, edits)', function () {
   this.timeout(300_000);
-  let work = '';
-  before(() => {
-    work = mkdtempSync(join(tmpdir(), 'laurel-pysource-'));
-  });
-  after(() => work && rmSync(work, { recursive: true, force: true }));
+  const work = tempFolder('laurel-pysource-');
   const copy = (name: string): string => {
-    const p = join(work, name);
+    const p = join(work(), name);
     copyFileSync(pytorchFixture(name), p);
     return p;
   };
@@ -130,7 +136,7 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
       const m = await open(file, opts);
       const planned = planPy(m, `L${line}=rw+lr:r=8`);
       assert.equal(planned.cost.baseParams, plainTotal);
-      writeCompanion(work);
+      writeCompanion(work());
       writeFileSync(file, planned.text);
       const applied = await open(file, opts);
       assert.equal(applied.params!.total, plainTotal + planned.cost.addedParams);
@@ -148,7 +154,7 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
   it('the applied nanoGPT imports from its own folder and trains one step (the LAuReL weights get gradients)', async () => {
     const file = copy('nanogpt_model.py');
     const m = await open(file, GPT);
-    writeCompanion(work);
+    writeCompanion(work());
     writeFileSync(file, planPy(m, 'all=rw+lr').text);
     const script = [
       'import torch, nanogpt_model as g',
@@ -162,13 +168,13 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
       'loss.backward(); opt.step()',
       'print(sum(p.numel() for p in m.parameters()), float((m.transformer.h[0].laurel_attn.lr_up - before).abs().max()) > 0, loss.item() > 0)',
     ].join('\n');
-    const r = spawnSync(PYTHON, ['-c', script], { cwd: work, encoding: 'utf8' });
+    const r = spawnSync(PYTHON, ['-c', script], { cwd: work(), encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim().split('\n').pop(), `${108_544 + 2 * 2 * (2 + 2 * 16 * 64)} True True`);
   });
 
   it('a library residual (nn.TransformerEncoderLayer) is reported at the calling line, not editable', async () => {
-    const file = join(work, 'enc.py');
+    const file = join(work(), 'enc.py');
     writeFileSync(file, ['import torch', 'from torch import nn', 'class Enc(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.emb = nn.Embedding(50, 32)', '        self.layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True)', '    def forward(self, x):', '        return self.layer(self.emb(x))', ''].join('\n'));
     const m = await open(file);
     assert.deepEqual(m.sites.map((s) => [s.id, s.instances, s.library, s.editable]), [['L9', 2, 'TransformerEncoderLayer', false]]);
@@ -177,7 +183,7 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
 
   describe('errors are located at the last frame in the file, never a throw', () => {
     const fail = async (lines: string[], opts: TraceOptions = {}): Promise<{ phase: string; message: string; line: number | null }> => {
-      const file = join(work, `bad_${Math.random().toString(36).slice(2)}.py`);
+      const file = join(work(), `bad_${Math.random().toString(36).slice(2)}.py`);
       writeFileSync(file, lines.join('\n') + '\n');
       const r = await traceSource(file, { explicit: PYTHON, ...opts });
       assert.equal(r.ok, false);
@@ -219,7 +225,7 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
       assert.match(`${e.phase} ${e.message}`, /timeout|past 1.5 s/);
     });
     it('no Python with torch: a message that says how to get one', async () => {
-      const missing = await traceSource(pytorchFixture('cifar_resnet.py'), { python: join(work, 'no-such-python') });
+      const missing = await traceSource(pytorchFixture('cifar_resnet.py'), { python: join(work(), 'no-such-python') });
       assert.equal(missing.ok, false);
       assert.match((missing as { error: { message: string } }).error.message, /no-such-python: spawn .*ENOENT/);
       // A Python without torch (the pyenv python3 on PATH here, if any): the tracer says torch is missing.
@@ -233,11 +239,7 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
 
 describe('.py edits on awkward text (through Python)', function () {
   this.timeout(300_000);
-  let work = '';
-  before(() => {
-    work = mkdtempSync(join(tmpdir(), 'laurel-pyedits-'));
-  });
-  after(() => work && rmSync(work, { recursive: true, force: true }));
+  const work = tempFolder('laurel-pyedits-');
 
   it('CRLF line ends, quotes, backslashes, non-ASCII and a trailing comment: the applied file runs, plain restores the bytes', async () => {
     const src = [
@@ -257,9 +259,9 @@ describe('.py edits on awkward text (through Python)', function () {
       '# laurel: model = Net(); input = torch.randn(2, 8)',
       '',
     ].join('\r\n');
-    const file = join(work, 'net.py');
+    const file = join(work(), 'net.py');
     writeFileSync(file, src);
-    writeCompanion(work);
+    writeCompanion(work());
     const m = openPyModel(file, src, await trace(file));
     assert.deepEqual(m.sites.map((s) => [s.id, s.instances, s.editable]), [['L10', 1, true], ['L11', 1, true]]);
     assert.throws(() => planPy(m, 'L10=pa'), /earlier activations/);
@@ -287,15 +289,13 @@ describe('laurel inspect / apply on a .py file (the CLI through Python)', functi
     const r = spawnSync(process.execPath, [join(root, 'bin', 'laurel.js'), ...args], { encoding: 'utf8', env: { ...process.env, LAUREL_PYTHON: PYTHON } });
     return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
   };
-  let work = '';
+  const work = tempFolder('laurel-pycli-');
   before(() => {
-    work = mkdtempSync(join(tmpdir(), 'laurel-pycli-'));
     spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: 'inherit' });
   });
-  after(() => work && rmSync(work, { recursive: true, force: true }));
 
   it('inspect --json: format pytorch, params, residuals with line, code, instances, editable, width, shortcutKind; apply -o; the count is plain + added', () => {
-    const file = join(work, 'resnet.py');
+    const file = join(work(), 'resnet.py');
     copyFileSync(pytorchFixture('cifar_resnet.py'), file);
     const r = cli('inspect', file, '--model', RESNET.model, '--input', RESNET.input, '--json', '--plan', 'L37=lr:r=4');
     assert.equal(r.code, 0, r.err);
@@ -305,7 +305,7 @@ describe('laurel inspect / apply on a .py file (the CLI through Python)', functi
     assert.deepEqual(j.residuals.map((s: Record<string, unknown>) => [s['id'], s['line'], s['code'], s['instances'], s['editable'], s['width'], s['shortcutKind']]), [['L37', 37, 'out += self.shortcut(x)', 8, true, null, 'mixed']]);
     const added = 2 * 4 * 2 * (64 + 128 + 256 + 512);
     assert.equal(j.plan.addedParams, added);
-    const out = join(work, 'resnet_lr.py');
+    const out = join(work(), 'resnet_lr.py');
     const a = cli('apply', file, '--model', RESNET.model, '--input', RESNET.input, '--plan', 'L37=lr:r=4', '-o', out);
     assert.equal(a.code, 0, a.err);
     assert.match(readFileSync(out, 'utf8'), /out = self\.laurel_out\(out, self\.shortcut\(x\)\)/);
@@ -315,7 +315,7 @@ describe('laurel inspect / apply on a .py file (the CLI through Python)', functi
   });
 
   it('an error is printed at FILE:LINE and exits 1; a bad plan names the sites', () => {
-    const file = join(work, 'bad.py');
+    const file = join(work(), 'bad.py');
     writeFileSync(file, 'import torch\nimport einops\n');
     const r = cli('inspect', file);
     assert.equal(r.code, 1);
@@ -326,7 +326,7 @@ describe('laurel inspect / apply on a .py file (the CLI through Python)', functi
   });
 
   it('with several no-argument classes the outermost one is measured', async () => {
-    const file = join(work, 'two.py');
+    const file = join(work(), 'two.py');
     writeFileSync(file, ['import torch', 'from torch import nn', 'class Blk(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.f = nn.Linear(6, 6)', '    def forward(self, x):', '        return x + self.f(x)', 'class Net(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.a, self.b = Blk(), Blk()', '    def forward(self, x):', '        return self.b(self.a(x))', ''].join('\n'));
     const t = await trace(file);
     assert.equal(t.model, 'Net()');

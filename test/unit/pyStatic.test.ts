@@ -1,6 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parsePySource } from '../../src/core/pysource/pyStatic';
+import { openPyModel } from '../../src/core/pysource/pyModel';
+import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
+import { buildPyLenses } from '../../src/extension/pyLensSpecs';
 import { pytorchFixture } from './fixturePath';
 
 const read = (f: string): string => readFileSync(pytorchFixture(f), 'utf8');
@@ -76,5 +79,22 @@ describe('.py static finder (@lezer/python)', () => {
   it('a laurel comment names the model and the input', () => {
     const s = parsePySource('import torch\n# laurel: model = Net(3); input = torch.randn(1, 3)\n');
     assert.deepEqual(s.comment, { line: 2, model: 'Net(3)', input: 'torch.randn(1, 3)' });
+  });
+
+  it('lenses without a measurement: untrusted, running, no torch (how to get it), a located failure (Measure again)', () => {
+    const m = openPyModel('net.py', read('fast_neural_style_transformer_net.py'));
+    const at = (state: Parameters<typeof buildPyLenses>[1], line: number): string[] => buildPyLenses(m, state, DEFAULT_OPTIONS).filter((l) => l.line === line - 1).map((l) => l.title + (l.command ? ' [command]' : ''));
+    assert.deepEqual(at({ kind: 'none', trusted: false }, 4), ['nn.Module · not measured (measuring runs the file: trust the workspace first)']);
+    assert.deepEqual(at({ kind: 'running' }, 4), ['$(sync~spin) measuring (one forward pass)…']);
+    assert.deepEqual(at({ kind: 'failed', error: { phase: 'torch', message: 'no Python with torch found', line: null } }, 4), [
+      'exact figures need a Python with torch: set laurel.pythonPath, or install python3-torch / pip install torch',
+      'Measure again [command]',
+    ]);
+    assert.deepEqual(at({ kind: 'failed', error: { phase: 'import', message: "ModuleNotFoundError: No module named 'einops'", line: 3 } }, 57), [
+      "not measured: ModuleNotFoundError: No module named 'einops'",
+      'Measure again [command]',
+    ]);
+    assert.deepEqual(at({ kind: 'none', trusted: true }, 75), ['residual (not measured yet)']);
+    assert.equal(buildPyLenses(m, { kind: 'none', trusted: true }, DEFAULT_OPTIONS).filter((l) => l.line === 43).length, 0, 'ConvLayer has no candidate and is not the first class: no lens');
   });
 });

@@ -1,0 +1,17 @@
+/** What the `laurel` commands share about their arguments. */
+import { DEFAULT_OPTIONS } from '../core/laurel/variants';
+import type { VariantOptions } from '../core/laurel/variants';
+
+/** A command line that cannot mean anything (exit code 2, the usage follows). */
+export class UsageError extends Error {}
+
+/** --rank and --k over the default variant options. */
+export function variantOptions(values: { rank?: string | undefined; k?: string | undefined }): VariantOptions {
+  const int = (name: string, v: string | undefined, d: number): number => {
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
+    return n;
+  };
+  return { ...DEFAULT_OPTIONS, rank: int('rank', values.rank, DEFAULT_OPTIONS.rank), k: int('k', values.k, DEFAULT_OPTIONS.k) };
+}
