@@ -13,6 +13,7 @@ import type { EpochEndEvent } from '../protocol/trainerProtocol';
 import type { BackendPreference } from '../trainer/backend';
 import { comparisonTable } from '../trainer/comparisonTable';
 import { TrainerClient, TrainerExitError } from '../trainer/trainerClient';
+import { parseHead, trainingModel, TrainingOutputError } from '../trainer/trainingGraph';
 
 export const TRAIN_USAGE = `  laurel train FILE [--plan SPEC] [--data DATA] [--adapt auto|LIST] [OPTIONS]
       Train the model (with the plan's LAuReL layers) and save model.json, weights.bin and run.json.
@@ -25,7 +26,8 @@ OPTIONS: --epochs N (1)  --batch-size N (32)  --lr X (0.001)  --optimizer adam|s
   --engine auto|tfjs|pytorch (auto: a GPU engine when one works, else TF.js)  --python PATH (a Python with torch)
   --nproc N (PyTorch engine: N training processes via torchrun, one per GPU; the batch size is split over them)
   --torch-init keras|tfjs (PyTorch engine's initial weights: the file's Keras initializers, or TF.js's for exact parity)
-  --out DIR (runs/<model>/<timestamp>/)
+  --out DIR (runs/<model>/<timestamp>/)  --output NAME (the output to train, by its layer; default the last)
+  --head classes=K (global pooling + Dense(K, softmax) after the output, for training only: a feature-map output needs it)
 DATA: synthetic[:samples=N][:classes=K] (default), fashion-mnist[:test][:limit=N], idx:IMAGES,LABELS,
   csv:PATH[:label=COL], npy:X.npy,Y.npy (each with [:limit=N]). Ctrl-C cancels after the batch in progress.`;
 
@@ -75,7 +77,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
       console.error(`laurel: ${e.message}`);
       return 2;
     }
-    if (e instanceof ModelError || e instanceof PlanError || e instanceof RpcError || e instanceof TrainerExitError) {
+    if (e instanceof ModelError || e instanceof PlanError || e instanceof RpcError || e instanceof TrainerExitError || e instanceof TrainingOutputError) {
       console.error(`laurel: ${e.message}`);
       return 1;
     }
@@ -114,6 +116,8 @@ async function trainCommand(argv: string[]): Promise<number> {
       nproc: { type: 'string' },
       'torch-init': { type: 'string' },
       out: { type: 'string', short: 'o' },
+      output: { type: 'string' },
+      head: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -160,15 +164,18 @@ async function trainCommand(argv: string[]): Promise<number> {
   const plans = command === 'compare' ? (values.plans ?? '').split(';').map((p) => p.trim()).filter(Boolean) : [];
   if (command === 'compare' && plans.length === 0) throw new TrainUsageError("'compare' needs --plans 'SPEC;SPEC;...' (for example 'plain;rw;rw+lr:r=16')");
 
-  // Fail on an unreadable model or a bad plan here, before a process starts.
+  // Fail on an unreadable model, an output that cannot train or a bad plan here, before a process starts.
   const model = openModel(file, readFileSync(file));
+  const head = values.head !== undefined ? parseHead(values.head) : undefined;
+  const picked = { ...(values.output !== undefined ? { output: values.output } : {}), ...(head ? { head } : {}) };
+  trainingModel(model, picked);
   for (const p of command === 'compare' ? plans : values.plan ? [values.plan] : []) planModel(model, p);
 
   const script = join(__dirname, 'trainer.js');
   if (!existsSync(script)) throw new TrainUsageError(`${script} is missing: run 'npm run build' first`);
   const outDir = resolve(values.out ?? join('runs', basename(file, extname(file)), stamp()));
   const data = values.data ?? 'synthetic';
-  const base = { modelPath: resolve(file), data, ...(values.adapt ? { adapt: values.adapt } : {}), config, outDir };
+  const base = { modelPath: resolve(file), data, ...(values.adapt ? { adapt: values.adapt } : {}), ...picked, config, outDir };
 
   const client = new TrainerClient({ script, ...(values.backend ? { backend: values.backend as BackendPreference } : {}) });
   const tty = process.stdout.isTTY === true;

@@ -2,6 +2,8 @@
  * The dataset picker's items: synthetic data, Fashion-MNIST when installed, and the IDX, CSV and .npy files
  * of the workspace paired into data specs. Pure (no `vscode`): the caller finds the files.
  */
+import { formatShape } from '../trainer/data/task';
+import type { TrainingOutput } from '../trainer/trainingGraph';
 
 export interface DatasetPick {
   label: string;
@@ -79,4 +81,14 @@ export function specForFile(path: string, second?: string): { spec: string } | {
   if (/\.npy$/i.test(path)) return second ? { spec: `npy:${path},${second}` } : { needs: 'y' };
   if (/idx\d/i.test(base(path)) || /ubyte/i.test(base(path))) return second ? { spec: `idx:${path},${second}` } : { needs: 'labels' };
   return { error: `${base(path)}: not an IDX, CSV or .npy file` };
+}
+
+/** One row per model output, the last (the default) first: the layer, its shape, its place. */
+export function outputPicks(outputs: readonly TrainingOutput[]): { label: string; description: string; detail: string; output: string }[] {
+  return [...outputs].reverse().map((o, i) => ({
+    label: o.name,
+    description: `${o.shape ? formatShape(o.shape) : 'shape unknown'}${i === 0 ? ' (the last output: the default)' : ''}`,
+    detail: `output ${o.index + 1} of ${o.of}`,
+    output: o.name,
+  }));
 }

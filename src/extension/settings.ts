@@ -65,6 +65,19 @@ export function readEngineSettings(get: SettingGetter): { engine: 'auto' | 'tfjs
   return typeof py === 'string' && py.trim() ? { engine, python: py.trim() } : { engine };
 }
 
+/**
+ * `laurel.training.output` (the output to train, by its layer; '' the last) and `laurel.training.headClasses`
+ * (a training-only classifier after a feature-map output; 0 none).
+ */
+export function readOutputSettings(get: SettingGetter): { output?: string; head?: { classes: number } } {
+  const o = get('training.output');
+  const k = get('training.headClasses');
+  return {
+    ...(typeof o === 'string' && o.trim() ? { output: o.trim() } : {}),
+    ...(typeof k === 'number' && Number.isInteger(k) && k > 0 ? { head: { classes: k } } : {}),
+  };
+}
+
 /** `laurel.dataset`: a data spec used for every model that has no dataset of its own; '' asks. */
 export const readDatasetSetting = (get: SettingGetter): string => {
   const v = get('dataset');

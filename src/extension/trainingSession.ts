@@ -15,12 +15,13 @@ import { DEFAULT_TRAIN_CONFIG } from '../protocol/runRecords';
 import type { ComparisonRecord, RunRecord, TrainConfig } from '../protocol/runRecords';
 import { comparisonTable } from '../trainer/comparisonTable';
 import { TrainerClient } from '../trainer/trainerClient';
-import { datasetPicks, specForFile, withLimit } from './datasetPicks';
+import { datasetPicks, outputPicks, specForFile, withLimit } from './datasetPicks';
 import type { DatasetPick } from './datasetPicks';
 import { deltaText } from './lensSpecs';
 import type { ModelController } from './modelController';
 import { costWith, currentCost } from './modelFacts';
-import { readBackend, readDatasetSetting, readEngineSettings, readTrainingSettings } from './settings';
+import { readBackend, readDatasetSetting, readEngineSettings, readOutputSettings, readTrainingSettings } from './settings';
+import { modelOutputs } from '../trainer/trainingGraph';
 import { TrainingPanel } from './trainingPanel';
 import { backendFromLog, backendView, dataFromLog, jobFromRecords, mismatchOffers, parseRunFile, runSummaryView, sideBySide } from './trainingRecords';
 import { compactHistory, reduceTraining, restoreHistory } from './trainingView';
@@ -71,6 +72,8 @@ const COMPARE_VARIANTS: readonly Variant[] = ['rw', 'lr', 'rw+lr', 'pa', 'rw+lr+
 interface DataChoice {
   spec: string;
   adapt?: 'auto';
+  /** The output picked with the data, for a model with several. */
+  output?: string;
 }
 
 const fmt = (n: number | null | undefined): string => (n === null || n === undefined ? '?' : n.toFixed(4));
@@ -88,7 +91,7 @@ async function pythonExtensionInterpreter(uri: vscode.Uri): Promise<string | und
   }
 }
 
-type JobParams = { modelPath: string; data: string; config: TrainConfig; outDir: string; adapt?: string };
+type JobParams = { modelPath: string; data: string; config: TrainConfig; outDir: string; adapt?: string; output?: string; head?: { classes: number } };
 
 export class TrainingSessions implements vscode.Disposable {
   private readonly log = vscode.window.createOutputChannel('LAuReL Training', { log: true });
@@ -287,9 +290,21 @@ export class TrainingSessions implements vscode.Disposable {
     if (!picked) return undefined;
     const spec = picked.spec ?? (await this.browse());
     if (!spec) return undefined;
-    const choice: DataChoice = { spec: picked.spec ? spec : withLimit(spec, limit) };
+    const output = await this.pickOutput(uri);
+    if (output === null) return undefined;
+    const choice: DataChoice = { spec: picked.spec ? spec : withLimit(spec, limit), ...(output ? { output } : {}) };
     await this.context.workspaceState.update(this.dataKey(uri), choice);
     return choice;
+  }
+
+  /** For a model with several outputs: which one trains (undefined: one output only; null: dismissed). */
+  private async pickOutput(uri: vscode.Uri): Promise<string | undefined | null> {
+    const m = await this.controller.require(uri);
+    const outputs = m ? modelOutputs(m) : [];
+    if (outputs.length < 2) return undefined;
+    const picks = outputPicks(outputs);
+    const picked = await vscode.window.showQuickPick(picks, { title: `LAuReL: ${this.controller.label(uri)} has ${outputs.length} outputs; which one trains?`, matchOnDescription: true });
+    return picked ? picked.output : null;
   }
 
   private async browse(): Promise<string | undefined> {
@@ -389,7 +404,9 @@ export class TrainingSessions implements vscode.Disposable {
           last = Date.now();
           progress.report({ message: `${e.run}: epoch ${e.epoch}, batch ${e.batch + 1}/${e.batchesPerEpoch}, loss ${fmt(e.loss)}` });
         });
-        const params: JobParams = { modelPath, data: data.spec, config, outDir, ...(data.adapt ? { adapt: data.adapt } : {}) };
+        const picked = readOutputSettings((k) => c.get(k));
+        const output = picked.output ?? data.output;
+        const params: JobParams = { modelPath, data: data.spec, config, outDir, ...(data.adapt ? { adapt: data.adapt } : {}), ...(output ? { output } : {}), ...(picked.head ? { head: picked.head } : {}) };
         try {
           return await job(client, params);
         } catch (e) {

@@ -18,6 +18,10 @@ export interface TrainParams {
    * one-hot...), an explicit list as `laurel train --adapt` takes it, or `none` / absent (refuse).
    */
   adapt?: string;
+  /** The output to train, by the layer that produces it; absent: the last output. */
+  output?: string;
+  /** A classifier added after that output for training only (a feature-map output needs one). */
+  head?: { classes: number };
   config: TrainConfig;
   /** Folder for model.json, weights.bin and run.json; created if missing. */
   outDir: string;

@@ -14,6 +14,7 @@ import { loadDataset, parseDataSpec } from './data/loadDataset';
 import type { Dataset } from './data/loadDataset';
 import { planRun, taskOf } from './runSpec';
 import { trainRun } from './train';
+import { trainingModel } from './trainingGraph';
 import type { TrainSink } from './train';
 
 export interface JobContext {
@@ -24,7 +25,12 @@ export interface JobContext {
   throttleMs?: number;
 }
 
-const openFile = (p: TrainParams | CompareParams): OpenModel => openModel(p.modelPath, readFileSync(p.modelPath));
+/** The model file as the run trains it: one output, and the training head when asked (logged). */
+function openFile(p: TrainParams | CompareParams, ctx: JobContext): OpenModel {
+  const t = trainingModel(openModel(p.modelPath, readFileSync(p.modelPath)), { ...(p.output !== undefined ? { output: p.output } : {}), ...(p.head ? { head: p.head } : {}) });
+  ctx.sink.log?.({ level: 'info', message: t.description });
+  return t.model;
+}
 
 async function loadData(p: TrainParams | CompareParams, m: OpenModel, ctx: JobContext): Promise<Dataset> {
   const adapt = p.adapt === undefined || p.adapt === 'none' ? undefined : parseAdaptations(p.adapt);
@@ -35,7 +41,7 @@ async function loadData(p: TrainParams | CompareParams, m: OpenModel, ctx: JobCo
 }
 
 export async function trainJob(p: TrainParams, ctx: JobContext): Promise<RunRecord> {
-  const m = openFile(p);
+  const m = openFile(p, ctx);
   const run = planRun(m, p.plan); // a bad plan fails before the data are read
   const data = await loadData(p, m, ctx);
   try {
@@ -50,7 +56,7 @@ export async function trainJob(p: TrainParams, ctx: JobContext): Promise<RunReco
 
 export async function compareJob(p: CompareParams, ctx: JobContext): Promise<ComparisonRecord> {
   if (p.plans.length === 0) throw new Error('nothing to compare: no plans given');
-  const m = openFile(p);
+  const m = openFile(p, ctx);
   // Resolve every plan before reading data or training, so a typo in the last one fails at once.
   const runs = p.plans.map((spec) => planRun(m, spec));
   const data = await loadData(p, m, ctx);

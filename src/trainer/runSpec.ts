@@ -4,6 +4,7 @@ import { toPyTorch } from '../core/export/pytorch';
 import { costPlan } from '../core/laurel/planCost';
 import { parsePlan, resolvePlan } from '../core/laurel/planSpec';
 import type { VariantChoice } from '../core/laurel/variants';
+import type { ModelGraph } from '../core/ir';
 import type { OpenModel } from '../core/model';
 import { toKerasTopology } from '../core/export/kerasTopology';
 import { buildModel, UnsupportedModelError, unsupportedLayers } from '../laurel/buildModel';
@@ -36,12 +37,29 @@ export function planRun(m: OpenModel, planSpec?: string, build: typeof buildMode
   };
 }
 
-/** What the data must fit: the model's first input and first output, as the core infers them. */
+/** What the data must fit: the model's input and its (one) training output, as the core infers them. */
 export function taskOf(m: OpenModel): Task {
   const g = m.doc.graph;
   const input = g.inputs[0] && shapeOf(m.analysis, g.inputs[0]);
   const output = g.outputs[0] && shapeOf(m.analysis, g.outputs[0]);
   if (!input || !output) throw new Error(`${basename(m.doc.fileName)}: the input or output shape could not be inferred, so no data set can be matched to it`);
-  if (g.inputs.length > 1 || g.outputs.length > 1) throw new Error(`${basename(m.doc.fileName)}: training supports one input and one output (this model has ${g.inputs.length} and ${g.outputs.length})`);
-  return { inputShape: input, outputShape: output };
+  if (g.inputs.length > 1) throw new Error(`${basename(m.doc.fileName)}: training supports one input (this model has ${g.inputs.length})`);
+  if (g.outputs.length > 1) throw new Error(`${basename(m.doc.fileName)}: training takes one output (this model has ${g.outputs.length}); pick one with trainingModel`);
+  const embedding = embeddingOf(g, g.inputs[0]!.node);
+  return { inputShape: input, outputShape: output, ...(embedding ? { tokenIds: embedding } : {}) };
+}
+
+/** The Embedding an input feeds (directly, or as the first layer of a nested model), with its vocabulary. */
+function embeddingOf(g: ModelGraph, inputNode: string): { vocabulary: number; layer: string } | undefined {
+  for (const n of g.nodes) {
+    if (!n.inputs.some((t) => t.node === inputNode)) continue;
+    const layer = g.layers.find((l) => l.name === n.layer)!;
+    if (layer.className === 'Embedding' && typeof layer.config['input_dim'] === 'number') return { vocabulary: layer.config['input_dim'], layer: layer.name };
+    const sub = layer.subgraph;
+    if (sub && sub.inputs[0]) {
+      const inner = embeddingOf(sub, sub.inputs[0].node);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
 }

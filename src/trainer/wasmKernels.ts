@@ -10,6 +10,7 @@ import type { ConvPad, Pair, RoundingMode } from './kernels/convGrads';
 import { matMulUntransposed } from './kernels/matMul';
 import { runWithOps } from './kernels/opsKernel';
 import { maxPoolInputGrad } from './kernels/poolGrads';
+import { segmentSumByMatMul } from './kernels/segmentSum';
 import { tileByBroadcast, tileGrad } from './kernels/tile';
 
 const WASM = 'wasm';
@@ -117,6 +118,12 @@ const tile: KernelFunc = ({ inputs, attrs, backend }) => {
   return runWithOps(backend as KernelBackend, [x], (xt) => tileByBroadcast(xt, reps));
 };
 
+const unsortedSegmentSum: KernelFunc = ({ inputs, attrs, backend }) => {
+  const { x, segmentIds } = inputs as { x: TensorInfo; segmentIds: TensorInfo };
+  const { numSegments } = (attrs ?? {}) as unknown as { numSegments: number };
+  return runWithOps(backend as KernelBackend, [x, segmentIds], (xt, ids) => segmentSumByMatMul(xt, ids, numSegments));
+};
+
 const batchMatMul: KernelFunc = (args) => {
   const upstream = replacedUpstreamKernels().get(tf.BatchMatMul);
   if (!upstream) throw new Error('the wasm BatchMatMul kernel this one wraps is not registered');
@@ -132,6 +139,7 @@ export const WASM_MISSING_KERNELS: readonly KernelConfig[] = [
   { kernelName: tf.Conv2DBackpropFilter, backendName: WASM, kernelFunc: conv2DBackpropFilter },
   { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, backendName: WASM, kernelFunc: depthwiseBackpropFilter },
   { kernelName: tf.DepthwiseConv2dNativeBackpropInput, backendName: WASM, kernelFunc: depthwiseBackpropInput },
+  { kernelName: tf.UnsortedSegmentSum, backendName: WASM, kernelFunc: unsortedSegmentSum },
 ];
 
 /**
@@ -171,7 +179,7 @@ function isOurs(config: KernelConfig | undefined): boolean {
   return config != null && (config.kernelFunc as unknown as Record<symbol, unknown>)[OURS] === true;
 }
 
-for (const config of [conv2DBackpropFilter, conv2DBackpropInput, depthwiseBackpropFilter, depthwiseBackpropInput, maxPoolGrad, tile, batchMatMul]) {
+for (const config of [conv2DBackpropFilter, conv2DBackpropInput, depthwiseBackpropFilter, depthwiseBackpropInput, maxPoolGrad, tile, batchMatMul, unsortedSegmentSum]) {
   Object.defineProperty(config, OURS, { value: true });
 }
 

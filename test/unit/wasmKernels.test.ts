@@ -87,7 +87,7 @@ describe('wasm gradient kernels', function () {
 
   it('supplies exactly the training kernels tfjs-backend-wasm lacks', function () {
     const supplied = WASM_GRADIENT_KERNELS.map((k) => k.kernelName).sort();
-    assert.deepEqual(supplied, ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad', 'Tile']);
+    assert.deepEqual(supplied, ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad', 'Tile', 'UnsortedSegmentSum']);
     const mark = Symbol.for('laurel-studio.wasmGradientKernel');
     for (const k of WASM_GRADIENT_KERNELS) {
       const fn = tf.getKernel(k.kernelName, 'wasm')?.kernelFunc as unknown as Record<symbol, unknown>;
@@ -97,6 +97,18 @@ describe('wasm gradient kernels', function () {
     // Everything the list names is a real kernel (the cpu backend has all of them).
     assert.deepEqual(missingKernels('cpu', TRAINING_KERNELS), []);
     for (const k of supplied) assert.ok(tf.getKernel(k, 'cpu'), `${k} exists on cpu`);
+  });
+
+  it('UnsortedSegmentSum (the Gather gradient of an Embedding) equals cpu, ids out of range dropped', function () {
+    const run = (): tf.Tensor[] => {
+      const table = tf.tensor(randomArray(12 * 5, 7), [12, 5]);
+      const ids = tf.tensor2d([[3, 0, 11, 3], [7, 3, 0, 2]], [2, 4], 'int32');
+      const r = tf.tensor(randomArray(2 * 4 * 5, 8), [2, 4, 5]);
+      const [g] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), r)) as tf.Scalar)([table]);
+      const direct = tf.unsortedSegmentSum(tf.tensor(randomArray(6 * 3, 9), [6, 3]), tf.tensor1d([2, -1, 0, 2, 5, 9], 'int32'), 4);
+      return [g!, direct];
+    };
+    assertClose(on('wasm', run), on('cpu', run), 'unsortedSegmentSum');
   });
 
   it('registers idempotently', function () {

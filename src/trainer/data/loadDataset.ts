@@ -147,6 +147,7 @@ export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptat
 
   const xSteps = rest.filter((s) => s.kind !== 'one-hot');
   const xData = xSteps.some(computes) ? adaptImages(raw.x, n, raw.xShape, xSteps, shapes.x) : raw.x;
+  if (task.tokenIds) checkTokenIds(raw.name, xData, shapes.x, task.tokenIds);
   const oneHot = steps.find((s): s is Extract<Adaptation, { kind: 'one-hot' }> => s.kind === 'one-hot');
   let yData = raw.y;
   if (oneHot) {
@@ -164,6 +165,24 @@ export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptat
     ...(classes !== undefined ? { classes } : {}),
     adaptations: [...raw.notes, ...shapes.described],
   };
+}
+
+/** Inputs of an Embedding must be token ids; the first value that is not one is named by sample and position. */
+export function checkTokenIds(name: string, x: ArrayLike<number>, sampleShape: readonly number[], ids: NonNullable<Task['tokenIds']>): void {
+  const per = product(sampleShape);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (Number.isInteger(v) && v >= 0 && v < ids.vocabulary) continue;
+    const at: number[] = [];
+    let rest = i % per;
+    for (let a = sampleShape.length - 1; a >= 0; a--) {
+      at.unshift(rest % sampleShape[a]!);
+      rest = Math.floor(rest / sampleShape[a]!);
+    }
+    throw new DatasetError(
+      `${name}: sample ${Math.floor(i / per)}, position [${at.join(', ')}] holds ${v}, which is not a token id of Embedding '${ids.layer}' (integers 0..${ids.vocabulary - 1}, its input_dim ${ids.vocabulary})`,
+    );
+  }
 }
 
 /** `key=value` options at the end of a CLI spec; the rest (which may hold ':' as in C:\) is the body. */

@@ -8,6 +8,8 @@
 //     (a pooled linear map would collapse to the sign of one number for single-channel images);
 //   - one target for a whole input, regression or binary: logits = pooled(x) · W, pooled(x) = the sum
 //     of x over positions / sqrt(positions).
+// An input that feeds an Embedding gets token ids drawn uniformly from [0, vocabulary); the targets are
+// computed as above from a fixed standard normal value per id (classes then by projection, not texture).
 // Classification takes the argmax over the first `classes` logits, binary logits > 0, regression the
 // logits themselves (unit variance).
 import { mulberry32 } from '../../core/random';
@@ -102,9 +104,11 @@ export function generateSynthetic(opts: SyntheticOptions, task: Task, maxBytes: 
   const posDims = inShape.slice(0, -1);
   const tileDims = posDims.map((d) => Math.min(d, 3));
   const tileSize = product(tileDims) * D;
-  const tiles = new Float32Array(classifies && !perPosition ? K * tileSize : 0);
+  const ids = task.tokenIds;
+  const textured = classifies && !perPosition && !ids;
+  const tiles = new Float32Array(textured ? K * tileSize : 0);
   for (let i = 0; i < tiles.length; i++) tiles[i] = wRand();
-  const tileIndex = new Int32Array(classifies && !perPosition ? P : 0);
+  const tileIndex = new Int32Array(textured ? P : 0);
   for (let p = 0; p < tileIndex.length; p++) {
     let rest = p;
     let index = 0;
@@ -117,10 +121,16 @@ export function generateSynthetic(opts: SyntheticOptions, task: Task, maxBytes: 
     tileIndex[p] = index;
   }
   const labelRand = mulberry32(seed * 2 + 3);
+  const idRand = mulberry32(seed * 2 + 4);
+  const idValue = new Float32Array(ids ? ids.vocabulary : 0);
+  const valueRand = normals(seed * 2 + 5);
+  for (let i = 0; i < idValue.length; i++) idValue[i] = valueRand();
 
   const inSize = product(inShape);
   const ySize = product(yShape);
   const x = new Float32Array(samples * inSize);
+  // What the targets are computed from: x itself, or each token id's fixed value.
+  const feats = ids ? new Float32Array(samples * inSize) : x;
   const y = new Float32Array(samples * ySize);
   const logits = new Float64Array(cols);
   const pooled = new Float64Array(D);
@@ -145,13 +155,19 @@ export function generateSynthetic(opts: SyntheticOptions, task: Task, maxBytes: 
   const yStep = ySize / outPositions;
   for (let s = 0; s < samples; s++) {
     const base = s * inSize;
-    for (let i = 0; i < inSize; i++) x[base + i] = xRand();
+    if (ids) {
+      for (let i = 0; i < inSize; i++) {
+        const id = Math.floor(idRand() * ids.vocabulary);
+        x[base + i] = id;
+        feats[base + i] = idValue[id]!;
+      }
+    } else for (let i = 0; i < inSize; i++) x[base + i] = xRand();
     if (perPosition) {
       for (let p = 0; p < P; p++) {
-        project(x, base + p * D);
+        project(feats, base + p * D);
         emit(logits, 0, s * ySize + p * yStep);
       }
-    } else if (classifies) {
+    } else if (textured) {
       const c = Math.floor(labelRand() * K);
       const t = c * tileSize;
       for (let p = 0; p < P; p++) {
@@ -163,13 +179,14 @@ export function generateSynthetic(opts: SyntheticOptions, task: Task, maxBytes: 
       for (let p = 0; p < outPositions; p++) emit(logits, p * K, s * ySize + p * yStep);
     } else {
       pooled.fill(0);
-      for (let p = 0; p < P; p++) for (let d = 0; d < D; d++) pooled[d] += x[base + p * D + d];
+      for (let p = 0; p < P; p++) for (let d = 0; d < D; d++) pooled[d] += feats[base + p * D + d]!;
       for (let d = 0; d < D; d++) pooled[d] /= Math.sqrt(P);
       project(pooled, 0);
       for (let p = 0; p < outPositions; p++) emit(logits, p * K, s * ySize + p * yStep);
     }
   }
   notes.push(...limitNote(samples, opts.samples ?? DEFAULT_SAMPLES));
+  if (ids) notes.push(`token ids in [0, ${ids.vocabulary}) for Embedding '${ids.layer}'`);
   const name = `synthetic seed=${seed}${classes !== undefined ? ` classes=${classes}` : ''}`;
   return { name, samples, x, xShape: inShape, y, yShape, notes, classes };
 }

@@ -6,6 +6,8 @@ export interface Task {
   inputShape: Shape;
   outputShape: Shape;
   loss?: string;
+  /** The input feeds an Embedding: its values are token ids in [0, vocabulary). */
+  tokenIds?: { vocabulary: number; layer: string };
 }
 
 /**
