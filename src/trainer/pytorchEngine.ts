@@ -471,6 +471,8 @@ async function tfjsInitialWeights(spec: RunSpec, seed: number, bin: string): Pro
   let built: tf.LayersModel;
   try {
     built = await spec.build();
+  } catch (e) {
+    throw new Error(`torchInit 'tfjs' copies TF.js's initial weights, but TF.js cannot build this model (${e instanceof Error ? e.message : String(e)}); use torchInit 'keras' (--torch-init keras)`);
   } finally {
     seeded.restore();
   }

@@ -204,7 +204,7 @@ describe('PyTorch engine', function () {
     writeFileSync(
       script,
       [
-        'import importlib.util, json, sys, torch',
+        'import importlib.util, json, math, sys, torch',
         'def load(p):',
         '    s = importlib.util.spec_from_file_location("m%d" % hash(p), p); mod = importlib.util.module_from_spec(s); s.loader.exec_module(mod); return mod',
         'a, b = load(sys.argv[1]), load(sys.argv[2])',
@@ -212,13 +212,20 @@ describe('PyTorch engine', function () {
         'sa, sb = a.keras_initialize(ma, 42), b.keras_initialize(mb, 42)',
         'pa, pb = dict(ma.named_parameters()), dict(mb.named_parameters())',
         'same = [n for n in pa if n in pb and torch.equal(pa[n], pb[n])]',
-        'print(json.dumps({"set": len(sa), "shared": len([n for n in pa if n in pb]), "same": len(same)}))',
+        // resnet-mini's convs are he_normal: stddev sqrt(2 / fan_in) with Keras's fan_in = kh kw in (torch weight [out, in, kh, kw]),
+        // truncated at two (corrected) standard deviations.
+        'convs = [p for n, p in pa.items() if p.dim() == 4]',
+        'std = [math.sqrt(2 / (p.shape[1] * p.shape[2] * p.shape[3])) for p in convs]',
+        'cut = max(float(p.abs().max()) / (2 * s / 0.87962566103423978) for p, s in zip(convs, std))',
+        'spread = math.sqrt(sum(float((p / s).square().sum()) for p, s in zip(convs, std)) / sum(p.numel() for p in convs))',
+        'print(json.dumps({"set": len(sa), "shared": len([n for n in pa if n in pb]), "same": len(same), "cut": cut, "spread": spread}))',
       ].join('\n'),
     );
     const r = spawnSync('/usr/bin/python3', [script, ...mods], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const j = JSON.parse(r.stdout) as { set: number; shared: number; same: number };
+    const j = JSON.parse(r.stdout) as { set: number; shared: number; same: number; cut: number; spread: number };
     assert.ok(j.set > 0);
+    assert.ok(j.cut <= 1 && Math.abs(j.spread - 1) < 0.1, JSON.stringify(j));
     assert.equal(j.same, j.shared, `${j.same} of ${j.shared} shared weights start alike`);
   });
 

@@ -76,6 +76,24 @@ describe('PyTorch forms of sequence and normalisation layers', function () {
     await check(m, 'all=rw+lr:r=2', STRICT);
   });
 
+  it('Keras 1 SeparableConvolution2D (nb_filter, border_mode, subsample, depth_multiplier): TF.js outputs within 1e-5', async () => {
+    const sep = { nb_filter: 5, nb_row: 3, nb_col: 3, border_mode: 'same', subsample: [2, 2], depth_multiplier: 2, bias: true, activation: 'relu', init: 'glorot_uniform', dim_ordering: 'tf' };
+    const layers = [
+      { class_name: 'InputLayer', config: { name: 'img', batch_input_shape: [null, 7, 7, 3], input_dtype: 'float32' }, name: 'img', inbound_nodes: [] },
+      { class_name: 'SeparableConvolution2D', config: { name: 'sep', ...sep }, name: 'sep', inbound_nodes: [[['img', 0, 0]]] },
+      { class_name: 'Flatten', config: { name: 'flat' }, name: 'flat', inbound_nodes: [[['sep', 0, 0]]] },
+      { class_name: 'Dense', config: { name: 'out', output_dim: 4, activation: 'softmax', init: 'glorot_uniform', bias: true }, name: 'out', inbound_nodes: [[['flat', 0, 0]]] },
+    ];
+    const json = { class_name: 'Model', keras_version: '1.2.2', config: { name: 'k1sep', layers, input_layers: [['img', 0, 0]], output_layers: [['out', 0, 0]] } };
+    const m = openModel('k1sep.json', new TextEncoder().encode(JSON.stringify(json)));
+    assert.deepEqual(m.analysis.unknownLayers, []);
+    const code = toPyTorch(m).code;
+    // Keras 1's `init` names both kernels' initializer.
+    assert.match(code, /"sep\/depthwise_kernel": "glorot_uniform"/);
+    assert.match(code, /"sep\/pointwise_kernel": "glorot_uniform"/);
+    await check(m, 'all=plain', STRICT);
+  });
+
   it("MultiHeadAttention = Keras's formula in NumPy (separate key input, value_dim != key_dim, output_shape, no attention to other heads)", () => {
     const mha = { num_heads: 2, key_dim: 3, value_dim: 5, output_shape: 8, use_bias: true, dropout: 0.0, attention_axes: null };
     const m = kerasModel('mha', [inputLayer('q', [null, 4, 6]), inputLayer('v', [null, 7, 4]), inputLayer('k', [null, 7, 3]), call('MultiHeadAttention', 'attn', mha, ['q', 'v', 'k'])], ['q', 'v', 'k'], 'attn');
