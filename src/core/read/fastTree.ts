@@ -189,13 +189,13 @@ export function jsonValue(node: Node): unknown {
   return getNodeValue(node);
 }
 
+/** In place (a copy would double the allocation): JSON.parse's objects are fresh and ours alone. */
 function withoutPrototypes(v: unknown): unknown {
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = withoutPrototypes(v[i]);
-    return v;
+    for (const x of v) withoutPrototypes(x);
+  } else if (v !== null && typeof v === 'object') {
+    Object.setPrototypeOf(v, null);
+    for (const k of Object.keys(v)) withoutPrototypes((v as Record<string, unknown>)[k]);
   }
-  if (v === null || typeof v !== 'object') return v;
-  const out = Object.create(null) as Record<string, unknown>;
-  for (const k of Object.keys(v)) out[k] = withoutPrototypes((v as Record<string, unknown>)[k]);
-  return out;
+  return v;
 }
