@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderTable } from '../src/cli/table';
 import { openModel } from '../src/core/model';
-import { growthExponent, median, min, ms, timeMs } from './stats';
+import { growthExponent, median, min, ms, timeBoth } from './stats';
 import { synthModelText, type BlockKind } from './synthModels';
 
 export interface AnalysisRow {
@@ -19,30 +19,41 @@ export interface AnalysisRow {
   layers: number;
   residuals: number;
   textMb: number;
+  /** Wall time. */
   parseMs: { min: number; median: number };
   openMs: { min: number; median: number };
   ratio: { min: number; median: number };
+  /** CPU time of the process (not what other processes on the machine took). */
+  parseCpuMs: { min: number; median: number };
+  openCpuMs: { min: number; median: number };
+  cpuRatio: { min: number; median: number };
   maxRssMb?: number;
 }
 
 export interface AnalysisResult {
   rows: AnalysisRow[];
+  /** Of openModel's min wall time and min CPU time, from 1,000 layers up. */
   exponents: Record<string, number>;
+  cpuExponents: Record<string, number>;
 }
 
 export function benchAnalysis(sizes: number[], rounds: number, memorySizes: number[]): AnalysisResult {
   const cases = (['dense', 'conv'] as BlockKind[]).flatMap((block) =>
     sizes.map((layers) => {
       const text = synthModelText({ layers, block });
-      return { block, layers, text, bytes: new TextEncoder().encode(text), parse: [] as number[], open: [] as number[], residuals: 0 };
+      return { block, layers, text, bytes: new TextEncoder().encode(text), parse: [] as number[], open: [] as number[], parseCpu: [] as number[], openCpu: [] as number[], residuals: 0 };
     }),
   );
   for (let r = 0; r < rounds; r++) {
     for (const c of cases) {
       // Small models are timed over several calls: one call is too short for the timer.
       const repeat = Math.max(1, Math.round(2000 / c.layers));
-      c.parse.push(timeMs(() => JSON.parse(c.text), repeat));
-      c.open.push(timeMs(() => (c.residuals = openModel(`${c.block}.json`, c.bytes).sites.length), repeat));
+      const parse = timeBoth(() => JSON.parse(c.text), repeat);
+      const open = timeBoth(() => (c.residuals = openModel(`${c.block}.json`, c.bytes).sites.length), repeat);
+      c.parse.push(parse.wall);
+      c.parseCpu.push(parse.cpu);
+      c.open.push(open.wall);
+      c.openCpu.push(open.cpu);
     }
     process.stdout.write(`analysis round ${r + 1}/${rounds}\n`);
   }
@@ -54,6 +65,9 @@ export function benchAnalysis(sizes: number[], rounds: number, memorySizes: numb
     parseMs: { min: min(c.parse), median: median(c.parse) },
     openMs: { min: min(c.open), median: median(c.open) },
     ratio: { min: min(c.open) / min(c.parse), median: median(c.open) / median(c.parse) },
+    parseCpuMs: { min: min(c.parseCpu), median: median(c.parseCpu) },
+    openCpuMs: { min: min(c.openCpu), median: median(c.openCpu) },
+    cpuRatio: { min: min(c.openCpu) / min(c.parseCpu), median: median(c.openCpu) / median(c.parseCpu) },
   }));
   const dir = mkdtempSync(join(tmpdir(), 'laurel-bench-'));
   try {
@@ -68,11 +82,14 @@ export function benchAnalysis(sizes: number[], rounds: number, memorySizes: numb
     rmSync(dir, { recursive: true, force: true });
   }
   const exponents: Record<string, number> = {};
+  const cpuExponents: Record<string, number> = {};
   for (const block of ['dense', 'conv']) {
-    const pts = rows.filter((r) => r.block === block && r.layers >= 1000).map((r) => ({ x: r.layers, y: r.openMs.min }));
-    if (pts.length >= 2) exponents[block] = growthExponent(pts);
+    const big = rows.filter((r) => r.block === block && r.layers >= 1000);
+    if (big.length < 2) continue;
+    exponents[block] = growthExponent(big.map((r) => ({ x: r.layers, y: r.openMs.min })));
+    cpuExponents[block] = growthExponent(big.map((r) => ({ x: r.layers, y: r.openCpuMs.min })));
   }
-  return { rows, exponents };
+  return { rows, exponents, cpuExponents };
 }
 
 export function analysisTable(a: AnalysisResult): string {
@@ -84,11 +101,13 @@ export function analysisTable(a: AnalysisResult): string {
     `${ms(r.parseMs.min)} / ${ms(r.parseMs.median)}`,
     `${ms(r.openMs.min)} / ${ms(r.openMs.median)}`,
     `${r.ratio.min.toFixed(1)}x / ${r.ratio.median.toFixed(1)}x`,
+    `${ms(r.parseCpuMs.min)} / ${ms(r.openCpuMs.min)}`,
+    `${r.cpuRatio.min.toFixed(1)}x / ${r.cpuRatio.median.toFixed(1)}x`,
     r.maxRssMb === undefined ? '' : r.maxRssMb.toFixed(0),
   ]);
-  const exp = Object.entries(a.exponents).map(([b, e]) => `${b} ${e.toFixed(2)}`).join(', ');
+  const exp = Object.entries(a.exponents).map(([b, e]) => `${b} ${e.toFixed(2)} (CPU ${a.cpuExponents[b]!.toFixed(2)})`).join(', ');
   return [
-    renderTable(['blocks', 'layers', 'residuals', 'MB', 'JSON.parse ms min / med', 'openModel ms min / med', 'openModel / parse', 'peak RSS MB'], rows, new Set([1, 2, 3, 4, 5, 6, 7])),
+    renderTable(['blocks', 'layers', 'residuals', 'MB', 'JSON.parse ms min / med', 'openModel ms min / med', 'openModel / parse', 'CPU ms parse / open (min)', 'CPU open / parse', 'peak RSS MB'], rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9])),
     `growth exponent of openModel from 1,000 layers up: ${exp || '-'}`,
   ].join('\n');
 }

@@ -15,6 +15,7 @@ import type { OpenModel } from '../src/core/model';
 import { parsePlan, resolvePlan } from '../src/core/laurel/planSpec';
 import { buildModel } from '../src/laurel/buildModel';
 import { analysisTable, benchAnalysis } from './analysisBench';
+import { median, min } from './stats';
 import type { AnalysisResult } from './analysisBench';
 import { benchLenses, lensTable } from './lensBench';
 import type { LensRow } from './lensBench';
@@ -29,6 +30,8 @@ interface Result {
   variant: string;
   params: number;
   stepMs: number;
+  /** Fastest step over the interleaved rounds. */
+  stepMinMs?: number;
   samplesPerSec: number;
   peakMb: number;
 }
@@ -48,39 +51,75 @@ function batchFor(m: OpenModel, batch: number): { x: tf.Tensor; y: tf.Tensor } {
   return { x, y };
 }
 
-async function timeTfjs(engine: string, name: string, m: OpenModel, variant: string, spec: string, steps: number, batch: number, warmup = 3): Promise<Result> {
-  // Memory is counted from what is allocated before the model exists, so earlier runs do not add to it.
-  const before = tf.memory().numBytes;
-  const model = await buildModel(m, resolvePlan(parsePlan(spec), m.sites));
-  const optimizer = tf.train.adam(1e-3);
-  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+/**
+ * Every variant of one model trained step by step in turns (ABCD ABCD …, the first of each round
+ * rotating), so that a change of load on the machine reaches all of them alike. Step time: min and
+ * median over the rounds after warm-up. Peak memory is the variant's own, from the allocator: what its
+ * model holds (bytes allocated while building it), its optimizer's slots (bytes its first step leaves),
+ * and the transient peak of one step of it alone (tf.profile), so no variant inherits another's.
+ */
+async function timeTfjs(engine: string, name: string, m: OpenModel, variants: [string, string][], steps: number, batch: number, warmup = 3): Promise<Result[]> {
   const { x, y } = batchFor(m, batch);
-  let peak = 0;
-  const times: number[] = [];
-  for (let i = 0; i < steps + warmup; i++) {
-    const t0 = performance.now();
-    const loss = (await model.trainOnBatch(x, y)) as number;
-    if (!Number.isFinite(loss)) throw new Error(`${name} ${variant}: loss ${loss} at step ${i}`);
-    if (i >= warmup) times.push(performance.now() - t0);
-    peak = Math.max(peak, tf.memory().numBytes - before);
+  const runs: { variant: string; model: tf.LayersModel; optimizer: tf.Optimizer; held: number; times: number[] }[] = [];
+  for (const [variant, spec] of variants) {
+    const before = tf.memory().numBytes;
+    const model = await buildModel(m, resolvePlan(parsePlan(spec), m.sites));
+    const optimizer = tf.train.adam(1e-3);
+    model.compile({ optimizer, loss: 'categoricalCrossentropy' });
+    runs.push({ variant, model, optimizer, held: tf.memory().numBytes - before, times: [] });
   }
-  times.sort((a, b) => a - b);
-  const stepMs = times[Math.floor(times.length / 2)]!;
-  const params = model.countParams();
-  model.dispose();
-  optimizer.dispose();
+  for (let i = 0; i < steps + warmup; i++) {
+    for (let k = 0; k < runs.length; k++) {
+      const r = runs[(i + k) % runs.length]!;
+      const bytes = tf.memory().numBytes;
+      const t0 = performance.now();
+      const loss = (await r.model.trainOnBatch(x, y)) as number;
+      if (i >= warmup) r.times.push(performance.now() - t0);
+      if (!Number.isFinite(loss)) throw new Error(`${name} ${r.variant}: loss ${loss} at step ${i}`);
+      // The first step creates the optimizer's slots, which stay.
+      if (i === 0) r.held += tf.memory().numBytes - bytes;
+    }
+  }
+  const results: Result[] = [];
+  for (const r of runs) {
+    const bytes = tf.memory().numBytes;
+    const profile = await tf.profile(async () => {
+      await r.model.trainOnBatch(x, y);
+    });
+    const stepMs = median(r.times);
+    results.push({ engine, model: name, variant: r.variant, params: r.model.countParams(), stepMs, stepMinMs: min(r.times), samplesPerSec: (batch * 1000) / stepMs, peakMb: (r.held + profile.peakBytes - bytes) / 2 ** 20 });
+  }
+  for (const r of runs) {
+    r.model.dispose();
+    r.optimizer.dispose();
+  }
   tf.dispose([x, y]);
-  return { engine, model: name, variant, params, stepMs, samplesPerSec: (batch * 1000) / stepMs, peakMb: peak / 2 ** 20 };
+  return results;
 }
 
+/**
+ * The hand-written PyTorch reference (bench/torch_bench.py): step times from one process that trains
+ * the variants in turns; peak memory from one short process per variant (ru_maxrss only grows, so a
+ * process shared by variants would give each the largest so far).
+ */
 function timeTorch(python: string, name: string, steps: number, batch: number): Result[] {
   const script = resolve(__dirname, '..', 'bench', 'torch_bench.py');
-  const r = spawnSync(python, [script, '--model', name, '--variants', VARIANTS.map((v) => v[0]).join(','), '--steps', String(steps), '--batch', String(batch)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`PyTorch benchmark failed (${python}): ${r.stderr || r.error}`);
-  return r.stdout.trim().split('\n').map((line) => {
-    const j = JSON.parse(line);
-    return { engine: `pytorch-cpu ${j.torch} (${j.threads} thread)`, model: name, variant: j.variant, params: j.params, stepMs: j.stepMs, samplesPerSec: j.samplesPerSec, peakMb: j.peakRssMb };
-  });
+  const torch = (variants: string[], n: number): { variant: string; params: number; stepMs: number; stepMinMs: number; samplesPerSec: number; peakRssMb: number; torch: string; threads: number }[] => {
+    const r = spawnSync(python, [script, '--model', name, '--variants', variants.join(','), '--steps', String(n), '--batch', String(batch)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`PyTorch benchmark failed (${python}): ${r.stderr || r.error}`);
+    return r.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  };
+  const timed = torch(VARIANTS.map((v) => v[0]), steps);
+  return timed.map((j) => ({
+    engine: `pytorch-cpu ${j.torch} (${j.threads} thread)`,
+    model: name,
+    variant: j.variant,
+    params: j.params,
+    stepMs: j.stepMs,
+    stepMinMs: j.stepMinMs,
+    samplesPerSec: j.samplesPerSec,
+    peakMb: torch([j.variant], 2)[0]!.peakRssMb,
+  }));
 }
 
 /** Debian's python3-torch installs for /usr/bin/python3; a pyenv python3 on PATH may not have it. */
@@ -139,12 +178,11 @@ async function main(): Promise<void> {
       const m = openModel(`${name}.json`, readFileSync(join(root, 'examples', `${name}.json`)));
       const cpu = backend === 'cpu';
       // Warm the backend up on this model first (kernel caches, allocator), or the first run pays for it.
-      if (!cpu) await timeTfjs(engine, name, m, 'warm-up', 'plain', 2, batch);
+      if (!cpu) await timeTfjs(engine, name, m, [['warm-up', 'plain']], 2, batch);
       // The CPU backend is only the wasm baseline: plain residuals, a few steps (it is ~50x slower).
-      for (const [variant, spec] of cpu ? VARIANTS.slice(0, 1) : VARIANTS) {
-        const r = await timeTfjs(engine, name, m, variant, spec, cpu ? Math.min(steps, 2) : steps, batch, cpu ? 1 : 3);
+      for (const r of await timeTfjs(engine, name, m, cpu ? VARIANTS.slice(0, 1) : VARIANTS, cpu ? Math.min(steps, 2) : steps, batch, cpu ? 1 : 3)) {
         results.push(r);
-        console.log(`${r.engine.padEnd(22)} ${name.padEnd(14)} ${variant.padEnd(6)} ${r.stepMs.toFixed(1).padStart(8)} ms/step ${r.samplesPerSec.toFixed(0).padStart(7)} samples/s`);
+        console.log(`${r.engine.padEnd(22)} ${name.padEnd(14)} ${r.variant.padEnd(6)} ${r.stepMs.toFixed(1).padStart(8)} ms/step ${r.samplesPerSec.toFixed(0).padStart(7)} samples/s`);
       }
     }
   }
@@ -166,7 +204,8 @@ async function main(): Promise<void> {
     .filter((r) => r.variant !== 'plain' && (r.engine.startsWith('tfjs-wasm') || r.engine.startsWith('pytorch')))
     .map((r) => {
       const base = find(r.engine.split(' ')[0]!, r.model, 'plain')!;
-      return [r.engine.split(' ')[0]!, r.model, r.variant, `+${(r.params - base.params).toLocaleString('en-US')}`, pct(r.stepMs, base.stepMs), pct(r.peakMb, base.peakMb)];
+      const fastest = r.stepMinMs && base.stepMinMs ? ` (min ${pct(r.stepMinMs, base.stepMinMs)})` : '';
+      return [r.engine.split(' ')[0]!, r.model, r.variant, `+${(r.params - base.params).toLocaleString('en-US')}`, `${pct(r.stepMs, base.stepMs)}${fastest}`, pct(r.peakMb, base.peakMb)];
     });
   const speed = MODELS.map((name) => {
     const w = find('tfjs-wasm', name, 'plain');

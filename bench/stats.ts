@@ -18,11 +18,18 @@ export function growthExponent(points: { x: number; y: number }[]): number {
   return num / den;
 }
 
-/** Milliseconds of one call of `f`, averaged over `repeat` calls (small inputs need several to time). */
-export function timeMs(f: () => unknown, repeat = 1): number {
+/**
+ * Wall and CPU milliseconds of one call of `f` (averaged over `repeat`). CPU time is the process's, so it
+ * counts only work done, not the time other processes had the cores: on a shared machine it is the
+ * steadier figure (the analysis runs on one thread; GC helper threads add a little).
+ */
+export function timeBoth(f: () => unknown, repeat = 1): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < repeat; i++) f();
-  return (performance.now() - t0) / repeat;
+  const wall = (performance.now() - t0) / repeat;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 / repeat };
 }
 
 export const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));

@@ -36,8 +36,9 @@ export class LensEngine {
   private nextId = 1;
   /** Jobs run on the calling thread, in the worker, and dropped because newer text came. */
   readonly counts = { host: 0, worker: 0, superseded: 0 };
-  /** The longest stretch this engine ran on the calling thread (an analysis, or posting a text to the worker), in ms. */
+  /** The longest stretch this engine ran on the calling thread (an analysis, or posting a text to the worker): wall and CPU ms. */
   longestSyncMs = 0;
+  longestSyncCpuMs = 0;
 
   constructor(private readonly options: LensEngineOptions) {}
 
@@ -51,10 +52,13 @@ export class LensEngine {
 
   private timed<T>(f: () => T): T {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     try {
       return f();
     } finally {
       this.longestSyncMs = Math.max(this.longestSyncMs, performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      this.longestSyncCpuMs = Math.max(this.longestSyncCpuMs, (c.user + c.system) / 1000);
     }
   }
 
