@@ -97,6 +97,9 @@ function checkRun(x: unknown, where: string): RunRecord {
   const r = x as Record<string, unknown>;
   if (r['version'] !== 1) bad(`record version ${JSON.stringify(r['version'])}; this LAuReL Studio reads version 1`);
   if (typeof r['name'] !== 'string') bad('name: expected a string');
+  // Written at a run's start ('running') and when it failed or its trainer died ('failed'): no figures to show.
+  if (r['status'] === 'running') bad(`run '${String(r['name'])}' has not finished (started ${String(r['startedAt'])} by process ${String(r['pid'])}; if that process is gone, it died)`);
+  if (r['status'] === 'failed') bad(`run '${String(r['name'])}' failed: ${String(r['message'] ?? 'no reason recorded')}`);
   if (typeof r['status'] !== 'string' || !STATUSES.has(r['status'])) bad(`status: expected completed, cancelled or diverged, got ${JSON.stringify(r['status'])}`);
   const params = r['params'];
   if (!isObj(params) || !isNum(params['total']) || !isNum(params['added']) || !isNum(params['addedPercent'])) bad('params: expected total, added and addedPercent numbers');

@@ -97,6 +97,26 @@ export interface EpochMetrics {
 
 export type RunStatus = 'completed' | 'cancelled' | 'diverged';
 
+/**
+ * What run.json holds until a run ends: 'running' (with the trainer's pid) from its start, 'failed' (with
+ * why) when it threw or its trainer process died. Only the header: no figures exist yet.
+ */
+export interface RunStub {
+  kind: 'laurel-run';
+  version: 1;
+  name: string;
+  status: 'running' | 'failed';
+  message?: string;
+  model: { file: string; name: string };
+  plan: { spec: string | null; sites: { id: string; variant: string }[] };
+  seed: number;
+  config: TrainConfig;
+  backend?: RunRecord['backend'];
+  pid: number;
+  startedAt: string;
+  finishedAt?: string;
+}
+
 export interface LossSummary {
   loss: number | null;
   acc: number | null;

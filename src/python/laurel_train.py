@@ -34,15 +34,60 @@ _WORLD = int(_os.environ.get("WORLD_SIZE", "1"))
 _LOCAL_RANK = int(_os.environ.get("LOCAL_RANK", "0"))
 
 
+_EMIT_LOCK = _threading.Lock()
+
+
 def _emit(event, **fields):
     if _RANK != 0:
         return  # one stream of events: the host reads rank 0's
-    _sys.stdout.write(_json.dumps(dict(event=event, **fields)) + "\n")
-    _sys.stdout.flush()
+    line = _json.dumps(dict(event=event, **fields)) + "\n"
+    with _EMIT_LOCK:  # the heartbeat thread writes too: whole lines only
+        _sys.stdout.write(line)
+        _sys.stdout.flush()
+
+
+def _heartbeat():
+    # The host stops an engine that is silent for some seconds (a hung or foreign process): one line a second.
+    # os.write, not sys.stdout: a daemon thread inside a buffered writer at exit aborts the interpreter.
+    while _RANK == 0:
+        _time.sleep(1.0)
+        with _EMIT_LOCK:
+            _os.write(1, b'{"event": "alive"}\n')
+
+
+_threading.Thread(target=_heartbeat, daemon=True).start()
 
 
 def _log(level, message):
     _emit("log", level=level, message=message)
+
+
+class _DivergenceWatch:
+    """src/trainer/divergence.ts's rule (the host sends its figures): WINDOW steps in a row over FACTOR x the
+    start's loss, or over FACTOR x the chance level without falling below the start, stop the run."""
+
+    def __init__(self, rule):
+        self.rule = rule or None
+        self.first, self.ref, self.bad = [], None, 0
+
+    def step(self, step, loss):
+        r = self.rule
+        if r is None:
+            return None
+        if self.ref is None:
+            self.first.append(loss)
+            if len(self.first) >= r["referenceSteps"]:
+                self.ref = sorted(self.first)[len(self.first) // 2]
+            return None
+        over_start = loss > r["factor"] * self.ref
+        over_chance = r["chance"] is not None and loss > r["factor"] * r["chance"] and loss >= self.ref
+        self.bad = self.bad + 1 if over_start or over_chance else 0
+        if self.bad < r["window"]:
+            return None
+        fmt = lambda x: ("%.2e" % x) if abs(x) >= 1e4 or abs(x) < 1e-3 else ("%.3f" % x)
+        why = ("over %sx its start (%s)" % (r["factor"], fmt(self.ref)) if over_start else
+               "over %sx the chance level (%s) without falling below its start (%s)" % (r["factor"], fmt(r["chance"]), fmt(self.ref)))
+        return "loss diverging: %s at step %d, %s for %d steps in a row" % (fmt(loss), step, why, r["window"])
 
 
 def _rss_bytes():
@@ -230,6 +275,7 @@ def _train(cfg, module):
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     status, message, budget_hit = "completed", None, False
+    watch = _DivergenceWatch(cfg.get("divergence"))
     step, first_step_ms, step_times, timed_samples = 0, None, [], 0
     seen_shapes, last_emit, t_train = set(), -1e18, _time.perf_counter()
     epochs_out = []
@@ -306,6 +352,11 @@ def _train(cfg, module):
             if not math.isfinite(loss):
                 status = "diverged"
                 message = "loss became %s at epoch %d, batch %d of %d (step %d)" % (_num(loss), epoch + 1, b + 1, per_epoch, step)
+                break
+            diverging = watch.step(step, loss)
+            if diverging:
+                status = "diverged"
+                message = "%s (epoch %d, batch %d of %d)" % (diverging, epoch + 1, b + 1, per_epoch)
                 break
             if max_steps is not None and step >= int(max_steps):
                 budget_hit = True

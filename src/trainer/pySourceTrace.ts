@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import tracerSource from '../python/laurel_trace.py';
 import { parseTrace } from '../core/pysource/pyTrace';
 import type { TraceResult } from '../core/pysource/pyTrace';
-import { findTorchPython, PythonNotFoundError } from './pythonFinder';
+import { findTorchPython, NamedPythonError, PythonNotFoundError } from './pythonFinder';
 import type { FindPythonOptions } from './pythonFinder';
 
 export interface TraceOptions extends FindPythonOptions {
@@ -30,7 +30,7 @@ export async function traceSource(file: string, opts: TraceOptions = {}): Promis
   try {
     python = opts.python ?? (await findTorchPython(opts)).probe.executable;
   } catch (e) {
-    if (e instanceof PythonNotFoundError) return { ok: false, error: { phase: 'torch', message: e.message, line: null } };
+    if (e instanceof PythonNotFoundError || e instanceof NamedPythonError) return { ok: false, error: { phase: 'torch', message: e.message, line: null } };
     throw e;
   }
   const limitMs = opts.limitMs ?? 60_000;

@@ -2,7 +2,8 @@
  * Finds a Python that imports torch (and numpy) for the PyTorch engine. Candidates, in order: an explicit
  * choice (--python / a setting), LAUREL_PYTHON, the caller's interpreter (the extension passes the Python
  * extension's), `python3` on PATH, then /usr/bin/python3 (Debian's python3-torch; a pyenv or venv python3 earlier
- * on PATH often lacks torch). The first that imports both wins; each is probed once per process.
+ * on PATH often lacks torch). The first that imports both wins; each is probed once per process. A Python the
+ * user named (the first two) that does not work is an error, not a reason to try the next.
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -124,12 +125,27 @@ export function pythonCandidates(opts: FindPythonOptions = {}): PythonCandidate[
   return list;
 }
 
+/**
+ * A Python the user named (--python, laurel.pythonPath, LAUREL_PYTHON) that cannot train: an error in
+ * every engine mode, never a quiet fall back to another interpreter than the one asked for.
+ */
+export class NamedPythonError extends Error {
+  override readonly name = 'NamedPythonError';
+  constructor(readonly candidate: PythonSkip) {
+    const named = candidate.source === 'LAUREL_PYTHON' ? `LAUREL_PYTHON=${candidate.python}` : `${candidate.python} (--python / laurel.pythonPath)`;
+    super(`the Python named by ${named} cannot train: ${candidate.reason}; point it at a Python that imports torch and numpy, or unset it to let LAuReL Studio search`);
+  }
+}
+
+const NAMED = new Set(['--python', 'LAUREL_PYTHON']);
+
 /** The first candidate whose Python imports torch and numpy; throws PythonNotFoundError listing why each failed. */
 export async function findTorchPython(opts: FindPythonOptions = {}): Promise<PythonFound> {
   const skipped: PythonSkip[] = [];
   for (const c of pythonCandidates(opts)) {
     const r = await probePython(c.python, opts.timeoutMs);
     if (r.ok) return { ...c, probe: r.probe, skipped };
+    if (NAMED.has(c.source)) throw new NamedPythonError({ ...c, reason: r.reason });
     skipped.push({ ...c, reason: r.reason });
   }
   throw new PythonNotFoundError(skipped);

@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { EngineChoice, EpochMetrics, LossSummary, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
 import type { BackendChoice } from './backend';
 import { writeFileAtomic } from '../util/fsAtomic';
+import { divergenceRule } from './divergence';
 import { findTorchPython, PythonNotFoundError } from './pythonFinder';
 import type { FindPythonOptions, PythonFound } from './pythonFinder';
 import { moduleClassName, npyBytes, writeTrainingFolder } from './pytorchScript';
@@ -28,6 +29,11 @@ import type { OutputHead, RunSpec, TrainData, TrainOptions, TrainResult } from '
 
 export const TORCH_STATE = 'model.pt';
 export const TORCH_MODULE = 'model.py';
+/** An engine silent this long (no event, no heartbeat) is stopped; LAUREL_ENGINE_SILENCE_MS overrides it. */
+export const ENGINE_SILENCE_MS = 20_000;
+/** Stdout lines that are not protocol events tolerated before the engine is stopped. */
+const MALFORMED_LIMIT = 20;
+const PROTOCOL_EVENTS = new Set(['log', 'batchEnd', 'epochEnd', 'done', 'alive']);
 /** After a cancel, how long Python may take to stop at the next batch and save before it is killed. */
 export const KILL_AFTER_MS = 3000;
 
@@ -380,6 +386,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       compile: opts.compile ?? 'auto',
       ...(opts.threads ? { threads: opts.threads } : {}),
       stateDict,
+      divergence: divergenceRule(lossName, data.classes),
     };
     writeFileSync(join(temp, 'config.json'), JSON.stringify(cfg));
     const buildMs = performance.now() - t0;
@@ -511,15 +518,40 @@ function runPython(python: string, args: string[], processes: number, run: strin
     let killed = false;
     let killTimer: ReturnType<typeof setTimeout> | undefined;
     let partial = '';
+    // A foreign or broken engine (malformed lines, or silence: no heartbeat) is stopped within seconds.
+    let fault: string | undefined;
+    let malformed = 0;
+    let lastEvent = Date.now();
+    const silenceMs = Number(process.env['LAUREL_ENGINE_SILENCE_MS']) || ENGINE_SILENCE_MS;
+    const stopEngine = (why: string): void => {
+      fault ??= why;
+      if (group && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+          return;
+        } catch {
+          // the group is gone already
+        }
+      }
+      child.kill('SIGKILL');
+    };
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastEvent > silenceMs) stopEngine(`the engine sent nothing for ${Math.round((Date.now() - lastEvent) / 1000)} s (it prints a heartbeat every second)`);
+    }, Math.min(1000, silenceMs / 2));
     const onLine = (line: string): void => {
       if (!line.trim()) return;
-      let ev: Record<string, unknown>;
+      let ev: Record<string, unknown> | undefined;
       try {
         ev = JSON.parse(line) as Record<string, unknown>;
       } catch {
-        stderr.push(line); // a print() in user code: keep it with the diagnostics
+        ev = undefined;
+      }
+      if (!ev || typeof ev !== 'object' || !PROTOCOL_EVENTS.has(String(ev['event']))) {
+        stderr.push(line); // kept with the diagnostics; a few are tolerated (a stray print), a stream of them is not
+        if (++malformed > MALFORMED_LIMIT) stopEngine(`the engine printed ${malformed} lines that are not protocol events (the last: ${JSON.stringify(line.slice(0, 120))})`);
         return;
       }
+      lastEvent = Date.now();
       switch (ev['event']) {
         case 'log':
           sink.log?.({ level: ev['level'] as 'info' | 'warn' | 'error', message: `${run}: ${String(ev['message'])}` });
@@ -583,14 +615,20 @@ function runPython(python: string, args: string[], processes: number, run: strin
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener('abort', onAbort);
     child.on('error', (e) => {
+      clearInterval(watchdog);
       opts.signal?.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
       reject(new Error(`could not start ${python}: ${e.message}`));
     });
     child.on('close', (code, signal) => {
+      clearInterval(watchdog);
       opts.signal?.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
       if (partial) onLine(partial);
+      if (fault) {
+        const tail = stderr.slice(-5).join('\n');
+        return reject(new Error(`PyTorch training stopped: ${python} ${fault}; it was killed${tail ? `\n${tail}` : ''}`));
+      }
       if (done) return resolve({ ...done, killed: false });
       if (killed) {
         return resolve({

@@ -13,14 +13,16 @@ import type { BackendChoice } from './backend';
 import type { Dataset } from './data/loadDataset';
 import { writeFileAtomic } from '../util/fsAtomic';
 import { fileIOHandler, MODEL_JSON, WEIGHTS_BIN } from './ioHandler';
+import { DivergenceWatch, divergenceRule } from './divergence';
 import { memoryLimit, trackPeakMemory } from './memory';
 import { checkMemory, describeEstimate } from './memoryEstimate';
 import type { MemoryEstimate } from './memoryEstimate';
+import { RUN_RECORD, writeRunFailed, writeRunStart } from './runStub';
 import { describeEngine, resolveEngine, trainRunPyTorch } from './pytorchEngine';
 import { seedScope } from './seed';
 
 /** The fields every run record starts with, whichever engine trained it. */
-export function recordHeader(spec: RunSpec, config: TrainConfig, backend: BackendChoice, status: RunStatus, message?: string) {
+export function recordHeader<S extends string = RunStatus>(spec: RunSpec, config: TrainConfig, backend: BackendChoice, status: S, message?: string) {
   return {
     kind: 'laurel-run' as const,
     version: 1 as const,
@@ -106,7 +108,7 @@ export interface TrainResult {
   model: tf.LayersModel | null;
 }
 
-export const RUN_RECORD = 'run.json';
+export { RUN_RECORD };
 
 interface LossChoice {
   name: string;
@@ -257,6 +259,18 @@ const macrotask = (): Promise<void> => new Promise((resolve) => setImmediate(res
  */
 export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   validateConfig(config);
+  // run.json says 'running' from here on; a throw turns it into 'failed' with the message (never an empty folder).
+  const { status: _s, ...header } = recordHeader(spec, config, opts.backend, 'running');
+  const stub = opts.outDir ? writeRunStart(opts.outDir, header) : undefined;
+  try {
+    return await trainEngine(spec, data, config, opts);
+  } catch (e) {
+    if (stub && opts.outDir) writeRunFailed(opts.outDir, stub, e instanceof Error ? e.message : String(e));
+    throw e;
+  }
+}
+
+async function trainEngine(spec: RunSpec, data: TrainData, config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   let engine = opts.engine;
   if (!engine) {
     engine = await resolveEngine(config, opts.backend, [spec]);
@@ -319,6 +333,7 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
     let epochTimes: number[] = [];
     let epochTimedSamples = 0;
     let epochAllMs = 0;
+    const watch = new DivergenceWatch(divergenceRule(lossChoice.name, data.classes));
     const stopFor = (s: RunStatus, why: string): void => {
       if (status === 'completed') {
         status = s;
@@ -366,8 +381,11 @@ export async function trainRun(spec: RunSpec, data: TrainData, config: TrainConf
               }
               const loss = num(logs?.loss) ?? NaN;
               const epoch = epochs.length + 1;
+              const diverging = Number.isFinite(loss) ? watch.step(step, loss) : undefined;
               if (!Number.isFinite(loss)) {
                 stopFor('diverged', `loss became ${loss} at epoch ${epoch}, batch ${batch + 1} of ${batchesPerEpoch} (step ${step})`);
+              } else if (diverging) {
+                stopFor('diverged', `${diverging} (epoch ${epoch}, batch ${batch + 1} of ${batchesPerEpoch})`);
               } else if (config.maxSteps !== undefined && step >= config.maxSteps) {
                 budgetHit = true;
                 built.stopTraining = true;

@@ -11,6 +11,7 @@ import { RpcChannel } from '../protocol/rpcChannel';
 import type { ComparisonRecord, RunRecord } from '../protocol/runRecords';
 import type { BatchEndEvent, CompareParams, EpochEndEvent, LogEvent, TrainerNotifications, TrainerRequests, TrainParams } from '../protocol/trainerProtocol';
 import type { BackendPreference } from './backend';
+import { markRunsOfDeadTrainer } from './runStub';
 
 export interface TrainerClientOptions {
   /** The trainer bundle; default dist/trainer.js beside the calling bundle. */
@@ -123,12 +124,21 @@ export class TrainerClient {
 
   /** Trains one model; resolves with its record (also when cancelled or diverged). */
   train(params: TrainParams): Promise<RunRecord> {
-    return this.track(this.channel.request('train', params));
+    return this.track(this.markOnDeath(this.channel.request('train', params), params.outDir));
   }
 
   /** Trains every plan in turn; resolves with the comparison. */
   compare(params: CompareParams): Promise<ComparisonRecord> {
-    return this.track(this.channel.request('compare', params));
+    return this.track(this.markOnDeath(this.channel.request('compare', params), params.outDir));
+  }
+
+  /** When the process dies under a request, its runs left 'running' in `outDir` are marked failed with why. */
+  private markOnDeath<T>(p: Promise<T>, outDir: string | undefined): Promise<T> {
+    return p.catch((e: unknown) => {
+      const pid = this.child.pid;
+      if (e instanceof TrainerExitError && outDir && pid !== undefined) markRunsOfDeadTrainer(outDir, pid, e.message);
+      throw e;
+    });
   }
 
   /**

@@ -11,7 +11,7 @@ import type { BatchEndEvent, EpochEndEvent } from '../../src/protocol/trainerPro
 import { selectBackend } from '../../src/trainer/backend';
 import type { BackendChoice } from '../../src/trainer/backend';
 import { loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
-import { findTorchPython, PythonNotFoundError } from '../../src/trainer/pythonFinder';
+import { findTorchPython, NamedPythonError, PythonNotFoundError } from '../../src/trainer/pythonFinder';
 import { pythonArgs, pythonEnv, resolveEngine, tfjsDataOrder, TORCH_STATE } from '../../src/trainer/pytorchEngine';
 import { moduleClassName } from '../../src/trainer/pytorchScript';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
@@ -106,9 +106,10 @@ describe('PyTorch engine', function () {
       }
     });
 
-    it('an explicit --python that does not exist is skipped, not fatal; none at all says what to install', async function () {
-      const found = await findTorchPython({ explicit: join(tmp, 'no-such-python'), env: envWithout() });
-      assert.equal(found.skipped[0]!.reason, 'not found');
+    it('a named --python or LAUREL_PYTHON that does not exist is an error, not a fall back; none at all says what to install', async function () {
+      const missing = join(tmp, 'no-such-python');
+      await assert.rejects(findTorchPython({ explicit: missing, env: envWithout() }), (e: unknown) => e instanceof NamedPythonError && e.message.includes(`${missing} (--python / laurel.pythonPath) cannot train: not found`));
+      await assert.rejects(findTorchPython({ env: { ...envWithout(), LAUREL_PYTHON: missing } }), new RegExp(`the Python named by LAUREL_PYTHON=${missing} cannot train: not found`));
       // /usr/bin/python3 is always the last candidate, so the no-torch message is checked on the error itself.
       const none = new PythonNotFoundError([{ python: '/opt/py/bin/python3', source: 'PATH', reason: 'torch not importable (ModuleNotFoundError)' }]);
       assert.match(none.message, /no Python with torch found \(\/opt\/py\/bin\/python3 \[PATH\]: torch not importable.*install python3-torch/);
