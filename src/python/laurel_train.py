@@ -16,23 +16,10 @@ import sys as _sys
 import threading as _threading
 import time as _time
 
-import numpy as np
-import torch
-
-
-def _num(v):
-    """A float for JSON; non-finite values as the strings JavaScript's Number() reads back."""
-    v = float(v)
-    if math.isfinite(v):
-        return v
-    return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
-
-
 # torchrun sets these; a plain "python train.py" is rank 0 of 1.
 _RANK = int(_os.environ.get("RANK", "0"))
 _WORLD = int(_os.environ.get("WORLD_SIZE", "1"))
 _LOCAL_RANK = int(_os.environ.get("LOCAL_RANK", "0"))
-
 
 _EMIT_LOCK = _threading.Lock()
 
@@ -50,12 +37,24 @@ def _heartbeat():
     # The host stops an engine that is silent for some seconds (a hung or foreign process): one line a second.
     # os.write, not sys.stdout: a daemon thread inside a buffered writer at exit aborts the interpreter.
     while _RANK == 0:
-        _time.sleep(1.0)
         with _EMIT_LOCK:
             _os.write(1, b'{"event": "alive"}\n')
+        _time.sleep(1.0)
 
 
+# Before torch is imported (seconds on a cold cache): the launcher imports this module first.
 _threading.Thread(target=_heartbeat, daemon=True).start()
+
+import numpy as np
+import torch
+
+
+def _num(v):
+    """A float for JSON; non-finite values as the strings JavaScript's Number() reads back."""
+    v = float(v)
+    if math.isfinite(v):
+        return v
+    return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
 
 
 def _log(level, message):

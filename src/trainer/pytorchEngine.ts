@@ -627,7 +627,7 @@ function runPython(python: string, args: string[], processes: number, run: strin
       if (partial) onLine(partial);
       if (fault) {
         const tail = stderr.slice(-5).join('\n');
-        return reject(new Error(`PyTorch training stopped: ${python} ${fault}; it was killed${tail ? `\n${tail}` : ''}`));
+        return reject(new Error(`PyTorch training stopped: the engine (${python}) ${fault.replace(/^the engine /, '')}; it was killed${tail ? `\n${tail}` : ''}`));
       }
       if (done) return resolve({ ...done, killed: false });
       if (killed) {

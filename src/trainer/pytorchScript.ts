@@ -16,8 +16,8 @@ export const MODEL_MODULE = 'laurel_model';
 /** The launcher: the script Python (or torchrun) runs, with the run folder first on sys.path. */
 const LAUNCHER = `import sys
 
-import ${MODEL_MODULE}
 import laurel_train
+import ${MODEL_MODULE}
 
 laurel_train.main(${MODEL_MODULE}, sys.argv[1])
 `;
