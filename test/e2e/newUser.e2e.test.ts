@@ -47,6 +47,14 @@ describe('What a new user meets (issue 15)', function () {
   };
   const residualsPane = () => page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'LAuReL Residuals' }) });
   const treeRow = (text: string | RegExp) => residualsPane().locator('.monaco-list-row', { hasText: text }).first();
+  /** In the open variant pick: filter to the row whose detail has `text`, then Enter (a click can land on a row that moved). */
+  const chooseVariant = async (text: string): Promise<void> => {
+    await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 20_000 });
+    await page.keyboard.type(text);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(200);
+    await page.keyboard.press('Enter');
+  };
   /** The Explorer may show the view collapsed under the folder: expand it. */
   const expandResiduals = async (): Promise<void> => {
     const header = residualsPane().locator('.pane-header');
@@ -101,9 +109,23 @@ describe('What a new user meets (issue 15)', function () {
     await shot('residual-variants');
 
     // Context menu on a site: Apply Variant… → RW.
-    await treeRow('block1_add').click({ button: 'right' });
-    await page.locator('.context-view .action-label', { hasText: 'Apply Variant…' }).click({ timeout: 10_000 });
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Learned weights' }).first().click({ timeout: 20_000 });
+    // (Retried: a click that lands while the menu is still animating in is dropped.)
+    const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Learned weights' }).first();
+    for (let attempt = 1; ; attempt++) {
+      await treeRow('block1_add').click({ button: 'right' });
+      const item = page.locator('.context-view .action-label', { hasText: 'Apply Variant…' });
+      await item.waitFor({ timeout: 10_000 });
+      await page.waitForTimeout(300);
+      await item.click();
+      try {
+        await pick.waitFor({ timeout: 5_000 });
+        break;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        await page.keyboard.press('Escape');
+      }
+    }
+    await chooseVariant('Learned weights');
     await treeRow(/block1_add.*RW$/).waitFor({ timeout: 20_000 });
     await page.locator('.tab.dirty', { hasText: 'mini-oneline.json' }).waitFor({ timeout: 20_000 });
     await shot('residual-applied');
@@ -123,6 +145,18 @@ describe('What a new user meets (issue 15)', function () {
     await shot('graph-redo');
     await page.keyboard.press('Control+Z');
     await frame.locator('.residual.switched').first().waitFor({ state: 'detached', timeout: 20_000 });
+
+    // A click on a box opens its properties: the layer's config, as Netron's sidebar shows it.
+    await frame.locator('.node', { hasText: 'stem_conv' }).first().click();
+    const props = frame.locator('.props:not([hidden])');
+    await props.waitFor({ timeout: 10_000 });
+    await shot('graph-properties');
+    const text = norm(await props.textContent());
+    assert.match(text, /stem_conv.*Conv2D/);
+    assert.match(text, /kernel_size\s*\[3,3\]/);
+    assert.match(text, /params\s*144/);
+    await page.keyboard.press('Escape');
+    await props.waitFor({ state: 'detached', timeout: 5_000 }).catch(() => undefined);
     await runCommand(page, 'View: Close All Editors');
   });
 
@@ -155,7 +189,7 @@ describe('What a new user meets (issue 15)', function () {
     // Apply to all from the view's title, RW.
     await residualsPane().hover();
     await residualsPane().locator('.action-label[aria-label^="Apply Variant to All Residuals"]').click();
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Learned weights' }).first().click({ timeout: 20_000 });
+    await chooseVariant('Learned weights');
     await frame.locator('.residual.switched').nth(sites - 1).waitFor({ timeout: 20_000 });
     await page.locator('.tab.dirty', { hasText: 'resnet1d.keras' }).waitFor({ timeout: 20_000 });
     assert.deepEqual(readFileSync(file), archive, 'nothing written before save');
@@ -189,7 +223,7 @@ describe('What a new user meets (issue 15)', function () {
     // An unsaved change, then File: Revert File: the bytes on disk again, nothing written.
     await residualsPane().hover();
     await residualsPane().locator('.action-label[aria-label^="Apply Variant to All Residuals"]').click();
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Learned weights' }).first().click({ timeout: 20_000 });
+    await chooseVariant('Learned weights');
     await page.locator('.tab.dirty', { hasText: 'resnet1d.keras' }).waitFor({ timeout: 20_000 });
     await runCommand(page, 'File: Revert File');
     await page.locator('.tab.dirty', { hasText: 'resnet1d.keras' }).waitFor({ state: 'detached', timeout: 20_000 });
