@@ -6,7 +6,9 @@
  * running one is stopped with its worker. Pure: no `vscode` (the bench drives it as the editor would).
  */
 import { Worker } from 'node:worker_threads';
-import { runLensJob, type LensJob, type LensResult } from './lensJob';
+import { runLensJob, runModelJob, type LensJob, type LensResult, type ModelResult } from './lensJob';
+
+type AnyResult = LensResult | ModelResult;
 
 export interface LensEngineOptions {
   /** dist/analysisWorker.js */
@@ -22,13 +24,14 @@ interface Pending {
   job: LensJob;
   optionsKey: string;
   id: number;
-  promise: Promise<LensResult | undefined>;
-  resolve: (r: LensResult | undefined) => void;
+  promise: Promise<AnyResult | undefined>;
+  resolve: (r: AnyResult | undefined) => void;
   timer?: ReturnType<typeof setTimeout>;
 }
 
 export class LensEngine {
-  private readonly cache = new Map<string, { text: string; optionsKey: string; result: LensResult }>();
+  /** Keyed by job kind and document key: the last result of each. */
+  private readonly cache = new Map<string, { text: string; optionsKey: string; result: AnyResult }>();
   private readonly pending = new Map<string, Pending>();
   private readonly queue: Pending[] = [];
   private worker: Worker | undefined;
@@ -47,7 +50,12 @@ export class LensEngine {
    * Resolves at once when the text was seen before.
    */
   request(key: string, job: LensJob): Promise<LensResult | undefined> {
-    return this.timed(() => this.ask(key, job));
+    return this.timed(() => this.ask(`lens\0${key}`, { ...job, kind: 'lens' })) as Promise<LensResult | undefined>;
+  }
+
+  /** The OpenModel of this text, read in the worker when the text is large (the same rules as `request`). */
+  model(key: string, job: Omit<LensJob, 'kind' | 'options'>): Promise<ModelResult | undefined> {
+    return this.timed(() => this.ask(`model\0${key}`, { ...job, kind: 'model', options: undefined as never })) as Promise<ModelResult | undefined>;
   }
 
   private timed<T>(f: () => T): T {
@@ -62,8 +70,8 @@ export class LensEngine {
     }
   }
 
-  private ask(key: string, job: LensJob): Promise<LensResult | undefined> {
-    const optionsKey = JSON.stringify(job.options);
+  private ask(key: string, job: LensJob): Promise<AnyResult | undefined> {
+    const optionsKey = JSON.stringify(job.options ?? null);
     const hit = this.cache.get(key);
     if (hit && hit.optionsKey === optionsKey && hit.text === job.text) return Promise.resolve(hit.result);
     const old = this.pending.get(key);
@@ -71,10 +79,10 @@ export class LensEngine {
     if (old) this.supersede(old);
     if (job.text.length < this.options.workerAbove) {
       this.counts.host++;
-      return Promise.resolve(this.store(key, job.text, optionsKey, runLensJob(job)));
+      return Promise.resolve(this.store(key, job.text, optionsKey, job.kind === 'model' ? runModelJob(job) : runLensJob(job)));
     }
-    let resolve!: (r: LensResult | undefined) => void;
-    const promise = new Promise<LensResult | undefined>((r) => (resolve = r));
+    let resolve!: (r: AnyResult | undefined) => void;
+    const promise = new Promise<AnyResult | undefined>((r) => (resolve = r));
     const p: Pending = { key, job, optionsKey, id: this.nextId++, promise, resolve };
     this.pending.set(key, p);
     p.timer = setTimeout(() => {
@@ -87,9 +95,11 @@ export class LensEngine {
 
   /** Drop what is known of a document (it was closed). */
   forget(key: string): void {
-    this.cache.delete(key);
-    const p = this.pending.get(key);
-    if (p) this.supersede(p);
+    for (const k of [`lens\0${key}`, `model\0${key}`]) {
+      this.cache.delete(k);
+      const p = this.pending.get(k);
+      if (p) this.supersede(p);
+    }
   }
 
   dispose(): void {
@@ -98,7 +108,7 @@ export class LensEngine {
     this.worker = undefined;
   }
 
-  private store(key: string, text: string, optionsKey: string, result: LensResult): LensResult {
+  private store(key: string, text: string, optionsKey: string, result: AnyResult): AnyResult {
     this.cache.set(key, { text, optionsKey, result });
     return result;
   }
@@ -130,7 +140,7 @@ export class LensEngine {
     if (this.worker) return this.worker;
     const w = new Worker(this.options.workerFile);
     w.unref();
-    w.on('message', (msg: { id: number; result: LensResult }) => this.timed(() => this.finish(msg.id, msg.result)));
+    w.on('message', (msg: { id: number; result: AnyResult }) => this.timed(() => this.finish(msg.id, msg.result)));
     const failed = (why: string): void => {
       if (this.worker !== w) return;
       this.worker = undefined;
@@ -142,7 +152,7 @@ export class LensEngine {
     return w;
   }
 
-  private finish(id: number, result: LensResult): void {
+  private finish(id: number, result: AnyResult): void {
     const p = this.running;
     if (!p || p.id !== id) return;
     this.running = undefined;

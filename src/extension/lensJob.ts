@@ -6,12 +6,14 @@
 import { ModelError } from '../core/errors';
 import type { Container } from '../core/ir';
 import type { VariantOptions } from '../core/laurel/variants';
-import { openModel } from '../core/model';
+import { openModel, type OpenModel } from '../core/model';
 import { buildLenses, type LensSpec } from './lensSpecs';
 import { TextPositions } from './textPositions';
 import { unknownLayerProblems, type UnknownLayerProblem } from './unknownLayers';
 
 export interface LensJob {
+  /** 'lens' (default): lenses and errors as plain data. 'model': the OpenModel itself, for views and commands. */
+  kind?: 'lens' | 'model';
   fileName: string;
   /** The editor's text (a byte-order mark included when the document has one). */
   text: string;
@@ -28,6 +30,18 @@ export interface LensError {
 export type LensResult =
   | { ok: true; lenses: LensSpec[]; sites: number; container: Container; unknownLayers: UnknownLayerProblem[]; ms: number }
   | { ok: false; error: LensError; ms: number };
+
+/** A model job's answer: the OpenModel crosses the thread by structured clone (its problems arrive as plain Errors with their messages). */
+export type ModelResult = { ok: true; model: OpenModel; ms: number } | { ok: false; error: LensError; ms: number };
+
+export function runModelJob(job: LensJob): ModelResult {
+  const t0 = performance.now();
+  try {
+    return { ok: true, model: openModel(job.fileName, new TextEncoder().encode(job.text)), ms: performance.now() - t0 };
+  } catch (e) {
+    return { ok: false, error: lensError(e), ms: performance.now() - t0 };
+  }
+}
 
 export function runLensJob(job: LensJob): LensResult {
   const t0 = performance.now();

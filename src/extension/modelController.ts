@@ -22,6 +22,9 @@ import { join } from 'node:path';
 import { LensEngine } from './lensEngine';
 import { lensError, type LensError, type LensResult } from './lensJob';
 
+/** Texts this long are read in the worker thread (a formatted ResNet-50, 234k characters, reads on the host in a few ms). */
+const LARGE_TEXT = 256 * 1024;
+
 export type ModelState = { ok: true; model: OpenModel; version: string } | { ok: false; error: Error; version: string };
 
 const encoder = new TextEncoder();
@@ -56,8 +59,8 @@ export class ModelController implements vscode.Disposable {
   private readonly pending = new Map<string, ReturnType<typeof setTimeout>>();
   /** The text each cached state was read from: a new version with the same text is not read again. */
   private readonly texts = new Map<string, string>();
-  /** Lenses and diagnostics, off the host's thread for large texts (256k characters: a formatted ResNet-50 stays here, in a few ms). */
-  private readonly engine = new LensEngine({ workerFile: join(__dirname, 'analysisWorker.js'), workerAbove: 256 * 1024, debounceMs: 100 });
+  /** Lenses, diagnostics and models of large texts, off the host's thread. */
+  private readonly engine = new LensEngine({ workerFile: join(__dirname, 'analysisWorker.js'), workerAbove: LARGE_TEXT, debounceMs: 100 });
 
   /** Fires when a model's text changed or was rewritten (after the edit is applied). */
   readonly onDidChangeModel = this.changed.event;
@@ -217,13 +220,36 @@ export class ModelController implements vscode.Disposable {
     return state;
   }
 
+  /**
+   * fromDocument without blocking the host on a large text: the worker reads it and the host only
+   * receives the model (a structured clone, about a tenth of the read). Diagnostics stay with the lenses.
+   */
+  private async fromOpenDocument(doc: vscode.TextDocument): Promise<ModelState | undefined> {
+    const key = doc.uri.toString();
+    const version = `v${doc.version}`;
+    const cached = this.states.get(key);
+    if (cached?.version === version) return cached;
+    if (!isModelDocument(doc)) return this.fromDocument(doc);
+    const text = doc.getText();
+    if (text.length < LARGE_TEXT || this.texts.get(key) === text) return this.fromDocument(doc);
+    const r = await this.engine.model(key, { fileName: this.label(doc.uri), text });
+    // Superseded: newer text came meanwhile, read that one.
+    if (!r) return doc.isClosed ? undefined : this.fromOpenDocument(doc);
+    const state: ModelState = r.ok ? { ok: true, model: r.model, version } : { ok: false, error: new Error(r.error.message), version };
+    if (!doc.isClosed) {
+      this.states.set(key, state);
+      this.texts.set(key, text);
+    }
+    return state;
+  }
+
   /** The model behind a uri: the open document when there is one, else the file (a .keras archive). */
   async fromUri(uri: vscode.Uri): Promise<ModelState> {
     const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-    if (open) return this.fromDocument(open) ?? { ok: false, error: new Error(`${this.label(uri)} does not look like a model file`), version: '' };
+    if (open) return (await this.fromOpenDocument(open)) ?? { ok: false, error: new Error(`${this.label(uri)} does not look like a model file`), version: '' };
     const archive = this.archives.get(uri.toString());
     if (archive) return this.fromArchive(archive);
-    if (!isKerasArchiveName(uri.path)) return this.fromDocument(await vscode.workspace.openTextDocument(uri)) ?? { ok: false, error: new Error(`${this.label(uri)} does not look like a model file`), version: '' };
+    if (!isKerasArchiveName(uri.path)) return (await this.fromOpenDocument(await vscode.workspace.openTextDocument(uri))) ?? { ok: false, error: new Error(`${this.label(uri)} does not look like a model file`), version: '' };
     const stat = await vscode.workspace.fs.stat(uri);
     const version = `m${stat.mtime}:${stat.size}`;
     const cached = this.states.get(uri.toString());

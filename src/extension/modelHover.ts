@@ -7,8 +7,9 @@ import type { ModelController } from './modelController';
 import { TextPositions } from './textPositions';
 import { unknownCountAt } from './unknownLayers';
 
-export function unknownCountHover(controller: ModelController, doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
-  const state = controller.fromDocument(doc);
+export async function unknownCountHover(controller: ModelController, doc: vscode.TextDocument, pos: vscode.Position): Promise<vscode.Hover | undefined> {
+  // fromUri: a large text is read off the host's thread.
+  const state = await controller.fromUri(doc.uri);
   if (!state?.ok || state.model.doc.container !== 'plain' || !state.model.analysis.unknownLayers.length) return undefined;
   const m = state.model;
   const positions = new TextPositions(doc.getText(), m.doc.text);

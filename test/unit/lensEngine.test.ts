@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
 import { LensEngine } from '../../src/extension/lensEngine';
 import { runLensJob, type LensResult } from '../../src/extension/lensJob';
+import { openModel } from '../../src/core/model';
 import { synthModelText } from '../../bench/synthModels';
 import { fixturePath } from './fixturePath';
 
@@ -70,6 +71,20 @@ describe('LensEngine: lenses once per content, large texts in a worker', () => {
     assert.equal(await slow, undefined);
     assert.deepEqual(lenses(await fresh), lenses(runLensJob(job(resnet))));
     assert.deepEqual(engine.counts, { host: 0, worker: 1, superseded: 1 });
+  });
+
+  it('a model read in the worker arrives whole: sites, counts and shapes as on the host', async () => {
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
+    const r = await engine.model('a', { fileName: 'm.json', text: resnet });
+    assert.ok(r?.ok);
+    const host = openModel('m.json', new TextEncoder().encode(resnet));
+    assert.deepEqual(r.model.sites, host.sites);
+    assert.deepEqual(r.model.params, host.params);
+    assert.deepEqual(r.model.analysis.shapes, host.analysis.shapes);
+    assert.equal(r.model.doc.text, host.doc.text);
+    // Lens and model jobs of one document are separate: neither supersedes the other.
+    const [lens, model] = await Promise.all([engine.request('b', job(resnet)), engine.model('b', { fileName: 'm.json', text: resnet })]);
+    assert.ok(lens?.ok && model?.ok);
   });
 
   it('documents do not supersede each other', async () => {
