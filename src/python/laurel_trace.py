@@ -340,12 +340,17 @@ def run(args):
             names = outermost(scope, names)
         if len(names) != 1:
             hint = "several classes take no arguments (%s)" % ", ".join(names) if names else "no nn.Module class of the file takes no arguments"
-            raise TraceError("model", "which model? %s; add a comment such as `# laurel: model = Net(); input = torch.randn(1, 3, 32, 32)` or pass --model" % hint)
+            # Functions such as pytorch-cifar's ResNet18() build models; they are named, never called unasked.
+            makers = [n for n, f in vars(module).items() if callable(f) and not isinstance(f, type) and getattr(f, "__module__", None) == modname and n[:1].isupper()]
+            example = "%s()" % (names or makers or ["Net"])[0]
+            more = "; functions of the file that may build one: %s" % ", ".join(makers) if makers else ""
+            raise TraceError("model", "which model? %s%s; add a comment such as `# laurel: model = %s; input = torch.randn(1, 3, 32, 32)` or pass --model" % (hint, more, example))
         model_expr = names[0] + "()"
     model = evaluate("model", model_expr, model_line)
     if not isinstance(model, torch.nn.Module):
         raise TraceError("model", "model = %s is a %s, not a torch.nn.Module" % (model_expr, type(model).__name__), model_line)
-    if input_expr is None:
+    guessed = input_expr is None
+    if guessed:
         input_expr = guess_input(model)
         if input_expr is None:
             raise TraceError("input", "no input given and none can be guessed from the first layer; add `# laurel: input = torch.randn(...)` or pass --input")
@@ -370,7 +375,8 @@ def run(args):
     except BaseException as e:  # noqa: BLE001
         if isinstance(e, (KeyboardInterrupt, TooLong)):
             raise
-        raise TraceError("forward", "%s: %s" % (type(e).__name__, e), located(e, path) or input_line)
+        hint = "; the input was guessed from the first layer: add `# laurel: input = ...` with what the model takes" if guessed else ""
+        raise TraceError("forward", "%s: %s%s" % (type(e).__name__, e, hint), located(e, path) or input_line)
     finally:
         if hasattr(signal, "SIGALRM"):
             signal.setitimer(signal.ITIMER_REAL, 0)

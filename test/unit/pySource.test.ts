@@ -215,6 +215,18 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
       assert.deepEqual([e.phase, e.line], ['forward', 9]);
       assert.match(e.message, /RuntimeError: mat1 and mat2 shapes cannot be multiplied/);
     });
+    it('ResNet18() is a function: named in what to add, never called unasked', async () => {
+      const r = await traceSource(pytorchFixture('cifar_resnet.py'), { explicit: PYTHON });
+      assert.equal(r.ok, false);
+      const e = (r as { error: { phase: string; message: string } }).error;
+      assert.equal(e.phase, 'model');
+      assert.match(e.message, /functions of the file that may build one: ResNet18, ResNet34, ResNet50, ResNet101, ResNet152; add a comment such as `# laurel: model = ResNet18\(\); input = /);
+    });
+    it('a guessed input that does not fit says so', async () => {
+      const e = await fail([...head, 'class M(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.f = nn.Linear(4, 4)', '    def forward(self, x):', '        return x + self.f(x.transpose(0, 1))']);
+      assert.deepEqual([e.phase, e.line], ['forward', 8]);
+      assert.match(e.message, /the input was guessed from the first layer: add `# laurel: input = \.\.\.`/);
+    });
     it('no model to guess: says what to add', async () => {
       const e = await fail([...head, 'class M(nn.Module):', '    def __init__(self, d):', '        super().__init__()']);
       assert.equal(e.phase, 'model');
