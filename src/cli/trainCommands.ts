@@ -8,10 +8,12 @@ import { PlanError } from '../core/laurel/planSpec';
 import { openModel, planModel } from '../core/model';
 import { RpcError } from '../protocol/rpcChannel';
 import { DEFAULT_TRAIN_CONFIG, TORCH_INITS } from '../protocol/runRecords';
-import type { EnginePreference, OptimizerName, RunRecord, TorchInit, TrainConfig } from '../protocol/runRecords';
+import type { ComparisonRecord, EnginePreference, OptimizerName, RunRecord, TorchInit, TrainConfig } from '../protocol/runRecords';
 import type { EpochEndEvent } from '../protocol/trainerProtocol';
 import type { BackendPreference } from '../trainer/backend';
 import { comparisonTable } from '../trainer/comparisonTable';
+import { seedReport, seedSummary } from '../trainer/seedSummary';
+import { writeFileAtomic } from '../util/fsAtomic';
 import { TrainerClient, TrainerExitError } from '../trainer/trainerClient';
 import { parseHead, trainingModel, TrainingOutputError } from '../trainer/trainingGraph';
 
@@ -23,6 +25,7 @@ export const TRAIN_USAGE = `  laurel train FILE [--plan SPEC] [--data DATA] [--a
 
 OPTIONS: --epochs N (1)  --batch-size N (32)  --lr X (0.001)  --optimizer adam|sgd|rmsprop  --seed N (42)
   --steps N (budget of optimizer steps)  --val-split X (0.1)  --backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu
+  --seeds 1,2,3 (compare: every plan under each seed; mean ± std and paired 95% CIs, report.md)
   --engine auto|tfjs|pytorch (auto: a GPU engine when one works, else TF.js)  --python PATH (a Python with torch)
   --nproc N (PyTorch engine: N training processes via torchrun, one per GPU; the batch size is split over them)
   --torch-init keras|tfjs (PyTorch engine's initial weights: the file's Keras initializers, or TF.js's for exact parity)
@@ -46,6 +49,16 @@ function number(name: string, v: string | undefined, d: number | undefined, chec
   return n;
 }
 const positiveInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
+
+/** `--seeds 1,2,3`: distinct integers, at least one. */
+function parseSeeds(v: string): number[] {
+  const seeds = v.split(',').map((s) => s.trim());
+  const bad = seeds.find((s) => s === '' || !Number.isSafeInteger(Number(s)));
+  if (bad !== undefined) throw new TrainUsageError(`--seeds must be integers separated by commas, got '${v}'`);
+  const out = seeds.map(Number);
+  if (new Set(out).size !== out.length) throw new TrainUsageError(`--seeds repeats a seed: '${v}'`);
+  return out;
+}
 
 function stamp(d = new Date()): string {
   return d.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
@@ -108,6 +121,7 @@ async function trainCommand(argv: string[]): Promise<number> {
       lr: { type: 'string' },
       optimizer: { type: 'string' },
       seed: { type: 'string' },
+      seeds: { type: 'string' },
       steps: { type: 'string' },
       'val-split': { type: 'string' },
       backend: { type: 'string' },
@@ -161,6 +175,9 @@ async function trainCommand(argv: string[]): Promise<number> {
     // A path is made absolute (the trainer may run elsewhere); a bare name ('python3.12') is looked up on PATH.
     ...(values.python ? { python: /[\\/]/.test(values.python) ? resolve(values.python) : values.python } : {}),
   };
+  const seeds = values.seeds === undefined ? undefined : parseSeeds(values.seeds);
+  if (seeds && command !== 'compare') throw new TrainUsageError("--seeds is for 'compare' (train takes --seed N)");
+  if (seeds && values.seed !== undefined) throw new TrainUsageError('give --seed N or --seeds LIST, not both');
   const plans = command === 'compare' ? (values.plans ?? '').split(';').map((p) => p.trim()).filter(Boolean) : [];
   if (command === 'compare' && plans.length === 0) throw new TrainUsageError("'compare' needs --plans 'SPEC;SPEC;...' (for example 'plain;rw;rw+lr:r=16')");
 
@@ -221,10 +238,24 @@ async function trainCommand(argv: string[]): Promise<number> {
       const record = await client.train({ ...base, ...(values.plan ? { plan: values.plan } : {}) });
       return record.status === 'completed' ? 0 : record.status === 'cancelled' ? 130 : 1;
     }
-    console.log(`comparing ${plans.length} plan(s) on ${file} with ${data}; output ${outDir}`);
-    const c = await client.compare({ ...base, plans });
-    console.log(`\n${comparisonTable(c)}\n\n${join(outDir, 'comparison.json')}`);
-    return !c.complete ? 130 : c.runs.every((r) => r.status === 'completed') ? 0 : 1;
+    console.log(`comparing ${plans.length} plan(s) on ${file} with ${data}${seeds ? ` under seeds ${seeds.join(', ')}` : ''}; output ${outDir}`);
+    const done: ComparisonRecord[] = [];
+    const tables: string[] = [];
+    for (const seed of seeds ?? [config.seed]) {
+      const dir = seeds ? join(outDir, `seed-${seed}`) : outDir;
+      const c = await client.compare({ ...base, config: { ...config, seed }, outDir: dir, plans });
+      tables.push(comparisonTable(c));
+      console.log(`\n${tables.at(-1)}\n\n${join(dir, 'comparison.json')}`);
+      done.push(c);
+      if (!c.complete) return 130;
+    }
+    if (seeds) {
+      const s = seedSummary(done);
+      console.log(`\nOver seeds ${seeds.join(', ')} (final values; Δ: paired difference to ${plans[0]}, 95% CI by paired t):\n${s.table}\n\n${s.verdicts.join('\n')}`);
+      writeFileAtomic(join(outDir, 'report.md'), seedReport(done, tables) + '\n');
+      console.log(`\n${join(outDir, 'report.md')}`);
+    }
+    return done.every((c) => c.runs.every((r) => r.status === 'completed')) ? 0 : 1;
   } catch (e) {
     if (cancels > 0 && e instanceof TrainerExitError) {
       console.error('laurel: cancelled; the trainer was stopped');

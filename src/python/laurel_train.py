@@ -268,6 +268,30 @@ def _train(cfg, module):
             tot, acc_tot = t[0].item() * m, t[1].item() * m
         return tot / m, (acc_tot / m if acc_f else None)
 
+    # BatchNorm's running statistics are an exponential average (Keras momentum 0.99: about the last 100 steps) of
+    # batch statistics taken under older weights; with Adam they lag the weights enough to swing validation accuracy
+    # by tens of points from seed to seed. So at each epoch end, before validating and saving, they are recomputed
+    # at the current weights: an equal-weight average over up to PRECISE_BN_SAMPLES training samples (the
+    # "precise BN" of Wu & Johnson, 2021). The TF.js engine does the same (src/trainer/preciseBn.ts).
+    bns = [m_ for m_ in model.modules() if isinstance(getattr(m_, "running_mean", None), torch.Tensor) and hasattr(m_, "momentum")]
+    precise_n = min(n_train, int(cfg.get("preciseBnSamples", 2048)))
+
+    def precise_bn():
+        if not bns or precise_n == 0:
+            return
+        saved_momentum = [b.momentum for b in bns]
+        with torch.no_grad():
+            for b in bns:
+                b.running_mean.zero_()
+                b.running_var.fill_(1.0)
+            for i, start in enumerate(range(0, precise_n, bs)):
+                for b in bns:
+                    b.momentum = 1.0 / (i + 1)  # torch's convention: the new batch's weight, so a plain mean
+                with autocast():
+                    model(xt[start:min(start + bs, precise_n)])
+        for b, mom in zip(bns, saved_momentum):
+            b.momentum = mom
+
     _log("info", "pytorch %s on %s%s%s%s" % (torch.__version__, torch.cuda.get_device_name(0) if cuda else "cpu (%d threads)" % torch.get_num_threads(),
                                              ", bf16 autocast" if bf16 else ", float32", ", torch.compile" if compiled else "",
                                              ", %d processes (DDP, %s), %d samples each per batch" % (_WORLD, dist_backend, bs // _WORLD) if _WORLD > 1 else ""))
@@ -374,6 +398,8 @@ def _train(cfg, module):
         }
         if acc_f:
             m["acc"] = acc_sum / samples
+        if status != "diverged":
+            precise_bn()
         if status == "completed" and xv.shape[0] > 0:
             vl, va = validate()
             m["valLoss"] = _num(vl)

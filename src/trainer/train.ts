@@ -19,6 +19,7 @@ import { checkMemory, describeEstimate } from './memoryEstimate';
 import type { MemoryEstimate } from './memoryEstimate';
 import { RUN_RECORD, writeRunFailed, writeRunStart } from './runStub';
 import { describeEngine, resolveEngine, trainRunPyTorch } from './pytorchEngine';
+import { PRECISE_BN_SAMPLES, recomputeBatchNormStats } from './preciseBn';
 import { seedScope } from './seed';
 
 /** The fields every run record starts with, whichever engine trained it. */
@@ -346,12 +347,15 @@ async function trainEngine(spec: RunSpec, data: TrainData, config: TrainConfig, 
     opts.signal?.addEventListener('abort', onAbort);
 
     const trainStart = performance.now();
+    const xTrain = data.x.slice(0, trainSamples);
+    const yTrain = labels.slice(0, trainSamples);
     try {
       if (status === 'completed') {
-        await model.fit(data.x, labels, {
+        // fit sees the training rows only (its shuffle draws the same as with validationSplit, which splits off
+        // the same rows): validation runs in onEpochEnd after the BatchNorm statistics are recomputed.
+        await model.fit(xTrain, yTrain, {
           batchSize: config.batchSize,
           epochs: config.epochs,
-          validationSplit: config.validationSplit,
           shuffle: true,
           verbose: 0,
           yieldEvery: 'never',
@@ -371,9 +375,8 @@ async function trainEngine(spec: RunSpec, data: TrainData, config: TrainConfig, 
               epochBatches++;
               epochSamples += size;
               epochAllMs += ms;
-              const last = batch === batchesPerEpoch - 1;
               if (step === 1) firstStepMs = ms;
-              else if (!(last && valSamples > 0)) {
+              else {
                 stepTimes.push(ms);
                 epochTimes.push(ms);
                 timedSamples += size;
@@ -422,12 +425,10 @@ async function trainEngine(spec: RunSpec, data: TrainData, config: TrainConfig, 
                 memory: memory.figures(),
               };
               const acc = num(logs?.acc);
-              let valLoss = num(logs?.val_loss);
-              let valAcc = num(logs?.val_acc);
-              if (budgetHit && valSamples > 0 && valLoss === undefined) {
-                // tfjs validates inside an epoch's last batch; a budget that ends the epoch early skips it.
-                [valLoss, valAcc] = await validate(built, data.x, labels, trainSamples, config.batchSize);
-              }
+              let valLoss: number | undefined;
+              let valAcc: number | undefined;
+              if (status !== 'diverged') recomputeBatchNormStats(built, xTrain, PRECISE_BN_SAMPLES, config.batchSize);
+              if (valSamples > 0 && status !== 'diverged') [valLoss, valAcc] = await validate(built, data.x, labels, trainSamples, config.batchSize);
               if (acc !== undefined) m.acc = acc;
               if (valLoss !== undefined) m.valLoss = valLoss;
               if (valAcc !== undefined) m.valAcc = valAcc;
@@ -441,6 +442,7 @@ async function trainEngine(spec: RunSpec, data: TrainData, config: TrainConfig, 
       }
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
+      tf.dispose([xTrain, yTrain]);
     }
     const trainMs = performance.now() - trainStart;
 

@@ -32,6 +32,21 @@ describe('laurel command line', function () {
     }
   });
 
+  it('compare --seeds: a list of distinct integers, compare only, not with --seed', () => {
+    const model = join(root, 'examples', 'resnet-mini.json');
+    const cases: [string[], RegExp][] = [
+      [['compare', model, '--plans', 'plain;rw', '--seeds', '1,1'], /--seeds repeats a seed: '1,1'/],
+      [['compare', model, '--plans', 'plain;rw', '--seeds', '1,x'], /--seeds must be integers separated by commas, got '1,x'/],
+      [['compare', model, '--plans', 'plain;rw', '--seeds', '1,2', '--seed', '3'], /give --seed N or --seeds LIST, not both/],
+      [['train', model, '--seeds', '1,2'], /--seeds is for 'compare'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = laurel(...args);
+      assert.equal(r.code, 2, r.out + r.err);
+      assert.match(r.err, message);
+    }
+  });
+
   it('inspect prints a Keras-style summary with thousands separators and the residual table', () => {
     const r = laurel('inspect', fixturePath('tfjs-legacy-resnet50-tensorspace.json'));
     assert.equal(r.code, 0, r.err);
