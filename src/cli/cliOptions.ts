@@ -15,3 +15,12 @@ export function variantOptions(values: { rank?: string | undefined; k?: string |
   };
   return { ...DEFAULT_OPTIONS, rank: int('rank', values.rank, DEFAULT_OPTIONS.rank), k: int('k', values.k, DEFAULT_OPTIONS.k) };
 }
+
+/** The options `inspect` and `apply` take for Keras files and .py sources alike. */
+export const PLAN_OPTIONS = {
+  plan: { type: 'string' },
+  json: { type: 'boolean' },
+  rank: { type: 'string' },
+  k: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+} as const;

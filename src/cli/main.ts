@@ -8,7 +8,7 @@ import { sameFile, writeFileAtomic } from '../util/fsAtomic';
 import { planText, residualText, summaryText } from './inspectText';
 import { isTrainCommand, runTrainCommand, TRAIN_USAGE } from './trainCommands';
 import { isPyCommand, PY_USAGE, runPyCommand } from './pyCommands';
-import { UsageError, variantOptions } from './cliOptions';
+import { PLAN_OPTIONS, UsageError, variantOptions } from './cliOptions';
 
 const USAGE = `laurel: inspect and edit the residual connections of Keras / TF.js model files
 
@@ -31,11 +31,7 @@ function run(argv: string[]): number {
     args: argv,
     allowPositionals: true,
     options: {
-      plan: { type: 'string' },
-      json: { type: 'boolean' },
-      rank: { type: 'string' },
-      k: { type: 'string' },
-      out: { type: 'string', short: 'o' },
+      ...PLAN_OPTIONS,
       to: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -16,7 +16,7 @@ import { traceSource } from '../trainer/pySourceTrace';
 import { FileWriteError, sameFile, writeFileAtomic } from '../util/fsAtomic';
 import { writeCompanion } from '../util/laurelCompanion';
 import { percent, renderTable, thousands } from './table';
-import { UsageError, variantOptions } from './cliOptions';
+import { PLAN_OPTIONS, UsageError, variantOptions } from './cliOptions';
 
 export const PY_USAGE = `  laurel inspect MODEL.py [--model EXPR] [--input EXPR] [--plan SPEC] [--json] [--python PY] [--timeout S]
   laurel apply MODEL.py --plan SPEC [-o OUT.py] [--model EXPR] [--input EXPR]
@@ -53,15 +53,11 @@ async function run(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      plan: { type: 'string' },
-      json: { type: 'boolean' },
+      ...PLAN_OPTIONS,
       model: { type: 'string' },
       input: { type: 'string' },
       python: { type: 'string' },
       timeout: { type: 'string' },
-      rank: { type: 'string' },
-      k: { type: 'string' },
-      out: { type: 'string', short: 'o' },
     },
   });
   const [command, file, ...extra] = positionals;
