@@ -1,4 +1,5 @@
 /** What the `laurel` commands share about their arguments. */
+import { MAX_PLAN_INT, planInt } from '../core/laurel/planSpec';
 import { DEFAULT_OPTIONS } from '../core/laurel/variants';
 import type { VariantOptions } from '../core/laurel/variants';
 
@@ -9,8 +10,8 @@ export class UsageError extends Error {}
 export function variantOptions(values: { rank?: string | undefined; k?: string | undefined }): VariantOptions {
   const int = (name: string, v: string | undefined, d: number): number => {
     if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
+    const n = planInt(v);
+    if (n === undefined) throw new UsageError(`--${name} must be a positive integer, got '${v}' (decimal digits, at most ${MAX_PLAN_INT})`);
     return n;
   };
   return { ...DEFAULT_OPTIONS, rank: int('rank', values.rank, DEFAULT_OPTIONS.rank), k: int('k', values.k, DEFAULT_OPTIONS.k) };

@@ -5,7 +5,7 @@
 import { basename, dirname, join } from 'node:path';
 import { exportFileName, exportText } from '../core/export/exportText';
 import type { ExportTarget } from '../core/export/exportText';
-import { PlanError, parsePlan, resolvePlan } from '../core/laurel/planSpec';
+import { PlanError, parsePlan, resolvePlanChecked } from '../core/laurel/planSpec';
 import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import { writeFileAtomic } from '../util/fsAtomic';
@@ -29,14 +29,15 @@ export function defaultExportPath(file: string, target: ExportTarget): string {
 
 /** Exports `m` with the plan `spec` (none: the variants the file has) and writes it atomically. */
 export function exportModel(m: OpenModel, target: ExportTarget, spec: string | undefined, defaults: VariantOptions, out?: string): ExportResult {
-  const choices = spec ? resolvePlan(parsePlan(spec, defaults), m.sites) : new Map<string, VariantChoice>();
+  const resolved = spec ? resolvePlanChecked(parsePlan(spec, defaults), m.sites) : { choices: new Map<string, VariantChoice>(), warnings: [] };
+  const choices = resolved.choices;
   const path = out ?? defaultExportPath(m.doc.fileName, target);
   let text: string;
-  let warnings: string[] = [];
+  let warnings: string[] = resolved.warnings.map((w) => `warning: ${w}`);
   try {
     const r = exportText(m, target, choices);
     text = r.text;
-    warnings = r.unsupported.map((u) => `${path}: layer '${u.layer}' (${u.className}) is not exported; forward() raises NotImplementedError there`);
+    warnings = warnings.concat(r.unsupported.map((u) => `${path}: layer '${u.layer}' (${u.className}) is not exported; forward() raises NotImplementedError there`));
   } catch (e) {
     // The topology refuses plans it cannot express (a shared merge whose calls need different variants).
     if (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError)) throw new PlanError(e.message);

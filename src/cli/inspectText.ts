@@ -35,6 +35,10 @@ export function summaryText(m: OpenModel): string {
   if (unknown.length) {
     lines.push(`Unknown layers (not counted, totals are a lower bound): ${unknown.map((u) => `${[...u.scope, u.name].join('/')} (${u.className})`).join(', ')}`);
   }
+  // Layers after a problem have no shapes, so no counts: the totals must not read as complete.
+  const unknownNames = new Set(unknown.map((u) => u.name));
+  const uncounted = [...m.analysis.layers.values()].filter((i) => i.params === null && !unknownNames.has(i.layer.name) && i.layer.className !== 'InputLayer');
+  if (uncounted.length && m.analysis.problems.length) lines.push(`Not counted (no shapes after a problem below): ${uncounted.length} layer(s); totals are a lower bound`);
   for (const problem of m.analysis.problems) lines.push(`Problem: ${problem.message}`);
   return lines.join('\n');
 }

@@ -48,6 +48,7 @@ function run(argv: string[]): number {
 
   if (command === 'inspect') {
     const planned = values.plan ? { spec: values.plan, ...planModel(model, values.plan, opts) } : undefined;
+    for (const w of planned?.warnings ?? []) console.error(`laurel: warning: ${w}`);
     if (values.json) {
       console.log(JSON.stringify(inspectReport(model, planned && { spec: planned.spec, cost: planned.cost }), null, 2));
     } else {
@@ -61,6 +62,7 @@ function run(argv: string[]): number {
   if (command === 'apply') {
     if (!values.plan) throw new UsageError("'apply' needs --plan SPEC");
     const planned = planModel(model, values.plan, opts);
+    for (const w of planned.warnings) console.error(`laurel: warning: ${w}`);
     const target = values.out ?? file;
     // In place (also via -o naming the same file): refuse if the file changed since it was read.
     const inPlace = values.out === undefined || sameFile(values.out, file);

@@ -186,7 +186,7 @@ async function trainCommand(argv: string[]): Promise<number> {
   const head = values.head !== undefined ? parseHead(values.head) : undefined;
   const picked = { ...(values.output !== undefined ? { output: values.output } : {}), ...(head ? { head } : {}) };
   trainingModel(model, picked);
-  for (const p of command === 'compare' ? plans : values.plan ? [values.plan] : []) planModel(model, p);
+  for (const p of command === 'compare' ? plans : values.plan ? [values.plan] : []) for (const w of planModel(model, p).warnings) console.error(`laurel: warning: ${w}`);
 
   const script = join(__dirname, 'trainer.js');
   if (!existsSync(script)) throw new TrainUsageError(`${script} is missing: run 'npm run build' first`);

@@ -6,7 +6,7 @@ import type { ModelDocument } from './ir';
 import { fileLayers } from './ir';
 import { costPlan } from './laurel/planCost';
 import type { PlanCost } from './laurel/planCost';
-import { parsePlan, resolvePlan } from './laurel/planSpec';
+import { parsePlan, resolvePlanChecked } from './laurel/planSpec';
 import type { VariantOptions } from './laurel/variants';
 import { readModel } from './read/readModel';
 import { planEdits } from './write/planEdits';
@@ -32,12 +32,14 @@ export function openModel(fileName: string, bytes: Uint8Array): OpenModel {
 export interface PlannedModel {
   cost: PlanCost;
   edits: TextEdit[];
+  /** Senseless values and entries with no effect (planChecks.ts); impossible ones throw a PlanError. */
+  warnings: string[];
 }
 
 /** The cost of a plan (text spec) and the edits that write it into the file. */
 export function planModel(m: OpenModel, spec: string, defaults?: VariantOptions): PlannedModel {
-  const choices = resolvePlan(parsePlan(spec, defaults), m.sites);
-  return { cost: costPlan(m.sites, choices, m.params.total), edits: planEdits(m.doc, m.sites, choices) };
+  const { choices, warnings } = resolvePlanChecked(parsePlan(spec, defaults), m.sites);
+  return { cost: costPlan(m.sites, choices, m.params.total), edits: planEdits(m.doc, m.sites, choices), warnings };
 }
 
 export function plannedBytes(m: OpenModel, planned: PlannedModel): Uint8Array {

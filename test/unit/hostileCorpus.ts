@@ -68,3 +68,67 @@ export const HOSTILE_NAMES: HostileName[] = [
 
 /** Names that differ but sanitise to one identifier: each must still get its own attribute. */
 export const CLASHING_NAMES = ['a-b', 'a.b', 'a b', 'a/b', 'a_b', 'a\nb'];
+
+/**
+ * A config value written into the first layer of a class, as raw JSON text (1e400 must stay text: it parses
+ * to Infinity). 'problem': a located problem names the layer and the key; 'ok': the file reads cleanly.
+ */
+export interface HostileConfig {
+  cls: RegExp;
+  key: string;
+  json: string;
+  expect: 'problem' | 'ok';
+}
+
+const configs = (cls: RegExp, key: string, bad: string[], good: string[]): HostileConfig[] => [
+  ...bad.map((json): HostileConfig => ({ cls, key, json, expect: 'problem' })),
+  ...good.map((json): HostileConfig => ({ cls, key, json, expect: 'ok' })),
+];
+
+export const HOSTILE_CONFIGS: HostileConfig[] = [
+  ...configs(/^Dropout$/, 'rate', ['-1', '3.5', '"16"', 'null', '1e400', '-1e400', '1', '[0.5]', 'true'], ['0', '0.5', '0.999']),
+  // No 'ok' filters: another count would no longer match the residual it feeds.
+  ...configs(/^Conv[12]D$/, 'filters', ['1e20', '2.5', '"16"', '0', '-3', 'null', '1e400', '2147483648'], []),
+  ...configs(/^Conv[12]D$/, 'kernel_size', ['1e20', '[3, "3"]', '[]', '0', '"3"'], []),
+  ...configs(/^Dense$/, 'units', ['1e20', '7.5', '"10"', 'null', '0', '{}'], ['1', '10']),
+  ...configs(/^BatchNormalization$/, 'momentum', ['"0.99"', '1.5', '-0.1', '1e400'], ['null', '0', '1', '0.9']),
+  ...configs(/^BatchNormalization$/, 'epsilon', ['0', '-1', '"1e-3"', '1e400'], ['1e-5', 'null']),
+  ...configs(/^ReLU$/, 'max_value', ['-1', '"6"', '1e400'], ['null', '6']),
+  ...configs(/^ReLU$/, 'negative_slope', ['-0.1', '"0"'], ['0', '0.1']),
+];
+
+/** Plan specs and what a model with a few residuals (D of 16 to 64) must answer; `says` is part of the message. */
+export interface HostilePlan {
+  spec: string;
+  expect: 'refused' | 'warning' | 'ok';
+  says: string;
+}
+
+export const HOSTILE_PLANS: HostilePlan[] = [
+  { spec: 'all=lr:r=1e9', expect: 'refused', says: "r must be a positive integer, got '1e9' (decimal digits" },
+  { spec: 'all=lr:r=1000000000', expect: 'refused', says: 'no engine allocates more than' },
+  { spec: 'all=lr:r=99999999999', expect: 'refused', says: 'at most 2147483647)' },
+  { spec: 'all=lr:r=0', expect: 'refused', says: 'positive integer' },
+  { spec: 'all=lr:r=-1', expect: 'refused', says: 'positive integer' },
+  { spec: 'all=lr:r=2.5', expect: 'refused', says: 'positive integer' },
+  { spec: 'all=lr:r=16.0', expect: 'refused', says: 'positive integer' },
+  { spec: 'all=lr:r=0x10', expect: 'refused', says: 'positive integer' },
+  { spec: 'all=lr:r=', expect: 'refused', says: 'positive integer' },
+  { spec: 'all=lr:r= 8', expect: 'ok', says: '' },
+  { spec: 'all=pa:k=99999', expect: 'refused', says: 'residual site(s)' },
+  { spec: 'all=rw+lr+pa:k=0', expect: 'refused', says: 'positive integer' },
+  { spec: 'all=gemma:r=100000000', expect: 'refused', says: 'no engine allocates' },
+  { spec: 'all=pa:pa=lowrank-shared:r=100000000', expect: 'refused', says: 'no engine allocates' },
+  { spec: 'all=pa:r=100000000', expect: 'ok', says: '' },
+  { spec: 'all=pa', expect: 'ok', says: '' },
+  { spec: 'all=lr:r=4096', expect: 'warning', says: 'is not below D' },
+  { spec: 'all=lr:r=16,all=plain', expect: 'warning', says: "'all=lr:r=16' has no effect: 'all=plain' sets every site it names" },
+  { spec: 'all=rw,all=rw', expect: 'warning', says: "'all=rw' has no effect" },
+  { spec: 'all=pa:k=3,all=lr:r=99999999', expect: 'refused', says: 'no engine allocates' },
+  { spec: 'all=lr:r=99999999,all=rw', expect: 'refused', says: 'no engine allocates' },
+  { spec: 'nowhere=rw', expect: 'refused', says: "no residual site matches 'nowhere'" },
+  { spec: 'all=rw', expect: 'ok', says: '' },
+  { spec: 'all=rw+lr:r=2,all=pa:k=1', expect: 'warning', says: 'has no effect' },
+  { spec: 'all=rw+lr:r=2', expect: 'ok', says: '' },
+  { spec: 'all=pa:k=1', expect: 'ok', says: '' },
+];

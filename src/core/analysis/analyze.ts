@@ -1,6 +1,6 @@
 import { ModelError } from '../errors';
 import type { SourceLocation } from '../errors';
-import type { Layer, ModelDocument, ModelGraph, Shape } from '../ir';
+import type { Layer, ModelDocument, ModelGraph, Shape, TensorRef } from '../ir';
 import { layerByName, tensorKey } from '../ir';
 import { LAUREL_CLASS } from '../laurel/laurelConfig';
 import { laurelSpec } from '../laurel/laurelSpec';
@@ -74,6 +74,8 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
   for (const node of graph.nodes) {
     const layer = layers.get(node.layer)!;
     const inputs = node.inputs.map((t) => outShapes.get(tensorKey(t)) ?? null);
+    const dangling = node.inputs.map((t) => missingTensor(a, t)).find((m) => m !== undefined);
+    if (dangling) a.problems.push(new ModelError(`layer '${layer.name}' (${layer.sourceClassName}) call ${node.callIndex}: ${dangling}`, locate(doc, node.path ?? layer.path)));
     let shapes: Shape[] | null = null;
     let params: ParamCount | null = null;
     let note: string | undefined;
@@ -116,10 +118,26 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
       }
     }
   }
+  for (const t of graph.outputs) {
+    const dangling = missingTensor(a, t);
+    const producer = layers.get(graph.nodes.find((n) => n.id === t.node)?.layer ?? '');
+    // The producer's path is [..., 'config', 'layers', i]: the outputs are listed beside its layers.
+    if (dangling) a.problems.push(new ModelError(`model output: ${dangling}`, locate(doc, producer ? [...producer.path.slice(0, -2), 'output_layers'] : [])));
+  }
   for (const layer of graph.layers) {
     if (!a.layers.has(layer.name)) a.layers.set(layer.name, { layer, params: null, note: 'never called in the graph' });
   }
   return a;
+}
+
+/**
+ * Why tensor `t` does not exist, when its call's outputs are known: a reference to output 99 of a one-output
+ * layer must not pass as an unknown shape (the counts after it would silently drop out of the total).
+ */
+function missingTensor(a: GraphAnalysis, t: TensorRef): string | undefined {
+  const outs = a.shapes.get(t.node);
+  if (!outs || t.index < outs.length) return undefined;
+  return `it reads tensor ${t.index} of '${t.node}', which has ${outs.length === 1 ? 'one output (tensor 0)' : `${outs.length} outputs (tensors 0 to ${outs.length - 1})`}`;
 }
 
 export const totalParams = (p: ParamCount): number => p.trainable + p.nonTrainable;

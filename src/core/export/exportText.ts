@@ -21,9 +21,13 @@ export function exportFileName(name: string, target: ExportTarget): string {
 
 /**
  * The exported file's text. `unsupported` lists layers the PyTorch module cannot run (its forward() raises
- * there). Throws an Error when the topology cannot express the plan (a shared merge needing two variants).
+ * there). Throws an Error when the model has a located problem, when the topology cannot express the plan
+ * (a shared merge needing two variants) or when a name cannot be written (toPyTorch).
  */
 export function exportText(m: OpenModel, target: ExportTarget, choices: Map<string, VariantChoice>): { text: string; unsupported: { layer: string; className: string }[] } {
+  // A model with a located problem (a bad config value, a dangling tensor) would export as something else.
+  const problems = m.analysis.problems;
+  if (problems.length) throw new Error(`cannot export a model with ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}: ${problems[0]!.message}`);
   if (target === 'pytorch') {
     const r = toPyTorch(m, choices);
     return { text: r.code, unsupported: r.unsupported };

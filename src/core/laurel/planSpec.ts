@@ -1,3 +1,5 @@
+import { checkPlan } from './planChecks';
+import type { CheckedSite, ResolvedEntry } from './planChecks';
 import { DEFAULT_OPTIONS, VARIANTS } from './variants';
 import type { LrInit, PaMode, RwNorm, Variant, VariantChoice, VariantOptions } from './variants';
 
@@ -20,10 +22,24 @@ export interface PlanEntry {
 export interface Plan {
   spec: string;
   entries: PlanEntry[];
+  /** Each entry as written (for messages). */
+  texts?: string[];
+  /** The options each entry writes itself (the others are defaults). */
+  given?: (keyof VariantOptions)[][];
 }
 
 export class PlanError extends Error {
   override readonly name = 'PlanError';
+}
+
+/** r and k are sizes: int32 like every tensor dimension. */
+export const MAX_PLAN_INT = 2 ** 31 - 1;
+
+/** A positive integer written in decimal digits ('16'; not '1e9', '0x10', '16.0' or '') up to MAX_PLAN_INT. */
+export function planInt(text: string): number | undefined {
+  if (!/^[0-9]+$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= 1 && n <= MAX_PLAN_INT ? n : undefined;
 }
 
 const RW_NORMS: readonly RwNorm[] = ['softmax', 'sigmoid-single', 'fixed'];
@@ -32,6 +48,8 @@ const PA_MODES: readonly PaMode[] = ['identity', 'lowrank-shared', 'lowrank-per-
 
 export function parsePlan(spec: string, defaults: VariantOptions = DEFAULT_OPTIONS): Plan {
   const entries: PlanEntry[] = [];
+  const texts: string[] = [];
+  const givens: (keyof VariantOptions)[][] = [];
   const text = spec.trim();
   if (!text) throw new PlanError('empty plan; expected for example `all=rw+lr:r=16`');
   for (const raw of text.split(',')) {
@@ -45,17 +63,20 @@ export function parsePlan(spec: string, defaults: VariantOptions = DEFAULT_OPTIO
     if (!target) throw new PlanError(`'${part}': the site name before '=' is empty`);
     if (!VARIANTS.includes(variant)) throw new PlanError(`'${part}': unknown variant '${variantText}'; expected one of ${VARIANTS.join(', ')}`);
     const options: VariantOptions = { ...defaults };
+    const given: (keyof VariantOptions)[] = [];
     for (const opt of opts) {
       const [key = '', value = ''] = opt.split('=').map((s) => s.trim());
       const int = (): number => {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n < 1) throw new PlanError(`'${part}': ${key} must be a positive integer, got '${value}'`);
+        const n = planInt(value);
+        if (n === undefined) throw new PlanError(`'${part}': ${key} must be a positive integer, got '${value}' (decimal digits, at most ${MAX_PLAN_INT})`);
         return n;
       };
       const pick = <T extends string>(allowed: readonly T[]): T => {
         if (!(allowed as readonly string[]).includes(value)) throw new PlanError(`'${part}': ${key} must be one of ${allowed.join(', ')}, got '${value}'`);
         return value as T;
       };
+      if (key === 'r' || key === 'rank') given.push('rank');
+      if (key === 'k') given.push('k');
       if (key === 'r' || key === 'rank') options.rank = int();
       else if (key === 'k') options.k = int();
       else if (key === 'norm') options.rwNorm = pick(RW_NORMS);
@@ -64,8 +85,10 @@ export function parsePlan(spec: string, defaults: VariantOptions = DEFAULT_OPTIO
       else throw new PlanError(`'${part}': unknown option '${key}'; expected r, k, norm, init or pa`);
     }
     entries.push({ target, choice: { variant, options } });
+    texts.push(part);
+    givens.push(given);
   }
-  return { spec: text, entries };
+  return { spec: text, entries, texts, given: givens };
 }
 
 /** The plan's text form for one choice applied to all sites, e.g. `all=rw+lr:r=16`. */
@@ -96,16 +119,37 @@ export interface PlanSite {
 }
 
 /** The choice for every site: the current one, overridden by the plan's entries in order. */
-export function resolvePlan(plan: Plan, sites: PlanSite[]): Map<string, VariantChoice> {
+export function resolvePlan(plan: Plan, sites: (PlanSite & CheckedSite)[]): Map<string, VariantChoice> {
+  return resolvePlanChecked(plan, sites).choices;
+}
+
+/**
+ * resolvePlan with the plan checked against the sites (planChecks.ts): a PlanError for values no engine can
+ * build (r·D beyond any tensor, k beyond the model's residuals), warnings for senseless values and entries
+ * that later ones override entirely.
+ */
+export function resolvePlanChecked(plan: Plan, sites: (PlanSite & CheckedSite)[]): { choices: Map<string, VariantChoice>; warnings: string[] } {
   const out = new Map(sites.map((s) => [s.id, s.current]));
-  for (const e of plan.entries) {
+  const entries: ResolvedEntry[] = [];
+  const winner = new Map<string, ResolvedEntry>();
+  plan.entries.forEach((e, i) => {
     const match = matcher(e.target);
     const hit = sites.filter((s) => match(s.id) || match(s.merge));
     if (hit.length === 0 && e.target !== 'all') {
       const names = sites.map((s) => s.id);
       throw new PlanError(`no residual site matches '${e.target}'; the sites are ${names.length ? names.join(', ') : '(none)'}`);
     }
-    for (const s of hit) out.set(s.id, e.choice);
+    const entry = { text: plan.texts?.[i] ?? e.target, choice: e.choice, kGiven: plan.given?.[i]?.includes('k') ?? false, sites: hit.map((s) => s.id) };
+    entries.push(entry);
+    for (const s of hit) {
+      out.set(s.id, e.choice);
+      winner.set(s.id, entry);
+    }
+  });
+  try {
+    return { choices: out, warnings: checkPlan(entries, sites, winner) };
+  } catch (e) {
+    if (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError)) throw new PlanError(e.message);
+    throw e;
   }
-  return out;
 }

@@ -22,10 +22,18 @@ const prelu = spec(
 
 export const activationSpecs: Record<string, LayerSpec> = {
   Activation: identitySpec('Activation'),
-  ReLU: identitySpec('ReLU'),
-  LeakyReLU: identitySpec('LeakyReLU'),
-  ELU: identitySpec('ELU'),
-  ThresholdedReLU: identitySpec('ThresholdedReLU'),
+  // Keras' own checks: max_value, negative_slope >= 0 (ReLU), alpha / negative_slope >= 0 (LeakyReLU), theta >= 0.
+  ReLU: identitySpec('ReLU', (c) => {
+    c.num('max_value', 0, { min: 0 });
+    c.num('negative_slope', 0, { min: 0 });
+    c.num('threshold', 0);
+  }),
+  LeakyReLU: identitySpec('LeakyReLU', (c) => {
+    c.num('alpha', 0.3, { min: 0 });
+    c.num('negative_slope', 0.3, { min: 0 });
+  }),
+  ELU: identitySpec('ELU', (c) => void c.num('alpha', 1)),
+  ThresholdedReLU: identitySpec('ThresholdedReLU', (c) => void c.num('theta', 1, { min: 0 })),
   Softmax: identitySpec('Softmax'),
   PReLU: prelu,
 };

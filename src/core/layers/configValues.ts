@@ -3,6 +3,7 @@ import { ShapeError } from '../layerSpec';
 export type Config = Record<string, unknown>;
 
 const show = (v: unknown): string => {
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : `${v} (a number beyond the range of a double)`;
   try {
     const s = JSON.stringify(v);
     return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
@@ -11,7 +12,30 @@ const show = (v: unknown): string => {
   }
 };
 
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+/**
+ * The largest size (units, filters, kernel, ...) read from a config: TF's and tfjs's shape dims are int32.
+ * Larger values (1e20 parses as an integer) would price weights no engine can build, so they are refused.
+ */
+export const MAX_SIZE = 2 ** 31 - 1;
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= MAX_SIZE;
+
+/** Bounds of a float config value; `below` and `above` are exclusive. */
+export interface NumRange {
+  min?: number;
+  max?: number;
+  above?: number;
+  below?: number;
+}
+
+const rangeText = (r: NumRange): string => {
+  const lo = r.above !== undefined ? `> ${r.above}` : r.min !== undefined ? `>= ${r.min}` : '';
+  const hi = r.below !== undefined ? `< ${r.below}` : r.max !== undefined ? `<= ${r.max}` : '';
+  return ['a finite number', [lo, hi].filter(Boolean).join(' and ')].filter(Boolean).join(' ');
+};
+
+const inRange = (v: number, r: NumRange): boolean =>
+  Number.isFinite(v) && !(r.min !== undefined && v < r.min) && !(r.max !== undefined && v > r.max) && !(r.above !== undefined && v <= r.above) && !(r.below !== undefined && v >= r.below);
 
 /**
  * Reads one layer's config the way Keras does: a missing or null key takes the Keras default, an int
@@ -43,13 +67,27 @@ export class ConfigReader {
   /** An integer >= min; `dflt` undefined means the key is required. */
   int(key: string, dflt?: number, min = 1): number {
     let v = this.config[key];
-    const expected = min === -Infinity ? 'an integer' : `an integer >= ${min}`;
+    const expected = min === -Infinity ? `an integer of magnitude <= ${MAX_SIZE}` : `an integer >= ${min} and <= ${MAX_SIZE}`;
     if (v === undefined || v === null) {
       if (dflt === undefined) this.fail(key, `${expected} (required)`);
       return dflt;
     }
     if (Array.isArray(v) && v.length === 1) v = v[0];
     if (!isInt(v) || v < min) this.fail(key, expected);
+    return v;
+  }
+
+  /**
+   * A finite number within `range` (a float setting: dropout rate, epsilon, slope); a missing or null key takes
+   * `dflt` (undefined: required). A string such as "0.5", NaN, or 1e400 (read as Infinity) is an error, not a default.
+   */
+  num(key: string, dflt: number | undefined, range: NumRange = {}): number {
+    const v = this.config[key];
+    if (v === undefined || v === null) {
+      if (dflt === undefined) this.fail(key, `${rangeText(range)} (required)`);
+      return dflt;
+    }
+    if (typeof v !== 'number' || !inRange(v, range)) this.fail(key, rangeText(range));
     return v;
   }
 
@@ -65,7 +103,7 @@ export class ConfigReader {
       if (dflt === undefined) this.fail(key, `an integer or a list of ${n} integers (required)`);
       v = dflt;
     }
-    const expected = `an integer >= ${min} or a list of ${n} such integers`;
+    const expected = `an integer >= ${min} and <= ${MAX_SIZE}, or a list of ${n} such integers`;
     if (isInt(v)) {
       if (v < min) this.fail(key, expected);
       return Array.from({ length: n }, () => v as number);

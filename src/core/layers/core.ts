@@ -27,18 +27,43 @@ function declared(c: ConfigReader): Shape {
   return c.fail('batch_input_shape', 'a declared input shape (batch_input_shape, batch_shape, input_shape or shape)');
 }
 
+/** Keras requires the rate; tf.nn.dropout's range: a rate of 1 would scale the kept values by 1/0. */
+const rate = (c: ConfigReader): void => void c.num('rate', undefined, { min: 0, below: 1 });
+
+/** Keras Dropout: noise_shape is null or one entry per input axis, each null or a positive integer. */
+function dropout(c: ConfigReader): void {
+  rate(c);
+  const ns = c.raw('noise_shape');
+  if (ns !== undefined && ns !== null && !(Array.isArray(ns) && ns.every((d) => d === null || (Number.isInteger(d) && (d as number) >= 1)))) {
+    c.fail('noise_shape', 'null or a list of positive integers or nulls');
+  }
+}
+
+/** A number or a list of numbers (Rescaling's scale and offset broadcast over the last axis). */
+function numbers(c: ConfigReader, key: string): void {
+  const v = c.raw(key);
+  if (!Array.isArray(v)) c.num(key, 0);
+  else if (!v.every((x) => typeof x === 'number' && Number.isFinite(x))) c.fail(key, 'a finite number or a list of finite numbers');
+}
+
 export const coreSpecs: Record<string, LayerSpec> = {
   // An input layer is never called on tensors: whatever inputs a reader passes are ignored.
   InputLayer: spec('InputLayer', (c) => [declared(c)]),
-  Dropout: identitySpec('Dropout'),
-  SpatialDropout1D: identitySpec('SpatialDropout1D'),
-  SpatialDropout2D: identitySpec('SpatialDropout2D'),
-  SpatialDropout3D: identitySpec('SpatialDropout3D'),
-  GaussianNoise: identitySpec('GaussianNoise'),
-  GaussianDropout: identitySpec('GaussianDropout'),
-  AlphaDropout: identitySpec('AlphaDropout'),
-  ActivityRegularization: identitySpec('ActivityRegularization'),
-  Masking: identitySpec('Masking'),
+  Dropout: identitySpec('Dropout', dropout),
+  SpatialDropout1D: identitySpec('SpatialDropout1D', rate),
+  SpatialDropout2D: identitySpec('SpatialDropout2D', rate),
+  SpatialDropout3D: identitySpec('SpatialDropout3D', rate),
+  GaussianNoise: identitySpec('GaussianNoise', (c) => void c.num('stddev', undefined, { min: 0 })),
+  GaussianDropout: identitySpec('GaussianDropout', rate),
+  AlphaDropout: identitySpec('AlphaDropout', rate),
+  ActivityRegularization: identitySpec('ActivityRegularization', (c) => {
+    c.num('l1', 0, { min: 0 });
+    c.num('l2', 0, { min: 0 });
+  }),
+  Masking: identitySpec('Masking', (c) => void c.num('mask_value', 0)),
   Identity: identitySpec('Identity'),
-  Rescaling: identitySpec('Rescaling'),
+  Rescaling: identitySpec('Rescaling', (c) => {
+    numbers(c, 'scale');
+    numbers(c, 'offset');
+  }),
 };

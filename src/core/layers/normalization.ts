@@ -15,21 +15,30 @@ function featureSize(cls: string, c: ConfigReader, s: Shape, key: string, dflt: 
 
 const sameShape = (cls: string) => (_c: ConfigReader, inputs: Shape[]) => [single(cls, inputs, 2).slice()];
 
+/** epsilon (> 0: it keeps 1/sqrt(var + eps) finite) and, for BatchNormalization, momentum in [0, 1]. */
+const withSettings =
+  (cls: string, momentum = false) =>
+  (c: ConfigReader, inputs: Shape[]): Shape[] => {
+    c.num('epsilon', 1e-3, { above: 0 });
+    if (momentum) c.num('momentum', 0.99, { min: 0, max: 1 });
+    return sameShape(cls)(c, inputs);
+  };
+
 /** gamma and beta are trainable; the moving mean and variance are not (tfjs and Keras agree). */
-const batchNorm = spec('BatchNormalization', sameShape('BatchNormalization'), (c, inputs) => {
+const batchNorm = spec('BatchNormalization', withSettings('BatchNormalization', true), (c, inputs) => {
   const n = featureSize('BatchNormalization', c, inputs[0]!, 'axis', [-1]);
   return { trainable: (c.bool('scale', true) ? n : 0) + (c.bool('center', true) ? n : 0), nonTrainable: 2 * n };
 });
 
 /** Keras 3 rms_scaling keeps gamma only, whatever center says. */
-const layerNorm = spec('LayerNormalization', sameShape('LayerNormalization'), (c, inputs) => {
+const layerNorm = spec('LayerNormalization', withSettings('LayerNormalization'), (c, inputs) => {
   const n = featureSize('LayerNormalization', c, inputs[0]!, 'axis', [-1]);
   const rms = c.bool('rms_scaling', false);
   return { trainable: (c.bool('scale', true) || rms ? n : 0) + (c.bool('center', true) && !rms ? n : 0), nonTrainable: 0 };
 });
 
 /** GroupNormalization: gamma and beta over the channel axis, which the groups must divide. */
-const groupNorm = spec('GroupNormalization', sameShape('GroupNormalization'), (c, inputs) => {
+const groupNorm = spec('GroupNormalization', withSettings('GroupNormalization'), (c, inputs) => {
   const s = inputs[0]!;
   const axis = resolveAxis('GroupNormalization', c.int('axis', -1, -Infinity), s.length);
   const ch = known('GroupNormalization', s, axis, 'channel dimension');

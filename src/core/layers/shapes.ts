@@ -99,5 +99,12 @@ export function spec(
   };
 }
 
-/** Layers whose output has the input's shape and that own no weights (activations, dropout, noise). */
-export const identitySpec = (cls: string): LayerSpec => spec(cls, (_c, inputs) => [single(cls, inputs).slice()]);
+/**
+ * Layers whose output has the input's shape and that own no weights (activations, dropout, noise). `check`
+ * validates the settings later steps use (a dropout rate the exporters write), so a bad one is a located problem.
+ */
+export const identitySpec = (cls: string, check?: (c: ConfigReader) => void): LayerSpec =>
+  spec(cls, (c, inputs) => {
+    check?.(c);
+    return [single(cls, inputs).slice()];
+  });

@@ -89,6 +89,7 @@ function functional(src: JsonSource, className: string, config: Node): ModelGrap
       nodes.push({ id: callId(layer.name, k), layer: layer.name, callIndex: k, inputs, path: [...layer.path, 'inbound_nodes', k] });
     });
   }
+  uniqueCallIds(src, nodes, read);
   return {
     name: stringProp(config, 'name') ?? className,
     className,
@@ -97,6 +98,19 @@ function functional(src: JsonSource, className: string, config: Node): ModelGrap
     inputs: ioRefs(src, config, 'input_layers').map(resolve),
     outputs: ioRefs(src, config, 'output_layers').map(resolve),
   };
+}
+
+/** Call k > 0 of layer 'a' is 'a#k': a layer literally named 'a#1' would be mistaken for it, so it is refused. */
+function uniqueCallIds(src: JsonSource, nodes: CallNode[], read: ReadLayer[]): void {
+  const seen = new Map<string, CallNode>();
+  for (const n of nodes) {
+    const other = seen.get(n.id);
+    if (other) {
+      const layer = read.find((r) => r.layer.name === (other.callIndex === 0 ? other : n).layer)!;
+      fail(src, prop(layer.node, 'name') ?? layer.node, `layer name "${layer.layer.name}" is also the name of call ${Math.max(n.callIndex, other.callIndex)} of layer "${(other.callIndex === 0 ? n : other).layer}"`, 'layer names that are not <another layer>#<call number>');
+    }
+    seen.set(n.id, n);
+  }
 }
 
 /** input_layers / output_layers: a list of [name, node, tensor], one bare triple (Keras 3), or a dict of them. */

@@ -108,5 +108,6 @@ export const withActivation =
     activation(c.raw('activation'), expr, ctx);
 
 
-export const num = (c: ConfigReader, key: string, dflt: number): number => (typeof c.raw(key) === 'number' ? (c.raw(key) as number) : dflt);
+/** A finite number or the default when absent; a string, NaN or an infinity is an error naming the key, never the default. */
+export const num = (c: ConfigReader, key: string, dflt: number): number => c.num(key, dflt);
 export const fn = (f: (x: string) => string): LayerCode => ({ call: (_self, [x]) => f(x!) });

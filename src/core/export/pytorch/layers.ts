@@ -129,7 +129,6 @@ const prelu: Emitter = (c, inputs) => {
   return { module: pyCall('PReLUTF', [tuple(shape)]), call: (self, [x]) => `${self}(${x})`, weights: [['alpha', 'alpha', 'copy']] };
 };
 
-
 const relu: Emitter = (c) => {
   const max = c.raw('max_value');
   const slope = num(c, 'negative_slope', 0);
