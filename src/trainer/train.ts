@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../util/fsAtomic';
 import { fileIOHandler, MODEL_JSON, WEIGHTS_BIN } from './ioHandler';
 import { DivergenceWatch, divergenceRule } from './divergence';
 import { memoryLimit, trackPeakMemory } from './memory';
-import { checkMemory, describeEstimate } from './memoryEstimate';
+import { checkMemory, describeEstimate, MemoryRefusal } from './memoryEstimate';
 import type { MemoryEstimate } from './memoryEstimate';
 import { RUN_RECORD, writeRunFailed, writeRunStart } from './runStub';
 import { describeEngine, resolveEngine, trainRunPyTorch } from './pytorchEngine';
@@ -239,16 +239,38 @@ async function validate(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, from:
  * Logs the memory estimate of a step at the batch the run will use and refuses a run that cannot fit the
  * engine (MemoryRefusal, before any model is built).
  */
-function checkRunMemory(spec: RunSpec, data: TrainData, config: TrainConfig, engine: EngineChoice, opts: TrainOptions): void {
+function checkRunMemory(spec: RunSpec, data: TrainData, config: TrainConfig, engine: EngineChoice, opts: Partial<Pick<TrainOptions, 'backend' | 'sink'>>): void {
   if (!spec.memory) return;
   const n = data.x.shape[0] ?? data.samples;
   const trainSamples = Math.max(1, Math.floor(n * (1 - config.validationSplit)));
   const processes = engine.name === 'pytorch' ? (config.processes ?? 1) : 1;
   const batch = Math.ceil(Math.min(config.batchSize, trainSamples) / processes);
   const estimate = spec.memory(engine.name, batch, config.optimizer, 4 * (data.x.size + data.y.size));
-  const limit = memoryLimit(engine, opts.backend);
+  const limit = opts.backend ? memoryLimit(engine, opts.backend) : undefined;
   opts.sink?.log?.({ level: 'info', message: `${spec.name}: ${describeEstimate(estimate, limit)}` });
-  if (limit) checkMemory(estimate, limit, opts.backend.name === 'wasm');
+  if (limit) checkMemory(estimate, limit, opts.backend?.name === 'wasm');
+}
+
+/**
+ * `--engine auto` chose TF.js but the run does not fit it (the wasm heap): PyTorch instead, when it can
+ * build the model and fits the machine; otherwise the choice stands and the check refuses the run.
+ */
+async function autoByMemory(spec: RunSpec, data: TrainData, config: TrainConfig, engine: EngineChoice, opts: TrainOptions): Promise<EngineChoice> {
+  if (config.engine !== 'auto' || engine.name !== 'tfjs') return engine;
+  try {
+    checkRunMemory(spec, data, config, engine, { backend: opts.backend });
+    return engine;
+  } catch (e) {
+    if (!(e instanceof MemoryRefusal)) throw e;
+    let torch: EngineChoice;
+    try {
+      torch = await resolveEngine({ ...config, engine: 'pytorch' }, opts.backend, [spec]);
+      checkRunMemory(spec, data, config, torch, { backend: opts.backend });
+    } catch {
+      return engine;
+    }
+    return { ...torch, reason: `auto: the run does not fit TF.js ${opts.backend.name} (${e.message.replace(/^not started: /, '').replace(/\. Ways out: .*$/, '')}), so PyTorch` };
+  }
 }
 
 /** Yields to the event loop so a cancel message (I/O) is handled between batches. */
@@ -275,6 +297,7 @@ async function trainEngine(spec: RunSpec, data: TrainData, config: TrainConfig, 
   let engine = opts.engine;
   if (!engine) {
     engine = await resolveEngine(config, opts.backend, [spec]);
+    engine = await autoByMemory(spec, data, config, engine, opts);
     if (config.engine !== undefined) opts.sink?.log?.({ level: 'info', message: describeEngine(engine) });
   }
   checkRunMemory(spec, data, config, engine, opts);

@@ -7,6 +7,9 @@ import type { OpenModel } from '../../src/core/model';
 import { buildModel } from '../../src/laurel/buildModel';
 import { memoryLimit, WASM_TENSOR_BYTES } from '../../src/trainer/memory';
 import { checkMemory, estimateTrainingMemory, largestBatch, MemoryRefusal } from '../../src/trainer/memoryEstimate';
+import { loadDataset } from '../../src/trainer/data/loadDataset';
+import { planRun, taskOf } from '../../src/trainer/runSpec';
+import { trainRun } from '../../src/trainer/train';
 import { fixturePath } from './fixturePath';
 
 const open = (file: string): OpenModel => openModel(file, readFileSync(fixturePath(file)));
@@ -86,6 +89,28 @@ describe('training fit: what TF.js builds, and memory before the start', () => {
       assert.throws(() => checkMemory(e, limit, true), new RegExp(`--batch-size ${fits} `));
       const small = estimateTrainingMemory({ analysis: m.analysis, params: m.params.total, engine: 'tfjs', batch: fits, optimizer: 'adam' });
       checkMemory(small, limit, true);
+    });
+
+    it('--engine auto sends a run that does not fit the wasm heap to PyTorch, and says why', async () => {
+      const m = open('keras3-resnet1d-dotkeras-config.json');
+      const spec = planRun(m);
+      const real = spec.memory!;
+      // This small model stands in for a large one: on TF.js it is priced at 1,000 times the wasm heap.
+      spec.memory = (engine, batch, optimizer, dataBytes) => {
+        const e = real(engine, batch, optimizer, dataBytes);
+        return engine === 'tfjs' ? { ...e, totalBytes: 1000 * WASM_TENSOR_BYTES } : e;
+      };
+      const data = await loadDataset({ kind: 'synthetic', samples: 4 }, taskOf(m));
+      try {
+        const config = { optimizer: 'adam' as const, learningRate: 1e-3, batchSize: 4, epochs: 1, validationSplit: 0, seed: 1, maxSteps: 1, engine: 'auto' as const };
+        const { record } = await trainRun(spec, data, config, { backend: wasm });
+        assert.equal(record.status, 'completed', record.message);
+        assert.equal(record.engine?.name, 'pytorch');
+        assert.match(record.engine!.reason, /^auto: the run does not fit TF\.js wasm \(memory estimate 2\.9 TiB.*allows \(3\.0 GiB\)\), so PyTorch$/);
+        await assert.rejects(trainRun(spec, data, { ...config, engine: 'tfjs' }, { backend: wasm }), MemoryRefusal);
+      } finally {
+        tf.dispose([data.x, data.y]);
+      }
     });
 
     it('the machine limit applies to PyTorch on the CPU; a CUDA device is not refused unprobed', () => {
