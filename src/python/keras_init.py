@@ -7,6 +7,7 @@ from the run seed and the weight's Keras name, so a layer that a LAuReL plan doe
 baseline and in every variant. A seed written in the file's initializer config is not used: the run seed decides.
 """
 import math
+import re
 import zlib
 
 import numpy as np
@@ -102,8 +103,11 @@ def initial_value(init, shape, rng):
     if name in _VARIANCE_SCALING:
         scale, mode, distribution = _VARIANCE_SCALING[name]
     elif name == "variancescaling":
-        scale, mode = float(c.get("scale", 1.0)), c.get("mode", "fan_in")
-        distribution = c.get("distribution", "truncated_normal")
+        # TF.js writes camelCase ("fanAvg", "truncatedNormal"); older TF.js files write null for the defaults.
+        snake = lambda v: re.sub(r"([a-z])([A-Z])", r"\1_\2", v).lower() if isinstance(v, str) else v
+        scale, mode = float(c.get("scale") if c.get("scale") is not None else 1.0), snake(c.get("mode")) or "fan_in"
+        # Keras's default is truncated_normal; TF.js's "normal" (a null in those older files).
+        distribution = snake(c["distribution"]) if c.get("distribution") else ("normal" if "distribution" in c else "truncated_normal")
     else:
         raise ValueError("initializer %r has no PyTorch-engine form" % (init,))
     fan_in, fan_out = keras_fans(shape)
@@ -114,9 +118,12 @@ def initial_value(init, shape, rng):
     if distribution == "uniform":
         limit = math.sqrt(3.0 * scale)
         return rng.uniform(-limit, limit, size=shape).astype(np.float32)
-    if distribution in ("truncated_normal", "normal"):
+    if distribution == "truncated_normal":
         # Keras: the stddev of a normal truncated at two stddevs is 0.8796... of the untruncated one.
         return _truncated_normal(rng, shape, 0.0, math.sqrt(scale) / 0.87962566103423978).astype(np.float32)
+    if distribution == "normal":
+        # What files that still write "normal" meant (TF.js, Keras before 2.2.3): truncated, without the correction.
+        return _truncated_normal(rng, shape, 0.0, math.sqrt(scale)).astype(np.float32)
     if distribution == "untruncated_normal":
         return rng.normal(0.0, math.sqrt(scale), size=shape).astype(np.float32)
     raise ValueError("VarianceScaling distribution %r is unknown" % (distribution,))

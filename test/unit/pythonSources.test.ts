@@ -90,11 +90,13 @@ describe('Python sources (src/python)', function () {
           'rn = initial_value("randomNormal", (100, 100), r())',
           'ortho = initial_value("orthogonal", (20, 60), r())',
           'c = initial_value({"class_name": "Constant", "config": {"value": 0.25}}, (3,), r())',
+          'tj = initial_value({"className": "x", "class_name": "VarianceScaling", "config": {"scale": 1, "mode": "fanAvg", "distribution": "uniform"}}, (100, 50), r())',
+          'old = initial_value({"class_name": "VarianceScaling", "config": {"scale": 1, "mode": None, "distribution": None, "seed": None}}, (400, 100), r())',
           'same = initial_value("glorot_uniform", k, weight_rng(7, "conv/kernel"))',
           'other = initial_value("glorot_uniform", k, weight_rng(7, "conv_1/kernel"))',
           'print(json.dumps({"fans": [fi, fo], "gu": [float(abs(gu).max()), (6 / (fi + fo)) ** 0.5], "hn": [float(hn.std()), (2 / 200) ** 0.5, float(abs(hn).max())],',
           '  "ln": float(ln.std() / (1 / 400) ** 0.5), "vs": [float(abs(vs).max()), (3 * 2 / 50) ** 0.5], "tn": [float(abs(tn).max()), float(tn.std())],',
-          '  "rn": float(rn.std()), "ortho": float(abs(ortho @ ortho.T - np.eye(20)).max()), "c": c.tolist(), "same": bool((same == gu).all()), "other": bool((other == gu).any()),',
+          '  "tj": [float(abs(tj).max()), (3 / 75) ** 0.5], "old": [float(old.std()), float(abs(old).max())], "rn": float(rn.std()), "ortho": float(abs(ortho @ ortho.T - np.eye(20)).max()), "c": c.tolist(), "same": bool((same == gu).all()), "other": bool((other == gu).any()),',
           '  "defaults": [DEFAULT_INITIALIZERS[n] for n in ("kernel", "recurrent_kernel", "bias", "gamma", "moving_variance", "embeddings")]}))',
         ].join('\n'),
     );
@@ -112,6 +114,11 @@ describe('Python sources (src/python)', function () {
     const [tnMax, tnStd] = r['tn'] as [number, number];
     assert.ok(tnMax <= 0.2 && tnStd > 0.08 && tnStd < 0.095, `truncated normal: max ${tnMax}, std ${tnStd}`);
     assert.ok(Math.abs((r['rn'] as number) - 0.05) < 0.002);
+    // TF.js camelCase settings, and the nulls older TF.js files write: fan_in, "normal" = truncated at 2 sigma, uncorrected.
+    const [tjMax, tjLimit] = r['tj'] as [number, number];
+    assert.ok(tjMax <= tjLimit && tjMax > 0.98 * tjLimit);
+    const [oldStd, oldMax] = r['old'] as [number, number];
+    assert.ok(oldMax <= 2 * 0.05 + 1e-9 && oldStd > 0.85 * 0.05 && oldStd < 0.9 * 0.05, `${oldStd} ${oldMax}`);
     assert.ok((r['ortho'] as number) < 1e-5);
     assert.deepEqual(r['c'], [0.25, 0.25, 0.25]);
     assert.equal(r['same'], true);

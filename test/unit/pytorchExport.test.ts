@@ -8,7 +8,8 @@ import { toPyTorch } from '../../src/core/export/pytorch';
 import { parsePlan, resolvePlan } from '../../src/core/laurel/planSpec';
 import { openModel, planModel } from '../../src/core/model';
 import type { OpenModel } from '../../src/core/model';
-import { check, examplePath, open, parityWork, PYTHON, results } from './pytorchParity';
+import { examplePath } from './fixturePath';
+import { check, open, parityWork, PYTHON, results } from './pytorchParity';
 import { requireSystemDeps } from './systemDeps';
 
 // The reference is TF.js (pytorchParity.ts): same weights, same batch, same outputs.

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { toPyTorch } from '../../src/core/export/pytorch';
+import { EMITTERS } from '../../src/core/export/pytorch/layers';
+import { layerSpecs } from '../../src/core/layers/catalog';
 import { openModel } from '../../src/core/model';
 import type { OpenModel } from '../../src/core/model';
 import { check, parityWork, PYTHON, results } from './pytorchParity';
@@ -67,6 +69,10 @@ describe('PyTorch forms of sequence and normalisation layers', function () {
   after(() => {
     if (parityWork.dir) rmSync(parityWork.dir, { recursive: true, force: true });
     if (results.length) console.log(`      parity:\n${results.map((r) => `        ${r}`).join('\n')}`);
+  });
+
+  it('every layer class the core counts has a PyTorch form', () => {
+    assert.deepEqual([...layerSpecs.keys()].filter((c) => c !== 'InputLayer' && !EMITTERS.has(c)), []);
   });
 
   it('SimpleRNN, LSTM (go_backwards, return_state), GRU, Bidirectional (concat, ave, mul, sum), TimeDistributed, LayerNormalization over two axes: TF.js outputs within 1e-5', async () => {

@@ -14,7 +14,7 @@ import { openModel, planModel } from '../../src/core/model';
 import type { OpenModel } from '../../src/core/model';
 import { mulberry32 } from '../../src/core/random';
 import { buildModel } from '../../src/laurel/buildModel';
-import { fixturePath } from './fixturePath';
+import { examplePath, fixturePath } from './fixturePath';
 import { SYSTEM_PYTHON } from './systemDeps';
 
 export const PYTHON = SYSTEM_PYTHON;
@@ -55,13 +55,6 @@ for n, p in init.items():
         laurel[n] = [float(p.abs().max()), float(p.min()), float(p.max())]
 print(json.dumps({"count": count, "maxAbsDiff": max(diffs), "scale": max(scales), "laurelInit": laurel}))
 `;
-
-/** examples/ sits in the repository; tests run from out/test/unit (bundled) or test/unit. */
-export function examplePath(file: string): string {
-  const found = ['../../..', '../..'].map((up) => join(__dirname, up, 'examples', file)).find((p) => existsSync(p));
-  if (!found) throw new Error(`examples/${file} not found above ${__dirname}`);
-  return found;
-}
 
 export const open = (file: string): OpenModel => openModel(file, readFileSync(file.includes('/') ? file : existsSync(fixturePath(file)) ? fixturePath(file) : examplePath(file)));
 
