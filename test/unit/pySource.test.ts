@@ -237,6 +237,8 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
       assert.match(`${e.phase} ${e.message}`, /timeout|past 1.5 s/);
     });
     it('no Python with torch: a message that says how to get one', async () => {
+      const named = await traceSource(pytorchFixture('cifar_resnet.py'), { explicit: join(work(), 'no-such-python') });
+      assert.deepEqual(named.ok ? null : [named.error.phase, named.error.message.includes('no-such-python')], ['torch', true]);
       const missing = await traceSource(pytorchFixture('cifar_resnet.py'), { python: join(work(), 'no-such-python') });
       assert.equal(missing.ok, false);
       assert.match((missing as { error: { message: string } }).error.message, /no-such-python: spawn .*ENOENT/);
