@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { toPyTorch } from '../../src/core/export/pytorch';
@@ -9,8 +8,7 @@ import { parsePlan, resolvePlan } from '../../src/core/laurel/planSpec';
 import { openModel, planModel } from '../../src/core/model';
 import type { OpenModel } from '../../src/core/model';
 import { examplePath } from './fixturePath';
-import { check, open, parityWork, PYTHON, results } from './pytorchParity';
-import { requireSystemDeps } from './systemDeps';
+import { check, open, parityHooks, parityWork, PYTHON } from './pytorchParity';
 
 // The reference is TF.js (pytorchParity.ts): same weights, same batch, same outputs.
 
@@ -90,16 +88,7 @@ function unsupportedModel(): OpenModel {
 }
 
 describe('PyTorch export', function () {
-  before(async function () {
-    requireSystemDeps(this, 'python3-torch', 'python3-numpy');
-    await tf.setBackend('cpu');
-    parityWork.dir = mkdtempSync(join(tmpdir(), 'laurel-pytorch-'));
-  });
-
-  after(() => {
-    if (parityWork.dir) rmSync(parityWork.dir, { recursive: true, force: true });
-    if (results.length) console.log(`      parity:\n${results.map((r) => `        ${r}`).join('\n')}`);
-  });
+  parityHooks('laurel-pytorch-');
 
   describe('output parity with TF.js and parameter counts', () => {
     for (const [file, specs] of CASES) {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { toPyTorch } from '../../src/core/export/pytorch';
@@ -9,8 +8,7 @@ import { EMITTERS } from '../../src/core/export/pytorch/layers';
 import { layerSpecs } from '../../src/core/layers/catalog';
 import { openModel } from '../../src/core/model';
 import type { OpenModel } from '../../src/core/model';
-import { check, parityWork, PYTHON, results } from './pytorchParity';
-import { requireSystemDeps } from './systemDeps';
+import { check, parityHooks, parityWork, PYTHON } from './pytorchParity';
 
 // PyTorch forms of the layers beyond plain conv nets: where TF.js has the layer, the exported module must give
 // TF.js's outputs within 1e-5 on the same weights (pytorchParity.ts); where it does not (MultiHeadAttention,
@@ -61,15 +59,7 @@ function runWith(m: OpenModel, script: string): Record<string, unknown> {
 
 describe('PyTorch forms of sequence and normalisation layers', function () {
   this.timeout(300_000);
-  before(async function () {
-    requireSystemDeps(this, 'python3-torch', 'python3-numpy');
-    await tf.setBackend('cpu');
-    parityWork.dir = mkdtempSync(join(tmpdir(), 'laurel-pytorch-layers-'));
-  });
-  after(() => {
-    if (parityWork.dir) rmSync(parityWork.dir, { recursive: true, force: true });
-    if (results.length) console.log(`      parity:\n${results.map((r) => `        ${r}`).join('\n')}`);
-  });
+  parityHooks('laurel-pytorch-layers-');
 
   it('every layer class the core counts has a PyTorch form', () => {
     assert.deepEqual([...layerSpecs.keys()].filter((c) => c !== 'InputLayer' && !EMITTERS.has(c)), []);

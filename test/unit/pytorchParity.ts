@@ -15,7 +15,9 @@ import type { OpenModel } from '../../src/core/model';
 import { mulberry32 } from '../../src/core/random';
 import { buildModel } from '../../src/laurel/buildModel';
 import { examplePath, fixturePath } from './fixturePath';
-import { SYSTEM_PYTHON } from './systemDeps';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { requireSystemDeps, SYSTEM_PYTHON } from './systemDeps';
 
 export const PYTHON = SYSTEM_PYTHON;
 const TOLERANCE = 1e-4;
@@ -162,4 +164,18 @@ export async function check(file: string | OpenModel, spec: string, tolerance = 
   assert.equal(p.count, m.params.total + planModel(m, spec).cost.addedParams, 'parameters + BN running statistics');
   assert.ok(p.maxAbsDiff <= tolerance * Math.max(1, p.scale), `max |torch - tfjs| = ${p.maxAbsDiff} (outputs up to ${p.scale})`);
   return p;
+}
+
+/** A parity suite's hooks: torch required, TF.js on the CPU backend, a temp folder, the parity lines printed after. */
+export function parityHooks(prefix: string): void {
+  before(async function () {
+    requireSystemDeps(this, 'python3-torch', 'python3-numpy');
+    await tf.setBackend('cpu');
+    parityWork.dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  after(() => {
+    if (parityWork.dir) rmSync(parityWork.dir, { recursive: true, force: true });
+    if (results.length) console.log(`      parity:\n${results.map((r) => `        ${r}`).join('\n')}`);
+    results.length = 0;
+  });
 }
