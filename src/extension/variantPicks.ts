@@ -23,7 +23,7 @@ const DETAIL: Record<Variant, string> = {
   'rw+lr': 'RW and LR together: y = α·f(x) + β·(x + B·A·x)',
   'rw+pa': 'RW and PA together',
   'rw+lr+pa': 'RW, LR and PA together (per-look-back low-rank pairs, Eq. 6)',
-  gemma: 'The Gemma 3n form: (f(x) + x)/√2 + (x + RMSNorm(x·A·B))/√2',
+  gemma: 'The Gemma 3n form: (f(x) + x)/√2 + (n + RMSNorm(n·A·B))/√2, n = x/rms(x) standing in for Gemma\'s pre-norm',
 };
 
 /** Whether a choice's cost depends on the rank r, and on PA's look-back k. */

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { hasLr, hasPa, hasRw, paModeOf } from '../core/laurel/variants';
 import type { LrInit, PaMode, RwNorm, Variant } from '../core/laurel/variants';
 import { downInitializer, upInitializer } from './initializers';
-import { lowRank, rmsNorm } from './ops';
+import { lowRank, rmsNorm, rmsUnit } from './ops';
 import { choiceOf, LaurelValueError, resolveSettings, settingsToConfig } from './options';
 import type { LaurelSettings } from './options';
 
@@ -59,8 +59,10 @@ const fmt = (s: Shape): string => `[${s.map((d) => d ?? 'null').join(', ')}]`;
  *   biases; RW logits [2] zeros (α = β = 0.5) or θ [1] zero (α = β = 0.5); `fixed` has no weights.
  * - gemma: Gemma 3n's block (§7) adapted to a generic site. Gemma reads the low-rank map from the pre-norm
  *   n = RMSNorm_in(x) that attention also reads; a generic add has no such n (any pre-norm belongs to f), so
- *   x takes its place: y = (f(x) + x)/√2 + (x + RMSNorm(x A B))/√2, RMSNorm with learned scale w [D]
- *   (init ones, eps 1e-6). B starts glorot-uniform, not zero (see `upInitializer`). Params 2rD + D.
+ *   a scale-free RMS normalisation of x takes its place: n = x/rms(x), y = (f(x) + x)/√2 + (n + RMSNorm(n A B))/√2,
+ *   RMSNorm with learned scale w [D] (init ones, eps 1e-6). Using x itself for n (as before) put x in twice
+ *   (coefficient √2 per site) and the residual stream's RMS grew from 0.62 to 15.1 over the prenorm mixer's 8
+ *   sites at initialisation. B starts glorot-uniform, not zero (see `upInitializer`). Params 2rD + D.
  *
  * Parameter counts equal `instanceCost` in core/laurel/variants.ts.
  */
@@ -175,7 +177,9 @@ export class LaurelResidual extends tf.layers.Layer {
       const x = list[si] as tf.Tensor;
       if (v === 'plain') return tf.add(f, x);
       if (v === 'gemma') {
-        const laurel = tf.add(x, rmsNorm(lowRank(x, this.read(this.lrDown), this.read(this.lrUp)), this.read(this.normScale)));
+        // n: the scale-free RMS normalisation of x, standing in for Gemma's pre-norm (see the class comment).
+        const n = rmsUnit(x);
+        const laurel = tf.add(n, rmsNorm(lowRank(n, this.read(this.lrDown), this.read(this.lrUp)), this.read(this.normScale)));
         return tf.mul(tf.add(tf.add(f, x), laurel), Math.SQRT1_2);
       }
       let g = x;

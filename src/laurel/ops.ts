@@ -14,6 +14,11 @@ export function lowRank(x: tf.Tensor, down: tf.Tensor, up: tf.Tensor): tf.Tensor
   return tf.reshape(tf.matMul(tf.matMul(flat, down as tf.Tensor2D), up as tf.Tensor2D), x.shape);
 }
 
+/** x / sqrt(mean(x², last axis) + eps): RMS normalisation without a learned scale. */
+export function rmsUnit(x: tf.Tensor, eps: number = RMS_EPS): tf.Tensor {
+  return tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)));
+}
+
 /** x / sqrt(mean(x², last axis) + eps) · w, with w [D] (Gemma 3n: the scale multiplies directly). */
 export function rmsNorm(x: tf.Tensor, scale: tf.Tensor, eps: number = RMS_EPS): tf.Tensor {
   const meanSquare = tf.mean(tf.square(x), -1, true);

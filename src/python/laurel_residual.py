@@ -50,7 +50,7 @@ class LaurelResidual(nn.Module):
     - plain: f + x.  rw: a f + b x.  lr: f + x + (x A) B.  rw+lr: a f + b (x + x A B).
     - pa: f + x + sum_j gamma_j h(x_{i-j}) (j = 0 is x itself).  rw+pa: a f + b (x + sum_j gamma_j h(x_{i-j})).
       h per pa_mode: identity, one shared pair (A, B), or a pair per j; rw+lr+pa (Eq. 6) always a pair per j.
-    - gemma (Gemma 3n's block on a generic site): (f + x) / sqrt2 + (x + RMSNorm(x A B)) / sqrt2.
+    - gemma (Gemma 3n's block on a generic site): (f + x) / sqrt2 + (n + RMSNorm(n A B)) / sqrt2, n = x / rms(x).
     - a, b: softmax of rw_logits [2] (zeros, so 0.5 each), sigmoid of rw_theta [1] (a = s, b = 1 - s), or fixed 1/sqrt2.
     Weights: lr_down / pa_down* A [D, r] (xavier or column-orthogonal), lr_up / pa_up* B [r, D] zeros (glorot
     for gemma: its RMSNorm would divide by sqrt(eps) at B = 0), gemma_norm_scale [D] ones, pa_gamma [terms] ones.
@@ -137,7 +137,8 @@ class LaurelResidual(nn.Module):
         if self.variant == "plain":
             return f + x
         if self.variant == "gemma":
-            laurel = x + rms_norm(low_rank(x, self.lr_down, self.lr_up), self.gemma_norm_scale)
+            n = x * torch.rsqrt(x.square().mean(-1, keepdim=True) + RMS_EPS)  # scale-free RMS norm: Gemma's pre-norm n
+            laurel = n + rms_norm(low_rank(n, self.lr_down, self.lr_up), self.gemma_norm_scale)
             return (f + x + laurel) * math.sqrt(0.5)
         g = x
         if self.lr_down is not None:

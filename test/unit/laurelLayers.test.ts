@@ -85,8 +85,9 @@ function reference(v: Variant, o: VariantOptions, w: Record<string, Vec>, ins: V
   const r = o.rank;
   if (v === 'plain') return plus(f, x);
   if (v === 'gemma') {
-    const n = rmsNormRef(lowRankRef(x, w['lr_down']!, w['lr_up']!, D, r), w['gemma_norm_scale']!, D);
-    return scale(plus(plus(f, x), plus(x, n)), Math.SQRT1_2);
+    const u = rmsNormRef(x, new Float32Array(D).fill(1), D); // the scale-free stand-in for Gemma's pre-norm
+    const n = rmsNormRef(lowRankRef(u, w['lr_down']!, w['lr_up']!, D, r), w['gemma_norm_scale']!, D);
+    return scale(plus(plus(f, x), plus(u, n)), Math.SQRT1_2);
   }
   let g = x;
   if (v === 'lr' || v === 'rw+lr') g = plus(x, lowRankRef(x, w['lr_down']!, w['lr_up']!, D, r));
@@ -345,14 +346,15 @@ describe('LaurelResidual (tfjs layer)', () => {
       const f = tf.tensor2d([[1, 1, 1, 1, 1, 1, 1, 1]]);
       const layer = new LaurelResidual({ variant: 'gemma', rank: r });
       layer.apply([f, x]);
-      const a = [1, 0, 0, 0, 0, 0, 0, 0]; // x·A = x[0] = 1
-      const b = [2, 0, 0, 0, 0, 0, 0, -2]; // x·A·B = [2, 0, ..., -2]; mean square = 8/8 = 1
+      const a = [1, 0, 0, 0, 0, 0, 0, 0]; // u·A = u[0]
+      const b = [2, 0, 0, 0, 0, 0, 0, -2]; // u·A·B = [2u0, 0, ..., -2u0]; mean square = u0²
       const w = [1, 1, 1, 1, 1, 1, 1, 0.5];
       setWeights(layer, { lr_down: a, lr_up: b, gemma_norm_scale: w });
-      const inv = 1 / Math.sqrt(1 + 1e-6);
-      const n = [2 * inv, 0, 0, 0, 0, 0, 0, -2 * inv * 0.5];
       const xs = [1, -1, 2, 0, 0, 1, 0, 3];
-      const want = xs.map((xi, c) => (1 + xi + xi + n[c]!) * Math.SQRT1_2);
+      const u = xs.map((xi) => xi / Math.sqrt(16 / 8 + 1e-6)); // n = x/rms(x): mean square of x is 16/8
+      const inv = 1 / Math.sqrt(u[0]! ** 2 + 1e-6);
+      const n = [2 * u[0]! * inv, 0, 0, 0, 0, 0, 0, -2 * u[0]! * inv * 0.5];
+      const want = xs.map((xi, c) => (1 + xi + u[c]! + n[c]!) * Math.SQRT1_2);
       assertClose(data(layer.apply([f, x]) as tf.Tensor), Float32Array.from(want), 1e-5);
     });
 
@@ -496,5 +498,41 @@ describe('LaurelResidual (tfjs layer)', () => {
       assertClose(data(y1), data(y0), 1e-6);
       assert.deepEqual(loaded.getLayer('site2').getConfig(), model.getLayer('site2').getConfig());
     });
+  });
+});
+
+describe('the Gemma form keeps the residual stream bounded at initialisation', function () {
+  it('prenorm mixer, all 8 sites gemma: the RMS of the stream stays within 4x of its input, plain-like', async function () {
+    const { openModel } = await import('../../src/core/model');
+    const { parsePlan, resolvePlan } = await import('../../src/core/laurel/planSpec');
+    const { buildModel } = await import('../../src/laurel/buildModel');
+    const { seedScope } = await import('../../src/trainer/seed');
+    const { readFileSync } = await import('node:fs');
+    const { join, resolve } = await import('node:path');
+    const file = join(resolve(__dirname, '../../..'), 'examples', 'prenorm-mixer.json');
+    const m = openModel(file, readFileSync(file));
+    assert.equal(m.sites.length, 8);
+    const rmsPerSite = async (spec: string): Promise<number[]> => {
+      const scope = seedScope(1);
+      try {
+        const model = await buildModel(m, resolvePlan(parsePlan(spec), m.sites));
+        const merges = m.sites.map((s) => model.getLayer(s.merge).output as tf.SymbolicTensor);
+        const probe = tf.model({ inputs: model.inputs, outputs: [model.inputs[0]!, ...merges] as unknown as tf.SymbolicTensor[] });
+        const shape = model.inputs[0]!.shape.map((d) => d ?? 4);
+        const x = tf.randomNormal(shape, 0, 1, 'float32', 3);
+        const outs = probe.predict(x) as tf.Tensor[];
+        const rms = outs.map((t) => Math.sqrt(tf.mean(tf.square(t)).dataSync()[0]!));
+        tf.dispose([x, ...outs]);
+        model.dispose();
+        return rms;
+      } finally {
+        scope.restore();
+      }
+    };
+    const plain = await rmsPerSite('all=plain');
+    const gemma = await rmsPerSite('all=gemma:r=4');
+    console.log(`      residual RMS, input then 8 sites: plain ${plain.map((v) => v.toFixed(2)).join(' ')}; gemma ${gemma.map((v) => v.toFixed(2)).join(' ')}`);
+    for (const v of gemma.slice(1)) assert.ok(v < 4 * gemma[0]! && v > gemma[0]! / 4, `gemma RMS ${v} vs input ${gemma[0]}`);
+    assert.ok(Math.max(...gemma.slice(1)) < 3 * Math.max(...plain.slice(1)), `gemma ${Math.max(...gemma)} vs plain ${Math.max(...plain)}`);
   });
 });
