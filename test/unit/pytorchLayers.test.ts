@@ -90,6 +90,32 @@ describe('PyTorch forms of sequence and normalisation layers', function () {
     await check(m, 'all=plain', STRICT);
   });
 
+  it('SeparableConv1D (no TF.js form) = SeparableConv2D on a height-1 image with the same weights (itself TF.js-checked)', () => {
+    const sep = { filters: 4, depth_multiplier: 2, padding: 'same', use_bias: true, activation: 'linear' };
+    const one = kerasModel('sep1', [inputLayer('x', [null, 9, 3]), call('SeparableConv1D', 'sep', { ...sep, kernel_size: [3], strides: [2] }, ['x'])], ['x'], 'sep');
+    const two = kerasModel('sep2', [inputLayer('x', [null, 1, 9, 3]), call('SeparableConv2D', 'sep', { ...sep, kernel_size: [1, 3], strides: [1, 2] }, ['x'])], ['x'], 'sep');
+    const other = join(parityWork.dir, 'sep2.py');
+    writeFileSync(other, toPyTorch(two).code);
+    const r = runWith(
+      one,
+      [
+        'spec2 = importlib.util.spec_from_file_location("two", ' + JSON.stringify(other) + ')',
+        'ex2 = importlib.util.module_from_spec(spec2)',
+        'spec2.loader.exec_module(ex2)',
+        'a, b = ex.Sep1().eval(), ex2.Sep2().eval()',
+        'dw, pw, bias = rng.normal(size=(3, 3, 2)), rng.normal(size=(1, 6, 4)), rng.normal(size=(4,))',
+        'ex.load_tfjs_weights(a, {"sep/depthwise_kernel": dw, "sep/pointwise_kernel": pw, "sep/bias": bias})',
+        'ex2.load_tfjs_weights(b, {"sep/depthwise_kernel": dw[None], "sep/pointwise_kernel": pw[None], "sep/bias": bias})',
+        'x = torch.tensor(rng.normal(size=(2, 9, 3)), dtype=torch.float32)',
+        'with torch.no_grad():',
+        '    ya, yb = a(x), b(x[:, None])[:, 0]',
+        'print(json.dumps({"shape": list(ya.shape), "diff": float((ya - yb).abs().max())}))',
+      ].join('\n'),
+    );
+    assert.deepEqual(r['shape'], [2, 5, 4]);
+    assert.ok((r['diff'] as number) < 1e-6, JSON.stringify(r));
+  });
+
   it("MultiHeadAttention = Keras's formula in NumPy (separate key input, value_dim != key_dim, output_shape, no attention to other heads)", () => {
     const mha = { num_heads: 2, key_dim: 3, value_dim: 5, output_shape: 8, use_bias: true, dropout: 0.0, attention_axes: null };
     const m = kerasModel('mha', [inputLayer('q', [null, 4, 6]), inputLayer('v', [null, 7, 4]), inputLayer('k', [null, 7, 3]), call('MultiHeadAttention', 'attn', mha, ['q', 'v', 'k'])], ['q', 'v', 'k'], 'attn');
