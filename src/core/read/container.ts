@@ -19,15 +19,39 @@ const ZIP = [0x50, 0x4b, 0x03, 0x04];
 const EMPTY_ZIP = [0x50, 0x4b, 0x05, 0x06];
 const HDF5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** UTF-8 text without a BOM; invalid UTF-8 is a ModelError, not replacement characters. */
+/**
+ * UTF-8 text without its BOM; invalid UTF-8 is a ModelError, not replacement characters. Only one BOM goes:
+ * a second one stays and is refused by the JSON parser, as JSON.parse and Python's json refuse it.
+ */
 export function decodeText(file: string, bytes: Uint8Array, inner?: string): string {
+  const expected = 'a JSON model file (Keras to_json, .keras config.json, TF.js model.json) or a .keras zip';
+  const wide = wideEncoding(bytes);
+  // UTF-16 without a BOM is also valid UTF-8 (ASCII and NULs): it must be named before decoding.
+  if (wide) throw new ModelError(`${wide} text, not UTF-8`, { file, inner }, `${expected}, saved as UTF-8`);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    throw new ModelError('not UTF-8 text', { file, inner }, 'a JSON model file (Keras to_json, .keras config.json, TF.js model.json) or a .keras zip');
+    throw new ModelError('not UTF-8 text', { file, inner }, expected);
   }
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/**
+ * 'UTF-16 (little-endian)' etc. for text in a wide encoding: by its BOM, or, without one, by the NUL bytes
+ * that ASCII characters (every JSON document starts with one) have in it.
+ */
+function wideEncoding(b: Uint8Array): string | undefined {
+  const at = (i: number): number | undefined => b[i];
+  if (at(0) === 0xff && at(1) === 0xfe) return at(2) === 0 && at(3) === 0 ? 'UTF-32 (little-endian, with a byte-order mark)' : 'UTF-16 (little-endian, with a byte-order mark)';
+  if (at(0) === 0 && at(1) === 0 && at(2) === 0xfe && at(3) === 0xff) return 'UTF-32 (big-endian, with a byte-order mark)';
+  if (at(0) === 0xfe && at(1) === 0xff) return 'UTF-16 (big-endian, with a byte-order mark)';
+  if (b.length < 4) return undefined;
+  if (at(0) !== 0 && at(1) === 0 && at(2) === 0 && at(3) === 0) return 'UTF-32 (little-endian)';
+  if (at(0) === 0 && at(1) === 0 && at(2) === 0 && at(3) !== 0) return 'UTF-32 (big-endian)';
+  if (at(0) !== 0 && at(1) === 0 && at(2) !== 0 && at(3) === 0) return 'UTF-16 (little-endian)';
+  if (at(0) === 0 && at(1) !== 0 && at(2) === 0 && at(3) !== 0) return 'UTF-16 (big-endian)';
+  return undefined;
 }
 
 export function openContainer(file: string, bytes: Uint8Array): Opened {

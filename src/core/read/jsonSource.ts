@@ -43,10 +43,18 @@ export function parseJson(file: string, text: string, inner?: string): JsonSourc
   if (errors.length > 0 || !root) {
     const e = errors[0];
     const offset = e ? original(e.offset) : 0;
-    const what = e ? `malformed JSON (${printParseErrorCode(e.error)})` : 'empty file';
+    const what = e ? `malformed JSON (${printParseErrorCode(e.error)}${printParseErrorCode(e.error) === 'InvalidSymbol' ? symbolName(text, offset) : ''})` : 'empty file';
     failAtOffset(src, offset, undefined, what, 'a complete JSON document');
   }
   return { ...src, root };
+}
+
+/** ': U+FEFF, a second byte-order mark' for a symbol that is not what it looks like (invisible or not ASCII). */
+function symbolName(text: string, offset: number): string {
+  const cp = text.codePointAt(offset);
+  if (cp === undefined || (cp > 0x20 && cp < 0x7f)) return '';
+  const name = cp === 0xfeff ? (offset === 0 ? ', a second byte-order mark' : ', a byte-order mark') : cp === 0xa0 ? ', a no-break space' : '';
+  return `: U+${cp.toString(16).toUpperCase().padStart(4, '0')}${name}`;
 }
 
 /**

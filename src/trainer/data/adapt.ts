@@ -21,7 +21,12 @@ export interface LabelInfo {
   integer: boolean;
   min: number;
   max: number;
+  /** Where the first non-integer label is and its value, when there is one. */
+  nonInteger?: string;
 }
+
+/** 'non-integer labels (data.csv:7, label column 2 ('y') holds 0.5)'. */
+const nonIntegerLabels = (y: LabelInfo): string => `non-integer labels${y.nonInteger ? ` (${y.nonInteger})` : ''}`;
 
 export interface FitPlan {
   /** Steps that choose samples (keep-classes); they run before the others and before `limit` counts. */
@@ -120,7 +125,7 @@ function planOutput(y: LabelInfo, task: Task, plan: FitPlan): void {
     return;
   }
   if (!classIndices) {
-    plan.outputProblems.push(`class labels must be non-negative integers; the data has ${y.integer ? range : 'non-integer labels'}`);
+    plan.outputProblems.push(`class labels must be non-negative integers; the data has ${y.integer ? range : nonIntegerLabels(y)}`);
     return;
   }
   if (width === null || (y.max + 1 > width && positions.length > 0)) {
@@ -189,7 +194,7 @@ export function adaptShapes(
       case 'keep-classes':
         // Shapes only: the counts are known once the samples are chosen (loadDataset says them).
         if (!labels.integer || labels.min < 0 || labels.shape.some((d) => d !== 1)) {
-          fail(step, `it needs one non-negative integer label per sample, the data has ${labels.integer ? `labels ${labels.min}..${labels.max}` : 'non-integer labels'} of ${formatShape(labels.shape)}`);
+          fail(step, `it needs one non-negative integer label per sample, the data has ${labels.integer ? `labels ${labels.min}..${labels.max}` : nonIntegerLabels(labels)} of ${formatShape(labels.shape)}`);
         }
         if (labels.min >= step.classes) fail(step, `every label is ${labels.min} or more, no sample would be left`);
         labels = { ...labels, max: Math.min(labels.max, step.classes - 1) };
@@ -198,7 +203,7 @@ export function adaptShapes(
       case 'one-hot': {
         if (!labels.integer || labels.min < 0 || labels.max >= step.classes) {
           const hint = labels.integer && labels.min >= 0 ? ` (keep-classes=${step.classes} first keeps only those samples)` : '';
-          fail(step, `it needs integer labels in 0..${step.classes - 1}, the data has ${labels.integer ? `${labels.min}..${labels.max}` : 'non-integer labels'}${hint}`);
+          fail(step, `it needs integer labels in 0..${step.classes - 1}, the data has ${labels.integer ? `${labels.min}..${labels.max}` : nonIntegerLabels(labels)}${hint}`);
         }
         const base = labels.shape[labels.shape.length - 1] === 1 ? labels.shape.slice(0, -1) : labels.shape;
         labels = { shape: [...base, step.classes], integer: true, min: 0, max: 1 };

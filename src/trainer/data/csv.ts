@@ -112,5 +112,6 @@ export function readCsv(path: string, label?: string | number, limit?: number): 
     }
   }
   const notes = [`label column ${col}${header ? ` ('${header[col]}')` : ''}${header ? ', header row skipped' : ''}`, ...limitNote(kept, data.length)];
-  return { name: `csv ${path}`, samples: kept, x, xShape: [width - 1], y, yShape: [], notes };
+  const labelAt = (i: number): string => `${path}:${data[i]!.line}, label column ${col}${header ? ` ('${header[col]}')` : ''}`;
+  return { name: `csv ${path}`, samples: kept, x, xShape: [width - 1], y, yShape: [], notes, labelAt };
 }

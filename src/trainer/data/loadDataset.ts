@@ -111,7 +111,7 @@ export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptat
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const read = (s: DatasetSpec): RawData & { classes?: number } => (s.kind === 'synthetic' ? generateSynthetic(s, task, maxBytes) : readRaw(s));
   let raw = read(spec);
-  let y = labelInfo(raw.y, raw.yShape);
+  let y = labelInfo(raw.y, raw.yShape, raw.labelAt);
   const plan = planFit(raw.xShape, y, task);
   const solvable = plan.inputProblems.length + plan.outputProblems.length === 0;
   const offers = solvable ? [...plan.select, ...plan.input, ...plan.output] : [];
@@ -127,7 +127,7 @@ export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptat
     // The limit counts kept samples, so read everything again when it cut the first read short.
     const full = spec.limit !== undefined ? read({ ...spec, limit: undefined }) : raw;
     raw = keepClasses(full, classes, checkLimit(spec.limit));
-    y = labelInfo(raw.y, raw.yShape);
+    y = labelInfo(raw.y, raw.yShape, raw.labelAt);
   }
   const shapes = adaptShapes(rest, raw.xShape, y);
   const after = planFit(shapes.x, shapes.y, task);

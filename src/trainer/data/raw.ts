@@ -16,19 +16,30 @@ export interface RawData {
   yShape: number[];
   /** What the reader did to the values, in words (scaling, limiting). */
   notes: string[];
+  /** Where sample i's label is in the file ('data.csv:7, label column 2 (\'y\')'), for messages. */
+  labelAt?: (sample: number) => string;
 }
 
-export function labelInfo(y: Float32Array, shape: number[]): LabelInfo {
+export function labelInfo(y: Float32Array, shape: number[], labelAt?: (sample: number) => string): LabelInfo {
   let integer = true;
   let min = Infinity;
   let max = -Infinity;
+  let first = -1;
   for (let i = 0; i < y.length; i++) {
     const v = y[i];
     if (v < min) min = v;
     if (v > max) max = v;
-    if (integer && !Number.isInteger(v)) integer = false;
+    if (integer && !Number.isInteger(v)) {
+      integer = false;
+      first = i;
+    }
   }
-  return { shape, integer, min: y.length ? min : 0, max: y.length ? max : 0 };
+  const info: LabelInfo = { shape, integer, min: y.length ? min : 0, max: y.length ? max : 0 };
+  if (first >= 0) {
+    const sample = Math.floor(first / Math.max(1, product(shape)));
+    info.nonInteger = `${labelAt ? labelAt(sample) : `sample ${sample}`} holds ${y[first]}`;
+  }
+  return info;
 }
 
 /** The file's bytes, gunzipped when they start with the gzip magic (whatever the name says). */
