@@ -7,11 +7,8 @@
  */
 import { deflateSync } from 'fflate';
 import { ModelError } from '../errors';
-import { crc32, memberData, readZipLayout, type ZipEntry } from '../read/zipArchive';
+import { crc32, memberData, readZipLayout, u16, u32, u64, type ZipEntry } from '../read/zipArchive';
 
-const u16 = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8);
-const u32 = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-const u64 = (b: Uint8Array, o: number): number => u32(b, o) + u32(b, o + 4) * 2 ** 32;
 function set32(b: Uint8Array, o: number, v: number): void {
   for (let i = 0; i < 4; i++) b[o + i] = (v >>> (8 * i)) & 0xff;
 }
