@@ -14,9 +14,10 @@ import type { ArchiveDocument, ModelController } from './modelController';
 /** The view type of the custom editor (package.json customEditors). */
 export const KERAS_EDITOR = 'laurel.kerasEditor';
 
-async function writeBytes(uri: vscode.Uri, bytes: Uint8Array): Promise<void> {
-  // Readers of the file see the old archive or the new one, never a part of it.
-  if (uri.scheme === 'file') writeFileAtomic(uri.fsPath, bytes);
+async function writeBytes(uri: vscode.Uri, bytes: Uint8Array, expect?: Uint8Array): Promise<void> {
+  // Readers of the file see the old archive or the new one, never a part of it; with `expect`, a file
+  // changed on disk by another program since it was read is not overwritten (the save fails, naming it).
+  if (uri.scheme === 'file') writeFileAtomic(uri.fsPath, bytes, expect ? { expect } : {});
   else await vscode.workspace.fs.writeFile(uri, bytes);
 }
 
@@ -29,6 +30,8 @@ class KerasDocument implements vscode.CustomDocument, ArchiveDocument {
     public bytes: Uint8Array,
     private readonly controller: ModelController,
     private readonly onEdit: (e: vscode.CustomDocumentEditEvent<KerasDocument>) => void,
+    /** The bytes on disk when last read or saved (unknown after a restore from a backup). */
+    private disk?: Uint8Array,
   ) {
     this.registration = controller.openArchive(this);
   }
@@ -46,12 +49,15 @@ class KerasDocument implements vscode.CustomDocument, ArchiveDocument {
   }
 
   async save(target = this.uri): Promise<void> {
-    await writeBytes(target, this.bytes);
+    const same = target.toString() === this.uri.toString();
+    await writeBytes(target, this.bytes, same ? this.disk : undefined);
+    if (same) this.disk = this.bytes;
   }
 
   /** Back to the bytes on disk: the original archive when nothing was saved. */
   async revert(): Promise<void> {
-    this.set(await vscode.workspace.fs.readFile(this.uri));
+    this.disk = await vscode.workspace.fs.readFile(this.uri);
+    this.set(this.disk);
   }
 
   async backup(destination: vscode.Uri): Promise<vscode.CustomDocumentBackup> {
@@ -80,7 +86,7 @@ class KerasEditorProvider implements vscode.CustomEditorProvider<KerasDocument> 
     // After a crash or hot exit, the unsaved bytes come back from the backup.
     const from = open.backupId ? vscode.Uri.parse(open.backupId, true) : uri;
     const bytes = await vscode.workspace.fs.readFile(from);
-    return new KerasDocument(uri, bytes, this.controller, (e) => this.changed.fire(e));
+    return new KerasDocument(uri, bytes, this.controller, (e) => this.changed.fire(e), open.backupId ? undefined : bytes);
   }
 
   resolveCustomEditor(document: KerasDocument, panel: vscode.WebviewPanel): void {

@@ -55,12 +55,13 @@ function wideEncoding(b: Uint8Array): string | undefined {
 }
 
 export function openContainer(file: string, bytes: Uint8Array): Opened {
-  // A zip may have a prefix (a self-extracting stub), as Python's zipfile allows: its end record decides.
-  // JSON text never holds the end record's raw control bytes, so this cannot mistake a JSON file.
-  if (startsWith(bytes, ZIP) || startsWith(bytes, EMPTY_ZIP) || findEocd(bytes) !== undefined) return openZip(file, bytes);
+  if (startsWith(bytes, ZIP) || startsWith(bytes, EMPTY_ZIP)) return openZip(file, bytes);
   if (startsWith(bytes, HDF5)) {
     throw new ModelError('this is a Keras HDF5 (.h5) file, which LAuReL Studio does not read', { file }, 'the model as JSON (model.to_json()), a .keras archive, or a TF.js model.json');
   }
+  // A zip may have a prefix (a self-extracting stub), as Python's zipfile allows: its end record decides.
+  // JSON text never holds the end record's raw control bytes, so this cannot mistake a JSON file.
+  if (findEocd(bytes) !== undefined) return openZip(file, bytes);
   if (bytes.length > MODEL_TEXT_LIMIT) tooLarge(file, bytes);
   const src = parseJson(file, decodeText(file, bytes));
   if (src.root.type !== 'string') return { container: 'plain', src };
