@@ -165,6 +165,8 @@ describe('.keras archives: byte-faithful rewrite, checked reads, located zip err
     const badCount = new Uint8Array(good);
     badCount[eocd + 10] = 9;
     refused('count.keras', badCount, /not a readable zip archive: central directory entry \d of 9 is damaged/);
+    const prefixed = file('prefixed.keras');
+    refused('cut-prefixed.keras', prefixed.subarray(0, prefixed.length - 30), /a zip archive \(its first member at byte 301\) without a readable end-of-central-directory record/);
     const truncated = good.subarray(0, good.length - 30);
     refused('truncated.keras', truncated, /not a readable zip archive: no end-of-central-directory record/);
     const cut = new Uint8Array(good);

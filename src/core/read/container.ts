@@ -54,6 +54,20 @@ function wideEncoding(b: Uint8Array): string | undefined {
   return undefined;
 }
 
+/** The file's text; binary bytes holding a zip local header are named as a damaged zip, not as bad UTF-8. */
+function decodeAsText(file: string, bytes: Uint8Array): string {
+  try {
+    return decodeText(file, bytes);
+  } catch (e) {
+    for (let i = 0; i + 4 <= bytes.length; i++) {
+      if (bytes[i] === 0x50 && bytes[i + 1] === 0x4b && bytes[i + 2] === 3 && bytes[i + 3] === 4) {
+        throw new ModelError(`a zip archive (its first member at byte ${i}) without a readable end-of-central-directory record: truncated or damaged`, { file }, 'a Keras 3 .keras archive (a zip file)');
+      }
+    }
+    throw e;
+  }
+}
+
 export function openContainer(file: string, bytes: Uint8Array): Opened {
   if (startsWith(bytes, ZIP) || startsWith(bytes, EMPTY_ZIP)) return openZip(file, bytes);
   if (startsWith(bytes, HDF5)) {
@@ -63,7 +77,7 @@ export function openContainer(file: string, bytes: Uint8Array): Opened {
   // JSON text never holds the end record's raw control bytes, so this cannot mistake a JSON file.
   if (findEocd(bytes) !== undefined) return openZip(file, bytes);
   if (bytes.length > MODEL_TEXT_LIMIT) tooLarge(file, bytes);
-  const src = parseJson(file, decodeText(file, bytes));
+  const src = parseJson(file, decodeAsText(file, bytes));
   if (src.root.type !== 'string') return { container: 'plain', src };
   // A JSON string: the model JSON encoded a second time (json.dumps of model.to_json()).
   const inner = parseJson(file, src.root.value as string, 'the JSON string the file holds');
