@@ -81,6 +81,8 @@ function settingProblem(className: string, c: Record<string, unknown>): string |
     return `negative_slope=${c['negative_slope'] ?? 0}, threshold=${c['threshold'] ?? 0}`;
   }
   if (className === 'LayerNormalization' && c['rms_scaling'] === true) return 'rms_scaling=true';
+  // tfjs's GlobalPooling1D has no data_format: it pools axis 1 whatever the file says.
+  if (/^Global(Average|Max)Pooling1D$/.test(className) && /^channels_?first$/i.test(String(c['data_format']))) return 'data_format=channels_first';
   // tfjs makes the backward RNN from the forward one and ignores a backward_layer of its own.
   const fwd = c['layer'] as { class_name?: unknown; config?: Record<string, unknown> } | undefined;
   const bwd = c['backward_layer'] as typeof fwd;

@@ -127,7 +127,38 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
   for (const layer of graph.layers) {
     if (!a.layers.has(layer.name)) a.layers.set(layer.name, { layer, params: null, note: 'never called in the graph' });
   }
+  leaveOutDeadLayers(doc, a);
   return a;
+}
+
+/**
+ * Keras and TF.js build a functional model from the calls between its inputs and outputs: a layer none of
+ * whose calls leads to an output is not part of it. Its weights leave the totals, and it is a located
+ * problem (the file says more than the model has), so the totals match what Keras and TF.js count.
+ */
+function leaveOutDeadLayers(doc: ModelDocument, a: GraphAnalysis): void {
+  const byId = new Map(a.graph.nodes.map((n) => [n.id, n]));
+  const live = new Set<string>();
+  const stack = a.graph.outputs.map((t) => t.node);
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (live.has(id)) continue;
+    live.add(id);
+    for (const t of byId.get(id)?.inputs ?? []) stack.push(t.node);
+  }
+  const called = new Set(a.graph.nodes.map((n) => n.layer));
+  for (const layer of a.graph.layers) {
+    if (layer.className === 'InputLayer' || !called.has(layer.name) || a.graph.nodes.some((n) => n.layer === layer.name && live.has(n.id))) continue;
+    const info = a.layers.get(layer.name)!;
+    const weights = info.params ? info.params.trainable + info.params.nonTrainable : 0;
+    if (info.params) {
+      a.params.trainable -= info.params.trainable;
+      a.params.nonTrainable -= info.params.nonTrainable;
+    }
+    a.layers.set(layer.name, { layer, params: null, note: 'leads to no model output: not part of the model' });
+    const uncounted = weights ? ` (its ${weights.toLocaleString('en-US')} weights are not counted)` : '';
+    a.problems.push(new ModelError(`layer '${layer.name}' (${layer.sourceClassName}) leads to no model output: Keras and TF.js leave it out of the model${uncounted}`, locate(doc, layer.path)));
+  }
 }
 
 /**

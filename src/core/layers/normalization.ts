@@ -9,6 +9,8 @@ function featureSize(cls: string, c: ConfigReader, s: Shape, key: string, dflt: 
   const axes = c.axes(key, dflt) ?? [];
   const resolved = axes.map((a) => resolveAxis(cls, a, s.length, key));
   if (new Set(resolved).size !== resolved.length) c.fail(key, 'distinct axes');
+  // An empty list normalises nothing (Keras and TF.js refuse it); only Normalization reads none as 'all'.
+  if (resolved.length === 0 && cls !== 'Normalization') c.fail(key, 'at least one axis');
   if (resolved.includes(0) && cls !== 'Normalization') throw new ShapeError(`${cls}: ${key} ${JSON.stringify(c.raw(key))} includes the batch axis; expected feature axes only`);
   return product(resolved.map((a) => known(cls, s, a, `normalized axis ${a}`)));
 }
