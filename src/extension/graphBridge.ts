@@ -39,8 +39,8 @@ export function graphController(controller: ModelController): GraphController {
       void (async () => {
         const doc = await vscode.workspace.openTextDocument(uri);
         const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
-        const state = controller.fromDocument(doc);
-        if (!state?.ok || state.model.doc.container !== 'plain') return;
+        const state = await controller.fromUri(uri);
+        if (!state.ok || state.model.doc.container !== 'plain') return;
         const path = findLayerPath(state.model.doc.graph, layer);
         const node = path && nodeAt(state.model.doc, path);
         if (!node) return;
