@@ -278,7 +278,7 @@ describe('.py edits on awkward text (through Python)', function () {
     writeCompanion(work());
     const m = openPyModel(file, src, await trace(file));
     assert.deepEqual(m.sites.map((s) => [s.id, s.instances, s.editable]), [['L10', 1, true], ['L11', 1, true]]);
-    assert.throws(() => planPy(m, 'L10=pa'), /earlier activations/);
+    assert.throws(() => planPy(m, 'L10=pa:k=2'), /earlier activations/);
     const planned = planPy(m, 'all=gemma:r=2');
     assert.ok(!/[^\r]\n/.test(planned.text), 'CRLF kept');
     assert.match(planned.text, /self\.laurel_f = LaurelResidual\(variant="gemma", rank=2\)  # laurel replaces: "x \+ self\.f\(x\) \* len\(tag\)"\r\n/);
