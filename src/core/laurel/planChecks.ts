@@ -63,7 +63,7 @@ export function checkPlan(entries: ResolvedEntry[], sites: CheckedSite[], winner
       }
     }
     if (hasPa(e.choice.variant)) {
-      if (hit.length && k > sites.length) throw new Error(`'${e.text}': k=${k}, but the model has ${sites.length} residual site(s): PA can look back over at most ${sites.length} activation(s)`);
+      if (hit.length && e.kGiven && k > sites.length) throw new Error(`'${e.text}': k=${k}, but the model has ${sites.length} residual site(s): PA can look back over at most ${sites.length} activation(s)`);
       if (historic && hit.length && e.kGiven) {
         const most = Math.max(...hit.map((s) => paTermsAt(s as CheckedSite & HistorySite, historic, k)));
         if (most < k) warn(`'${e.text}': k=${k}, but at most ${most} activation(s) of the same shape exist at ${listed(e.sites)} (x_i and the residuals before it); k=${most} builds the same model`);
