@@ -16,6 +16,7 @@ import { seedReport, seedSummary } from '../trainer/seedSummary';
 import { writeFileAtomic } from '../util/fsAtomic';
 import { TrainerClient, TrainerExitError } from '../trainer/trainerClient';
 import { parseHead, trainingModel, TrainingOutputError } from '../trainer/trainingGraph';
+import { isPySource } from '../trainer/pySourceRuns';
 
 export const TRAIN_USAGE = `  laurel train FILE [--plan SPEC] [--data DATA] [--adapt auto|LIST] [OPTIONS]
       Train the model (with the plan's LAuReL layers) and save model.json, weights.bin and run.json.
@@ -31,8 +32,11 @@ OPTIONS: --epochs N (1)  --batch-size N (32)  --lr X (0.001)  --optimizer adam|s
   --torch-init keras|tfjs (PyTorch engine's initial weights: the file's Keras initializers, or TF.js's for exact parity)
   --out DIR (runs/<model>/<timestamp>/)  --output NAME (the output to train, by its layer; default the last)
   --head classes=K (global pooling + Dense(K, softmax) after the output, for training only: a feature-map output needs it)
+  --model EXPR --input EXPR (a PyTorch source FILE.py: as for 'laurel inspect'; it trains on the PyTorch engine,
+      each plan from a rewritten copy, the file untouched; same seed, data order and untouched modules' weights)
 DATA: synthetic[:samples=N][:classes=K] (default), fashion-mnist[:test][:limit=N], idx:IMAGES,LABELS,
-  csv:PATH[:label=COL], npy:X.npy,Y.npy (each with [:limit=N]). Ctrl-C cancels after the batch in progress.`;
+  csv:PATH[:label=COL], npy:X.npy,Y.npy (each with [:limit=N]); for a language model (.py, output (N, T, V)):
+  text:FILE[:limit=N] (bytes as tokens, next-byte targets, T from the input; the last windows validate). Ctrl-C cancels after the batch in progress.`;
 
 const BACKENDS: readonly BackendPreference[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
 const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'sgd', 'rmsprop'];
@@ -132,6 +136,8 @@ async function trainCommand(argv: string[]): Promise<number> {
       out: { type: 'string', short: 'o' },
       output: { type: 'string' },
       head: { type: 'string' },
+      model: { type: 'string' },
+      input: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -182,17 +188,33 @@ async function trainCommand(argv: string[]): Promise<number> {
   if (command === 'compare' && plans.length === 0) throw new TrainUsageError("'compare' needs --plans 'SPEC;SPEC;...' (for example 'plain;rw;rw+lr:r=16')");
 
   // Fail on an unreadable model, an output that cannot train or a bad plan here, before a process starts.
-  const model = openModel(file, readFileSync(file));
   const head = values.head !== undefined ? parseHead(values.head) : undefined;
   const picked = { ...(values.output !== undefined ? { output: values.output } : {}), ...(head ? { head } : {}) };
-  trainingModel(model, picked);
-  for (const p of command === 'compare' ? plans : values.plan ? [values.plan] : []) for (const w of planModel(model, p).warnings) console.error(`laurel: warning: ${w}`);
+  const py = isPySource(file);
+  if (py) {
+    // Measured and planned in the trainer (one forward pass in Python), which names a bad plan before training.
+    if (values.output !== undefined || head) throw new TrainUsageError('--output and --head are for Keras files; a PyTorch source trains its forward output');
+  } else {
+    if (values.model !== undefined || values.input !== undefined) throw new TrainUsageError('--model and --input are for PyTorch sources (.py)');
+    const model = openModel(file, readFileSync(file));
+    trainingModel(model, picked);
+    for (const p of command === 'compare' ? plans : values.plan ? [values.plan] : []) for (const w of planModel(model, p).warnings) console.error(`laurel: warning: ${w}`);
+  }
 
   const script = join(__dirname, 'trainer.js');
   if (!existsSync(script)) throw new TrainUsageError(`${script} is missing: run 'npm run build' first`);
   const outDir = resolve(values.out ?? join('runs', basename(file, extname(file)), stamp()));
   const data = values.data ?? 'synthetic';
-  const base = { modelPath: resolve(file), data, ...(values.adapt ? { adapt: values.adapt } : {}), ...picked, config, outDir };
+  const base = {
+    modelPath: resolve(file),
+    data,
+    ...(values.adapt ? { adapt: values.adapt } : {}),
+    ...picked,
+    ...(values.model !== undefined ? { pyModel: values.model } : {}),
+    ...(values.input !== undefined ? { pyInput: values.input } : {}),
+    config,
+    outDir,
+  };
 
   const client = new TrainerClient({ script, ...(values.backend ? { backend: values.backend as BackendPreference } : {}) });
   const tty = process.stdout.isTTY === true;

@@ -22,6 +22,9 @@ export interface TrainParams {
   output?: string;
   /** A classifier added after that output for training only (a feature-map output needs one). */
   head?: { classes: number };
+  /** A PyTorch source (.py): the model and input expressions in the file's namespace (else its `# laurel:` comment). */
+  pyModel?: string;
+  pyInput?: string;
   config: TrainConfig;
   /** Folder for model.json, weights.bin and run.json; created if missing. */
   outDir: string;

@@ -111,6 +111,9 @@ def _loss_fn(name):
         return f
     if name == "softmaxCrossEntropyFromLogits":
         return lambda z, y: -(y * torch.log_softmax(z, -1)).sum(-1).mean()
+    if name == "tokenCrossEntropy":
+        # Per-token logits (N, T, V) against next-token ids (N, T): a language model's loss.
+        return lambda z, y: torch.nn.functional.cross_entropy(z.reshape(-1, z.shape[-1]), y.reshape(-1))
     return lambda p, y: (p - y).square().mean()
 
 
@@ -119,6 +122,8 @@ def _acc_fn(name):
         return lambda p, y: ((p > 0.5) == (y > 0.5)).float().mean()
     if name in ("categoricalCrossentropy", "softmaxCrossEntropyFromLogits"):
         return lambda p, y: (p.argmax(-1) == y.argmax(-1)).float().mean()
+    if name == "tokenCrossEntropy":
+        return lambda p, y: (p.argmax(-1) == y).float().mean()
     return None
 
 
@@ -131,6 +136,20 @@ def _optimizer(name, params, lr):
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
     raise ValueError("unknown optimizer %r" % name)
+
+
+def _takes_targets(model):
+    import inspect
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return len(params) >= 2 and all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params[:2])
+
+
+def _logits(out):
+    """A model's output, or the first element of a (logits, loss) pair."""
+    return out[0] if isinstance(out, (tuple, list)) else out
 
 
 def _train(cfg, module):
@@ -176,6 +195,9 @@ def _train(cfg, module):
     bf16 = cuda and cfg.get("bf16", True) and torch.cuda.is_bf16_supported()
 
     model = getattr(module, cfg["className"])()
+    # A language model whose forward takes the targets (nanoGPT, minGPT: forward(idx, targets=None)) returns
+    # the logits of every position only when given them; it is called so, and its (logits, loss) pair is read.
+    pass_targets = cfg["loss"] == "tokenCrossEntropy" and _takes_targets(model)
     if cfg.get("weights"):
         # The TF.js engine's seeded initial weights: both engines start from the same point.
         blob = np.fromfile(cfg["weights"]["bin"], dtype=np.float32)
@@ -190,6 +212,8 @@ def _train(cfg, module):
 
     x = torch.from_numpy(np.load(cfg["x"])).to(device)
     y = torch.from_numpy(np.load(cfg["y"])).to(device)
+    if cfg["loss"] == "tokenCrossEntropy":
+        x, y = x.long(), y.long()  # token ids (exact in float32 below 2^24)
     order = np.load(cfg["order"]) if cfg.get("order") else None
     n = x.shape[0]
     n_train = int(cfg["trainSamples"])
@@ -222,7 +246,7 @@ def _train(cfg, module):
     def step_once(xb, yb, weight=1.0):
         opt.zero_grad(set_to_none=True)
         with autocast():
-            out = fwd(xb)
+            out = _logits(fwd(xb, yb) if pass_targets else fwd(xb))
         out = out.float()  # the loss in float32 under bf16 autocast
         loss = loss_f(out, yb)
         (loss * weight if weight != 1.0 else loss).backward()
@@ -254,7 +278,8 @@ def _train(cfg, module):
             for i in range(0, xv.shape[0], bs):
                 xb, yb = xv[i:i + bs], yv[i:i + bs]
                 with autocast():
-                    out = fwd(xb) if _WORLD == 1 else model(xb)  # the bare module: no collectives
+                    net_ = fwd if _WORLD == 1 else model  # the bare module: no collectives
+                    out = _logits(net_(xb, yb) if pass_targets else net_(xb))
                 out = out.float()
                 tot += loss_f(out, yb).item() * xb.shape[0]
                 if acc_f:

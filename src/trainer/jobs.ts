@@ -14,6 +14,8 @@ import { loadDataset, parseDataSpec } from './data/loadDataset';
 import type { Dataset } from './data/loadDataset';
 import { planRun, taskOf } from './runSpec';
 import { trainRun } from './train';
+import type { RunSpec } from './train';
+import { isPySource, pySourceData, pySourceRuns } from './pySourceRuns';
 import { trainingModel } from './trainingGraph';
 import type { TrainSink } from './train';
 
@@ -40,10 +42,25 @@ async function loadData(p: TrainParams | CompareParams, m: OpenModel, ctx: JobCo
   return data;
 }
 
-export async function trainJob(p: TrainParams, ctx: JobContext): Promise<RunRecord> {
+/** A PyTorch source's runs and data: measured once, every plan resolved before the data are read. */
+async function pySourceJob(p: TrainParams | CompareParams, plans: (string | undefined)[], ctx: JobContext): Promise<{ runs: RunSpec[]; data: Dataset }> {
+  const { runs, model, task } = await pySourceRuns(p, plans);
+  ctx.sink.log?.({ level: 'info', message: `${model.fileName}: PyTorch source, model ${model.trace!.model}, input ${model.trace!.input}; ${task.kind === 'tokens' ? `language model, context ${task.context}, vocabulary ${task.vocabulary}` : `${task.classes} class logits`}` });
+  const data = await pySourceData(p, task);
+  ctx.sink.log?.({ level: 'info', message: `data ${data.name}, ${data.samples} samples${data.adaptations.length ? `: ${data.adaptations.join('; ')}` : ''}` });
+  return { runs, data };
+}
+
+async function runsAndData(p: TrainParams | CompareParams, plans: (string | undefined)[], ctx: JobContext): Promise<{ runs: RunSpec[]; data: Dataset }> {
+  if (isPySource(p.modelPath)) return pySourceJob(p, plans, ctx);
   const m = openFile(p, ctx);
-  const run = planRun(m, p.plan); // a bad plan fails before the data are read
-  const data = await loadData(p, m, ctx);
+  const runs = plans.map((spec) => planRun(m, spec)); // a bad plan fails before the data are read
+  return { runs, data: await loadData(p, m, ctx) };
+}
+
+export async function trainJob(p: TrainParams, ctx: JobContext): Promise<RunRecord> {
+  const { runs, data } = await runsAndData(p, [p.plan], ctx);
+  const run = runs[0]!;
   try {
     const { record } = await trainRun(run, data, p.config, { backend: ctx.backend, signal: ctx.signal, sink: ctx.sink, outDir: p.outDir, ...(ctx.throttleMs !== undefined ? { throttleMs: ctx.throttleMs } : {}) });
     ctx.sink.runDone?.(record);
@@ -56,10 +73,8 @@ export async function trainJob(p: TrainParams, ctx: JobContext): Promise<RunReco
 
 export async function compareJob(p: CompareParams, ctx: JobContext): Promise<ComparisonRecord> {
   if (p.plans.length === 0) throw new Error('nothing to compare: no plans given');
-  const m = openFile(p, ctx);
-  // Resolve every plan before reading data or training, so a typo in the last one fails at once.
-  const runs = p.plans.map((spec) => planRun(m, spec));
-  const data = await loadData(p, m, ctx);
+  // Every plan is resolved before the data are read or anything trains, so a typo in the last one fails at once.
+  const { runs, data } = await runsAndData(p, p.plans, ctx);
   try {
     return await compareRuns(runs, data, p.config, {
       backend: ctx.backend,

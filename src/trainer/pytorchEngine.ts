@@ -21,7 +21,8 @@ import { writeFileAtomic } from '../util/fsAtomic';
 import { divergenceRule } from './divergence';
 import { findTorchPython, PythonNotFoundError } from './pythonFinder';
 import type { FindPythonOptions, PythonFound } from './pythonFinder';
-import { moduleClassName, npyBytes, writeTrainingFolder } from './pytorchScript';
+import { moduleClassName, npyBytes, writePySourceFolder, writeTrainingFolder } from './pytorchScript';
+import laurelResidualPy from '../python/laurel_residual.py';
 import { mulberry32 } from '../core/random';
 import { hashSeed, seedScope } from './seed';
 import { hasNonFinite, labelsFor, lossFor, outputHead, recordCurve, recordHeader, RUN_RECORD, validateConfig } from './train';
@@ -323,18 +324,20 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
   const processes = checkProcesses(config);
   const engine = opts.engine;
   if (engine.name !== 'pytorch' || !engine.python) throw new Error('trainRunPyTorch needs a resolved PyTorch engine');
-  if (!spec.pytorch) throw new Error(`${spec.name}: this run has no PyTorch module (RunSpec.pytorch)`);
+  if (!spec.pytorch && !spec.pySource) throw new Error(`${spec.name}: this run has no PyTorch module (RunSpec.pytorch)`);
+  const src = spec.pySource;
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const curve = recordCurve(opts.sink);
   const sink = curve.sink;
-  const exp = spec.pytorch();
-  if (exp.unsupported.length) {
+  const exp = src ? undefined : spec.pytorch!();
+  if (exp?.unsupported.length) {
     // One message naming every layer without a PyTorch form, before anything is written or started.
     throw new Error(`${spec.name}: the PyTorch engine cannot run ${exp.unsupported.map((u) => `${u.layer} (${u.className})`).join(', ')}; train it with --engine tfjs`);
   }
-  const className = moduleClassName(exp.code);
-  const init = config.torchInit ?? 'keras';
+  const className = exp ? moduleClassName(exp.code) : 'build';
+  // A PyTorch source starts from its own initialisation (the file's modules under torch.manual_seed(seed)).
+  const init = src ? 'source' : (config.torchInit ?? 'keras');
   const temp = mkdtempSync(join(tmpdir(), 'laurel-torch-'));
   try {
     const n = data.x.shape[0] ?? data.samples;
@@ -343,18 +346,18 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
     if (trainSamples < 1) throw new Error(`no training samples: ${n} sample(s) with validationSplit ${config.validationSplit}`);
     // The loss, the labels and the counts come from the model itself (the core's figures); TF.js is built only
     // when its initial weights are asked for.
-    let head = exp.output ?? { units: null, activation: undefined };
+    let head = (src ? src.head : exp?.output) ?? { units: null, activation: undefined };
     let manifest: Record<string, { offset: number; shape: number[] }> | undefined;
     if (init === 'tfjs') {
       const tfjs = await tfjsInitialWeights(spec, config.seed, join(temp, 'weights.bin'));
       manifest = tfjs.manifest;
       head = tfjs.head;
     }
-    const lossName = lossFor(head, data.classes).name;
+    const lossName = src && !src.head ? 'tokenCrossEntropy' : lossFor(head, data.classes).name;
     // The core's exact count of the planned model (parameters and BN statistics); a custom RunSpec without one takes Python's.
     const fileTotal = spec.baseParams !== undefined ? spec.baseParams + (spec.addedParams ?? 0) : undefined;
     let nonFiniteData = false;
-    const labels = labelsFor(head, data);
+    const labels = src && !src.head ? data.y : labelsFor(head, data);
     try {
       nonFiniteData = hasNonFinite(data.x) || hasNonFinite(labels);
       writeFileSync(join(temp, 'x.npy'), npyBytes(data.x.dataSync() as Float32Array, data.x.shape));
@@ -364,7 +367,8 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
     }
     const order = tfjsDataOrder(config.seed, trainSamples, config.epochs);
     writeFileSync(join(temp, 'order.npy'), npyBytes(order, [config.epochs, trainSamples]));
-    const script = writeTrainingFolder(temp, exp);
+    const folder = src ? writePySourceFolder(temp, src.fileName, src.text) : { script: writeTrainingFolder(temp, exp!), file: '' };
+    const script = folder.script;
     if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
     const stateDict = opts.outDir ? join(opts.outDir, TORCH_STATE) : null;
     const cfg = {
@@ -380,7 +384,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       x: join(temp, 'x.npy'),
       y: join(temp, 'y.npy'),
       order: join(temp, 'order.npy'),
-      ...(manifest ? { weights: { bin: join(temp, 'weights.bin'), manifest } } : { kerasInit: true }),
+      ...(src ? { pySource: { file: folder.file, userDir: src.userDir, model: src.model } } : manifest ? { weights: { bin: join(temp, 'weights.bin'), manifest } } : { kerasInit: true }),
       throttleMs: opts.throttleMs ?? 1000,
       watchStdin: true,
       compile: opts.compile ?? 'auto',
@@ -395,7 +399,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       message:
         `${spec.name}: ${fileTotal !== undefined ? fileTotal.toLocaleString('en-US') : '?'} params (+${(spec.addedParams ?? 0).toLocaleString('en-US')}), ${trainSamples} train / ${valSamples} val samples, ` +
         `batch ${config.batchSize}${processes > 1 ? ` over ${processes} processes` : ''}, ${Math.ceil(trainSamples / config.batchSize)} steps/epoch, ${lossName}, ${config.optimizer} lr ${config.learningRate}, engine pytorch ${engine.device}, ` +
-        (manifest ? 'initial weights copied from TF.js' : 'initial weights from the Keras initializers in the file'),
+        (src ? `initial weights from ${src.model} under torch.manual_seed(${config.seed})` : manifest ? 'initial weights copied from TF.js' : 'initial weights from the Keras initializers in the file'),
     });
 
     const port = processes > 1 ? await freePort() : 0;
@@ -424,7 +428,8 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
     if (opts.outDir) {
       saved = { dir: opts.outDir, record: join(opts.outDir, RUN_RECORD) };
       if (done.stateDict) {
-        writeFileAtomic(join(opts.outDir, TORCH_MODULE), exp.code);
+        writeFileAtomic(join(opts.outDir, TORCH_MODULE), src ? src.text : exp!.code);
+        if (src?.usesLaurel) writeFileAtomic(join(opts.outDir, 'laurel_residual.py'), laurelResidualPy);
         saved.torchState = done.stateDict;
         saved.torchModule = join(opts.outDir, TORCH_MODULE);
       }

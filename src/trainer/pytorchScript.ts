@@ -5,10 +5,12 @@
  * traceback (exit code 1). Under torchrun (WORLD_SIZE > 1) every rank trains its share of each global batch with
  * DistributedDataParallel and only rank 0 prints events and saves.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PyTorchExport } from '../core/export/pytorch';
 import trainLoop from '../python/laurel_train.py';
+import laurelResidualPy from '../python/laurel_residual.py';
+import pySourceModule from '../python/laurel_pysource.py';
 
 /** The generated module's file name in the run folder (the launcher imports it by this name). */
 export const MODEL_MODULE = 'laurel_model';
@@ -36,6 +38,23 @@ export function writeTrainingFolder(dir: string, exp: PyTorchExport): string {
   const script = join(dir, 'train.py');
   writeFileSync(script, LAUNCHER);
   return script;
+}
+
+/**
+ * The folder for a PyTorch source's variant: its text in src/ (a copy; the user's file is never written) with
+ * laurel_residual.py beside it, and laurel_pysource.py as the module the loop builds from. Returns the launcher
+ * and the copy's path (config.json's pySource.file).
+ */
+export function writePySourceFolder(dir: string, fileName: string, text: string): { script: string; file: string } {
+  mkdirSync(join(dir, 'src'));
+  const file = join(dir, 'src', fileName);
+  writeFileSync(file, text);
+  writeFileSync(join(dir, 'src', 'laurel_residual.py'), laurelResidualPy);
+  writeFileSync(join(dir, `${MODEL_MODULE}.py`), pySourceModule);
+  writeFileSync(join(dir, 'laurel_train.py'), trainLoop);
+  const script = join(dir, 'train.py');
+  writeFileSync(script, LAUNCHER);
+  return { script, file };
 }
 
 /** A version 1.0 .npy file (C order, little-endian) of float32 or int32 values. */

@@ -19,6 +19,7 @@ import { checkMemory, describeEstimate, MemoryRefusal } from './memoryEstimate';
 import type { MemoryEstimate } from './memoryEstimate';
 import { RUN_RECORD, writeRunFailed, writeRunStart } from './runStub';
 import { describeEngine, resolveEngine, trainRunPyTorch } from './pytorchEngine';
+import type { PySourceVariant } from './pySourceRuns';
 import { PRECISE_BN_SAMPLES, recomputeBatchNormStats } from './preciseBn';
 import { seedScope } from './seed';
 
@@ -72,6 +73,8 @@ export interface RunSpec {
   build: () => tf.LayersModel | Promise<tf.LayersModel>;
   /** The same model as PyTorch module code (toPyTorch), for the PyTorch engine. */
   pytorch?: () => PyTorchExport;
+  /** A PyTorch source's variant (`laurel train model.py`): the PyTorch engine trains it instead of `pytorch`. */
+  pySource?: PySourceVariant;
   /** Why TF.js cannot build this model (a layer or setting it lacks), or undefined when it can: `engine auto` reads it. */
   tfjsProblem?: () => string | undefined;
   model: RunRecord['model'];
