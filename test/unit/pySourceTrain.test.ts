@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { TrainConfig } from '../../src/protocol/runRecords';
 import { selectBackend } from '../../src/trainer/backend';
 import type { BackendChoice } from '../../src/trainer/backend';
@@ -63,14 +63,15 @@ describe('PyTorch sources: train and compare', function () {
       const { runs } = await pySourceRuns({ modelPath: c.file, data: 'synthetic', config: config(), outDir: tmp, pyModel: c.model, pyInput: c.input }, c.plans);
       // The run folder the engine writes, built under the run's seed as laurel_train.py builds it.
       const dumps = runs.map((r, i) => {
-        const dir = join(tmp, `init-${i}-${r.name.replace(/\W/g, '_')}`);
+        const dir = join(tmp, `init-${basename(c.file, '.py')}-${i}`);
         mkdirSync(dir);
         const folder = writePySourceFolder(dir, r.pySource!.fileName, r.pySource!.text);
         writeFileSync(join(dir, 'config.json'), JSON.stringify({ pySource: { file: folder.file, userDir: r.pySource!.userDir, model: r.pySource!.model } }));
         const py = `import sys, hashlib, json\nsys.path.insert(0, ${JSON.stringify(dir)})\nimport torch, laurel_model\ntorch.manual_seed(42)\nm = laurel_model.build()\nprint(json.dumps({k: hashlib.sha1(v.detach().contiguous().numpy().tobytes()).hexdigest() for k, v in m.state_dict().items()}))`;
         const p = spawnSync(SYSTEM_PYTHON, ['-c', py, join(dir, 'config.json')], { encoding: 'utf8' });
         assert.equal(p.status, 0, p.stderr);
-        return JSON.parse(p.stdout) as Record<string, string>;
+        // The last line: nanoGPT prints a warning of its own on stdout first.
+        return JSON.parse(p.stdout.trim().split('\n').pop()!) as Record<string, string>;
       });
       const [plain, variant] = dumps as [Record<string, string>, Record<string, string>];
       const shared = Object.keys(plain).filter((k) => k in variant);
