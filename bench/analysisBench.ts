@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { renderTable } from '../src/cli/table';
+import { renderTable } from '../src/report/table';
 import { openModel } from '../src/core/model';
 import { growthExponent, median, min, ms, timeBoth } from './stats';
 import { synthModelText, type BlockKind } from './synthModels';

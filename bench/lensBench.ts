@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { renderTable } from '../src/cli/table';
+import { renderTable } from '../src/report/table';
 import { DEFAULT_OPTIONS } from '../src/core/laurel/variants';
 import { LensEngine } from '../src/extension/lensEngine';
 import { median, min, ms } from './stats';

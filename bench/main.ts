@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { renderTable } from '../src/cli/table';
+import { renderTable } from '../src/report/table';
 import { openModel } from '../src/core/model';
 import type { OpenModel } from '../src/core/model';
 import { parsePlan, resolvePlan } from '../src/core/laurel/planSpec';

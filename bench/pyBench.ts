@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parser } from '@lezer/python';
-import { renderTable } from '../src/cli/table';
+import { renderTable } from '../src/report/table';
 import { DEFAULT_OPTIONS } from '../src/core/laurel/variants';
 import { openPyModel } from '../src/core/pysource/pyModel';
 import { buildPyLenses } from '../src/extension/pyLensSpecs';

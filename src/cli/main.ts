@@ -5,7 +5,7 @@ import { PlanError } from '../core/laurel/planSpec';
 import { inspectReport, openModel, plannedBytes, planModel } from '../core/model';
 import { EXPORT_TARGETS, exportModel, isExportTarget } from './exportCommand';
 import { sameFile, writeFileAtomic } from '../util/fsAtomic';
-import { planText, residualText, summaryText } from './inspectText';
+import { planText, residualText, summaryText } from '../report/inspectText';
 import { isTrainCommand, runTrainCommand, TRAIN_USAGE } from './trainCommands';
 import { isPyCommand, PY_USAGE, runPyCommand } from './pyCommands';
 import { PLAN_OPTIONS, UsageError, variantOptions } from './cliOptions';

@@ -15,7 +15,7 @@ import type { PlannedPy } from '../core/pysource/pyPlan';
 import { traceSource } from '../trainer/pySourceTrace';
 import { FileWriteError, sameFile, writeFileAtomic } from '../util/fsAtomic';
 import { writeCompanion } from '../util/laurelCompanion';
-import { percent, renderTable, thousands } from './table';
+import { percent, renderTable, thousands } from '../report/table';
 import { PLAN_OPTIONS, UsageError, variantOptions } from './cliOptions';
 
 export const PY_USAGE = `  laurel inspect MODEL.py [--model EXPR] [--input EXPR] [--plan SPEC] [--json] [--python PY] [--timeout S]

@@ -2,7 +2,7 @@
  * What the CodeLens shows, as plain data: the line, the title and the command of each lens. The
  * provider in codeLens.ts only turns these into vscode.CodeLens objects. Pure: no `vscode` (unit-tested).
  */
-import { percent, thousands } from '../cli/table';
+import { percent, thousands } from '../report/table';
 import type { ResidualSite } from '../core/analysis/residuals';
 import { siteCost } from '../core/laurel/planCost';
 import { variantLabel } from '../core/laurel/variants';

@@ -3,7 +3,7 @@
  * sites whose merges output the same shape, as the graph's "Whole stage"), each with its kind, width D, current
  * variant and, as children, what each variant would cost there. Pure: no `vscode` (unit-tested).
  */
-import { thousands } from '../cli/table';
+import { thousands } from '../report/table';
 import { siteCost } from '../core/laurel/planCost';
 import { variantLabel } from '../core/laurel/variants';
 import type { VariantChoice, VariantOptions } from '../core/laurel/variants';

@@ -2,7 +2,7 @@
  * The text of the Show Summary document and the edits of Format Model File. Pure: no `vscode`.
  */
 import { format } from 'jsonc-parser';
-import { planText, residualText, summaryText } from '../cli/inspectText';
+import { planText, residualText, summaryText } from '../report/inspectText';
 import type { VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import type { TextEdit } from '../core/write/planEdits';

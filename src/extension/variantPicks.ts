@@ -1,7 +1,7 @@
 /**
  * Quick-pick items for choosing a variant, each with what it would add to the model. Pure: no `vscode`.
  */
-import { thousands } from '../cli/table';
+import { thousands } from '../report/table';
 import { hasPa, VARIANTS, variantLabel } from '../core/laurel/variants';
 import type { Variant, VariantChoice, VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';

@@ -1,6 +1,6 @@
 // `laurel compare --seeds`: one comparison per seed, then per plan mean ± std and per variant the paired
 // difference to the first plan (the baseline) with a 95% CI. Pure (no tfjs), so the CLI bundle can import it.
-import { renderTable } from '../cli/table';
+import { renderTable } from '../report/table';
 import type { ComparisonRecord } from '../protocol/runRecords';
 import { mean, pairedT, std, verdict } from './seedStats';
 
