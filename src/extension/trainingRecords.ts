@@ -3,7 +3,7 @@
  * `vscode`, no tfjs): only types cross from the trainer.
  */
 import type { ComparisonRecord, RunRecord } from '../protocol/runRecords';
-import type { BackendChoice } from '../trainer/backend';
+import type { BackendChoice } from '../protocol/backends';
 import type { BackendView, EpochView, JobView, RunSummaryView, RunView } from './trainingView';
 
 export function runSummaryView(r: RunRecord): RunSummaryView {

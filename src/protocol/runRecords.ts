@@ -2,7 +2,7 @@
  * What a training run and a comparison leave behind (run.json, comparison.json) and what the trainer
  * returns over the protocol. Plain JSON data: the webview and the CLI read it without tfjs.
  */
-import type { BackendChoice } from '../trainer/backend';
+import type { BackendChoice } from './backends';
 
 export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
 

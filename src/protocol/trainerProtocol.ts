@@ -2,7 +2,7 @@
  * The typed messages between the host (CLI or extension) and the trainer child process
  * (dist/trainer.js), carried by RpcChannel over process.send. Directions are in each doc line.
  */
-import type { BackendName } from '../trainer/backend';
+import type { BackendName } from './backends';
 import type { ComparisonRecord, MemoryFigures, RunRecord, TrainConfig } from './runRecords';
 
 /** What to train: a model file, optionally with a plan, on a data set. */

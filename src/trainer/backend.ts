@@ -14,27 +14,9 @@ import { dirname, join, sep } from 'node:path';
 import { describeLoadFailure } from './backendReasons';
 import { registerDilatedConvGradients } from './kernels/dilatedGrads';
 import { registerWasmGradientKernels } from './wasmKernels';
+import type { BackendAttempt, BackendChoice } from '../protocol/backends';
 
 export type BackendPreference = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-
-export interface BackendAttempt {
-  candidate: string;
-  ok: boolean;
-  reason?: string;
-}
-
-export interface BackendChoice {
-  name: BackendName;
-  /** npm package that provides the backend. */
-  package: string;
-  /** Every candidate tried, fastest first, with the reason each failed one was skipped. */
-  tried: BackendAttempt[];
-  /** wasm only: worker threads in use (1 = single-threaded). */
-  threads?: number;
-  /** wasm only: whether the SIMD build was loaded. */
-  simd?: boolean;
-}
 
 export const PACKAGES = {
   'tfjs-node-gpu': '@tensorflow/tfjs-node-gpu',

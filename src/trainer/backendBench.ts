@@ -2,7 +2,8 @@
 // depthwise + dense) on one backend, so `npm run bench` can print backend ratios. Not a test.
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from './backend';
-import type { BackendName, BackendPreference } from './backend';
+import type { BackendPreference } from './backend';
+import type { BackendName } from '../protocol/backends';
 
 export interface BenchShape {
   batch: number;

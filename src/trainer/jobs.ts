@@ -7,7 +7,7 @@ import { openModel } from '../core/model';
 import type { OpenModel } from '../core/model';
 import type { ComparisonRecord, RunRecord } from '../protocol/runRecords';
 import type { CompareParams, TrainParams } from '../protocol/trainerProtocol';
-import type { BackendChoice } from './backend';
+import type { BackendChoice } from '../protocol/backends';
 import { compareRuns } from './compare';
 import { parseAdaptations } from './data/adapt';
 import { loadDataset, parseDataSpec } from './data/loadDataset';

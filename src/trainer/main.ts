@@ -7,7 +7,8 @@
 import { RpcChannel } from '../protocol/rpcChannel';
 import type { TrainerNotifications, TrainerRequests } from '../protocol/trainerProtocol';
 import { selectBackend } from './backend';
-import type { BackendChoice, BackendPreference } from './backend';
+import type { BackendPreference } from './backend';
+import type { BackendChoice } from '../protocol/backends';
 import { compareJob, trainJob } from './jobs';
 import type { JobContext } from './jobs';
 

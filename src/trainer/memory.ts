@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { freemem } from 'node:os';
 import type { EngineChoice, MemoryFigures } from '../protocol/runRecords';
-import type { BackendChoice } from './backend';
+import type { BackendChoice } from '../protocol/backends';
 import type { MemoryLimit } from './memoryEstimate';
 
 /**

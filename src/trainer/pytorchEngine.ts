@@ -16,7 +16,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { EngineChoice, EpochMetrics, LossSummary, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
-import type { BackendChoice } from './backend';
+import type { BackendChoice } from '../protocol/backends';
 import { writeFileAtomic } from '../util/fsAtomic';
 import { divergenceRule } from './divergence';
 import { findTorchPython, PythonNotFoundError } from './pythonFinder';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { PyTorchExport } from '../core/export/pytorch';
 import type { EngineChoice, EpochMetrics, LossSummary, RunCurve, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
 import type { BatchEndEvent, EpochEndEvent, LogEvent } from '../protocol/trainerProtocol';
-import type { BackendChoice } from './backend';
+import type { BackendChoice } from '../protocol/backends';
 import type { Dataset } from './data/loadDataset';
 import { writeFileAtomic } from '../util/fsAtomic';
 import { fileIOHandler, MODEL_JSON, WEIGHTS_BIN } from './ioHandler';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { TrainConfig } from '../../src/protocol/runRecords';
 import { selectBackend } from '../../src/trainer/backend';
-import type { BackendChoice } from '../../src/trainer/backend';
+import type { BackendChoice } from '../../src/protocol/backends';
 import { comparisonTable } from '../../src/trainer/comparisonTable';
 import { compareJob, trainJob } from '../../src/trainer/jobs';
 import { pySourceRuns, textData } from '../../src/trainer/pySourceRuns';

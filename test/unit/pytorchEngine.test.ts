@@ -9,7 +9,7 @@ import type { OpenModel } from '../../src/core/model';
 import type { EngineChoice, RunRecord, TrainConfig } from '../../src/protocol/runRecords';
 import type { BatchEndEvent, EpochEndEvent } from '../../src/protocol/trainerProtocol';
 import { selectBackend } from '../../src/trainer/backend';
-import type { BackendChoice } from '../../src/trainer/backend';
+import type { BackendChoice } from '../../src/protocol/backends';
 import { loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
 import { findTorchPython, NamedPythonError, PythonNotFoundError } from '../../src/trainer/pythonFinder';
 import { pythonArgs, pythonEnv, resolveEngine, tfjsDataOrder, TORCH_STATE } from '../../src/trainer/pytorchEngine';

@@ -5,7 +5,7 @@ import type { OpenModel } from '../../src/core/model';
 import type { TrainConfig } from '../../src/protocol/runRecords';
 import type { BatchEndEvent } from '../../src/protocol/trainerProtocol';
 import { selectBackend } from '../../src/trainer/backend';
-import type { BackendChoice } from '../../src/trainer/backend';
+import type { BackendChoice } from '../../src/protocol/backends';
 import { compareRuns } from '../../src/trainer/compare';
 import { loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
 import { resolveEngine } from '../../src/trainer/pytorchEngine';

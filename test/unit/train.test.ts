@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { openModel } from '../../src/core/model';
 import type { RunRecord, TrainConfig } from '../../src/protocol/runRecords';
 import { selectBackend } from '../../src/trainer/backend';
-import type { BackendChoice } from '../../src/trainer/backend';
+import type { BackendChoice } from '../../src/protocol/backends';
 import { compareRuns } from '../../src/trainer/compare';
 import { comparisonTable } from '../../src/trainer/comparisonTable';
 import { loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { RunRecord } from '../../src/protocol/runRecords';
-import type { BackendChoice } from '../../src/trainer/backend';
+import type { BackendChoice } from '../../src/protocol/backends';
 import { datasetPicks, idxLabelsFor, npyLabelsFor, specForFile, withLimit } from '../../src/extension/datasetPicks';
 import { readDatasetSetting, readTrainingSettings, TRAINING_DEFAULTS } from '../../src/extension/settings';
 import { backendFromLog, backendView, dataFromLog, mismatchOffers, parseRunFile, RunFileError, runSummaryView, sideBySide } from '../../src/extension/trainingRecords';
