@@ -138,6 +138,8 @@ class Tracer:
         inputs = [self.ref(t, line) for t in ins if not isinstance(t, torch.nn.Parameter)]
         outs = self.tensors(out, [])
         ids = [self.node(t, name, inputs, reads_param, line) for t in outs]
+        for j in ids[1:]:  # one call with several outputs (split, chunk): the graph draws one box
+            self.nodes[j]["first"] = ids[0]
         if name in ADD_NAMES and len(ids) == 1 and len(inputs) == 2 and not any(isinstance(t, torch.nn.Parameter) for t in ins):
             self.add(ids[0], inputs, line)
 
@@ -386,9 +388,16 @@ def run(args):
     total = sum(p.numel() for p in params)
     trainable = sum(p.numel() for p in params if p.requires_grad)
     modules = []
+    seen = set()  # parameters of an earlier module in named_modules() order: tied weights (lm_head = wte)
     for mpath, m in model.named_modules():
         own = sum(p.numel() for p in m.parameters(recurse=False))
-        modules.append({"path": mpath, "cls": type(m).__name__, "params": sum(p.numel() for p in m.parameters()), "own": own})
+        entry = {"path": mpath, "cls": type(m).__name__, "params": sum(p.numel() for p in m.parameters()), "own": own}
+        mine = list(m.parameters(recurse=False))
+        shared = sum(p.numel() for p in mine if id(p) in seen)
+        if shared:
+            entry["shared"] = shared
+        seen.update(id(p) for p in mine)
+        modules.append(entry)
     return {
         "version": 1, "file": path, "torch": torch.__version__, "model": model_expr, "input": input_expr,
         "params": {"total": total, "trainable": trainable, "nonTrainable": total - trainable},

@@ -18,6 +18,8 @@ export interface TraceNode {
   line: number | null;
   /** The op reads a parameter (f is learned). */
   param: boolean;
+  /** Set on the 2nd, 3rd, ... output of one call (split, chunk): the node id of its first output. */
+  first?: number;
 }
 
 export interface TraceCall {
@@ -62,6 +64,8 @@ export interface TraceModule {
   /** Parameters of the module and its children (a tied weight once). */
   params: number;
   own: number;
+  /** Of `own`, the parameters an earlier module (named_modules() order) holds too: tied weights. */
+  shared?: number;
 }
 
 export interface TraceError {
