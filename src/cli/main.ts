@@ -1,14 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ModelError } from '../core/errors';
-import { PlanError } from '../core/laurel/planSpec';
 import { inspectReport, openModel, plannedBytes, planModel } from '../core/model';
 import { EXPORT_TARGETS, exportModel, isExportTarget } from './exportCommand';
 import { sameFile, writeFileAtomic } from '../util/fsAtomic';
 import { planText, residualText, summaryText } from '../report/inspectText';
 import { isTrainCommand, runTrainCommand, TRAIN_USAGE } from './trainCommands';
 import { isPyCommand, PY_USAGE, runPyCommand } from './pyCommands';
-import { PLAN_OPTIONS, UsageError, variantOptions } from './cliOptions';
+import { cliErrorExit, PLAN_OPTIONS, readInput, UsageError, variantOptions } from './cliOptions';
 
 const USAGE = `laurel: inspect and edit the residual connections of Keras / TF.js model files
 
@@ -44,7 +41,7 @@ function run(argv: string[]): number {
   if (!file) throw new UsageError(`'${command}' needs a model FILE`);
   if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   const opts = variantOptions(values);
-  const model = openModel(file, readFileSync(file));
+  const model = openModel(file, readInput(file));
 
   if (command === 'inspect') {
     const planned = values.plan ? { spec: values.plan, ...planModel(model, values.plan, opts) } : undefined;
@@ -94,18 +91,7 @@ function main(): void {
   try {
     process.exitCode = run(process.argv.slice(2));
   } catch (e) {
-    if (e instanceof ModelError || e instanceof PlanError || e instanceof UsageError) {
-      console.error(`laurel: ${e.message}`);
-      process.exitCode = e instanceof UsageError ? 2 : 1;
-    } else if (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('E')) {
-      console.error(`laurel: ${e.message}`); // file system errors: ENOENT, EACCES, ...
-      process.exitCode = 1;
-    } else if (e instanceof TypeError && /parseArgs|option/i.test(String(e.stack))) {
-      console.error(`laurel: ${e.message}\n\n${USAGE}`);
-      process.exitCode = 2;
-    } else {
-      throw e;
-    }
+    process.exitCode = cliErrorExit(e, USAGE);
   }
 }
 

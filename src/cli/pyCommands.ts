@@ -2,10 +2,8 @@
  * `laurel inspect model.py` and `laurel apply model.py --plan SPEC`: PyTorch sources, measured by one
  * forward pass in a Python with torch (src/trainer/pySourceTrace.ts), edited as text (core/pysource).
  */
-import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PlanError } from '../core/laurel/planSpec';
 import { instanceCost, variantLabel } from '../core/laurel/variants';
 import type { Variant, VariantOptions } from '../core/laurel/variants';
 import { openPyModel } from '../core/pysource/pyModel';
@@ -13,10 +11,10 @@ import type { OpenPyModel } from '../core/pysource/pyModel';
 import { planPy, pyInspectReport } from '../core/pysource/pyPlan';
 import type { PlannedPy } from '../core/pysource/pyPlan';
 import { traceSource } from '../trainer/pySourceTrace';
-import { FileWriteError, sameFile, writeFileAtomic } from '../util/fsAtomic';
+import { sameFile, writeFileAtomic } from '../util/fsAtomic';
 import { writeCompanion } from '../util/laurelCompanion';
 import { percent, renderTable, thousands } from '../report/table';
-import { PLAN_OPTIONS, UsageError, variantOptions } from './cliOptions';
+import { cliErrorExit, PLAN_OPTIONS, readInput, UsageError, variantOptions } from './cliOptions';
 
 export const PY_USAGE = `  laurel inspect MODEL.py [--model EXPR] [--input EXPR] [--plan SPEC] [--json] [--python PY] [--timeout S]
   laurel apply MODEL.py --plan SPEC [-o OUT.py] [--model EXPR] [--input EXPR]
@@ -36,15 +34,7 @@ export async function runPyCommand(argv: string[]): Promise<number> {
   try {
     return await run(argv);
   } catch (e) {
-    if (e instanceof PlanError || e instanceof UsageError || e instanceof FileWriteError || (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('E'))) {
-      console.error(`laurel: ${e.message}`);
-      return e instanceof UsageError ? 2 : 1;
-    }
-    if (e instanceof TypeError && /parseArgs|option/i.test(String(e.stack))) {
-      console.error(`laurel: ${e.message}\n\n${PY_USAGE}`);
-      return 2;
-    }
-    throw e;
+    return cliErrorExit(e, PY_USAGE);
   }
 }
 
@@ -66,7 +56,7 @@ async function run(argv: string[]): Promise<number> {
   const timeout = values.timeout === undefined ? 60 : Number(values.timeout);
   if (!(timeout > 0)) throw new UsageError(`--timeout must be a positive number of seconds, got '${values.timeout}'`);
   const opts = variantOptions(values);
-  const text = readFileSync(file, 'utf8');
+  const text = readInput(file).toString('utf8');
   const r = await traceSource(file, { model: values.model, input: values.input, explicit: values.python, limitMs: timeout * 1000 });
   if (!r.ok) {
     console.error(`${file}${r.error.line ? `:${r.error.line}` : ''}: ${r.error.phase === 'torch' ? '' : `${r.error.phase}: `}${r.error.message}`);

@@ -1,10 +1,8 @@
 // `laurel train` and `laurel compare`: check the arguments and plans here, then hand the work to the
 // trainer process (dist/trainer.js) and print its progress. No tfjs in this bundle.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ModelError } from '../core/errors';
-import { PlanError } from '../core/laurel/planSpec';
 import { openModel, planModel } from '../core/model';
 import { RpcError } from '../protocol/rpcChannel';
 import { DEFAULT_TRAIN_CONFIG, TORCH_INITS } from '../protocol/runRecords';
@@ -17,6 +15,7 @@ import { writeFileAtomic } from '../util/fsAtomic';
 import { TrainerClient, TrainerExitError } from '../trainer/trainerClient';
 import { parseHead, trainingModel, TrainingOutputError } from '../trainer/trainingGraph';
 import { isPySource } from '../trainer/pySourceRuns';
+import { cliErrorExit, readInput, UsageError } from './cliOptions';
 
 export const TRAIN_USAGE = `  laurel train FILE [--plan SPEC] [--data DATA] [--adapt auto|LIST] [OPTIONS]
       Train the model (with the plan's LAuReL layers) and save model.json, weights.bin and run.json.
@@ -42,14 +41,12 @@ const BACKENDS: readonly BackendPreference[] = ['auto', 'tfjs-node-gpu', 'tfjs-n
 const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'sgd', 'rmsprop'];
 const ENGINES: readonly EnginePreference[] = ['auto', 'tfjs', 'pytorch'];
 
-class TrainUsageError extends Error {}
-
 export const isTrainCommand = (command: string | undefined): boolean => command === 'train' || command === 'compare';
 
 function number(name: string, v: string | undefined, d: number | undefined, check: (n: number) => boolean, what: string): number | undefined {
   if (v === undefined) return d;
   const n = Number(v);
-  if (v.trim() === '' || !check(n)) throw new TrainUsageError(`--${name} must be ${what}, got '${v}'`);
+  if (v.trim() === '' || !check(n)) throw new UsageError(`--${name} must be ${what}, got '${v}'`);
   return n;
 }
 const positiveInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
@@ -58,9 +55,9 @@ const positiveInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
 function parseSeeds(v: string): number[] {
   const seeds = v.split(',').map((s) => s.trim());
   const bad = seeds.find((s) => s === '' || !Number.isSafeInteger(Number(s)));
-  if (bad !== undefined) throw new TrainUsageError(`--seeds must be integers separated by commas, got '${v}'`);
+  if (bad !== undefined) throw new UsageError(`--seeds must be integers separated by commas, got '${v}'`);
   const out = seeds.map(Number);
-  if (new Set(out).size !== out.length) throw new TrainUsageError(`--seeds repeats a seed: '${v}'`);
+  if (new Set(out).size !== out.length) throw new UsageError(`--seeds repeats a seed: '${v}'`);
   return out;
 }
 
@@ -90,24 +87,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
   try {
     return await trainCommand(argv);
   } catch (e) {
-    if (e instanceof TrainUsageError) {
-      console.error(`laurel: ${e.message}`);
-      return 2;
-    }
-    if (e instanceof ModelError || e instanceof PlanError || e instanceof RpcError || e instanceof TrainerExitError || e instanceof TrainingOutputError) {
-      console.error(`laurel: ${e.message}`);
-      return 1;
-    }
-    if (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {
-      console.error(`laurel: ${e.message}\n\n${TRAIN_USAGE}`);
-      return 2;
-    }
-    // File system errors: ENOENT, EACCES, ...
-    if (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('E')) {
-      console.error(`laurel: ${e.message}`);
-      return 1;
-    }
-    throw e;
+    return cliErrorExit(e, TRAIN_USAGE, [RpcError, TrainerExitError, TrainingOutputError]);
   }
 }
 
@@ -146,27 +126,27 @@ async function trainCommand(argv: string[]): Promise<number> {
     console.log(`laurel ${command}: train a model file and compare LAuReL plans\n\n${TRAIN_USAGE}`);
     return 0;
   }
-  if (!file) throw new TrainUsageError(`'${command}' needs a model FILE`);
-  if (extra.length) throw new TrainUsageError(`unexpected arguments: ${extra.join(' ')}`);
-  if (command === 'train' && values.plans !== undefined) throw new TrainUsageError("'train' takes --plan SPEC; --plans is for 'compare'");
-  if (command === 'compare' && values.plan !== undefined) throw new TrainUsageError("'compare' takes --plans 'SPEC;SPEC;...'");
+  if (!file) throw new UsageError(`'${command}' needs a model FILE`);
+  if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (command === 'train' && values.plans !== undefined) throw new UsageError("'train' takes --plan SPEC; --plans is for 'compare'");
+  if (command === 'compare' && values.plan !== undefined) throw new UsageError("'compare' takes --plans 'SPEC;SPEC;...'");
   if (values.optimizer !== undefined && !(OPTIMIZERS as readonly string[]).includes(values.optimizer)) {
-    throw new TrainUsageError(`--optimizer must be one of ${OPTIMIZERS.join(', ')}, got '${values.optimizer}'`);
+    throw new UsageError(`--optimizer must be one of ${OPTIMIZERS.join(', ')}, got '${values.optimizer}'`);
   }
   if (values.backend !== undefined && !(BACKENDS as readonly string[]).includes(values.backend)) {
-    throw new TrainUsageError(`--backend must be one of ${BACKENDS.join(', ')}, got '${values.backend}'`);
+    throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got '${values.backend}'`);
   }
   if (values.engine !== undefined && !(ENGINES as readonly string[]).includes(values.engine)) {
-    throw new TrainUsageError(`--engine must be one of ${ENGINES.join(', ')}, got '${values.engine}'`);
+    throw new UsageError(`--engine must be one of ${ENGINES.join(', ')}, got '${values.engine}'`);
   }
   const torchInit = values['torch-init'];
   if (torchInit !== undefined && !(TORCH_INITS as readonly string[]).includes(torchInit)) {
-    throw new TrainUsageError(`--torch-init must be one of ${TORCH_INITS.join(', ')}, got '${torchInit}'`);
+    throw new UsageError(`--torch-init must be one of ${TORCH_INITS.join(', ')}, got '${torchInit}'`);
   }
   const d = DEFAULT_TRAIN_CONFIG;
   const maxSteps = number('steps', values.steps, undefined, positiveInt, 'a positive integer');
   const processes = number('nproc', values.nproc, undefined, positiveInt, 'a positive integer');
-  if (processes !== undefined && processes > 1 && values.engine === 'tfjs') throw new TrainUsageError('--nproc needs the PyTorch engine (--engine pytorch)');
+  if (processes !== undefined && processes > 1 && values.engine === 'tfjs') throw new UsageError('--nproc needs the PyTorch engine (--engine pytorch)');
   const config: TrainConfig = {
     optimizer: (values.optimizer as OptimizerName | undefined) ?? d.optimizer,
     learningRate: number('lr', values.lr, d.learningRate, (n) => n > 0 && Number.isFinite(n), 'a positive number')!,
@@ -182,10 +162,10 @@ async function trainCommand(argv: string[]): Promise<number> {
     ...(values.python ? { python: /[\\/]/.test(values.python) ? resolve(values.python) : values.python } : {}),
   };
   const seeds = values.seeds === undefined ? undefined : parseSeeds(values.seeds);
-  if (seeds && command !== 'compare') throw new TrainUsageError("--seeds is for 'compare' (train takes --seed N)");
-  if (seeds && values.seed !== undefined) throw new TrainUsageError('give --seed N or --seeds LIST, not both');
+  if (seeds && command !== 'compare') throw new UsageError("--seeds is for 'compare' (train takes --seed N)");
+  if (seeds && values.seed !== undefined) throw new UsageError('give --seed N or --seeds LIST, not both');
   const plans = command === 'compare' ? (values.plans ?? '').split(';').map((p) => p.trim()).filter(Boolean) : [];
-  if (command === 'compare' && plans.length === 0) throw new TrainUsageError("'compare' needs --plans 'SPEC;SPEC;...' (for example 'plain;rw;rw+lr:r=16')");
+  if (command === 'compare' && plans.length === 0) throw new UsageError("'compare' needs --plans 'SPEC;SPEC;...' (for example 'plain;rw;rw+lr:r=16')");
 
   // Fail on an unreadable model, an output that cannot train or a bad plan here, before a process starts.
   const head = values.head !== undefined ? parseHead(values.head) : undefined;
@@ -193,16 +173,17 @@ async function trainCommand(argv: string[]): Promise<number> {
   const py = isPySource(file);
   if (py) {
     // Measured and planned in the trainer (one forward pass in Python), which names a bad plan before training.
-    if (values.output !== undefined || head) throw new TrainUsageError('--output and --head are for Keras files; a PyTorch source trains its forward output');
+    if (values.output !== undefined || head) throw new UsageError('--output and --head are for Keras files; a PyTorch source trains its forward output');
+    readInput(file); // a missing or unreadable source is named here, not by the trainer
   } else {
-    if (values.model !== undefined || values.input !== undefined) throw new TrainUsageError('--model and --input are for PyTorch sources (.py)');
-    const model = openModel(file, readFileSync(file));
+    if (values.model !== undefined || values.input !== undefined) throw new UsageError('--model and --input are for PyTorch sources (.py)');
+    const model = openModel(file, readInput(file));
     trainingModel(model, picked);
     for (const p of command === 'compare' ? plans : values.plan ? [values.plan] : []) for (const w of planModel(model, p).warnings) console.error(`laurel: warning: ${w}`);
   }
 
   const script = join(__dirname, 'trainer.js');
-  if (!existsSync(script)) throw new TrainUsageError(`${script} is missing: run 'npm run build' first`);
+  if (!existsSync(script)) throw new UsageError(`${script} is missing: run 'npm run build' first`);
   const outDir = resolve(values.out ?? join('runs', basename(file, extname(file)), stamp()));
   const data = values.data ?? 'synthetic';
   const base = {
