@@ -5,16 +5,20 @@ import { fastTree } from './read/fastTree';
 import type { SourceLocation } from './errors';
 import type { JsonPath, ModelDocument } from './ir';
 
-const trees = new WeakMap<ModelDocument, JsonNode | undefined>();
+const trees = new WeakMap<ModelDocument, () => JsonNode | undefined>();
 
-/** The jsonc-parser tree of a document's model text, parsed once per document. */
+/** The jsonc-parser tree of a document's model text, parsed once per document (on first use). */
 export function treeOf(doc: ModelDocument): JsonNode | undefined {
-  if (!trees.has(doc)) trees.set(doc, fastTree(doc.text) ?? parseTree(doc.text));
-  return trees.get(doc);
+  let tree = trees.get(doc);
+  if (!tree) {
+    const root = fastTree(doc.text) ?? parseTree(doc.text);
+    trees.set(doc, (tree = () => root));
+  }
+  return tree();
 }
 
-/** The reader's own tree of `doc.text`, so that locating and editing do not parse the text again. */
-export function rememberTree(doc: ModelDocument, root: JsonNode): void {
+/** The reader's own text tree of `doc.text` (built when first asked for), so that locating and editing do not parse the text again. */
+export function rememberTree(doc: ModelDocument, root: () => JsonNode): void {
   trees.set(doc, root);
 }
 

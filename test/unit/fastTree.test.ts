@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { getNodePath, getNodeValue, parseTree, type Node } from 'jsonc-parser';
 import { fastTree, jsonValue } from '../../src/core/read/fastTree';
+import { ValueNode, valueTree } from '../../src/core/read/valueTree';
 import { synthModelText } from '../../bench/synthModels';
 import { fixturePath } from './fixturePath';
 
@@ -65,5 +66,51 @@ describe('fastTree: the jsonc-parser tree, built on demand', () => {
 
   it('returns undefined for what JSON.parse refuses (the caller reports it with parseTree)', () => {
     for (const text of ['', '{', '{"a":1,}', '// c\n{}', '[1 2]', '{"a" 1}', 'nul', '\ufeff{}']) assert.equal(fastTree(text), undefined, text);
+  });
+});
+
+/**
+ * valueTree against parseTree where the file has no duplicate keys: node for node, offsets included
+ * (they are looked up in the text tree on demand). With duplicate keys the value is JSON.parse's.
+ */
+function assertSameValueTree(a: Node, b: Node, where = '$'): void {
+  assert.equal(a.type, b.type, `${where}: type`);
+  assert.ok(Object.is(a.value, b.value) || (a.value === undefined && b.value === undefined), `${where}: value ${String(a.value)} vs ${String(b.value)}`);
+  assert.equal(a.offset, b.offset, `${where}: offset`);
+  assert.equal(a.length, b.length, `${where}: length`);
+  if (a.type === 'property') assert.equal(a.colonOffset, b.colonOffset, `${where}: colonOffset`);
+  const ak = a.children ?? [];
+  const bk = b.children ?? [];
+  assert.equal(ak.length, bk.length, `${where}: child count`);
+  ak.forEach((c, i) => {
+    assert.equal(c.parent, a, `${where}[${i}]: parent`);
+    assertSameValueTree(c, bk[i]!, `${where}[${i}]`);
+  });
+}
+
+describe('valueTree: the readers\' tree over JSON.parse\'s value', () => {
+  const dir = dirname(fixturePath('SOURCES.md'));
+  it('every fixture: node for node as parseTree, offsets found on demand', () => {
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+      let text = readFileSync(`${dir}/${file}`, 'utf8');
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      assertSameValueTree(valueTree(text, JSON.parse(text)) as unknown as Node, parseTree(text)!, file);
+    }
+  });
+
+  it('tricky texts without duplicate keys', () => {
+    for (const text of TRICKY.filter((t) => !t.includes('dup'))) assertSameValueTree(valueTree(text, JSON.parse(text)) as unknown as Node, parseTree(text)!, text);
+  });
+
+  it('keys in file order, array-index keys included; of duplicates the last value in the first place', () => {
+    const text = '{"b": 1, "10": 2, "a": {"x": 0}, "2": 3, "a": {"y": [4]}}';
+    const root = valueTree(text, JSON.parse(text)) as unknown as Node;
+    assert.deepEqual(root.children!.map((p) => p.children![0]!.value), ['b', '10', 'a', '2']);
+    const a = root.children![2]!;
+    assert.equal(JSON.stringify((a.children![1] as unknown as ValueNode).v), '{"y":[4]}');
+    // The property and its value are located at the duplicate that holds the value.
+    assert.equal(a.offset, text.lastIndexOf('"a"'));
+    assert.equal(a.children![1]!.children![0]!.children![1]!.offset, text.indexOf('[4]'));
+    assert.deepEqual(getNodePath(a.children![1]!.children![0]!.children![1]!.children![0]!), ['a', 'y', 0]);
   });
 });

@@ -120,9 +120,10 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
   }
   for (const t of graph.outputs) {
     const dangling = missingTensor(a, t);
+    if (!dangling) continue;
     const producer = layers.get(graph.nodes.find((n) => n.id === t.node)?.layer ?? '');
     // The producer's path is [..., 'config', 'layers', i]: the outputs are listed beside its layers.
-    if (dangling) a.problems.push(new ModelError(`model output: ${dangling}`, locate(doc, producer ? [...producer.path.slice(0, -2), 'output_layers'] : [])));
+    a.problems.push(new ModelError(`model output: ${dangling}`, locate(doc, producer ? [...producer.path.slice(0, -2), 'output_layers'] : [])));
   }
   for (const layer of graph.layers) {
     if (!a.layers.has(layer.name)) a.layers.set(layer.name, { layer, params: null, note: 'never called in the graph' });
@@ -146,9 +147,14 @@ function leaveOutDeadLayers(doc: ModelDocument, a: GraphAnalysis): void {
     live.add(id);
     for (const t of byId.get(id)?.inputs ?? []) stack.push(t.node);
   }
-  const called = new Set(a.graph.nodes.map((n) => n.layer));
+  const called = new Set<string>();
+  const liveLayers = new Set<string>();
+  for (const n of a.graph.nodes) {
+    called.add(n.layer);
+    if (live.has(n.id)) liveLayers.add(n.layer);
+  }
   for (const layer of a.graph.layers) {
-    if (layer.className === 'InputLayer' || !called.has(layer.name) || a.graph.nodes.some((n) => n.layer === layer.name && live.has(n.id))) continue;
+    if (layer.className === 'InputLayer' || !called.has(layer.name) || liveLayers.has(layer.name)) continue;
     const info = a.layers.get(layer.name)!;
     const weights = info.params ? info.params.trainable + info.params.nonTrainable : 0;
     if (info.params) {

@@ -173,6 +173,11 @@ export function fastTree(text: string): Node | undefined {
   } catch {
     return undefined;
   }
+  return textTree(text);
+}
+
+/** The tree of a text known to be valid JSON (`JSON.parse` accepted it). */
+export function textTree(text: string): Node {
   const lazy = new LazyText(text, scanBrackets(text));
   let i = 0;
   for (let c = text.charCodeAt(i); c === 32 || c === 10 || c === 13 || c === 9; c = text.charCodeAt(++i));
@@ -190,7 +195,7 @@ export function jsonValue(node: Node): unknown {
 }
 
 /** In place (a copy would double the allocation): JSON.parse's objects are fresh and ours alone. */
-function withoutPrototypes(v: unknown): unknown {
+export function withoutPrototypes(v: unknown): unknown {
   if (Array.isArray(v)) {
     for (const x of v) withoutPrototypes(x);
   } else if (v !== null && typeof v === 'object') {

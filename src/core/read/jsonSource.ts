@@ -5,7 +5,8 @@
 import { getNodePath, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import type { JsonPath } from '../ir';
 import { ModelError, lineColumn } from '../errors';
-import { fastTree, jsonValue } from './fastTree';
+import { jsonValue, withoutPrototypes } from './fastTree';
+import { textTreeOf, ValueNode, valueTree } from './valueTree';
 
 export interface JsonSource {
   file: string;
@@ -13,6 +14,8 @@ export interface JsonSource {
   /** Set when `text` is an inner document (the JSON string's value, a zip member). */
   inner?: string;
   root: Node;
+  /** The text's own tree (offsets of every node, duplicate keys included), built on first use: for locating and editing. */
+  textTree: () => Node;
 }
 
 /** Throws a ModelError located at `offset` in the source. */
@@ -27,18 +30,26 @@ export function fail(src: JsonSource, node: Node, what: string, expected?: strin
 }
 
 export function parseJson(file: string, text: string, inner?: string): JsonSource {
-  const errors: ParseError[] = [];
-  // jsonc-parser only for text JSON.parse refuses: its error codes and offsets say where and what.
-  let root = fastTree(text);
-  let original = (o: number): number => o;
-  if (!root) {
-    const compact = compactSpaceRuns(text);
-    original = compact.original;
-    const options = { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false };
-    root = parseTree(compact.text, errors, options);
-    // Text jsonc-parser accepts and JSON.parse does not: the tree's offsets must be the original's.
-    if (!errors.length && compact.text !== text) root = parseTree(text, errors, options);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    return parseRefused(file, text, inner);
   }
+  const tree = valueTree(text, value);
+  return { file, text, inner, root: tree as unknown as Node, textTree: () => textTreeOf(tree) };
+}
+
+/** jsonc-parser only for text JSON.parse refuses: its error codes and offsets say where and what. */
+function parseRefused(file: string, text: string, inner?: string): JsonSource {
+  const errors: ParseError[] = [];
+  const compact = compactSpaceRuns(text);
+  const original = compact.original;
+  const options = { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false };
+  let root = parseTree(compact.text, errors, options);
+  // Text jsonc-parser accepts and JSON.parse does not: the tree's offsets must be the original's.
+  if (!errors.length && compact.text !== text) root = parseTree(text, errors, options);
   const src = { file, text, inner };
   if (errors.length > 0 || !root) {
     const e = errors[0];
@@ -46,7 +57,8 @@ export function parseJson(file: string, text: string, inner?: string): JsonSourc
     const what = e ? `malformed JSON (${printParseErrorCode(e.error)}${printParseErrorCode(e.error) === 'InvalidSymbol' ? symbolName(text, offset) : ''})` : 'empty file';
     failAtOffset(src, offset, undefined, what, 'a complete JSON document');
   }
-  return { ...src, root };
+  const tree = root;
+  return { ...src, root, textTree: () => tree };
 }
 
 /** ': U+FEFF, a second byte-order mark' for a symbol that is not what it looks like (invisible or not ASCII). */
@@ -104,7 +116,8 @@ function compactSpaceRuns(text: string): { text: string; original: (offset: numb
 export const kind = (node: Node): string => (node.type === 'null' ? 'null' : `${/^[aeiou]/.test(node.type) ? 'an' : 'a'} ${node.type}`);
 
 export const pathOf = (node: Node): JsonPath => getNodePath(node);
-export const valueOf = (node: Node): unknown => jsonValue(node);
+/** A node's value; objects without prototype (see `withoutPrototypes`). */
+export const valueOf = (node: Node): unknown => (node instanceof ValueNode ? withoutPrototypes(node.v) : jsonValue(node));
 
 /** The value node of `key` in an object node (the last one, as JSON.parse would keep). */
 export function prop(node: Node, key: string): Node | undefined {

@@ -17,7 +17,7 @@ export function readModel(fileName: string, bytes: Uint8Array): ModelDocument {
     const { format, model, kerasVersion } = detectFormat(src, container, archiveKerasVersion);
     const doc: ModelDocument = { format, container, fileName, text: src.text, bytes, modelPath: pathOf(model), graph: buildGraph(src, model) };
     if (kerasVersion !== undefined) doc.kerasVersion = kerasVersion;
-    rememberTree(doc, src.root);
+    rememberTree(doc, src.textTree);
     return doc;
   } catch (e) {
     if (e instanceof ModelError) throw e;
