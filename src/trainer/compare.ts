@@ -9,7 +9,7 @@ import { comparisonTable } from './comparisonTable';
 import { writeFileAtomic } from '../util/fsAtomic';
 import { describeEngine, resolveEngine } from './pytorchEngine';
 import { trainRun } from './train';
-import type { RunSpec, TrainData, TrainOptions } from './train';
+import type { RunSpec, TrainData, TrainOptions } from './run';
 
 export const COMPARISON_RECORD = 'comparison.json';
 export const COMPARISON_TABLE = 'comparison.txt';

@@ -14,10 +14,9 @@ import { loadDataset, parseDataSpec } from './data/loadDataset';
 import type { Dataset } from './data/loadDataset';
 import { planRun, taskOf } from './runSpec';
 import { trainRun } from './train';
-import type { RunSpec } from './train';
+import type { RunSpec, TrainSink } from './run';
 import { isPySource, pySourceData, pySourceRuns } from './pySourceRuns';
 import { trainingModel } from './trainingGraph';
-import type { TrainSink } from './train';
 
 export interface JobContext {
   backend: BackendChoice;

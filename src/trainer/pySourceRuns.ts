@@ -20,21 +20,8 @@ import { DatasetError } from './data/errors';
 import { loadDataset, parseDataSpec } from './data/loadDataset';
 import type { Dataset } from './data/loadDataset';
 import { traceSource } from './pySourceTrace';
-import type { OutputHead, RunSpec } from './train';
-
-export interface PySourceVariant {
-  /** The copy's file name in the run folder (the user's, made path-safe). */
-  fileName: string;
-  /** The user's folder: the copy imports its siblings from there. */
-  userDir: string;
-  /** The variant's source text. */
-  text: string;
-  usesLaurel: boolean;
-  /** The model expression, evaluated in the file's namespace. */
-  model: string;
-  /** Class logits (N, K); null: per-token logits (N, T, V) of a language model. */
-  head: OutputHead | null;
-}
+import type { OutputHead } from './lossAndLabels';
+import type { RunSpec } from './run';
 
 export const isPySource = (path: string): boolean => path.toLowerCase().endsWith('.py');
 

@@ -25,8 +25,11 @@ import { moduleClassName, npyBytes, writePySourceFolder, writeTrainingFolder } f
 import laurelResidualPy from '../python/laurel_residual.py';
 import { mulberry32 } from '../core/random';
 import { hashSeed, seedScope } from './seed';
-import { hasNonFinite, labelsFor, lossFor, outputHead, recordCurve, recordHeader, RUN_RECORD, validateConfig } from './train';
-import type { OutputHead, RunSpec, TrainData, TrainOptions, TrainResult } from './train';
+import { hasNonFinite, labelsFor, lossFor, outputHead } from './lossAndLabels';
+import type { OutputHead } from './lossAndLabels';
+import { recordCurve, recordHeader, validateConfig } from './run';
+import type { RunSpec, TrainData, TrainOptions, TrainResult } from './run';
+import { RUN_RECORD } from './runStub';
 
 export const TORCH_STATE = 'model.pt';
 export const TORCH_MODULE = 'model.py';

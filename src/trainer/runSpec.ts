@@ -10,7 +10,7 @@ import { toKerasTopology } from '../core/export/kerasTopology';
 import { buildModel, UnsupportedModelError, unsupportedLayers } from '../laurel/buildModel';
 import type { Task } from './data/loadDataset';
 import { estimateTrainingMemory } from './memoryEstimate';
-import type { RunSpec } from './train';
+import type { RunSpec } from './run';
 
 /**
  * One run of a model file: the file as it is (`planSpec` absent) or with a plan applied. Parameter

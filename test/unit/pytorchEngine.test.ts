@@ -16,7 +16,7 @@ import { pythonArgs, pythonEnv, resolveEngine, tfjsDataOrder, TORCH_STATE } from
 import { moduleClassName } from '../../src/trainer/pytorchScript';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
 import { trainRun } from '../../src/trainer/train';
-import type { TrainData } from '../../src/trainer/train';
+import type { TrainData } from '../../src/trainer/run';
 import { requireSystemDeps } from './systemDeps';
 
 // The PyTorch engine needs a Python with torch: Debian's python3-torch (npm test installs it as root). Without

@@ -10,7 +10,7 @@ import { compareRuns } from '../../src/trainer/compare';
 import { loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
 import { resolveEngine } from '../../src/trainer/pytorchEngine';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
-import type { TrainData } from '../../src/trainer/train';
+import type { TrainData } from '../../src/trainer/run';
 import { fixturePath } from './fixturePath';
 import { requireSystemDeps } from './systemDeps';
 

@@ -13,11 +13,12 @@ import { loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
 import { fileIOHandler } from '../../src/trainer/ioHandler';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
 import { seedScope } from '../../src/trainer/seed';
-import { CURVE_POINTS, trainRun } from '../../src/trainer/train';
+import { CURVE_POINTS } from '../../src/trainer/run';
+import { trainRun } from '../../src/trainer/train';
 import { jobFromRecords, parseRunFile, runSummaryView } from '../../src/extension/trainingRecords';
 import { alignCurves, tableRows, tableText } from '../../src/extension/trainingView';
 import type { BatchEndEvent } from '../../src/protocol/trainerProtocol';
-import type { RunSpec, TrainData } from '../../src/trainer/train';
+import type { RunSpec, TrainData } from '../../src/trainer/run';
 
 /** A learnable 2-class task: the label says whether the first four features outweigh the last four. */
 function twoClassData(n: number, seed = 3): TrainData {

@@ -1,5 +1,6 @@
 // Adaptations that make data fit a model: which ones are well defined (planFit), what each does to the
-// per-sample shapes (adaptShapes) and to the values, in memory-bounded chunks (adaptImages).
+// per-sample shapes (adaptShapes) and to the values, in memory-bounded chunks (adaptImages); the error that
+// offers them when the data does not fit (DatasetMismatchError).
 import * as tf from '@tensorflow/tfjs';
 import { DatasetError } from './errors';
 import { fitsShape, formatShape, product, targetKind } from './task';
@@ -14,6 +15,21 @@ export type Adaptation =
   | { kind: 'repeat-channels'; to: number } // 1 channel -> `to` identical channels
   | { kind: 'one-hot'; classes: number } // integer labels -> one-hot rows
   | { kind: 'keep-classes'; classes: number }; // drops the samples whose label is >= classes (before limit)
+
+/**
+ * The data does not fit the model. `offers` is the set of adaptations that together make it fit (empty
+ * when no well-defined one does); `alternatives` are steps that may replace one of them (resize for pad).
+ */
+export class DatasetMismatchError extends DatasetError {
+  readonly offers: Adaptation[];
+  readonly alternatives: Adaptation[];
+  constructor(message: string, offers: Adaptation[], alternatives: Adaptation[] = []) {
+    super(message);
+    this.name = 'DatasetMismatchError';
+    this.offers = offers;
+    this.alternatives = alternatives;
+  }
+}
 
 /** What the loaders know about the labels: per-sample shape and value range. */
 export interface LabelInfo {

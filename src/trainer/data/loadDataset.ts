@@ -3,10 +3,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { adaptImages, adaptShapes, computes, fitsAsIs, formatAdaptation, planFit } from './adapt';
+import { adaptImages, adaptShapes, computes, DatasetMismatchError, fitsAsIs, formatAdaptation, planFit } from './adapt';
 import type { Adaptation, FitPlan, LabelInfo } from './adapt';
 import { readCsv } from './csv';
-import { DatasetError, DatasetMismatchError } from './errors';
+import { DatasetError } from './errors';
 import { readIdxPair } from './idx';
 import { readNpyPair } from './npy';
 import { checkLimit, keepClasses, labelInfo } from './raw';
@@ -17,7 +17,8 @@ import type { Task } from './task';
 
 export type { Adaptation } from './adapt';
 export type { Task } from './task';
-export { DatasetError, DatasetMismatchError } from './errors';
+export { DatasetMismatchError } from './adapt';
+export { DatasetError } from './errors';
 
 /** `limit` keeps the first N samples (every kind), before any adaptation but after keep-classes. */
 export type DatasetSpec =

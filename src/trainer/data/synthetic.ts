@@ -13,7 +13,8 @@
 // Classification takes the argmax over the first `classes` logits, binary logits > 0, regression the
 // logits themselves (unit variance).
 import { mulberry32 } from '../../core/random';
-import { DatasetError, DatasetMismatchError } from './errors';
+import { DatasetMismatchError } from './adapt';
+import { DatasetError } from './errors';
 import { checkLimit, limitNote } from './raw';
 import type { RawData } from './raw';
 import { formatBytes, formatShape, product, targetKind } from './task';
