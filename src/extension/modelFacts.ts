@@ -11,12 +11,8 @@ export { capRank, usesRank };
 import type { VariantChoice } from '../core/laurel/variants';
 import { nodeAt } from '../core/locate';
 import type { OpenModel } from '../core/model';
+import type { TextSpan } from './textPositions';
 import { layerSpan } from './unknownLayers';
-
-export interface TextSpan {
-  offset: number;
-  length: number;
-}
 
 /** The span of a residual's merge layer object ({class_name, config, ...}) in the model text. */
 export function siteSpan(m: OpenModel, site: ResidualSite): TextSpan | undefined {

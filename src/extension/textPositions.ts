@@ -4,6 +4,12 @@
  * No `vscode` import (unit-tested).
  */
 
+/** A stretch of the model text: offset and length in characters. */
+export interface TextSpan {
+  offset: number;
+  length: number;
+}
+
 export interface LinePosition {
   /** 0-based, as vscode.Position. */
   line: number;

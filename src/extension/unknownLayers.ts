@@ -7,7 +7,7 @@ import type { Layer, ModelGraph } from '../core/ir';
 import { layerByName } from '../core/ir';
 import { nodeAt } from '../core/locate';
 import type { OpenModel } from '../core/model';
-import type { TextSpan } from './modelFacts';
+import type { TextSpan } from './textPositions';
 
 const qualified = (u: { name: string; scope: string[] }): string => [...u.scope, u.name].join('/');
 
