@@ -1,4 +1,10 @@
-// Number formats shared by the node boxes, the header and the variant menu.
+import { capRank, instanceCost } from '../src/core/laurel/variants';
+import type { VariantChoice } from '../src/core/laurel/variants';
+import type { GraphSite } from '../src/protocol/webviewProtocol';
+import { deltaText } from '../src/report/figures';
+
+// The compact count of the node boxes and the header totals. Deltas and percentages are written by
+// src/report/figures.ts, the same function as the lenses, the Residuals view and the terminal.
 
 /** 9,472 below a million, then 1.23M / 25.6M; '?' for unknown. */
 export function formatCount(n: number | null): string {
@@ -9,18 +15,13 @@ export function formatCount(n: number | null): string {
   return `${(n / 1e9).toFixed(2)}B`;
 }
 
-/** '+1,234' / '-56' / '+0'. */
-export function formatDelta(n: number | null): string {
-  if (n === null) return '?';
-  return `${n < 0 ? '−' : '+'}${formatCount(Math.abs(n))}`;
-}
-
-/** Percent with two significant digits below 1% so small deltas do not read as zero: 0.0078%, 0.21%, 12.5%. */
-export function formatPercent(p: number | null): string {
-  if (p === null) return '?';
-  const a = Math.abs(p);
-  if (a === 0) return '0%';
-  if (a < 0.0001) return `${p < 0 ? '>−' : '<'}0.0001%`;
-  if (a < 1) return `${Number(p.toPrecision(2))}%`;
-  return `${p.toFixed(a < 10 ? 2 : 1)}%`;
+/**
+ * A variant menu row's price: what `choice` adds over plain on `sites` (r capped per site as apply does, PA
+ * with the terms that exist there; sites of unknown width add nothing here, the menu says so), written as
+ * the lenses write it.
+ */
+export function menuDeltaText(sites: readonly Pick<GraphSite, 'width' | 'paTerms'>[], choice: VariantChoice, base: number): string {
+  if (choice.variant === 'plain') return '+0';
+  const added = sites.reduce((n, s) => n + (s.width === null ? 0 : instanceCost(capRank(choice, s.width), s.width, s.paTerms ?? choice.options.k).params), 0);
+  return deltaText(added, base);
 }

@@ -5,7 +5,8 @@ import ELK from 'elkjs/lib/elk.bundled.js';
 import type { GraphSite, GraphSnapshot, HostToWebview } from '../src/protocol/webviewProtocol';
 import { collapseBlocks, COLLAPSED_PREFIX } from './collapse';
 import { serializeSvg, svgToPng } from './exportImage';
-import { formatCount, formatDelta, formatPercent } from './format';
+import { deltaText } from '../src/report/figures';
+import { formatCount } from './format';
 import { layoutGraph } from './layout';
 import type { Box, ElkLike, GraphLayout, Measure } from './layout';
 import { VariantMenu } from './menu';
@@ -214,7 +215,7 @@ function updateHeader(g: GraphSnapshot): void {
   totalsEl.textContent = `${lb}${formatCount(g.params.total)} params (${formatCount(g.params.trainable)} trainable, ${formatCount(g.params.nonTrainable)} non-trainable) · ${calls} layers · ${g.sites.length} residuals`;
   totalsEl.title = `${g.params.total.toLocaleString('en-US')} parameters${g.lowerBound ? ' at least: some layers are of unknown class' : ''}${g.problems.length ? `\n${g.problems.join('\n')}` : ''}`;
   const d = g.planDelta;
-  deltaEl.textContent = d.switched ? `LAuReL on ${d.switched}: ${formatDelta(d.addedParams)} (${formatPercent(d.percent)})` : 'all residuals plain';
+  deltaEl.textContent = d.switched ? `LAuReL on ${d.switched}: ${deltaText(d.addedParams, d.baseParams)}` : 'all residuals plain';
   deltaEl.classList.toggle('active', d.switched > 0);
   applyAll.toggleAttribute('disabled', g.sites.length === 0);
 }

@@ -1,8 +1,8 @@
 // The variant menu of one or more residual edges: each variant with what it adds, rank and k, apply.
-import { capRank, instanceCost, VARIANTS, variantLabel } from '../src/core/laurel/variants';
+import { VARIANTS, variantLabel } from '../src/core/laurel/variants';
 import type { Variant } from '../src/core/laurel/variants';
 import type { GraphSite, GraphSnapshot } from '../src/protocol/webviewProtocol';
-import { formatDelta, formatPercent } from './format';
+import { menuDeltaText } from './format';
 import { stageOf } from './stage';
 
 export interface MenuChoice {
@@ -146,8 +146,7 @@ export class VariantMenu {
         const row = rows.get(v)!;
         const choice = { variant: v, options: { ...g.options, rank: o?.r ?? g.options.rank, k: o?.kk ?? g.options.k } };
         row.label.textContent = variantLabel(choice);
-        const added = sites.reduce((n, s) => n + (s.width === null ? 0 : instanceCost(capRank(choice, s.width), s.width).params), 0);
-        row.delta.textContent = v === 'plain' ? '+0' : `${formatDelta(added)} (${formatPercent(base > 0 ? (added / base) * 100 : 0)})`;
+        row.delta.textContent = menuDeltaText(sites, choice, base);
       }
     };
     rank.addEventListener('input', update);

@@ -13,7 +13,8 @@ import type { PlannedPy } from '../core/pysource/pyPlan';
 import { traceSource } from '../trainer/pySourceTrace';
 import { sameFile, writeFileAtomic } from '../util/fsAtomic';
 import { writeCompanion } from '../util/laurelCompanion';
-import { percent, renderTable, thousands } from '../report/table';
+import { percent, thousands } from '../report/figures';
+import { renderTable } from '../report/table';
 import { cliErrorExit, PLAN_OPTIONS, readInput, UsageError, variantOptions } from './cliOptions';
 
 export const PY_USAGE = `  laurel inspect MODEL.py [--model EXPR] [--input EXPR] [--plan SPEC] [--json] [--python PY] [--timeout S]

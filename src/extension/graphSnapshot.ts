@@ -1,7 +1,7 @@
 import type { GraphAnalysis } from '../core/analysis/analyze';
 import type { Shape } from '../core/ir';
 import { layerByName } from '../core/ir';
-import { costPlan, siteCost } from '../core/laurel/planCost';
+import { costPlan, paTermsOf, siteCost } from '../core/laurel/planCost';
 import { DEFAULT_OPTIONS, VARIANTS, variantLabel } from '../core/laurel/variants';
 import type { VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
@@ -48,6 +48,7 @@ export function graphSnapshot(m: OpenModel, options: VariantOptions = DEFAULT_OP
       kind: s.shortcutKind,
       current: { variant: s.current.variant, rank: s.current.options.rank, k: s.current.options.k, label: variantLabel(s.current) },
       deltas,
+      paTerms: paTermsOf(s, m.sites, { variant: 'pa', options: { ...options, k: Number.MAX_SAFE_INTEGER } }),
       // branchLayers names layers; their first calls are the nodes (a shared layer's later call is not folded).
       branchNodes: s.branchLayers.map((l) => [...s.scope, l].join('/')).filter((id) => nodeIds.has(id)),
     };

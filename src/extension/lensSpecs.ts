@@ -2,7 +2,7 @@
  * What the CodeLens shows, as plain data: the line, the title and the command of each lens. The
  * provider in codeLens.ts only turns these into vscode.CodeLens objects. Pure: no `vscode` (unit-tested).
  */
-import { percent, thousands } from '../report/table';
+import { deltaText, thousands } from '../report/figures';
 import type { ResidualSite } from '../core/analysis/residuals';
 import { siteCost } from '../core/laurel/planCost';
 import { variantLabel } from '../core/laurel/variants';
@@ -34,13 +34,6 @@ export interface LensSpec {
 
 /** The variants offered on each residual, in lens order. */
 export const LENS_VARIANTS: readonly Variant[] = ['rw', 'lr', 'rw+lr', 'pa', 'gemma'];
-
-/** '+8,192 (0.03%)'; the percentage is left out when it would round to nothing. */
-export function deltaText(params: number, base: number): string {
-  const sign = params < 0 ? '−' : '+';
-  const pct = base > 0 ? (Math.abs(params) / base) * 100 : 0;
-  return `${sign}${thousands(Math.abs(params))}${pct >= 0.01 ? ` (${percent(pct)})` : ''}`;
-}
 
 function modelTitle(m: OpenModel): string {
   const p = m.params;

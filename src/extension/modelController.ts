@@ -12,7 +12,7 @@ import type { Container } from '../core/ir';
 import { planEdits } from '../core/write/planEdits';
 import type { TextEdit } from '../core/write/planEdits';
 import { writeDocument } from '../core/write/writeDocument';
-import { deltaText } from './lensSpecs';
+import { deltaText } from '../report/figures';
 import { capRank, capText, costWith, deltaParams, rankCaps } from './modelFacts';
 import { isKerasArchiveName, looksLikeModelText, SNIFF_CHARS } from './modelSniff';
 import { readDefaultVariant, readVariantOptions } from './settings';

@@ -7,6 +7,7 @@ import { instanceCost, variantLabel } from '../core/laurel/variants';
 import type { Variant, VariantOptions } from '../core/laurel/variants';
 import type { OpenPyModel, PySite } from '../core/pysource/pyModel';
 import type { TraceError } from '../core/pysource/pyTrace';
+import { deltaText, thousands } from '../report/figures';
 
 export interface PyLensSpec {
   /** 0-based line. */
@@ -29,8 +30,6 @@ export const PY_MEASURE = 'laurel.py.measure';
 export const PY_APPLY = 'laurel.py.apply';
 const LENS_VARIANTS: Variant[] = ['rw', 'lr', 'rw+lr', 'gemma'];
 
-const thousands = (n: number): string => n.toLocaleString('en-US');
-const pct = (p: number): string => (p === 0 ? '0%' : `${p.toFixed(p >= 1 ? 2 : p >= 0.01 ? 3 : 4)}%`);
 
 /** What one variant adds on a line, summed over the line's instances. */
 export function lineCost(site: PySite, variant: Variant, options: VariantOptions): number {
@@ -49,7 +48,7 @@ export function buildPyLenses(m: OpenPyModel, state: MeasureState, options: Vari
     if (measured && top) {
       const p = m.params!;
       const instances = m.sites.reduce((s, x) => s + x.instances, 0);
-      out.push({ line, title: `${thousands(p.total)} params (${thousands(p.trainable)} trainable) · ${instances} residuals on ${m.sites.length} lines · LAuReL ${laurelNow ? `+${thousands(laurelNow)} (${pct((laurelNow / base) * 100)})` : 'none'}`, command: '', args: [], tooltip: `model = ${m.trace!.model}; input = ${m.trace!.input} (torch ${m.trace!.torch})` });
+      out.push({ line, title: `${thousands(p.total)} params (${thousands(p.trainable)} trainable) · ${instances} residuals on ${m.sites.length} lines · LAuReL ${laurelNow ? deltaText(laurelNow, base) : 'none'}`, command: '', args: [], tooltip: `model = ${m.trace!.model}; input = ${m.trace!.input} (torch ${m.trace!.torch})` });
     } else if (measured && mods.length) {
       out.push({ line, title: `×${mods.length} · ${thousands(mods[0]!.params)} params each`, command: '', args: [] });
     } else if (measured) {
@@ -76,7 +75,7 @@ export function buildPyLenses(m: OpenPyModel, state: MeasureState, options: Vari
       if (v === s.current.variant) continue;
       const n = lineCost(s, v, options);
       const choice = { variant: v, options };
-      out.push({ line, title: `${variantLabel(choice)} +${thousands(n)} (${pct(base ? (n / base) * 100 : 0)})`, command: PY_APPLY, args: [choiceSpec(choice, s.id)], tooltip: `switch ${s.id} (${s.instances} instance${s.instances === 1 ? '' : 's'}) to ${variantLabel(choice)}` });
+      out.push({ line, title: `${variantLabel(choice)} ${deltaText(n, base)}`, command: PY_APPLY, args: [choiceSpec(choice, s.id)], tooltip: `switch ${s.id} (${s.instances} instance${s.instances === 1 ? '' : 's'}) to ${variantLabel(choice)}` });
     }
     if (s.current.variant !== 'plain') out.push({ line, title: 'plain', command: PY_APPLY, args: [`${s.id}=plain`], tooltip: 'back to the original add' });
   }

@@ -3,14 +3,14 @@
  * sites whose merges output the same shape, as the graph's "Whole stage"), each with its kind, width D, current
  * variant and, as children, what each variant would cost there. Pure: no `vscode` (unit-tested).
  */
-import { thousands } from '../report/table';
+import { deltaText, thousands } from '../report/figures';
 import { siteCost } from '../core/laurel/planCost';
 import { variantLabel } from '../core/laurel/variants';
 import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import { stageOf } from '../../webview/stage';
 import { graphSnapshot, shapeText } from './graphSnapshot';
-import { deltaText, LENS_VARIANTS } from './lensSpecs';
+import { LENS_VARIANTS } from './lensSpecs';
 import { capRank, currentCost } from './modelFacts';
 import { unknownLayerText } from './unknownLayers';
 

@@ -17,7 +17,7 @@ import { comparisonTable } from '../trainer/comparisonTable';
 import { TrainerClient } from '../trainer/trainerClient';
 import { datasetPicks, outputPicks, specForFile, withLimit } from './datasetPicks';
 import type { DatasetPick } from './datasetPicks';
-import { deltaText } from './lensSpecs';
+import { deltaText } from '../report/figures';
 import type { ModelController } from './modelController';
 import { costWith, currentCost } from './modelFacts';
 import { readBackend, readDatasetSetting, readEngineSettings, readOutputSettings, readTrainingSettings } from './settings';

@@ -9,6 +9,8 @@
  * trainer's BatchEndEvent / EpochEndEvent, so the host passes those as they are.
  */
 
+import { percent as percentText, thousands } from '../report/figures';
+
 /** How one run ended, as RunRecord.status, plus the two states before that. */
 export type RunState = 'pending' | 'running' | 'completed' | 'cancelled' | 'diverged' | 'skipped';
 /** A Train or Compare command from start to end. */
@@ -341,7 +343,7 @@ export const fmtCount = (v: number | null): string => (v === null ? '–' : v.to
 export const fmtRatio = (v: number | null): string => (v === null ? '–' : `${v.toFixed(2)}×`);
 export const fmtMiB = (bytes: number | null): string => (bytes === null ? '–' : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
 export const fmtAdded = (added: number | null, percent: number | null): string =>
-  added === null ? '–' : added === 0 ? '0' : `${added > 0 ? '+' : ''}${added.toLocaleString('en-US')} (${(percent ?? 0).toFixed(3)}%)`;
+  added === null ? '–' : added === 0 ? '0' : `${added > 0 ? '+' : ''}${thousands(added)} (${percentText(percent)})`;
 
 /** The table as the webview shows it: header and text cells. A single run has no ratio columns (no baseline). */
 export function tableText(job: JobView): { header: string[]; rows: string[][] } {

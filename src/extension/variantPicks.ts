@@ -1,11 +1,10 @@
 /**
  * Quick-pick items for choosing a variant, each with what it would add to the model. Pure: no `vscode`.
  */
-import { thousands } from '../report/table';
+import { deltaText, thousands } from '../report/figures';
 import { hasPa, VARIANTS, variantLabel } from '../core/laurel/variants';
 import type { Variant, VariantChoice, VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
-import { deltaText } from './lensSpecs';
 import { capText, costWith, currentCost, rankCaps, usesRank } from './modelFacts';
 
 export interface VariantPick {

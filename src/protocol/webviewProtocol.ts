@@ -74,6 +74,11 @@ export interface GraphSite {
   kind: 'identity' | 'projection';
   current: { variant: GraphVariant; rank: number; k: number; label: string };
   deltas: VariantDelta[];
+  /**
+   * PA terms that can exist here at any k: x_i and the earlier activations of its shape (a PA site
+   * prices min(k, this)); absent: k terms.
+   */
+  paTerms?: number;
   /** Node ids on the branch path f(x), between the fork and the merge (what "collapse blocks" folds). */
   branchNodes: string[];
 }

@@ -5,7 +5,8 @@ import type { PlanCost } from '../core/laurel/planCost';
 import { variantLabel } from '../core/laurel/variants';
 import type { Variant, VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
-import { compact, percent, renderTable, shapeText, thousands } from './table';
+import { percent, thousands } from './figures';
+import { compact, renderTable, shapeText } from './table';
 
 /** Keras-style summary: one row per call, with shapes and the layer's parameters, nested models indented. */
 export function summaryText(m: OpenModel): string {

@@ -10,14 +10,6 @@ export function renderTable(header: string[], rows: string[][], rightAligned: Se
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
-export const thousands = (n: number): string => n.toLocaleString('en-US');
-
-export function percent(p: number): string {
-  if (p === 0) return '0%';
-  const digits = p >= 1 ? 2 : p >= 0.01 ? 3 : 6;
-  return `${p.toFixed(digits)}%`;
-}
-
 /** 1234567 -> '1.23M' for the big per-example work figures. */
 export function compact(n: number | null): string {
   if (n === null) return '?';

@@ -1,5 +1,6 @@
 // The comparison as a plain-text table. Pure (no tfjs), so the CLI bundle can import it.
-import { percent, renderTable, thousands } from '../report/table';
+import { percent, thousands } from '../report/figures';
+import { renderTable } from '../report/table';
 import type { ComparisonRecord } from '../protocol/runRecords';
 
 const fixed = (v: number | null | undefined, digits: number): string => (v === null || v === undefined ? '-' : Number.isFinite(v) ? v.toFixed(digits) : String(v));

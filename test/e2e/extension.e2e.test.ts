@@ -62,7 +62,7 @@ describe('LAuReL Studio in code-server', function () {
     assert.match(line, /residual block1_add · D=16 · now plain/);
     assert.match(line, /RW \+2/);
     // D=16: the settings' r=16 is not low-rank there, so the lenses offer r=8 (⌊D/2⌋), flagged.
-    assert.match(line, /⚠ RW\+LR r=8 \+258 \(0\.594%\)/);
+    assert.match(line, /⚠ RW\+LR r=8 \+258 \(0\.59%\)/);
     assert.match(line, /⚠ Gemma3n r=8 \+272/);
     await shot('residual-lenses');
     assert.ok(!(await visibleText(page)).includes('LaurelResidual'));
@@ -73,7 +73,7 @@ describe('LAuReL Studio in code-server', function () {
     await shot('applied-rw-lr');
     assert.ok((await visibleText(page)).includes('"class_name": "LaurelResidual"'));
     assert.equal(await page.locator('.tab.active.dirty').count(), 1, 'the edit leaves the document dirty');
-    assert.match(norm(await page.locator('.part.statusbar').textContent()), /LAuReL: RW\+LR on 1 residual: \+258 \(0\.594%\) params/);
+    assert.match(norm(await page.locator('.part.statusbar').textContent()), /LAuReL: RW\+LR on 1 residual: \+258 \(0\.59%\) params/);
 
     // The lens click leaves the focus in the editor, where Ctrl+Z undoes the WorkspaceEdit as one step.
     await page.keyboard.press('Control+Z');

@@ -115,7 +115,7 @@ describe('training panel: table rows', () => {
     assert.equal(rows[2]!.params, null);
     const text = tableText(h.jobs[0]!);
     assert.equal(text.header.length, text.rows[0]!.length);
-    assert.deepEqual(text.rows[1]!.slice(0, 3), ['rw+lr:r=16', '1,514', '+514 (51.400%)']);
+    assert.deepEqual(text.rows[1]!.slice(0, 3), ['rw+lr:r=16', '1,514', '+514 (51.4%)']);
     assert.equal(text.rows[1]![9], '2.0 MiB');
     assert.equal(text.rows[1]![11], '1.50×');
     assert.equal(text.rows[2]![1], '–');
