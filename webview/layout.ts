@@ -74,9 +74,13 @@ export interface LayoutOptions {
   edgeShapes?: boolean;
 }
 
-/** The text on an edge when shapes are shown. */
-export function edgeLabelText(shape: string, variant?: string): string {
-  return variant ? `${variant} · ${shape}` : shape;
+/**
+ * The text on an edge: its shape when shapes are shown, a switched residual's variant always (so ELK keeps
+ * room for it free of boxes and of other labels); undefined for none.
+ */
+export function edgeLabelText(shape: string | undefined, variant: string | undefined, shapes: boolean): string | undefined {
+  const s = shapes && shape ? shape : undefined;
+  return variant && s ? `${variant} · ${s}` : variant ?? s;
 }
 
 export const EDGE_LABEL = { height: 16, padX: 5 } as const;
@@ -135,7 +139,7 @@ export async function layoutGraph(elk: ElkLike, g: GraphSnapshot, measure: Measu
   const nested = g.nodes.some((n) => n.group);
   const rootOptions: Record<string, string> = { ...ROOT_OPTIONS };
   if (nested) rootOptions['elk.hierarchyHandling'] = 'INCLUDE_CHILDREN';
-  if (opts.edgeShapes) {
+  if (opts.edgeShapes || g.sites.some((s) => s.current.variant !== 'plain')) {
     rootOptions['elk.edgeLabels.placement'] = 'CENTER';
     rootOptions['elk.spacing.edgeLabel'] = '2';
   }
@@ -180,10 +184,10 @@ export async function layoutGraph(elk: ElkLike, g: GraphSnapshot, measure: Measu
     const ee: ElkExtendedEdge = { id: e.id, sources: [e.from], targets: [e.to] };
     if (e.residual) ee.layoutOptions = { 'elk.layered.priority.straightness': '0', 'elk.layered.priority.direction': '0' };
     else ee.layoutOptions = { 'elk.layered.priority.straightness': '10' };
-    if (opts.edgeShapes && e.shape) {
-      const site = e.residual ? sites.get(e.residual) : undefined;
-      const variant = site && site.current.variant !== 'plain' ? site.current.label : undefined;
-      const text = edgeLabelText(e.shape, variant);
+    const site = e.residual ? sites.get(e.residual) : undefined;
+    const variant = site && site.current.variant !== 'plain' ? site.current.label : undefined;
+    const text = edgeLabelText(e.shape, variant, opts.edgeShapes === true);
+    if (text !== undefined) {
       ee.labels = [{ id: `${e.id}#label`, text, width: Math.ceil(measure(text, variant !== undefined) + 2 * EDGE_LABEL.padX), height: EDGE_LABEL.height }];
     }
     container.edges!.push(ee);

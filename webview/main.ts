@@ -183,7 +183,7 @@ async function show(source: GraphSnapshot, resource: string, refit = false): Pro
   const sameFile = current?.resource === resource;
   menu.close();
   banner.hidden = true;
-  const rendered = renderGraph(svg, content, graph, layout, measure);
+  const rendered = renderGraph(svg, content, graph, layout);
   current = { graph, source, layout, rendered, resource };
   for (const id of [...selection]) if (!graph.sites.some((s) => s.id === id)) selection.delete(id);
   wireResiduals(rendered);

@@ -2,7 +2,7 @@
 import type { GraphSite, GraphSnapshot } from '../src/protocol/webviewProtocol';
 import { formatCount } from './format';
 import { NODE } from './layout';
-import type { Box, GraphLayout, Measure, Point } from './layout';
+import type { Box, GraphLayout, Point } from './layout';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -14,18 +14,6 @@ export function svgEl<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Recor
 }
 
 export const pathData = (pts: Point[]): string => pts.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' ');
-
-/** Where a residual edge's label goes: the middle of its longest segment. */
-export function labelPoint(pts: Point[]): Point {
-  let best = { len: -1, p: pts[0] ?? { x: 0, y: 0 } };
-  for (let i = 1; i < pts.length; i++) {
-    const a = pts[i - 1]!;
-    const b = pts[i]!;
-    const len = Math.abs(a.x - b.x) + Math.abs(a.y - b.y);
-    if (len > best.len) best = { len, p: { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 } };
-  }
-  return best.p;
-}
 
 export interface Rendered {
   /** The residual edge groups by site id (focusable, clickable). */
@@ -50,7 +38,7 @@ function edgeLabel(parent: Element, box: Box & { text: string }, cls: string): v
 }
 
 /** Draws the graph into `root` (the pan/zoom group), replacing what was there. */
-export function renderGraph(svg: SVGSVGElement, root: SVGGElement, g: GraphSnapshot, l: GraphLayout, measure: Measure): Rendered {
+export function renderGraph(svg: SVGSVGElement, root: SVGGElement, g: GraphSnapshot, l: GraphLayout): Rendered {
   if (!svg.querySelector('defs')) defs(svg);
   root.replaceChildren();
   const groups = svgEl('g', { class: 'groups' }, root);
@@ -98,12 +86,8 @@ export function renderGraph(svg: SVGSVGElement, root: SVGGElement, g: GraphSnaps
     svgEl('path', { class: 'residual-hit', d }, grp);
     svgEl('path', { class: 'residual-line', d, 'marker-end': `url(#arrow-${switched ? 'switched' : 'residual'})` }, grp);
     svgEl('title', {}, grp).textContent = `residual ${site.id}: ${site.current.label} · ${site.kind} shortcut ${e.from} → ${e.to} ${e.shape}`;
+    // A switched edge's label was laid out by ELK (layout.ts), in room kept free of boxes and other labels.
     if (route.label) edgeLabel(grp, route.label, switched ? 'variant-label' : 'edge-label residual-shape');
-    else if (switched) {
-      const at = labelPoint(route.points);
-      const w = measure(site.current.label, true) + 10;
-      edgeLabel(grp, { x: at.x - w / 2, y: at.y - 9, width: w, height: 18, text: site.current.label }, 'variant-label');
-    }
     out.residuals.set(site.id, grp);
   }
   return out;

@@ -255,7 +255,7 @@ describe('graph layout (elkjs in Node)', () => {
     const m = open(file);
     const g = graphSnapshot(openModel(file, plannedBytes(m, planModel(m, 'add_1=lr:r=8'))));
     const plain = await layoutGraph(elk, g, measure);
-    assert.ok([...plain.edges.values()].every((e) => e.label === undefined), 'no labels unless asked');
+    assert.deepEqual([...plain.edges.values()].filter((e) => e.label).map((e) => e.label!.text), ['LR r=8'], 'shapes only when asked; the switched residual\'s variant always');
     const l = await layoutGraph(elk, g, measure, { edgeShapes: true });
     check(g, l);
     const boxes = [...l.nodes.values()].filter((n) => !n.node.group);
