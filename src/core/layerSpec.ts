@@ -15,6 +15,8 @@ export interface LayerSpec {
   outputShapes(config: Record<string, unknown>, inputs: Shape[]): Shape[];
   /** Weight count for these input shapes, assuming the layer is trainable (the caller applies `trainable: false`). */
   params(config: Record<string, unknown>, inputs: Shape[]): ParamCount;
+  /** Both at once, checking the config and inputs once (the analysis asks for both of every layer). */
+  shapesAndParams?(config: Record<string, unknown>, inputs: Shape[]): { shapes: Shape[]; params: ParamCount };
 }
 
 /** The inputs do not fit the layer; the message says what was given and what was expected. */

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { getNodePath, getNodeValue, parseTree, type Node } from 'jsonc-parser';
 import { fastTree, jsonValue } from '../../src/core/read/fastTree';
-import { ValueNode, valueTree } from '../../src/core/read/valueTree';
+import { ValueNode, ValueText, valueTree } from '../../src/core/read/valueTree';
 import { synthModelText } from '../../bench/synthModels';
 import { fixturePath } from './fixturePath';
 
@@ -84,6 +84,7 @@ function assertSameValueTree(a: Node, b: Node, where = '$'): void {
   assert.equal(ak.length, bk.length, `${where}: child count`);
   ak.forEach((c, i) => {
     assert.equal(c.parent, a, `${where}[${i}]: parent`);
+    if (c.type !== 'property') assert.deepEqual((c as unknown as ValueNode).path(), getNodePath(bk[i]!), `${where}[${i}]: path`);
     assertSameValueTree(c, bk[i]!, `${where}[${i}]`);
   });
 }
@@ -94,23 +95,24 @@ describe('valueTree: the readers\' tree over JSON.parse\'s value', () => {
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
       let text = readFileSync(`${dir}/${file}`, 'utf8');
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      assertSameValueTree(valueTree(text, JSON.parse(text)) as unknown as Node, parseTree(text)!, file);
+      assertSameValueTree(valueTree(new ValueText(text), JSON.parse(text)) as unknown as Node, parseTree(text)!, file);
     }
   });
 
   it('tricky texts without duplicate keys', () => {
-    for (const text of TRICKY.filter((t) => !t.includes('dup'))) assertSameValueTree(valueTree(text, JSON.parse(text)) as unknown as Node, parseTree(text)!, text);
+    for (const text of TRICKY.filter((t) => !t.includes('dup'))) assertSameValueTree(valueTree(new ValueText(text), JSON.parse(text)) as unknown as Node, parseTree(text)!, text);
   });
 
   it('keys in file order, array-index keys included; of duplicates the last value in the first place', () => {
     const text = '{"b": 1, "10": 2, "a": {"x": 0}, "2": 3, "a": {"y": [4]}}';
-    const root = valueTree(text, JSON.parse(text)) as unknown as Node;
+    const root = valueTree(new ValueText(text), JSON.parse(text)) as unknown as Node;
     assert.deepEqual(root.children!.map((p) => p.children![0]!.value), ['b', '10', 'a', '2']);
     const a = root.children![2]!;
+    assert.equal((root as unknown as ValueNode).prop('a')!.parent!.parent, root);
     assert.equal(JSON.stringify((a.children![1] as unknown as ValueNode).v), '{"y":[4]}');
     // The property and its value are located at the duplicate that holds the value.
     assert.equal(a.offset, text.lastIndexOf('"a"'));
     assert.equal(a.children![1]!.children![0]!.children![1]!.offset, text.indexOf('[4]'));
-    assert.deepEqual(getNodePath(a.children![1]!.children![0]!.children![1]!.children![0]!), ['a', 'y', 0]);
+    assert.deepEqual((a.children![1]!.children![0]!.children![1]!.children![0]! as unknown as ValueNode).path(), ['a', 'y', 0]);
   });
 });

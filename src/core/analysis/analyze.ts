@@ -1,7 +1,7 @@
 import { ModelError } from '../errors';
 import type { SourceLocation } from '../errors';
 import type { Layer, ModelDocument, ModelGraph, Shape, TensorRef } from '../ir';
-import { layerByName, tensorKey } from '../ir';
+import { layerByName } from '../ir';
 import { LAUREL_CLASS } from '../laurel/laurelConfig';
 import { laurelSpec } from '../laurel/laurelSpec';
 import { specFor } from '../layers/catalog';
@@ -59,8 +59,15 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
     nested: new Map(),
   };
   const layers = layerByName(graph);
-  const outShapes = new Map<string, Shape | null>(); // tensor key -> shape
   const where = (layer: Layer): SourceLocation => locate(doc, layer.path);
+  // Calls by position (the nodes come topologically sorted): shapes and liveness by index, not by string key.
+  const index = new Map<string, number>();
+  graph.nodes.forEach((n, i) => index.set(n.id, i));
+  const outs: (Shape[] | null)[] = new Array(graph.nodes.length).fill(null);
+  const shapeAt = (t: TensorRef): Shape | null => {
+    const i = index.get(t.node);
+    return (i === undefined ? null : outs[i]?.[t.index]) ?? null;
+  };
 
   for (const layer of graph.layers) {
     if (layer.subgraph) {
@@ -71,11 +78,15 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
     }
   }
 
-  for (const node of graph.nodes) {
+  graph.nodes.forEach((node, n) => {
     const layer = layers.get(node.layer)!;
-    const inputs = node.inputs.map((t) => outShapes.get(tensorKey(t)) ?? null);
-    const dangling = node.inputs.map((t) => missingTensor(a, t)).find((m) => m !== undefined);
-    if (dangling) a.problems.push(new ModelError(`layer '${layer.name}' (${layer.sourceClassName}) call ${node.callIndex}: ${dangling}`, locate(doc, node.path ?? layer.path)));
+    const inputs = node.inputs.map(shapeAt);
+    for (const t of node.inputs) {
+      const dangling = missingTensor(a, t);
+      if (!dangling) continue;
+      a.problems.push(new ModelError(`layer '${layer.name}' (${layer.sourceClassName}) call ${node.callIndex}: ${dangling}`, locate(doc, node.path ?? layer.path)));
+      break;
+    }
     let shapes: Shape[] | null = null;
     let params: ParamCount | null = null;
     let note: string | undefined;
@@ -93,8 +104,11 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
         note = 'input shape unknown (an earlier layer could not be analysed)';
       } else {
         try {
-          shapes = spec.outputShapes(layer.config, inputs as Shape[]);
-          params = spec.params(layer.config, inputs as Shape[]);
+          if (spec.shapesAndParams) ({ shapes, params } = spec.shapesAndParams(layer.config, inputs as Shape[]));
+          else {
+            shapes = spec.outputShapes(layer.config, inputs as Shape[]);
+            params = spec.params(layer.config, inputs as Shape[]);
+          }
         } catch (e) {
           if (!(e instanceof ShapeError)) throw e;
           note = e.message;
@@ -105,7 +119,7 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
       }
     }
     a.shapes.set(node.id, shapes);
-    (shapes ?? [null]).forEach((s, i) => outShapes.set(tensorKey({ node: node.id, index: i }), s));
+    outs[n] = shapes;
     // Weights belong to the layer: count them at its first call only (shared layers reuse them).
     if (node.callIndex === 0) {
       if (params && !layer.trainable) {
@@ -117,18 +131,18 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
         a.params.nonTrainable += params.nonTrainable;
       }
     }
-  }
+  });
   for (const t of graph.outputs) {
     const dangling = missingTensor(a, t);
     if (!dangling) continue;
-    const producer = layers.get(graph.nodes.find((n) => n.id === t.node)?.layer ?? '');
+    const producer = layers.get(graph.nodes[index.get(t.node) ?? -1]?.layer ?? '');
     // The producer's path is [..., 'config', 'layers', i]: the outputs are listed beside its layers.
     a.problems.push(new ModelError(`model output: ${dangling}`, locate(doc, producer ? [...producer.path.slice(0, -2), 'output_layers'] : [])));
   }
   for (const layer of graph.layers) {
     if (!a.layers.has(layer.name)) a.layers.set(layer.name, { layer, params: null, note: 'never called in the graph' });
   }
-  leaveOutDeadLayers(doc, a);
+  leaveOutDeadLayers(doc, a, index);
   return a;
 }
 
@@ -137,22 +151,25 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
  * whose calls leads to an output is not part of it. Its weights leave the totals, and it is a located
  * problem (the file says more than the model has), so the totals match what Keras and TF.js count.
  */
-function leaveOutDeadLayers(doc: ModelDocument, a: GraphAnalysis): void {
-  const byId = new Map(a.graph.nodes.map((n) => [n.id, n]));
-  const live = new Set<string>();
-  const stack = a.graph.outputs.map((t) => t.node);
-  while (stack.length) {
-    const id = stack.pop()!;
-    if (live.has(id)) continue;
-    live.add(id);
-    for (const t of byId.get(id)?.inputs ?? []) stack.push(t.node);
-  }
+function leaveOutDeadLayers(doc: ModelDocument, a: GraphAnalysis, index: Map<string, number>): void {
+  const nodes = a.graph.nodes;
+  const live = new Uint8Array(nodes.length);
+  const stack: number[] = [];
+  const reach = (t: TensorRef): void => {
+    const k = index.get(t.node);
+    if (k !== undefined && !live[k]) {
+      live[k] = 1;
+      stack.push(k);
+    }
+  };
+  a.graph.outputs.forEach(reach);
+  while (stack.length) nodes[stack.pop()!]!.inputs.forEach(reach);
   const called = new Set<string>();
   const liveLayers = new Set<string>();
-  for (const n of a.graph.nodes) {
+  nodes.forEach((n, i) => {
     called.add(n.layer);
-    if (live.has(n.id)) liveLayers.add(n.layer);
-  }
+    if (live[i]) liveLayers.add(n.layer);
+  });
   for (const layer of a.graph.layers) {
     if (layer.className === 'InputLayer' || !called.has(layer.name) || liveLayers.has(layer.name)) continue;
     const info = a.layers.get(layer.name)!;

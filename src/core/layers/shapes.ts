@@ -96,6 +96,12 @@ export function spec(
       outputShapes(c, ins);
       return params(c, ins);
     },
+    shapesAndParams: (config: Config, inputs: Shape[]) => {
+      const c = new ConfigReader(cls, config);
+      const ins = checkInputs(cls, inputs);
+      const shapes = outputShapes(c, ins);
+      return { shapes, params: params(c, ins) };
+    },
   };
 }
 

@@ -53,9 +53,16 @@ function mergeConfig(className: string, config: Record<string, unknown>): Record
   return out;
 }
 
+/** Keras 1 kernel sizes (nb_row and kernel_dim1 start the list; the others are read with them). */
+const KERNEL_DIMS = ['nb_row', 'nb_col', 'kernel_dim1', 'kernel_dim2', 'kernel_dim3'];
+
 function renameKeras1Keys(className: string, config: Record<string, unknown>): Record<string, unknown> {
   const table = lookup(KERAS1_KEYS, className) ?? {};
+  // Keras 2 and 3 configs have no key to rename: keep the object (this runs for every layer of the file).
   const hasConvTable = 'nb_filter' in table;
+  let renames = false;
+  for (const k in config) if (lookup(table, k) !== undefined || lookup(KERAS1_COMMON_KEYS, k) !== undefined || (hasConvTable && KERNEL_DIMS.includes(k))) renames = true;
+  if (!renames) return config;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) {
     // Keras 1 splits the kernel size over nb_row/nb_col (kernel_dim1..3 in 3-D).
@@ -63,7 +70,7 @@ function renameKeras1Keys(className: string, config: Record<string, unknown>): R
       out.kernel_size = k === 'nb_row' ? [v, config.nb_col] : [v, config.kernel_dim2, config.kernel_dim3];
       continue;
     }
-    if (hasConvTable && ['nb_col', 'kernel_dim2', 'kernel_dim3'].includes(k) && !('kernel_size' in config)) continue;
+    if (hasConvTable && KERNEL_DIMS.includes(k) && !('kernel_size' in config)) continue;
     const renamed = lookup(table, k) ?? lookup(KERAS1_COMMON_KEYS, k);
     const targets = renamed === undefined ? [] : typeof renamed === 'string' ? [renamed] : renamed;
     const to = targets[0];

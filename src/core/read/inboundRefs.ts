@@ -8,6 +8,7 @@
  */
 import type { Node } from 'jsonc-parser';
 import { entries, fail, indexValue, items, kind, prop, type JsonSource } from './jsonSource';
+import { ValueNode } from './valueTree';
 
 export interface RawRef {
   layer: string;
@@ -22,6 +23,10 @@ const REF_SHAPE = '[layer_name, node_index, tensor_index] (Keras 1), with a kwar
 const CONSTANT = '_CONSTANT_VALUE';
 
 export function entryRefs(src: JsonSource, entry: Node): RawRef[] {
+  if (entry instanceof ValueNode) {
+    const refs = plainRefs(entry);
+    if (refs) return refs;
+  }
   if (entry.type === 'object') return keras3Refs(src, entry);
   if (entry.type !== 'array') fail(src, entry, `inbound node entry is ${kind(entry)}`, `a list of ${REF_SHAPE}, or {args, kwargs}`);
   const refs: RawRef[] = [];
@@ -41,6 +46,52 @@ export function entryRefs(src: JsonSource, entry: Node): RawRef[] {
   if (items(entry)[0]?.type === 'string') visit(entry);
   else items(entry).forEach(visit);
   if (kwargs) collectKwargRefs(kwargs, refs);
+  return refs;
+}
+
+const isIndex = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
+
+/** A reference read from the value; its node (for an error) is made when asked for. */
+class PlainRef implements RawRef {
+  constructor(
+    readonly layer: string,
+    readonly nodeIndex: number,
+    readonly tensorIndex: number,
+    private readonly entry: ValueNode,
+    /** The reference's index in the entry; -1 when the entry is the reference. */
+    private readonly i: number,
+  ) {}
+
+  get at(): Node {
+    return (this.i < 0 ? this.entry : this.entry.children![this.i]!) as unknown as Node;
+  }
+}
+
+/**
+ * The common Keras 1/2 entry read from JSON.parse's value without making nodes: a list of
+ * [name, node, tensor(, {})] references, or one such reference. Anything else (kwargs that may hold
+ * tensors, nesting, a malformed reference) returns undefined, and the node walk reads or refuses it.
+ */
+function plainRefs(entry: ValueNode): RawRef[] | undefined {
+  const e = entry.v;
+  if (!Array.isArray(e)) return undefined;
+  const one = (r: unknown, i: number): PlainRef | undefined => {
+    if (!Array.isArray(r) || typeof r[0] !== 'string' || r[0] === CONSTANT || !isIndex(r[1]) || !isIndex(r[2])) return undefined;
+    if (r.length > 4) return undefined;
+    const kw = r[3];
+    if (r.length === 4 && (kw === null || typeof kw !== 'object' || Array.isArray(kw) || Object.keys(kw).length > 0)) return undefined;
+    return new PlainRef(r[0], r[1], r[2], entry, i);
+  };
+  if (typeof e[0] === 'string') {
+    const r = one(e, -1);
+    return r && [r];
+  }
+  const refs: RawRef[] = [];
+  for (let i = 0; i < e.length; i++) {
+    const r = one(e[i], i);
+    if (!r) return undefined;
+    refs.push(r);
+  }
   return refs;
 }
 

@@ -6,7 +6,7 @@ import { getNodePath, parseTree, printParseErrorCode, type Node, type ParseError
 import type { JsonPath } from '../ir';
 import { ModelError, lineColumn } from '../errors';
 import { jsonValue, withoutPrototypes } from './fastTree';
-import { textTreeOf, ValueNode, valueTree } from './valueTree';
+import { ValueNode, ValueText, valueTree } from './valueTree';
 
 export interface JsonSource {
   file: string;
@@ -26,7 +26,7 @@ export function failAtOffset(src: { file: string; text: string; inner?: string }
 
 /** Throws a ModelError at `node`; `path` overrides the node's own path (e.g. for a missing key). */
 export function fail(src: JsonSource, node: Node, what: string, expected?: string, path?: JsonPath): never {
-  return failAtOffset(src, node.offset, path ?? getNodePath(node), what, expected);
+  return failAtOffset(src, node.offset, path ?? pathOf(node), what, expected);
 }
 
 export function parseJson(file: string, text: string, inner?: string): JsonSource {
@@ -37,8 +37,9 @@ export function parseJson(file: string, text: string, inner?: string): JsonSourc
     if (!(e instanceof SyntaxError)) throw e;
     return parseRefused(file, text, inner);
   }
-  const tree = valueTree(text, value);
-  return { file, text, inner, root: tree as unknown as Node, textTree: () => textTreeOf(tree) };
+  // The closure keeps the text, not the value: a document keeps what it read, not the parse.
+  const vt = new ValueText(text);
+  return { file, text, inner, root: valueTree(vt, value) as unknown as Node, textTree: () => vt.textRoot() };
 }
 
 /** jsonc-parser only for text JSON.parse refuses: its error codes and offsets say where and what. */
@@ -115,12 +116,13 @@ function compactSpaceRuns(text: string): { text: string; original: (offset: numb
 /** 'an array', 'a string', 'null': a node's kind for messages. */
 export const kind = (node: Node): string => (node.type === 'null' ? 'null' : `${/^[aeiou]/.test(node.type) ? 'an' : 'a'} ${node.type}`);
 
-export const pathOf = (node: Node): JsonPath => getNodePath(node);
+export const pathOf = (node: Node): JsonPath => (node instanceof ValueNode ? node.path() : getNodePath(node));
 /** A node's value; objects without prototype (see `withoutPrototypes`). */
 export const valueOf = (node: Node): unknown => (node instanceof ValueNode ? withoutPrototypes(node.v) : jsonValue(node));
 
 /** The value node of `key` in an object node (the last one, as JSON.parse would keep). */
 export function prop(node: Node, key: string): Node | undefined {
+  if (node instanceof ValueNode) return node.prop(key) as unknown as Node | undefined;
   if (node.type !== 'object' || !node.children) return undefined;
   let found: Node | undefined;
   for (const p of node.children) {

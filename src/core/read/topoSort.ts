@@ -7,7 +7,11 @@ export type TopoResult = { order: CallNode[] } | { cycle: CallNode[] };
  * order keeps its order. Inputs that name no node are ignored here (the reader checks them).
  */
 export function topoSort(nodes: CallNode[]): TopoResult {
-  const index = new Map(nodes.map((n, i) => [n.id, i]));
+  const index = new Map<string, number>();
+  for (let i = 0; i < nodes.length; i++) index.set(nodes[i]!.id, i);
+  // A file in order (every input is an earlier call: Keras writes them so) is its own order, which is
+  // the order Kahn's algorithm with the earliest ready node first would give.
+  if (nodes.every((n, i) => n.inputs.every((t) => (index.get(t.node) ?? -1) < i))) return { order: nodes };
   const indegree = nodes.map(() => 0);
   const consumers: number[][] = nodes.map(() => []);
   nodes.forEach((n, i) => {

@@ -1,20 +1,22 @@
 /**
  * The readers' view of a valid JSON text: jsonc-parser's `Node` interface (type, value, parent,
  * children, offset, length, colonOffset) over the value `JSON.parse` made of it, so that reading a model
- * costs one `JSON.parse` and a few small objects per node the readers look at, not a node per value of
- * the file nor a scan of its text.
+ * costs one `JSON.parse` and a few short-lived objects per node the readers look at, not a node per value
+ * of the file nor a scan of its text. Children are made when asked for and not kept (what survives a
+ * young-generation collection is what costs: a kept tree of the whole file was half the read time).
  *
- * Offsets are found only when asked for (an error to locate, an edit to place): the first request
- * builds the text's own tree (`textTree`, offsets from one scan of the text) and follows the node's path
- * in it. Where the value and the text differ, the value wins, as JSON.parse (and Python's json, so Keras)
- * read it: of duplicate keys the last one's value, in the first one's place. Keys are in file order.
+ * Offsets are found only when asked for (an error to locate): the first request builds the text's own
+ * tree (`textTree`, offsets from one scan of the text) and follows the node's path in it. Where the value
+ * and the text differ, the value wins, as JSON.parse (and Python's json, so Keras) reads them: of
+ * duplicate keys the last one's value, in the first one's place. Keys are in file order.
  */
 import type { Node } from 'jsonc-parser';
+import type { JsonPath } from '../ir';
 import { textTree } from './fastTree';
 
 type NodeType = Node['type'];
 
-/** One parsed text: its value's nodes resolve their offsets through its text tree, built once. */
+/** One parsed text: its nodes resolve their offsets through its text tree, built once. */
 export class ValueText {
   private tree?: Node;
 
@@ -41,7 +43,8 @@ export class ValueNode {
     /** The parsed value (objects and arrays included); for a property node, its key. */
     readonly v: unknown,
     parent: ValueNode | undefined,
-    private readonly index: number,
+    /** The index in an array, 0 / 1 for a property's key / value. */
+    readonly index: number,
     readonly src: ValueText,
   ) {
     if (parent) this.parent = parent;
@@ -49,26 +52,30 @@ export class ValueNode {
   }
 
   get children(): ValueNode[] | undefined {
-    if (this.type !== 'object' && this.type !== 'array') return this.kids;
-    return (this.kids ??= this.type === 'array' ? this.elements() : this.properties());
+    if (this.type === 'array') {
+      const a = this.v as unknown[];
+      const out = new Array<ValueNode>(a.length);
+      for (let i = 0; i < a.length; i++) out[i] = new ValueNode(typeOf(a[i]), a[i], this, i, this.src);
+      return out;
+    }
+    if (this.type === 'object') {
+      let keys = Object.keys(this.v as object);
+      if (keys.length && INDEX_KEY.test(keys[0]!)) keys = this.fileOrder();
+      return keys.map((k) => this.property(k));
+    }
+    return this.kids;
   }
 
-  private elements(): ValueNode[] {
-    const a = this.v as unknown[];
-    const out = new Array<ValueNode>(a.length);
-    for (let i = 0; i < a.length; i++) out[i] = new ValueNode(typeOf(a[i]), a[i], this, i, this.src);
-    return out;
+  /** The value node of `key` (JSON.parse's: the last of duplicates), or undefined. */
+  prop(key: string): ValueNode | undefined {
+    return this.type === 'object' && Object.hasOwn(this.v as object, key) ? this.property(key).kids![1] : undefined;
   }
 
-  private properties(): ValueNode[] {
-    const o = this.v as Record<string, unknown>;
-    let keys = Object.keys(o);
-    if (keys.length && INDEX_KEY.test(keys[0]!)) keys = this.fileOrder();
-    return keys.map((k, i) => {
-      const p = new ValueNode('property', k, this, i, this.src);
-      p.kids = [new ValueNode('string', k, p, 0, this.src), new ValueNode(typeOf(o[k]), o[k], p, 1, this.src)];
-      return p;
-    });
+  private property(key: string): ValueNode {
+    const p = new ValueNode('property', key, this, 0, this.src);
+    const v = (this.v as Record<string, unknown>)[key];
+    p.kids = [new ValueNode('string', key, p, 0, this.src), new ValueNode(typeOf(v), v, p, 1, this.src)];
+    return p;
   }
 
   /** Distinct keys in the order of their first place in the text. */
@@ -76,6 +83,16 @@ export class ValueNode {
     const seen = new Set<string>();
     for (const p of this.textNode().children ?? []) seen.add(p.children![0]!.value as string);
     return [...seen];
+  }
+
+  /** The path from the root, as jsonc-parser's getNodePath gives it. */
+  path(): JsonPath {
+    const out: JsonPath = [];
+    for (let n: ValueNode = this; n.parent; n = n.parent) {
+      if (n.parent.type === 'array') out.push(n.index);
+      else if (n.parent.type === 'property') out.push(n.parent.v as string);
+    }
+    return out.reverse();
   }
 
   /** The node at the same place in the text's own tree. */
@@ -106,12 +123,7 @@ export class ValueNode {
   }
 }
 
-/** The tree of `text`, whose value `JSON.parse(text)` is `value`. */
-export function valueTree(text: string, value: unknown): ValueNode {
-  return new ValueNode(typeOf(value), value, undefined, 0, new ValueText(text));
-}
-
-/** The text tree of the same text, for locating and editing (built on first use, shared with the nodes). */
-export function textTreeOf(root: ValueNode): Node {
-  return root.src.textRoot();
+/** The tree of `src.text`, whose value `JSON.parse(src.text)` is `value`. */
+export function valueTree(src: ValueText, value: unknown): ValueNode {
+  return new ValueNode(typeOf(value), value, undefined, 0, src);
 }
