@@ -8,6 +8,7 @@ import { toKerasTopology } from '../core/export/kerasTopology';
 import type { KerasLayerJson, KerasTopology } from '../core/export/kerasTopology';
 import type { VariantChoice } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
+import { fixBatchNormWithoutWeights } from './batchNormFix';
 import { registerLaurelLayers } from './laurelResidual';
 
 /** One layer tfjs cannot build as the file describes it. */
@@ -34,7 +35,9 @@ export async function buildModel(m: OpenModel, choices?: Map<string, VariantChoi
   const problems = unsupportedLayers(topology);
   if (problems.length) throw new UnsupportedModelError(problems);
   try {
-    return await tf.models.modelFromJSON({ modelTopology: topology as unknown as tf.io.ModelJSON['modelTopology'] });
+    const model = await tf.models.modelFromJSON({ modelTopology: topology as unknown as tf.io.ModelJSON['modelTopology'] });
+    fixBatchNormWithoutWeights(model);
+    return model;
   } catch (e) {
     throw new Error(`cannot build ${m.doc.fileName} in TensorFlow.js: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { shapeOf } from '../core/analysis/analyze';
+import { freeInputSize } from '../core/analysis/freeInputSize';
 import { toPyTorch } from '../core/export/pytorch';
 import { costPlan } from '../core/laurel/planCost';
 import { parsePlan, resolvePlan } from '../core/laurel/planSpec';
@@ -9,6 +10,7 @@ import type { OpenModel } from '../core/model';
 import { toKerasTopology } from '../core/export/kerasTopology';
 import { buildModel, UnsupportedModelError, unsupportedLayers } from '../laurel/buildModel';
 import type { Task } from './data/loadDataset';
+import { FREE_DIM } from './data/synthetic';
 import { estimateTrainingMemory } from './memoryEstimate';
 import type { RunSpec } from './run';
 
@@ -46,7 +48,9 @@ export function taskOf(m: OpenModel): Task {
   if (g.inputs.length > 1) throw new Error(`${basename(m.doc.fileName)}: training supports one input (this model has ${g.inputs.length})`);
   if (g.outputs.length > 1) throw new Error(`${basename(m.doc.fileName)}: training takes one output (this model has ${g.outputs.length}); pick one with trainingModel`);
   const embedding = embeddingOf(g, g.inputs[0]!.node);
-  return { inputShape: input, outputShape: output, ...(embedding ? { tokenIds: embedding } : {}) };
+  const free = freeInputSize(m.doc, m.analysis, FREE_DIM);
+  const freeSize = free?.searched ? { size: free.size, why: `the model does not accept ${FREE_DIM}; ${free.size} is the ${free.size > FREE_DIM ? 'smallest' : 'largest'} size its layers accept` } : undefined;
+  return { inputShape: input, outputShape: output, ...(embedding ? { tokenIds: embedding } : {}), ...(freeSize ? { freeSize } : {}) };
 }
 
 /** The Embedding an input feeds (directly, or as the first layer of a nested model), with its vocabulary. */

@@ -51,12 +51,10 @@ export function normals(seed: number): () => number {
   };
 }
 
-function fixDims(shape: (number | null)[], what: string, free: string[]): number[] {
-  return shape.map((d, i) => {
-    if (d !== null) return d;
-    free.push(`${what} axis ${i + 1} is free; generated with ${FREE_DIM}`);
-    return FREE_DIM;
-  });
+function fixDims(shape: (number | null)[], what: string, free: string[], size?: Task['freeSize']): number[] {
+  const axes = shape.flatMap((d, i) => (d === null ? [i + 1] : []));
+  if (axes.length) free.push(`${what} ${axes.length > 1 ? `axes ${axes.join(', ')} are` : `axis ${axes[0]} is`} free; generated with ${size ? `${size.size} (${size.why})` : FREE_DIM}`);
+  return shape.map((d) => d ?? size?.size ?? FREE_DIM);
 }
 
 const sameNullable = (a: (number | null)[], b: (number | null)[]): boolean => a.length === b.length && a.every((d, i) => d === null || b[i] === null || d === b[i]);
@@ -72,7 +70,7 @@ export function generateSynthetic(opts: SyntheticOptions, task: Task, maxBytes: 
     throw new DatasetError(`synthetic data needs per-sample input and output axes; the model has input ${formatShape(task.inputShape)}, output ${formatShape(task.outputShape)}`);
   }
   const notes: string[] = [];
-  const inShape = fixDims(inModel, 'input', notes);
+  const inShape = fixDims(inModel, 'input', notes, task.freeSize);
   const inPos = inModel.slice(0, -1);
   const outPos = outModel.slice(0, -1);
   const perPosition = sameNullable(inPos, outPos);
