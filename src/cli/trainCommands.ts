@@ -7,10 +7,11 @@ import { openModel, planModel } from '../core/model';
 import { RpcError } from '../protocol/rpcChannel';
 import { DEFAULT_TRAIN_CONFIG, TORCH_INITS } from '../protocol/runRecords';
 import type { ComparisonRecord, EnginePreference, OptimizerName, RunRecord, TorchInit, TrainConfig } from '../protocol/runRecords';
-import type { EpochEndEvent } from '../protocol/trainerProtocol';
+import type { EpochEndEvent, TestRequest } from '../protocol/trainerProtocol';
 import type { BackendPreference } from '../trainer/backend';
 import { comparisonTable } from '../trainer/comparisonTable';
 import { seedReport, seedSummary } from '../trainer/seedSummary';
+import { NO_DECAY_KINDS } from '../trainer/optimizerOptions';
 import { writeFileAtomic } from '../util/fsAtomic';
 import { TrainerClient, TrainerExitError } from '../trainer/trainerClient';
 import { parseHead, trainingModel, TrainingOutputError } from '../trainer/trainingGraph';
@@ -23,8 +24,14 @@ export const TRAIN_USAGE = `  laurel train FILE [--plan SPEC] [--data DATA] [--a
       Train each plan in turn (';' between plans) with the same seed, data and budget; print a table
       with ratios to the first plan.
 
-OPTIONS: --epochs N (1)  --batch-size N (32)  --lr X (0.001)  --optimizer adam|sgd|rmsprop  --seed N (42)
-  --steps N (budget of optimizer steps)  --val-split X (0.1)  --backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu
+OPTIONS: --epochs N (1)  --batch-size N (32)  --lr X (0.001)  --optimizer adam|adamw|sgd|rmsprop  --seed N (42)
+  --schedule constant|cosine (cosine: linear warm-up, then half a cosine to 0 over the run's steps)  --warmup N (0)
+  --weight-decay X (adamw: 0.01)  --no-decay bias,norm,laurel|none (adamw: weights not decayed; default all three:
+      biases, normalisation scales/offsets, LAuReL's RW/PA scalars)  --clip-norm X (clip gradients to a global L2 norm)
+  --steps N (budget of optimizer steps)  --val-split X (0.1)
+  --test (a held-out test set, evaluated once by each run's best-validation checkpoint: Fashion-MNIST's t10k for
+      fashion-mnist, else the data's last 10%, cut before the validation split; the same for every seed and plan)
+  --test-data SPEC (the test set from files, in the DATA forms)  --test-split X (the held-out fraction, default 0.1)  --backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu
   --seeds 1,2,3 (compare: every plan under each seed; mean ± std and paired 95% CIs, report.md)
   --engine auto|tfjs|pytorch (auto: a GPU engine when one works, else TF.js)  --python PATH (a Python with torch)
   --nproc N (PyTorch engine: N training processes via torchrun, one per GPU; the batch size is split over them)
@@ -38,7 +45,7 @@ DATA: synthetic[:samples=N][:classes=K] (default), fashion-mnist[:test][:limit=N
   text:FILE[:limit=N] (bytes as tokens, next-byte targets, T from the input; the last windows validate). Ctrl-C cancels after the batch in progress.`;
 
 const BACKENDS: readonly BackendPreference[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
-const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'sgd', 'rmsprop'];
+const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'adamw', 'sgd', 'rmsprop'];
 const ENGINES: readonly EnginePreference[] = ['auto', 'tfjs', 'pytorch'];
 
 export const isTrainCommand = (command: string | undefined): boolean => command === 'train' || command === 'compare';
@@ -59,6 +66,30 @@ function parseSeeds(v: string): number[] {
   const out = seeds.map(Number);
   if (new Set(out).size !== out.length) throw new UsageError(`--seeds repeats a seed: '${v}'`);
   return out;
+}
+
+/** --schedule, --warmup, --weight-decay, --no-decay, --clip-norm as TrainConfig fields (absent ones left out: defaults unchanged). */
+function optimizerOptions(v: { optimizer?: string; schedule?: string; warmup?: string; 'weight-decay'?: string; 'no-decay'?: string; 'clip-norm'?: string }): Partial<TrainConfig> {
+  if (v.schedule !== undefined && v.schedule !== 'constant' && v.schedule !== 'cosine') throw new UsageError(`--schedule must be constant or cosine, got '${v.schedule}'`);
+  const warmupSteps = number('warmup', v.warmup, undefined, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
+  if (warmupSteps !== undefined && v.schedule !== 'cosine') throw new UsageError('--warmup is for --schedule cosine');
+  const weightDecay = number('weight-decay', v['weight-decay'], undefined, (n) => n >= 0 && Number.isFinite(n), 'a non-negative number');
+  if ((weightDecay !== undefined || v['no-decay'] !== undefined) && v.optimizer !== 'adamw') throw new UsageError('--weight-decay and --no-decay are for --optimizer adamw');
+  let noDecay: TrainConfig['noDecay'];
+  if (v['no-decay'] !== undefined) {
+    const kinds = v['no-decay'] === 'none' ? [] : v['no-decay'].split(',').map((k) => k.trim());
+    const bad = kinds.find((k) => !(NO_DECAY_KINDS as readonly string[]).includes(k));
+    if (bad !== undefined) throw new UsageError(`--no-decay takes ${NO_DECAY_KINDS.join(',')} or none, got '${bad}'`);
+    noDecay = kinds as TrainConfig['noDecay'];
+  }
+  const clipNorm = number('clip-norm', v['clip-norm'], undefined, (n) => n > 0 && Number.isFinite(n), 'a positive number');
+  return {
+    ...(v.schedule !== undefined ? { lrSchedule: v.schedule } : {}),
+    ...(warmupSteps !== undefined ? { warmupSteps } : {}),
+    ...(weightDecay !== undefined ? { weightDecay } : {}),
+    ...(noDecay !== undefined ? { noDecay } : {}),
+    ...(clipNorm !== undefined ? { clipNorm } : {}),
+  };
 }
 
 function stamp(d = new Date()): string {
@@ -104,10 +135,18 @@ async function trainCommand(argv: string[]): Promise<number> {
       'batch-size': { type: 'string' },
       lr: { type: 'string' },
       optimizer: { type: 'string' },
+      schedule: { type: 'string' },
+      warmup: { type: 'string' },
+      'weight-decay': { type: 'string' },
+      'no-decay': { type: 'string' },
+      'clip-norm': { type: 'string' },
       seed: { type: 'string' },
       seeds: { type: 'string' },
       steps: { type: 'string' },
       'val-split': { type: 'string' },
+      test: { type: 'boolean' },
+      'test-data': { type: 'string' },
+      'test-split': { type: 'string' },
       backend: { type: 'string' },
       engine: { type: 'string' },
       python: { type: 'string' },
@@ -157,10 +196,17 @@ async function trainCommand(argv: string[]): Promise<number> {
     ...(maxSteps !== undefined ? { maxSteps } : {}),
     ...(processes !== undefined ? { processes } : {}),
     ...(torchInit !== undefined ? { torchInit: torchInit as TorchInit } : {}),
+    ...optimizerOptions(values),
     engine: (values.engine as EnginePreference | undefined) ?? 'auto',
     // A path is made absolute (the trainer may run elsewhere); a bare name ('python3.12') is looked up on PATH.
     ...(values.python ? { python: /[\\/]/.test(values.python) ? resolve(values.python) : values.python } : {}),
   };
+  const testSplit = number('test-split', values['test-split'], undefined, (n) => n > 0 && n < 1, 'in (0, 1)');
+  if (testSplit !== undefined && values['test-data'] !== undefined) throw new UsageError('give --test-data SPEC or --test-split X, not both');
+  const test: TestRequest | undefined =
+    values.test || values['test-data'] !== undefined || testSplit !== undefined
+      ? { ...(values['test-data'] !== undefined ? { data: values['test-data'] } : {}), ...(testSplit !== undefined ? { split: testSplit } : {}) }
+      : undefined;
   const seeds = values.seeds === undefined ? undefined : parseSeeds(values.seeds);
   if (seeds && command !== 'compare') throw new UsageError("--seeds is for 'compare' (train takes --seed N)");
   if (seeds && values.seed !== undefined) throw new UsageError('give --seed N or --seeds LIST, not both');
@@ -191,6 +237,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     data,
     ...(values.adapt ? { adapt: values.adapt } : {}),
     ...picked,
+    ...(test ? { test } : {}),
     ...(values.model !== undefined ? { pyModel: values.model } : {}),
     ...(values.input !== undefined ? { pyInput: values.input } : {}),
     config,
@@ -254,7 +301,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     }
     if (seeds) {
       const s = seedSummary(done);
-      console.log(`\nOver seeds ${seeds.join(', ')} (final values; Δ: paired difference to ${plans[0]}, 95% CI by paired t):\n${s.table}\n\n${s.verdicts.join('\n')}`);
+      console.log(`\nOver seeds ${seeds.join(', ')} (${s.metric}; Δ: paired difference to ${plans[0]}, 95% CI by paired t):\n${s.table}\n\n${s.verdicts.join('\n')}`);
       writeFileAtomic(join(outDir, 'report.md'), seedReport(done, tables) + '\n');
       console.log(`\n${join(outDir, 'report.md')}`);
     }

@@ -4,7 +4,7 @@
  */
 import type { BackendChoice } from './backends';
 
-export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
+export type OptimizerName = 'adam' | 'adamw' | 'sgd' | 'rmsprop';
 
 /** The training engines: TF.js in the trainer process, or PyTorch in a Python child process. */
 export type EngineName = 'tfjs' | 'pytorch';
@@ -57,6 +57,16 @@ export interface TrainConfig {
    * exact cross-engine parity (needs TF.js to build the model).
    */
   torchInit?: TorchInit;
+  /** The learning rate over the steps (trainer/optimizerOptions.ts): 'constant' (absent) or 'cosine' (warm-up, then to 0). */
+  lrSchedule?: 'constant' | 'cosine';
+  /** Cosine schedule: steps of linear warm-up; absent: 0. */
+  warmupSteps?: number;
+  /** AdamW (optimizer 'adamw'): decoupled weight decay; absent: 0.01. */
+  weightDecay?: number;
+  /** AdamW: kinds of weight not decayed; absent: all three (biases, normalisation weights, LAuReL's scalars). */
+  noDecay?: ('bias' | 'norm' | 'laurel')[];
+  /** Clip the gradients to this global L2 norm before each step (torch's clip_grad_norm_); absent: no clipping. */
+  clipNorm?: number;
 }
 
 export const TORCH_INITS = ['keras', 'tfjs'] as const;
@@ -89,6 +99,8 @@ export interface EpochMetrics {
   batches: number;
   samples: number;
   samplesPerSec: number;
+  /** The learning rate of the epoch's last step (the schedule's, trainer/optimizerOptions.ts). */
+  lr?: number;
   /** Mean time of one optimizer step (ms), warm-up and validation-carrying batches excluded. */
   stepMs: number;
   seconds: number;
@@ -122,6 +134,20 @@ export interface LossSummary {
   acc: number | null;
   valLoss: number | null;
   valAcc: number | null;
+}
+
+/**
+ * The held-out test set's figures: the checkpoint with the best validation figure (accuracy for a classifier, else
+ * loss; the earliest of equals) is evaluated on it once, after training; without validation, the final weights.
+ */
+export interface TestResult {
+  name: string;
+  samples: number;
+  loss: number | null;
+  acc: number | null;
+  /** The epoch whose weights were tested (1-based), and what chose it. */
+  epoch: number;
+  by: 'valAcc' | 'valLoss' | 'final';
 }
 
 /** Batch points of a run: optimizer step, loss, and accuracy where the model is a classifier (null elsewhere). */
@@ -170,8 +196,12 @@ export interface RunRecord {
     /** What the plan's LAuReL layers add over `base`. */
     added: number;
     addedPercent: number;
+    /** Multiply-adds per example the plan's LAuReL layers add (core's count); null where a width is unknown; absent: not counted (.py). */
+    addedMacs?: number | null;
   };
-  dataset: { name: string; samples: number; trainSamples: number; valSamples: number; classes?: number; adaptations: string[] };
+  dataset: { name: string; samples: number; trainSamples: number; valSamples: number; classes?: number; adaptations: string[]; testSamples?: number; testName?: string };
+  /** The held-out test set's figures (`--test`); absent: no test set. */
+  test?: TestResult;
   epochs: EpochMetrics[];
   /** The training curve as it streamed (about one batch a second): what the panel draws again when the record is opened later. */
   curve?: RunCurve;
@@ -205,6 +235,10 @@ export interface ComparisonRow {
   addedPercent: number;
   final: LossSummary;
   best: LossSummary;
+  /** The held-out test figures of the best-validation checkpoint; absent: no test set. */
+  test?: TestResult;
+  /** Multiply-adds per example the plan adds (absent: not counted). */
+  addedMacs?: number | null;
   stepMs: number | null;
   samplesPerSec: number | null;
   peakBytes: number;

@@ -26,8 +26,18 @@ export interface TrainParams {
   pyModel?: string;
   pyInput?: string;
   config: TrainConfig;
+  /** A held-out test set, evaluated once at the end of each run by its best-validation checkpoint; absent: none. */
+  test?: TestRequest;
   /** Folder for model.json, weights.bin and run.json; created if missing. */
   outDir: string;
+}
+
+/** What `--test`, `--test-data` and `--test-split` ask for. */
+export interface TestRequest {
+  /** A data spec for the test set (the data's forms; adapted as the data are). Default for fashion-mnist: its t10k set. */
+  data?: string;
+  /** Else the fraction of the loaded samples held out, from the end, before the validation split; default 0.1. */
+  split?: number;
 }
 
 export interface CompareParams extends Omit<TrainParams, 'plan'> {
@@ -69,6 +79,8 @@ export interface EpochEndEvent {
   valAcc?: number;
   samplesPerSec: number;
   stepMs: number;
+  /** The learning rate of the epoch's last step. */
+  lr?: number;
   backend: BackendName;
   /** The PyTorch engine's device in words ('pytorch cuda bf16', 'pytorch cpu'); absent for TF.js. */
   engine?: string;

@@ -127,8 +127,52 @@ def _acc_fn(name):
     return None
 
 
-def _optimizer(name, params, lr):
+_LAUREL_SCALARS = ("rw_logits", "rw_theta", "pa_gamma")
+
+
+def _decay_kind(module_class, name):
+    """src/trainer/optimizerOptions.ts's decayKind: 'norm', 'bias', 'laurel' or None (decayed)."""
+    if "norm" in module_class.lower() or name == "gemma_norm_scale":
+        return "norm"
+    if name == "bias" or name.endswith("_bias"):
+        return "bias"
+    if name in _LAUREL_SCALARS:
+        return "laurel"
+    return None
+
+
+def _param_groups(model, cfg):
+    """AdamW's two groups: decayed weights, and the kinds cfg["noDecay"] leaves alone (default all three)."""
+    skip = set(cfg.get("noDecay", ["bias", "norm", "laurel"]))
+    decay, keep, seen = [], [], set()
+    for mod in model.modules():
+        for name, p in mod.named_parameters(recurse=False):
+            if not p.requires_grad or id(p) in seen:
+                continue
+            seen.add(id(p))
+            kind = _decay_kind(type(mod).__name__, name)
+            (keep if kind is not None and kind in skip else decay).append(p)
+    wd = float(cfg.get("weightDecay", 0.01))
+    return [{"params": decay, "weight_decay": wd}, {"params": keep, "weight_decay": 0.0}]
+
+
+def _lr_at(cfg, step, total):
+    """src/trainer/optimizerOptions.ts's lrAt: constant, or linear warm-up then half a cosine to 0."""
+    lr = float(cfg["learningRate"])
+    if cfg.get("lrSchedule", "constant") == "constant":
+        return lr
+    w = min(int(cfg.get("warmupSteps", 0)), total)
+    if step < w:
+        return lr * (step + 1) / w
+    span = max(1, total - w)
+    return lr * 0.5 * (1 + math.cos(math.pi * min(step - w, span) / span))
+
+
+def _optimizer(name, params, lr, cfg=None, model=None):
     # TF.js defaults: adam (0.9, 0.999, eps 1e-7), rmsprop (decay 0.9, eps 1e-7), plain sgd.
+    if name == "adamw":
+        # torch's AdamW decays p by lr * wd before the Adam step, as the TF.js engine's ResearchOptimizer does.
+        return torch.optim.AdamW(_param_groups(model, cfg or {}), lr=lr, betas=(0.9, 0.999), eps=1e-7)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-7)
     if name == "rmsprop":
@@ -218,6 +262,12 @@ def _train(cfg, module):
     n = x.shape[0]
     n_train = int(cfg["trainSamples"])
     xt, yt, xv, yv = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+    xs = ys = None
+    if cfg.get("test"):
+        # The held-out test set: evaluated once, after training, by the best-validation checkpoint.
+        xs, ys = torch.from_numpy(np.load(cfg["test"]["x"])).to(device), torch.from_numpy(np.load(cfg["test"]["y"])).to(device)
+        if cfg["loss"] == "tokenCrossEntropy":
+            xs, ys = xs.long(), ys.long()
     model.eval()
     adapted = module.adapt_normalization(model, lambda: ((xt[i:i + 256],) for i in range(0, n_train, 256)))
     if adapted:
@@ -227,7 +277,10 @@ def _train(cfg, module):
     bs, epochs, max_steps = int(cfg["batchSize"]), int(cfg["epochs"]), cfg.get("maxSteps")
     per_epoch = -(-n_train // bs)
     loss_f, acc_f = _loss_fn(cfg["loss"]), _acc_fn(cfg["loss"])
-    opt = _optimizer(cfg["optimizer"], model.parameters(), float(cfg["learningRate"]))
+    opt = _optimizer(cfg["optimizer"], model.parameters(), float(cfg["learningRate"]), cfg, model)
+    total_steps = epochs * per_epoch if max_steps is None else min(int(max_steps), epochs * per_epoch)
+    clip = cfg.get("clipNorm")
+    last = {"lr": float(cfg["learningRate"]), "norm": None}
     throttle = float(cfg.get("throttleMs", 1000)) / 1000.0
 
     fwd, compiled, compile_note = net, False, None
@@ -250,6 +303,12 @@ def _train(cfg, module):
         out = out.float()  # the loss in float32 under bf16 autocast
         loss = loss_f(out, yb)
         (loss * weight if weight != 1.0 else loss).backward()
+        last["lr"] = _lr_at(cfg, step, total_steps)  # step: the steps taken so far (0-based index of this one)
+        for g in opt.param_groups:
+            g["lr"] = last["lr"]
+        if clip is not None:
+            # After DDP's all-reduce: every rank clips the same averaged gradients.
+            last["norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), float(clip)))
         opt.step()
         acc = acc_f(out.detach(), yb) if acc_f else None
         return loss.item(), (acc.item() if acc is not None else None)
@@ -271,7 +330,7 @@ def _train(cfg, module):
             return {"numBytes": torch.cuda.memory_allocated(), "numTensors": len(model.state_dict()), "peakBytes": torch.cuda.max_memory_allocated()}
         return {"numBytes": _rss_bytes(), "numTensors": len(model.state_dict()), "peakBytes": _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss * 1024}
 
-    def validate():
+    def validate(xv=xv, yv=yv):
         model.eval()
         tot = acc_tot = 0.0
         with torch.no_grad():
@@ -327,6 +386,18 @@ def _train(cfg, module):
     step, first_step_ms, step_times, timed_samples = 0, None, [], 0
     seen_shapes, last_emit, t_train = set(), -1e18, _time.perf_counter()
     epochs_out = []
+    # The best-validation checkpoint for the test set (src/trainer/bestCheckpoint.ts's rule): accuracy for a
+    # classifier, else loss; the earliest of equals.
+    best = {"by": "valAcc" if acc_f else "valLoss", "value": None, "epoch": 0, "state": None}
+
+    def offer_best(epoch, vl, va):
+        v = va if acc_f else vl
+        if xs is None or v is None or not math.isfinite(v):
+            return
+        if best["value"] is not None and not (v > best["value"] if acc_f else v < best["value"]):
+            return
+        best.update(value=v, epoch=epoch, state={k: t.detach().clone() for k, t in model.state_dict().items()})
+
     rng = np.random.default_rng(int(cfg["seed"]))
     # Distributed: a rank stops only when the all-reduced flag says so, so every rank leaves at the same batch.
     synced_stop = False
@@ -432,11 +503,25 @@ def _train(cfg, module):
                 m["valAcc"] = va
             if not math.isfinite(vl):
                 status, message = "diverged", "validation loss became %s at epoch %d" % (_num(vl), epoch + 1)
+            else:
+                offer_best(epoch + 1, vl, va)
+        m["lr"] = last["lr"]
         m["seconds"] = _time.perf_counter() - t_epoch
         m["memory"] = memory()
         epochs_out.append(m)
         _emit("epochEnd", **m)
     train_ms = (_time.perf_counter() - t_train) * 1000.0
+
+    test = None
+    if xs is not None and status != "diverged" and epochs_out:
+        own = None
+        if best["state"] is not None:
+            own = {k: t.detach().clone() for k, t in model.state_dict().items()}
+            model.load_state_dict(best["state"])
+        tl, ta = validate(xs, ys)
+        if own is not None:
+            model.load_state_dict(own)  # the final weights are the ones saved
+        test = dict(loss=_num(tl), acc=ta, epoch=best["epoch"] if own is not None else len(epochs_out), by=best["by"] if own is not None else "final")
 
     t_save = _time.perf_counter()
     saved = None
@@ -469,6 +554,7 @@ def _train(cfg, module):
         threads=torch.get_num_threads(),
         processes=_WORLD,
         distBackend=dist_backend,
+        test=test,
     )
     if dist is not None:
         dist.destroy_process_group()

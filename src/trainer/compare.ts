@@ -38,6 +38,8 @@ export function comparisonRow(r: RunRecord, base: RunRecord): ComparisonRow {
     addedPercent: r.params.addedPercent,
     final: r.final,
     best: r.best,
+    ...(r.test ? { test: r.test } : {}),
+    ...(r.params.addedMacs !== undefined ? { addedMacs: r.params.addedMacs } : {}),
     stepMs: r.stepMs,
     samplesPerSec: r.samplesPerSec,
     peakBytes: r.peakBytes,

@@ -12,6 +12,7 @@ import { compareRuns } from './compare';
 import { parseAdaptations } from './data/adapt';
 import { loadDataset, parseDataSpec } from './data/loadDataset';
 import type { Dataset } from './data/loadDataset';
+import { disposeData, withTestSet } from './data/testSplit';
 import { planRun, taskOf } from './runSpec';
 import { trainRun } from './train';
 import type { RunSpec, TrainSink } from './run';
@@ -33,11 +34,14 @@ function openFile(p: TrainParams | CompareParams, ctx: JobContext): OpenModel {
   return t.model;
 }
 
+const testNote = (d: Dataset): string => (d.test ? `; test set ${d.test.name}, ${d.test.samples} samples` : '');
+
 async function loadData(p: TrainParams | CompareParams, m: OpenModel, ctx: JobContext): Promise<Dataset> {
   const adapt = p.adapt === undefined || p.adapt === 'none' ? undefined : parseAdaptations(p.adapt);
-  const data = await loadDataset(parseDataSpec(p.data), taskOf(m), adapt);
+  const load = (spec: string): Promise<Dataset> => loadDataset(parseDataSpec(spec), taskOf(m), adapt);
+  const data = await withTestSet(await load(p.data), p.data, p.test, load);
   const adapted = data.adaptations.length ? `: ${data.adaptations.join('; ')}` : '';
-  ctx.sink.log?.({ level: 'info', message: `data ${data.name}, ${data.samples} samples${data.classes ? `, ${data.classes} classes` : ''}${adapted}` });
+  ctx.sink.log?.({ level: 'info', message: `data ${data.name}, ${data.samples} samples${data.classes ? `, ${data.classes} classes` : ''}${adapted}${testNote(data)}` });
   return data;
 }
 
@@ -45,8 +49,8 @@ async function loadData(p: TrainParams | CompareParams, m: OpenModel, ctx: JobCo
 async function pySourceJob(p: TrainParams | CompareParams, plans: (string | undefined)[], ctx: JobContext): Promise<{ runs: RunSpec[]; data: Dataset }> {
   const { runs, model, task } = await pySourceRuns(p, plans);
   ctx.sink.log?.({ level: 'info', message: `${model.fileName}: PyTorch source, model ${model.trace!.model}, input ${model.trace!.input}; ${task.kind === 'tokens' ? `language model, context ${task.context}, vocabulary ${task.vocabulary}` : `${task.classes} class logits`}` });
-  const data = await pySourceData(p, task);
-  ctx.sink.log?.({ level: 'info', message: `data ${data.name}, ${data.samples} samples${data.adaptations.length ? `: ${data.adaptations.join('; ')}` : ''}` });
+  const data = await withTestSet(await pySourceData(p, task), p.data, p.test, (spec) => pySourceData({ ...p, data: spec }, task));
+  ctx.sink.log?.({ level: 'info', message: `data ${data.name}, ${data.samples} samples${data.adaptations.length ? `: ${data.adaptations.join('; ')}` : ''}${testNote(data)}` });
   return { runs, data };
 }
 
@@ -65,8 +69,7 @@ export async function trainJob(p: TrainParams, ctx: JobContext): Promise<RunReco
     ctx.sink.runDone?.(record);
     return record;
   } finally {
-    data.x.dispose();
-    data.y.dispose();
+    disposeData(data);
   }
 }
 
@@ -84,7 +87,6 @@ export async function compareJob(p: CompareParams, ctx: JobContext): Promise<Com
       ...(ctx.sink.runDone ? { onRunDone: ctx.sink.runDone } : {}),
     });
   } finally {
-    data.x.dispose();
-    data.y.dispose();
+    disposeData(data);
   }
 }

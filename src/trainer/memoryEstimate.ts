@@ -44,14 +44,14 @@ const TFJS_ALIVE = 0.6;
 /**
  * Floats per weight at the peak: weights, gradients and, for Adam, tfjs' update, which computes every
  * variable's new moments in one tidy (measured on ResNet-18: 4.4 with SGD, 17.2 with Adam). RMSprop
- * is taken as Adam.
+ * is taken as Adam, AdamW too (Adam's update plus an in-place decay).
  */
-const TFJS_WEIGHT_FLOATS: Readonly<Record<OptimizerName, number>> = { sgd: 4.5, adam: 17.5, rmsprop: 17.5 };
+const TFJS_WEIGHT_FLOATS: Readonly<Record<OptimizerName, number>> = { sgd: 4.5, adam: 17.5, adamw: 17.5, rmsprop: 17.5 };
 /** PyTorch's autograd keeps about one tensor per op for the backward pass, plus the gradient in flight. */
 const TORCH_TENSORS: Readonly<Record<string, number>> = { BatchNormalization: 3, LayerNormalization: 3, InputLayer: 0 };
 const TORCH_DEFAULT = 2;
 /** PyTorch: weights, gradients and the optimizer's slots (Adam two moments, RMSprop one square average). */
-const TORCH_WEIGHT_FLOATS: Readonly<Record<OptimizerName, number>> = { sgd: 2, adam: 4, rmsprop: 3 };
+const TORCH_WEIGHT_FLOATS: Readonly<Record<OptimizerName, number>> = { sgd: 2, adam: 4, adamw: 4, rmsprop: 3 };
 const FLOAT = 4;
 
 export interface MemoryEstimate {

@@ -27,9 +27,10 @@ import { mulberry32 } from '../core/random';
 import { hashSeed, seedScope } from './seed';
 import { hasNonFinite, labelsFor, lossFor, outputHead } from './lossAndLabels';
 import type { OutputHead } from './lossAndLabels';
-import { recordCurve, recordHeader, validateConfig } from './run';
+import { recordCurve, recordHeader, testLine, testSet, validateConfig } from './run';
 import type { RunSpec, TrainData, TrainOptions, TrainResult } from './run';
 import { RUN_RECORD } from './runStub';
+import { optimizerText } from './optimizerOptions';
 
 export const TORCH_STATE = 'model.pt';
 export const TORCH_MODULE = 'model.py';
@@ -165,6 +166,8 @@ interface DoneEvent {
   threads: number;
   processes?: number;
   distBackend?: 'nccl' | 'gloo' | null;
+  /** The held-out test figures of the best-validation checkpoint (with a test set). */
+  test?: { loss: unknown; acc: unknown; epoch: number; by: 'valAcc' | 'valLoss' | 'final' } | null;
 }
 
 /**
@@ -248,7 +251,7 @@ function epochMetrics(e: Record<string, unknown>): EpochMetrics {
     seconds: num(e['seconds']) ?? 0,
     memory: e['memory'] as EpochMetrics['memory'],
   };
-  for (const k of ['acc', 'valLoss', 'valAcc'] as const) {
+  for (const k of ['acc', 'valLoss', 'valAcc', 'lr'] as const) {
     const v = num(e[k]);
     if (v !== undefined) m[k] = v;
   }
@@ -360,13 +363,22 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
     // The core's exact count of the planned model (parameters and BN statistics); a custom RunSpec without one takes Python's.
     const fileTotal = spec.baseParams !== undefined ? spec.baseParams + (spec.addedParams ?? 0) : undefined;
     let nonFiniteData = false;
-    const labels = src && !src.head ? data.y : labelsFor(head, data);
+    const labelsOf = (d: TrainData): tf.Tensor => (src && !src.head ? d.y : labelsFor(head, d));
+    const labels = labelsOf(data);
     try {
       nonFiniteData = hasNonFinite(data.x) || hasNonFinite(labels);
       writeFileSync(join(temp, 'x.npy'), npyBytes(data.x.dataSync() as Float32Array, data.x.shape));
       writeFileSync(join(temp, 'y.npy'), npyBytes(labels.dataSync() as Float32Array, labels.shape));
     } finally {
       if (labels !== data.y) labels.dispose();
+    }
+    if (data.test) {
+      // The held-out test set: the harness evaluates its best-validation checkpoint on it once, after training.
+      const t = data.test;
+      const ty = labelsOf({ ...data, y: t.y });
+      writeFileSync(join(temp, 'x_test.npy'), npyBytes(t.x.dataSync() as Float32Array, t.x.shape));
+      writeFileSync(join(temp, 'y_test.npy'), npyBytes(ty.dataSync() as Float32Array, ty.shape));
+      if (ty !== t.y) ty.dispose();
     }
     const order = tfjsDataOrder(config.seed, trainSamples, config.epochs);
     writeFileSync(join(temp, 'order.npy'), npyBytes(order, [config.epochs, trainSamples]));
@@ -382,11 +394,14 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       batchSize: config.batchSize,
       epochs: config.epochs,
       ...(config.maxSteps !== undefined ? { maxSteps: config.maxSteps } : {}),
+      // The research options (trainer/optimizerOptions.ts), applied by the harness with the same rules.
+      ...Object.fromEntries((['lrSchedule', 'warmupSteps', 'weightDecay', 'noDecay', 'clipNorm'] as const).filter((k) => config[k] !== undefined).map((k) => [k, config[k]])),
       trainSamples,
       loss: lossName,
       x: join(temp, 'x.npy'),
       y: join(temp, 'y.npy'),
       order: join(temp, 'order.npy'),
+      ...(data.test ? { test: { x: join(temp, 'x_test.npy'), y: join(temp, 'y_test.npy') } } : {}),
       ...(src ? { pySource: { file: folder.file, userDir: src.userDir, model: src.model } } : manifest ? { weights: { bin: join(temp, 'weights.bin'), manifest } } : { kerasInit: true }),
       throttleMs: opts.throttleMs ?? 1000,
       watchStdin: true,
@@ -401,7 +416,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       level: 'info',
       message:
         `${spec.name}: ${fileTotal !== undefined ? fileTotal.toLocaleString('en-US') : '?'} params (+${(spec.addedParams ?? 0).toLocaleString('en-US')}), ${trainSamples} train / ${valSamples} val samples, ` +
-        `batch ${config.batchSize}${processes > 1 ? ` over ${processes} processes` : ''}, ${Math.ceil(trainSamples / config.batchSize)} steps/epoch, ${lossName}, ${config.optimizer} lr ${config.learningRate}, engine pytorch ${engine.device}, ` +
+        `batch ${config.batchSize}${processes > 1 ? ` over ${processes} processes` : ''}, ${Math.ceil(trainSamples / config.batchSize)} steps/epoch, ${lossName}, ${optimizerText(config)}, engine pytorch ${engine.device}, ` +
         (src ? `initial weights from ${src.model} under torch.manual_seed(${config.seed})` : manifest ? 'initial weights copied from TF.js' : 'initial weights from the Keras initializers in the file'),
     });
 
@@ -438,6 +453,8 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       }
     }
     const { final, best } = summarise(epochs);
+    const test: RunRecord['test'] = data.test && done.test ? { name: data.test.name, samples: data.test.samples, loss: num(done.test.loss) ?? null, acc: num(done.test.acc) ?? null, epoch: done.test.epoch, by: done.test.by } : undefined;
+    if (test) sink.log?.({ level: 'info', message: `${spec.name}: ${testLine(test)}` });
     const base = spec.baseParams ?? total;
     const added = spec.addedParams ?? total - base;
     const record: RunRecord = {
@@ -453,8 +470,9 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
         ...(processes > 1 ? { processes: done.processes ?? processes, ...(done.distBackend ? { distBackend: done.distBackend } : {}) } : {}),
       },
       loss: lossName,
-      params: { total, trainable, base, added, addedPercent: base > 0 ? (added / base) * 100 : 0 },
-      dataset: { name: data.name, samples: n, trainSamples, valSamples, ...(data.classes !== undefined ? { classes: data.classes } : {}), adaptations: data.adaptations },
+      params: { total, trainable, base, added, addedPercent: base > 0 ? (added / base) * 100 : 0, ...(spec.addedMacs !== undefined ? { addedMacs: spec.addedMacs } : {}) },
+      dataset: { name: data.name, samples: n, trainSamples, valSamples, ...(data.classes !== undefined ? { classes: data.classes } : {}), adaptations: data.adaptations, ...testSet(data) },
+      ...(test ? { test } : {}),
       epochs,
       curve: curve.curve(),
       steps: done.steps,

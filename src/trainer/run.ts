@@ -10,6 +10,7 @@ import type { BatchEndEvent, EpochEndEvent, LogEvent } from '../protocol/trainer
 import type { Dataset } from './data/loadDataset';
 import type { OutputHead } from './lossAndLabels';
 import type { MemoryEstimate } from './memoryEstimate';
+import { validateOptimizerOptions } from './optimizerOptions';
 
 /** The fields every run record starts with, whichever engine trained it. */
 export function recordHeader<S extends string = RunStatus>(spec: RunSpec, config: TrainConfig, backend: BackendChoice, status: S, message?: string) {
@@ -72,6 +73,8 @@ export interface RunSpec {
   /** Parameters of the same model with plain adds and what the plan adds (core's exact counts); default: the built total, +0. */
   baseParams?: number;
   addedParams?: number;
+  /** Multiply-adds per example the plan's LAuReL layers add (core's count; null: a width unknown). */
+  addedMacs?: number | null;
 }
 
 /** Where progress goes; every member optional. */
@@ -126,4 +129,15 @@ export function validateConfig(c: TrainConfig): void {
   if (!Number.isInteger(c.seed)) throw new Error(`seed must be an integer, got ${String(c.seed)}`);
   if (!(c.learningRate > 0) || !Number.isFinite(c.learningRate)) throw new Error(`learningRate must be a positive number, got ${String(c.learningRate)}`);
   if (!(c.validationSplit >= 0 && c.validationSplit < 1)) throw new Error(`validationSplit must be in [0, 1), got ${String(c.validationSplit)}`);
+  if (!['adam', 'adamw', 'sgd', 'rmsprop'].includes(c.optimizer)) throw new Error(`unknown optimizer '${String(c.optimizer)}'; expected adam, adamw, sgd or rmsprop`);
+  validateOptimizerOptions(c);
+}
+
+/** The record's test set fields (none without one). */
+export const testSet = (data: TrainData): { testSamples?: number; testName?: string } => (data.test ? { testSamples: data.test.samples, testName: data.test.name } : {});
+
+/** One log line: the test figures and the checkpoint they come from. */
+export function testLine(t: NonNullable<RunRecord['test']>): string {
+  const figures = [t.acc !== null ? `test acc ${t.acc.toFixed(4)}` : '', t.loss !== null ? `test loss ${t.loss.toFixed(4)}` : ''].filter(Boolean).join(', ');
+  return `${figures} on ${t.samples} samples (${t.name}), weights of epoch ${t.epoch}${t.by === 'final' ? ' (the last: no validation)' : ` (best ${t.by === 'valAcc' ? 'validation accuracy' : 'validation loss'})`}`;
 }

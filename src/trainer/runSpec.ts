@@ -33,6 +33,7 @@ export function planRun(m: OpenModel, planSpec?: string, build: typeof buildMode
     plan: { spec: planSpec ?? null, sites: cost.sites.map((s) => ({ id: s.site, variant: s.label })) },
     baseParams: cost.baseParams,
     addedParams: cost.addedParams,
+    addedMacs: cost.macs,
     // The plan's LAuReL layers: their parameters and the activations core prices per example.
     memory: (engine, batch, optimizer, dataBytes) =>
       estimateTrainingMemory({ analysis: m.analysis, params: cost.baseParams + cost.addedParams, extraElements: cost.activations ?? 0, engine, batch, optimizer, dataBytes }),

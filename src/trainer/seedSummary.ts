@@ -1,18 +1,40 @@
 // `laurel compare --seeds`: one comparison per seed, then per plan mean ± std and per variant the paired
 // difference to the first plan (the baseline) with a 95% CI. Pure (no tfjs), so the CLI bundle can import it.
 import { renderTable } from '../report/table';
-import type { ComparisonRecord } from '../protocol/runRecords';
+import type { ComparisonRecord, ComparisonRow } from '../protocol/runRecords';
+import { macsText } from './comparisonTable';
+import { optimizerText } from './optimizerOptions';
 import { mean, pairedT, std, verdict } from './seedStats';
 
-/** The metric compared: final validation accuracy for a classifier, else final validation loss. */
-function metricOf(records: readonly ComparisonRecord[]): { key: 'valAcc' | 'valLoss'; what: string; scale: number; unit: string; digits: number } {
-  const acc = records.every((c) => c.rows.every((r) => typeof r.final.valAcc === 'number'));
-  return acc ? { key: 'valAcc', what: 'val accuracy', scale: 100, unit: ' pts', digits: 4 } : { key: 'valLoss', what: 'val loss', scale: 1, unit: '', digits: 4 };
+interface Metric {
+  of: (r: ComparisonRow) => number | null | undefined;
+  what: string;
+  scale: number;
+  unit: string;
 }
+
+const ACC = { scale: 100, unit: ' pts' };
+const LOSS = { scale: 1, unit: '' };
+/**
+ * The metric compared, the first every run has: the held-out test accuracy (of each run's best-validation
+ * checkpoint), test loss, final validation accuracy, final validation loss.
+ */
+const METRICS: Metric[] = [
+  { of: (r) => r.test?.acc, what: 'test accuracy', ...ACC },
+  { of: (r) => r.test?.loss, what: 'test loss', ...LOSS },
+  { of: (r) => r.final.valAcc, what: 'val accuracy', ...ACC },
+  { of: (r) => r.final.valLoss, what: 'val loss', ...LOSS },
+];
+function metricOf(records: readonly ComparisonRecord[]): Metric {
+  return METRICS.find((m) => records.every((c) => c.rows.every((r) => typeof m.of(r) === 'number'))) ?? METRICS[METRICS.length - 1]!;
+}
+const DIGITS = 4;
 
 export interface SeedSummary {
   table: string;
   verdicts: string[];
+  /** What the statistics compare ('test accuracy', 'val accuracy', ...). */
+  metric: string;
 }
 
 /** Summarises one comparison per seed (all with the same plans, in the same order). */
@@ -24,19 +46,27 @@ export function seedSummary(records: readonly ComparisonRecord[]): SeedSummary {
   }
   const m = metricOf(records);
   const seeds = records.map((c) => c.seed);
-  const values = names.map((_, i) => records.map((c) => c.rows[i]!.final[m.key] ?? NaN));
-  const f = (v: number): string => v.toFixed(m.digits);
-  const header = ['plan', 'params', `${m.what} mean ± std`, ...seeds.map((s) => `seed ${s}`), `Δ vs ${names[0]} (95% CI)`];
+  const column = (of: Metric['of']): number[][] => names.map((_, i) => records.map((c) => of(c.rows[i]!) ?? NaN));
+  const values = column(m.of);
+  // Beside the compared metric: the best validation accuracy over the epochs, and the test loss when accuracy is compared.
+  const extra = [
+    ...(m.what !== 'val accuracy' && records.every((c) => c.rows.every((r) => typeof r.best.valAcc === 'number')) ? [{ label: 'best val acc', values: column((r) => r.best.valAcc) }] : []),
+    ...(m.what === 'test accuracy' ? [{ label: 'test loss', values: column((r) => r.test?.loss) }] : []),
+  ];
+  const f = (v: number): string => v.toFixed(DIGITS);
+  const ms = (v: number[]): string => `${f(mean(v))} ± ${f(std(v))}`;
+  const header = ['plan', 'params', 'MACs/ex', ...extra.map((e) => `${e.label} mean ± std`), `${m.what} mean ± std`, ...seeds.map((s) => `seed ${s}`), `Δ vs ${names[0]} (95% CI)`];
   const rows = names.map((name, i) => {
     const v = values[i]!;
-    const row = [name, records[0]!.rows[i]!.params.toLocaleString('en-US'), `${f(mean(v))} ± ${f(std(v))}`, ...v.map(f)];
+    const first = records[0]!.rows[i]!;
+    const row = [name, first.params.toLocaleString('en-US'), macsText(first.addedMacs), ...extra.map((e) => ms(e.values[i]!)), ms(v), ...v.map(f)];
     if (i === 0) return [...row, '-'];
     const t = pairedT(v, values[0]!);
-    const d = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(m.digits)}`;
+    const d = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(DIGITS)}`;
     return [...row, t.ci95 ? `${d(t.meanDiff)} [${d(t.ci95[0])}, ${d(t.ci95[1])}]` : d(t.meanDiff)];
   });
   const verdicts = names.slice(1).map((name, j) => verdict(name, names[0]!, m.what, pairedT(values[j + 1]!, values[0]!), m.scale, m.unit));
-  return { table: renderTable(header, rows, new Set(rows[0]!.map((_, i) => i).filter((i) => i > 0))), verdicts };
+  return { table: renderTable(header, rows, new Set(rows[0]!.map((_, i) => i).filter((i) => i > 0))), verdicts, metric: m.what };
 }
 
 /** The experiment report (Markdown): setup, the per-seed tables, the summary and the verdicts. */
@@ -47,7 +77,9 @@ export function seedReport(records: readonly ComparisonRecord[], perSeedTables: 
   return [
     `# LAuReL comparison: ${first.model.name} (${first.model.file})`,
     '',
-    `Data ${first.dataset.name}: ${first.dataset.trainSamples} train / ${first.dataset.valSamples} val. ${c.epochs} epoch(s), batch ${c.batchSize}, ${c.optimizer} lr ${c.learningRate}` +
+    `Data ${first.dataset.name}: ${first.dataset.trainSamples} train / ${first.dataset.valSamples} val` +
+      `${first.dataset.testSamples ? ` / ${first.dataset.testSamples} test (${first.dataset.testName}; held out, the same for every seed and plan; each run's best-validation epoch tested once)` : ''}. ` +
+      `${c.epochs} epoch(s), batch ${c.batchSize}, ${optimizerText(c)}` +
       `${first.engine ? `, engine ${first.engine.name}` : ''}; seeds ${records.map((r) => r.seed).join(', ')} (each plan trained under every seed: same initial weights of shared layers and data order within a seed).`,
     '',
     '## Summary over seeds',
@@ -58,7 +90,7 @@ export function seedReport(records: readonly ComparisonRecord[], perSeedTables: 
     '',
     ...s.verdicts.map((v) => `- ${v}`),
     '',
-    'Confidence intervals: paired t over seeds (the difference variant − baseline per seed), two-sided 95%.',
+    `Compared: ${s.metric}. Confidence intervals: paired t over seeds (the difference variant − baseline per seed), two-sided 95%. MACs/ex: multiply-adds per example the plan's LAuReL layers add.`,
     '',
     ...records.flatMap((r, i) => [`## Seed ${r.seed}`, '', '```', perSeedTables[i] ?? '', '```', '']),
   ].join('\n');

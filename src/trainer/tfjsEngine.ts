@@ -9,26 +9,16 @@ import type { EngineChoice, EpochMetrics, LossSummary, RunRecord, RunStatus, Tra
 import { writeFileAtomic } from '../util/fsAtomic';
 import { DivergenceWatch, divergenceRule } from './divergence';
 import { fileIOHandler, MODEL_JSON, WEIGHTS_BIN } from './ioHandler';
-import { chooseLoss, hasNonFinite, prepareLabels } from './lossAndLabels';
+import { chooseLoss, hasNonFinite, labelsFor, outputHead, prepareLabels } from './lossAndLabels';
 import { trackPeakMemory } from './memory';
 import { PRECISE_BN_SAMPLES, recomputeBatchNormStats } from './preciseBn';
-import { recordCurve, recordHeader } from './run';
+import { recordCurve, recordHeader, testLine, testSet } from './run';
+import { BestCheckpoint } from './bestCheckpoint';
+import { optimizerText, totalSteps } from './optimizerOptions';
+import { decayedVariables, ResearchOptimizer } from './researchOptimizer';
 import type { RunSpec, TrainData, TrainOptions, TrainResult } from './run';
 import { RUN_RECORD } from './runStub';
 import { seedScope } from './seed';
-
-function makeOptimizer(c: TrainConfig): tf.Optimizer {
-  switch (c.optimizer) {
-    case 'adam':
-      return tf.train.adam(c.learningRate);
-    case 'sgd':
-      return tf.train.sgd(c.learningRate);
-    case 'rmsprop':
-      return tf.train.rmsprop(c.learningRate);
-    default:
-      throw new Error(`unknown optimizer '${String(c.optimizer)}'; expected adam, sgd or rmsprop`);
-  }
-}
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 /** Step times are reported as medians: a stray slow step (warm-up, another process) must not tilt a comparison. */
@@ -86,7 +76,7 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
   const seeded = seedScope(config.seed);
   let model: tf.LayersModel | null = null;
   let y: tf.Tensor | null = null;
-  let optimizer: tf.Optimizer | null = null;
+  let optimizer: ResearchOptimizer | null = null;
   try {
     const built = await spec.build();
     model = built;
@@ -94,13 +84,13 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
     const lossChoice = chooseLoss(model, data.classes);
     const labels = prepareLabels(model, data);
     y = labels;
-    optimizer = makeOptimizer(config);
-    model.compile({ optimizer, loss: lossChoice.loss, metrics: lossChoice.classifier ? ['accuracy'] : [] });
-
     const n = data.x.shape[0] ?? data.samples;
     const trainSamples = Math.floor(n * (1 - config.validationSplit));
     const valSamples = n - trainSamples;
     if (trainSamples < 1) throw new Error(`no training samples: ${n} sample(s) with validationSplit ${config.validationSplit}`);
+    const opt = new ResearchOptimizer(config, totalSteps(config, trainSamples), decayedVariables(model, config));
+    optimizer = opt;
+    model.compile({ optimizer: opt, loss: lossChoice.loss, metrics: lossChoice.classifier ? ['accuracy'] : [] });
     const batchesPerEpoch = Math.ceil(trainSamples / config.batchSize);
     const total = model.countParams();
     const trainable = model.trainableWeights.reduce((s, w) => s + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
@@ -110,7 +100,7 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
       level: 'info',
       message:
         `${spec.name}: ${total.toLocaleString('en-US')} params (+${added.toLocaleString('en-US')}), ${trainSamples} train / ${valSamples} val samples, ` +
-        `batch ${config.batchSize}, ${batchesPerEpoch} steps/epoch, ${lossChoice.name}, ${config.optimizer} lr ${config.learningRate}, backend ${backend.name}`,
+        `batch ${config.batchSize}, ${batchesPerEpoch} steps/epoch, ${lossChoice.name}, ${optimizerText(config)}, backend ${backend.name}`,
     });
 
     const epochs: EpochMetrics[] = [];
@@ -132,6 +122,7 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
     let epochTimedSamples = 0;
     let epochAllMs = 0;
     const watch = new DivergenceWatch(divergenceRule(lossChoice.name, data.classes));
+    const checkpoint = data.test && valSamples > 0 ? new BestCheckpoint(lossChoice.classifier ? 'valAcc' : 'valLoss') : undefined;
     const stopFor = (s: RunStatus, why: string): void => {
       if (status === 'completed') {
         status = s;
@@ -220,6 +211,7 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
                 stepMs: timed ? median(epochTimes) : epochBatches ? epochAllMs / epochBatches : 0,
                 seconds: (performance.now() - epochStart) / 1000,
                 memory: memory.figures(),
+                lr: opt.lastLr,
               };
               const acc = num(logs?.acc);
               let valLoss: number | undefined;
@@ -230,6 +222,7 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
               if (valLoss !== undefined) m.valLoss = valLoss;
               if (valAcc !== undefined) m.valAcc = valAcc;
               epochs.push(m);
+              if (status !== 'diverged') checkpoint?.offer(built, m.epoch, m);
               if (valLoss !== undefined && !Number.isFinite(valLoss)) stopFor('diverged', `validation loss became ${valLoss} at epoch ${epoch + 1}`);
               const { epoch: e, batches: _b, samples: _s, seconds: _sec, ...rest } = m;
               sink.epochEnd?.({ run: spec.name, epoch: e, epochs: config.epochs, ...rest, backend: backend.name });
@@ -242,6 +235,17 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
       tf.dispose([xTrain, yTrain]);
     }
     const trainMs = performance.now() - trainStart;
+    let test: RunRecord['test'];
+    if (data.test && status !== 'diverged' && epochs.length > 0) {
+      const testLabels = labelsFor(outputHead(built), { ...data, y: data.test.y });
+      try {
+        test = await (checkpoint ?? new BestCheckpoint('valAcc')).test(built, data.test, testLabels, config.batchSize, epochs.length);
+      } finally {
+        if (testLabels !== data.test.y) testLabels.dispose();
+      }
+      sink.log?.({ level: 'info', message: `${spec.name}: ${testLine(test)}` });
+    }
+    checkpoint?.dispose();
 
     if (status === 'diverged') {
       const dataNote = hasNonFinite(data.x) || hasNonFinite(labels) ? 'the data contain NaN or Inf values' : `try a lower learning rate (now ${config.learningRate}, ${config.optimizer})`;
@@ -274,7 +278,7 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
       ...recordHeader(spec, config, backend, status, message),
       ...(config.engine !== undefined || opts.engine ? { engine } : {}),
       loss: lossChoice.name,
-      params: { total, trainable, base, added, addedPercent: base > 0 ? (added / base) * 100 : 0 },
+      params: { total, trainable, base, added, addedPercent: base > 0 ? (added / base) * 100 : 0, ...(spec.addedMacs !== undefined ? { addedMacs: spec.addedMacs } : {}) },
       dataset: {
         name: data.name,
         samples: n,
@@ -282,7 +286,9 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
         valSamples,
         ...(data.classes !== undefined ? { classes: data.classes } : {}),
         adaptations: data.adaptations,
+        ...testSet(data),
       },
+      ...(test ? { test } : {}),
       epochs,
       curve: curve.curve(),
       steps: step,

@@ -47,6 +47,24 @@ describe('laurel command line', function () {
     }
   });
 
+  it('the optimiser and test-set options are checked before anything trains', () => {
+    const model = join(root, 'examples', 'resnet-mini.json');
+    const cases: [string[], RegExp][] = [
+      [['train', model, '--schedule', 'linear'], /--schedule must be constant or cosine, got 'linear'/],
+      [['train', model, '--warmup', '5'], /--warmup is for --schedule cosine/],
+      [['train', model, '--weight-decay', '0.1'], /--weight-decay and --no-decay are for --optimizer adamw/],
+      [['train', model, '--optimizer', 'adamw', '--no-decay', 'bias,gamma'], /--no-decay takes bias,norm,laurel or none, got 'gamma'/],
+      [['train', model, '--clip-norm', '0'], /--clip-norm must be a positive number, got '0'/],
+      [['train', model, '--test-split', '1.5'], /--test-split must be in \(0, 1\), got '1.5'/],
+      [['train', model, '--test-split', '0.2', '--test-data', 'synthetic'], /give --test-data SPEC or --test-split X, not both/],
+    ];
+    for (const [args, message] of cases) {
+      const r = laurel(...args);
+      assert.equal(r.code, 2, r.out + r.err);
+      assert.match(r.err, message);
+    }
+  });
+
   it('inspect prints a Keras-style summary with thousands separators and the residual table', () => {
     const r = laurel('inspect', fixturePath('tfjs-legacy-resnet50-tensorspace.json'));
     assert.equal(r.code, 0, r.err);

@@ -66,7 +66,7 @@ describe('seed statistics (paired t)', function () {
     const rec = (seed: number, plain: number, rw: number): ComparisonRecord => ({ seed, rows: [row('plain', plain), row('rw', rw)] }) as unknown as ComparisonRecord;
     const s = seedSummary([rec(1, 0.8012, 0.8123), rec(2, 0.8075, 0.805), rec(3, 0.8101, 0.8191)]);
     const lines = s.table.split('\n');
-    assert.match(lines[0]!, /plan\s+params\s+val accuracy mean ± std\s+seed 1\s+seed 2\s+seed 3\s+Δ vs plain \(95% CI\)/);
+    assert.match(lines[0]!, /plan\s+params\s+MACs\/ex\s+val accuracy mean ± std\s+seed 1\s+seed 2\s+seed 3\s+Δ vs plain \(95% CI\)/);
     assert.match(s.table, /plain .*0\.8063 ± 0\.0046\s+0\.8012\s+0\.8075\s+0\.8101\s+-/);
     assert.match(s.table, /rw .*\+0\.0059 \[−0\.0123, \+0\.0241\]/);
     assert.deepEqual(s.verdicts, ['rw vs plain: +0.59 pts val accuracy, 95% CI [−1.23, +2.41], p = 0.300, not significant over 3 seeds (paired t)']);

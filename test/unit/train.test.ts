@@ -271,7 +271,7 @@ describe('compareRuns on examples/resnet-mini.json', function () {
       assert.equal(tableRows(job)[1]!.ratios.params, rw!.params.total / plain!.params.total);
       assert.equal(alignCurves(job, 'loss').series.length, 3);
       const table = comparisonTable(c);
-      assert.match(table, /^run\s+params\s+added\s+loss/);
+      assert.match(table, /^run\s+params\s+added\s+MACs\/ex\s+loss/);
       assert.match(table, /rw\+lr:r=4/);
       assert.match(table, /backend wasm \(SIMD, 1 thread\); 1 epoch\(s\), at most 2 steps, batch 16/);
     } finally {

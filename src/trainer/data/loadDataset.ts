@@ -27,6 +27,14 @@ export type DatasetSpec =
   | { kind: 'csv'; path: string; label?: string | number; limit?: number }
   | { kind: 'npy'; x: string; y: string; limit?: number };
 
+/** The held-out samples of `--test` (trainer/data/testSplit.ts), evaluated once at the end of a run by its best-validation checkpoint. */
+export interface TestData {
+  name: string;
+  x: tf.Tensor;
+  y: tf.Tensor;
+  samples: number;
+}
+
 export interface Dataset {
   name: string;
   x: tf.Tensor;
@@ -35,6 +43,8 @@ export interface Dataset {
   classes?: number;
   /** What was done to the data, in words (scaling, limiting, each adaptation). */
   adaptations: string[];
+  /** The held-out test set (`--test`), evaluated once at the end of a run; absent: none. */
+  test?: TestData;
 }
 
 export interface LoadOptions {
