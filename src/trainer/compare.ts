@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ComparisonRecord, ComparisonRow, RunRecord, TrainConfig } from '../protocol/runRecords';
 import { comparisonTable } from './comparisonTable';
 import { writeFileAtomic } from '../util/fsAtomic';
-import { describeEngine, resolveEngine } from './pytorchEngine';
+import { describeEngine, resolveEngine } from './engineChoice';
 import { trainRun } from './train';
 import type { RunSpec, TrainData, TrainOptions } from './run';
 

@@ -5,7 +5,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { PyTorchExport } from '../core/export/pytorch';
 import type { BackendChoice } from '../protocol/backends';
-import type { EngineChoice, RunCurve, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
+import type { EngineChoice, EpochMetrics, LossSummary, RunCurve, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
 import type { BatchEndEvent, EpochEndEvent, LogEvent } from '../protocol/trainerProtocol';
 import type { Dataset } from './data/loadDataset';
 import type { OutputHead } from './lossAndLabels';
@@ -140,4 +140,21 @@ export const testSet = (data: TrainData): { testSamples?: number; testName?: str
 export function testLine(t: NonNullable<RunRecord['test']>): string {
   const figures = [t.acc !== null ? `test acc ${t.acc.toFixed(4)}` : '', t.loss !== null ? `test loss ${t.loss.toFixed(4)}` : ''].filter(Boolean).join(', ');
   return `${figures} on ${t.samples} samples (${t.name}), weights of epoch ${t.epoch}${t.by === 'final' ? ' (the last: no validation)' : ` (best ${t.by === 'valAcc' ? 'validation accuracy' : 'validation loss'})`}`;
+}
+
+/** The last epoch's figures and the best of each over the epochs (non-finite values skipped). */
+export function summariseEpochs(epochs: EpochMetrics[]): { final: LossSummary; best: LossSummary } {
+  const last = epochs[epochs.length - 1];
+  const pick = (k: 'loss' | 'acc' | 'valLoss' | 'valAcc', lower: boolean): number | null => {
+    let best: number | null = null;
+    for (const e of epochs) {
+      const v = e[k];
+      if (v !== undefined && Number.isFinite(v) && (best === null || (lower ? v < best : v > best))) best = v;
+    }
+    return best;
+  };
+  return {
+    final: { loss: last?.loss ?? null, acc: last?.acc ?? null, valLoss: last?.valLoss ?? null, valAcc: last?.valAcc ?? null },
+    best: { loss: pick('loss', true), acc: pick('acc', false), valLoss: pick('valLoss', true), valAcc: pick('valAcc', false) },
+  };
 }

@@ -5,14 +5,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EngineChoice, EpochMetrics, LossSummary, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
+import type { EngineChoice, EpochMetrics, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
 import { writeFileAtomic } from '../util/fsAtomic';
 import { DivergenceWatch, divergenceRule } from './divergence';
 import { fileIOHandler, MODEL_JSON, WEIGHTS_BIN } from './ioHandler';
 import { chooseLoss, hasNonFinite, labelsFor, outputHead, prepareLabels } from './lossAndLabels';
 import { trackPeakMemory } from './memory';
 import { PRECISE_BN_SAMPLES, recomputeBatchNormStats } from './preciseBn';
-import { recordCurve, recordHeader, testLine, testSet } from './run';
+import { recordCurve, recordHeader, summariseEpochs, testLine, testSet } from './run';
 import { BestCheckpoint } from './bestCheckpoint';
 import { optimizerText, totalSteps } from './optimizerOptions';
 import { decayedVariables, ResearchOptimizer } from './researchOptimizer';
@@ -27,24 +27,6 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-
-function summarise(epochs: EpochMetrics[]): { final: LossSummary; best: LossSummary } {
-  const last = epochs[epochs.length - 1];
-  const pick = (k: 'loss' | 'acc' | 'valLoss' | 'valAcc', better: (a: number, b: number) => boolean): number | null => {
-    let best: number | null = null;
-    for (const e of epochs) {
-      const v = e[k];
-      if (v !== undefined && Number.isFinite(v) && (best === null || better(v, best))) best = v;
-    }
-    return best;
-  };
-  const lower = (a: number, b: number): boolean => a < b;
-  const higher = (a: number, b: number): boolean => a > b;
-  return {
-    final: { loss: last?.loss ?? null, acc: last?.acc ?? null, valLoss: last?.valLoss ?? null, valAcc: last?.valAcc ?? null },
-    best: { loss: pick('loss', lower), acc: pick('acc', higher), valLoss: pick('valLoss', lower), valAcc: pick('valAcc', higher) },
-  };
-}
 
 /** Loss (and accuracy when compiled with it) on the samples from `from` on: the validation split. */
 async function validate(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, from: number, batchSize: number): Promise<[number | undefined, number | undefined]> {
@@ -272,7 +254,7 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
     }
     const saveMs = performance.now() - saveStart;
 
-    const { final, best } = summarise(epochs);
+    const { final, best } = summariseEpochs(epochs);
     const stepSum = stepTimes.reduce((a, b) => a + b, 0);
     const record: RunRecord = {
       ...recordHeader(spec, config, backend, status, message),

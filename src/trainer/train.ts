@@ -6,7 +6,8 @@
 import type { EngineChoice, TrainConfig } from '../protocol/runRecords';
 import { memoryLimit } from './memory';
 import { checkMemory, describeEstimate, MemoryRefusal } from './memoryEstimate';
-import { describeEngine, resolveEngine, trainRunPyTorch } from './pytorchEngine';
+import { describeEngine, resolveEngine } from './engineChoice';
+import { trainRunPyTorch } from './pytorchEngine';
 import { recordHeader, validateConfig } from './run';
 import type { RunSpec, TrainData, TrainOptions, TrainResult } from './run';
 import { writeRunFailed, writeRunStart } from './runStub';

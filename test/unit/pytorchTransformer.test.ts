@@ -8,7 +8,7 @@ import { selectBackend } from '../../src/trainer/backend';
 import type { BackendChoice } from '../../src/protocol/backends';
 import { compareRuns } from '../../src/trainer/compare';
 import { loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
-import { resolveEngine } from '../../src/trainer/pytorchEngine';
+import { resolveEngine } from '../../src/trainer/engineChoice';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
 import type { TrainData } from '../../src/trainer/run';
 import { fixturePath } from './fixturePath';
