@@ -4,6 +4,7 @@ import { provideVSCodeDesignSystem, vsCodeButton, vsCodeTextField } from '@vscod
 import ELK from 'elkjs/lib/elk.bundled.js';
 import type { GraphSite, GraphSnapshot, HostToWebview } from '../src/protocol/webviewProtocol';
 import { collapseBlocks, COLLAPSED_PREFIX } from './collapse';
+import { foldedGroups, foldGroups, visibleBox } from './groupFold';
 import { serializeSvg, svgToPng } from './exportImage';
 import { deltaText } from '../src/report/figures';
 import { formatCount } from './format';
@@ -38,6 +39,10 @@ let collapsed = state.collapsed ?? false;
 let edgeShapes = state.edgeShapes ?? false;
 /** Blocks unfolded one by one (double-click) while collapse is on. */
 const expanded = new Set<string>();
+/** A .py graph: groups folded or unfolded by the user against the snapshot's default. */
+const foldToggles = new Set<string>(state.folds ?? []);
+/** A .py graph: the editor's cursor line, whose boxes are highlighted. */
+let cursorLine: number | null = null;
 const selection = new Set<string>(state.selection ?? []);
 let matches: string[] = [];
 let matchIndex = -1;
@@ -81,6 +86,7 @@ const fitBtn = button('Fit', 'Fit the whole graph in view', () => current && vie
 const applySel = button('Apply to selection', 'Choose a variant for the selected residual edges (Shift/Ctrl-click edges to select)', () => openMenuFor([...selection]));
 const applyAll = button('Apply to all', 'Choose a variant for every residual edge', () => current && openMenuFor(current.graph.sites.map((s) => s.id)), 'primary');
 const collapseBtn = button('Collapse blocks', 'Fold each residual block\'s branch into one box (double-click a folded box to open it)', () => {
+  if (current?.source.origin === 'trace') return foldAll(current.source);
   collapsed = !collapsed;
   expanded.clear();
   state = { ...state, collapsed };
@@ -165,16 +171,61 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
     case 'focusLayer':
       focusLayer(msg.layer);
       return;
+    case 'cursorLine':
+      cursorLine = msg.line;
+      highlightLine(true);
+      return;
   }
 });
+
+/** A .py graph: fold every group, or unfold every group when all are folded already. */
+function foldAll(source: GraphSnapshot): void {
+  const groups = source.nodes.filter((n) => n.group);
+  const fold = foldedGroups(source, foldToggles).size < groups.length;
+  foldToggles.clear();
+  for (const n of groups) if (!!n.folded !== fold) foldToggles.add(n.id);
+  saveFolds();
+  void show(source, current!.resource, true);
+}
+
+function toggleFold(id: string): void {
+  if (!foldToggles.delete(id)) foldToggles.add(id);
+  saveFolds();
+  if (current) void show(current.source, current.resource);
+}
+
+function saveFolds(): void {
+  state = { ...state, folds: [...foldToggles] };
+  persist();
+}
+
+/** Marks the boxes of the cursor's line (a folded group shows for what it holds); `reveal` scrolls to the first. */
+function highlightLine(reveal: boolean): void {
+  if (!current) return;
+  for (const el of current.rendered.nodes.values()) el.classList.remove('line-match');
+  if (cursorLine === null || current.source.origin !== 'trace') return;
+  const byId = new Map(current.source.nodes.map((n) => [n.id, n]));
+  const folded = foldedGroups(current.source, foldToggles);
+  const hits = new Set(current.source.nodes.filter((n) => n.lines?.includes(cursorLine!)).map((n) => visibleBox(byId, folded, n.id)));
+  for (const id of hits) current.rendered.nodes.get(id)?.classList.add('line-match');
+  const first = [...hits].map((id) => current!.layout.nodes.get(id)).find(Boolean);
+  if (reveal && first) viewport.reveal(first);
+}
 
 async function show(source: GraphSnapshot, resource: string, refit = false): Promise<void> {
   const seq = ++renderSeq;
   status.textContent = 'Laying out…';
-  collapseBtn.textContent = collapsed ? 'Expand blocks' : 'Collapse blocks';
+  const trace = source.origin === 'trace';
+  const folded = trace ? foldedGroups(source, foldToggles) : new Set<string>();
+  if (trace) {
+    const groups = source.nodes.filter((n) => n.group).length;
+    collapseBtn.textContent = folded.size < groups ? 'Fold all' : 'Unfold all';
+    collapseBtn.title = 'Fold every module call into one box, or unfold them all (double-click a box to fold or unfold one)';
+    collapseBtn.toggleAttribute('disabled', groups === 0);
+  } else collapseBtn.textContent = collapsed ? 'Expand blocks' : 'Collapse blocks';
   shapesBtn.setAttribute('aria-pressed', String(edgeShapes));
   shapesBtn.setAttribute('appearance', edgeShapes ? 'primary' : 'secondary');
-  const graph = collapsed ? collapseBlocks(source, expanded) : source;
+  const graph = trace ? foldGroups(source, folded) : collapsed ? collapseBlocks(source, expanded) : source;
   const t0 = performance.now();
   const layout = await layoutGraph(elk, graph, measure, { edgeShapes });
   if (seq !== renderSeq) return; // a newer snapshot arrived meanwhile
@@ -190,6 +241,7 @@ async function show(source: GraphSnapshot, resource: string, refit = false): Pro
   updateHeader(graph);
   updateSelection();
   if (search.value) runSearch(false);
+  highlightLine(false);
   if (first && state.resource === resource && state.view) viewport.set(state.view);
   else if (first || !sameFile || refit) initialView(layout);
   state = { ...state, resource };
@@ -211,8 +263,11 @@ function updateHeader(g: GraphSnapshot): void {
   titleEl.textContent = g.name === g.title ? g.title : `${g.name} · ${g.title}`;
   titleEl.title = g.format;
   const lb = g.lowerBound ? '≥ ' : '';
-  const calls = current?.source.nodes.length ?? g.nodes.length;
-  totalsEl.textContent = `${lb}${formatCount(g.params.total)} params (${formatCount(g.params.trainable)} trainable, ${formatCount(g.params.nonTrainable)} non-trainable) · ${calls} layers · ${g.sites.length} residuals`;
+  const calls = (current?.source ?? g).nodes.filter((n) => !n.group).length;
+  // A .py model's residuals are lines, each run once per instance.
+  const instances = g.sites.reduce((n, s) => n + (s.widths?.length ?? 1), 0);
+  const residuals = g.origin === 'trace' ? `${instances} residuals on ${g.sites.length} line${g.sites.length === 1 ? '' : 's'}` : `${g.sites.length} residuals`;
+  totalsEl.textContent = `${lb}${formatCount(g.params.total)} params (${formatCount(g.params.trainable)} trainable, ${formatCount(g.params.nonTrainable)} non-trainable) · ${calls} ${g.origin === 'trace' ? 'ops' : 'layers'} · ${residuals}`;
   totalsEl.title = `${g.params.total.toLocaleString('en-US')} parameters${g.lowerBound ? ' at least: some layers are of unknown class' : ''}${g.problems.length ? `\n${g.problems.join('\n')}` : ''}`;
   const d = g.planDelta;
   deltaEl.textContent = d.switched ? `LAuReL on ${d.switched}: ${deltaText(d.addedParams, d.baseParams)}` : 'all residuals plain';
@@ -222,8 +277,8 @@ function updateHeader(g: GraphSnapshot): void {
 
 function updateSelection(): void {
   if (!current) return;
-  for (const [id, el] of current.rendered.residuals) {
-    const on = selection.has(id);
+  for (const el of current.rendered.residuals.values()) {
+    const on = selection.has(el.dataset.site!);
     el.classList.toggle('selected', on);
     el.setAttribute('aria-pressed', String(on));
   }
@@ -234,7 +289,8 @@ function updateSelection(): void {
 }
 
 function wireResiduals(r: Rendered): void {
-  for (const [id, el] of r.residuals) {
+  for (const el of r.residuals.values()) {
+    const id = el.dataset.site!;
     el.addEventListener('click', (e) => {
       if (viewport.dragged) return;
       if (e.shiftKey || e.ctrlKey || e.metaKey) {
@@ -270,11 +326,15 @@ function wireResiduals(r: Rendered): void {
     el.addEventListener('click', () => {
       if (viewport.dragged) return;
       const n = current?.graph.nodes.find((x) => x.id === el.dataset.id);
+      // A .py model: a click shows the box's source line in the editor (which keeps the graph focused).
+      if (n?.line !== undefined && current?.source.origin === 'trace') post({ type: 'reveal', layer: n.layer, line: n.line });
       if (!n || n.id === props.shownId) return props.hide();
       props.show(n);
     });
     el.addEventListener('dblclick', () => {
       const id = el.dataset.id;
+      const fold = current?.source.origin === 'trace' && current.source.nodes.find((x) => x.id === id)?.group;
+      if (fold && id) return toggleFold(id);
       if (id?.startsWith(COLLAPSED_PREFIX) && current) {
         expanded.add(id.slice(COLLAPSED_PREFIX.length));
         void show(current.source, current.resource);

@@ -71,7 +71,9 @@ export class VariantMenu {
     const title = el('div', 'menu-title', root);
     if (sites.length === 1) {
       el('strong', '', title).textContent = first.merge;
-      el('span', 'menu-sub', title).textContent = ` · ${first.kind} · D=${first.width ?? '?'} · now ${first.current.label}`;
+      // A .py line switches every instance of it: its widths, and how many.
+      const d = first.widths ? `D=${[...new Set(first.widths)].join('/')} · ×${first.widths.length}` : `D=${first.width ?? '?'}`;
+      el('span', 'menu-sub', title).textContent = ` · ${first.kindText ?? first.kind} · ${d} · now ${first.current.label}`;
     } else {
       el('strong', '', title).textContent = `${sites.length} residuals`;
       const now = new Set(sites.map((s) => s.current.label));
@@ -129,6 +131,7 @@ export class VariantMenu {
 
     const base = g.planDelta.baseParams;
     const unknownWidth = sites.filter((s) => s.width === null).length;
+    const readonly = sites.filter((s) => s.readonly !== undefined);
     const read = (): { r: number; kk: number } | undefined => {
       const r = positiveInt(rank.value, 65_536);
       const kk = positiveInt(k.value, 1_024);
@@ -138,10 +141,12 @@ export class VariantMenu {
       const o = read();
       // r ≥ D is not low-rank: such sites get ⌊D/2⌋ on apply (capRank), priced and said so here.
       const r = o?.r ?? g.options.rank;
-      const capped = sites.filter((s) => s.width !== null && r >= s.width);
+      // A .py line's LaurelResidual takes the rank as written (no cap), so its widths are priced as they are.
+      const capped = sites.filter((s) => !s.widths && s.width !== null && r >= s.width);
       const capNote = capped.length ? `⚠ r=${r} ≥ D at ${capped.length} site(s) (D=${[...new Set(capped.map((s) => s.width))].join(', ')}): low-rank terms there get r=⌊D/2⌋` : '';
-      note.textContent = !o ? 'rank and k must be positive integers' : [unknownWidth ? `${unknownWidth} site(s) of unknown width not priced` : '', capNote].filter(Boolean).join('; ');
-      apply.toggleAttribute('disabled', !o);
+      const fixed = readonly.length ? `${readonly.map((s) => s.id).join(', ')} cannot be switched: ${readonly[0]!.readonly}` : '';
+      note.textContent = !o ? 'rank and k must be positive integers' : [unknownWidth ? `${unknownWidth} site(s) of unknown width not priced` : '', capNote, fixed].filter(Boolean).join('; ');
+      apply.toggleAttribute('disabled', !o || readonly.length === sites.length);
       for (const v of VARIANTS) {
         const row = rows.get(v)!;
         const choice = { variant: v, options: { ...g.options, rank: o?.r ?? g.options.rank, k: o?.kk ?? g.options.k } };
@@ -157,7 +162,7 @@ export class VariantMenu {
       const o = read();
       const picked = list.querySelector<HTMLInputElement>('input:checked');
       if (!o || !picked) return;
-      this.onApply({ siteIds: sites.map((s) => s.id), variant: picked.value as Variant, rank: o.r, k: o.kk });
+      this.onApply({ siteIds: sites.filter((s) => s.readonly === undefined).map((s) => s.id), variant: picked.value as Variant, rank: o.r, k: o.kk });
       this.close();
     };
     apply.addEventListener('click', submit);

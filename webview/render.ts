@@ -16,7 +16,7 @@ export function svgEl<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Recor
 export const pathData = (pts: Point[]): string => pts.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)} ${p.y.toFixed(1)}`).join(' ');
 
 export interface Rendered {
-  /** The residual edge groups by site id (focusable, clickable). */
+  /** The residual edge groups by edge id (focusable, clickable); `dataset.site` names the site (a .py line has one edge per instance). */
   residuals: Map<string, SVGGElement>;
   /** Node groups by node id. */
   nodes: Map<string, SVGGElement>;
@@ -55,7 +55,7 @@ export function renderGraph(svg: SVGSVGElement, root: SVGGElement, g: GraphSnaps
     if (n.node.residualSite) cls.push('merge');
     if (n.node.className === 'LaurelResidual') cls.push('laurel');
     if (n.node.params === null) cls.push('unknown');
-    if (n.node.id.startsWith('collapsed:')) cls.push('folded');
+    if (n.node.id.startsWith('collapsed:') || (n.node.folded && !n.node.group)) cls.push('folded');
     svgEl('rect', { class: cls.join(' '), width: n.width, height: n.height, rx: 4 }, grp);
     n.lines.forEach((text, i) => {
       const t = svgEl('text', { x: NODE.padX, y: NODE.padY + NODE.lineHeight * i + 12, class: i === 0 ? 'name' : i === 1 ? 'cls' : 'shape' }, grp);
@@ -81,14 +81,15 @@ export function renderGraph(svg: SVGSVGElement, root: SVGGElement, g: GraphSnaps
     const switched = site.current.variant !== 'plain';
     const grp = svgEl('g', { class: `residual${switched ? ' switched' : ''}`, tabindex: 0, role: 'button' }, residualLayer);
     grp.dataset.site = site.id;
-    grp.setAttribute('aria-label', `Residual ${site.merge}: ${site.current.label}, ${site.kind} shortcut, width ${site.width ?? 'unknown'}. Enter chooses a variant, Space selects.`);
+    const width = site.widths ? [...new Set(site.widths)].join('/') : site.width ?? 'unknown';
+    grp.setAttribute('aria-label', `Residual ${site.merge}: ${site.current.label}, ${site.kindText ?? site.kind} shortcut, width ${width}. Enter chooses a variant, Space selects.`);
     const d = pathData(route.points);
     svgEl('path', { class: 'residual-hit', d }, grp);
     svgEl('path', { class: 'residual-line', d, 'marker-end': `url(#arrow-${switched ? 'switched' : 'residual'})` }, grp);
     svgEl('title', {}, grp).textContent = `residual ${site.id}: ${site.current.label} · ${site.kind} shortcut ${e.from} → ${e.to} ${e.shape}`;
     // A switched edge's label was laid out by ELK (layout.ts), in room kept free of boxes and other labels.
     if (route.label) edgeLabel(grp, route.label, switched ? 'variant-label' : 'edge-label residual-shape');
-    out.residuals.set(site.id, grp);
+    out.residuals.set(e.id, grp);
   }
   return out;
 }

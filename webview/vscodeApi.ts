@@ -9,6 +9,8 @@ export interface ViewState {
   collapsed?: boolean;
   /** Tensor shapes written on the edges. */
   edgeShapes?: boolean;
+  /** A .py graph's groups the user folded or unfolded against the snapshot's default (`folded`). */
+  folds?: string[];
 }
 
 interface VsCodeApi {

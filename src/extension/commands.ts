@@ -12,6 +12,7 @@ import type { VariantChoice } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import { graphController } from './graphBridge';
 import { GraphPanel } from './graphPanel';
+import { isPyUri } from './pyGraphBridge';
 import { activeKerasUri } from './kerasEditor';
 import { COMMANDS } from './lensSpecs';
 import type { ModelController } from './modelController';
@@ -157,6 +158,7 @@ export function registerCommands(context: vscode.ExtensionContext, controller: M
     }),
     reg(COMMANDS.openGraph, async (arg?: unknown, layer?: unknown) => {
       const uri = targetUri(arg);
+      if (uri && isPyUri(uri)) return void (await vscode.commands.executeCommand('laurel.py.openGraph', uri, typeof layer === 'string' ? layer : undefined));
       if (!uri || !(await controller.require(uri))) return;
       GraphPanel.show(context, uri, graph, typeof layer === 'string' ? layer : undefined);
     }),

@@ -5,8 +5,9 @@
 import * as vscode from 'vscode';
 import { MODEL_SELECTOR, ModelCodeLensProvider } from './codeLens';
 import { registerCommands } from './commands';
-import { graphController } from './graphBridge';
-import { registerGraphSerializer } from './graphPanel';
+import { graphController, routeGraph } from './graphBridge';
+import { GraphPanel, registerGraphSerializer } from './graphPanel';
+import { isPyUri, PyGraphController } from './pyGraphBridge';
 import { isModelDocument, ModelController } from './modelController';
 import { SummaryView } from './summaryView';
 import { TrainingSessions } from './trainingSession';
@@ -17,18 +18,24 @@ import { PY_SELECTOR, PyModelLenses } from './pyLenses';
 
 /** Context key for menus: the active editor shows a model file. */
 const IS_MODEL = 'laurel.isModel';
+/** Context key for menus: the active editor shows a Python file with an nn.Module class (Open Graph measures it). */
+const IS_PY_MODEL = 'laurel.isPyModel';
+const PY_MODULE_CLASS = /^\s*class\s+\w+\s*\([^)]*Module[^)]*\)\s*:/m;
 
 export function activate(context: vscode.ExtensionContext): void {
   const controller = new ModelController();
   const lenses = new ModelCodeLensProvider(controller);
   const summary = new SummaryView(controller);
   const training = new TrainingSessions(context, controller);
-  const graph = graphController(controller);
-  const residuals = new ResidualView(context, controller, graph);
   const pyLenses = new PyModelLenses(context);
+  const pyGraph = new PyGraphController(pyLenses);
+  // One controller for every graph panel (and the serializer that revives them): .py sources or model files.
+  const graph = routeGraph(graphController(controller), pyGraph, isPyUri);
+  const residuals = new ResidualView(context, controller, graph);
   const updateContext = (): void => {
     const doc = vscode.window.activeTextEditor?.document;
     void vscode.commands.executeCommand('setContext', IS_MODEL, doc ? isModelDocument(doc) : !!activeKerasUri());
+    void vscode.commands.executeCommand('setContext', IS_PY_MODEL, !!doc && doc.languageId === 'python' && PY_MODULE_CLASS.test(doc.getText()));
   };
   context.subscriptions.push(
     controller,
@@ -37,7 +44,13 @@ export function activate(context: vscode.ExtensionContext): void {
     training,
     vscode.languages.registerCodeLensProvider(MODEL_SELECTOR, lenses),
     pyLenses,
+    pyGraph,
     vscode.languages.registerCodeLensProvider(PY_SELECTOR, pyLenses),
+    // Open Graph on a .py file (laurel.openGraph hands it over): the panel first, then the measurement it needs.
+    vscode.commands.registerCommand('laurel.py.openGraph', async (uri: vscode.Uri, layer?: string) => {
+      GraphPanel.show(context, uri, graph, layer);
+      await pyGraph.prepare(uri);
+    }),
     ...registerCommands(context, controller, summary, training),
     registerGraphSerializer(context, graph),
     residuals,

@@ -54,15 +54,37 @@ export function graphController(controller: ModelController): GraphController {
       })();
     },
     async undo(uri, redo) {
-      const command = redo ? 'redo' : 'undo';
       // A .keras archive's custom editor is this graph: VS Code's undo applies to it while it is active.
-      if (isKerasArchiveName(uri.path)) return void (await vscode.commands.executeCommand(command));
-      // A text file is undone in its editor, which must have the focus for the command to reach it.
-      const doc = await vscode.workspace.openTextDocument(uri);
-      const shown = vscode.window.visibleTextEditors.find((e) => e.document === doc);
-      await vscode.window.showTextDocument(doc, { viewColumn: shown?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: false });
-      await vscode.commands.executeCommand(command);
+      if (isKerasArchiveName(uri.path)) return void (await vscode.commands.executeCommand(redo ? 'redo' : 'undo'));
+      await undoInEditor(uri, redo);
     },
     onDidChange: controller.onDidChangeModel,
+  };
+}
+
+/** Undo (or redo) in the file's text editor, which must have the focus for the command to reach it. */
+export async function undoInEditor(uri: vscode.Uri, redo: boolean): Promise<void> {
+  const doc = await vscode.workspace.openTextDocument(uri);
+  const shown = vscode.window.visibleTextEditors.find((e) => e.document === doc);
+  await vscode.window.showTextDocument(doc, { viewColumn: shown?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: false });
+  await vscode.commands.executeCommand(redo ? 'redo' : 'undo');
+}
+
+/** One controller for every graph panel: `.py` files go to `py`, model files to `models`. */
+export function routeGraph(models: GraphController, py: GraphController, isPy: (uri: vscode.Uri) => boolean): GraphController {
+  const pick = (uri: vscode.Uri): GraphController => (isPy(uri) ? py : models);
+  return {
+    snapshot: (uri) => pick(uri).snapshot(uri),
+    applyVariant: (uri, ids, choice) => pick(uri).applyVariant(uri, ids, choice),
+    reveal: (uri, layer, line) => pick(uri).reveal(uri, layer, line),
+    undo: (uri, redo) => pick(uri).undo(uri, redo),
+    followsCursor: (uri) => pick(uri).followsCursor?.(uri) ?? false,
+    onDidChange: (listener, thisArg, disposables) => {
+      const a = models.onDidChange(listener, thisArg);
+      const b = py.onDidChange(listener, thisArg);
+      const both = vscode.Disposable.from(a, b);
+      disposables?.push(both);
+      return both;
+    },
   };
 }

@@ -14,12 +14,14 @@ export interface GraphController {
   snapshot(uri: vscode.Uri): GraphSnapshot | { error: string };
   /** Switch the given residual sites to `choice` (plain reverts them); the change comes back through onDidChange. */
   applyVariant(uri: vscode.Uri, siteIds: string[], choice: VariantChoice): Promise<void>;
-  /** Show the layer in the model file's text editor. */
-  reveal(uri: vscode.Uri, layer: string): void;
+  /** Show the layer in the model file's text editor (a .py model: its source `line`). */
+  reveal(uri: vscode.Uri, layer: string, line?: number): void;
   /** Undo (or redo) the last edit of the model file, as Ctrl+Z in its editor would. */
   undo(uri: vscode.Uri, redo: boolean): Promise<void>;
   /** Fires with a model's URI whenever its content changes (edits, undo, git, an applied variant). */
   onDidChange: vscode.Event<vscode.Uri>;
+  /** The view highlights the boxes of the editor cursor's line (.py models). */
+  followsCursor?(uri: vscode.Uri): boolean;
 }
 
 /** What the webview persists with setState; the serializer reads `resource` to restore the panel. */
@@ -90,7 +92,16 @@ export class GraphPanel {
       controller.onDidChange((changed) => {
         if (changed.toString() === this.uri.toString()) this.sendSnapshot();
       }),
+      vscode.window.onDidChangeTextEditorSelection((e) => {
+        if (e.textEditor.document.uri.toString() === this.uri.toString()) this.sendCursor(e.selections[0]?.active.line);
+      }),
     );
+  }
+
+  /** The cursor's line (0-based from VS Code) to a view that follows it. */
+  private sendCursor(line: number | undefined): void {
+    if (!this.ready || !this.controller.followsCursor?.(this.uri)) return;
+    this.post({ type: 'cursorLine', line: line === undefined ? null : line + 1 });
   }
 
   private focus(layer: string): void {
@@ -114,6 +125,7 @@ export class GraphPanel {
         // The webview (re)loaded: it has nothing, so send everything.
         this.ready = true;
         this.sendSnapshot();
+        this.sendCursor(vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.uri.toString())?.selection.active.line);
         if (this.pendingFocus !== undefined) {
           this.post({ type: 'focusLayer', layer: this.pendingFocus });
           this.pendingFocus = undefined;
@@ -125,7 +137,7 @@ export class GraphPanel {
         return;
       }
       case 'reveal':
-        this.controller.reveal(this.uri, msg.layer);
+        this.controller.reveal(this.uri, msg.layer, msg.line);
         return;
       case 'undo':
       case 'redo':

@@ -27,12 +27,15 @@ const hashOf = (text: string): string => createHash('sha1').update(text).digest(
 export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
+  /** A file's measurement started or ended (the graph view redraws or says why it cannot). */
+  private readonly measured = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChangeMeasurement = this.measured.event;
   /** Trace results by text hash, most recent last. */
   private readonly results = new Map<string, TraceResult>();
   private readonly running = new Map<string, { hash: string; abort: AbortController }>();
   private readonly parsed = new Map<string, { version: number; hash: string; model: OpenPyModel }>();
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('laurel-py');
-  private readonly disposables: vscode.Disposable[] = [this.changed, this.diagnostics];
+  private readonly disposables: vscode.Disposable[] = [this.changed, this.measured, this.diagnostics];
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.disposables.push(
@@ -59,7 +62,7 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
     return d.languageId === 'python' && d.uri.scheme === 'file';
   }
 
-  private allowed(): boolean {
+  allowed(): boolean {
     return vscode.workspace.isTrusted && this.context.workspaceState.get<boolean>(ALLOWED_KEY) === true;
   }
 
@@ -90,7 +93,8 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
     );
   }
 
-  private async measureCommand(uri?: vscode.Uri): Promise<void> {
+  /** Measure on request (a lens, the command, Open Graph): trust first, then the workspace's one-time consent. */
+  async measureCommand(uri?: vscode.Uri): Promise<void> {
     const doc = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
     if (!doc || !this.isPy(doc)) return;
     if (!vscode.workspace.isTrusted) {
@@ -119,6 +123,7 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
     const abort = new AbortController();
     this.running.set(key, { hash, abort });
     this.changed.fire();
+    this.measured.fire(doc.uri);
     const c = vscode.workspace.getConfiguration('laurel');
     const python = c.get<string>('pythonPath')?.trim();
     const seconds = c.get<number>('pytorch.measureTimeout') ?? 60;
@@ -130,6 +135,7 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
     while (this.results.size > CACHE_SIZE) this.results.delete(this.results.keys().next().value!);
     this.diagnose(doc, r);
     this.changed.fire();
+    this.measured.fire(doc.uri);
   }
 
   private diagnose(doc: vscode.TextDocument, r: TraceResult): void {

@@ -37,6 +37,12 @@ export interface GraphNode {
   note?: string;
   /** The layer's config as [key, compact JSON] pairs (the properties panel), the `laurel` block included. */
   config?: [string, string][];
+  /** A .py model: the source line a click reveals (where the module is called, or the op's line). */
+  line?: number;
+  /** A .py model: the source lines whose cursor highlights this box (its call, its ops' lines, its class). */
+  lines?: number[];
+  /** A group that starts folded into one box (repeated blocks, large models); the view can unfold it. */
+  folded?: boolean;
 }
 
 /** A tensor flowing from one call to another. */
@@ -81,6 +87,17 @@ export interface GraphSite {
   paTerms?: number;
   /** Node ids on the branch path f(x), between the fork and the merge (what "collapse blocks" folds). */
   branchNodes: string[];
+  /**
+   * A .py residual line: one width per instance (the line's adds switch together, so prices sum them);
+   * the other instances' shortcut edges carry this site's id too.
+   */
+  widths?: number[];
+  /** A .py residual line's number. */
+  line?: number;
+  /** When the instances' shortcuts differ in kind: 'identity+projection'. */
+  kindText?: string;
+  /** Why this site cannot be switched (e.g. the add is inside library code). */
+  readonly?: string;
 }
 
 /** Everything the graph view draws, built by the host from an analysed model. */
@@ -103,6 +120,8 @@ export interface GraphSnapshot {
   planDelta: { baseParams: number; addedParams: number; percent: number; switched: number };
   /** Problems found by the analysis (shape errors), as messages. */
   problems: string[];
+  /** 'trace': a .py model drawn from its measured forward pass (groups fold; a click reveals the source line). */
+  origin?: 'trace';
 }
 
 /** Messages the webview sends to the host. */
@@ -112,7 +131,7 @@ export type WebviewToHost =
   /** Sent when the user applies a variant to one or more residual sites from the edge menu. */
   | { type: 'applyVariant'; siteIds: string[]; variant: GraphVariant; rank?: number; k?: number }
   /** Sent when the user asks to see a layer in the model file (double-click or context action on a node). */
-  | { type: 'reveal'; layer: string }
+  | { type: 'reveal'; layer: string; line?: number }
   /** Sent by Export SVG / PNG: `data` is SVG text or a `data:image/png;base64,` URL; the host saves it. */
   | { type: 'exportImage'; format: 'svg' | 'png'; data: string }
   /** Ctrl+Z / Ctrl+Shift+Z (Ctrl+Y) in the graph: undo or redo the model file. */
@@ -126,7 +145,9 @@ export type HostToWebview =
   /** Sent when the model cannot be read or analysed (the view shows the message instead of the graph). */
   | { type: 'error'; message: string }
   /** Sent when the host asks the view to centre and highlight a layer (CodeLens "show in graph"). */
-  | { type: 'focusLayer'; layer: string };
+  | { type: 'focusLayer'; layer: string }
+  /** A .py model's editor cursor is on this 1-based line (null: elsewhere): the view highlights that line's boxes. */
+  | { type: 'cursorLine'; line: number | null };
 
 /** Limits on untrusted input: more sites than any real model has, ids longer than any layer name. */
 export const PROTOCOL_LIMITS = {
@@ -134,6 +155,8 @@ export const PROTOCOL_LIMITS = {
   maxIdLength: 1_024,
   maxRank: 65_536,
   maxK: 1_024,
+  /** A source line to reveal (the host clamps it to the document). */
+  maxLine: 10_000_000,
   /** An exported image: tens of MB covers a PNG of a few-thousand-layer graph. */
   maxImageChars: 64 * 1024 * 1024,
 } as const;
@@ -165,8 +188,11 @@ export function validateWebviewMessage(x: unknown): WebviewToHost | undefined {
       if (k !== undefined) msg.k = k;
       return msg;
     }
-    case 'reveal':
-      return isId(x.layer) ? { type: 'reveal', layer: x.layer } : undefined;
+    case 'reveal': {
+      if (!isId(x.layer)) return undefined;
+      if (x.line === undefined) return { type: 'reveal', layer: x.layer };
+      return isCount(x.line, PROTOCOL_LIMITS.maxLine) ? { type: 'reveal', layer: x.layer, line: x.line } : undefined;
+    }
     case 'exportImage': {
       const { format, data } = x;
       if (format !== 'svg' && format !== 'png') return undefined;

@@ -13,6 +13,7 @@ describe('webview protocol: validateWebviewMessage', () => {
     });
     assert.deepEqual(validateWebviewMessage({ type: 'applyVariant', siteIds: ['a', 'a'], variant: 'plain' }), { type: 'applyVariant', siteIds: ['a'], variant: 'plain' });
     assert.deepEqual(validateWebviewMessage({ type: 'reveal', layer: 'conv1' }), { type: 'reveal', layer: 'conv1' });
+    assert.deepEqual(validateWebviewMessage({ type: 'reveal', layer: 'c_attn', line: 56, extra: 1 }), { type: 'reveal', layer: 'c_attn', line: 56 });
     assert.deepEqual(validateWebviewMessage({ type: 'exportImage', format: 'svg', data: '<svg xmlns="http://www.w3.org/2000/svg"></svg>' })?.type, 'exportImage');
     assert.deepEqual(validateWebviewMessage({ type: 'exportImage', format: 'png', data: 'data:image/png;base64,iVBORw0KGgo=' })?.type, 'exportImage');
   });
@@ -67,6 +68,10 @@ describe('webview protocol: validateWebviewMessage', () => {
       { type: 'reveal', layer: 5 },
       { type: 'reveal', layer: '' },
       { type: 'reveal', layer: { name: 'x' } },
+      { type: 'reveal', layer: 'x', line: 0 },
+      { type: 'reveal', layer: 'x', line: 2.5 },
+      { type: 'reveal', layer: 'x', line: '56' },
+      { type: 'reveal', layer: 'x', line: 1e9 },
       { type: 'exportImage', format: 'jpg', data: 'x' },
       { type: 'exportImage', format: 'svg' },
       { type: 'exportImage', format: 'svg', data: '' },
