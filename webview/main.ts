@@ -288,6 +288,8 @@ function updateSelection(): void {
   persist();
 }
 
+let propsTimer: ReturnType<typeof setTimeout> | undefined;
+
 function wireResiduals(r: Rendered): void {
   for (const el of r.residuals.values()) {
     const id = el.dataset.site!;
@@ -328,10 +330,13 @@ function wireResiduals(r: Rendered): void {
       const n = current?.graph.nodes.find((x) => x.id === el.dataset.id);
       // A .py model: a click shows the box's source line in the editor (which keeps the graph focused).
       if (n?.line !== undefined && current?.source.origin === 'trace') post({ type: 'reveal', layer: n.layer, line: n.line });
+      clearTimeout(propsTimer);
       if (!n || n.id === props.shownId) return props.hide();
-      props.show(n);
+      // After the double-click interval: a panel opened at once could cover the box before its second click.
+      propsTimer = setTimeout(() => props.show(n), 250);
     });
     el.addEventListener('dblclick', () => {
+      clearTimeout(propsTimer);
       const id = el.dataset.id;
       const fold = current?.source.origin === 'trace' && current.source.nodes.find((x) => x.id === id)?.group;
       if (fold && id) return toggleFold(id);

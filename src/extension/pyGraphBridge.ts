@@ -11,7 +11,7 @@ import type { GraphSnapshot } from '../protocol/webviewProtocol';
 import type { GraphController } from './graphPanel';
 import { undoInEditor } from './graphBridge';
 import type { PyModelLenses } from './pyLenses';
-import { pyGraphSnapshot } from './pyGraphSnapshot';
+import { pyGraphSnapshot, unmeasuredText } from './pyGraphSnapshot';
 import { readVariantOptions } from './settings';
 
 export const isPyUri = (uri: vscode.Uri): boolean => uri.path.toLowerCase().endsWith('.py');
@@ -22,24 +22,6 @@ const options = (): VariantOptions => {
   const c = vscode.workspace.getConfiguration('laurel');
   return readVariantOptions((k) => c.get(k));
 };
-
-/** What the view says instead of a graph (the last graph stays drawn under it when there was one). */
-export function unmeasuredText(name: string, state: ReturnType<PyModelLenses['model']>['state'], allowed: boolean): string {
-  switch (state.kind) {
-    case 'running':
-      return `Measuring ${name}: one forward pass in Python…`;
-    case 'failed': {
-      const e = state.error;
-      return `${name} could not be measured (${e.phase}${e.line ? `, line ${e.line}` : ''}): ${e.message}`;
-    }
-    case 'none':
-      if (!state.trusted) return `The graph of ${name} is drawn from one forward pass of the file in Python, which runs its code: trust this workspace first (Workspaces: Manage Workspace Trust), then open the graph again.`;
-      if (!allowed) return `The graph of ${name} is drawn from one forward pass of the file in Python: allow measuring (LAuReL: Measure PyTorch Model, or Open Graph again).`;
-      return `${name} changed since it was measured: the graph redraws after the next measurement (on save, or LAuReL: Measure PyTorch Model).`;
-    default:
-      return '';
-  }
-}
 
 export class PyGraphController implements GraphController {
   readonly onDidChange: vscode.Event<vscode.Uri>;

@@ -11,6 +11,7 @@ import { LineIndex } from '../core/pysource/pyStatic';
 import type { PyTrace, TraceCall } from '../core/pysource/pyTrace';
 import type { GraphEdge, GraphNode, GraphSite, GraphSnapshot } from '../protocol/webviewProtocol';
 import { edgeId, shapeText } from './graphSnapshot';
+import type { MeasureState } from './pyLensSpecs';
 
 /** A first paint lays out at most about this many boxes: groups fold (repeated blocks first, then by depth) until it fits. */
 export const FIRST_PAINT_BOXES = 150;
@@ -262,5 +263,23 @@ function foldLargeModel(nodes: GraphNode[]): void {
   }).length;
   for (let d = 0, max = Math.max(0, ...groups.map(depth)); d <= max && visible() > FIRST_PAINT_BOXES; d++) {
     for (const g of groups) if (depth(g) === d) g.folded = true;
+  }
+}
+
+/** What the view says instead of a graph (the last graph stays drawn under it when there was one). */
+export function unmeasuredText(name: string, state: MeasureState, allowed: boolean): string {
+  switch (state.kind) {
+    case 'running':
+      return `Measuring ${name}: one forward pass in Python…`;
+    case 'failed': {
+      const e = state.error;
+      return `${name} could not be measured (${e.phase}${e.line ? `, line ${e.line}` : ''}): ${e.message}`;
+    }
+    case 'none':
+      if (!state.trusted) return `The graph of ${name} is drawn from one forward pass of the file in Python, which runs its code: trust this workspace first (Workspaces: Manage Workspace Trust), then open the graph again.`;
+      if (!allowed) return `The graph of ${name} is drawn from one forward pass of the file in Python: allow measuring (LAuReL: Measure PyTorch Model (one forward pass), or Open Graph again).`;
+      return `${name} changed since it was measured: the graph redraws after the next measurement (on save, or LAuReL: Measure PyTorch Model (one forward pass)).`;
+    default:
+      return '';
   }
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { repoRoot, startSession } from './codeServer';
 import type { Session } from './codeServer';
-import { layoutCommand, lensTexts, norm, quickOpen, runCommand, visibleText, webviewFrame } from './ui';
+import { clickResidualEdge, layoutCommand, lensTexts, norm, quickOpen, runCommand, visibleText, webviewFrame } from './ui';
 
 const artifacts = join(repoRoot, 'test-artifacts', 'e2e');
 const model = readFileSync(join(repoRoot, 'examples', 'resnet-mini.json'), 'utf8');
@@ -91,27 +91,7 @@ describe('LAuReL Studio in code-server', function () {
     await shot('graph-opened');
     assert.equal(await frame.locator('.residual.switched').count(), 0);
 
-    // Click on the drawn line itself (the centre of an edge's box need not lie on it): the first point along
-    // the path where the page's own hit test finds this edge.
-    const hit = frame.locator(`${edge} .residual-hit`);
-    const at = await hit.evaluate((el) => {
-      // DOM types by hand: the test tsconfig has no DOM lib.
-      type Pt = { x: number; y: number; matrixTransform(m: unknown): { x: number; y: number } };
-      type Path = { getTotalLength(): number; getPointAtLength(l: number): Pt; getScreenCTM(): unknown; ownerDocument: { elementFromPoint(x: number, y: number): { closest(s: string): unknown } | null } };
-      const p = el as unknown as Path;
-      const len = p.getTotalLength();
-      for (const f of [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.1, 0.9]) {
-        const pt = p.getPointAtLength(len * f).matrixTransform(p.getScreenCTM());
-        const target = p.ownerDocument.elementFromPoint(pt.x, pt.y);
-        if (target && target.closest('.residual') === (el as unknown as { parentNode: unknown }).parentNode) return { x: pt.x, y: pt.y };
-      }
-      return undefined;
-    });
-    assert.ok(at, 'a visible point of the block1_add edge');
-    // The mouse at that point of the frame's viewport (locator.click's own offsets disagree for SVG paths here).
-    const frameBox = await (await frame.frameElement()).boundingBox();
-    assert.ok(frameBox);
-    await page.mouse.click(frameBox.x + at.x, frameBox.y + at.y);
+    await clickResidualEdge(page, frame, edge);
     const menu = frame.locator('.menu:not([hidden])');
     await menu.waitFor({ timeout: 10_000 });
     assert.match(await menu.locator('.menu-title').textContent() ?? '', /block1_add/);

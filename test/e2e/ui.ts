@@ -92,3 +92,27 @@ export async function quickOpen(page: Page, file: string): Promise<void> {
   await page.locator('.tab.active', { hasText: file }).waitFor({ timeout: 20_000 });
 }
 
+/**
+ * Clicks the residual edge `edge` (a selector in `frame`) on its drawn line: the centre of an edge's box need not
+ * lie on it, so the first point along the path where the page's own hit test finds this edge.
+ */
+export async function clickResidualEdge(page: Page, frame: Frame, edge: string): Promise<void> {
+  const at = await frame.locator(`${edge} .residual-hit`).first().evaluate((el) => {
+    // DOM types by hand: the test tsconfig has no DOM lib.
+    type Pt = { x: number; y: number; matrixTransform(m: unknown): { x: number; y: number } };
+    type Path = { getTotalLength(): number; getPointAtLength(l: number): Pt; getScreenCTM(): unknown; ownerDocument: { elementFromPoint(x: number, y: number): { closest(s: string): unknown } | null } };
+    const p = el as unknown as Path;
+    const len = p.getTotalLength();
+    for (const f of [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.1, 0.9]) {
+      const pt = p.getPointAtLength(len * f).matrixTransform(p.getScreenCTM());
+      const target = p.ownerDocument.elementFromPoint(pt.x, pt.y);
+      if (target && target.closest('.residual') === (el as unknown as { parentNode: unknown }).parentNode) return { x: pt.x, y: pt.y };
+    }
+    return undefined;
+  });
+  if (!at) throw new Error(`no visible point of ${edge}`);
+  // The mouse at that point of the frame's viewport (locator.click's own offsets disagree for SVG paths here).
+  const frameBox = await (await frame.frameElement()).boundingBox();
+  if (!frameBox) throw new Error('the graph frame has no box');
+  await page.mouse.click(frameBox.x + at.x, frameBox.y + at.y);
+}

@@ -7,7 +7,7 @@ import { DEFAULT_OPTIONS, instanceCost } from '../../src/core/laurel/variants';
 import { openPyModel } from '../../src/core/pysource/pyModel';
 import type { OpenPyModel } from '../../src/core/pysource/pyModel';
 import { planPy } from '../../src/core/pysource/pyPlan';
-import { FIRST_PAINT_BOXES, pyGraphSnapshot } from '../../src/extension/pyGraphSnapshot';
+import { FIRST_PAINT_BOXES, pyGraphSnapshot, unmeasuredText } from '../../src/extension/pyGraphSnapshot';
 import type { GraphSnapshot } from '../../src/protocol/webviewProtocol';
 import { traceSource } from '../../src/trainer/pySourceTrace';
 import { foldedGroups, foldGroups, visibleBox } from '../../webview/groupFold';
@@ -195,5 +195,14 @@ describe('the graph of a .py model from its trace', function () {
     assert.ok(g.nodes.length > FIRST_PAINT_BOXES, `${g.nodes.length} boxes in all`);
     assert.ok(visibleCount(g) <= FIRST_PAINT_BOXES, `${visibleCount(g)} at first`);
     assert.equal(g.nodes.filter((n) => n.group && n.folded && n.className === 'Block').length, 12);
+  });
+
+  it('without a measurement the view says why: untrusted, not allowed, running, failed (located), changed since', () => {
+    assert.match(unmeasuredText('model.py', { kind: 'none', trusted: false }, false), /runs its code: trust this workspace first/);
+    assert.match(unmeasuredText('model.py', { kind: 'none', trusted: true }, false), /allow measuring/);
+    assert.match(unmeasuredText('model.py', { kind: 'running' }, true), /^Measuring model\.py/);
+    assert.equal(unmeasuredText('model.py', { kind: 'failed', error: { phase: 'forward', message: 'RuntimeError: shapes', line: 42 } }, true), 'model.py could not be measured (forward, line 42): RuntimeError: shapes');
+    assert.match(unmeasuredText('model.py', { kind: 'none', trusted: true }, true), /changed since it was measured: the graph redraws after the next measurement/);
+    assert.throws(() => pyGraphSnapshot(openPyModel('model.py', 'import torch\n'), DEFAULT_OPTIONS), /not measured/);
   });
 });
