@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderTable } from '../src/report/table';
-import { openModel } from '../src/core/model';
+import { openModel, planModel } from '../src/core/model';
+import type { OpenModel } from '../src/core/model';
 import { growthExponent, median, min, ms, timeBoth } from './stats';
 import { synthModelText, type BlockKind } from './synthModels';
 
@@ -27,6 +28,8 @@ export interface AnalysisRow {
   parseCpuMs: { min: number; median: number };
   openCpuMs: { min: number; median: number };
   cpuRatio: { min: number; median: number };
+  /** CPU time of planModel(all=pa:k=3): PA's history and the edits that write it, per site. */
+  paPlanCpuMs: { min: number; median: number };
   maxRssMb?: number;
 }
 
@@ -35,13 +38,15 @@ export interface AnalysisResult {
   /** Of openModel's min wall time and min CPU time, from 1,000 layers up. */
   exponents: Record<string, number>;
   cpuExponents: Record<string, number>;
+  /** Of planModel(all=pa:k=3)'s min CPU time, from 1,000 layers up. */
+  paPlanExponents: Record<string, number>;
 }
 
 export function benchAnalysis(sizes: number[], rounds: number, memorySizes: number[]): AnalysisResult {
   const cases = (['dense', 'conv'] as BlockKind[]).flatMap((block) =>
     sizes.map((layers) => {
       const text = synthModelText({ layers, block });
-      return { block, layers, text, bytes: new TextEncoder().encode(text), parse: [] as number[], open: [] as number[], parseCpu: [] as number[], openCpu: [] as number[], residuals: 0 };
+      return { block, layers, text, bytes: new TextEncoder().encode(text), parse: [] as number[], open: [] as number[], parseCpu: [] as number[], openCpu: [] as number[], planCpu: [] as number[], residuals: 0, model: undefined as OpenModel | undefined };
     }),
   );
   for (let r = 0; r < rounds; r++) {
@@ -49,7 +54,11 @@ export function benchAnalysis(sizes: number[], rounds: number, memorySizes: numb
       // Small models are timed over several calls: one call is too short for the timer.
       const repeat = Math.max(1, Math.round(2000 / c.layers));
       const parse = timeBoth(() => JSON.parse(c.text), repeat);
-      const open = timeBoth(() => (c.residuals = openModel(`${c.block}.json`, c.bytes).sites.length), repeat);
+      const open = timeBoth(() => (c.residuals = (c.model = openModel(`${c.block}.json`, c.bytes)).sites.length), repeat);
+      // A fresh model each call: the PA history is grouped once per site list.
+      const models = Array.from({ length: repeat }, () => openModel(`${c.block}.json`, c.bytes));
+      let k = 0;
+      c.planCpu.push(timeBoth(() => planModel(models[k++]!, 'all=pa:k=3'), repeat).cpu);
       c.parse.push(parse.wall);
       c.parseCpu.push(parse.cpu);
       c.open.push(open.wall);
@@ -68,6 +77,7 @@ export function benchAnalysis(sizes: number[], rounds: number, memorySizes: numb
     parseCpuMs: { min: min(c.parseCpu), median: median(c.parseCpu) },
     openCpuMs: { min: min(c.openCpu), median: median(c.openCpu) },
     cpuRatio: { min: min(c.openCpu) / min(c.parseCpu), median: median(c.openCpu) / median(c.parseCpu) },
+    paPlanCpuMs: { min: min(c.planCpu), median: median(c.planCpu) },
   }));
   const dir = mkdtempSync(join(tmpdir(), 'laurel-bench-'));
   try {
@@ -83,13 +93,15 @@ export function benchAnalysis(sizes: number[], rounds: number, memorySizes: numb
   }
   const exponents: Record<string, number> = {};
   const cpuExponents: Record<string, number> = {};
+  const paPlanExponents: Record<string, number> = {};
   for (const block of ['dense', 'conv']) {
     const big = rows.filter((r) => r.block === block && r.layers >= 1000);
     if (big.length < 2) continue;
     exponents[block] = growthExponent(big.map((r) => ({ x: r.layers, y: r.openMs.min })));
     cpuExponents[block] = growthExponent(big.map((r) => ({ x: r.layers, y: r.openCpuMs.min })));
+    paPlanExponents[block] = growthExponent(big.map((r) => ({ x: r.layers, y: r.paPlanCpuMs.min })));
   }
-  return { rows, exponents, cpuExponents };
+  return { rows, exponents, cpuExponents, paPlanExponents };
 }
 
 export function analysisTable(a: AnalysisResult): string {
@@ -103,11 +115,13 @@ export function analysisTable(a: AnalysisResult): string {
     `${r.ratio.min.toFixed(1)}x / ${r.ratio.median.toFixed(1)}x`,
     `${ms(r.parseCpuMs.min)} / ${ms(r.openCpuMs.min)}`,
     `${r.cpuRatio.min.toFixed(1)}x / ${r.cpuRatio.median.toFixed(1)}x`,
+    `${ms(r.paPlanCpuMs.min)} / ${ms(r.paPlanCpuMs.median)}`,
     r.maxRssMb === undefined ? '' : r.maxRssMb.toFixed(0),
   ]);
   const exp = Object.entries(a.exponents).map(([b, e]) => `${b} ${e.toFixed(2)} (CPU ${a.cpuExponents[b]!.toFixed(2)})`).join(', ');
   return [
-    renderTable(['blocks', 'layers', 'residuals', 'MB', 'JSON.parse ms min / med', 'openModel ms min / med', 'openModel / parse', 'CPU ms parse / open (min)', 'CPU open / parse', 'peak RSS MB'], rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9])),
+    renderTable(['blocks', 'layers', 'residuals', 'MB', 'JSON.parse ms min / med', 'openModel ms min / med', 'openModel / parse', 'CPU ms parse / open (min)', 'CPU open / parse', 'PA plan CPU ms min / med', 'peak RSS MB'], rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])),
     `growth exponent of openModel from 1,000 layers up: ${exp || '-'}`,
+    `growth exponent of planModel(all=pa:k=3) from 1,000 layers up: ${Object.entries(a.paPlanExponents).map(([b, e]) => `${b} ${e.toFixed(2)}`).join(', ') || '-'}`,
   ].join('\n');
 }

@@ -1,5 +1,52 @@
 import type { ResidualSite } from '../analysis/residuals';
-import type { ModelGraph } from '../ir';
+import type { CallNode, ModelGraph } from '../ir';
+
+/** What the history needs of a site: where it sits and its shape. */
+export type HistorySite = Pick<ResidualSite, 'scope' | 'shape'>;
+
+/** Each site's same-graph, same-shape group (in `sites` order) and its place in it. */
+interface Groups<S> {
+  of: Map<S, { group: S[]; at: number }>;
+}
+
+/**
+ * One pass over a site list, kept per list: asking for every site's history costs the list's length, not
+ * its square (a 20,000-layer chain has thousands of sites of one shape).
+ */
+const groupCache = new WeakMap<readonly object[], Groups<object>>();
+
+function groupsOf<S extends HistorySite>(sites: readonly S[]): Groups<S> {
+  let g = groupCache.get(sites) as Groups<S> | undefined;
+  // A list changed since it was grouped is grouped again.
+  if (!g || g.of.size !== sites.length || g.of.get(sites[sites.length - 1]!)?.group.at(-1) !== sites[sites.length - 1]) {
+    const byKey = new Map<string, S[]>();
+    const of = new Map<S, { group: S[]; at: number }>();
+    for (const s of sites) {
+      const key = `${s.scope.join('/')}\u0000${JSON.stringify(s.shape)}`;
+      let group = byKey.get(key);
+      if (!group) byKey.set(key, (group = []));
+      of.set(s, { group, at: group.length });
+      group.push(s);
+    }
+    g = { of };
+    groupCache.set(sites, g as Groups<object>);
+  }
+  return g;
+}
+
+/** The last `count` sites before `site` (in `sites` order) of its graph and shape, closest first. */
+function closestEarlier<S extends HistorySite>(site: S, sites: readonly S[], count: number): S[] {
+  const e = groupsOf(sites).of.get(site);
+  if (!e || count <= 0) return [];
+  return e.group.slice(Math.max(0, e.at - count), e.at).reverse();
+}
+
+/** How many sites before `site` share its graph and shape. */
+function earlierCount<S extends HistorySite>(site: S, sites: readonly S[]): number {
+  return groupsOf(sites).of.get(site)?.at ?? 0;
+}
+
+const nodeIndex = new WeakMap<ModelGraph, Map<string, CallNode>>();
 
 /**
  * PA's x_{i-1} ... x_{i-count}: the shortcut inputs (residual-stream states) of the closest earlier sites in
@@ -7,27 +54,21 @@ import type { ModelGraph } from '../ir';
  * conv net) cannot be added, so they are skipped (laurel-method §8.5); a short history is allowed (§8.3).
  */
 export function previousActivations(site: ResidualSite, sites: ResidualSite[], graph: ModelGraph, count: number): { layer: string; callIndex: number; index: number }[] {
-  return earlierSameShape(site, sites)
-    .reverse()
-    .slice(0, Math.max(0, count))
-    .map((s) => {
-      const n = graph.nodes.find((x) => x.id === s.shortcut.node)!;
-      return { layer: n.layer, callIndex: n.callIndex, index: s.shortcut.index };
-    });
+  let nodes = nodeIndex.get(graph);
+  if (!nodes) nodeIndex.set(graph, (nodes = new Map(graph.nodes.map((n) => [n.id, n]))));
+  const byId = nodes;
+  return closestEarlier(site, sites, count).map((s) => {
+    const n = byId.get(s.shortcut.node)!;
+    return { layer: n.layer, callIndex: n.callIndex, index: s.shortcut.index };
+  });
 }
-
-
-/** What the history needs of a site: where it sits and its shape. */
-export type HistorySite = Pick<ResidualSite, 'scope' | 'shape'>;
 
 /** The earlier sites (in `sites` order) of the same graph whose shape equals `site`'s: its possible PA history. */
 export function earlierSameShape<S extends HistorySite>(site: S, sites: readonly S[]): S[] {
-  const key = JSON.stringify(site.shape);
-  const scope = site.scope.join('/');
-  return sites.slice(0, sites.indexOf(site)).filter((s) => s.scope.join('/') === scope && JSON.stringify(s.shape) === key);
+  return closestEarlier(site, sites, earlierCount(site, sites)).reverse();
 }
 
 /** PA terms that exist at a site for look-back k: x_i itself and up to k−1 earlier activations (§8.3). */
 export function paTermsAt<S extends HistorySite>(site: S, sites: readonly S[], k: number): number {
-  return Math.min(k, 1 + earlierSameShape(site, sites).length);
+  return Math.min(k, 1 + earlierCount(site, sites));
 }
