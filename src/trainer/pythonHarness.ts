@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { BackendChoice } from '../protocol/backends';
 import type { EngineChoice, EpochMetrics, RunStatus, TrainConfig } from '../protocol/runRecords';
+import torchrunBoot from '../python/torchrun_boot.py';
 import type { TrainSink } from './run';
 
 /** An engine silent this long (no event, no heartbeat) is stopped; LAUREL_ENGINE_SILENCE_MS overrides it. */
@@ -53,19 +54,8 @@ export interface HarnessOptions {
   signal?: AbortSignal;
 }
 
-/**
- * Runs torch.distributed.run as `python -m torch.distributed.run` does. torch 1.13 (Debian's python3-torch) under
- * Python >= 3.11 cannot parse its own --redirects/--tee default '0' (IntFlag iteration skips the 0 member, so
- * Std.from_str returns None and the launch fails in to_map); the shim maps that None back to Std.NONE.
- */
-export const TORCHRUN_BOOT = [
-  'import runpy',
-  'from torch.distributed.elastic.multiprocessing import api as _a',
-  '_f = _a.Std.from_str',
-  'def _fix(v): return _a.Std.NONE if v is None else v',
-  '_a.Std.from_str = staticmethod(lambda vm: (lambda r: {k: _fix(x) for k, x in r.items()} if isinstance(r, dict) else _fix(r))(_f(vm)))',
-  "runpy.run_module('torch.distributed.run', run_name='__main__', alter_sys=True)",
-].join('\n');
+/** The torchrun launch with its torch 1.13 shim (src/python/torchrun_boot.py, bundled as text). */
+export const TORCHRUN_BOOT = torchrunBoot;
 
 /**
  * The command line for the harness: `python train.py config.json`, or with several processes torchrun's
