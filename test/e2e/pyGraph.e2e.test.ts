@@ -97,6 +97,10 @@ describe('the graph of a PyTorch .py model in code-server', function () {
     assert.match(norm(await box('m:transformer.h.0.laurel_attn').textContent()), /LaurelResidual · 2 params/);
     await page.waitForTimeout(500);
     await shot('applied-rw');
+    // The graph panel alone (for the README).
+    const outer = await (await frame.frameElement()).ownerFrame();
+    const iframe = outer ? await outer.frameElement() : undefined;
+    if (iframe) await iframe.screenshot({ path: join(artifacts, 'pygraph-view.png') });
 
     await frame.locator('.summary').click();
     await page.keyboard.press('Control+Z');
