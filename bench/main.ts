@@ -17,6 +17,8 @@ import { buildModel } from '../src/laurel/buildModel';
 import { analysisTable, benchAnalysis } from './analysisBench';
 import { median, min } from './stats';
 import type { AnalysisResult } from './analysisBench';
+import { benchExport, exportTable } from './exportBench';
+import type { ExportBenchRow } from './exportBench';
 import { benchLenses, lensTable } from './lensBench';
 import type { LensRow } from './lensBench';
 import { benchPySource, pyBenchTable } from './pyBench';
@@ -136,8 +138,9 @@ async function main(): Promise<void> {
       steps: { type: 'string', default: '20' },
       batch: { type: 'string', default: '32' },
       out: { type: 'string', default: 'bench-results/latest.json' },
-      // Which parts to run: analysis (openModel vs JSON.parse by size), lens (the editor's lenses), pysource (.py lenses and measurement), training.
-      sections: { type: 'string', default: 'analysis,lens,pysource,training' },
+      // Which parts to run: analysis (openModel vs JSON.parse by size), lens (the editor's lenses), pysource (.py lenses and measurement),
+      // export (the exported PyTorch module against the hand-written one), training.
+      sections: { type: 'string', default: 'analysis,lens,pysource,export,training' },
       sizes: { type: 'string', default: '100,300,1000,3000,10000,20000' },
       rounds: { type: 'string', default: '3' },
     },
@@ -169,7 +172,16 @@ async function main(): Promise<void> {
     console.log(`\nPyTorch .py sources (${rounds + 2} rounds)`);
     console.log(pyBenchTable(pysource));
   }
-  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, pysource });
+  let exported: ExportBenchRow[] | undefined;
+  if (sections.has('export')) {
+    const python = findTorchPython();
+    if (python) {
+      exported = benchExport(python, root, MODELS, VARIANTS, steps, batch);
+      console.log(`\nExported PyTorch module against the hand-written one (bench/torch_bench.py), same process, interleaved rounds (batch ${batch}, ${steps} steps)`);
+      console.log(exportTable(exported));
+    } else notes.push('PyTorch not found (install Debian python3-torch): the export benchmark was not run.');
+  }
+  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, pysource, exported, notes });
 
   for (const backend of ['wasm', 'cpu'] as BackendPreference[]) {
     const choice = await selectBackend(backend);
@@ -219,7 +231,7 @@ async function main(): Promise<void> {
   console.log(renderTable(['engine', 'model', 'variant', 'params', 'step time', 'peak memory'], overhead, new Set([3, 4, 5])));
   for (const n of notes) console.log(n);
 
-  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, pysource, steps, batch, results, notes });
+  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, pysource, exported, steps, batch, results, notes });
 }
 
 function writeResults(out: string, value: unknown): void {

@@ -3,11 +3,16 @@ examples/prenorm-mixer.json, written by hand, with the same LAuReL variants, tra
 of steps on random data. Prints one JSON object per run on stdout.
 
 Usage: python3 bench/torch_bench.py --model resnet-mini|prenorm-mixer --variants plain,rw,lr,rw+lr
-           --steps 30 --batch 32 --rank 16 --threads 1
+           --steps 30 --batch 32 --rank 16 --threads 1 [--generated DIR --generated-class NAME]
+
+With --generated, the modules this project exports for the same model (DIR/<variant>.py, written by
+`npm run bench`) train in the same rounds as the hand-written ones: each result says which ("impl").
 """
 import argparse
+import importlib.util
 import json
 import math
+import os
 import resource
 import time
 
@@ -107,23 +112,49 @@ class Mixer(nn.Module):
         return self.fc(self.ln(x).mean(1))
 
 
-def run(model_name, variants, steps, batch, rank, warmup=3):
+def generated_module(directory, variant, class_name):
+    """The exported module of one variant: DIR/<variant>.py, class `class_name`."""
+    path = os.path.join(directory, variant.replace("+", "_") + ".py")
+    spec = importlib.util.spec_from_file_location("laurel_generated_" + variant.replace("+", "_"), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, class_name)()
+
+
+def probabilities_loss(p, onehot, eps=1e-7):
+    """The PyTorch engine's categorical cross-entropy on a softmax output (src/python/laurel_train.py)."""
+    p = p / p.sum(-1, keepdim=True)
+    return -(onehot * torch.log(p.clamp(eps, 1 - eps))).sum(-1).mean()
+
+
+def run(model_name, variants, steps, batch, rank, warmup=3, generated=None, generated_class=None):
     """Every variant trained in turns (ABCD ABCD ..., the first of each round rotating), so that a change
-    of load reaches all alike. peakRssMb is the process's peak: only meaningful with one variant a process."""
+    of load reaches all alike. peakRssMb is the process's peak: only meaningful with one variant a process.
+    With `generated`, each variant's exported module takes its turn in the same rounds: the hand-written
+    module reads NCHW and returns logits (cross-entropy), the exported one reads the file's NHWC and returns
+    its softmax (the engine's loss on probabilities)."""
     cls = ResNetMini if model_name == "resnet-mini" else Mixer
     runs = []
+    x = torch.randn(batch, *cls.input_shape)
+    y = torch.randint(0, 10, (batch,))
+    x_file = x.movedim(1, -1).contiguous() if x.dim() == 4 else x
+    onehot = F.one_hot(y, 10).float()
     for v in variants:
         torch.manual_seed(0)
         model = cls(v, rank)
-        runs.append({"variant": v, "model": model, "opt": torch.optim.Adam(model.parameters(), 1e-3), "times": []})
-    x = torch.randn(batch, *cls.input_shape)
-    y = torch.randint(0, 10, (batch,))
+        runs.append({"variant": v, "impl": "hand", "model": model, "opt": torch.optim.Adam(model.parameters(), 1e-3), "times": [],
+                     "loss_fn": lambda m: F.cross_entropy(m(x), y)})
+        if generated:
+            torch.manual_seed(0)
+            model = generated_module(generated, v, generated_class)
+            runs.append({"variant": v, "impl": "generated", "model": model, "opt": torch.optim.Adam(model.parameters(), 1e-3), "times": [],
+                         "loss_fn": lambda m: probabilities_loss(m(x_file), onehot)})
     for i in range(warmup + steps):
         for k in range(len(runs)):
             r = runs[(i + k) % len(runs)]
             t0 = time.perf_counter()
             r["opt"].zero_grad(set_to_none=True)
-            loss = F.cross_entropy(r["model"](x), y)
+            loss = r["loss_fn"](r["model"])
             loss.backward()
             r["opt"].step()
             if i >= warmup:
@@ -133,7 +164,7 @@ def run(model_name, variants, steps, batch, rank, warmup=3):
         times = sorted(r["times"])
         step = times[len(times) // 2]
         yield {
-            "engine": "pytorch-cpu", "torch": torch.__version__, "threads": torch.get_num_threads(), "model": model_name,
+            "engine": "pytorch-cpu", "impl": r["impl"], "torch": torch.__version__, "threads": torch.get_num_threads(), "model": model_name,
             "variant": r["variant"], "params": sum(p.numel() for p in r["model"].parameters()), "stepMs": step * 1000,
             "stepMinMs": times[0] * 1000, "samplesPerSec": batch / step,
             "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -149,9 +180,11 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--generated", default=None)
+    ap.add_argument("--generated-class", default=None)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    for result in run(a.model, a.variants.split(","), a.steps, a.batch, a.rank):
+    for result in run(a.model, a.variants.split(","), a.steps, a.batch, a.rank, generated=a.generated, generated_class=a.generated_class):
         print(json.dumps(result), flush=True)
 
 
