@@ -3,7 +3,7 @@ import { VARIANTS, variantLabel } from '../src/core/laurel/variants';
 import type { Variant } from '../src/core/laurel/variants';
 import type { GraphSite, GraphSnapshot } from '../src/protocol/webviewProtocol';
 import { menuDeltaText } from './format';
-import { stageOf } from './stage';
+import { stageOf } from '../src/protocol/graphStage';
 
 export interface MenuChoice {
   siteIds: string[];

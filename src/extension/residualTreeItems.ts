@@ -8,7 +8,7 @@ import { siteCost } from '../core/laurel/planCost';
 import { variantLabel } from '../core/laurel/variants';
 import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
-import { stageOf } from '../../webview/stage';
+import { stageOf } from '../protocol/graphStage';
 import { graphSnapshot, shapeText } from './graphSnapshot';
 import { LENS_VARIANTS } from './lensSpecs';
 import { capRank, currentCost } from './modelFacts';

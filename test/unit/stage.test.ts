@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { openModel } from '../../src/core/model';
 import { graphSnapshot } from '../../src/extension/graphSnapshot';
-import { stageOf } from '../../webview/stage';
+import { stageOf } from '../../src/protocol/graphStage';
 import { fixturePath } from './fixturePath';
 
 describe('graph menu: whole stage', () => {

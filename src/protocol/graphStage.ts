@@ -1,6 +1,6 @@
 // "This stage": the run of residual sites around one site whose merges output the same shape, e.g. the
-// blocks of one ResNet stage between two downsamplings. DOM-free, so the unit tests can run it.
-import type { GraphSite, GraphSnapshot } from '../src/protocol/webviewProtocol';
+// blocks of one ResNet stage between two downsamplings. Shared by the graph view's menu and the host's Residuals view.
+import type { GraphSite, GraphSnapshot } from './webviewProtocol';
 
 export function stageOf(g: GraphSnapshot, siteId: string): GraphSite[] {
   const shapeOf = new Map(g.nodes.map((n) => [n.id, n.outputShape]));
