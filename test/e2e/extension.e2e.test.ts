@@ -5,14 +5,13 @@
  * Screenshots of every step go to test-artifacts/e2e/.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { repoRoot, startSession } from './codeServer';
+import { repoRoot } from './codeServer';
 import type { Session } from './codeServer';
-import { clickResidualEdge, layoutCommand, lensTexts, norm, quickOpen, runCommand, visibleText, webviewFrame } from './ui';
+import { artifacts, clickResidualEdge, codeServerSuite, layoutCommand, lensTexts, norm, quickOpen, runCommand, visibleText, webviewFrame } from './ui';
 
-const artifacts = join(repoRoot, 'test-artifacts', 'e2e');
 const model = readFileSync(join(repoRoot, 'examples', 'resnet-mini.json'), 'utf8');
 const RESNET50 = 'tfjs-legacy-resnet50-tensorspace.json';
 const resnet50 = readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'models', RESNET50), 'utf8');
@@ -22,24 +21,9 @@ describe('LAuReL Studio in code-server', function () {
   this.timeout(240_000);
   let session: Session;
   let page: Page;
-  let step = 0;
-  const shot = async (name: string): Promise<void> => {
-    await page.screenshot({ path: join(artifacts, `${String(++step).padStart(2, '0')}-${name}.png`) });
-  };
-
-  before(async () => {
-    mkdirSync(artifacts, { recursive: true });
-    // A damaged copy: a doubled comma inside stem_conv's config.
-    session = await startSession({ 'resnet-mini.json': model, 'broken-model.json': model.replace('"filters": 16,', '"filters": 16,,'), [RESNET50]: resnet50 });
-    page = session.page;
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`);
-  });
-
-  after(async () => {
-    await session?.close();
+  const shot = codeServerSuite('', { 'resnet-mini.json': model, 'broken-model.json': model.replace('"filters": 16,', '"filters": 16,,'), [RESNET50]: resnet50 }, (s) => {
+    session = s;
+    page = s.page;
   });
 
   it('opens a model file and shows the model and residual lenses', async () => {

@@ -4,15 +4,14 @@
  * pressed inside the graph. Screenshots: test-artifacts/e2e/new-user-*.png.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { strFromU8, unzipSync, zipSync } from 'fflate';
 import type { Page } from 'playwright-core';
-import { repoRoot, startSession } from './codeServer';
+import { repoRoot } from './codeServer';
 import type { Session } from './codeServer';
-import { norm, quickOpen, runCommand, webviewFrame } from './ui';
+import { codeServerSuite, norm, quickOpen, runCommand, webviewFrame } from './ui';
 
-const artifacts = join(repoRoot, 'test-artifacts', 'e2e');
 const fixtures = join(repoRoot, '..', 'shared', 'fixtures', 'models');
 // Keras writes to_json() on one line: so does this copy of the example.
 const oneLine = JSON.stringify(JSON.parse(readFileSync(join(repoRoot, 'examples', 'resnet-mini.json'), 'utf8')));
@@ -41,10 +40,11 @@ describe('What a new user meets (issue 15)', function () {
   this.timeout(240_000);
   let session: Session;
   let page: Page;
-  let step = 0;
-  const shot = async (name: string): Promise<void> => {
-    await page.screenshot({ path: join(artifacts, `new-user-${String(++step).padStart(2, '0')}-${name}.png`) });
-  };
+  const shot = codeServerSuite('new-user-', { 'mini-oneline.json': oneLine, 'custom-layer.json': JSON.stringify(transformer) }, (s) => {
+    session = s;
+    page = s.page;
+    writeFileSync(join(s.workspace, 'resnet1d.keras'), archive);
+  });
   const residualsPane = () => page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'LAuReL Residuals' }) });
   const treeRow = (text: string | RegExp) => residualsPane().locator('.monaco-list-row', { hasText: text }).first();
   /** In the open variant pick: filter to the row whose detail has `text`, then Enter (a click can land on a row that moved). */
@@ -62,21 +62,6 @@ describe('What a new user meets (issue 15)', function () {
     if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
     await residualsPane().locator('.pane-body').waitFor({ timeout: 10_000 });
   };
-
-  before(async () => {
-    mkdirSync(artifacts, { recursive: true });
-    session = await startSession({ 'mini-oneline.json': oneLine, 'custom-layer.json': JSON.stringify(transformer) });
-    page = session.page;
-    writeFileSync(join(session.workspace, 'resnet1d.keras'), archive);
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`);
-  });
-
-  after(async () => {
-    await session?.close();
-  });
 
   it('the Residuals view lists a one-line file\'s residuals; a click selects the layer and focuses it in the graph; a context action applies', async () => {
     await page.waitForSelector('.explorer-folders-view, .monaco-workbench .part.sidebar', { timeout: 60_000 });

@@ -4,14 +4,12 @@
  * RW+LR as one edit, Ctrl+Z takes it back. Screenshots: test-artifacts/e2e/py-*.png.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { repoRoot, startSession } from './codeServer';
-import type { Session } from './codeServer';
-import { lensTexts, quickOpen, visibleText } from './ui';
+import { repoRoot } from './codeServer';
+import { codeServerSuite, lensTexts, quickOpen, visibleText } from './ui';
 
-const artifacts = join(repoRoot, 'test-artifacts', 'e2e');
 // The small configuration of issue 8, named by the file's own laurel comment (appended: lines 104/105 stay).
 const source =
   readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'pytorch', 'nanogpt_model.py'), 'utf8') +
@@ -19,24 +17,9 @@ const source =
 
 describe('LAuReL Studio on a PyTorch .py model in code-server', function () {
   this.timeout(240_000);
-  let session: Session;
   let page: Page;
-  const shot = async (name: string): Promise<void> => {
-    await page.screenshot({ path: join(artifacts, `py-${name}.png`) });
-  };
-
-  before(async () => {
-    mkdirSync(artifacts, { recursive: true });
-    session = await startSession({ 'model.py': source });
-    page = session.page;
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`);
-  });
-
-  after(async () => {
-    await session?.close();
+  const shot = codeServerSuite('py-', { 'model.py': source }, (s) => {
+    page = s.page;
   });
 
   const goToLine = async (n: number): Promise<void> => {

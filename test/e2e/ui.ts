@@ -1,5 +1,36 @@
 /** What the end-to-end tests do in VS Code as a user would: the palette, Quick Open, lenses, webviews. */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
+import { repoRoot, startSession } from './codeServer';
+import type { Session } from './codeServer';
+
+export const artifacts = join(repoRoot, 'test-artifacts', 'e2e');
+
+/**
+ * The hooks every e2e suite shares, registered in the calling describe(): a code-server session on `files`
+ * (`ready` gets it once started), a screenshot of each failed test, and the session closed after. Returns
+ * `shot`, which writes test-artifacts/e2e/PREFIXNN-name.png (NN counts the suite's screenshots).
+ */
+export function codeServerSuite(prefix: string, files: Record<string, string>, ready: (session: Session) => void): (name: string) => Promise<void> {
+  let session: Session | undefined;
+  let step = 0;
+  const shot = async (name: string): Promise<void> => {
+    await session?.page.screenshot({ path: join(artifacts, `${prefix}${String(++step).padStart(2, '0')}-${name}.png`) });
+  };
+  before(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    session = await startSession(files);
+    ready(session);
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`);
+  });
+  after(async () => {
+    await session?.close();
+  });
+  return shot;
+}
 
 export const norm = (s: string | null): string => (s ?? '').replace(/\u00a0/g, ' ');
 
