@@ -3,7 +3,7 @@
  * sites whose merges output the same shape, as the graph's "Whole stage"), each with its kind, width D, current
  * variant and, as children, what each variant would cost there. Pure: no `vscode` (unit-tested).
  */
-import { deltaText, thousands } from '../report/figures';
+import { deltaText } from '../report/figures';
 import { siteCost } from '../core/laurel/planCost';
 import { variantLabel } from '../core/laurel/variants';
 import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
@@ -63,7 +63,8 @@ export function residualTree(m: OpenModel, options: VariantOptions): (StageItem 
     out.push({
       kind: 'note',
       label: `${plural(unknown.length, 'layer')} of unknown class: residuals inside may be hidden`,
-      tooltip: `${unknownLayerText(unknown)}. Their insides are not in the file's config, so a residual connection inside them cannot be seen, priced or switched; the parameter total is a lower bound.`,
+      // Tooltips stay one or two lines: a long hover covers the rows below it.
+      tooltip: `${unknownLayerText(unknown)}: their insides are not in the file, so residuals there are not seen; the total is a lower bound`,
     });
   }
   const base = currentCost(m).baseParams;
@@ -103,9 +104,7 @@ function siteItem(site: OpenModel['sites'][number], all: OpenModel['sites'], opt
       choice,
       label: `${capped ? '⚠ ' : ''}${label}`,
       description: `${variant === 'plain' ? (params === null ? '' : '+0') : cost}${current ? ' · current' : ''}`,
-      tooltip:
-        `${label} at ${site.id}: ${variant === 'plain' ? 'y = f(x) + x' : cost} over a plain add` +
-        (capped ? `\nr=${options.rank} ≥ D=${D} is not low-rank: capped to r=${choice.options.rank} (⌊D/2⌋) here` : ''),
+      tooltip: variant === 'plain' ? 'y = f(x) + x' : `${cost} over a plain add` + (capped ? `\nr=${options.rank} ≥ D=${D} is not low-rank: capped to r=${choice.options.rank} (⌊D/2⌋) here` : ''),
       current,
       capped,
     };
@@ -117,13 +116,8 @@ function siteItem(site: OpenModel['sites'][number], all: OpenModel['sites'], opt
     merge: site.merge,
     label: site.id,
     description: `${site.shortcutKind} · D=${D ?? '?'} · ${variantLabel(site.current)}`,
-    tooltip: [
-      `Residual ${site.id} (layer ${site.merge}${site.scope.length ? ` in ${site.scope.join('/')}` : ''})`,
-      `${site.shortcutKind} shortcut: ${site.branchLayer} ← ${site.forkLayer}${via}`,
-      `width D=${D ?? '?'}, output ${shapeText(site.shape)}; now ${variantLabel(site.current)}`,
-      ...variants.filter((v) => v.choice.variant !== 'plain').map((v) => `  ${v.label}: ${v.description}`),
-      `base model ${thousands(base)} params`,
-    ].join('\n'),
+    // The variants and their costs are the item's children: the tooltip says only where the residual is.
+    tooltip: `${site.merge}${site.scope.length ? ` in ${site.scope.join('/')}` : ''} ${shapeText(site.shape)}: ${site.branchLayer} ← ${site.forkLayer}${via}`,
     variants,
   };
 }

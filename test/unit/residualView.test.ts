@@ -37,15 +37,15 @@ describe('LAuReL Residuals view (tree data, no vscode)', () => {
     // D = 512, r = 16: LR adds 2·16·512 = 16,384; RW 2 (softmax); PA k = 3; plain is current.
     assert.match(by.get('lr')!.description, /^\+16,384 \(0\.0\d+%\) params$/);
     assert.equal(by.get('lr')!.description.split(' ')[0], `+${(2 * 16 * 512).toLocaleString('en-US')}`);
-    assert.match(by.get('rw')!.description, /^\+2 params$/);
-    assert.match(by.get('pa')!.description, /^\+3 params$/);
+    assert.match(by.get('rw')!.description, /^\+2 \(<0\.0001%\) params$/);
+    assert.match(by.get('pa')!.description, /^\+3 \(<0\.0001%\) params$/);
     assert.equal(by.get('plain')!.current, true);
     assert.equal(by.get('plain')!.description, '+0 · current');
     assert.ok(site.variants.every((v) => !v.capped));
     assert.equal(instanceCost(by.get('rw+lr')!.choice, 512).params, 2 + 2 * 16 * 512);
     // The stage's first block has no earlier activation of its shape but its own input: PA wires (and prices) fewer.
     const firstPa = stage2.sites[0]!.variants.find((v) => v.choice.variant === 'pa')!;
-    assert.match(firstPa.description, /^\+[0-2] params$/);
+    assert.match(firstPa.description, /^\+[0-2] \(<0\.0001%\) params$/);
   });
 
   it('is the same for a one-line and a formatted file, and each site has its layer\'s span in both', () => {
@@ -79,6 +79,33 @@ describe('LAuReL Residuals view (tree data, no vscode)', () => {
     const wide = sites.find((s) => s.siteId === 'block3_add')!.variants.find((v) => v.choice.variant === 'lr')!;
     assert.equal(wide.capped, false);
     assert.equal(wide.choice.options.rank, 16);
+  });
+});
+
+describe('Residuals view tooltips', () => {
+  // A hover in a tree covers the rows under it: every tooltip is at most two short lines (the variants and
+  // their costs are the site's children, not repeated in its hover).
+  it('are at most two lines of at most 160 characters, on real models and on one with an unknown layer', () => {
+    const custom = JSON.parse(readFileSync(fixturePath('keras3-transformer-encoder-opsAdd-dotkeras-config.json'), 'utf8')) as { config: { layers: { class_name: string; config: { name: string } }[] } };
+    custom.config.layers.find((l) => l.config.name === 'multi_head_attention_1')!.class_name = 'MyEncoderBlock';
+    const models = [
+      open('r50.json', readFileSync(fixturePath('keras1-resnet50-kerasjs.json'), 'utf8')),
+      open('inc.json', readFileSync(fixturePath('tfjs-legacy-inceptionv3-tensorspace.json'), 'utf8')),
+      open('mini.json', readFileSync(join(__dirname, '..', '..', '..', 'examples', 'resnet-mini.json'), 'utf8')),
+      open('custom.json', JSON.stringify(custom)),
+    ];
+    let seen = 0;
+    for (const m of models) {
+      for (const top of residualTree(m, DEFAULT_OPTIONS)) {
+        const items = top.kind === 'note' ? [top] : top.sites.flatMap((s) => [s, ...s.variants]);
+        for (const item of items) {
+          const lines = item.tooltip.split('\n');
+          assert.ok(lines.length <= 2 && lines.every((l) => l.length <= 160), `${m.doc.fileName} ${item.label}: ${item.tooltip}`);
+          seen++;
+        }
+      }
+    }
+    assert.ok(seen > 100, `${seen} tooltips`);
   });
 });
 
