@@ -6,14 +6,13 @@
  * Screenshots: test-artifacts/e2e/pygraph-*.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { repoRoot, startSession } from './codeServer';
+import { repoRoot } from './codeServer';
 import type { Session } from './codeServer';
-import { clickResidualEdge, layoutCommand, norm, quickOpen, runCommand, webviewFrame } from './ui';
+import { clickResidualEdge, codeServerSuite, layoutCommand, norm, quickOpen, runCommand, webviewFrame } from './ui';
 
-const artifacts = join(repoRoot, 'test-artifacts', 'e2e');
 // The small configuration of issue 8, named by the file's own laurel comment (appended: lines 104/105 stay).
 const source =
   readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'pytorch', 'nanogpt_model.py'), 'utf8') +
@@ -24,26 +23,13 @@ describe('the graph of a PyTorch .py model in code-server', function () {
   let session: Session;
   let page: Page;
   let frame: Frame;
-  const shot = async (name: string): Promise<void> => {
-    await page.screenshot({ path: join(artifacts, `pygraph-${name}.png`) });
-  };
+  const shot = codeServerSuite('pygraph-', { 'model.py': source }, (s) => {
+    session = s;
+    page = s.page;
+  });
   const box = (id: string): ReturnType<Frame['locator']> => frame.locator(`g[data-id="${id}"]`);
   /** The editor's cursor line (its line number is marked; the status bar hides it while the graph has the focus). */
   const cursorLine = async (): Promise<number> => Number(norm(await page.locator('.editor-group-container .line-numbers.active-line-number').first().textContent({ timeout: 5_000 }).catch(() => '0')));
-
-  before(async () => {
-    mkdirSync(artifacts, { recursive: true });
-    session = await startSession({ 'model.py': source });
-    page = session.page;
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`);
-  });
-
-  after(async () => {
-    await session?.close();
-  });
 
   it('Open Graph measures the file (asked once) and draws nanoGPT with its two Blocks folded', async () => {
     await quickOpen(page, 'model.py');
