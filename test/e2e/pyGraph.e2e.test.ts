@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { repoRoot } from './codeServer';
 import type { Session } from './codeServer';
-import { clickResidualEdge, codeServerSuite, layoutCommand, norm, quickOpen, runCommand, webviewFrame } from './ui';
+import { artifacts, clickResidualEdge, codeServerSuite, layoutCommand, norm, quickOpen, runCommand, webviewFrame } from './ui';
 
 // The small configuration of issue 8, named by the file's own laurel comment (appended: lines 104/105 stay).
 const source =
