@@ -8,12 +8,12 @@
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
-import { openPyModel } from '../core/pysource/pyModel';
+import { openPyModels } from '../core/pysource/pyModel';
 import type { OpenPyModel } from '../core/pysource/pyModel';
 import { planPy } from '../core/pysource/pyPlan';
-import type { TraceResult } from '../core/pysource/pyTrace';
+import type { TraceError, TraceSetResult } from '../core/pysource/pyTrace';
 import { writeCompanion } from '../util/laurelCompanion';
-import { traceSource } from '../trainer/pySourceTrace';
+import { traceAllSources } from '../trainer/pySourceTrace';
 import { buildPyLenses, PY_APPLY, PY_MEASURE } from './pyLensSpecs';
 import type { MeasureState } from './pyLensSpecs';
 import { readCodeLensEnabled, readVariantOptions } from './settings';
@@ -24,14 +24,20 @@ const CACHE_SIZE = 24;
 
 const hashOf = (text: string): string => createHash('sha1').update(text).digest('hex');
 
+/** The error to show when no model of the file could be measured. */
+function firstError(r: Extract<TraceSetResult, { ok: true }>): TraceError | undefined {
+  const failed = r.models.find((x) => !x.ok);
+  return failed && !failed.ok ? failed.error : undefined;
+}
+
 export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   /** A file's measurement started or ended (the graph view redraws or says why it cannot). */
   private readonly measured = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChangeMeasurement = this.measured.event;
-  /** Trace results by text hash, most recent last. */
-  private readonly results = new Map<string, TraceResult>();
+  /** Traces of every model of the file by text hash, most recent last. */
+  private readonly results = new Map<string, TraceSetResult>();
   private readonly running = new Map<string, { hash: string; abort: AbortController }>();
   private readonly parsed = new Map<string, { version: number; hash: string; model: OpenPyModel }>();
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('laurel-py');
@@ -74,13 +80,14 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
       const text = doc.getText();
       const hash = hashOf(text);
       const r = this.results.get(hash);
-      p = { version: doc.version, hash, model: openPyModel(doc.fileName, text, r?.ok ? r.trace : null) };
+      p = { version: doc.version, hash, model: openPyModels(doc.fileName, text, r?.ok ? r.models : []) };
       this.parsed.set(key, p);
     }
     const r = this.results.get(p.hash);
     const run = this.running.get(key);
-    const state: MeasureState = r?.ok ? { kind: 'measured' } : run?.hash === p.hash ? { kind: 'running' } : r ? { kind: 'failed', error: r.error } : { kind: 'none', trusted: vscode.workspace.isTrusted };
-    if (r?.ok && !p.model.trace) p.model = openPyModel(doc.fileName, doc.getText(), r.trace);
+    if (r?.ok && !p.model.views.length && r.models.length) p.model = openPyModels(doc.fileName, doc.getText(), r.models);
+    const error = r && (r.ok ? firstError(r) : r.error);
+    const state: MeasureState = p.model.views.length ? { kind: 'measured' } : run?.hash === p.hash ? { kind: 'running' } : error ? { kind: 'failed', error } : { kind: 'none', trusted: vscode.workspace.isTrusted };
     return { model: p.model, state };
   }
 
@@ -127,7 +134,7 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
     const c = vscode.workspace.getConfiguration('laurel');
     const python = c.get<string>('pythonPath')?.trim();
     const seconds = c.get<number>('pytorch.measureTimeout') ?? 60;
-    const r = await traceSource(doc.fileName, { source: text, signal: abort.signal, limitMs: Math.max(1, seconds) * 1000, ...(python ? { explicit: python } : {}) });
+    const r = await traceAllSources(doc.fileName, { source: text, signal: abort.signal, limitMs: Math.max(1, seconds) * 1000, ...(python ? { explicit: python } : {}) });
     if (this.running.get(key)?.abort !== abort) return; // superseded
     this.running.delete(key);
     if (!r.ok && r.error.message === 'cancelled') return;
@@ -138,16 +145,18 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
     this.measured.fire(doc.uri);
   }
 
-  private diagnose(doc: vscode.TextDocument, r: TraceResult): void {
-    if (r.ok || r.error.phase === 'torch') {
-      this.diagnostics.delete(doc.uri);
-      return;
-    }
-    const line = Math.min(Math.max((r.error.line ?? 1) - 1, 0), doc.lineCount - 1);
-    const range = doc.lineAt(line).range;
-    const d = new vscode.Diagnostic(range, `LAuReL could not measure the model (${r.error.phase}): ${r.error.message}`, r.error.phase === 'model' || r.error.phase === 'input' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Error);
-    d.source = 'laurel';
-    this.diagnostics.set(doc.uri, [d]);
+  /** One diagnostic per model that could not be measured (or for the file), at the line its traceback names. */
+  private diagnose(doc: vscode.TextDocument, r: TraceSetResult): void {
+    const failures: { model: string | null; error: TraceError }[] = r.ok ? r.models.flatMap((x) => (x.ok ? [] : [{ model: x.model, error: x.error }])) : [{ model: null, error: r.error }];
+    this.diagnostics.set(
+      doc.uri,
+      failures.filter((f) => f.error.phase !== 'torch').map(({ model, error }) => {
+        const line = Math.min(Math.max((error.line ?? 1) - 1, 0), doc.lineCount - 1);
+        const d = new vscode.Diagnostic(doc.lineAt(line).range, `LAuReL could not measure ${model ?? 'the model'} (${error.phase}): ${error.message}`, error.phase === 'model' || error.phase === 'input' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Error);
+        d.source = 'laurel';
+        return d;
+      }),
+    );
   }
 
   /** A lens click: the plan's edits as one WorkspaceEdit, laurel_residual.py beside the file, then a measurement. */

@@ -6,6 +6,7 @@ Studio's TF.js LaurelResidual layer computes: same variants, weight names, shape
 passed through constructor arguments; nothing in this file is filled in by a generator.
 """
 import math
+import sys
 
 import torch
 import torch.nn as nn
@@ -38,6 +39,53 @@ def _down_init(width, rank, lr_init):
     return _glorot(width, rank)
 
 
+class LaurelHistory:
+    """The residual-stream states x of one model's LaurelResidual calls in the forward pass running now, by shape.
+
+    Made for a PyTorch source whose adds `laurel apply` rewrote: there nothing wires PA's earlier activations,
+    so each LaurelResidual called as forward(f, x) records its x here and a PA one reads the earlier states of
+    the same shape (laurel-method 8.5). It lives on the model that was called (the outermost module on the call
+    stack) and is emptied when that model's forward starts and ends, so a pass never sees another's tensors.
+    """
+
+    def __init__(self):
+        self.states = {}
+
+    def clear(self, *_):
+        self.states = {}
+
+    def earlier(self, x):
+        """The states recorded before x with x's shape, the most recent first."""
+        return self.states.get(tuple(x.shape), [])[::-1]
+
+    def record(self, x):
+        self.states.setdefault(tuple(x.shape), []).append(x)
+
+
+def _calling_model():
+    """The outermost nn.Module whose __call__ is on the stack: the model a forward pass was started on."""
+    root = None
+    f = sys._getframe(2)
+    while f is not None:
+        if f.f_code.co_name == "_call_impl":
+            owner = f.f_locals.get("self")
+            if isinstance(owner, nn.Module):
+                root = owner
+        f = f.f_back
+    return root
+
+
+def model_history(model):
+    """The model's LaurelHistory, made on first use with the hooks that empty it around each forward pass."""
+    history = model.__dict__.get("_laurel_history")
+    if history is None:
+        history = LaurelHistory()
+        model.__dict__["_laurel_history"] = history
+        model.register_forward_pre_hook(history.clear)
+        model.register_forward_hook(history.clear)
+    return history
+
+
 class LaurelResidual(nn.Module):
     """Replaces the add-merge y = f(x) + x, acting on axis D: the last (channels of NHWC, model width of [B, T, D])
     unless axis says otherwise (axis=1: channels of NCHW). Without width, D is taken at the first call.
@@ -46,6 +94,11 @@ class LaurelResidual(nn.Module):
     activations x_{i-1}, x_{i-2}, ... (at most terms - 1). `terms` (default k) is how many PA terms exist at the
     site: x_i and its earlier activations, fewer than k where the history is short; gamma and the per-j pairs are
     made for these only, so every parameter is used (laurel-method 8.3).
+
+    forward(f, x), as a rewritten .py model calls it, gathers the earlier activations itself: every such call
+    records x in its model's LaurelHistory, and a PA module takes the earlier states of x's shape recorded in the
+    same pass (the closest first). Without width and terms, the PA terms are fixed at the first call: x_i and
+    the earlier states that exist then, at most k; gamma and the per-j pairs are made for those only.
 
     - plain: f + x.  rw: a f + b x.  lr: f + x + (x A) B.  rw+lr: a f + b (x + x A B).
     - pa: f + x + sum_j gamma_j h(x_{i-j}) (j = 0 is x itself).  rw+pa: a f + b (x + sum_j gamma_j h(x_{i-j})).
@@ -59,8 +112,9 @@ class LaurelResidual(nn.Module):
     def __init__(self, width=None, variant="plain", rank=16, k=3, rw_norm="softmax", lr_init="xavier", pa_mode="identity", branch_index=0, shortcut_index=1, axis=-1, terms=None):
         super().__init__()
         self.variant, self.rank, self.k, self.rw_norm, self.lr_init = variant, rank, k, rw_norm, lr_init
-        self.terms = k if terms is None else int(terms)
-        if not 1 <= self.terms <= k:
+        # Terms are learned at the first call (as D is) when neither is given: a rewritten .py source.
+        self.terms = None if terms is None and width is None else (k if terms is None else int(terms))
+        if self.terms is not None and not 1 <= self.terms <= k:
             raise ValueError("LaurelResidual: terms must be in 1 .. k = %d, got %r" % (k, terms))
         self.branch_index, self.shortcut_index = branch_index, shortcut_index
         # The axis of the width D: -1 (NHWC maps, [B, T, D]) or 1 (channels of PyTorch's NCHW maps).
@@ -74,16 +128,16 @@ class LaurelResidual(nn.Module):
         if self.has_rw and rw_norm == "sigmoid-single":
             self.rw_theta = nn.Parameter(torch.zeros(1))
         if self.has_pa:
-            self.pa_gamma = nn.Parameter(torch.ones(self.terms))
+            self.pa_gamma = nn.Parameter(torch.ones(self.terms) if self.terms else torch.empty(0))
         self.lr_down = self.lr_up = None
         # Without a width the D-sized weights are empty placeholders filled at the first call (as nn.LazyLinear
         # learns in_features): the same Parameter objects, so an optimizer made before that call keeps them.
         # Placeholders draw nothing from the global RNG, so the user's other layers start as they did before.
         with torch.random.fork_rng(devices=[], enabled=not width):
-            for name, value in self._initial(width or 1).items():
+            for name, value in self._initial(width or 1, self.terms or k).items():
                 setattr(self, name, nn.Parameter(value if width else torch.empty(0)))
 
-    def _initial(self, d):
+    def _initial(self, d, terms):
         """Initial values of the weights that need the width D: the low-rank maps and Gemma's norm scale."""
         r, lr_init = self.rank, self.lr_init
         has_lr = self.variant in ("lr", "rw+lr", "rw+lr+pa", "gemma")
@@ -99,19 +153,32 @@ class LaurelResidual(nn.Module):
             out["pa_down"] = _down_init(d, r, lr_init)
             out["pa_up"] = torch.zeros(r, d)
         elif self.has_pa and self.pa_mode == "lowrank-per-j":
-            for j in range(self.terms):
+            for j in range(terms):
                 out["pa_down_%d" % j] = _down_init(d, r, lr_init)
                 out["pa_up_%d" % j] = torch.zeros(r, d)
         return out
 
     def _materialize(self, d, like):
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            for name, value in self._initial(d).items():
+            for name, value in self._initial(d, self.terms or 1).items():
                 getattr(self, name).data = value.to(device=like.device, dtype=like.dtype)
         self.width = d
 
+    def _set_terms(self, terms, like):
+        """Fixes the PA terms at the first call (x_i and the earlier states that exist, at most k): gamma gets its
+        values in place, the per-j placeholders of terms that do not exist are dropped (never trained or counted)."""
+        self.terms = terms
+        with torch.no_grad():
+            self.pa_gamma.data = torch.ones(terms, device=like.device, dtype=like.dtype)
+        for j in range(terms, self.k):
+            for name in ("pa_down_%d" % j, "pa_up_%d" % j):
+                if name in self._parameters:
+                    delattr(self, name)
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # A checkpoint of a module that has run loads into one that has not: take D from the checkpoint.
+        if self.has_pa and self.terms is None and prefix + "pa_gamma" in state_dict:
+            self._set_terms(state_dict[prefix + "pa_gamma"].numel(), state_dict[prefix + "pa_gamma"])
         if self.width is None:
             down = state_dict.get(prefix + "lr_down", state_dict.get(prefix + "pa_down", state_dict.get(prefix + "pa_down_0")))
             if down is not None:
@@ -125,12 +192,30 @@ class LaurelResidual(nn.Module):
         """forward([f, x, earlier...]) as the export calls it, or forward(f, x) as a .py model's edited line does."""
         if shortcut is not None:
             inputs = [inputs, shortcut] if self.branch_index == 0 else [shortcut, inputs]
+            inputs += self._gather(shortcut)
+        elif self.has_pa and self.terms is None:
+            self._set_terms(min(self.k, len(inputs) - 1), inputs[0])
         axis = self.axis % inputs[0].dim()
         if self.width is None:
             self._materialize(inputs[0].shape[axis], inputs[0])
         if axis != inputs[0].dim() - 1:
             return self._forward([t.movedim(axis, -1) for t in inputs]).movedim(-1, axis)
         return self._forward(inputs)
+
+    def _gather(self, x):
+        """Records x in the model's history; a PA module returns the earlier states it sums (its terms - 1)."""
+        history = self.__dict__.get("_history")
+        if history is None:
+            model = _calling_model()
+            history = model_history(model) if model is not None else LaurelHistory()
+            self.__dict__["_history"] = history
+        earlier = history.earlier(x) if self.has_pa else []
+        history.record(x)
+        if not self.has_pa:
+            return []
+        if self.terms is None:
+            self._set_terms(min(self.k, 1 + len(earlier)), x)
+        return earlier[: self.terms - 1]
 
     def _forward(self, inputs):
         f, x = inputs[self.branch_index], inputs[self.shortcut_index]

@@ -1,10 +1,11 @@
 """One forward pass of a PyTorch model defined in a user's .py file, recorded for LAuReL Studio.
 
-    python laurel_trace.py FILE [--model EXPR] [--input EXPR] [--timeout S] [--stdin]
+    python laurel_trace.py FILE [--model EXPR]... [--input EXPR]... [--all] [--timeout S] [--stdin]
 
 Prints one JSON object on stdout (the user's own prints go to stderr): the parameter counts, every tensor op
 with its shape, lineage, module and source line in FILE, every leaf-module call, and every add with its
-residual verdict. Schema: docs/ARCHITECTURE.md ("The trace of a .py model"). Nothing here writes a file.
+residual verdict; with --all, one such object (or error) per model of the file. Schema: docs/ARCHITECTURE.md
+("The trace JSON"). Nothing here writes a file.
 
 An add is a residual when its two operands share a latest common ancestor c and some path from c to an
 operand passes through an op that reads a parameter (f is learned): rotary embeddings, masks and
@@ -53,19 +54,30 @@ def split_top(text, sep=";"):
     return [p.strip() for p in parts if p.strip()]
 
 
-def laurel_comment(source):
-    """{'model': (expr, line), 'input': (expr, line)} from a `# laurel: model = ...; input = ...` comment."""
-    found = {}
+def laurel_comments(source):
+    """One entry per `# laurel: model = ...; input = ...` comment line: {'model': (expr, line), 'input': (expr, line)}."""
+    found = []
     for n, text in enumerate(source.splitlines(), 1):
         m = re.match(r"\s*#\s*laurel:\s*(.*)$", text)
         if not m:
             continue
+        entry = {}
         for part in split_top(m.group(1)):
             key, eq, expr = part.partition("=")
             key = key.strip()
-            if eq and key in ("model", "input") and key not in found:
-                found[key] = (expr.strip(), n)
+            if eq and key in ("model", "input") and key not in entry:
+                entry[key] = (expr.strip(), n)
+        if entry:
+            found.append(entry)
     return found
+
+
+def comment_specs(source):
+    """(model, model line, input, input line) per comment line naming a model; an input of its own line, else of
+    the first comment line with an input only."""
+    entries = laurel_comments(source)
+    shared = next((e["input"] for e in entries if "input" in e and "model" not in e), (None, None))
+    return [e["model"] + e.get("input", shared) for e in entries if "model" in e], shared
 
 
 class Tracer:
@@ -222,7 +234,7 @@ class Tracer:
                     outs = self.tensors(out, [])
                     ids = [self.node(t, "laurel", call["inputs"], True, call["line"]) for t in outs]
                     if len(ids) == 1 and len(call["inputs"]) >= 2:
-                        laurel = {"variant": m.variant, "rank": getattr(m, "rank", None), "k": m.k, "rwNorm": m.rw_norm}
+                        laurel = {"variant": m.variant, "rank": getattr(m, "rank", None), "k": m.k, "rwNorm": m.rw_norm, "terms": getattr(m, "terms", None) if m.has_pa else None}
                         self.call_stack.append(cid)
                         self.add(ids[0], call["inputs"][:2][::-1] if getattr(m, "branch_index", 0) == 1 else call["inputs"][:2], call["line"], laurel)
                         self.call_stack.pop()
@@ -297,23 +309,16 @@ def outermost(scope, names):
     return [n for n in built if n not in inner]
 
 
-def run(args):
+def load(args):
+    """Runs the file as a module (its folder on sys.path); returns (path, source, module name, scope)."""
     path = os.path.realpath(args.file)
     if args.stdin:  # an editor's unsaved text, run as if it were the file
         source = sys.stdin.read()
     else:
         with open(path, encoding="utf-8") as f:
             source = f.read()
-    comment = laurel_comment(source)
-    model_expr, model_line = (args.model, None) if args.model else comment.get("model", (None, None))
-    input_expr, input_line = (args.input, None) if args.input else comment.get("input", (None, None))
     import torch
-    from torch.overrides import TorchFunctionMode
     torch.manual_seed(0)
-    # The limit covers the user's code (import of the file, the model, the forward pass), not torch's import.
-    if hasattr(signal, "SIGALRM"):
-        signal.signal(signal.SIGALRM, too_long)
-        signal.setitimer(signal.ITIMER_REAL, args.timeout)
     sys.path.insert(0, os.path.dirname(path))
     modname = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0]) or "model"
     module = types.ModuleType(modname)
@@ -327,6 +332,48 @@ def run(args):
         raise TraceError("import", "%s: %s" % (type(e).__name__, e), located(e, path))
     scope = dict(vars(module))
     scope.setdefault("torch", torch)
+    return path, source, module, modname, scope
+
+
+def model_specs(args, source, module, modname, scope):
+    """The models to measure, as (model, model line, input, input line): the --model flags (each with its --input,
+    or the one --input for all), else the comment lines, else the no-argument classes of the file. Without --all
+    only the first; then several no-argument classes measure the outermost, and more than one is an error."""
+    inputs = args.input or []
+    if args.model:
+        if len(inputs) > 1 and len(inputs) != len(args.model):
+            raise TraceError("input", "give one --input for all models or one per --model (%d models, %d inputs)" % (len(args.model), len(inputs)))
+        specs = [(m, None) + ((inputs[i] if len(inputs) > 1 else inputs[0], None) if inputs else (None, None)) for i, m in enumerate(args.model)]
+        return specs if args.all else specs[:1]
+    from_comments, shared = comment_specs(source)
+    if inputs:
+        from_comments = [(m, ml, inputs[0], None) for (m, ml, _, _) in from_comments]
+        shared = (inputs[0], None)
+    if from_comments:
+        return from_comments if args.all else from_comments[:1]
+    names = default_model(module, modname)
+    if args.all and names:
+        # The outermost first (the model the file is about), then every other class that builds alone.
+        outer = outermost(scope, names) if len(names) > 1 else names
+        return [(n + "()", None) + shared for n in outer + [n for n in names if n not in outer]]
+    if len(names) > 1:
+        names = outermost(scope, names)
+    if len(names) != 1:
+        hint = "several classes take no arguments (%s)" % ", ".join(names) if names else "no nn.Module class of the file takes no arguments"
+        # Functions such as pytorch-cifar's ResNet18() build models; they are named, never called unasked.
+        makers = [n for n, f in vars(module).items() if callable(f) and not isinstance(f, type) and getattr(f, "__module__", None) == modname and n[:1].isupper()]
+        example = "%s()" % (names or makers or ["Net"])[0]
+        more = "; functions of the file that may build one: %s" % ", ".join(makers) if makers else ""
+        raise TraceError("model", "which model? %s%s; add a comment such as `# laurel: model = %s; input = torch.randn(1, 3, 32, 32)` or pass --model" % (hint, more, example))
+    return [(names[0] + "()", None) + shared]
+
+
+def trace_model(path, scope, spec):
+    """One forward pass of one model: its trace, or a TraceError."""
+    import torch
+    from torch.overrides import TorchFunctionMode
+    model_expr, model_line, input_expr, input_line = spec
+    torch.manual_seed(0)
 
     def evaluate(what, expr, line):
         try:
@@ -336,18 +383,6 @@ def run(args):
                 raise
             raise TraceError(what, "%s = %s: %s: %s" % (what, expr, type(e).__name__, e), located(e, path) or line)
 
-    if model_expr is None:
-        names = default_model(module, modname)
-        if len(names) > 1:
-            names = outermost(scope, names)
-        if len(names) != 1:
-            hint = "several classes take no arguments (%s)" % ", ".join(names) if names else "no nn.Module class of the file takes no arguments"
-            # Functions such as pytorch-cifar's ResNet18() build models; they are named, never called unasked.
-            makers = [n for n, f in vars(module).items() if callable(f) and not isinstance(f, type) and getattr(f, "__module__", None) == modname and n[:1].isupper()]
-            example = "%s()" % (names or makers or ["Net"])[0]
-            more = "; functions of the file that may build one: %s" % ", ".join(makers) if makers else ""
-            raise TraceError("model", "which model? %s%s; add a comment such as `# laurel: model = %s; input = torch.randn(1, 3, 32, 32)` or pass --model" % (hint, more, example))
-        model_expr = names[0] + "()"
     model = evaluate("model", model_expr, model_line)
     if not isinstance(model, torch.nn.Module):
         raise TraceError("model", "model = %s is a %s, not a torch.nn.Module" % (model_expr, type(model).__name__), model_line)
@@ -380,8 +415,6 @@ def run(args):
         hint = "; the input was guessed from the first layer: add `# laurel: input = ...` with what the model takes" if guessed else ""
         raise TraceError("forward", "%s: %s%s" % (type(e).__name__, e, hint), located(e, path) or input_line)
     finally:
-        if hasattr(signal, "SIGALRM"):
-            signal.setitimer(signal.ITIMER_REAL, 0)
         for h in handles:
             h.remove()
     params = list(model.parameters())  # after the pass: lazy modules have their weights now
@@ -406,11 +439,46 @@ def run(args):
     }
 
 
+def error_of(e, model=None):
+    out = {"version": 1, "error": {"phase": e.phase, "message": e.message, "line": e.line}}
+    if model is not None:
+        out["model"] = model
+    return out
+
+
+def run(args):
+    """One trace (the first model), or with --all {"version": 1, "models": [trace or error per model]}."""
+    # The limit covers the user's code (import of the file, the models, the forward passes), not torch's import.
+    import torch  # noqa: F401 - a missing torch is the 'torch' error, before the alarm starts
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, too_long)
+        signal.setitimer(signal.ITIMER_REAL, args.timeout)
+    try:
+        path, source, module, modname, scope = load(args)
+        specs = model_specs(args, source, module, modname, scope)
+        if not args.all:
+            return trace_model(path, scope, specs[0])
+        models = []
+        for spec in specs:
+            try:
+                models.append(trace_model(path, scope, spec))
+            except TraceError as e:
+                models.append(error_of(e, spec[0]))
+            except TooLong:
+                models.append(error_of(TraceError("timeout", "the models ran past %g s and were stopped" % args.timeout), spec[0]))
+                break
+        return {"version": 1, "models": models}
+    finally:
+        if hasattr(signal, "SIGALRM"):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("file")
-    p.add_argument("--model")
-    p.add_argument("--input")
+    p.add_argument("--model", action="append", help="a model expression; several with --all")
+    p.add_argument("--input", action="append", help="one input expression for all models, or one per --model")
+    p.add_argument("--all", action="store_true", help="measure every model: each --model, each comment line, else each class that builds alone")
     p.add_argument("--timeout", type=float, default=60)
     p.add_argument("--stdin", action="store_true", help="read the file's text from stdin")
     args = p.parse_args()
@@ -420,7 +488,7 @@ def main():
     try:
         result = run(args)
     except TraceError as e:
-        result = {"version": 1, "error": {"phase": e.phase, "message": e.message, "line": e.line}}
+        result = error_of(e)
     except TooLong:
         result = {"version": 1, "error": {"phase": "timeout", "message": "the model ran past %g s and was stopped" % args.timeout, "line": None}}
     except ImportError as e:

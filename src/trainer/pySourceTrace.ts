@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import tracerSource from '../python/laurel_trace.py';
-import { parseTrace } from '../core/pysource/pyTrace';
-import type { TraceResult } from '../core/pysource/pyTrace';
+import { parseTrace, parseTraceSet } from '../core/pysource/pyTrace';
+import type { TraceError, TraceResult, TraceSetResult } from '../core/pysource/pyTrace';
 import { findTorchPython, NamedPythonError, PythonNotFoundError } from './pythonFinder';
 import type { FindPythonOptions } from './pythonFinder';
 
@@ -25,7 +25,25 @@ export interface TraceOptions extends FindPythonOptions {
 }
 
 /** One forward pass of the model in `file`. */
-export async function traceSource(file: string, opts: TraceOptions = {}): Promise<TraceResult> {
+export function traceSource(file: string, opts: TraceOptions = {}): Promise<TraceResult> {
+  return runTracer(file, opts, [...(opts.model !== undefined ? ['--model', opts.model] : []), ...(opts.input !== undefined ? ['--input', opts.input] : [])], parseTrace);
+}
+
+export interface TraceAllOptions extends Omit<TraceOptions, 'model' | 'input'> {
+  /** Model expressions (else the file's comment lines, else every class that builds without arguments). */
+  models?: string[];
+  /** One input for every model, or one per model. */
+  inputs?: string[];
+}
+
+/** One forward pass of every model of `file` in one Python (torch imported once); the limit covers them all. */
+export function traceAllSources(file: string, opts: TraceAllOptions = {}): Promise<TraceSetResult> {
+  const flags = ['--all', ...(opts.models ?? []).flatMap((m) => ['--model', m]), ...(opts.inputs ?? []).flatMap((i) => ['--input', i])];
+  return runTracer(file, opts, flags, parseTraceSet);
+}
+
+async function runTracer<R extends { ok: boolean }>(file: string, opts: TraceOptions, flags: string[], parse: (stdout: string) => R | { ok: false; error: TraceError }): Promise<R | { ok: false; error: TraceError }> {
+  type Result = R | { ok: false; error: TraceError };
   let python: string;
   try {
     python = opts.python ?? (await findTorchPython(opts)).probe.executable;
@@ -38,9 +56,8 @@ export async function traceSource(file: string, opts: TraceOptions = {}): Promis
   // The tracer goes in as -c (about 20 kB, far below the argument limits); stdin carries an unsaved text.
   const args = ['-c', tracerSource, path, '--timeout', String(Math.max(1, limitMs / 1000))];
   if (opts.source !== undefined) args.push('--stdin');
-  if (opts.model !== undefined) args.push('--model', opts.model);
-  if (opts.input !== undefined) args.push('--input', opts.input);
-  return new Promise<TraceResult>((done) => {
+  args.push(...flags);
+  return new Promise<Result>((done) => {
     const child = spawn(python, args, { cwd: dirname(path), stdio: ['pipe', 'pipe', 'pipe'], env: { ...(opts.env ?? process.env), PYTHONDONTWRITEBYTECODE: '1' } });
     let stdout = '';
     let stderr = '';
@@ -58,13 +75,13 @@ export async function traceSource(file: string, opts: TraceOptions = {}): Promis
     child.on('error', (e) => finish({ ok: false, error: { phase: 'python', message: `${python}: ${e.message}`, line: null } }));
     child.on('close', (code) => {
       if (killedFor) return finish({ ok: false, error: { phase: 'timeout', message: killedFor, line: null } });
-      const r = parseTrace(stdout);
-      if (!r.ok && r.error.phase === 'python') r.error.message += `; exit code ${code}; ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
+      const r = parse(stdout);
+      if ('error' in r && r.error.phase === 'python') r.error.message += `; exit code ${code}; ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
       finish(r);
     });
     child.stdin.on('error', () => undefined); // a Python that exits at once: its exit code says why
     child.stdin.end(opts.source ?? '');
-    function finish(r: TraceResult): void {
+    function finish(r: Result): void {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
       done(r);

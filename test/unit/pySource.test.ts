@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCompanion } from '../../src/util/laurelCompanion';
 import type { PyTrace } from '../../src/core/pysource/pyTrace';
-import { openPyModel } from '../../src/core/pysource/pyModel';
+import { openPyModel, openPyModels, pyCost } from '../../src/core/pysource/pyModel';
 import type { OpenPyModel } from '../../src/core/pysource/pyModel';
 import { planPy } from '../../src/core/pysource/pyPlan';
-import { traceSource } from '../../src/trainer/pySourceTrace';
+import { traceAllSources, traceSource } from '../../src/trainer/pySourceTrace';
 import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
 import { buildPyLenses } from '../../src/extension/pyLensSpecs';
 import type { TraceOptions } from '../../src/trainer/pySourceTrace';
@@ -99,6 +99,7 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
       'RW +4 (0.0037%) -> L104=rw',
       'LR r=16 +4,096 (3.77%) -> L104=lr',
       'RW+LR r=16 +4,100 (3.78%) -> L104=rw+lr',
+      'PA k=3 +3 (0.0028%) -> L104=pa', // the line's two instances: 1 term, then 2 (the first one's x)
       'Gemma3n r=16 +4,224 (3.89%) -> L104=gemma',
     ]);
   });
@@ -151,6 +152,31 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
     });
   }
 
+  // PA on a source: each rewritten add gathers its earlier activations at run time (laurel_residual.py's
+  // history); the price (terms per instance from the trace order) must equal PyTorch's count of the applied file.
+  for (const [name, opts, plainTotal, plans] of [
+    ['nanogpt_model.py', GPT, 108_544, ['all=pa', 'all=rw+pa:k=2', 'all=rw+lr+pa:r=4', 'L105=rw+lr+pa:r=4,L104=lr:r=2', 'all=pa:pa=lowrank-per-j:r=2:k=4']],
+    ['cifar_resnet.py', RESNET, 11_173_962, ['all=rw+lr+pa:r=4', 'all=pa:pa=lowrank-shared:r=4']],
+    ['fast_neural_style_transformer_net.py', {}, 1_679_235, ['all=rw+pa', 'all=rw+lr+pa:r=8:k=3']],
+  ] as const) {
+    it(`${name}: PA plans (${plans.join(' · ')}) priced exactly as PyTorch counts the applied file; plain restores the bytes`, async () => {
+      const file = copy(name);
+      const original = readFileSync(file, 'utf8');
+      const m = await open(file, opts);
+      writeCompanion(work());
+      for (const spec of plans) {
+        const planned = planPy(m, spec);
+        assert.equal(planned.cost.baseParams, plainTotal);
+        writeFileSync(file, planned.text);
+        const applied = await open(file, opts);
+        assert.equal(applied.params!.total, plainTotal + planned.cost.addedParams, spec);
+        assert.equal(pyCost(applied, new Map()).baseParams, plainTotal, `${spec}: the applied file prices what it holds (its PA terms from the trace)`);
+        assert.equal(planPy(applied, 'plain').text, original, spec);
+        writeFileSync(file, original);
+      }
+    });
+  }
+
   it('the applied nanoGPT imports from its own folder and trains one step (the LAuReL weights get gradients)', async () => {
     const file = copy('nanogpt_model.py');
     const m = await open(file, GPT);
@@ -171,6 +197,53 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
     const r = spawnSync(PYTHON, ['-c', script], { cwd: work(), encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim().split('\n').pop(), `${108_544 + 2 * 2 * (2 + 2 * 16 * 64)} True True`);
+  });
+
+  it('nanoGPT with RW+LR+PA trains one step from its own folder: every parameter gets a gradient, the count is the price', async () => {
+    const file = copy('nanogpt_model.py');
+    const m = await open(file, GPT);
+    writeCompanion(work());
+    const planned = planPy(m, 'all=rw+lr+pa:r=4');
+    writeFileSync(file, planned.text);
+    const script = [
+      'import torch, nanogpt_model as g',
+      'torch.manual_seed(0)',
+      `m = ${GPT.model.replace(/GPT/g, 'g.GPT')}`,
+      'opt = torch.optim.AdamW(m.parameters(), lr=1e-2)  # made before the first call, as the engine does',
+      'x = torch.randint(0, 100, (4, 16))',
+      'logits, loss = m(x, x)',
+      'loss.backward(); opt.step()',
+      'print(sum(p.numel() for p in m.parameters()), all(p.grad is not None for p in m.parameters()), [b.laurel_attn.terms for b in m.transformer.h], [b.laurel_mlp.terms for b in m.transformer.h])',
+    ].join('\n');
+    const r = spawnSync(PYTHON, ['-c', script], { cwd: work(), encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    // Execution order attn0, mlp0, attn1, mlp1 (one shape): terms 1, 2, 3, 3.
+    assert.equal(r.stdout.trim().split('\n').pop(), `${108_544 + planned.cost.addedParams} True [1, 3] [2, 3]`);
+  });
+
+  it('several models in one file: each measured and priced on its own, a shared line priced per model, a failing one shown at its class', async () => {
+    const file = copy('cifar_resnet.py');
+    const comments = ['# laurel: model = ResNet18(); input = torch.randn(1, 3, 32, 32)', '# laurel: model = ResNet34()', '# laurel: model = ResNet(BasicBlock)', ''];
+    writeFileSync(file, readFileSync(file, 'utf8') + comments.join('\n'));
+    const r = await traceAllSources(file, { explicit: PYTHON });
+    if (!r.ok) assert.fail(r.error.message);
+    assert.deepEqual(r.models.map((x) => (x.ok ? [x.trace.model, x.trace.params.total] : [x.model, x.error.phase])), [['ResNet18()', 11_173_962], ['ResNet34()', 21_282_122], ['ResNet(BasicBlock)', 'model']]);
+    const text = readFileSync(file, 'utf8');
+    const m = openPyModels(file, text, r.models);
+    assert.deepEqual(m.views.map((v) => v.sites.map((s) => [s.id, s.instances])), [[['L37', 8]], [['L37', 16]]]);
+    const lenses = buildPyLenses(m, { kind: 'measured' }, DEFAULT_OPTIONS);
+    const at = (line: number): string[] => lenses.filter((l) => l.line === line - 1).map((l) => l.title);
+    assert.ok(at(73).some((t) => t.startsWith('ResNet18(): 11,173,962 params')) && at(73).some((t) => t.startsWith('ResNet34(): 21,282,122 params')), at(73).join(' | '));
+    assert.ok(at(73).some((t) => /^ResNet\(BasicBlock\): not measured: model = ResNet\(BasicBlock\): TypeError/.test(t)), at(73).join(' | '));
+    assert.ok(at(14).some((t) => t.startsWith('×8 in ResNet18(), ×16 in ResNet34()')), at(14).join(' | '));
+    assert.ok(at(37).includes('RW +16 (0.00014%) in ResNet18() · +32 (0.00015%) in ResNet34()'), at(37).join(' | '));
+    const planned = planPy(m, 'L37=rw+lr:r=4');
+    assert.deepEqual(planned.costs.map((c) => c.addedParams), [2 * 8 + 2 * 4 * 2 * (64 + 128 + 256 + 512), 2 * 16 + 2 * 4 * (3 * 64 + 4 * 128 + 6 * 256 + 3 * 512)]);
+    writeCompanion(work());
+    writeFileSync(file, planned.text);
+    const again = await traceAllSources(file, { explicit: PYTHON });
+    assert.ok(again.ok);
+    assert.deepEqual(again.models.flatMap((x) => (x.ok ? [x.trace.params.total] : [])), [11_173_962 + planned.costs[0]!.addedParams, 21_282_122 + planned.costs[1]!.addedParams]);
   });
 
   it('a library residual (nn.TransformerEncoderLayer) is reported at the calling line, not editable', async () => {
@@ -278,7 +351,7 @@ describe('.py edits on awkward text (through Python)', function () {
     writeCompanion(work());
     const m = openPyModel(file, src, await trace(file));
     assert.deepEqual(m.sites.map((s) => [s.id, s.instances, s.editable]), [['L10', 1, true], ['L11', 1, true]]);
-    assert.throws(() => planPy(m, 'L10=pa:k=2'), /earlier activations/);
+    assert.equal(planPy(m, 'all=pa:k=2').cost.addedParams, 1 + 2, 'PA: L10 has no earlier activation (1 term), L11 has L10\'s x (2 terms)');
     const planned = planPy(m, 'all=gemma:r=2');
     assert.ok(!/[^\r]\n/.test(planned.text), 'CRLF kept');
     assert.match(planned.text, /self\.laurel_f = LaurelResidual\(variant="gemma", rank=2\)  # laurel replaces: "x \+ self\.f\(x\) \* len\(tag\)"\r\n/);
@@ -337,6 +410,17 @@ describe('laurel inspect / apply on a .py file (the CLI through Python)', functi
     const p = cli('inspect', pytorchFixture('fast_neural_style_transformer_net.py'), '--plan', 'L99=rw');
     assert.equal(p.code, 1);
     assert.match(p.err, /no residual site matches 'L99'; the sites are L75/);
+  });
+
+  it('inspect without --model lists every model of the file (each class that builds alone, the outermost first)', () => {
+    const file = join(work(), 'two_models.py');
+    writeFileSync(file, ['import torch', 'from torch import nn', 'class Blk(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.f = nn.Linear(6, 6)', '    def forward(self, x):', '        return x + self.f(x)', 'class Net(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.a, self.b = Blk(), Blk()', '    def forward(self, x):', '        return self.b(self.a(x))', ''].join('\n'));
+    const r = cli('inspect', file, '--json', '--plan', 'all=pa');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.deepEqual(j.models.map((x: { model: string; params: { total: number }; residuals: { id: string; instances: number }[]; plan: { addedParams: number } }) => [x.model, x.params.total, x.residuals.map((s) => [s.id, s.instances]), x.plan.addedParams]), [['Net()', 84, [['L8', 2]], 1 + 2], ['Blk()', 42, [['L8', 1]], 1]]);
+    const text = cli('inspect', file);
+    assert.match(text.out, /model Net\(\)[\s\S]*model Blk\(\)/);
   });
 
   it('with several no-argument classes the outermost one is measured', async () => {

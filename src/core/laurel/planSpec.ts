@@ -136,10 +136,10 @@ export function resolvePlanChecked(plan: Plan, sites: (PlanSite & CheckedSite)[]
     const match = matcher(e.target);
     const hit = sites.filter((s) => match(s.id) || match(s.merge));
     if (hit.length === 0 && e.target !== 'all') {
-      const names = sites.map((s) => s.id);
+      const names = [...new Set(sites.map((s) => s.id))];
       throw new PlanError(`no residual site matches '${e.target}'; the sites are ${names.length ? names.join(', ') : '(none)'}`);
     }
-    const entry = { text: plan.texts?.[i] ?? e.target, choice: e.choice, kGiven: plan.given?.[i]?.includes('k') ?? false, sites: hit.map((s) => s.id) };
+    const entry = { text: plan.texts?.[i] ?? e.target, choice: e.choice, kGiven: plan.given?.[i]?.includes('k') ?? false, sites: [...new Set(hit.map((s) => s.id))] };
     entries.push(entry);
     for (const s of hit) {
       out.set(s.id, e.choice);

@@ -5,7 +5,6 @@
  * plain removes exactly what was added: plain on every site gives back the original bytes.
  */
 import { PlanError } from '../laurel/planSpec';
-import { hasPa } from '../laurel/variants';
 import type { VariantChoice } from '../laurel/variants';
 import type { TextEdit } from '../write/planEdits';
 import { importBlock, initLine, laurelCtor } from './pyLaurelText';
@@ -19,14 +18,15 @@ export function planPyEdits(m: OpenPyModel, choices: Map<string, VariantChoice>)
   const edits: TextEdit[] = [];
   const inserts = new Map<number, string[]>();
   const used = new Map<string, Set<string>>();
-  let laurelAfter = 0;
+  // LaurelResidual calls on lines no measured model ran stay as they are (and keep the import).
+  const lines = new Set(m.sites.map((s) => s.line));
+  let laurelAfter = m.statics.classes.reduce((n, c) => n + c.laurel.filter((l) => !lines.has(l.line)).length, 0);
   for (const site of m.sites) {
     const choice = choices.get(site.id) ?? site.current;
     if (choice.variant !== 'plain') laurelAfter++;
     if (same(choice, site.current)) continue;
     if (!site.editable) throw new PlanError(`${site.id} (${site.code}) cannot be switched in place: ${site.reason ?? 'not editable'}`);
     if (!site.measured && choice.variant !== 'plain') throw new PlanError(`${site.id}: measure the model first (one forward pass gives the width and which operand is the shortcut)`);
-    if (hasPa(choice.variant)) throw new PlanError(`${site.id}: ${choice.variant} needs the earlier activations of the network, which a .py source edit does not wire; use rw, lr, rw+lr or gemma`);
     if (site.laurel) {
       const l = site.laurel;
       if (!l.initLine || l.replaces === null) throw new PlanError(`${site.id}: ${site.reason ?? 'its __init__ line is missing'}`);
@@ -48,7 +48,7 @@ export function planPyEdits(m: OpenPyModel, choices: Map<string, VariantChoice>)
   const block = importBlock(eol);
   const at = text.indexOf(block);
   if (laurelAfter > 0 && at === -1) edits.push({ offset: m.statics.importAt, length: 0, content: block });
-  if (laurelAfter === 0 && at !== -1 && m.sites.some((s) => s.laurel)) edits.push({ offset: at, length: block.length, content: '' });
+  if (laurelAfter === 0 && at !== -1 && m.statics.classes.some((c) => c.laurel.length)) edits.push({ offset: at, length: block.length, content: '' });
   return edits.sort((a, b) => b.offset - a.offset);
 }
 

@@ -10,7 +10,7 @@ import { DEFAULT_OPTIONS } from '../laurel/variants';
 import type { VariantChoice, VariantOptions } from '../laurel/variants';
 import { LineIndex, parsePySource } from './pyStatic';
 import type { PyAdd, PyClass, PyLaurelSite, PyStatic } from './pyStatic';
-import type { PyTrace, TraceAdd } from './pyTrace';
+import type { ModelResult, PyTrace, TraceAdd, TraceError } from './pyTrace';
 
 const PLAIN: VariantChoice = { variant: 'plain', options: DEFAULT_OPTIONS };
 
@@ -40,20 +40,55 @@ export interface PySite {
   laurel?: PyLaurelSite;
 }
 
+/** One measured model of the file (a file can define several: ResNet18() and ResNet34(), a GAN's two nets). */
+export interface PyModelView {
+  /** The model expression that was evaluated (`ResNet18()`). */
+  name: string;
+  trace: PyTrace;
+  params: PyTrace['params'];
+  /** The residual lines this model runs, with its own instances and widths. */
+  sites: PySite[];
+}
+
+/** A model of the file that could not be measured (`model`: its expression, when it got that far). */
+export interface PyModelFailure {
+  model: string | null;
+  error: TraceError;
+}
+
 export interface OpenPyModel {
   fileName: string;
   text: string;
   statics: PyStatic;
+  /** The first measured model's trace and parameters (the one training and the graph use). */
   trace: PyTrace | null;
+  /**
+   * Every residual line of the file, for edits and plans: the first model's sites, then the lines only other
+   * models run (with that model's figures). Pricing is per model (`views`).
+   */
   sites: PySite[];
   params: PyTrace['params'] | null;
+  views: PyModelView[];
+  failures: PyModelFailure[];
 }
 
 export function openPyModel(fileName: string, text: string, trace: PyTrace | null = null): OpenPyModel {
+  return openPyModels(fileName, text, trace ? [{ ok: true, trace }] : []);
+}
+
+/** The file with every model `laurel_trace.py --all` measured (failures kept, to be shown where they belong). */
+export function openPyModels(fileName: string, text: string, results: readonly ModelResult[]): OpenPyModel {
   const statics = parsePySource(text);
   const idx = new LineIndex(text);
-  const sites = trace ? measuredSites(statics, trace, idx) : staticSites(statics, idx);
-  return { fileName, text, statics, trace, sites, params: trace?.params ?? null };
+  const views = results.flatMap((r) => (r.ok ? [{ name: r.trace.model, trace: r.trace, params: r.trace.params, sites: measuredSites(statics, r.trace, idx) }] : []));
+  const failures = results.flatMap((r) => (r.ok ? [] : [{ model: r.model, error: r.error }]));
+  const first = views[0];
+  let sites = first ? first.sites : staticSites(statics, idx);
+  for (const v of views.slice(1)) {
+    const lines = new Set(sites.map((s) => s.line));
+    sites = [...sites, ...v.sites.filter((s) => !lines.has(s.line))].sort((a, b) => a.line - b.line);
+  }
+  return { fileName, text, statics, trace: first?.trace ?? null, sites, params: first?.params ?? null, views, failures };
 }
 
 function base(line: number, idx: LineIndex, cls: PyClass | undefined): Pick<PySite, 'id' | 'line' | 'code' | 'cls'> {
@@ -129,19 +164,37 @@ function dedupe(sites: PySite[]): PySite[] {
   });
 }
 
-/** One pricing site per instance, all with the line's id, so a choice for the line prices every instance. */
-export function costSites(m: OpenPyModel): CostSite[] {
-  return m.sites.flatMap((s) => s.widths.map((w, i) => ({ id: s.id, merge: s.id, width: w || null, positions: s.positions[i] ?? null, current: s.current })));
+/**
+ * One pricing site per instance (all with the line's id, so a choice for the line prices every instance), in the
+ * order the forward pass ran them. PA's terms follow laurel_residual.py's history: x_i and the shortcut inputs of
+ * the earlier LaurelResidual calls of the same model and shape in that pass (lines still plain record nothing),
+ * at most k; a PA module the trace ran has the terms it made.
+ */
+export function costSites(v: Pick<PyModelView, 'trace' | 'sites'>, choices: Map<string, VariantChoice> = new Map()): CostSite[] {
+  const byLine = new Map(v.sites.map((s) => [s.line, s]));
+  return v.trace.adds.flatMap((a, i): CostSite[] => {
+    const s = a.residual && a.line !== null ? byLine.get(a.line) : undefined;
+    if (!s) return [];
+    const planned = choices.get(s.id) ?? s.current;
+    const shape = a.shapes[a.shortcut ?? 1] ?? [];
+    const terms = a.laurel?.terms;
+    return [{ id: s.id, merge: s.id, width: a.width, positions: a.positions, current: s.current, scope: planned.variant === 'plain' ? [`plain#${i}`] : ['laurel'], shape, ...(typeof terms === 'number' ? { inputCount: terms + 1 } : {}) }];
+  });
 }
 
 /** The choice for every line from a plan text (`all=rw+lr:r=16`, `L104=rw`). */
 export function resolvePyPlan(m: OpenPyModel, spec: string, defaults: VariantOptions = DEFAULT_OPTIONS): Map<string, VariantChoice> {
-  return resolvePlan(parsePlan(spec, defaults), m.sites.map((s) => ({ id: s.id, merge: s.id, current: s.current })));
+  // Checked per instance (a k up to the instances the model runs, r against each width) where measured.
+  const view = m.views[0];
+  const instances = view ? costSites(view).map(({ id, merge, current, width }) => ({ id, merge, current, width })) : [];
+  const seen = new Set(instances.map((s) => s.id));
+  return resolvePlan(parsePlan(spec, defaults), [...instances, ...m.sites.filter((s) => !seen.has(s.id)).map((s) => ({ id: s.id, merge: s.id, current: s.current }))]);
 }
 
-export function pyCost(m: OpenPyModel, choices: Map<string, VariantChoice>): PlanCost {
-  if (!m.params) throw new PlanError('the model is not measured yet: pricing needs one forward pass (its widths and parameter count)');
-  return costPlan(costSites(m), choices, m.params.total);
+/** What the choices add to one measured model (default: the first). */
+export function pyCost(m: OpenPyModel, choices: Map<string, VariantChoice>, view: PyModelView | undefined = m.views[0]): PlanCost {
+  if (!view) throw new PlanError('the model is not measured yet: pricing needs one forward pass (its widths and parameter count)');
+  return costPlan(costSites(view, choices), choices, view.params.total);
 }
 
 /** The model class a lens sits above: its parameters when the trace ran it. */

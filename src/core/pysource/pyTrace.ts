@@ -55,7 +55,8 @@ export interface TraceAdd {
   module: string;
   /** The library module class the add runs inside (e.g. TransformerEncoderLayer), null for the file's own code. */
   library: string | null;
-  laurel: { variant: string; rank: number | null; k: number; rwNorm: string } | null;
+  /** A LaurelResidual call: its settings and the PA terms it made (x_i and its earlier activations, at most k). */
+  laurel: { variant: string; rank: number | null; k: number; rwNorm: string; terms?: number | null } | null;
 }
 
 export interface TraceModule {
@@ -90,21 +91,56 @@ export interface PyTrace {
 
 export type TraceResult = { ok: true; trace: PyTrace } | { ok: false; error: TraceError };
 
+/** One model of a file measured with `--all`: its trace, or why it could not be measured (`model`: its expression). */
+export type ModelResult = { ok: true; trace: PyTrace } | { ok: false; error: TraceError; model: string | null };
+
+/** Every model of a file (`--all`), or the error that stopped all of them (the file does not import, no torch). */
+export type TraceSetResult = { ok: true; models: ModelResult[] } | { ok: false; error: TraceError };
+
 const isInt = (v: unknown): v is number => Number.isInteger(v);
 const isLine = (v: unknown): boolean => v === null || (isInt(v) && v >= 1);
 
 /** Checks the tracer's JSON (one line of stdout); a malformed answer is a TraceError, never a throw. */
 export function parseTrace(stdout: string): TraceResult {
-  const bad = (what: string): TraceResult => ({ ok: false, error: { phase: 'python', message: `the tracer's answer is malformed (${what})`, line: null } });
+  const v = lastJson(stdout);
+  return 'fail' in v ? v.fail : checkTrace(v.value);
+}
+
+/** The answer of `--all`: one checked trace or error per model. */
+export function parseTraceSet(stdout: string): TraceSetResult {
+  const v = lastJson(stdout);
+  if ('fail' in v) return v.fail;
+  const o = v.value;
+  if (o['error'] || !Array.isArray(o['models'])) {
+    const r = checkTrace(o);
+    return r.ok ? malformed('models') : r;
+  }
+  const models = (o['models'] as unknown[]).map((x): ModelResult => {
+    const r = checkTrace(typeof x === 'object' && x !== null ? (x as Record<string, unknown>) : {});
+    const model = (x as Record<string, unknown> | null)?.['model'];
+    return r.ok ? r : { ...r, model: typeof model === 'string' ? model : null };
+  });
+  return { ok: true, models };
+}
+
+const malformed = (what: string): { ok: false; error: TraceError } => ({ ok: false, error: { phase: 'python', message: `the tracer's answer is malformed (${what})`, line: null } });
+
+/** The last stdout line as an object, or the malformed error. */
+function lastJson(stdout: string): { value: Record<string, unknown> } | { fail: { ok: false; error: TraceError } } {
   const last = stdout.trim().split('\n').pop() ?? '';
   let v: unknown;
   try {
     v = JSON.parse(last);
   } catch {
-    return bad('not JSON');
+    return { fail: malformed('not JSON') };
   }
-  if (typeof v !== 'object' || v === null) return bad('not an object');
-  const o = v as Record<string, unknown>;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { fail: malformed('not an object') };
+  return { value: v as Record<string, unknown> };
+}
+
+/** One trace or error object, field by field. */
+function checkTrace(o: Record<string, unknown>): TraceResult {
+  const bad = (what: string): TraceResult => malformed(what);
   if (o['error']) {
     const e = o['error'] as Record<string, unknown>;
     const phases = ['import', 'model', 'input', 'forward', 'timeout', 'torch', 'python'];
@@ -132,5 +168,5 @@ export function parseTrace(stdout: string): TraceResult {
   for (const [i, c] of (calls as Record<string, unknown>[]).entries()) {
     if (c['id'] !== i || typeof c['path'] !== 'string' || typeof c['cls'] !== 'string' || !isLine(c['line'])) return bad(`call ${i}`);
   }
-  return { ok: true, trace: v as PyTrace };
+  return { ok: true, trace: o as unknown as PyTrace };
 }
