@@ -63,6 +63,16 @@ export interface CallNode {
   inputs: TensorRef[];
   /** Path of this call's inbound-node entry in the model text, when the file has one. */
   path?: JsonPath;
+  /** How the file passed the inputs, when it named any (MultiHeadAttention's value=, attention_mask=...). */
+  args?: CallArgs;
+}
+
+/** A call's keyword arguments as the file writes them. */
+export interface CallArgs {
+  /** Per input (same order): the keyword it was passed by, or null for a positional argument. */
+  keys: (string | null)[];
+  /** The call's non-tensor keyword arguments with scalar values (use_causal_mask: true, training: false). */
+  flags: Record<string, boolean | number | string | null>;
 }
 
 export interface ModelGraph {

@@ -1,4 +1,4 @@
-import type { Shape } from './ir';
+import type { CallArgs, Shape } from './ir';
 
 /** Weights a layer creates, split as tfjs splits `trainableWeights` / `nonTrainableWeights`. */
 export interface ParamCount {
@@ -12,11 +12,12 @@ export interface ParamCount {
  * Both functions throw {@link ShapeError} when the inputs do not fit the layer.
  */
 export interface LayerSpec {
-  outputShapes(config: Record<string, unknown>, inputs: Shape[]): Shape[];
+  /** `call`: the keywords the file passed the inputs by, for the layers whose meaning depends on them. */
+  outputShapes(config: Record<string, unknown>, inputs: Shape[], call?: CallArgs): Shape[];
   /** Weight count for these input shapes, assuming the layer is trainable (the caller applies `trainable: false`). */
-  params(config: Record<string, unknown>, inputs: Shape[]): ParamCount;
+  params(config: Record<string, unknown>, inputs: Shape[], call?: CallArgs): ParamCount;
   /** Both at once, checking the config and inputs once (the analysis asks for both of every layer). */
-  shapesAndParams?(config: Record<string, unknown>, inputs: Shape[]): { shapes: Shape[]; params: ParamCount };
+  shapesAndParams?(config: Record<string, unknown>, inputs: Shape[], call?: CallArgs): { shapes: Shape[]; params: ParamCount };
 }
 
 /** The inputs do not fit the layer; the message says what was given and what was expected. */

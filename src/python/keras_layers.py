@@ -162,8 +162,26 @@ class BatchNormTF(nn.Module):
         self.register_buffer("running_var", torch.ones(num_features))
 
     def forward(self, x):
-        y = F.batch_norm(x.movedim(self.axis, 1), self.running_mean, self.running_var, self.weight, self.bias, self.training, self.momentum, self.eps)
+        xc = x.movedim(self.axis, 1)
+        if self.training and xc.numel() == xc.shape[1]:
+            return self._one_value(xc).movedim(1, self.axis)
+        y = F.batch_norm(xc, self.running_mean, self.running_var, self.weight, self.bias, self.training, self.momentum, self.eps)
         return y.movedim(1, self.axis)
+
+    def _one_value(self, xc):
+        # One value per channel (batch 1 over a 1x1 map, as Inception v3's head at its smallest input): torch
+        # refuses it; Keras and TF.js normalise it with the batch's mean (the value) and variance 0, giving beta,
+        # and move the running mean toward the value and the running variance toward 0.
+        with torch.no_grad():
+            self.running_mean.mul_(1 - self.momentum).add_(xc.reshape(-1), alpha=self.momentum)
+            self.running_var.mul_(1 - self.momentum)
+        view = [1, xc.shape[1]] + [1] * (xc.dim() - 2)
+        y = (xc - xc) * (1 / math.sqrt(self.eps))
+        if self.weight is not None:
+            y = y * self.weight.reshape(view)
+        if self.bias is not None:
+            y = y + self.bias.reshape(view)
+        return y
 
 
 class LayerNormTF(nn.Module):

@@ -43,28 +43,47 @@ class MultiHeadAttentionTF(nn.Module):
         bias = getattr(self, name + "_bias")
         return y if bias is None else y + bias
 
-    def forward(self, query, value, key=None, attention_mask=None):
+    def forward(self, query, value, key=None, attention_mask=None, query_mask=None, value_mask=None, key_mask=None, use_causal_mask=False):
         key = value if key is None else key
         b, q_shape = query.shape[0], query.shape
         q = self._project(query.reshape(b, -1, query.shape[-1]), "query") * (1.0 / math.sqrt(self.key_dim))
         k = self._project(key.reshape(b, -1, key.shape[-1]), "key")
         v = self._project(value.reshape(b, -1, value.shape[-1]), "value")
         scores = torch.einsum("bshk,bthk->bhts", k, q)
-        mask = None
-        if self.causal:
-            mask = torch.ones(scores.shape[-2:], dtype=torch.bool, device=scores.device).tril()
-        if attention_mask is not None:
-            # Keras: [B, T, S] with 1 where a query may attend; 0 entries get -1e9 before the softmax.
-            m = attention_mask.reshape(b, 1, scores.shape[-2], scores.shape[-1]).bool()
-            mask = m if mask is None else (mask & m)
+        mask = self._mask(scores, attention_mask, query_mask, value_mask, key_mask, use_causal_mask or self.causal)
         if mask is not None:
-            scores = scores.masked_fill(~mask, -1e9)
+            # Keras's masked softmax adds -1e9 where the mask is 0 (not a fill: a fully masked row comes out as in Keras).
+            scores = scores + (~mask).to(scores.dtype) * -1e9
         probs = F.dropout(torch.softmax(scores, dim=-1), self.dropout, self.training)
         o = torch.einsum("bhts,bshv->bthv", probs, v)
         out = torch.einsum("bthv,hvo->bto", o, self.output_kernel.reshape(self.num_heads, self.value_dim, -1))
         if self.output_bias is not None:
             out = out + self.output_bias.reshape(-1)
         return out.reshape(*q_shape[:-1], *self.out_shape)
+
+    @staticmethod
+    def _mask(scores, attention_mask, query_mask, value_mask, key_mask, causal):
+        """Keras's _compute_attention_mask: query_mask [B, T] as [B, T, 1], value / key masks [B, S] as [B, 1, S],
+        the causal lower triangle, and attention_mask [B, T, S] (1 where a query may attend), all and-ed; returned
+        as [B, 1, T, S] for the heads, or None."""
+        b, t, s = scores.shape[0], scores.shape[-2], scores.shape[-1]
+        parts = []
+        if query_mask is not None:
+            parts.append(query_mask.reshape(b, t, 1).bool())
+        for m in (value_mask, key_mask):
+            if m is not None:
+                parts.append(m.reshape(b, 1, s).bool())
+        if causal:
+            parts.append(torch.ones(t, s, dtype=torch.bool, device=scores.device).tril().unsqueeze(0))
+        if attention_mask is not None:
+            am = attention_mask.bool()
+            parts.append(am if am.dim() == 3 else am.reshape(am.shape[0], t, s))
+        if not parts:
+            return None
+        mask = parts[0]
+        for p in parts[1:]:
+            mask = mask & p
+        return mask.unsqueeze(1)
 
 
 _GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}

@@ -573,7 +573,7 @@ describe('layer catalog vs hand computations (classes or options tfjs lacks)', (
     assert.deepEqual(run('MultiHeadAttention', { ...base, output_shape: 12 }, [q, v]), { shapes: [[null, 10, 12]], trainable: 170 + 250 + 150 + 84, nonTrainable: 0 });
     // value_dim missing -> key_dim (5): value 24*2*5 + 10 = 250; output (2,5,16)+16 = 176; key = value -> 250.
     assert.equal(run('MultiHeadAttention', { num_heads: 2, key_dim: 5 }, [q, v]).trainable, 170 + 250 + 250 + 176);
-    throwsShape(() => run('MultiHeadAttention', base, [q]), /got 1 inputs; expected \[query, value\]/);
+    throwsShape(() => run('MultiHeadAttention', base, [q]), /got 1 input\(s\) \(query\); expected at least query and value/);
     throwsShape(() => run('MultiHeadAttention', base, [q, v, [null, 6, 8]]), /value shape \[null,7,24\] and key shape \[null,6,8\] differ/);
   });
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -8,7 +7,7 @@ import { EMITTERS } from '../../src/core/export/pytorch/layers';
 import { layerSpecs } from '../../src/core/layers/catalog';
 import { openModel } from '../../src/core/model';
 import type { OpenModel } from '../../src/core/model';
-import { check, parityHooks, parityWork, PYTHON } from './pytorchParity';
+import { call, check, inputLayer, kerasModel, parityHooks, parityWork, runWith } from './pytorchParity';
 
 // PyTorch forms of the layers beyond plain conv nets: where TF.js has the layer, the exported module must give
 // TF.js's outputs within 1e-5 on the same weights (pytorchParity.ts); where it does not (MultiHeadAttention,
@@ -37,24 +36,6 @@ function sequenceZoo(): OpenModel {
   const json = JSON.stringify({ format: 'layers-model', modelTopology: model.toJSON(undefined, false) });
   model.dispose();
   return openModel('seqzoo.json', new TextEncoder().encode(json));
-}
-
-/** A Keras 2 functional model JSON from layer entries (inbound nodes as [[name, 0, 0, {}], ...]). */
-function kerasModel(name: string, layers: unknown[], inputs: string[], output: string): OpenModel {
-  const json = { class_name: 'Model', config: { name, layers, input_layers: inputs.map((i) => [i, 0, 0]), output_layers: [[output, 0, 0]] }, keras_version: '2.13.1', backend: 'tensorflow' };
-  return openModel(`${name}.json`, new TextEncoder().encode(JSON.stringify(json)));
-}
-const inputLayer = (name: string, shape: (number | null)[]) => ({ class_name: 'InputLayer', config: { name, batch_input_shape: shape }, name, inbound_nodes: [] });
-const call = (cls: string, name: string, config: Record<string, unknown>, inputs: string[]) => ({ class_name: cls, config: { name, ...config }, name, inbound_nodes: [inputs.map((i) => [i, 0, 0, {}])] });
-
-/** Runs `script` (Python) with the exported module of `m` importable as `exported`; returns its JSON line. */
-function runWith(m: OpenModel, script: string): Record<string, unknown> {
-  const file = join(parityWork.dir, `${m.doc.fileName.replace(/\W/g, '_')}.py`);
-  writeFileSync(file, toPyTorch(m).code);
-  const prologue = ['import importlib.util, json, math, sys', 'import numpy as np, torch', 'spec = importlib.util.spec_from_file_location("exported", sys.argv[1])', 'ex = importlib.util.module_from_spec(spec)', 'spec.loader.exec_module(ex)', 'rng = np.random.default_rng(0)', 'torch.manual_seed(0)'];
-  const r = spawnSync(PYTHON, ['-c', [...prologue, script].join('\n'), file], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`python failed:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
 describe('PyTorch forms of sequence and normalisation layers', function () {
@@ -147,6 +128,27 @@ describe('PyTorch forms of sequence and normalisation layers', function () {
     );
     assert.equal(r['count'], m.params.total);
     assert.ok((r['diff'] as number) <= STRICT * Math.max(1, r['scale'] as number), JSON.stringify(r));
+  });
+
+  it('BatchNormalization with one value per channel while training (batch 1 over a 1x1 map, Inception v3 at 75x75) = Keras: beta out, statistics moved', () => {
+    const m = kerasModel('bn1', [inputLayer('x', [null, 1, 1, 3]), call('BatchNormalization', 'bn', { axis: -1, momentum: 0.9, epsilon: 1e-3 }, ['x'])], ['x'], 'bn');
+    const r = runWith(
+      m,
+      [
+        'model = ex.Bn1().train()',
+        'w = {"gamma": rng.normal(size=3), "beta": rng.normal(size=3), "moving_mean": rng.normal(size=3), "moving_variance": rng.uniform(0.5, 2, size=3)}',
+        'ex.load_tfjs_weights(model, {"bn/" + n: a.astype(np.float32) for n, a in w.items()})',
+        'x = torch.tensor(rng.normal(size=(1, 1, 1, 3)), dtype=torch.float32, requires_grad=True)',
+        'y = model(x)',
+        'y.sum().backward()',
+        // Keras / TF.js: mean = x, variance = 0, so (x - mean) * rsqrt(eps) * gamma + beta = beta; moving = 0.9 moving + 0.1 batch.
+        'bn = model.bn',
+        'print(json.dumps({"out": float(np.abs(y.detach().numpy().reshape(3) - w["beta"]).max()), "grad": float(x.grad.abs().max()),',
+        '  "mean": float(np.abs(bn.running_mean.numpy() - (0.9 * w["moving_mean"] + 0.1 * x.detach().numpy().reshape(3))).max()),',
+        '  "var": float(np.abs(bn.running_var.numpy() - 0.9 * w["moving_variance"]).max())}))',
+      ].join('\n'),
+    );
+    for (const k of ['out', 'grad', 'mean', 'var']) assert.ok((r[k] as number) < 1e-6, JSON.stringify(r));
   });
 
   it('Normalization: mean / variance from the config, or adapted on the data as Keras adapt() computes them (2n + 1 weights)', () => {

@@ -179,3 +179,21 @@ export function parityHooks(prefix: string): void {
     results.length = 0;
   });
 }
+
+/** A Keras 2 functional model JSON from layer entries (inbound nodes as [[name, 0, 0, {}], ...]). */
+export function kerasModel(name: string, layers: unknown[], inputs: string[], output: string): OpenModel {
+  const json = { class_name: 'Model', config: { name, layers, input_layers: inputs.map((i) => [i, 0, 0]), output_layers: [[output, 0, 0]] }, keras_version: '2.13.1', backend: 'tensorflow' };
+  return openModel(`${name}.json`, new TextEncoder().encode(JSON.stringify(json)));
+}
+export const inputLayer = (name: string, shape: (number | null)[]) => ({ class_name: 'InputLayer', config: { name, batch_input_shape: shape }, name, inbound_nodes: [] });
+export const call = (cls: string, name: string, config: Record<string, unknown>, inputs: string[]) => ({ class_name: cls, config: { name, ...config }, name, inbound_nodes: [inputs.map((i) => [i, 0, 0, {}])] });
+
+/** Runs `script` (Python) with the exported module of `m` importable as `exported`; returns its JSON line. */
+export function runWith(m: OpenModel, script: string): Record<string, unknown> {
+  const file = join(parityWork.dir, `${m.doc.fileName.replace(/\W/g, '_')}.py`);
+  writeFileSync(file, toPyTorch(m).code);
+  const prologue = ['import importlib.util, json, math, sys', 'import numpy as np, torch', 'spec = importlib.util.spec_from_file_location("exported", sys.argv[1])', 'ex = importlib.util.module_from_spec(spec)', 'spec.loader.exec_module(ex)', 'rng = np.random.default_rng(0)', 'torch.manual_seed(0)'];
+  const r = spawnSync(PYTHON, ['-c', [...prologue, script].join('\n'), file], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`python failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+}

@@ -104,10 +104,10 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
         note = 'input shape unknown (an earlier layer could not be analysed)';
       } else {
         try {
-          if (spec.shapesAndParams) ({ shapes, params } = spec.shapesAndParams(layer.config, inputs as Shape[]));
+          if (spec.shapesAndParams) ({ shapes, params } = spec.shapesAndParams(layer.config, inputs as Shape[], node.args));
           else {
-            shapes = spec.outputShapes(layer.config, inputs as Shape[]);
-            params = spec.params(layer.config, inputs as Shape[]);
+            shapes = spec.outputShapes(layer.config, inputs as Shape[], node.args);
+            params = spec.params(layer.config, inputs as Shape[], node.args);
           }
         } catch (e) {
           if (!(e instanceof ShapeError)) throw e;

@@ -9,7 +9,7 @@
  * a flat one does. A nested model called several times gives each inner layer one call per outer call.
  */
 import type { ResidualSite } from '../analysis/residuals';
-import type { CallNode, Layer, ModelGraph, TensorRef } from '../ir';
+import type { CallArgs, CallNode, Layer, ModelGraph, TensorRef } from '../ir';
 import { callId, layerByName, tensorKey } from '../ir';
 import { fromLayerConfig, LAUREL_CLASS, toFileConfig } from '../laurel/laurelConfig';
 import { previousActivations } from '../laurel/history';
@@ -289,9 +289,27 @@ function emit(e: Emitter, g: ModelGraph, scope: string[], instance: number, boun
     callOf.set(node.id, { name, index });
     const plan = e.plans.get(scopeKey(scope, layer.name))!;
     const inputs = plan.kind === 'keep' ? node.inputs.map(resolve) : mergeInputs(e, g, scope, node, layer, entry, plan, resolve);
-    entry.inbound_nodes[index] = inputs.map((r) => [r[0], r[1], r[2], {}]);
+    entry.inbound_nodes[index] = node.args && plan.kind === 'keep' ? keywordRefs(inputs, node.args) : inputs.map((r) => [r[0], r[1], r[2], {}]);
   }
   return g.outputs.map(resolve);
+}
+
+/**
+ * A call that passed inputs by keyword (MultiHeadAttention's value=, attention_mask=) or flags
+ * (use_causal_mask=True), written as tf.keras writes it: the positional inputs as references, the keyword
+ * tensors ([name, node, tensor]) and flags in the first reference's kwargs.
+ */
+function keywordRefs(inputs: KerasTensorRef[], args: CallArgs): KerasInboundRef[] {
+  const kwargs: Record<string, unknown> = { ...args.flags };
+  const positional: KerasTensorRef[] = [];
+  // tf.keras needs a first positional argument: a call that named every input passes its query positionally.
+  const first = args.keys.some((k) => k === null) ? -1 : Math.max(0, args.keys.indexOf('query'));
+  inputs.forEach((r, i) => {
+    const key = args.keys[i] ?? null;
+    if (key === null || i === first) positional.push(r);
+    else kwargs[key] = [r[0], r[1], r[2]];
+  });
+  return positional.map((r, i) => [r[0], r[1], r[2], i === 0 ? kwargs : {}]);
 }
 
 /** Inputs of a merge the plan rewrites: f(x) and x in their original order, then PA's earlier activations. */

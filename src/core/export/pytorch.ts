@@ -7,7 +7,7 @@
  * see the same layers, LaurelResidual configs and PA inputs. Tensors keep the file's layout (NHWC, [B, T, D]):
  * only convolutions and pooling move channels to axis 1 internally, so LAuReL acts on the last axis as in TF.js.
  */
-import type { Shape } from '../ir';
+import type { CallArgs, Shape } from '../ir';
 import { fromLayerConfig, LAUREL_CLASS } from '../laurel/laurelConfig';
 import { laurelSpec } from '../laurel/laurelSpec';
 import { variantLabel } from '../laurel/variants';
@@ -15,7 +15,7 @@ import type { VariantChoice } from '../laurel/variants';
 import { specFor } from '../layers/catalog';
 import type { OpenModel } from '../model';
 import { toKerasTopology } from './kerasTopology';
-import type { KerasLayerJson, KerasTensorRef } from './kerasTopology';
+import type { KerasInboundRef, KerasLayerJson, KerasTensorRef } from './kerasTopology';
 import { layerCode, UnsupportedLayer } from './pytorch/layers';
 import type { InitSource, LayerCode } from './pytorch/layers';
 import { NameTable, pascalCase, RESERVED } from './pytorch/names';
@@ -41,6 +41,26 @@ interface Call {
   layer: KerasLayerJson;
   index: number;
   inputs: KerasTensorRef[];
+  /** Keyword inputs and flags, as the topology writes them (MultiHeadAttention's value=, attention_mask=). */
+  args?: CallArgs;
+}
+
+const isTensorRef = (v: unknown): v is KerasTensorRef => Array.isArray(v) && v.length === 3 && typeof v[0] === 'string' && Number.isInteger(v[1]) && Number.isInteger(v[2]);
+
+/** A call's inputs: its positional references, then the tensors in the first reference's kwargs (tf.keras's layout). */
+function callInputs(refs: KerasInboundRef[]): { inputs: KerasTensorRef[]; args?: CallArgs } {
+  const inputs: KerasTensorRef[] = refs.map((r) => [r[0], r[1], r[2]]);
+  const kwargs = refs[0]?.[3] ?? {};
+  if (Object.keys(kwargs).length === 0) return { inputs };
+  const keys: (string | null)[] = inputs.map(() => null);
+  const flags: CallArgs['flags'] = {};
+  for (const [k, v] of Object.entries(kwargs)) {
+    if (isTensorRef(v)) {
+      inputs.push(v);
+      keys.push(k);
+    } else if (v === null || ['boolean', 'number', 'string'].includes(typeof v)) flags[k] = v as boolean | number | string | null;
+  }
+  return { inputs, args: { keys, flags } };
 }
 
 const callKey = (layer: string, index: number): string => `${layer}:${index}`;
@@ -70,7 +90,7 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
     if (!first) continue;
     const inputShapes = first.inputs.map(([l, i, t]) => shapes.get(callKey(l, i))?.[t] ?? null);
     try {
-      code.set(layer.name, layerCode(layer.class_name, layer.config, inputShapes, ctx));
+      code.set(layer.name, layerCode(layer.class_name, layer.config, inputShapes, first.args ? { ...ctx, call: first.args } : ctx));
     } catch (e) {
       if (!(e instanceof Error) || e.name === 'TypeError' || e.name === 'ReferenceError') throw e;
       problems.set(layer.name, e instanceof UnsupportedLayer ? e.message : `its config cannot be read: ${e.message}`);
@@ -119,7 +139,7 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
       continue;
     }
     if (c.layer.class_name === LAUREL_CLASS && c.index === 0) body.push(`        # ${pyComment(c.layer.name)}: LAuReL ${variantLabel(fromLayerConfig(c.layer.config).choice)}`);
-    body.push(`        ${v} = ${code.get(c.layer.name)!.call(`self.${attr.get(c.layer.name)!}`, c.inputs.map(ref))}`);
+    body.push(`        ${v} = ${code.get(c.layer.name)!.call(`self.${attr.get(c.layer.name)!}`, c.inputs.map(ref), c.args)}`);
   }
   const outputs = topo.config.output_layers.map(ref);
   body.push(`        return ${outputs.length === 1 ? outputs[0] : `(${outputs.join(', ')})`}`);
@@ -205,7 +225,7 @@ function orderCalls(layers: KerasLayerJson[]): Call[] {
   const pending: Call[] = [];
   for (const layer of layers) {
     if (layer.class_name === 'InputLayer') pending.push({ layer, index: 0, inputs: [] });
-    else layer.inbound_nodes.forEach((refs, index) => pending.push({ layer, index, inputs: refs.map((r) => [r[0], r[1], r[2]] as KerasTensorRef) }));
+    else layer.inbound_nodes.forEach((refs, index) => pending.push({ layer, index, ...callInputs(refs) }));
   }
   const done = new Set<string>();
   const out: Call[] = [];
@@ -228,7 +248,7 @@ function inferShapes(calls: Call[]): Map<string, Shape[] | null> {
     let out: Shape[] | null = null;
     if (spec && inputs.every((s) => s !== null)) {
       try {
-        out = spec.outputShapes(c.layer.config, inputs as Shape[]);
+        out = spec.outputShapes(c.layer.config, inputs as Shape[], c.args);
       } catch {
         out = null;
       }

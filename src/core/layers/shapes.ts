@@ -1,4 +1,4 @@
-import type { Dim, Shape } from '../ir';
+import type { CallArgs, Dim, Shape } from '../ir';
 import { ShapeError } from '../layerSpec';
 import type { LayerSpec, ParamCount } from '../layerSpec';
 import { ConfigReader } from './configValues';
@@ -84,23 +84,23 @@ export function layout(format: 'channels_last' | 'channels_first', rank: number)
 /** A spec from two functions over a config reader; the reader is built once per call. */
 export function spec(
   cls: string,
-  outputShapes: (c: ConfigReader, inputs: Shape[]) => Shape[],
-  params: (c: ConfigReader, inputs: Shape[]) => ParamCount = () => NO_PARAMS,
+  outputShapes: (c: ConfigReader, inputs: Shape[], call?: CallArgs) => Shape[],
+  params: (c: ConfigReader, inputs: Shape[], call?: CallArgs) => ParamCount = () => NO_PARAMS,
 ): LayerSpec {
   return {
-    outputShapes: (config: Config, inputs: Shape[]) => outputShapes(new ConfigReader(cls, config), checkInputs(cls, inputs)),
-    params: (config: Config, inputs: Shape[]) => {
+    outputShapes: (config: Config, inputs: Shape[], call?: CallArgs) => outputShapes(new ConfigReader(cls, config), checkInputs(cls, inputs), call),
+    params: (config: Config, inputs: Shape[], call?: CallArgs) => {
       const c = new ConfigReader(cls, config);
       const ins = checkInputs(cls, inputs);
       // Weights only exist for inputs the layer accepts: validate the shapes first.
-      outputShapes(c, ins);
-      return params(c, ins);
+      outputShapes(c, ins, call);
+      return params(c, ins, call);
     },
-    shapesAndParams: (config: Config, inputs: Shape[]) => {
+    shapesAndParams: (config: Config, inputs: Shape[], call?: CallArgs) => {
       const c = new ConfigReader(cls, config);
       const ins = checkInputs(cls, inputs);
-      const shapes = outputShapes(c, ins);
-      return { shapes, params: params(c, ins) };
+      const shapes = outputShapes(c, ins, call);
+      return { shapes, params: params(c, ins, call) };
     },
   };
 }

@@ -5,12 +5,14 @@
 import type { Node } from 'jsonc-parser';
 import { callId, type CallNode, type JsonPath, type Layer, type ModelGraph, type TensorRef } from '../ir';
 import { canonicalLayer, opLambdaClass } from './canonicalConfig';
-import { entryRefs, type RawRef } from './inboundRefs';
+import { entryFlags, entryRefs, type RawRef } from './inboundRefs';
 import { entries, expectArray, expectObject, expectString, fail, indexValue, items, kind, pathOf, prop, stringProp, valueOf, type JsonSource } from './jsonSource';
 import { syntheticInput } from './syntheticInput';
 import { topoSort } from './topoSort';
 
 const MODEL_CLASSES = new Set(['Model', 'Functional', 'Sequential']);
+/** Layers whose call's keyword arguments the analysis and the exports read. */
+const CALL_ARGS_CLASSES = new Set(['MultiHeadAttention']);
 
 interface ReadLayer {
   layer: Layer;
@@ -79,14 +81,21 @@ function functional(src: JsonSource, className: string, config: Node): ModelGrap
       continue;
     }
     inbound.forEach((entry, k) => {
-      const inputs = entryRefs(src, entry).map(resolve);
+      const refs = entryRefs(src, entry);
+      const inputs = refs.map(resolve);
       if (k === 0 && layer.sourceClassName === 'TFOpLambda') layer.className = opLambdaClass(layer.config, inputs.length) ?? layer.className;
       // A nested model's call feeds its tensors to the subgraph's inputs, one for one.
       const expected = layer.subgraph?.inputs.length;
       if (expected !== undefined && inputs.length !== expected) {
         fail(src, entry, `call ${k} of nested model "${layer.name}" passes ${inputs.length} tensor(s)`, `${expected}, one for each of its inputs`);
       }
-      nodes.push({ id: callId(layer.name, k), layer: layer.name, callIndex: k, inputs, path: [...layer.path, 'inbound_nodes', k] });
+      const node: CallNode = { id: callId(layer.name, k), layer: layer.name, callIndex: k, inputs, path: [...layer.path, 'inbound_nodes', k] };
+      // Keyword inputs and flags are kept where a layer's meaning depends on them (MultiHeadAttention's masks).
+      if (CALL_ARGS_CLASSES.has(layer.className)) {
+        const flags = entryFlags(entry);
+        if (refs.some((r) => r.key !== undefined) || Object.keys(flags).length) node.args = { keys: refs.map((r) => r.key ?? null), flags };
+      }
+      nodes.push(node);
     });
   }
   uniqueCallIds(src, nodes, read);

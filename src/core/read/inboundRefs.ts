@@ -16,6 +16,8 @@ export interface RawRef {
   tensorIndex: number;
   /** Where the reference is written, for errors. */
   at: Node;
+  /** The keyword argument it is passed by (the top-level kwargs key), absent for a positional one. */
+  key?: string;
 }
 
 const REF_SHAPE = '[layer_name, node_index, tensor_index] (Keras 1), with a kwargs object fourth (Keras 2)';
@@ -104,16 +106,35 @@ function listRef(src: JsonSource, n: Node): RawRef {
 }
 
 /** A kwargs value shaped [name, node, tensor] is a tensor fed by keyword (e.g. TFOpLambda's `y`). */
-function collectKwargRefs(n: Node, out: RawRef[]): void {
+function collectKwargRefs(n: Node, out: RawRef[], key?: string): void {
   if (n.type === 'object') {
-    for (const [, v] of entries(n)) collectKwargRefs(v, out);
+    for (const [k, v] of entries(n)) collectKwargRefs(v, out, key ?? k);
   } else if (n.type === 'array') {
     const [a, b, c] = items(n);
     const len = items(n).length;
     if (a?.type === 'string' && indexValue(b) !== undefined && indexValue(c) !== undefined && (len === 3 || (len === 4 && items(n)[3]!.type === 'object'))) {
-      out.push({ layer: a.value as string, nodeIndex: indexValue(b)!, tensorIndex: indexValue(c)!, at: n });
-    } else items(n).forEach((x) => collectKwargRefs(x, out));
+      out.push({ layer: a.value as string, nodeIndex: indexValue(b)!, tensorIndex: indexValue(c)!, at: n, ...(key === undefined ? {} : { key }) });
+    } else items(n).forEach((x) => collectKwargRefs(x, out, key));
   }
+}
+
+/**
+ * The scalar keyword arguments of an inbound-node entry (use_causal_mask: true): Keras 3's `kwargs`, or the
+ * kwargs object tf.keras writes fourth in the entry's first reference. Tensors and nested values are left out.
+ */
+export function entryFlags(entry: Node): Record<string, boolean | number | string | null> {
+  let kwargs: Node | undefined;
+  if (entry.type === 'object') kwargs = prop(entry, 'kwargs');
+  else if (entry.type === 'array') {
+    const first = items(entry)[0]?.type === 'string' ? entry : items(entry)[0];
+    const fourth = first?.type === 'array' ? items(first)[3] : undefined;
+    if (fourth?.type === 'object') kwargs = fourth;
+  }
+  const flags: Record<string, boolean | number | string | null> = {};
+  for (const [k, v] of kwargs?.type === 'object' ? entries(kwargs) : []) {
+    if (v.type === 'boolean' || v.type === 'number' || v.type === 'string' || v.type === 'null') flags[k] = v.value as boolean | number | string | null;
+  }
+  return flags;
 }
 
 function keras3Refs(src: JsonSource, entry: Node): RawRef[] {
@@ -123,13 +144,13 @@ function keras3Refs(src: JsonSource, entry: Node): RawRef[] {
   if (args && args.type !== 'array') fail(src, args, `inbound node args is ${kind(args)}`, 'a JSON array');
   if (kwargs && kwargs.type !== 'object') fail(src, kwargs, `inbound node kwargs is ${kind(kwargs)}`, 'a JSON object');
   if (args) keras3Walk(src, args, refs);
-  if (kwargs) keras3Walk(src, kwargs, refs);
+  if (kwargs) for (const [k, v] of entries(kwargs)) keras3Walk(src, v, refs, k);
   return refs;
 }
 
-function keras3Walk(src: JsonSource, n: Node, out: RawRef[]): void {
+function keras3Walk(src: JsonSource, n: Node, out: RawRef[], key?: string): void {
   if (n.type === 'array') {
-    items(n).forEach((x) => keras3Walk(src, x, out));
+    items(n).forEach((x) => keras3Walk(src, x, out, key));
   } else if (n.type === 'object') {
     const cls = prop(n, 'class_name');
     if (cls?.type === 'string' && cls.value === '__keras_tensor__') {
@@ -140,9 +161,9 @@ function keras3Walk(src: JsonSource, n: Node, out: RawRef[]): void {
       if (!history || name?.type !== 'string' || nodeIndex === undefined || tensorIndex === undefined) {
         fail(src, history ?? n, 'malformed __keras_tensor__', 'config.keras_history = [layer_name, node_index, tensor_index]');
       }
-      out.push({ layer: name.value as string, nodeIndex, tensorIndex, at: history });
+      out.push({ layer: name.value as string, nodeIndex, tensorIndex, at: history, ...(key === undefined ? {} : { key }) });
     } else {
-      for (const [, v] of entries(n)) keras3Walk(src, v, out);
+      for (const [, v] of entries(n)) keras3Walk(src, v, out, key);
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * What every layer emitter shares: the LayerCode it returns, the shape helpers and the activations as Python.
  */
-import type { Shape } from '../../ir';
+import type { CallArgs, Shape } from '../../ir';
 import type { ConfigReader } from '../../layers/configValues';
 import { py } from './python';
 
@@ -20,7 +20,7 @@ export interface LayerCode {
   /** The submodule's constructor expression, for layers with weights or training state. */
   module?: string;
   /** The output as a Python expression of the submodule (`self.<attr>`) and the input variables. */
-  call(self: string, inputs: string[]): string;
+  call(self: string, inputs: string[], args?: CallArgs): string;
   /**
    * [Keras weight name, torch parameter or buffer name inside the submodule, layout, initializer source]. The
    * default source is the layer config's `<last part of the name, less '_kernel'>_initializer` (kernel_initializer,
@@ -36,6 +36,8 @@ export interface EmitContext {
   layer?: (className: string, config: Record<string, unknown>, inputs: (Shape | null)[], ctx: EmitContext) => LayerCode;
   /** Keras 3 files define hard_sigmoid as relu6(x + 3) / 6; Keras 2 and TF.js as clip(0.2 x + 0.5, 0, 1). */
   keras3: boolean;
+  /** The keywords and flags of the layer's first call, where the file gives them. */
+  call?: CallArgs;
 }
 
 export type Emitter = (c: ConfigReader, inputs: (Shape | null)[], ctx: EmitContext) => LayerCode;

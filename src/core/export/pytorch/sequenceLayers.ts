@@ -2,7 +2,10 @@
  * MultiHeadAttention, SimpleRNN / GRU / LSTM, Bidirectional and TimeDistributed as PyTorch (the modules of
  * src/python/keras_sequence.py). Weights keep Keras's names and shapes, so their layout is 'copy'.
  */
-import type { Shape } from '../../ir';
+import type { CallArgs, Shape } from '../../ir';
+import { attentionRoles, causalMask } from '../../layers/attention';
+import type { AttentionRole } from '../../layers/attention';
+import { ShapeError } from '../../layerSpec';
 import { ConfigReader } from '../../layers/configValues';
 import { activation, dim, single, UnsupportedLayer } from './emit';
 import type { EmitContext, Emitter, LayerCode, WeightEntry } from './emit';
@@ -16,9 +19,21 @@ const rate = (c: ConfigReader, key: string): number | undefined => {
 // ---------------------------------------------------------------------------------------------------------
 // MultiHeadAttention
 
-const multiHeadAttention: Emitter = (c, inputs) => {
-  if (inputs.length < 2 || inputs.length > 3) throw new UnsupportedLayer(`expected [query, value] or [query, value, key], got ${inputs.length} inputs`);
-  const [q, v, k] = [inputs[0], inputs[1], inputs[2] ?? inputs[1]];
+/** The roles of a call's inputs; a ShapeError (bad keywords) becomes the export's UnsupportedLayer. */
+function roles(count: number, call: CallArgs | undefined): AttentionRole[] {
+  try {
+    return attentionRoles(count, call);
+  } catch (e) {
+    if (e instanceof ShapeError) throw new UnsupportedLayer(e.message.replace(/^MultiHeadAttention: /, ''));
+    throw e;
+  }
+}
+
+const multiHeadAttention: Emitter = (c, inputs, ctx) => {
+  const first = roles(inputs.length, ctx.call);
+  const of = (r: AttentionRole): Shape | null | undefined => inputs[first.indexOf(r)];
+  const [q, v] = [of('query'), of('value')];
+  const k = of('key') ?? v;
   if (!q || !v || !k) throw new UnsupportedLayer('the shape of its query, key or value is unknown');
   const axes = c.raw('attention_axes');
   if (axes !== null && axes !== undefined) {
@@ -46,8 +61,13 @@ const multiHeadAttention: Emitter = (c, inputs) => {
     weights.push([`${keras}/kernel`, `${torch}_kernel`, 'copy', 'kernel_initializer']);
     if (bias) weights.push([`${keras}/bias`, `${torch}_bias`, 'copy', 'bias_initializer']);
   }
-  // Keras calls it (query, value, key); the topology keeps that order.
-  return { module, call: (self, xs) => `${self}(${xs.join(', ')})`, weights };
+  // Keras's call: query, value, key, the masks, use_causal_mask; each call passes what the file's call passes.
+  const call = (self: string, xs: string[], args?: CallArgs): string => {
+    const named = roles(xs.length, args).map((r, i) => `${r}=${xs[i]}`);
+    if (causalMask(args)) named.push('use_causal_mask=True');
+    return `${self}(${named.join(', ')})`;
+  };
+  return { module, call, weights };
 };
 
 // ---------------------------------------------------------------------------------------------------------
