@@ -97,4 +97,32 @@ describe('the graph of a PyTorch .py model in code-server', function () {
     await page.waitForTimeout(500);
     await shot('undone');
   });
+
+  it('an edit says the graph is of the measured text; a save measures and redraws; Apply to all switches every line', async () => {
+    await page.locator('.tab', { hasText: 'model.py' }).first().click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('# edited\n');
+    await frame.locator('.banner', { hasText: 'model.py changed since it was measured: the graph redraws after the next measurement' }).waitFor({ timeout: 20_000 });
+    assert.ok((await frame.locator('.node').count()) > 0, 'the last graph stays drawn under the message');
+    await shot('edited');
+    await page.keyboard.press('Control+S');
+    await frame.locator('.banner').waitFor({ state: 'hidden', timeout: 120_000 });
+    await page.locator('.tab.dirty', { hasText: 'model.py' }).waitFor({ state: 'detached', timeout: 20_000 });
+
+    await frame.locator('vscode-button[title^="Choose a variant for every residual"]').click();
+    const menu = frame.locator('.menu:not([hidden])');
+    await menu.waitFor({ timeout: 10_000 });
+    // Two lines, four instances: RW+LR r=16 is 4 × 2,050.
+    assert.match(norm(await menu.locator('.menu-row', { has: frame.locator('input[value="rw+lr"]') }).textContent()), /\+8,200 \(7\.55%\)/);
+    await menu.locator('.menu-row', { has: frame.locator('input[value="rw+lr"]') }).click();
+    await menu.locator('vscode-button', { hasText: /^Apply/ }).click();
+    await frame.locator('.summary .delta', { hasText: /LAuReL on 2: \+8,200/ }).waitFor({ timeout: 120_000 });
+    assert.equal(await frame.locator('.residual.switched').count(), 2, 'both residual edges of the open Block');
+    await page.waitForTimeout(500);
+    await shot('applied-all');
+    await frame.locator('.summary').click();
+    await page.keyboard.press('Control+Z');
+    await frame.locator('.summary .delta', { hasText: 'all residuals plain' }).waitFor({ timeout: 30_000 });
+    await page.locator('.tab.dirty', { hasText: 'model.py' }).waitFor({ state: 'detached', timeout: 20_000 });
+  });
 });
