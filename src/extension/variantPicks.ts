@@ -22,7 +22,7 @@ const DETAIL: Record<Variant, string> = {
   'rw+lr': 'RW and LR together: y = α·f(x) + β·(x + B·A·x)',
   'rw+pa': 'RW and PA together',
   'rw+lr+pa': 'RW, LR and PA together (per-look-back low-rank pairs, Eq. 6)',
-  gemma: 'The Gemma 3n form: (f(x) + x)/√2 + (n + RMSNorm(n·A·B))/√2, n = x/rms(x) standing in for Gemma\'s pre-norm',
+  gemma: 'The Gemma 3n form: (f(x) + x)/√2 + (n + RMSNorm(n·A·B))/√2, n = the branch\'s own pre-norm output where the block has one (as Gemma), else x/rms(x)',
 };
 
 /** Whether a choice's cost depends on the rank r, and on PA's look-back k. */

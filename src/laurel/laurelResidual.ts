@@ -57,9 +57,10 @@ const fmt = (s: Shape): string => `[${s.map((d) => d ?? 'null').join(', ')}]`;
  *   γ starts at ones: the BAW2501 port's choice (the paper gives no init); j = 0 is x_i itself, as in Eq. 4.
  * - Weights: A [D, r] per `lrInit`, B [r, D] zeros (so LR and low-rank PA start as their plain form), no
  *   biases; RW logits [2] zeros (α = β = 0.5) or θ [1] zero (α = β = 0.5); `fixed` has no weights.
- * - gemma: Gemma 3n's block (§7) adapted to a generic site. Gemma reads the low-rank map from the pre-norm
- *   n = RMSNorm_in(x) that attention also reads; a generic add has no such n (any pre-norm belongs to f), so
- *   a scale-free RMS normalisation of x takes its place: n = x/rms(x), y = (f(x) + x)/√2 + (n + RMSNorm(n A B))/√2,
+ * - gemma: Gemma 3n's block (§7). Gemma reads the low-rank map from the pre-norm n = RMSNorm_in(x) that
+ *   attention also reads: where the branch starts with its own norm (a pre-norm block) the plan wires that norm's
+ *   output in as a third input and it is n; elsewhere (post-norm blocks, conv nets) a scale-free RMS
+ *   normalisation of x takes its place: n = x/rms(x). y = (f(x) + x)/√2 + (n + RMSNorm(n A B))/√2,
  *   RMSNorm with learned scale w [D] (init ones, eps 1e-6). Using x itself for n (as before) put x in twice
  *   (coefficient √2 per site) and the residual stream's RMS grew from 0.62 to 15.1 over the prenorm mixer's 8
  *   sites at initialisation. B starts glorot-uniform, not zero (see `upInitializer`). Params 2rD + D.
@@ -86,9 +87,10 @@ export class LaurelResidual extends tf.layers.Layer {
     this.settings = resolveSettings(args as unknown as Record<string, unknown>);
   }
 
-  /** Inputs this variant takes: exactly 2, or 2 .. k+1 for PA. */
+  /** Inputs this variant takes: exactly 2, 2 .. k+1 for PA, 2 or 3 (with the pre-norm n) for the Gemma form. */
   private inputRange(): [number, number] {
-    return hasPa(this.settings.variant) ? [2, this.settings.k + 1] : [2, 2];
+    const v = this.settings.variant;
+    return hasPa(v) ? [2, this.settings.k + 1] : v === 'gemma' ? [2, 3] : [2, 2];
   }
 
   /** Validates the input shapes; returns them merged (a known dim fills a null one). */
@@ -97,7 +99,8 @@ export class LaurelResidual extends tf.layers.Layer {
     const shapes = isShapeList(inputShape) ? inputShape : [inputShape];
     const [lo, hi] = this.inputRange();
     if (shapes.length < lo || shapes.length > hi) {
-      const want = lo === hi ? `exactly ${lo} inputs (f(x), x)` : `${lo} to ${hi} inputs (f(x), x, then up to k-1 = ${hi - 2} previous activations)`;
+      const want =
+        lo === hi ? `exactly ${lo} inputs (f(x), x)` : variant === 'gemma' ? '2 or 3 inputs (f(x), x, then the pre-norm n)' : `${lo} to ${hi} inputs (f(x), x, then up to k-1 = ${hi - 2} previous activations)`;
       throw new LaurelValueError(`LaurelResidual '${this.name}' (${variant}) takes ${want}; got ${shapes.length}`);
     }
     if (bi >= shapes.length || si >= shapes.length) {
@@ -177,8 +180,9 @@ export class LaurelResidual extends tf.layers.Layer {
       const x = list[si] as tf.Tensor;
       if (v === 'plain') return tf.add(f, x);
       if (v === 'gemma') {
-        // n: the scale-free RMS normalisation of x, standing in for Gemma's pre-norm (see the class comment).
-        const n = rmsUnit(x);
+        // n: the branch's own pre-norm output when the site has one (a third input), else the scale-free RMS
+        // normalisation of x standing in for it (see the class comment).
+        const n = list.length === 3 ? (list.find((_, i) => i !== bi && i !== si) as tf.Tensor) : rmsUnit(x);
         const laurel = tf.add(n, rmsNorm(lowRank(n, this.read(this.lrDown), this.read(this.lrUp)), this.read(this.normScale)));
         return tf.mul(tf.add(tf.add(f, x), laurel), Math.SQRT1_2);
       }

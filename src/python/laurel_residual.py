@@ -103,7 +103,8 @@ class LaurelResidual(nn.Module):
     - plain: f + x.  rw: a f + b x.  lr: f + x + (x A) B.  rw+lr: a f + b (x + x A B).
     - pa: f + x + sum_j gamma_j h(x_{i-j}) (j = 0 is x itself).  rw+pa: a f + b (x + sum_j gamma_j h(x_{i-j})).
       h per pa_mode: identity, one shared pair (A, B), or a pair per j; rw+lr+pa (Eq. 6) always a pair per j.
-    - gemma (Gemma 3n's block on a generic site): (f + x) / sqrt2 + (n + RMSNorm(n A B)) / sqrt2, n = x / rms(x).
+    - gemma (Gemma 3n's block): (f + x) / sqrt2 + (n + RMSNorm(n A B)) / sqrt2, n = the pre-norm output given as a third
+      input (a pre-norm block's own norm, as Gemma reads it), else n = x / rms(x).
     - a, b: softmax of rw_logits [2] (zeros, so 0.5 each), sigmoid of rw_theta [1] (a = s, b = 1 - s), or fixed 1/sqrt2.
     Weights: lr_down / pa_down* A [D, r] (xavier or column-orthogonal), lr_up / pa_up* B [r, D] zeros (glorot
     for gemma: its RMSNorm would divide by sqrt(eps) at B = 0), gemma_norm_scale [D] ones, pa_gamma [terms] ones.
@@ -222,7 +223,10 @@ class LaurelResidual(nn.Module):
         if self.variant == "plain":
             return f + x
         if self.variant == "gemma":
-            n = x * torch.rsqrt(x.square().mean(-1, keepdim=True) + RMS_EPS)  # scale-free RMS norm: Gemma's pre-norm n
+            extra = [t for i, t in enumerate(inputs) if i not in (self.branch_index, self.shortcut_index)]
+            # n: the branch's own pre-norm output (a third input, wired where the block has one), else the
+            # scale-free RMS normalisation of x standing in for it.
+            n = extra[0] if extra else x * torch.rsqrt(x.square().mean(-1, keepdim=True) + RMS_EPS)
             laurel = n + rms_norm(low_rank(n, self.lr_down, self.lr_up), self.gemma_norm_scale)
             return (f + x + laurel) * math.sqrt(0.5)
         g = x

@@ -12,8 +12,7 @@ import type { ResidualSite } from '../analysis/residuals';
 import type { CallArgs, CallNode, Layer, ModelGraph, TensorRef } from '../ir';
 import { callId, layerByName, tensorKey } from '../ir';
 import { fromLayerConfig, LAUREL_CLASS, toFileConfig } from '../laurel/laurelConfig';
-import { previousActivations } from '../laurel/history';
-import { hasPa } from '../laurel/variants';
+import { extraInputs } from '../laurel/history';
 import type { VariantChoice } from '../laurel/variants';
 import type { OpenModel } from '../model';
 import { canonicalLayer } from '../read/canonicalConfig';
@@ -333,7 +332,7 @@ function mergeInputs(
   const branchIndex = bi < si ? 0 : 1;
   const choice = plan.choice;
   entry.config = laurelConfig(entry.name, choice, branchIndex, 1 - branchIndex, layer, e.trainable.get(entry.name)!);
-  if (!hasPa(choice.variant)) return refs;
-  const history = previousActivations(site, e.m.sites, g, choice.options.k - 1);
-  return [...refs, ...history.map((h) => resolve({ node: callId(h.layer, h.callIndex), index: h.index }))];
+  // PA's earlier activations, or the Gemma form's pre-norm n where the branch starts with its own norm.
+  const extra = extraInputs(site, e.m.sites, g, choice);
+  return [...refs, ...extra.map((h) => resolve({ node: callId(h.layer, h.callIndex), index: h.index }))];
 }

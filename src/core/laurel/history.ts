@@ -1,5 +1,7 @@
 import type { ResidualSite } from '../analysis/residuals';
 import type { CallNode, ModelGraph } from '../ir';
+import { hasPa } from './variants';
+import type { VariantChoice } from './variants';
 
 /** What the history needs of a site: where it sits and its shape. */
 export type HistorySite = Pick<ResidualSite, 'scope' | 'shape'>;
@@ -71,4 +73,57 @@ export function earlierSameShape<S extends HistorySite>(site: S, sites: readonly
 /** PA terms that exist at a site for look-back k: x_i itself and up to k−1 earlier activations (§8.3). */
 export function paTermsAt<S extends HistorySite>(site: S, sites: readonly S[], k: number): number {
   return Math.min(k, 1 + earlierCount(site, sites));
+}
+
+/** Normalisation layers a pre-norm block starts its branch with (Gemma's RMSNorm is Keras's LayerNormalization, rms_scaling included). */
+const NORMS = new Set(['LayerNormalization', 'BatchNormalization', 'GroupNormalization', 'UnitNormalization', 'RMSNormalization']);
+
+/**
+ * The Gemma form's n at a pre-norm site: the output of the normalisation layer that the branch starts with, reading
+ * the shortcut x itself (an identity site whose branch is norm → f). Gemma 3n reads its LAuReL block from that
+ * pre-norm (laurel-method §7); null where the branch has no norm of its own (post-norm blocks, projections).
+ */
+export function preNormOf(site: ResidualSite, graph: ModelGraph): { layer: string; callIndex: number; index: number } | null {
+  if (site.shortcutKind !== 'identity') return null;
+  for (const n of readersOf(graph).get(`${site.fork.node}\u0000${site.fork.index}`) ?? []) {
+    if (n.inputs.length !== 1 || !site.branchLayers.includes(n.layer)) continue;
+    const layer = layerIndex(graph).get(n.layer);
+    if (layer && NORMS.has(layer)) return { layer: n.layer, callIndex: n.callIndex, index: 0 };
+  }
+  return null;
+}
+
+/** Per graph, once: the calls reading each tensor, and each layer's class (every site's look-up is then local). */
+const readers = new WeakMap<ModelGraph, Map<string, CallNode[]>>();
+function readersOf(graph: ModelGraph): Map<string, CallNode[]> {
+  let m = readers.get(graph);
+  if (!m) {
+    m = new Map();
+    for (const n of graph.nodes) {
+      for (const t of n.inputs) {
+        const key = `${t.node}\u0000${t.index}`;
+        const list = m.get(key);
+        if (list) list.push(n);
+        else m.set(key, [n]);
+      }
+    }
+    readers.set(graph, m);
+  }
+  return m;
+}
+const classes = new WeakMap<ModelGraph, Map<string, string>>();
+function layerIndex(graph: ModelGraph): Map<string, string> {
+  let m = classes.get(graph);
+  if (!m) classes.set(graph, (m = new Map(graph.layers.map((l) => [l.name, l.className]))));
+  return m;
+}
+
+/** The inputs a LaurelResidual takes after f(x) and x: PA's earlier activations, the Gemma form's pre-norm n, or none. */
+export function extraInputs(site: ResidualSite, sites: ResidualSite[], graph: ModelGraph, choice: VariantChoice): { layer: string; callIndex: number; index: number }[] {
+  if (hasPa(choice.variant)) return previousActivations(site, sites, graph, choice.options.k - 1);
+  if (choice.variant === 'gemma') {
+    const n = preNormOf(site, graph);
+    return n ? [n] : [];
+  }
+  return [];
 }

@@ -4,8 +4,7 @@ import { ModelError } from '../errors';
 import type { CallNode, JsonPath, Layer, ModelDocument, ModelGraph } from '../ir';
 import { layerByName, nodeById } from '../ir';
 import { fromLayerConfig, LAUREL_CLASS, toFileConfig } from '../laurel/laurelConfig';
-import { previousActivations } from '../laurel/history';
-import { hasPa } from '../laurel/variants';
+import { extraInputs } from '../laurel/history';
 import type { VariantChoice } from '../laurel/variants';
 import { locate, nodeAt } from '../locate';
 
@@ -51,7 +50,7 @@ export function planEdits(doc: ModelDocument, sites: ResidualSite[], choices: Ma
     if (!configNode || configNode.type !== 'object') return fail('it has no config object');
     const laurelProp = configNode.children?.find((p) => p.children?.[0]?.value === 'laurel');
     const oldExtra = site.current.variant === 'plain' ? 0 : Math.max(0, call.inputs.length - 2);
-    const history = hasPa(choice.variant) ? previousActivations(site, sites, graph, choice.options.k - 1) : [];
+    const history = extraInputs(site, sites, graph, choice);
 
     if (choice.variant === 'plain') {
       const replaces = fromLayerConfig(layer.config).replaces;
