@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { webviewHtml } from './webviewHtml';
-import { validateTrainingMessage } from './trainingView';
-import type { TrainingHistory, TrainingHostToWebview, TrainingWebviewToHost } from './trainingView';
+import { validateTrainingMessage } from '../protocol/trainingPanel';
+import type { TrainingHistory, TrainingHostToWebview, TrainingWebviewToHost } from '../protocol/trainingPanel';
 
 /**
  * What the training panel needs from the sessions: the history (kept in the host, so a hidden and shown

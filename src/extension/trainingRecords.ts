@@ -4,7 +4,7 @@
  */
 import type { ComparisonRecord, RunRecord } from '../protocol/runRecords';
 import type { BackendChoice } from '../protocol/backends';
-import type { BackendView, EpochView, JobView, RunSummaryView, RunView } from './trainingView';
+import type { BackendView, EpochView, JobView, RunSummaryView, RunView } from '../protocol/trainingPanel';
 
 export function runSummaryView(r: RunRecord): RunSummaryView {
   return {

@@ -24,8 +24,9 @@ import { readBackend, readDatasetSetting, readEngineSettings, readOutputSettings
 import { modelOutputs } from '../trainer/trainingGraph';
 import { TrainingPanel } from './trainingPanel';
 import { backendFromLog, backendView, dataFromLog, jobFromRecords, mismatchOffers, parseRunFile, runSummaryView, sideBySide } from './trainingRecords';
-import { compactHistory, reduceTraining, restoreHistory } from './trainingView';
-import type { TrainingEvent, TrainingHistory } from './trainingView';
+import { compactHistory, reduceTraining, restoreHistory } from './trainingHistory';
+import type { TrainingEvent } from './trainingHistory';
+import type { TrainingHistory } from '../protocol/trainingPanel';
 import { variantPicks } from './variantPicks';
 
 /** workspaceState key of the panel's history. */

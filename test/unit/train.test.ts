@@ -16,7 +16,8 @@ import { seedScope } from '../../src/trainer/seed';
 import { CURVE_POINTS } from '../../src/trainer/run';
 import { trainRun } from '../../src/trainer/train';
 import { jobFromRecords, parseRunFile, runSummaryView } from '../../src/extension/trainingRecords';
-import { alignCurves, tableRows, tableText } from '../../src/extension/trainingView';
+import { tableRows, tableText } from '../../src/report/trainingTable';
+import { alignCurves } from '../../webview/training/curves';
 import type { BatchEndEvent } from '../../src/protocol/trainerProtocol';
 import type { RunSpec, TrainData } from '../../src/trainer/run';
 

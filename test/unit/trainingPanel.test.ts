@@ -4,8 +4,12 @@ import type { BackendChoice } from '../../src/protocol/backends';
 import { datasetPicks, idxLabelsFor, npyLabelsFor, specForFile, withLimit } from '../../src/extension/datasetPicks';
 import { readDatasetSetting, readTrainingSettings, TRAINING_DEFAULTS } from '../../src/extension/settings';
 import { backendFromLog, backendView, dataFromLog, mismatchOffers, parseRunFile, RunFileError, runSummaryView, sideBySide } from '../../src/extension/trainingRecords';
-import { alignCurves, compactHistory, emptyHistory, MAX_JOBS, MAX_POINTS, reduceTraining, restoreHistory, SAVED_POINTS, tableRows, tableText, validateHostMessage, validateTrainingMessage } from '../../src/extension/trainingView';
-import type { RunSummaryView, TrainingEvent, TrainingHistory } from '../../src/extension/trainingView';
+import { compactHistory, emptyHistory, MAX_JOBS, MAX_POINTS, reduceTraining, restoreHistory, SAVED_POINTS } from '../../src/extension/trainingHistory';
+import type { TrainingEvent } from '../../src/extension/trainingHistory';
+import { validateHostMessage, validateTrainingMessage } from '../../src/protocol/trainingPanel';
+import type { RunSummaryView, TrainingHistory } from '../../src/protocol/trainingPanel';
+import { tableRows, tableText } from '../../src/report/trainingTable';
+import { alignCurves } from '../../webview/training/curves';
 
 const config = { epochs: 1, batchSize: 32, learningRate: 1e-3 };
 const start = (id: number, runs: string[] = [], kind: 'train' | 'compare' = 'compare'): TrainingEvent => ({

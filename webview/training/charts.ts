@@ -1,8 +1,9 @@
 // Loss and accuracy curves with uPlot: one colour per run (the theme's --vscode-charts-* colours),
 // validation dashed in the same colour. A chart is rebuilt only when its series change; else setData.
 import uPlot from 'uplot';
-import { alignCurves } from '../../src/extension/trainingView';
-import type { JobView, Metric } from '../../src/extension/trainingView';
+import type { JobView } from '../../src/protocol/trainingPanel';
+import { alignCurves } from './curves';
+import type { Metric } from './curves';
 
 const PALETTE = ['blue', 'orange', 'green', 'red', 'purple', 'yellow'];
 

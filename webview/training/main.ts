@@ -3,8 +3,9 @@
 // go in through textContent only.
 import { provideVSCodeDesignSystem, vsCodeButton } from '@vscode/webview-ui-toolkit';
 import 'uplot/dist/uPlot.min.css';
-import { isRunning, tableText, validateHostMessage } from '../../src/extension/trainingView';
-import type { JobView, TrainingHistory, TrainingWebviewToHost } from '../../src/extension/trainingView';
+import { isRunning, validateHostMessage } from '../../src/protocol/trainingPanel';
+import type { JobView, TrainingHistory, TrainingWebviewToHost } from '../../src/protocol/trainingPanel';
+import { tableText } from '../../src/report/trainingTable';
 import { Chart, runColour } from './charts';
 
 provideVSCodeDesignSystem().register(vsCodeButton());

@@ -1,0 +1,95 @@
+// The training panel's comparison table: one row per run with its figures and its ratios to the first run,
+// as text cells. Shared by the panel's webview and the host.
+import type { JobView, RunState, RunSummaryView } from '../protocol/trainingPanel';
+import { percent as percentText, thousands } from './figures';
+
+const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
+  a !== null && a !== undefined && b !== null && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : null;
+
+export interface TableRow {
+  run: string;
+  state: RunState;
+  params: number | null;
+  added: number | null;
+  addedPercent: number | null;
+  finalLoss: number | null;
+  bestLoss: number | null;
+  finalAcc: number | null;
+  bestAcc: number | null;
+  stepMs: number | null;
+  samplesPerSec: number | null;
+  peakBytes: number | null;
+  /** To the first run of the job (the baseline); null where a figure is missing, and for the baseline itself. */
+  ratios: { params: number | null; stepMs: number | null; samplesPerSec: number | null; peakBytes: number | null; finalLoss: number | null };
+}
+
+/**
+ * One row per run of the job, finished or not (unfinished runs have null figures). Ratios are to the first
+ * run, as the trainer's comparison computes them; the baseline row has none (1 by definition).
+ */
+export function tableRows(job: JobView): TableRow[] {
+  const base = job.runs[0]?.summary;
+  return job.runs.map((r, i) => {
+    const s = r.summary;
+    const rel = (f: (x: RunSummaryView) => number | null): number | null => (i === 0 || !s || !base ? null : ratio(f(s), f(base)));
+    return {
+      run: r.name,
+      state: r.state,
+      params: s?.params ?? null,
+      added: s?.added ?? null,
+      addedPercent: s?.addedPercent ?? null,
+      finalLoss: s?.final.loss ?? null,
+      bestLoss: s?.best.loss ?? null,
+      finalAcc: s?.final.acc ?? null,
+      bestAcc: s?.best.acc ?? null,
+      stepMs: s?.stepMs ?? null,
+      samplesPerSec: s?.samplesPerSec ?? null,
+      peakBytes: s?.peakBytes ?? null,
+      ratios: {
+        params: rel((x) => x.params),
+        stepMs: rel((x) => x.stepMs),
+        samplesPerSec: rel((x) => x.samplesPerSec),
+        peakBytes: rel((x) => x.peakBytes),
+        finalLoss: rel((x) => x.final.loss),
+      },
+    };
+  });
+}
+
+export const fmtNumber = (v: number | null, digits: number): string => (v === null ? '–' : Number.isFinite(v) ? v.toFixed(digits) : String(v));
+export const fmtCount = (v: number | null): string => (v === null ? '–' : v.toLocaleString('en-US'));
+export const fmtRatio = (v: number | null): string => (v === null ? '–' : `${v.toFixed(2)}×`);
+export const fmtMiB = (bytes: number | null): string => (bytes === null ? '–' : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
+export const fmtAdded = (added: number | null, percent: number | null): string =>
+  added === null ? '–' : added === 0 ? '0' : `${added > 0 ? '+' : ''}${thousands(added)} (${percentText(percent)})`;
+
+/** The table as the webview shows it: header and text cells. A single run has no ratio columns (no baseline). */
+export function tableText(job: JobView): { header: string[]; rows: string[][] } {
+  const full = tableTextAll(job);
+  if (job.runs.length > 1) return full;
+  const keep = (_: string, i: number): boolean => i < 10 || i === full.header.length - 1;
+  return { header: full.header.filter(keep), rows: full.rows.map((r) => r.filter(keep)) };
+}
+
+function tableTextAll(job: JobView): { header: string[]; rows: string[][] } {
+  const header = ['run', 'params', 'added', 'final loss', 'best loss', 'final acc', 'best acc', 'ms/step', 'samples/s', 'peak memory', 'params ×', 'step ×', 'samples/s ×', 'memory ×', 'loss ×', 'status'];
+  const rows = tableRows(job).map((r) => [
+    r.run,
+    fmtCount(r.params),
+    fmtAdded(r.added, r.addedPercent),
+    fmtNumber(r.finalLoss, 4),
+    fmtNumber(r.bestLoss, 4),
+    fmtNumber(r.finalAcc, 3),
+    fmtNumber(r.bestAcc, 3),
+    fmtNumber(r.stepMs, 1),
+    fmtNumber(r.samplesPerSec, 1),
+    fmtMiB(r.peakBytes),
+    fmtRatio(r.ratios.params),
+    fmtRatio(r.ratios.stepMs),
+    fmtRatio(r.ratios.samplesPerSec),
+    fmtRatio(r.ratios.peakBytes),
+    fmtRatio(r.ratios.finalLoss),
+    r.state,
+  ]);
+  return { header, rows };
+}
