@@ -20,12 +20,12 @@ export function formatCount(n: number | null): string {
  * with the terms that exist there; sites of unknown width add nothing here, the menu says so), written as
  * the lenses write it.
  */
-export function menuDeltaText(sites: readonly Pick<GraphSite, 'width' | 'paTerms' | 'widths' | 'readonly'>[], choice: VariantChoice, base: number): string {
+export function menuDeltaText(sites: readonly Pick<GraphSite, 'width' | 'paTerms' | 'widths' | 'paTermsList' | 'readonly'>[], choice: VariantChoice, base: number): string {
   if (choice.variant === 'plain') return '+0';
   const added = sites.reduce((n, s) => {
     if (s.readonly !== undefined) return n; // not switched by Apply
     // A .py line: every instance at its width, the rank as written (its LaurelResidual does not cap it).
-    if (s.widths) return s.widths.reduce((a, w) => a + instanceCost(choice, w).params, n);
+    if (s.widths) return s.widths.reduce((a, w, i) => a + instanceCost(choice, w, s.paTermsList?.[i] ?? choice.options.k).params, n);
     return n + (s.width === null ? 0 : instanceCost(capRank(choice, s.width), s.width, s.paTerms ?? choice.options.k).params);
   }, 0);
   return deltaText(added, base);

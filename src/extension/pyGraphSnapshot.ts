@@ -4,9 +4,11 @@
  * functional op between them, an edge per tensor (its shape), the nn.Module calls as nested groups, and the
  * residual lines as sites whose shortcut edges (one per instance) switch together, as the source edit does.
  */
-import { instanceCost, VARIANTS, variantLabel } from '../core/laurel/variants';
-import type { VariantOptions } from '../core/laurel/variants';
-import type { OpenPyModel } from '../core/pysource/pyModel';
+import { paTermsOf } from '../core/laurel/planCost';
+import { VARIANTS, variantLabel } from '../core/laurel/variants';
+import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
+import { costSites, pyCost } from '../core/pysource/pyModel';
+import type { OpenPyModel, PyModelView } from '../core/pysource/pyModel';
 import { LineIndex } from '../core/pysource/pyStatic';
 import type { PyTrace, TraceCall } from '../core/pysource/pyTrace';
 import type { GraphEdge, GraphNode, GraphSite, GraphSnapshot } from '../protocol/webviewProtocol';
@@ -38,19 +40,23 @@ interface Built {
 
 /** The graph of a measured model; `options` are what a switch applies besides the menu's rank and k. */
 export function pyGraphSnapshot(m: OpenPyModel, options: VariantOptions): GraphSnapshot {
-  const t = m.trace;
-  if (!t) throw new Error(`${baseName(m.fileName)} is not measured: its graph is drawn from one forward pass`);
+  // The first measured model of the file (the one training uses); its own residual lines and prices.
+  const view = m.views[0];
+  if (!view) throw new Error(`${baseName(m.fileName)} is not measured: its graph is drawn from one forward pass`);
+  const t = view.trace;
   const built = buildGraph(m, t);
   const { nodes, edges, owner, inputEdges } = built;
   const byId = new Map(nodes.map((n) => [n.id, n]));
 
-  const laurelNow = m.sites.reduce((s, x) => s + x.widths.reduce((a, w) => a + instanceCost(x.current, w).params, 0), 0);
-  const base = t.params.total - laurelNow;
+  const now = pyCost(m, new Map(), view);
+  const base = now.baseParams;
   const pct = (n: number): number => (base > 0 ? (n / base) * 100 : 0);
+  /** What switching this line alone to `choice` adds (every instance; PA with the history it would have). */
+  const lineParams = (id: string, choice: VariantChoice): number => pyCost(m, new Map([[id, choice]]), view).sites.reduce((n, x) => (x.site === id ? n + x.params : n), 0);
+  const paAny: VariantChoice = { variant: 'pa', options: { ...options, k: Number.MAX_SAFE_INTEGER } };
   const edgeById = new Map(edges.map((e) => [e.id, e]));
   const sites: GraphSite[] = [];
-  for (const s of m.sites) {
-    if (!s.measured) continue;
+  for (const s of view.sites) {
     const instances = s.id.includes('.') ? [] : t.adds.filter((a) => a.residual && a.line === s.line);
     let first: { node: string; edge: string } | undefined;
     for (const a of instances) {
@@ -72,11 +78,12 @@ export function pyGraphSnapshot(m: OpenPyModel, options: VariantOptions): GraphS
       kind: kinds.length === 1 && kinds[0] === 'identity' ? 'identity' : 'projection',
       current: { variant: s.current.variant, rank: s.current.options.rank, k: s.current.options.k, label: variantLabel(s.current) },
       deltas: VARIANTS.map((variant) => {
-        const params = s.widths.reduce((n, w) => n + instanceCost({ variant, options }, w).params, 0);
+        const params = variant === 'plain' ? 0 : lineParams(s.id, { variant, options });
         return { variant, label: variantLabel({ variant, options }), params, percent: pct(params) };
       }),
       branchNodes: [],
       widths: [...s.widths],
+      paTermsList: paTermsPerInstance(view, s.id, paAny),
       line: s.line,
     };
     if (kinds.length > 1) site.kindText = kinds.join('+');
@@ -95,10 +102,16 @@ export function pyGraphSnapshot(m: OpenPyModel, options: VariantOptions): GraphS
     edges,
     sites,
     options: { ...options },
-    planDelta: { baseParams: base, addedParams: laurelNow, percent: pct(laurelNow), switched: m.sites.filter((s) => s.current.variant !== 'plain').length },
+    planDelta: { baseParams: base, addedParams: now.addedParams, percent: now.percent, switched: view.sites.filter((s) => s.current.variant !== 'plain').length },
     problems: [],
     origin: 'trace',
   };
+}
+
+/** PA terms each instance of line `id` could have at any k when that line alone is switched (its history), in pass order. */
+function paTermsPerInstance(view: PyModelView, id: string, choice: VariantChoice): number[] {
+  const all = costSites(view, new Map([[id, choice]]));
+  return all.filter((c) => c.id === id).map((c) => paTermsOf(c, all, choice));
 }
 
 function buildGraph(m: OpenPyModel, t: PyTrace): Built {

@@ -92,6 +92,8 @@ export interface GraphSite {
    * the other instances' shortcut edges carry this site's id too.
    */
   widths?: number[];
+  /** A .py residual line: per instance, the PA terms it can have at any k (PA there prices min(k, this)). */
+  paTermsList?: number[];
   /** A .py residual line's number. */
   line?: number;
   /** When the instances' shortcuts differ in kind: 'identity+projection'. */

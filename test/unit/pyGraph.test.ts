@@ -10,6 +10,8 @@ import { planPy } from '../../src/core/pysource/pyPlan';
 import { FIRST_PAINT_BOXES, pyGraphSnapshot, unmeasuredText } from '../../src/extension/pyGraphSnapshot';
 import type { GraphSnapshot } from '../../src/protocol/webviewProtocol';
 import { traceSource } from '../../src/trainer/pySourceTrace';
+import { deltaText } from '../../src/report/figures';
+import { menuDeltaText } from '../../webview/format';
 import { foldedGroups, foldGroups, visibleBox } from '../../webview/groupFold';
 import { pytorchFixture } from './fixturePath';
 
@@ -47,6 +49,16 @@ const residualEdges = (g: GraphSnapshot): Record<string, number> => {
   return out;
 };
 
+/** The menu's live price of each variant on each site (webview code) is the host's exact price (core pyCost, PA history included). */
+function menuAgrees(g: GraphSnapshot): void {
+  for (const s of g.sites) {
+    for (const d of s.deltas) {
+      const host = d.variant === 'plain' ? '+0' : deltaText(d.params!, g.planDelta.baseParams);
+      assert.equal(menuDeltaText([s], { variant: d.variant, options: g.options }, g.planDelta.baseParams), host, `${s.id} ${d.variant}`);
+    }
+  }
+}
+
 const visibleCount = (g: GraphSnapshot): number => foldGroups(g, foldedGroups(g, new Set())).nodes.length;
 
 describe('the graph of a .py model from its trace', function () {
@@ -83,6 +95,7 @@ describe('the graph of a .py model from its trace', function () {
     assert.equal(site.deltas.find((d) => d.variant === 'rw+lr')!.params, 4_100);
     assert.equal(site.merge, 'L104: x = x + self.attn(self.ln_1(x))');
     assert.equal(site.readonly, undefined);
+    menuAgrees(g);
     // split's three outputs are one box; the LayerNorm class of the file is a leaf box.
     assert.equal(g.nodes.filter((n) => n.layer === 'split' && n.parent === 'm:transformer.h.0.attn').length, 1);
     assert.equal(g.edges.filter((e) => e.from === 'op:transformer.h.0.attn:split:56').length, 3);
@@ -159,6 +172,7 @@ describe('the graph of a .py model from its trace', function () {
     const site = g.sites.find((s) => s.id === 'L37')!;
     assert.deepEqual(site.widths, [64, 64, 128, 128, 256, 256, 512, 512]);
     assert.equal(site.kindText, 'identity+projection');
+    menuAgrees(g);
     assert.equal(site.deltas.find((d) => d.variant === 'rw')!.params, 16);
     assert.equal(site.deltas.find((d) => d.variant === 'lr')!.params, [64, 64, 128, 128, 256, 256, 512, 512].reduce((s, w) => s + instanceCost({ variant: 'lr', options: DEFAULT_OPTIONS }, w).params, 0));
     // Empty shortcut Sequentials pass the tensor through (no box); projection shortcuts are groups of conv + bn.
