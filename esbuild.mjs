@@ -1,7 +1,7 @@
 // One build script for every bundle: the CLI, the extension host, the trainer, the webview, and (with
 // --tests) the mocha suites. Type checking is separate (`npm run typecheck`).
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = new Set(process.argv.slice(2));
@@ -34,6 +34,15 @@ function walk(dir, out = []) {
   return out;
 }
 
+// The webview starts ELK's worker from a blob: URL made of elkjs's worker script, bundled as text.
+const elkWorkerSource = {
+  name: 'elk-worker-source',
+  setup(build) {
+    build.onResolve({ filter: /^elk-worker-source$/ }, () => ({ path: join(process.cwd(), 'node_modules/elkjs/lib/elk-worker.min.js'), namespace: 'elk-worker-source' }));
+    build.onLoad({ filter: /.*/, namespace: 'elk-worker-source' }, (args) => ({ contents: readFileSync(args.path, 'utf8'), loader: 'text' }));
+  },
+};
+
 const configs = [];
 const entry = (src, outfile, extra = {}) => existsSync(src) && configs.push({ ...node, entryPoints: [src], outfile, ...extra });
 entry('src/cli/main.ts', 'dist/cli.js');
@@ -42,7 +51,7 @@ entry('src/extension/analysisWorker.ts', 'dist/analysisWorker.js');
 entry('src/trainer/main.ts', 'dist/trainer.js');
 entry('bench/main.ts', 'dist/bench.js');
 entry('bench/openChild.ts', 'dist/benchOpen.js');
-entry('webview/main.ts', 'dist/webview/main.js', { platform: 'browser', format: 'iife', target: 'es2022', external: [] });
+entry('webview/main.ts', 'dist/webview/main.js', { platform: 'browser', format: 'iife', target: 'es2022', external: [], plugins: [elkWorkerSource] });
 // The training panel; its uPlot CSS import becomes dist/webview/training.css.
 entry('webview/training/main.ts', 'dist/webview/training.js', { platform: 'browser', format: 'iife', target: 'es2022', external: [] });
 if (args.has('--tests')) {

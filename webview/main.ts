@@ -1,7 +1,6 @@
 // The graph view: receives snapshots from the host, lays them out with ELK (here, in the webview, so the
 // extension host's single thread never blocks on layout), draws SVG, and sends back what the user applies.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeTextField } from '@vscode/webview-ui-toolkit';
-import ELK from 'elkjs/lib/elk.bundled.js';
 import type { GraphSite, GraphSnapshot, HostToWebview } from '../src/protocol/webviewProtocol';
 import { collapseBlocks, COLLAPSED_PREFIX } from './collapse';
 import { foldedGroups, foldGroups, visibleBox } from './groupFold';
@@ -9,7 +8,8 @@ import { serializeSvg, svgToPng } from './exportImage';
 import { deltaText } from '../src/report/figures';
 import { formatCount } from './format';
 import { layoutGraph } from './layout';
-import type { Box, ElkLike, GraphLayout, Measure } from './layout';
+import type { Box, GraphLayout, Measure } from './layout';
+import { LayoutCancelled, WorkerElk } from './elkWorker';
 import { VariantMenu } from './menu';
 import { PropertiesPanel } from './properties';
 import { renderGraph, svgEl } from './render';
@@ -21,7 +21,11 @@ import { Viewport } from './viewport';
 // Only the toolkit components used here.
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeTextField());
 
-const elk: ElkLike = new ELK();
+const elk = new WorkerElk();
+/** Above this many boxes a model opens with its residual blocks collapsed (until the user expands them). */
+const AUTO_COLLAPSE = 800;
+/** Above this many boxes (after collapsing) the view asks before laying out: ELK takes tens of seconds there. */
+const MAX_BOXES = 4000;
 
 interface Current {
   /** What is drawn: the snapshot, with blocks folded when collapse is on. */
@@ -35,7 +39,9 @@ interface Current {
 
 let current: Current | undefined;
 let state: ViewState = loadState();
-let collapsed = state.collapsed ?? false;
+/** Collapse blocks: the user's choice, or undefined for the default (collapsed when the model is large). */
+let collapsed: boolean | undefined = state.collapsed;
+const isCollapsed = (source: GraphSnapshot): boolean => collapsed ?? source.nodes.length > AUTO_COLLAPSE;
 let edgeShapes = state.edgeShapes ?? false;
 /** Blocks unfolded one by one (double-click) while collapse is on. */
 const expanded = new Set<string>();
@@ -87,7 +93,7 @@ const applySel = button('Apply to selection', 'Choose a variant for the selected
 const applyAll = button('Apply to all', 'Choose a variant for every residual edge', () => current && openMenuFor(current.graph.sites.map((s) => s.id)), 'primary');
 const collapseBtn = button('Collapse blocks', 'Fold each residual block\'s branch into one box (double-click a folded box to open it)', () => {
   if (current?.source.origin === 'trace') return foldAll(current.source);
-  collapsed = !collapsed;
+  collapsed = !(current ? isCollapsed(current.source) : collapsed);
   expanded.clear();
   state = { ...state, collapsed };
   persist();
@@ -212,9 +218,9 @@ function highlightLine(reveal: boolean): void {
   if (reveal && first) viewport.reveal(first);
 }
 
-async function show(source: GraphSnapshot, resource: string, refit = false): Promise<void> {
+async function show(source: GraphSnapshot, resource: string, refit = false, force = false): Promise<void> {
   const seq = ++renderSeq;
-  status.textContent = 'Laying out…';
+  const collapsedNow = isCollapsed(source);
   const trace = source.origin === 'trace';
   const folded = trace ? foldedGroups(source, foldToggles) : new Set<string>();
   if (trace) {
@@ -222,12 +228,27 @@ async function show(source: GraphSnapshot, resource: string, refit = false): Pro
     collapseBtn.textContent = folded.size < groups ? 'Fold all' : 'Unfold all';
     collapseBtn.title = 'Fold every module call into one box, or unfold them all (double-click a box to fold or unfold one)';
     collapseBtn.toggleAttribute('disabled', groups === 0);
-  } else collapseBtn.textContent = collapsed ? 'Expand blocks' : 'Collapse blocks';
+  } else collapseBtn.textContent = collapsedNow ? 'Expand blocks' : 'Collapse blocks';
   shapesBtn.setAttribute('aria-pressed', String(edgeShapes));
   shapesBtn.setAttribute('appearance', edgeShapes ? 'primary' : 'secondary');
-  const graph = trace ? foldGroups(source, folded) : collapsed ? collapseBlocks(source, expanded) : source;
+  const graph = trace ? foldGroups(source, folded) : collapsedNow ? collapseBlocks(source, expanded) : source;
+  if (graph.nodes.length > MAX_BOXES && !force) return askLargeLayout(graph.nodes.length, source, resource);
   const t0 = performance.now();
-  const layout = await layoutGraph(elk, graph, measure, { edgeShapes });
+  const progress = (): void => void (status.textContent = `Laying out ${graph.nodes.length.toLocaleString('en-US')} boxes… ${Math.round((performance.now() - t0) / 1000)} s`);
+  progress();
+  const ticker = setInterval(progress, 1000);
+  let layout: GraphLayout;
+  try {
+    layout = await layoutGraph(elk, graph, measure, { edgeShapes });
+  } catch (e) {
+    if (e instanceof LayoutCancelled || seq !== renderSeq) return; // a newer snapshot replaced this one
+    banner.textContent = `The graph could not be laid out: ${e instanceof Error ? e.message : String(e)}`;
+    banner.hidden = false;
+    status.textContent = '';
+    return;
+  } finally {
+    clearInterval(ticker);
+  }
   if (seq !== renderSeq) return; // a newer snapshot arrived meanwhile
   const layoutMs = performance.now() - t0;
   const first = !current;
@@ -248,6 +269,20 @@ async function show(source: GraphSnapshot, resource: string, refit = false): Pro
   persist();
   status.textContent = `${graph.nodes.length} boxes laid out in ${Math.round(layoutMs)} ms`;
   document.body.dataset.layoutMs = String(Math.round(layoutMs)); // read by the preview harness
+}
+
+/** Too many boxes to lay out without asking: say so, with the way to fewer boxes and a button to go on. */
+function askLargeLayout(boxes: number, source: GraphSnapshot, resource: string): void {
+  banner.replaceChildren();
+  const text = document.createElement('span');
+  const fold = source.origin === 'trace' ? 'Fold all' : 'Collapse blocks';
+  text.textContent = `${boxes.toLocaleString('en-US')} boxes: laying them all out takes ELK tens of seconds (${fold} shows fewer). `;
+  const go = document.createElement('vscode-button');
+  go.textContent = 'Lay out anyway';
+  go.addEventListener('click', () => void show(source, resource, true, true));
+  banner.append(text, go);
+  banner.hidden = false;
+  status.textContent = '';
 }
 
 /** The whole graph when it is readable that way, else its top at a readable zoom. */

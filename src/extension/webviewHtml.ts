@@ -17,6 +17,8 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, p
     `img-src ${webview.cspSource} data:`,
     `font-src ${webview.cspSource}`,
     "connect-src 'none'",
+    // The graph view lays out in a Web Worker started from a blob: URL (webview/elkWorker.ts).
+    'worker-src blob:',
   ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
