@@ -21,6 +21,7 @@ import { formatEdits } from './summaryText';
 import type { SummaryView } from './summaryView';
 import { TextPositions } from './textPositions';
 import type { TrainingSessions } from './trainingSession';
+import { aboutFile } from './fileMessages';
 import { checkPositiveInt, usesK, usesRank, variantPicks } from './variantPicks';
 
 function targetUri(arg: unknown): vscode.Uri | undefined {
@@ -93,7 +94,7 @@ async function exportCommand(controller: ModelController, uri: vscode.Uri): Prom
   try {
     out = exportText(m, picked.target, new Map());
   } catch (e) {
-    return void vscode.window.showErrorMessage(`LAuReL: cannot export ${controller.label(uri)}: ${e instanceof Error ? e.message : String(e)}`);
+    return void vscode.window.showErrorMessage(`LAuReL: cannot export ${aboutFile(controller.label(uri), e instanceof Error ? e.message : String(e))}`);
   }
   try {
     if (target.scheme === 'file') writeFileAtomic(target.fsPath, out.text);

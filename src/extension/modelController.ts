@@ -19,6 +19,7 @@ import { readDefaultVariant, readVariantOptions } from './settings';
 import { unknownLayerProblems, type UnknownLayerProblem } from './unknownLayers';
 import { errorPosition, TextPositions } from './textPositions';
 import { join } from 'node:path';
+import { aboutFile } from './fileMessages';
 import { LensEngine } from './lensEngine';
 import { lensError, type LensError, type LensResult } from './lensJob';
 
@@ -284,7 +285,7 @@ export class ModelController implements vscode.Disposable {
   async require(uri: vscode.Uri): Promise<OpenModel | undefined> {
     const state = await this.fromUri(uri);
     if (state.ok) return state.model;
-    void vscode.window.showErrorMessage(`LAuReL: ${this.label(uri)} cannot be read, so it is left as it is: ${state.error.message}`);
+    void vscode.window.showErrorMessage(`LAuReL: cannot read ${aboutFile(this.label(uri), state.error.message)}; nothing was changed`);
     return undefined;
   }
 

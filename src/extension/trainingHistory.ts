@@ -35,6 +35,8 @@ export interface EpochPoint {
   valLoss?: number;
   valAcc?: number;
   samplesPerSec: number;
+  trainSamples?: number;
+  valSamples?: number;
 }
 
 export type TrainingEvent =
@@ -129,7 +131,9 @@ export function reduceTraining(h: TrainingHistory, ev: TrainingEvent): TrainingH
         if (isFinished(j.state)) return j;
         const { runs, index } = runFor(j, ev.e.run);
         runs[index] = ev.type === 'batch' ? withBatch(runs[index]!, ev.e) : withEpoch(runs[index]!, ev.e);
-        return { ...j, runs };
+        const e = ev.e as Partial<EpochPoint>;
+        const samples = e.trainSamples !== undefined && e.valSamples !== undefined ? { train: e.trainSamples, val: e.valSamples } : j.samples;
+        return { ...j, runs, ...(samples ? { samples } : {}) };
       });
     case 'runDone':
       return updateJob(h, ev.jobId, (j) => {

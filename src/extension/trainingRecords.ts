@@ -187,6 +187,7 @@ export function jobFromRecords(id: number, records: RunRecord[], opts: { title?:
     state: 'completed',
     backend: backendView(first.backend, first.engine),
     ...(adaptations.length ? { dataNote: `${data.join(', ')}; adapted: ${adaptations.join(', ')}` } : {}),
+    samples: { train: first.dataset.trainSamples, val: first.dataset.valSamples },
     ...(opts.outDir ? { outDir: opts.outDir } : {}),
     runs: records.map((r) => runView(r, label(r))),
   };

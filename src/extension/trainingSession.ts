@@ -23,6 +23,7 @@ import { costWith, currentCost } from './modelFacts';
 import { readBackend, readDatasetSetting, readEngineSettings, readOutputSettings, readTrainingSettings } from './settings';
 import { modelOutputs } from '../trainer/trainingGraph';
 import { TrainingPanel } from './trainingPanel';
+import { withFileLabel } from './fileMessages';
 import { backendFromLog, backendView, dataFromLog, jobFromRecords, mismatchOffers, parseRunFile, runSummaryView, sideBySide } from './trainingRecords';
 import { compactHistory, reduceTraining, restoreHistory } from './trainingHistory';
 import type { TrainingEvent } from './trainingHistory';
@@ -371,7 +372,7 @@ export class TrainingSessions implements vscode.Disposable {
       mkdirSync(outDir, { recursive: true });
       client = new TrainerClient({ script: vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'trainer.js').fsPath, backend: readBackend((k) => c.get(k)) });
     } catch (e) {
-      return this.failed(jobId, e);
+      return this.failed(jobId, e, uri);
     }
     this.client = client;
     this.jobId = jobId;
@@ -426,7 +427,7 @@ export class TrainingSessions implements vscode.Disposable {
       });
       this.dispatch({ type: 'jobDone', jobId, at: new Date().toISOString(), cancelled, ...(declined ? { message: declined } : {}) });
     } catch (e) {
-      this.failed(jobId, e);
+      this.failed(jobId, e, uri);
     } finally {
       this.client = undefined;
       this.jobId = undefined;
@@ -436,8 +437,9 @@ export class TrainingSessions implements vscode.Disposable {
   }
 
   /** A failed job (bad data, a crash of the trainer): shown in the panel and as an error; the editor goes on. */
-  private failed(jobId: number, e: unknown): void {
-    const message = errorText(e);
+  private failed(jobId: number, e: unknown, uri: vscode.Uri): void {
+    // The trainer names the model by its absolute path; the panel and the notification use the label.
+    const message = withFileLabel(errorText(e), uri.fsPath, this.controller.label(uri));
     this.log.error(message);
     this.dispatch({ type: 'jobFailed', jobId, at: new Date().toISOString(), message });
     // Not awaited: the session ends now, whether or not the user ever answers the notification.

@@ -78,6 +78,9 @@ export interface EpochEndEvent {
   valLoss?: number;
   valAcc?: number;
   samplesPerSec: number;
+  /** The samples this run trains and validates on (after the validation and test splits). */
+  trainSamples?: number;
+  valSamples?: number;
   stepMs: number;
   /** The learning rate of the epoch's last step. */
   lr?: number;

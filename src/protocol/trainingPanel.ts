@@ -84,6 +84,8 @@ export interface JobView {
   backend?: BackendView;
   /** Data and adaptations as the trainer reported them. */
   dataNote?: string;
+  /** The samples the runs train and validate on, as the first epoch (or the run records) reported them. */
+  samples?: { train: number; val: number };
   outDir?: string;
   runs: RunView[];
 }

@@ -60,6 +60,9 @@ export const fmtNumber = (v: number | null, digits: number): string => (v === nu
 export const fmtCount = (v: number | null): string => (v === null ? '–' : v.toLocaleString('en-US'));
 export const fmtRatio = (v: number | null): string => (v === null ? '–' : `${v.toFixed(2)}×`);
 export const fmtMiB = (bytes: number | null): string => (bytes === null ? '–' : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
+/** The data line's sample split: '1,600 train / 400 validation samples'. */
+export const samplesText = (s: { train: number; val: number }): string => `${thousands(s.train)} train / ${thousands(s.val)} validation samples`;
+
 export const fmtAdded = (added: number | null, percent: number | null): string =>
   added === null ? '–' : added === 0 ? '0' : `${added > 0 ? '+' : ''}${thousands(added)} (${percentText(percent)})`;
 

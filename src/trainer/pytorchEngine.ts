@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { EngineChoice, RunRecord, TrainConfig } from '../protocol/runRecords';
+import type { EpochEndEvent } from '../protocol/trainerProtocol';
 import { writeFileAtomic } from '../util/fsAtomic';
 import { divergenceRule } from './divergence';
 import { epochMetrics, freePort, harnessNumber, KILL_AFTER_MS, pythonArgs, runPython } from './pythonHarness';
@@ -171,7 +172,9 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
     });
 
     const port = processes > 1 ? await freePort() : 0;
-    const done = await runPython(engine.python, pythonArgs(script, join(temp, 'config.json'), processes, port), processes, spec.name, config, { ...opts, sink });
+    // The epoch events carry the split this run uses, as the TF.js engine's do.
+    const counted = { ...sink, epochEnd: (e: EpochEndEvent) => sink.epochEnd?.({ ...e, trainSamples, valSamples }) };
+    const done = await runPython(engine.python, pythonArgs(script, join(temp, 'config.json'), processes, port), processes, spec.name, config, { ...opts, sink: counted });
     const epochs = done.epochs.map(epochMetrics);
     let status = done.status;
     let message = done.message ?? undefined;

@@ -207,7 +207,7 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
               if (status !== 'diverged') checkpoint?.offer(built, m.epoch, m);
               if (valLoss !== undefined && !Number.isFinite(valLoss)) stopFor('diverged', `validation loss became ${valLoss} at epoch ${epoch + 1}`);
               const { epoch: e, batches: _b, samples: _s, seconds: _sec, ...rest } = m;
-              sink.epochEnd?.({ run: spec.name, epoch: e, epochs: config.epochs, ...rest, backend: backend.name });
+              sink.epochEnd?.({ run: spec.name, epoch: e, epochs: config.epochs, ...rest, trainSamples, valSamples, backend: backend.name });
             },
           },
         });

@@ -160,6 +160,8 @@ describe('PyTorch engine', function () {
     assert.ok(mean(losses.slice(-3)) < mean(losses.slice(0, 3)), `loss should fall: ${losses.join(', ')}`);
     assert.equal(epochs.length, 1);
     assert.equal(epochs[0]!.engine, 'pytorch cpu');
+    assert.deepEqual([epochs[0]!.trainSamples, epochs[0]!.valSamples], [record.dataset.trainSamples, record.dataset.valSamples]);
+    assert.equal(epochs[0]!.trainSamples, 57);
     assert.ok(Number.isFinite(epochs[0]!.valLoss));
     assert.ok(record.samplesPerSec! > 0 && record.peakBytes > 0);
     assert.equal(record.params.added, 776);

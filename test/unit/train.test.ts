@@ -63,13 +63,17 @@ describe('trainRun', function () {
 
   it('lowers a finite loss on a learnable task and reports epochs and batches', async function () {
     const epochs: number[] = [];
+    const split: [number | undefined, number | undefined][] = [];
     let batches = 0;
     const before = tf.memory().numTensors;
     const { record } = await trainRun(spec(() => mlp('softmax')), data, config({ epochs: 6, validationSplit: 0.25 }), {
       backend,
       throttleMs: 0,
-      sink: { batchEnd: () => batches++, epochEnd: (e) => epochs.push(e.loss) },
+      sink: { batchEnd: () => batches++, epochEnd: (e) => (epochs.push(e.loss), split.push([e.trainSamples, e.valSamples])) },
     });
+    // Each epoch says the split it used (the training panel shows it), as the run record does.
+    assert.deepEqual(split, Array(6).fill([192, 64]));
+    assert.deepEqual([record.dataset.trainSamples, record.dataset.valSamples], [192, 64]);
     assert.equal(record.status, 'completed');
     assert.equal(record.loss, 'categoricalCrossentropy');
     assert.equal(epochs.length, 6);

@@ -8,7 +8,7 @@ import { compactHistory, emptyHistory, MAX_JOBS, MAX_POINTS, reduceTraining, res
 import type { TrainingEvent } from '../../src/extension/trainingHistory';
 import { validateHostMessage, validateTrainingMessage } from '../../src/protocol/trainingPanel';
 import type { RunSummaryView, TrainingHistory } from '../../src/protocol/trainingPanel';
-import { tableRows, tableText } from '../../src/report/trainingTable';
+import { samplesText, tableRows, tableText } from '../../src/report/trainingTable';
 import { alignCurves } from '../../webview/training/curves';
 
 const config = { epochs: 1, batchSize: 32, learningRate: 1e-3 };
@@ -62,6 +62,14 @@ describe('training panel: run-state reducer', () => {
     assert.equal(ep.valLoss, 2.1);
     assert.equal(ep.acc, null);
     assert.equal(h.jobs[0]!.runs[0]!.progress?.epochs, 2);
+  });
+
+  it('keeps the training / validation split the epochs report, and writes it for the data line', () => {
+    const epoch = (n: number, split?: [number, number]): TrainingEvent => ({ type: 'epoch', jobId: 1, e: { run: 'plain', epoch: n, epochs: 2, loss: 1, samplesPerSec: 9, ...(split ? { trainSamples: split[0], valSamples: split[1] } : {}) } });
+    assert.equal(fold([start(1, ['plain']), epoch(1)]).jobs[0]!.samples, undefined, 'nothing said, nothing shown');
+    const h = fold([start(1, ['plain']), epoch(1, [4000, 1000]), epoch(2)]);
+    assert.deepEqual(h.jobs[0]!.samples, { train: 4000, val: 1000 });
+    assert.equal(samplesText(h.jobs[0]!.samples!), '4,000 train / 1,000 validation samples');
   });
 
   it('ends a cancelled comparison: the cut-off run is cancelled, later ones skipped, finished ones kept', () => {

@@ -5,7 +5,7 @@ import { provideVSCodeDesignSystem, vsCodeButton } from '@vscode/webview-ui-tool
 import 'uplot/dist/uPlot.min.css';
 import { isRunning, validateHostMessage } from '../../src/protocol/trainingPanel';
 import type { JobView, TrainingHistory, TrainingWebviewToHost } from '../../src/protocol/trainingPanel';
-import { tableText } from '../../src/report/trainingTable';
+import { samplesText, tableText } from '../../src/report/trainingTable';
 import { Chart, runColour } from './charts';
 
 provideVSCodeDesignSystem().register(vsCodeButton());
@@ -124,7 +124,7 @@ function renderHeader(job: JobView): void {
     }
   }
   const c = job.config;
-  dataLine.textContent = `Data ${job.dataNote ?? job.data} · ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, batch ${c.batchSize}, Adam lr ${c.learningRate}${job.outDir ? ` · saved under ${job.outDir}` : ''}`;
+  dataLine.textContent = `Data ${job.dataNote ?? job.data}${job.samples ? ` · ${samplesText(job.samples)}` : ''} · ${c.epochs} epoch${c.epochs === 1 ? '' : 's'}, batch ${c.batchSize}, Adam lr ${c.learningRate}${job.outDir ? ` · saved under ${job.outDir}` : ''}`;
 
   errorBox.hidden = !(job.state === 'failed' || (job.message && job.state === 'cancelled'));
   errorBox.textContent = job.state === 'failed' ? `Training failed: ${job.message ?? 'unknown error'}` : (job.message ?? '');
