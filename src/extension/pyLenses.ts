@@ -10,7 +10,9 @@ import { dirname } from 'node:path';
 import * as vscode from 'vscode';
 import { openPyModels } from '../core/pysource/pyModel';
 import type { OpenPyModel } from '../core/pysource/pyModel';
+import { PyParseCache } from '../core/pysource/pyParseCache';
 import { planPy } from '../core/pysource/pyPlan';
+import { parsePySource } from '../core/pysource/pyStatic';
 import type { TraceError, TraceSetResult } from '../core/pysource/pyTrace';
 import { writeCompanion } from '../util/laurelCompanion';
 import { traceAllSources } from '../trainer/pySourceTrace';
@@ -40,6 +42,8 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
   private readonly results = new Map<string, TraceSetResult>();
   private readonly running = new Map<string, { hash: string; abort: AbortController }>();
   private readonly parsed = new Map<string, { version: number; hash: string; model: OpenPyModel }>();
+  /** Per open document: its last parse tree, so a keystroke reparses around the edit only. */
+  private readonly trees = new Map<string, PyParseCache>();
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('laurel-py');
   private readonly disposables: vscode.Disposable[] = [this.changed, this.measured, this.diagnostics];
 
@@ -51,6 +55,7 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
       vscode.workspace.onDidOpenTextDocument((d) => this.isPy(d) && this.allowed() && void this.measure(d)),
       vscode.workspace.onDidCloseTextDocument((d) => {
         this.parsed.delete(d.uri.toString());
+        this.trees.delete(d.uri.toString());
         this.diagnostics.delete(d.uri);
       }),
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('laurel') && this.changed.fire()),
@@ -80,12 +85,14 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
       const text = doc.getText();
       const hash = hashOf(text);
       const r = this.results.get(hash);
-      p = { version: doc.version, hash, model: openPyModels(doc.fileName, text, r?.ok ? r.models : []) };
+      let trees = this.trees.get(key);
+      if (!trees) this.trees.set(key, (trees = new PyParseCache()));
+      p = { version: doc.version, hash, model: openPyModels(doc.fileName, text, r?.ok ? r.models : [], parsePySource(text, trees.parse(text))) };
       this.parsed.set(key, p);
     }
     const r = this.results.get(p.hash);
     const run = this.running.get(key);
-    if (r?.ok && !p.model.views.length && r.models.length) p.model = openPyModels(doc.fileName, doc.getText(), r.models);
+    if (r?.ok && !p.model.views.length && r.models.length) p.model = openPyModels(doc.fileName, p.model.text, r.models, p.model.statics);
     const error = r && (r.ok ? firstError(r) : r.error);
     const state: MeasureState = p.model.views.length ? { kind: 'measured' } : run?.hash === p.hash ? { kind: 'running' } : error ? { kind: 'failed', error } : { kind: 'none', trusted: vscode.workspace.isTrusted };
     return { model: p.model, state };

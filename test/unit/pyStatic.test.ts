@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { parser } from '@lezer/python';
+import { PyParseCache } from '../../src/core/pysource/pyParseCache';
 import { parsePySource } from '../../src/core/pysource/pyStatic';
 import { openPyModel } from '../../src/core/pysource/pyModel';
 import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
@@ -96,5 +98,30 @@ describe('.py static finder (@lezer/python)', () => {
     ]);
     assert.deepEqual(at({ kind: 'none', trusted: true }, 75), ['residual (not measured yet)']);
     assert.equal(buildPyLenses(m, { kind: 'none', trusted: true }, DEFAULT_OPTIONS).filter((l) => l.line === 43).length, 0, 'ConvLayer has no candidate and is not the first class: no lens');
+  });
+  it('an incremental reparse (PyParseCache) gives the tree and the findings of a full parse after every edit that leaves valid Python', () => {
+    const cache = new PyParseCache();
+    const base = read('nanogpt_model.py') + read('cifar_resnet.py');
+    // Seeded rounds as a user types: a random edit that may break the text (not compared: lezer's error recovery
+    // may repair a broken text differently from a fresh parse), then the text mended with a comment added at the
+    // end of a random line (valid Python: the incremental tree and findings must equal a full parse's).
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const pieces = ['x', ' ', '\n', '        x = x + self.f(x)\n', '(', ')', 'class A(nn.Module):\n    pass\n', '"""', '\t'];
+    const json = (v: unknown): string => JSON.stringify(v, (_, x: unknown) => (x instanceof Set ? [...x] : x));
+    const ends = [...base.matchAll(/\n/g)].map((m) => m.index!);
+    for (let i = 0; i < 40; i++) {
+      const at = rand(base.length);
+      cache.parse(i % 2 ? base.slice(0, at) + base.slice(at + rand(40)) : base.slice(0, at) + pieces[rand(pieces.length)]! + base.slice(at));
+      // Mended, then typed on while valid (the second reuses the first's tree).
+      const [e1, e2] = [ends[rand(ends.length)]!, ends[rand(ends.length)]!].sort((a, b) => a - b);
+      const mended = `${base.slice(0, e1)}  # edit ${i}${base.slice(e1)}`;
+      const typed = `${base.slice(0, e1)}  # edit ${i}${base.slice(e1, e2)}  # and ${i}${base.slice(e2)}`;
+      for (const text of [mended, typed]) {
+        const tree = cache.parse(text);
+        assert.equal(tree.toString(), parser.parse(text).toString(), `round ${i}`);
+        assert.equal(json(parsePySource(text, tree)), json(parsePySource(text)), `round ${i}`);
+      }
+    }
   });
 });

@@ -77,8 +77,7 @@ export function openPyModel(fileName: string, text: string, trace: PyTrace | nul
 }
 
 /** The file with every model `laurel_trace.py --all` measured (failures kept, to be shown where they belong). */
-export function openPyModels(fileName: string, text: string, results: readonly ModelResult[]): OpenPyModel {
-  const statics = parsePySource(text);
+export function openPyModels(fileName: string, text: string, results: readonly ModelResult[], statics: PyStatic = parsePySource(text)): OpenPyModel {
   const idx = new LineIndex(text);
   const views = results.flatMap((r) => (r.ok ? [{ name: r.trace.model, trace: r.trace, params: r.trace.params, sites: measuredSites(statics, r.trace, idx) }] : []));
   const failures = results.flatMap((r) => (r.ok ? [] : [{ model: r.model, error: r.error }]));

@@ -4,7 +4,7 @@
  * `__init__` line and the import go. Parsed by @lezer/python (a real, error-tolerant Python grammar).
  */
 import { parser } from '@lezer/python';
-import type { SyntaxNode } from '@lezer/common';
+import type { SyntaxNode, Tree } from '@lezer/common';
 import { parseLaurelCall } from './pyLaurelText';
 import type { VariantChoice } from '../laurel/variants';
 
@@ -107,8 +107,8 @@ const kids = (n: SyntaxNode): SyntaxNode[] => {
   return out;
 };
 
-export function parsePySource(text: string): PyStatic {
-  const tree = parser.parse(text);
+/** `tree`: the text's parse when the caller has it (an incremental reparse, `PyParseCache`). */
+export function parsePySource(text: string, tree: Tree = parser.parse(text)): PyStatic {
   const idx = new LineIndex(text);
   const span = (n: SyntaxNode): Span => ({ from: n.from, to: n.to, text: text.slice(n.from, n.to) });
   const top = kids(tree.topNode);
