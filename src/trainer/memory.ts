@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { freemem } from 'node:os';
 import type { EngineChoice, MemoryFigures } from '../protocol/runRecords';
 import type { BackendChoice } from '../protocol/backends';
+import type { CudaMemory } from './gpuMemory';
 import type { MemoryLimit } from './memoryEstimate';
 
 /**
@@ -10,11 +11,22 @@ import type { MemoryLimit } from './memoryEstimate';
  */
 export const WASM_TENSOR_BYTES = 3 * 2 ** 30;
 
-/** What a run on this engine and backend can use: the wasm heap, else the machine's available memory. */
-export function memoryLimit(engine: EngineChoice, backend: BackendChoice, available = freemem()): MemoryLimit | undefined {
+/**
+ * What a run on this engine and backend can use: the wasm heap; on CUDA the free memory of the GPUs it uses
+ * (`gpu`, read by probeCudaMemory; with --nproc N each process has GPU 0..N-1, so the least free of those);
+ * else the machine's available memory. Undefined where nothing is known (tfjs-node-gpu, a CUDA run whose GPU
+ * memory could not be read): such a run is not refused up front.
+ */
+export function memoryLimit(engine: EngineChoice, backend: BackendChoice, available = freemem(), gpu?: CudaMemory, processes = 1): MemoryLimit | undefined {
   if (engine.name === 'tfjs' && backend.name === 'wasm') return { bytes: WASM_TENSOR_BYTES, what: "WebAssembly's 4 GiB heap (3 GiB for tensors)" };
-  // A GPU's memory is not probed yet: its runs are not refused up front.
-  if ((engine.name === 'tfjs' && backend.name === 'tensorflow-gpu') || engine.device === 'cuda') return undefined;
+  if (engine.name === 'tfjs' && backend.name === 'tensorflow-gpu') return undefined;
+  if (engine.device === 'cuda') {
+    if (!gpu?.cuda) return undefined;
+    const used = gpu.devices.slice(0, Math.max(1, processes));
+    const least = used.reduce((a, d) => (d.freeBytes < a.freeBytes ? d : a));
+    const which = used.length === 1 ? `GPU ${least.index} (${least.name})` : `the least free of GPUs ${used[0]!.index}-${used[used.length - 1]!.index}, GPU ${least.index} (${least.name})`;
+    return { bytes: least.freeBytes, what: `the free memory of ${which}` };
+  }
   return { bytes: available, what: "the machine's available memory" };
 }
 

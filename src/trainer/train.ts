@@ -4,6 +4,7 @@
  * by the trainer child process (main.ts) and by tests directly.
  */
 import type { EngineChoice, TrainConfig } from '../protocol/runRecords';
+import { probeCudaMemory } from './gpuMemory';
 import { memoryLimit } from './memory';
 import { checkMemory, describeEstimate, MemoryRefusal } from './memoryEstimate';
 import { describeEngine, resolveEngine } from './engineChoice';
@@ -17,15 +18,18 @@ import { trainRunTfjs } from './tfjsEngine';
  * Logs the memory estimate of a step at the batch the run will use and refuses a run that cannot fit the
  * engine (MemoryRefusal, before any model is built).
  */
-function checkRunMemory(spec: RunSpec, data: TrainData, config: TrainConfig, engine: EngineChoice, opts: Partial<Pick<TrainOptions, 'backend' | 'sink'>>): void {
+async function checkRunMemory(spec: RunSpec, data: TrainData, config: TrainConfig, engine: EngineChoice, opts: Partial<Pick<TrainOptions, 'backend' | 'sink'>>): Promise<void> {
   if (!spec.memory) return;
   const n = data.x.shape[0] ?? data.samples;
   const trainSamples = Math.max(1, Math.floor(n * (1 - config.validationSplit)));
   const processes = engine.name === 'pytorch' ? (config.processes ?? 1) : 1;
   const batch = Math.ceil(Math.min(config.batchSize, trainSamples) / processes);
   const estimate = spec.memory(engine.name, batch, config.optimizer, 4 * (data.x.size + data.y.size));
-  const limit = opts.backend ? memoryLimit(engine, opts.backend) : undefined;
-  opts.sink?.log?.({ level: 'info', message: `${spec.name}: ${describeEstimate(estimate, limit)}` });
+  // On CUDA the GPU's free memory is the limit, read now in the run's own Python.
+  const gpu = engine.device === 'cuda' && engine.python ? await probeCudaMemory(engine.python) : undefined;
+  const limit = opts.backend ? memoryLimit(engine, opts.backend, undefined, gpu, processes) : undefined;
+  const unread = gpu && !gpu.cuda ? ` (the GPU's free memory could not be read, so the run is not checked against it: ${gpu.reason})` : '';
+  opts.sink?.log?.({ level: 'info', message: `${spec.name}: ${describeEstimate(estimate, limit)}${unread}` });
   if (limit) checkMemory(estimate, limit, opts.backend?.name === 'wasm');
 }
 
@@ -36,14 +40,14 @@ function checkRunMemory(spec: RunSpec, data: TrainData, config: TrainConfig, eng
 async function autoByMemory(spec: RunSpec, data: TrainData, config: TrainConfig, engine: EngineChoice, opts: TrainOptions): Promise<EngineChoice> {
   if (config.engine !== 'auto' || engine.name !== 'tfjs') return engine;
   try {
-    checkRunMemory(spec, data, config, engine, { backend: opts.backend });
+    await checkRunMemory(spec, data, config, engine, { backend: opts.backend });
     return engine;
   } catch (e) {
     if (!(e instanceof MemoryRefusal)) throw e;
     let torch: EngineChoice;
     try {
       torch = await resolveEngine({ ...config, engine: 'pytorch' }, opts.backend, [spec]);
-      checkRunMemory(spec, data, config, torch, { backend: opts.backend });
+      await checkRunMemory(spec, data, config, torch, { backend: opts.backend });
     } catch {
       return engine;
     }
@@ -75,7 +79,7 @@ async function trainEngine(spec: RunSpec, data: TrainData, config: TrainConfig, 
     engine = await autoByMemory(spec, data, config, engine, opts);
     if (config.engine !== undefined) opts.sink?.log?.({ level: 'info', message: describeEngine(engine) });
   }
-  checkRunMemory(spec, data, config, engine, opts);
+  await checkRunMemory(spec, data, config, engine, opts);
   if (engine.name === 'pytorch') return trainRunPyTorch(spec, data, config, { ...opts, engine });
   return trainRunTfjs(spec, data, config, opts, engine);
 }

@@ -113,7 +113,7 @@ describe('training fit: what TF.js builds, and memory before the start', () => {
       }
     });
 
-    it('the machine limit applies to PyTorch on the CPU; a CUDA device is not refused unprobed', () => {
+    it('the machine limit applies to PyTorch on the CPU; a CUDA device whose memory was not read is not refused', () => {
       assert.deepEqual(memoryLimit({ name: 'pytorch', reason: '', device: 'cpu' }, wasm, 1234), { bytes: 1234, what: "the machine's available memory" });
       assert.equal(memoryLimit({ name: 'pytorch', reason: '', device: 'cuda' }, wasm, 1234), undefined);
     });
