@@ -15,8 +15,10 @@ import { NO_DECAY_KINDS } from '../trainer/optimizerOptions';
 import { writeFileAtomic } from '../util/fsAtomic';
 import { TrainerClient, TrainerExitError } from '../trainer/trainerClient';
 import { parseHead, trainingModel, TrainingOutputError } from '../trainer/trainingGraph';
-import { isPySource } from '../trainer/pySourceRuns';
 import { cliErrorExit, readInput, UsageError } from './cliOptions';
+import { isPySource, pyFileOptions, PyOptionsError } from '../trainer/pySourceOptions';
+import { PY_LOSSES } from '../core/pysource/pyOptions';
+import type { PyLoss } from '../core/pysource/pyOptions';
 
 export const TRAIN_USAGE = `  laurel train FILE [--plan SPEC] [--data DATA] [--adapt auto|LIST] [OPTIONS]
       Train the model (with the plan's LAuReL layers) and save model.json, weights.bin and run.json.
@@ -40,6 +42,9 @@ OPTIONS: --epochs N (1)  --batch-size N (32)  --lr X (0.001)  --optimizer adam|a
   --head classes=K (global pooling + Dense(K, softmax) after the output, for training only: a feature-map output needs it)
   --model EXPR --input EXPR (a PyTorch source FILE.py: as for 'laurel inspect'; it trains on the PyTorch engine,
       each plan from a rewritten copy, the file untouched; same seed, data order and untouched modules' weights)
+  --loss cross_entropy|mse|model (FILE.py: cross-entropy on the logits, MSE on one-hot labels, or the loss the
+      forward returns with the targets). FILE.py's comment '# laurel: model=... input=... loss=... data=...
+      adapt=...' gives the defaults of --model, --input, --loss, --data (paths relative to the file), --adapt.
 DATA: synthetic[:samples=N][:classes=K] (default), fashion-mnist[:test][:limit=N], idx:IMAGES,LABELS,
   csv:PATH[:label=COL], npy:X.npy,Y.npy (each with [:limit=N]); for a language model (.py, output (N, T, V)):
   text:FILE[:limit=N] (bytes as tokens, next-byte targets, T from the input; the last windows validate). Ctrl-C cancels after the batch in progress.`;
@@ -118,7 +123,7 @@ export async function runTrainCommand(argv: string[]): Promise<number> {
   try {
     return await trainCommand(argv);
   } catch (e) {
-    return cliErrorExit(e, TRAIN_USAGE, [RpcError, TrainerExitError, TrainingOutputError]);
+    return cliErrorExit(e, TRAIN_USAGE, [RpcError, TrainerExitError, TrainingOutputError, PyOptionsError]);
   }
 }
 
@@ -157,6 +162,7 @@ async function trainCommand(argv: string[]): Promise<number> {
       head: { type: 'string' },
       model: { type: 'string' },
       input: { type: 'string' },
+      loss: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -217,12 +223,16 @@ async function trainCommand(argv: string[]): Promise<number> {
   const head = values.head !== undefined ? parseHead(values.head) : undefined;
   const picked = { ...(values.output !== undefined ? { output: values.output } : {}), ...(head ? { head } : {}) };
   const py = isPySource(file);
+  let fileOptions: { data?: string; adapt?: string } = {};
   if (py) {
     // Measured and planned in the trainer (one forward pass in Python), which names a bad plan before training.
     if (values.output !== undefined || head) throw new UsageError('--output and --head are for Keras files; a PyTorch source trains its forward output');
-    readInput(file); // a missing or unreadable source is named here, not by the trainer
+    if (values.loss !== undefined && !(PY_LOSSES as readonly string[]).includes(values.loss)) throw new UsageError(`--loss must be one of ${PY_LOSSES.join(', ')}, got '${values.loss}'`);
+    // The file's `# laurel:` comment (a missing or unreadable source is named here, not by the trainer): a problem in
+    // it stops here, located; its data is the default of --data.
+    fileOptions = pyFileOptions(resolve(file), readInput(file).toString('utf8'));
   } else {
-    if (values.model !== undefined || values.input !== undefined) throw new UsageError('--model and --input are for PyTorch sources (.py)');
+    if (values.model !== undefined || values.input !== undefined || values.loss !== undefined) throw new UsageError('--model, --input and --loss are for PyTorch sources (.py)');
     const model = openModel(file, readInput(file));
     trainingModel(model, picked);
     for (const p of command === 'compare' ? plans : values.plan ? [values.plan] : []) for (const w of planModel(model, p).warnings) console.error(`laurel: warning: ${w}`);
@@ -231,15 +241,18 @@ async function trainCommand(argv: string[]): Promise<number> {
   const script = join(__dirname, 'trainer.js');
   if (!existsSync(script)) throw new UsageError(`${script} is missing: run 'npm run build' first`);
   const outDir = resolve(values.out ?? join('runs', basename(file, extname(file)), stamp()));
-  const data = values.data ?? 'synthetic';
+  // The comment's adaptations go with its data only: other data given by a flag takes its own --adapt.
+  const data = values.data ?? fileOptions.data ?? 'synthetic';
+  const adapt = values.adapt ?? (values.data === undefined ? fileOptions.adapt : undefined);
   const base = {
     modelPath: resolve(file),
     data,
-    ...(values.adapt ? { adapt: values.adapt } : {}),
+    ...(adapt ? { adapt } : {}),
     ...picked,
     ...(test ? { test } : {}),
     ...(values.model !== undefined ? { pyModel: values.model } : {}),
     ...(values.input !== undefined ? { pyInput: values.input } : {}),
+    ...(values.loss !== undefined ? { pyLoss: values.loss as PyLoss } : {}),
     config,
     outDir,
   };

@@ -185,7 +185,10 @@ export interface RunRecord {
     processes?: number;
     distBackend?: 'nccl' | 'gloo';
   };
-  /** 'categoricalCrossentropy' (softmax output), 'softmaxCrossEntropyFromLogits', 'binaryCrossentropy' or 'meanSquaredError'. */
+  /**
+   * 'categoricalCrossentropy' (softmax output), 'softmaxCrossEntropyFromLogits', 'binaryCrossentropy', 'meanSquaredError',
+   * 'tokenCrossEntropy' (per-token logits of a .py language model) or 'model' (the loss a .py model's forward returns).
+   */
   loss: string;
   params: {
     /** Of the built tfjs model. */

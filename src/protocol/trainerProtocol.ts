@@ -3,6 +3,7 @@
  * (dist/trainer.js), carried by RpcChannel over process.send. Directions are in each doc line.
  */
 import type { BackendName } from './backends';
+import type { PyLoss } from '../core/pysource/pyOptions';
 import type { ComparisonRecord, MemoryFigures, RunRecord, TrainConfig } from './runRecords';
 
 /** What to train: a model file, optionally with a plan, on a data set. */
@@ -25,6 +26,8 @@ export interface TrainParams {
   /** A PyTorch source (.py): the model and input expressions in the file's namespace (else its `# laurel:` comment). */
   pyModel?: string;
   pyInput?: string;
+  /** A PyTorch source's loss (`laurel train --loss`); absent: its `# laurel:` comment's, else cross-entropy. */
+  pyLoss?: PyLoss;
   config: TrainConfig;
   /** A held-out test set, evaluated once at the end of each run by its best-validation checkpoint; absent: none. */
   test?: TestRequest;

@@ -33,24 +33,33 @@ class TraceError(Exception):
         self.phase, self.message, self.line = phase, message, line
 
 
-def split_top(text, sep=";"):
-    """Splits on sep outside brackets and string literals."""
-    parts, depth, quote, cur = [], 0, None, ""
-    for ch in text:
+_NEXT_KEY = re.compile(r"\s+[A-Za-z_]\w*\s*=(?!=)")
+
+
+def split_options(text):
+    """A `# laurel:` comment's parts: split at `;` or before ` key=`, outside brackets and strings (as pyOptions.ts)."""
+    parts, depth, quote, start, i = [], 0, None, 0, 0
+    while i < len(text):
+        ch = text[i]
         if quote:
-            quote = None if ch == quote else quote
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
         elif ch in "'\"":
             quote = ch
         elif ch in "([{":
             depth += 1
         elif ch in ")]}":
-            depth -= 1
-        elif ch == sep and depth == 0:
-            parts.append(cur)
-            cur = ""
-            continue
-        cur += ch
-    parts.append(cur)
+            depth = max(0, depth - 1)
+        elif depth == 0 and ch == ";":
+            parts.append(text[start:i])
+            start = i + 1
+        elif depth == 0 and ch.isspace() and _NEXT_KEY.match(text, i):
+            parts.append(text[start:i])
+            start = i
+        i += 1
+    parts.append(text[start:])
     return [p.strip() for p in parts if p.strip()]
 
 
@@ -62,7 +71,7 @@ def laurel_comments(source):
         if not m:
             continue
         entry = {}
-        for part in split_top(m.group(1)):
+        for part in split_options(m.group(1)):
             key, eq, expr = part.partition("=")
             key = key.strip()
             if eq and key in ("model", "input") and key not in entry:

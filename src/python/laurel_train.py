@@ -196,6 +196,13 @@ def _logits(out):
     return out[0] if isinstance(out, (tuple, list)) else out
 
 
+def _own_loss(out):
+    """The loss of a forward's (logits, loss) pair (loss=model)."""
+    if not (isinstance(out, (tuple, list)) and len(out) >= 2 and isinstance(out[1], torch.Tensor) and out[1].numel() == 1):
+        raise ValueError("loss=model: the forward returned %s, not a (logits, loss) pair with a scalar loss" % type(out).__name__)
+    return out[1].float().reshape(())
+
+
 def _train(cfg, module):
     stop = {"why": None}
 
@@ -241,7 +248,11 @@ def _train(cfg, module):
     model = getattr(module, cfg["className"])()
     # A language model whose forward takes the targets (nanoGPT, minGPT: forward(idx, targets=None)) returns
     # the logits of every position only when given them; it is called so, and its (logits, loss) pair is read.
-    pass_targets = cfg["loss"] == "tokenCrossEntropy" and _takes_targets(model)
+    # loss=model (a `# laurel:` option of a .py source): train on the loss the forward returns with the targets.
+    model_loss = bool(cfg.get("modelLoss"))
+    pass_targets = (cfg["loss"] == "tokenCrossEntropy" or model_loss) and _takes_targets(model)
+    if model_loss and not pass_targets:
+        raise ValueError("loss=model: %s.forward takes no targets argument, so it returns no loss of its own; use loss=cross_entropy" % type(model).__name__)
     if cfg.get("weights"):
         # The TF.js engine's seeded initial weights: both engines start from the same point.
         blob = np.fromfile(cfg["weights"]["bin"], dtype=np.float32)
@@ -251,13 +262,24 @@ def _train(cfg, module):
         # The Keras initializers the file names, one generator per weight from the run seed and its name.
         module.keras_initialize(model, int(cfg["seed"]))
     model.to(device)
-    # DDP averages the gradients over the ranks; "model" stays the bare module (saved, validated, counted).
-    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[_LOCAL_RANK] if cuda else None) if _WORLD > 1 else model
 
     x = torch.from_numpy(np.load(cfg["x"])).to(device)
     y = torch.from_numpy(np.load(cfg["y"])).to(device)
     if cfg["loss"] == "tokenCrossEntropy":
         x, y = x.long(), y.long()  # token ids (exact in float32 below 2^24)
+    elif model_loss:
+        y = y.long()  # class indices, as a model's own cross-entropy takes them
+    if cfg.get("pySource") and any(p.numel() == 0 for p in model.parameters()):
+        # LaurelResidual (and torch's Lazy modules) take their D-sized weights at the first call. DDP sizes its
+        # gradient buckets and torch.compile its graph from the parameters as they are, so one forward pass on
+        # one training sample (eval mode, no gradient: BatchNorm statistics and the RNG stay as they were) fills
+        # them first, on every rank alike.
+        model.eval()
+        with torch.no_grad():
+            model(x[:1])
+        model.train()
+    # DDP averages the gradients over the ranks; "model" stays the bare module (saved, validated, counted).
+    net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[_LOCAL_RANK] if cuda else None) if _WORLD > 1 else model
     order = np.load(cfg["order"]) if cfg.get("order") else None
     n = x.shape[0]
     n_train = int(cfg["trainSamples"])
@@ -268,6 +290,8 @@ def _train(cfg, module):
         xs, ys = torch.from_numpy(np.load(cfg["test"]["x"])).to(device), torch.from_numpy(np.load(cfg["test"]["y"])).to(device)
         if cfg["loss"] == "tokenCrossEntropy":
             xs, ys = xs.long(), ys.long()
+        elif model_loss:
+            ys = ys.long()
     model.eval()
     adapted = module.adapt_normalization(model, lambda: ((xt[i:i + 256],) for i in range(0, n_train, 256)))
     if adapted:
@@ -277,6 +301,8 @@ def _train(cfg, module):
     bs, epochs, max_steps = int(cfg["batchSize"]), int(cfg["epochs"]), cfg.get("maxSteps")
     per_epoch = -(-n_train // bs)
     loss_f, acc_f = _loss_fn(cfg["loss"]), _acc_fn(cfg["loss"])
+    if model_loss:
+        acc_f = _acc_fn("tokenCrossEntropy")  # argmax against class or token indices
     opt = _optimizer(cfg["optimizer"], model.parameters(), float(cfg["learningRate"]), cfg, model)
     total_steps = epochs * per_epoch if max_steps is None else min(int(max_steps), epochs * per_epoch)
     clip = cfg.get("clipNorm")
@@ -299,9 +325,9 @@ def _train(cfg, module):
     def step_once(xb, yb, weight=1.0):
         opt.zero_grad(set_to_none=True)
         with autocast():
-            out = _logits(fwd(xb, yb) if pass_targets else fwd(xb))
-        out = out.float()  # the loss in float32 under bf16 autocast
-        loss = loss_f(out, yb)
+            res = fwd(xb, yb) if pass_targets else fwd(xb)
+        out = _logits(res).float()  # the loss in float32 under bf16 autocast
+        loss = _own_loss(res) if model_loss else loss_f(out, yb)
         (loss * weight if weight != 1.0 else loss).backward()
         last["lr"] = _lr_at(cfg, step, total_steps)  # step: the steps taken so far (0-based index of this one)
         for g in opt.param_groups:
@@ -338,9 +364,9 @@ def _train(cfg, module):
                 xb, yb = xv[i:i + bs], yv[i:i + bs]
                 with autocast():
                     net_ = fwd if _WORLD == 1 else model  # the bare module: no collectives
-                    out = _logits(net_(xb, yb) if pass_targets else net_(xb))
-                out = out.float()
-                tot += loss_f(out, yb).item() * xb.shape[0]
+                    res = net_(xb, yb) if pass_targets else net_(xb)
+                out = _logits(res).float()
+                tot += (_own_loss(res) if model_loss else loss_f(out, yb)).item() * xb.shape[0]
                 if acc_f:
                     acc_tot += acc_f(out, yb).item() * xb.shape[0]
         model.train()

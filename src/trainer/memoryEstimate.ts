@@ -171,3 +171,6 @@ export function checkMemory(e: MemoryEstimate, limit: MemoryLimit, wasm: boolean
   ways.push('a GPU with more memory');
   throw new MemoryRefusal(`not started: ${describeEstimate(e)}; that is more than ${limit.what} allows (${formatBytes(limit.bytes)}). Ways out: ${ways.join('; ')}`);
 }
+
+/** Weights, gradients and optimizer slots on the PyTorch engine (a .py source's estimate, pySourceMemory.ts, starts from it). */
+export const torchWeightBytes = (params: number, optimizer: OptimizerName): number => FLOAT * params * TORCH_WEIGHT_FLOATS[optimizer];

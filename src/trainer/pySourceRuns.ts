@@ -19,11 +19,13 @@ import { parseAdaptations } from './data/adapt';
 import { DatasetError } from './data/errors';
 import { loadDataset, parseDataSpec } from './data/loadDataset';
 import type { Dataset } from './data/loadDataset';
+import { estimatePySourceMemory } from './pySourceMemory';
+import { pyFileOptions } from './pySourceOptions';
 import { traceSource } from './pySourceTrace';
 import type { OutputHead } from './lossAndLabels';
 import type { RunSpec } from './run';
 
-export const isPySource = (path: string): boolean => path.toLowerCase().endsWith('.py');
+export { isPySource } from './pySourceOptions';
 
 /** What the traced shapes say the model learns. */
 export type PyTask = { kind: 'classes'; input: number[]; classes: number } | { kind: 'tokens'; context: number; vocabulary: number };
@@ -46,10 +48,13 @@ export async function pySourceRuns(p: TrainParams | CompareParams, plans: (strin
   if (p.config.engine === 'tfjs') throw new Error(`${basename(p.modelPath)} is a PyTorch source: it trains on the PyTorch engine (--engine pytorch or auto), not TF.js`);
   const file = resolve(p.modelPath);
   const text = readFileSync(file, 'utf8');
+  // The `# laurel:` comment is checked before anything runs; flags win over it (model and input: the tracer reads it).
+  const loss = p.pyLoss ?? pyFileOptions(file, text).loss ?? 'cross_entropy';
   const r = await traceSource(file, { model: p.pyModel, input: p.pyInput, ...(p.config.python ? { explicit: p.config.python } : {}), ...(p.config.pythonPath ? { pythonPath: p.config.pythonPath } : {}) });
   if (!r.ok) throw new Error(`${p.modelPath}${r.error.line ? `:${r.error.line}` : ''}: ${r.error.phase === 'torch' ? '' : `${r.error.phase}: `}${r.error.message}`);
   const m = openPyModel(file, text, r.trace);
   const task = pyTask(m);
+  if (loss === 'mse' && task.kind === 'tokens') throw new Error(`${p.modelPath}: loss=mse is for class outputs (N, K); a language model's per-token logits take cross_entropy or model`);
   const head: OutputHead | null = task.kind === 'classes' ? { units: task.classes, activation: undefined } : null;
   const runs = plans.map((spec): RunSpec => {
     const planned = spec === undefined ? undefined : planPy(m, spec);
@@ -65,11 +70,13 @@ export async function pySourceRuns(p: TrainParams | CompareParams, plans: (strin
         usesLaurel: planned?.usesLaurel ?? /\bLaurelResidual\b/.test(text),
         model: r.trace.model,
         head,
+        loss,
       },
       model: { file, name: r.trace.model },
       plan: { spec: spec ?? null, sites: cost.sites.map((s) => ({ id: s.site, variant: s.label })) },
       baseParams: cost.baseParams,
       addedParams: cost.addedParams,
+      memory: (_engine, batch, optimizer, dataBytes) => estimatePySourceMemory(r.trace, cost.baseParams + cost.addedParams, cost.activations ?? 0, batch, optimizer, dataBytes),
     };
   });
   return { runs, model: m, task };
@@ -117,7 +124,8 @@ export async function pySourceData(p: TrainParams | CompareParams, task: PyTask)
   const nchw = dims.length === 3;
   const inputShape = nchw ? [null, dims[1]!, dims[2]!, dims[0]!] : [null, ...dims];
   const adapt = p.adapt === undefined || p.adapt === 'none' ? undefined : parseAdaptations(p.adapt);
-  const data = await loadDataset(parseDataSpec(p.data), { inputShape, outputShape: [null, task.classes] }, adapt);
+  // Class indices, as PyTorch's cross-entropy takes them (the engine one-hot encodes them where a loss needs it).
+  const data = await loadDataset(parseDataSpec(p.data), { inputShape, outputShape: [null, task.classes], loss: 'sparse_categorical_crossentropy' }, adapt);
   if (!nchw) return data;
   const x = tf.transpose(data.x, [0, 3, 1, 2]);
   data.x.dispose();

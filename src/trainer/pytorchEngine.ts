@@ -110,11 +110,13 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       manifest = tfjs.manifest;
       head = tfjs.head;
     }
-    const lossName = src && !src.head ? 'tokenCrossEntropy' : lossFor(head, data.classes).name;
+    // A PyTorch source: per-token logits take token cross-entropy; `loss=mse` regresses class logits on one-hot labels;
+    // `loss=model` trains on the loss its forward returns with the targets (then the labels stay class indices).
+    const lossName = src && !src.head ? 'tokenCrossEntropy' : src?.loss === 'mse' ? 'meanSquaredError' : lossFor(head, data.classes).name;
     // The core's exact count of the planned model (parameters and BN statistics); a custom RunSpec without one takes Python's.
     const fileTotal = spec.baseParams !== undefined ? spec.baseParams + (spec.addedParams ?? 0) : undefined;
     let nonFiniteData = false;
-    const labelsOf = (d: TrainData): tf.Tensor => (src && !src.head ? d.y : labelsFor(head, d));
+    const labelsOf = (d: TrainData): tf.Tensor => (src && (!src.head || src.loss === 'model') ? d.y : labelsFor(head, d));
     const labels = labelsOf(data);
     try {
       nonFiniteData = hasNonFinite(data.x) || hasNonFinite(labels);
@@ -149,6 +151,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       ...Object.fromEntries((['lrSchedule', 'warmupSteps', 'weightDecay', 'noDecay', 'clipNorm'] as const).filter((k) => config[k] !== undefined).map((k) => [k, config[k]])),
       trainSamples,
       loss: lossName,
+      ...(src?.loss === 'model' ? { modelLoss: true } : {}),
       x: join(temp, 'x.npy'),
       y: join(temp, 'y.npy'),
       order: join(temp, 'order.npy'),
@@ -167,7 +170,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       level: 'info',
       message:
         `${spec.name}: ${fileTotal !== undefined ? fileTotal.toLocaleString('en-US') : '?'} params (+${(spec.addedParams ?? 0).toLocaleString('en-US')}), ${trainSamples} train / ${valSamples} val samples, ` +
-        `batch ${config.batchSize}${processes > 1 ? ` over ${processes} processes` : ''}, ${Math.ceil(trainSamples / config.batchSize)} steps/epoch, ${lossName}, ${optimizerText(config)}, engine pytorch ${engine.device}, ` +
+        `batch ${config.batchSize}${processes > 1 ? ` over ${processes} processes` : ''}, ${Math.ceil(trainSamples / config.batchSize)} steps/epoch, ${src?.loss === 'model' ? 'loss=model (what the forward returns with the targets)' : lossName}, ${optimizerText(config)}, engine pytorch ${engine.device}, ` +
         (src ? `initial weights from ${src.model} under torch.manual_seed(${config.seed})` : manifest ? 'initial weights copied from TF.js' : 'initial weights from the Keras initializers in the file'),
     });
 
@@ -222,7 +225,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
         memory: done.device === 'cuda' ? 'cuda-max-allocated' : 'peak-rss',
         ...(processes > 1 ? { processes: done.processes ?? processes, ...(done.distBackend ? { distBackend: done.distBackend } : {}) } : {}),
       },
-      loss: lossName,
+      loss: src?.loss === 'model' ? 'model' : lossName,
       params: { total, trainable, base, added, addedPercent: base > 0 ? (added / base) * 100 : 0, ...(spec.addedMacs !== undefined ? { addedMacs: spec.addedMacs } : {}) },
       dataset: { name: data.name, samples: n, trainSamples, valSamples, ...(data.classes !== undefined ? { classes: data.classes } : {}), adaptations: data.adaptations, ...testSet(data) },
       ...(test ? { test } : {}),

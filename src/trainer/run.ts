@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { PyTorchExport } from '../core/export/pytorch';
+import type { PyLoss } from '../core/pysource/pyOptions';
 import type { BackendChoice } from '../protocol/backends';
 import type { EngineChoice, EpochMetrics, LossSummary, RunCurve, RunRecord, RunStatus, TrainConfig } from '../protocol/runRecords';
 import type { BatchEndEvent, EpochEndEvent, LogEvent } from '../protocol/trainerProtocol';
@@ -116,6 +117,8 @@ export interface PySourceVariant {
   model: string;
   /** Class logits (N, K); null: per-token logits (N, T, V) of a language model. */
   head: OutputHead | null;
+  /** The loss (`--loss`, else the `# laurel:` comment, else cross-entropy on the logits). */
+  loss: PyLoss;
 }
 
 export function validateConfig(c: TrainConfig): void {

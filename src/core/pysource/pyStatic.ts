@@ -6,6 +6,7 @@
 import { parser } from '@lezer/python';
 import type { SyntaxNode, Tree } from '@lezer/common';
 import { parseLaurelCall } from './pyLaurelText';
+import { readPyOptions } from './pyOptions';
 import type { VariantChoice } from '../laurel/variants';
 
 export interface Span {
@@ -143,19 +144,15 @@ export function parsePySource(text: string, tree: Tree = parser.parse(text)): Py
     if (!isModule.has(name)) continue;
     classes.push(readClass(c, name, bases.get(name) ?? [], text, idx, span));
   }
-  return { classes, importAt, comment: laurelComment(text, idx) };
+  return { classes, importAt, comment: laurelComment(text) };
 }
 
-function laurelComment(text: string, idx: LineIndex): PyStatic['comment'] {
-  const m = /^[ \t]*#[ \t]*laurel:(.*)$/m.exec(text);
-  if (!m) return null;
-  const out: NonNullable<PyStatic['comment']> = { line: idx.line(m.index) };
-  for (const part of (m[1] ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    const key = part.slice(0, eq).trim();
-    if (eq > 0 && (key === 'model' || key === 'input')) out[key] = part.slice(eq + 1).trim();
-  }
-  return out;
+function laurelComment(text: string): PyStatic['comment'] {
+  // The same reader as training's options (pyOptions.ts); the trace reads model and input alike.
+  const o = readPyOptions(text);
+  if (o.line === null) return null;
+  const { model, input } = o.values;
+  return { line: o.line, ...(model ? { model: model.value } : {}), ...(input ? { input: input.value } : {}) };
 }
 
 function readClass(c: SyntaxNode, name: string, bs: string[], text: string, idx: LineIndex, span: (n: SyntaxNode) => Span): PyClass {
