@@ -41,7 +41,8 @@ export function npyLabelsFor(x: string): string[] {
   return [`${dir}y${name.slice(1)}`, `${dir}Y${name.slice(1)}`];
 }
 
-export function datasetPicks(opts: { fashionMnist: boolean; files: FoundFile[]; limit: number }): DatasetPick[] {
+/** `text`: the model is a PyTorch source, which may be a language model: .txt files are offered as `text:` data. */
+export function datasetPicks(opts: { fashionMnist: boolean; files: FoundFile[]; limit: number; text?: boolean }): DatasetPick[] {
   const { limit } = opts;
   const limitNote = limit > 0 ? `, first ${limit.toLocaleString('en-US')} samples (laurel.training.sampleLimit)` : '';
   const picks: DatasetPick[] = [
@@ -71,16 +72,22 @@ export function datasetPicks(opts: { fashionMnist: boolean; files: FoundFile[]; 
   for (const f of opts.files) {
     if (/\.csv$/i.test(f.path)) picks.push({ label: base(f.path), description: 'CSV, label in the last column', detail: f.relative, spec: withLimit(`csv:${f.path}`, limit) });
   }
-  picks.push({ label: 'Browse…', description: 'an IDX images file, a CSV file, or an x .npy file (its y file is asked next)' });
+  if (opts.text) {
+    for (const f of opts.files) {
+      if (/\.txt$/i.test(f.path)) picks.push({ label: base(f.path), description: 'text: bytes as tokens, next-byte targets (a language model)', detail: f.relative, spec: withLimit(`text:${f.path}`, limit) });
+    }
+  }
+  picks.push({ label: 'Browse…', description: `an IDX images file, a CSV file, ${opts.text ? 'a .txt file (language models), ' : ''}or an x .npy file (its y file is asked next)` });
   return picks;
 }
 
 /** The spec for a file chosen by "Browse…" (with the second file of a pair when one is needed), or why not. */
 export function specForFile(path: string, second?: string): { spec: string } | { needs: 'labels' | 'y' } | { error: string } {
   if (/\.csv$/i.test(path)) return { spec: `csv:${path}` };
+  if (/\.txt$/i.test(path)) return { spec: `text:${path}` };
   if (/\.npy$/i.test(path)) return second ? { spec: `npy:${path},${second}` } : { needs: 'y' };
   if (/idx\d/i.test(base(path)) || /ubyte/i.test(base(path))) return second ? { spec: `idx:${path},${second}` } : { needs: 'labels' };
-  return { error: `${base(path)}: not an IDX, CSV or .npy file` };
+  return { error: `${base(path)}: not an IDX, CSV, .npy or .txt file` };
 }
 
 /** One row per model output, the last (the default) first: the layer, its shape, its place. */

@@ -15,19 +15,19 @@ import { activeKerasUri, registerKerasEditor } from './kerasEditor';
 import { unknownCountHover } from './modelHover';
 import { ResidualView } from './residualView';
 import { PY_SELECTOR, PyModelLenses } from './pyLenses';
+import { looksLikePyModel } from './modelSniff';
 
 /** Context key for menus: the active editor shows a model file. */
 const IS_MODEL = 'laurel.isModel';
-/** Context key for menus: the active editor shows a Python file with an nn.Module class (Open Graph measures it). */
+/** Context key for menus: the active editor shows a Python file with an nn.Module class (Open Graph, Train, Compare). */
 const IS_PY_MODEL = 'laurel.isPyModel';
-const PY_MODULE_CLASS = /^\s*class\s+\w+\s*\([^)]*Module[^)]*\)\s*:/m;
 
 export function activate(context: vscode.ExtensionContext): void {
   const controller = new ModelController();
   const lenses = new ModelCodeLensProvider(controller);
   const summary = new SummaryView(controller);
-  const training = new TrainingSessions(context, controller);
   const pyLenses = new PyModelLenses(context);
+  const training = new TrainingSessions(context, controller, pyLenses);
   const pyGraph = new PyGraphController(pyLenses);
   // One controller for every graph panel (and the serializer that revives them): .py sources or model files.
   const graph = routeGraph(graphController(controller), pyGraph, isPyUri);
@@ -35,7 +35,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const updateContext = (): void => {
     const doc = vscode.window.activeTextEditor?.document;
     void vscode.commands.executeCommand('setContext', IS_MODEL, doc ? isModelDocument(doc) : !!activeKerasUri());
-    void vscode.commands.executeCommand('setContext', IS_PY_MODEL, !!doc && doc.languageId === 'python' && PY_MODULE_CLASS.test(doc.getText()));
+    void vscode.commands.executeCommand('setContext', IS_PY_MODEL, !!doc && doc.languageId === 'python' && looksLikePyModel(doc.getText()));
   };
   context.subscriptions.push(
     controller,

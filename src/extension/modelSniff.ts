@@ -17,3 +17,11 @@ export function looksLikeModelText(text: string): boolean {
 
 /** `.keras` archives are binary: they are recognised by name (and read by content when opened). */
 export const isKerasArchiveName = (path: string): boolean => /\.keras$/i.test(path);
+
+/**
+ * A Python text that defines a torch module (`class Net(nn.Module):`, `torch.nn.Module`, `Module`): Train and
+ * Compare are offered on it. A regular expression over the text, run when the active editor changes.
+ */
+export function looksLikePyModel(text: string): boolean {
+  return /^[ \t]*class[ \t]+\w+[ \t]*\([^)]*\bModule\b/m.test(text);
+}

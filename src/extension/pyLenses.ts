@@ -110,21 +110,28 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
   /** Measure on request (a lens, the command, Open Graph): trust first, then the workspace's one-time consent. */
   async measureCommand(uri?: vscode.Uri): Promise<void> {
     const doc = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
-    if (!doc || !this.isPy(doc)) return;
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showWarningMessage('Measuring runs the model file in Python: trust this workspace first (Workspaces: Manage Workspace Trust).');
-      return;
-    }
-    if (!this.allowed()) {
-      const pick = await vscode.window.showInformationMessage(
-        'LAuReL measures a PyTorch model by running one forward pass of this file in Python (its imports and code run). Allow this in this workspace? It then also runs on open and on save of .py files.',
-        { modal: true },
-        'Allow',
-      );
-      if (pick !== 'Allow') return;
-      await this.context.workspaceState.update(ALLOWED_KEY, true);
-    }
+    if (!doc || !this.isPy(doc) || !(await this.allow('Measuring'))) return;
     await this.measure(doc);
+  }
+
+  /**
+   * Whether .py files may run here: a trusted workspace, and the user's one-time consent (asked now when not
+   * given yet). `doing` names the action in the warning ('Measuring', 'Training').
+   */
+  async allow(doing: string): Promise<boolean> {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage(`${doing} runs the model file in Python: trust this workspace first (Workspaces: Manage Workspace Trust).`);
+      return false;
+    }
+    if (this.allowed()) return true;
+    const pick = await vscode.window.showInformationMessage(
+      'LAuReL measures a PyTorch model by running one forward pass of this file in Python (its imports and code run). Allow this in this workspace? It then also runs on open and on save of .py files.',
+      { modal: true },
+      'Allow',
+    );
+    if (pick !== 'Allow') return false;
+    await this.context.workspaceState.update(ALLOWED_KEY, true);
+    return true;
   }
 
   /** One forward pass of this text (cached by hash); the previous run of the file is cancelled. */

@@ -29,6 +29,11 @@ import { compactHistory, reduceTraining, restoreHistory } from './trainingHistor
 import type { TrainingEvent } from './trainingHistory';
 import type { TrainingHistory } from '../protocol/trainingPanel';
 import { variantPicks } from './variantPicks';
+import type { OpenPyModel } from '../core/pysource/pyModel';
+import { isPySource, pyFileOptions } from '../trainer/pySourceOptions';
+import type { PyFileOptions } from '../trainer/pySourceOptions';
+import { pyComparePicks } from './pyComparePicks';
+import type { PyModelLenses } from './pyLenses';
 
 /** workspaceState key of the panel's history. */
 const HISTORY_KEY = 'laurel.trainingHistory';
@@ -73,7 +78,8 @@ const COMPARE_VARIANTS: readonly Variant[] = ['rw', 'lr', 'rw+lr', 'pa', 'rw+lr+
 /** What is remembered per model (workspaceState): the data spec and whether its adaptation was accepted. */
 interface DataChoice {
   spec: string;
-  adapt?: 'auto';
+  /** 'auto', or a list as `--adapt` takes it (a .py file's `# laurel: adapt=`). */
+  adapt?: string;
   /** The output picked with the data, for a model with several. */
   output?: string;
 }
@@ -102,10 +108,14 @@ export class TrainingSessions implements vscode.Disposable {
   private nextJob: number;
   private client: TrainerClient | undefined;
   private jobId: number | undefined;
+  /** The `# laurel:` options of each .py file as prepare() last read them. */
+  private readonly pyOptions = new Map<string, PyFileOptions>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly controller: ModelController,
+    /** PyTorch .py models: their measurement, and the workspace's consent to run them. */
+    private readonly py?: PyModelLenses,
   ) {
     // The panel's history survives a reload of the window (the panel itself comes back through its serializer).
     this.state = restoreHistory(context.workspaceState.get(HISTORY_KEY), new Date().toISOString());
@@ -152,6 +162,7 @@ export class TrainingSessions implements vscode.Disposable {
   async compare(uri: vscode.Uri): Promise<void> {
     const file = await this.prepare(uri);
     if (!file) return;
+    if (isPySource(file)) return this.comparePy(uri, file);
     const m = await this.controller.require(uri);
     if (!m) return;
     const options = this.controller.options();
@@ -175,14 +186,70 @@ export class TrainingSessions implements vscode.Disposable {
       if (picked) void vscode.window.showInformationMessage('LAuReL: pick at least one variant to compare with plain.');
       return;
     }
+    await this.runCompare(uri, file, ['plain', ...picked.map((p) => p.spec)]);
+  }
+
+  private async runCompare(uri: vscode.Uri, file: string, plans: string[]): Promise<void> {
     const data = await this.dataFor(uri);
     if (!data) return;
-    const plans = ['plain', ...picked.map((p) => p.spec)];
     await this.run(uri, 'compare', `Comparing ${plans.length} variants of ${this.controller.label(uri)}`, plans, data, file, async (client, params) => {
       const record: ComparisonRecord = await client.compare({ ...params, plans });
       this.log.info(`comparison${record.complete ? '' : ' (cancelled: later plans not trained)'}:\n${comparisonTable(record)}`);
       return !record.complete;
     });
+  }
+
+  // ---- PyTorch .py models ----
+
+  /** Compare Variants on a .py model: priced from its measurement, trained from rewritten copies (the file stays). */
+  private async comparePy(uri: vscode.Uri, file: string): Promise<void> {
+    const m = await this.measuredPy(uri);
+    if (!m) return;
+    const options = this.controller.options();
+    const { picks, left } = pyComparePicks(m, options);
+    if (left.length) this.log.info(`${this.controller.label(uri)}: not offered: ${left.join('; ')}`);
+    if (!picks.length) return void vscode.window.showErrorMessage(`LAuReL: no variant applies to ${this.controller.label(uri)}: ${left.join('; ')}`);
+    const picked = await vscode.window.showQuickPick(picks, {
+      canPickMany: true,
+      title: `LAuReL: variants to compare with plain (r=${options.rank} from setting laurel.rank; the file is not changed)`,
+      placeHolder: 'Each is trained by PyTorch from a rewritten copy, with the same seed, data and initial weights of the untouched modules',
+      matchOnDescription: true,
+    });
+    if (!picked || picked.length === 0) {
+      if (picked) void vscode.window.showInformationMessage('LAuReL: pick at least one variant to compare with plain.');
+      return;
+    }
+    await this.runCompare(uri, file, ['plain', ...picked.map((p) => p.spec)]);
+  }
+
+  /** The .py model measured at its current text (measuring it now when needed); undefined after saying why not. */
+  private async measuredPy(uri: vscode.Uri): Promise<OpenPyModel | undefined> {
+    if (!this.py) return undefined;
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await this.py.measure(doc);
+    let now = this.py.model(doc);
+    // A measurement of this text that was already running: wait for it (the lenses change when it ends).
+    while (now.state.kind === 'running') {
+      await new Promise<void>((done) => {
+        const d = this.py!.onDidChangeCodeLenses(() => (d.dispose(), done()));
+      });
+      now = this.py.model(doc);
+    }
+    if (now.state.kind === 'measured') return now.model;
+    const why = now.state.kind === 'failed' ? `${now.state.error.phase}${now.state.error.line ? ` at line ${now.state.error.line}` : ''}: ${now.state.error.message}` : 'it was not measured';
+    void vscode.window.showErrorMessage(`LAuReL: ${this.controller.label(uri)} could not be measured (${why})`);
+    return undefined;
+  }
+
+  /** Training runs the file in Python: a trusted workspace, the consent the lenses ask, and a clean `# laurel:` comment. */
+  private async preparePy(uri: vscode.Uri, text: string): Promise<PyFileOptions | undefined> {
+    if (!this.py || !(await this.py.allow('Training'))) return undefined;
+    try {
+      return pyFileOptions(uri.fsPath, text);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`LAuReL: ${errorText(e)}`);
+      return undefined;
+    }
   }
 
   // ---- the panel's source ----
@@ -269,6 +336,9 @@ export class TrainingSessions implements vscode.Disposable {
   private async dataFor(uri: vscode.Uri): Promise<DataChoice | undefined> {
     const remembered = this.context.workspaceState.get<DataChoice>(this.dataKey(uri));
     if (remembered && typeof remembered.spec === 'string' && remembered.spec) return remembered;
+    // A .py file's `# laurel: data=... adapt=...` comes next (the trainer reads the file the editor saved).
+    const own = isPySource(uri.fsPath) ? this.pyOptions.get(uri.toString()) : undefined;
+    if (own?.data) return { spec: own.data, ...(own.adapt ? { adapt: own.adapt } : {}) };
     const c = vscode.workspace.getConfiguration('laurel', uri);
     const setting = readDatasetSetting((k) => c.get(k));
     if (setting) return { spec: withLimit(setting, readTrainingSettings((k) => c.get(k)).sampleLimit) };
@@ -279,10 +349,12 @@ export class TrainingSessions implements vscode.Disposable {
     const c = vscode.workspace.getConfiguration('laurel', uri);
     const limit = readTrainingSettings((k) => c.get(k)).sampleLimit;
     const folder = vscode.workspace.getWorkspaceFolder(uri);
-    const pattern = folder ? new vscode.RelativePattern(folder, '**/*{idx3-ubyte,idx3-ubyte.gz,.csv,.npy,idx1-ubyte,idx1-ubyte.gz}') : '**/*{idx3-ubyte,idx3-ubyte.gz,.csv,.npy,idx1-ubyte,idx1-ubyte.gz}';
+    const text = isPySource(uri.fsPath);
+    const glob = `**/*{idx3-ubyte,idx3-ubyte.gz,.csv,.npy,idx1-ubyte,idx1-ubyte.gz${text ? ',.txt' : ''}}`;
+    const pattern = folder ? new vscode.RelativePattern(folder, glob) : glob;
     const found = await vscode.workspace.findFiles(pattern, '**/{node_modules,.git,runs}/**', 500);
     const files = found.filter((f) => f.scheme === 'file').map((f) => ({ path: f.fsPath, relative: vscode.workspace.asRelativePath(f) }));
-    const picks = datasetPicks({ fashionMnist: existsSync(FASHION_MNIST_DIR), files, limit });
+    const picks = datasetPicks({ fashionMnist: existsSync(FASHION_MNIST_DIR), files, limit, text });
     const picked = await vscode.window.showQuickPick<DatasetPick>(picks, {
       title: `LAuReL: data to train ${this.controller.label(uri)} on`,
       placeHolder: 'Remembered for this model; change it with "LAuReL: Choose Dataset"',
@@ -292,7 +364,7 @@ export class TrainingSessions implements vscode.Disposable {
     if (!picked) return undefined;
     const spec = picked.spec ?? (await this.browse());
     if (!spec) return undefined;
-    const output = await this.pickOutput(uri);
+    const output = isPySource(uri.fsPath) ? undefined : await this.pickOutput(uri);
     if (output === null) return undefined;
     const choice: DataChoice = { spec: picked.spec ? spec : withLimit(spec, limit), ...(output ? { output } : {}) };
     await this.context.workspaceState.update(this.dataKey(uri), choice);
@@ -311,8 +383,8 @@ export class TrainingSessions implements vscode.Disposable {
 
   private async browse(): Promise<string | undefined> {
     const open = async (title: string): Promise<string | undefined> =>
-      (await vscode.window.showOpenDialog({ title, canSelectMany: false, openLabel: 'Use', filters: { 'Data files': ['csv', 'npy', 'gz', 'ubyte'], 'All files': ['*'] } }))?.[0]?.fsPath;
-    const first = await open('LAuReL: data file (IDX images, CSV, or x .npy)');
+      (await vscode.window.showOpenDialog({ title, canSelectMany: false, openLabel: 'Use', filters: { 'Data files': ['csv', 'npy', 'gz', 'ubyte', 'txt'], 'All files': ['*'] } }))?.[0]?.fsPath;
+    const first = await open('LAuReL: data file (IDX images, CSV, x .npy, or .txt for a language model)');
     if (!first) return undefined;
     let r = specForFile(first);
     if ('needs' in r) {
@@ -334,12 +406,18 @@ export class TrainingSessions implements vscode.Disposable {
       return undefined;
     }
     if (uri.scheme !== 'file') return void vscode.window.showErrorMessage('LAuReL: training needs a model file on disk.');
-    if (!(await this.controller.require(uri))) return undefined;
+    const py = isPySource(uri.fsPath);
+    if (!py && !(await this.controller.require(uri))) return undefined;
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
     if (doc?.isDirty) {
       const save = 'Save and Train';
       if ((await vscode.window.showWarningMessage(`${this.controller.label(uri)} has unsaved changes; the trainer reads the file on disk.`, save)) !== save) return undefined;
       if (!(await doc.save())) return undefined;
+    }
+    if (py) {
+      const options = await this.preparePy(uri, doc?.getText() ?? new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)));
+      if (!options) return undefined;
+      this.pyOptions.set(uri.toString(), options);
     }
     return uri.fsPath;
   }
