@@ -3,7 +3,6 @@
  * (dist/trainer.js), carried by RpcChannel over process.send. Directions are in each doc line.
  */
 import type { BackendName } from './backends';
-import type { PyLoss } from '../core/pysource/pyOptions';
 import type { ComparisonRecord, MemoryFigures, RunRecord, TrainConfig } from './runRecords';
 
 /** What to train: a model file, optionally with a plan, on a data set. */
@@ -27,7 +26,7 @@ export interface TrainParams {
   pyModel?: string;
   pyInput?: string;
   /** A PyTorch source's loss (`laurel train --loss`); absent: its `# laurel:` comment's, else cross-entropy. */
-  pyLoss?: PyLoss;
+  pyLoss?: 'cross_entropy' | 'mse' | 'model';
   config: TrainConfig;
   /** A held-out test set, evaluated once at the end of each run by its best-validation checkpoint; absent: none. */
   test?: TestRequest;
