@@ -35,7 +35,7 @@ describe('extension: training .py models (no vscode)', function () {
     const by = new Map(picks.map((p) => [p.variant, p]));
     // Two residual lines (attention, MLP), each called in both blocks: 4 sites of D = 64.
     assert.equal(by.get('rw')!.spec, 'all=rw:r=8'); // as Keras Compare names plans (choiceSpec)
-    assert.match(by.get('rw')!.description, /^\+8 params over plain on 2 residual lines \(4 calls\)$/);
+    assert.match(by.get('rw')!.description, /^\+8 \(0\.0067%\) params over plain on 2 residual lines \(4 calls\)$/);
     assert.equal(by.get('rw+lr')!.spec, 'all=rw+lr:r=8');
     assert.match(by.get('rw+lr')!.description, /^\+4,104 \(3\.46%\) params/);
     assert.match(by.get('lr')!.description, /^\+4,096 /);
