@@ -15,6 +15,7 @@ import { parsePySource } from '../src/core/pysource/pyStatic';
 import { buildPyLenses } from '../src/extension/pyLensSpecs';
 import { findTorchPython } from '../src/trainer/pythonFinder';
 import { traceSource } from '../src/trainer/pySourceTrace';
+import { TraceServer } from '../src/trainer/pyTraceServer';
 import { median, min, ms } from './stats';
 
 export interface PyBenchRow {
@@ -75,19 +76,35 @@ export async function benchPySource(rounds: number, root: string): Promise<PyBen
     return rows;
   }
   const python = found.probe.executable;
+  const gptModel = 'GPT(GPTConfig(n_layer=2, n_head=2, n_embd=64, block_size=32, vocab_size=100))';
+  const gptInput = 'torch.randint(0, 100, (1, 16))';
+  // The editor's warm tracer (torch imported once per workspace): started and used once before the rounds.
+  const server = new TraceServer(python);
+  const warmUp = await server.trace(file, { models: [gptModel], inputs: [gptInput] });
+  if (!warmUp.ok) throw new Error(`nanoGPT warm measurement: ${warmUp.error.message}`);
   const traces: number[] = [];
   const imports: number[] = [];
-  for (let r = 0; r < Math.max(3, Math.ceil(rounds / 2)); r++) {
-    const t0 = performance.now();
-    const t = await traceSource(file, { python, model: 'GPT(GPTConfig(n_layer=2, n_head=2, n_embd=64, block_size=32, vocab_size=100))', input: 'torch.randint(0, 100, (1, 16))' });
-    const t1 = performance.now();
-    if (!t.ok) throw new Error(`nanoGPT measurement: ${t.error.message}`);
-    spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
-    const t2 = performance.now();
-    traces.push(t1 - t0);
-    imports.push(t2 - t1);
+  const warm: number[] = [];
+  try {
+    for (let r = 0; r < Math.max(3, Math.ceil(rounds / 2)); r++) {
+      const t0 = performance.now();
+      const t = await traceSource(file, { python, model: gptModel, input: gptInput });
+      const t1 = performance.now();
+      if (!t.ok) throw new Error(`nanoGPT measurement: ${t.error.message}`);
+      spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+      const t2 = performance.now();
+      const w = await server.trace(file, { models: [gptModel], inputs: [gptInput] });
+      const t3 = performance.now();
+      if (!w.ok || !w.models[0]?.ok) throw new Error('nanoGPT warm measurement failed');
+      traces.push(t1 - t0);
+      imports.push(t2 - t1);
+      warm.push(t3 - t2);
+    }
+  } finally {
+    server.dispose();
   }
   rows.push({ what: 'measure nanoGPT (small): start Python, import, build, forward', size: `${gpt.split('\n').length} lines`, ms: stat(traces), baseline: '`python -c "import torch"`', baselineMs: stat(imports), target: '≤ 5,000 ms' });
+  rows.push({ what: 'measure nanoGPT (small) by the warm tracer (fork, import the file, build, forward)', size: `${gpt.split('\n').length} lines`, ms: stat(warm), baseline: 'one-shot measurement (row above)', baselineMs: stat(traces), target: '≤ 5,000 ms' });
   return rows;
 }
 

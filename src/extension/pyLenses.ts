@@ -15,7 +15,10 @@ import { planPy } from '../core/pysource/pyPlan';
 import { parsePySource } from '../core/pysource/pyStatic';
 import type { TraceError, TraceSetResult } from '../core/pysource/pyTrace';
 import { writeCompanion } from '../util/laurelCompanion';
+import { findTorchPython } from '../trainer/pythonFinder';
 import { traceAllSources } from '../trainer/pySourceTrace';
+import type { TraceAllOptions } from '../trainer/pySourceTrace';
+import { TraceServer } from '../trainer/pyTraceServer';
 import { buildPyLenses, PY_APPLY, PY_MEASURE } from './pyLensSpecs';
 import type { MeasureState } from './pyLensSpecs';
 import { readCodeLensEnabled, readVariantOptions } from './settings';
@@ -41,6 +44,8 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
   /** Traces of every model of the file by text hash, most recent last. */
   private readonly results = new Map<string, TraceSetResult>();
   private readonly running = new Map<string, { hash: string; abort: AbortController }>();
+  /** The warm tracer of this workspace (started by the first measurement, ended when idle or on dispose). */
+  private server: TraceServer | null = null;
   private readonly parsed = new Map<string, { version: number; hash: string; model: OpenPyModel }>();
   /** Per open document: its last parse tree, so a keystroke reparses around the edit only. */
   private readonly trees = new Map<string, PyParseCache>();
@@ -66,6 +71,7 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
 
   dispose(): void {
     for (const r of this.running.values()) r.abort.abort();
+    this.server?.dispose();
     for (const d of this.disposables) d.dispose();
   }
 
@@ -148,7 +154,7 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
     const c = vscode.workspace.getConfiguration('laurel');
     const python = c.get<string>('pythonPath')?.trim();
     const seconds = c.get<number>('pytorch.measureTimeout') ?? 60;
-    const r = await traceAllSources(doc.fileName, { source: text, signal: abort.signal, limitMs: Math.max(1, seconds) * 1000, ...(python ? { explicit: python } : {}) });
+    const r = await this.trace(doc.fileName, { source: text, signal: abort.signal, limitMs: Math.max(1, seconds) * 1000, ...(python ? { explicit: python } : {}) });
     if (this.running.get(key)?.abort !== abort) return; // superseded
     this.running.delete(key);
     if (!r.ok && r.error.message === 'cancelled') return;
@@ -157,6 +163,17 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
     this.diagnose(doc, r);
     this.changed.fire();
     this.measured.fire(doc.uri);
+  }
+
+  /** Through the workspace's warm tracer (torch imported once), made for the Python found; without one, the one-shot tracer says why. */
+  private async trace(file: string, opts: TraceAllOptions): Promise<TraceSetResult> {
+    const found = await findTorchPython(opts).catch(() => null);
+    if (!found) return traceAllSources(file, opts);
+    if (this.server?.python !== found.probe.executable) {
+      this.server?.dispose();
+      this.server = new TraceServer(found.probe.executable);
+    }
+    return this.server.trace(file, opts);
   }
 
   /** One diagnostic per model that could not be measured (or for the file), at the line its traceback names. */

@@ -321,7 +321,9 @@ def outermost(scope, names):
 def load(args):
     """Runs the file as a module (its folder on sys.path); returns (path, source, module name, scope)."""
     path = os.path.realpath(args.file)
-    if args.stdin:  # an editor's unsaved text, run as if it were the file
+    if getattr(args, "source", None) is not None:  # sent with a --serve request
+        source = args.source
+    elif args.stdin:  # an editor's unsaved text, run as if it were the file
         source = sys.stdin.read()
     else:
         with open(path, encoding="utf-8") as f:
@@ -482,7 +484,56 @@ def run(args):
             signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def answer(args):
+    """The JSON object for one request: a trace, a set of traces, or an error; never an exception."""
+    try:
+        return run(args)
+    except TraceError as e:
+        return error_of(e)
+    except TooLong:
+        return {"version": 1, "error": {"phase": "timeout", "message": "the model ran past %g s and was stopped" % args.timeout, "line": None}}
+    except ImportError as e:
+        return {"version": 1, "error": {"phase": "torch", "message": "%s: %s" % (type(e).__name__, e), "line": None}}
+
+
+def serve(stdout):
+    """A warm tracer: torch imported once, then one request per stdin line ({id, file, source?, models, inputs,
+    timeout}), each measured in a forked child (the user's module, models and alarm die with it, and a kill of
+    the child pid cancels it). Answers {id, pid} when the child starts and {id, result} when it ends."""
+    import torch  # noqa: F401 - the point of the server: every child starts with torch imported
+    for line in sys.stdin:
+        req = json.loads(line)
+        args = argparse.Namespace(file=req["file"], model=req.get("models") or None, input=req.get("inputs") or None, all=True,
+                                  timeout=float(req.get("timeout", 60)), stdin=False, source=req.get("source"))
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            try:
+                os.chdir(os.path.dirname(os.path.realpath(args.file)))
+                data = json.dumps(answer(args))
+            except BaseException as e:  # noqa: BLE001 - the child must always answer and exit
+                data = json.dumps({"version": 1, "error": {"phase": "python", "message": "%s: %s" % (type(e).__name__, e), "line": None}})
+            with os.fdopen(write, "w") as f:
+                f.write(data)
+            os._exit(0)
+        os.close(write)
+        stdout.write(json.dumps({"id": req.get("id"), "pid": pid}) + "\n")
+        stdout.flush()
+        with os.fdopen(read) as f:
+            data = f.read()
+        os.waitpid(pid, 0)
+        result = json.loads(data) if data else {"version": 1, "error": {"phase": "timeout", "message": "stopped", "line": None}}
+        stdout.write(json.dumps({"id": req.get("id"), "result": result}) + "\n")
+        stdout.flush()
+
+
 def main():
+    if sys.argv[1:] == ["--serve"]:
+        stdout = sys.stdout
+        sys.stdout = sys.stderr
+        serve(stdout)
+        return
     p = argparse.ArgumentParser()
     p.add_argument("file")
     p.add_argument("--model", action="append", help="a model expression; several with --all")
@@ -494,15 +545,7 @@ def main():
     stdout = sys.stdout
     sys.stdout = sys.stderr  # the user's prints must not mix with the JSON
 
-    try:
-        result = run(args)
-    except TraceError as e:
-        result = error_of(e)
-    except TooLong:
-        result = {"version": 1, "error": {"phase": "timeout", "message": "the model ran past %g s and was stopped" % args.timeout, "line": None}}
-    except ImportError as e:
-        result = {"version": 1, "error": {"phase": "torch", "message": "%s: %s" % (type(e).__name__, e), "line": None}}
-    stdout.write(json.dumps(result) + "\n")
+    stdout.write(json.dumps(answer(args)) + "\n")
     stdout.flush()
 
 
