@@ -13,6 +13,7 @@ import { renderTable } from '../src/report/table';
 import { openModel, planModel } from '../src/core/model';
 import type { OpenModel } from '../src/core/model';
 import { growthExponent, median, min, ms, timeBoth } from './stats';
+import type { MinMedian } from './stats';
 import { synthModelText, type BlockKind } from './synthModels';
 
 export interface AnalysisRow {
@@ -21,15 +22,15 @@ export interface AnalysisRow {
   residuals: number;
   textMb: number;
   /** Wall time. */
-  parseMs: { min: number; median: number };
-  openMs: { min: number; median: number };
-  ratio: { min: number; median: number };
+  parseMs: MinMedian;
+  openMs: MinMedian;
+  ratio: MinMedian;
   /** CPU time of the process (not what other processes on the machine took). */
-  parseCpuMs: { min: number; median: number };
-  openCpuMs: { min: number; median: number };
-  cpuRatio: { min: number; median: number };
+  parseCpuMs: MinMedian;
+  openCpuMs: MinMedian;
+  cpuRatio: MinMedian;
   /** CPU time of planModel(all=pa:k=3): PA's history and the edits that write it, per site. */
-  paPlanCpuMs: { min: number; median: number };
+  paPlanCpuMs: MinMedian;
   maxRssMb?: number;
 }
 

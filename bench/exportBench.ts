@@ -14,15 +14,16 @@ import { parsePlan, resolvePlan } from '../src/core/laurel/planSpec';
 import { openModel } from '../src/core/model';
 import { renderTable } from '../src/report/table';
 import { moduleClassName } from '../src/trainer/pytorchScript';
+import type { MinMedian } from './stats';
 
 export interface ExportBenchRow {
   model: string;
   variant: string;
   params: { hand: number; generated: number };
   /** Step time, ms: min and median over the rounds. */
-  hand: { min: number; median: number };
-  generated: { min: number; median: number };
-  ratio: { min: number; median: number };
+  hand: MinMedian;
+  generated: MinMedian;
+  ratio: MinMedian;
 }
 
 interface TorchLine {

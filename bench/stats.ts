@@ -8,6 +8,12 @@ export function median(xs: number[]): number {
 
 export const min = (xs: number[]): number => Math.min(...xs);
 
+/** A figure over the rounds: its fastest and its median. */
+export interface MinMedian {
+  min: number;
+  median: number;
+}
+
 /** Least-squares slope of log(y) over log(x): the exponent k of y ≈ c·x^k. */
 export function growthExponent(points: { x: number; y: number }[]): number {
   const p = points.map(({ x, y }) => [Math.log(x), Math.log(y)] as const);
