@@ -6,8 +6,8 @@
  * Cancel (the panel's button, the notification, the command, or closing the panel) asks the trainer to stop
  * after the batch in progress; TrainerClient kills the process if it does not stop in time.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { choiceSpec } from '../core/laurel/planSpec';
 import type { Variant } from '../core/laurel/variants';
@@ -15,16 +15,16 @@ import { DEFAULT_TRAIN_CONFIG } from '../protocol/runRecords';
 import type { ComparisonRecord, RunRecord, TrainConfig } from '../protocol/runRecords';
 import { comparisonTable } from '../trainer/comparisonTable';
 import { TrainerClient } from '../trainer/trainerClient';
-import { datasetPicks, outputPicks, specForFile, withLimit } from './datasetPicks';
-import type { DatasetPick } from './datasetPicks';
 import { deltaText } from '../report/figures';
 import type { ModelController } from './modelController';
 import { costWith, currentCost } from './modelFacts';
-import { readBackend, readDatasetSetting, readEngineSettings, readOutputSettings, readTrainingSettings } from './settings';
-import { modelOutputs } from '../trainer/trainingGraph';
+import { readBackend, readEngineSettings, readOutputSettings, readTrainingSettings } from './settings';
+import { DataChoices } from './trainingData';
+import type { DataChoice } from './trainingData';
 import { TrainingPanel } from './trainingPanel';
+import { pickSavedRuns } from './savedRuns';
 import { withFileLabel } from './fileMessages';
-import { backendFromLog, backendView, dataFromLog, jobFromRecords, mismatchOffers, parseRunFile, runSummaryView, sideBySide } from './trainingRecords';
+import { backendFromLog, backendView, dataFromLog, jobFromRecords, mismatchOffers, runSummaryView, sideBySide } from './trainingRecords';
 import { compactHistory, reduceTraining, restoreHistory } from './trainingHistory';
 import type { TrainingEvent } from './trainingHistory';
 import type { TrainingHistory } from '../protocol/trainingPanel';
@@ -38,51 +38,8 @@ import type { PyModelLenses } from './pyLenses';
 /** workspaceState key of the panel's history. */
 const HISTORY_KEY = 'laurel.trainingHistory';
 
-interface RunsPick extends vscode.QuickPickItem {
-  uri: vscode.Uri;
-  /** The label without its icon. */
-  name: string;
-  runs: RunRecord[];
-  comparison?: ComparisonRecord;
-  startedAt: string;
-}
-
-/** A quick-pick entry for one record file: what it holds, when, on what. */
-function runsPick(uri: vscode.Uri, parsed: { runs: RunRecord[]; comparison?: ComparisonRecord }): RunsPick {
-  const first = parsed.runs[0]!;
-  const model = first.model.file.split(/[\\/]/).pop() ?? first.model.file;
-  const when = first.startedAt.replace('T', ' ').slice(0, 16);
-  const losses = parsed.runs.map((r) => `${r.name} ${fmt(r.final.loss)}`).join(' · ');
-  const name = parsed.comparison ? `Comparison of ${model}: ${parsed.runs.map((r) => r.name).join(', ')}` : first.name === model ? `Run of ${model}` : `Run ${first.name} of ${model}`;
-  return {
-    uri,
-    name,
-    label: `${parsed.comparison ? '$(graph-line)' : '$(pulse)'} ${name}`,
-    description: `${when} · ${first.dataset.name}`,
-    detail: `final loss: ${losses} · ${vscode.workspace.asRelativePath(uri)}`,
-    runs: parsed.runs,
-    ...(parsed.comparison ? { comparison: parsed.comparison } : {}),
-    startedAt: parsed.comparison?.startedAt ?? first.startedAt,
-  };
-}
-
-/** A record file read and checked (RunFileError says where and what when it is not one). */
-async function readRunsPick(uri: vscode.Uri, shownAs: string): Promise<RunsPick> {
-  return runsPick(uri, parseRunFile(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)), shownAs));
-}
-
-const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 /** The variants Compare offers next to the plain baseline. */
 const COMPARE_VARIANTS: readonly Variant[] = ['rw', 'lr', 'rw+lr', 'pa', 'rw+lr+pa', 'gemma'];
-
-/** What is remembered per model (workspaceState): the data spec and whether its adaptation was accepted. */
-interface DataChoice {
-  spec: string;
-  /** 'auto', or a list as `--adapt` takes it (a .py file's `# laurel: adapt=`). */
-  adapt?: string;
-  /** The output picked with the data, for a model with several. */
-  output?: string;
-}
 
 const fmt = (n: number | null | undefined): string => (n === null || n === undefined ? '?' : n.toFixed(4));
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -111,12 +68,15 @@ export class TrainingSessions implements vscode.Disposable {
   /** The `# laurel:` options of each .py file as prepare() last read them. */
   private readonly pyOptions = new Map<string, PyFileOptions>();
 
+  private readonly data: DataChoices;
+
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly controller: ModelController,
     /** PyTorch .py models: their measurement, and the workspace's consent to run them. */
     private readonly py?: PyModelLenses,
   ) {
+    this.data = new DataChoices(context, controller);
     // The panel's history survives a reload of the window (the panel itself comes back through its serializer).
     this.state = restoreHistory(context.workspaceState.get(HISTORY_KEY), new Date().toISOString());
     this.nextJob = Math.max(0, ...this.state.jobs.map((j) => j.id)) + 1;
@@ -142,13 +102,13 @@ export class TrainingSessions implements vscode.Disposable {
 
   /** 'LAuReL: Choose Dataset': pick (again) the data this model trains on. */
   async chooseDataset(uri: vscode.Uri): Promise<void> {
-    const choice = await this.pickDataset(uri);
+    const choice = await this.data.pick(uri);
     if (choice) void vscode.window.showInformationMessage(`LAuReL: ${this.controller.label(uri)} trains on ${choice.spec}.`);
   }
 
   async train(uri: vscode.Uri): Promise<void> {
     const file = await this.prepare(uri);
-    const data = file && (await this.dataFor(uri));
+    const data = file && (await this.data.forModel(uri, this.pyOptions.get(uri.toString())));
     if (!file || !data) return;
     await this.run(uri, 'train', `Training ${this.controller.label(uri)}`, [], data, file, async (client, params) => {
       const record: RunRecord = await client.train(params);
@@ -190,7 +150,7 @@ export class TrainingSessions implements vscode.Disposable {
   }
 
   private async runCompare(uri: vscode.Uri, file: string, plans: string[]): Promise<void> {
-    const data = await this.dataFor(uri);
+    const data = await this.data.forModel(uri, this.pyOptions.get(uri.toString()));
     if (!data) return;
     await this.run(uri, 'compare', `Comparing ${plans.length} variants of ${this.controller.label(uri)}`, plans, data, file, async (client, params) => {
       const record: ComparisonRecord = await client.compare({ ...params, plans });
@@ -279,43 +239,8 @@ export class TrainingSessions implements vscode.Disposable {
 
   /** 'LAuReL: Open Training Runs': comparisons and runs saved under the workspace (or any file), back in the panel. */
   async openRuns(): Promise<void> {
-    const found = await vscode.workspace.findFiles('**/{run,comparison}.json', '**/node_modules/**', 2000);
-    const entries: RunsPick[] = [];
-    for (const uri of found) {
-      try {
-        entries.push(await readRunsPick(uri, vscode.workspace.asRelativePath(uri)));
-      } catch {
-        // another tool's run.json, or a damaged one: not ours to list (a browsed file says what is wrong)
-      }
-    }
-    // A comparison's own runs (runs/<job>/<n-plan>/run.json) are listed through it, not one by one.
-    const comparisonDirs = new Set(entries.filter((e) => e.comparison).map((e) => posix.dirname(e.uri.path)));
-    const listed = entries.filter((e) => e.comparison || !comparisonDirs.has(posix.dirname(posix.dirname(e.uri.path))));
-    listed.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-    const browse: vscode.QuickPickItem = { label: '$(folder-opened) Browse…', description: 'a run.json or comparison.json anywhere', alwaysShow: true };
-    const picked = await vscode.window.showQuickPick<vscode.QuickPickItem>([...listed, browse], {
-      canPickMany: true,
-      title: 'LAuReL: training runs to show',
-      placeHolder: listed.length
-        ? 'A comparison opens as it was; runs picked together are shown side by side (a plain run, else the oldest, is the baseline)'
-        : 'No LAuReL runs found in the workspace; browse for a run.json or comparison.json',
-      matchOnDescription: true,
-      matchOnDetail: true,
-    });
-    if (!picked || picked.length === 0) return;
-    const chosen = picked.filter((p): p is RunsPick => p !== browse);
-    if (picked.includes(browse)) {
-      const files = await vscode.window.showOpenDialog({ title: 'LAuReL: run records', canSelectMany: true, openLabel: 'Show', filters: { 'LAuReL runs': ['json'] } });
-      for (const uri of files ?? []) {
-        try {
-          chosen.push(await readRunsPick(uri, uri.fsPath));
-        } catch (e) {
-          void vscode.window.showErrorMessage(`LAuReL: ${errorText(e)}`);
-          return;
-        }
-      }
-    }
-    if (chosen.length === 0) return;
+    const chosen = await pickSavedRuns();
+    if (!chosen) return;
     const one = chosen.length === 1 ? chosen[0] : undefined;
     const job = jobFromRecords(
       this.nextJob++,
@@ -324,76 +249,6 @@ export class TrainingSessions implements vscode.Disposable {
     );
     this.dispatch({ type: 'jobLoaded', job });
     TrainingPanel.show(this.context, this.source);
-  }
-
-  // ---- data ----
-
-  private dataKey(uri: vscode.Uri): string {
-    return `laurel.data:${uri.toString()}`;
-  }
-
-  /** The data of this model: remembered, else the laurel.dataset setting, else asked (and remembered). */
-  private async dataFor(uri: vscode.Uri): Promise<DataChoice | undefined> {
-    const remembered = this.context.workspaceState.get<DataChoice>(this.dataKey(uri));
-    if (remembered && typeof remembered.spec === 'string' && remembered.spec) return remembered;
-    // A .py file's `# laurel: data=... adapt=...` comes next (the trainer reads the file the editor saved).
-    const own = isPySource(uri.fsPath) ? this.pyOptions.get(uri.toString()) : undefined;
-    if (own?.data) return { spec: own.data, ...(own.adapt ? { adapt: own.adapt } : {}) };
-    const c = vscode.workspace.getConfiguration('laurel', uri);
-    const setting = readDatasetSetting((k) => c.get(k));
-    if (setting) return { spec: withLimit(setting, readTrainingSettings((k) => c.get(k)).sampleLimit) };
-    return this.pickDataset(uri);
-  }
-
-  private async pickDataset(uri: vscode.Uri): Promise<DataChoice | undefined> {
-    const c = vscode.workspace.getConfiguration('laurel', uri);
-    const limit = readTrainingSettings((k) => c.get(k)).sampleLimit;
-    const folder = vscode.workspace.getWorkspaceFolder(uri);
-    const text = isPySource(uri.fsPath);
-    const glob = `**/*{idx3-ubyte,idx3-ubyte.gz,.csv,.npy,idx1-ubyte,idx1-ubyte.gz${text ? ',.txt' : ''}}`;
-    const pattern = folder ? new vscode.RelativePattern(folder, glob) : glob;
-    const found = await vscode.workspace.findFiles(pattern, '**/{node_modules,.git,runs}/**', 500);
-    const files = found.filter((f) => f.scheme === 'file').map((f) => ({ path: f.fsPath, relative: vscode.workspace.asRelativePath(f) }));
-    const picks = datasetPicks({ fashionMnist: existsSync(FASHION_MNIST_DIR), files, limit, text });
-    const picked = await vscode.window.showQuickPick<DatasetPick>(picks, {
-      title: `LAuReL: data to train ${this.controller.label(uri)} on`,
-      placeHolder: 'Remembered for this model; change it with "LAuReL: Choose Dataset"',
-      matchOnDescription: true,
-      matchOnDetail: true,
-    });
-    if (!picked) return undefined;
-    const spec = picked.spec ?? (await this.browse());
-    if (!spec) return undefined;
-    const output = isPySource(uri.fsPath) ? undefined : await this.pickOutput(uri);
-    if (output === null) return undefined;
-    const choice: DataChoice = { spec: picked.spec ? spec : withLimit(spec, limit), ...(output ? { output } : {}) };
-    await this.context.workspaceState.update(this.dataKey(uri), choice);
-    return choice;
-  }
-
-  /** For a model with several outputs: which one trains (undefined: one output only; null: dismissed). */
-  private async pickOutput(uri: vscode.Uri): Promise<string | undefined | null> {
-    const m = await this.controller.require(uri);
-    const outputs = m ? modelOutputs(m) : [];
-    if (outputs.length < 2) return undefined;
-    const picks = outputPicks(outputs);
-    const picked = await vscode.window.showQuickPick(picks, { title: `LAuReL: ${this.controller.label(uri)} has ${outputs.length} outputs; which one trains?`, matchOnDescription: true });
-    return picked ? picked.output : null;
-  }
-
-  private async browse(): Promise<string | undefined> {
-    const open = async (title: string): Promise<string | undefined> =>
-      (await vscode.window.showOpenDialog({ title, canSelectMany: false, openLabel: 'Use', filters: { 'Data files': ['csv', 'npy', 'gz', 'ubyte', 'txt'], 'All files': ['*'] } }))?.[0]?.fsPath;
-    const first = await open('LAuReL: data file (IDX images, CSV, x .npy, or .txt for a language model)');
-    if (!first) return undefined;
-    let r = specForFile(first);
-    if ('needs' in r) {
-      const second = await open(r.needs === 'y' ? 'LAuReL: the labels .npy (y) of this x file' : 'LAuReL: the IDX labels file of these images');
-      if (!second) return undefined;
-      r = specForFile(first, second);
-    }
-    if ('error' in r) return void vscode.window.showErrorMessage(`LAuReL: ${r.error}`);
-    return 'spec' in r ? r.spec : undefined;
   }
 
   // ---- the run ----
@@ -499,7 +354,7 @@ export class TrainingSessions implements vscode.Disposable {
             declined = `${data.spec} does not fit the model; not adapted`;
             return true;
           }
-          await this.context.workspaceState.update(this.dataKey(uri), { spec: data.spec, adapt: 'auto' } satisfies DataChoice);
+          await this.data.rememberAdapted(uri, data.spec);
           return await job(client, { ...params, adapt: 'auto' });
         }
       });
