@@ -184,10 +184,10 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
   }
 });
 
-/** A .py graph: fold every group, or unfold every group when all are folded already. */
+/** A .py graph: unfold every group while any is folded, else fold them all. */
 function foldAll(source: GraphSnapshot): void {
   const groups = source.nodes.filter((n) => n.group);
-  const fold = foldedGroups(source, foldToggles).size < groups.length;
+  const fold = foldedGroups(source, foldToggles).size === 0;
   foldToggles.clear();
   for (const n of groups) if (!!n.folded !== fold) foldToggles.add(n.id);
   saveFolds();
@@ -225,7 +225,7 @@ async function show(source: GraphSnapshot, resource: string, refit = false, forc
   const folded = trace ? foldedGroups(source, foldToggles) : new Set<string>();
   if (trace) {
     const groups = source.nodes.filter((n) => n.group).length;
-    collapseBtn.textContent = folded.size < groups ? 'Fold all' : 'Unfold all';
+    collapseBtn.textContent = folded.size > 0 ? 'Unfold all' : 'Fold all';
     collapseBtn.title = 'Fold every module call into one box, or unfold them all (double-click a box to fold or unfold one)';
     collapseBtn.toggleAttribute('disabled', groups === 0);
   } else collapseBtn.textContent = collapsedNow ? 'Expand blocks' : 'Collapse blocks';

@@ -17,13 +17,14 @@ import { artifacts, clickResidualEdge, codeServerSuite, layoutCommand, norm, qui
 const source =
   readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'pytorch', 'nanogpt_model.py'), 'utf8') +
   '# laurel: model = GPT(GPTConfig(n_layer=2, n_head=2, n_embd=64, block_size=32, vocab_size=100)); input = torch.randint(0, 100, (1, 16))\n';
+const resnet = `${readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'pytorch', 'cifar_resnet.py'), 'utf8')}# laurel: model = ResNet18(); input = torch.randn(1, 3, 32, 32)\n`;
 
 describe('the graph of a PyTorch .py model in code-server', function () {
   this.timeout(240_000);
   let session: Session;
   let page: Page;
   let frame: Frame;
-  const shot = codeServerSuite('pygraph-', { 'model.py': source }, (s) => {
+  const shot = codeServerSuite('pygraph-', { 'model.py': source, 'resnet.py': resnet }, (s) => {
     session = s;
     page = s.page;
   });
@@ -124,5 +125,21 @@ describe('the graph of a PyTorch .py model in code-server', function () {
     await page.keyboard.press('Control+Z');
     await frame.locator('.summary .delta', { hasText: 'all residuals plain' }).waitFor({ timeout: 30_000 });
     await page.locator('.tab.dirty', { hasText: 'model.py' }).waitFor({ state: 'detached', timeout: 20_000 });
+  });
+
+  it('ResNet18 (pytorch-cifar): its stages open with the eight BasicBlocks folded; Unfold all shows the eight shortcut edges of line 37', async () => {
+    await quickOpen(page, 'resnet.py');
+    await runCommand(page, 'LAuReL: Open Graph');
+    const f = await webviewFrame(page, 'g[data-id="m:layer1"]', 120_000);
+    await f.locator('.node-box.folded').nth(7).waitFor({ timeout: 30_000 });
+    assert.match(norm(await f.locator('.summary .totals').textContent()), /^11\.2M params .* · 8 residuals on 1 line$/);
+    assert.equal(await f.locator('.node-box.folded').count(), 8);
+    await page.waitForTimeout(500);
+    await shot('resnet18-folded');
+    await f.locator('vscode-button', { hasText: 'Unfold all' }).click();
+    await f.locator('.residual').nth(7).waitFor({ timeout: 30_000 });
+    assert.equal(await f.locator('.residual[data-site="L37"]').count(), 8);
+    await page.waitForTimeout(500);
+    await shot('resnet18-unfolded');
   });
 });
