@@ -14,12 +14,24 @@ export function collapseBlocks(g: GraphSnapshot, expanded: ReadonlySet<string> =
   const merges = new Set(g.sites.map((s) => s.node));
   const owner = new Map<string, string>(); // folded node id -> summary id
   const summaries: GraphNode[] = [];
+  // Edges by end, built once: per site, only the edges of its branch are looked at.
+  const edgeIndex = new Map(g.edges.map((e, i) => [e, i]));
+  const into = new Map<string, GraphEdge[]>();
+  const outOf = new Map<string, GraphEdge[]>();
+  for (const e of g.edges) {
+    if (!into.has(e.to)) into.set(e.to, []);
+    into.get(e.to)!.push(e);
+    if (!outOf.has(e.from)) outOf.set(e.from, []);
+    outOf.get(e.from)!.push(e);
+  }
   for (const s of g.sites) {
     if (expanded.has(s.id) || s.branchNodes.length < 2) continue;
     const set = new Set(s.branchNodes);
     if (s.branchNodes.some((id) => merges.has(id) || owner.has(id) || byId.get(id)?.group || !byId.has(id))) continue;
-    const ins = g.edges.filter((e) => set.has(e.to) && !set.has(e.from));
-    const outs = g.edges.filter((e) => set.has(e.from) && !set.has(e.to));
+    // In edge order, as a filter of g.edges would give them.
+    const order = (es: GraphEdge[]): GraphEdge[] => es.sort((a, b) => edgeIndex.get(a)! - edgeIndex.get(b)!);
+    const ins = order(s.branchNodes.flatMap((id) => (into.get(id) ?? []).filter((e) => !set.has(e.from))));
+    const outs = order(s.branchNodes.flatMap((id) => (outOf.get(id) ?? []).filter((e) => !set.has(e.to))));
     const forks = new Set(ins.map((e) => e.from));
     if (forks.size !== 1 || outs.some((e) => e.to !== s.node)) continue;
     const members = s.branchNodes.map((id) => byId.get(id)!);
@@ -43,6 +55,7 @@ export function collapseBlocks(g: GraphSnapshot, expanded: ReadonlySet<string> =
     for (const m of members) owner.set(m.id, id);
   }
   if (summaries.length === 0) return g;
+  const summaryById = new Map(summaries.map((x) => [x.id, x]));
 
   const nodes: GraphNode[] = [];
   const placed = new Set<string>();
@@ -51,7 +64,7 @@ export function collapseBlocks(g: GraphSnapshot, expanded: ReadonlySet<string> =
     if (o === undefined) nodes.push(n);
     else if (!placed.has(o)) {
       placed.add(o);
-      nodes.push(summaries.find((x) => x.id === o)!);
+      nodes.push(summaryById.get(o)!);
     }
   }
   const edges: GraphEdge[] = [];
