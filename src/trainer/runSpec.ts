@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { shapeOf } from '../core/analysis/analyze';
-import { freeInputSize } from '../core/analysis/freeInputSize';
+import { analyzeAtInput, freeInputSize } from '../core/analysis/freeInputSize';
 import { toPyTorch } from '../core/export/pytorch';
 import { costPlan } from '../core/laurel/planCost';
 import { parsePlan, resolvePlan } from '../core/laurel/planSpec';
@@ -35,8 +35,11 @@ export function planRun(m: OpenModel, planSpec?: string, build: typeof buildMode
     addedParams: cost.addedParams,
     addedMacs: cost.macs,
     // The plan's LAuReL layers: their parameters and the activations core prices per example.
-    memory: (engine, batch, optimizer, dataBytes) =>
-      estimateTrainingMemory({ analysis: m.analysis, params: cost.baseParams + cost.addedParams, extraElements: cost.activations ?? 0, engine, batch, optimizer, dataBytes }),
+    // A free input size (sequence length, image size) is priced at the data's own.
+    memory: (engine, batch, optimizer, dataBytes, sampleShape) => {
+      const analysis = (sampleShape && analyzeAtInput(m.doc, m.analysis, [null, ...sampleShape])) || m.analysis;
+      return estimateTrainingMemory({ analysis, params: cost.baseParams + cost.addedParams, extraElements: cost.activations ?? 0, engine, batch, optimizer, dataBytes });
+    },
   };
 }
 

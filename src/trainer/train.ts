@@ -24,7 +24,7 @@ async function checkRunMemory(spec: RunSpec, data: TrainData, config: TrainConfi
   const trainSamples = Math.max(1, Math.floor(n * (1 - config.validationSplit)));
   const processes = engine.name === 'pytorch' ? (config.processes ?? 1) : 1;
   const batch = Math.ceil(Math.min(config.batchSize, trainSamples) / processes);
-  const estimate = spec.memory(engine.name, batch, config.optimizer, 4 * (data.x.size + data.y.size));
+  const estimate = spec.memory(engine.name, batch, config.optimizer, 4 * (data.x.size + data.y.size), data.x.shape.slice(1));
   // On CUDA the GPU's free memory is the limit, read now in the run's own Python.
   const gpu = engine.device === 'cuda' && engine.python ? await probeCudaMemory(engine.python) : undefined;
   const limit = opts.backend ? memoryLimit(engine, opts.backend, undefined, gpu, processes) : undefined;

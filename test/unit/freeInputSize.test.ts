@@ -7,7 +7,7 @@ import type { OpenModel } from '../../src/core/model';
 import { fixBatchNormWithoutWeights } from '../../src/laurel/batchNormFix';
 import { buildModel } from '../../src/laurel/buildModel';
 import { FREE_DIM, generateSynthetic } from '../../src/trainer/data/synthetic';
-import { taskOf } from '../../src/trainer/runSpec';
+import { planRun, taskOf } from '../../src/trainer/runSpec';
 import { trainingModel } from '../../src/trainer/trainingGraph';
 import { fixturePath } from './fixturePath';
 
@@ -71,6 +71,21 @@ describe('the size synthetic data gives a free input: the smallest the layers ac
     assert.deepEqual(d.xShape, [75, 75, 3]);
     assert.match(d.notes.join('; '), /input axes 1, 2 are free; generated with 75 \(the model does not accept 32; 75 is the smallest size its layers accept\)/);
     assert.equal(taskOf(trainingModel(open('tfjs-legacy-resnet50-tensorspace.json')).model).freeSize, undefined);
+  });
+});
+
+describe('the memory estimate of a free-size input is priced at the size of the data', () => {
+  it("tensorspace's Inception v3: every call counted at 75×75 and at 299×299 (more), none without a size; a shape that does not fit falls back", () => {
+    const m = trainingModel(open('tfjs-legacy-inceptionv3-tensorspace.json')).model;
+    const memory = planRun(m).memory!;
+    const free = memory('pytorch', 1, 'adam', 0);
+    assert.ok(free.uncounted > 300, `${free.uncounted}`);
+    const at75 = memory('pytorch', 1, 'adam', 0, [75, 75, 3]);
+    const at299 = memory('pytorch', 1, 'adam', 0, [299, 299, 3]);
+    assert.deepEqual([at75.uncounted, at299.uncounted], [0, 0]);
+    assert.ok(at299.activationBytesPerExample > 10 * at75.activationBytesPerExample, `${at75.activationBytesPerExample} ${at299.activationBytesPerExample}`);
+    assert.equal(memory('pytorch', 1, 'adam', 0, [75, 75, 4]).uncounted, free.uncounted); // 4 channels: not this model's input
+    assert.equal(memory('pytorch', 1, 'adam', 0, [40, 40, 3]).uncounted, free.uncounted); // too small: a new problem
   });
 });
 

@@ -40,6 +40,21 @@ function withInputShape(doc: ModelDocument, shape: Shape): ModelDocument | undef
 }
 
 /**
+ * The analysis of the model with its first input fixed at `shape` (batch first) where the file leaves axes
+ * free: concrete activation sizes for the memory estimate of the data a run really has. Undefined when the
+ * input has no free axis, `shape` does not fit the declared one, or the fixed shape raises a new problem.
+ */
+export function analyzeAtInput(doc: ModelDocument, base: GraphAnalysis, shape: Shape): GraphAnalysis | undefined {
+  const input = doc.graph.inputs[0];
+  const declared = input ? base.shapes.get(input.node)?.[input.index] : undefined;
+  if (!declared || !declared.some((d, i) => i > 0 && d === null)) return undefined;
+  if (shape.length !== declared.length || declared.some((d, i) => i > 0 && d !== null && d !== shape[i])) return undefined;
+  const fixed = withInputShape(doc, declared.map((d, i) => (i > 0 && d === null ? shape[i]! : d)));
+  const a = fixed && analyze(fixed);
+  return a && a.problems.length <= base.problems.length ? a : undefined;
+}
+
+/**
  * The size to generate the free axes of the model's (first) input at: `preferred` when the model accepts
  * it, else the smallest accepted size above it, else the largest below it; undefined when the input has no
  * free axis (or its declared shape is not a plain InputLayer the analysis reads). `base` is the model's
