@@ -16,6 +16,7 @@ import { unknownCountHover } from './modelHover';
 import { ResidualView } from './residualView';
 import { PY_SELECTOR, PyModelLenses } from './pyLenses';
 import { looksLikePyModel } from './modelSniff';
+import { registerPyOptionDiagnostics } from './pyOptionDiagnostics';
 
 /** Context key for menus: the active editor shows a model file. */
 const IS_MODEL = 'laurel.isModel';
@@ -46,6 +47,7 @@ export function activate(context: vscode.ExtensionContext): void {
     pyLenses,
     pyGraph,
     vscode.languages.registerCodeLensProvider(PY_SELECTOR, pyLenses),
+    registerPyOptionDiagnostics(),
     // Open Graph on a .py file (laurel.openGraph hands it over): the panel first, then the measurement it needs.
     vscode.commands.registerCommand('laurel.py.openGraph', async (uri: vscode.Uri, layer?: string) => {
       GraphPanel.show(context, uri, graph, layer);

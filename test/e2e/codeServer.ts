@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 
@@ -55,7 +55,10 @@ export async function startSession(files: Record<string, string>): Promise<Sessi
   const workspace = join(dir, 'workspace');
   mkdirSync(join(userData, 'User'), { recursive: true });
   mkdirSync(workspace, { recursive: true });
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(workspace, name), text);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(workspace, name)), { recursive: true }); // '.vscode/settings.json' and the like
+    writeFileSync(join(workspace, name), text);
+  }
   // Without these the trust dialog, the welcome page and the chat side bar cover the editor.
   const settings = {
     'security.workspace.trust.enabled': false,

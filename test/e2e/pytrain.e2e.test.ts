@@ -1,54 +1,50 @@
 /**
- * Compare Variants on a PyTorch .py model in code-server: nanoGPT's model.py (shared/fixtures/pytorch, small
- * configuration) with a `# laurel:` comment naming the model, the input and a text file of the workspace as data.
- * The command asks once to run the file, measures it, offers the variants priced from the measurement, and trains
- * plain, RW and RW+LR with PyTorch from rewritten copies into the training panel: curves for each, then the
- * comparison table; the file itself stays as it was. Screenshots: test-artifacts/e2e/pytrain-*.png.
+ * Compare Variants and Train on a PyTorch .py model in code-server: nanoGPT's model.py (shared/fixtures/pytorch,
+ * small configuration) with a `# laurel:` comment naming the model, the input and a text file of the workspace as
+ * data. Compare asks once to run the file, measures it, offers the variants priced from the measurement, and
+ * trains plain, RW and RW+LR with PyTorch from rewritten copies into the training panel: curves for each, then
+ * the comparison table; the file itself stays as it was. Train then runs the file as it is. Screenshots:
+ * test-artifacts/e2e/pytrain-NN-*.png.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { repoRoot, startSession } from './codeServer';
+import { repoRoot } from './codeServer';
 import type { Session } from './codeServer';
-import { norm, quickOpen, runCommand, webviewFrame } from './ui';
+import { codeServerSuite, norm, quickOpen, runCommand, webviewFrame } from './ui';
 
-const artifacts = join(repoRoot, 'test-artifacts', 'e2e');
 const comment = '# laurel: model=GPT(GPTConfig(n_layer=2, n_head=2, n_embd=64, block_size=32, vocab_size=256, dropout=0.0)) input=torch.randint(0, 256, (1, 32)) data=text:corpus.txt:limit=320\n';
 const source = readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'pytorch', 'nanogpt_model.py'), 'utf8') + comment;
-// 20 KB of English prose: the repository's README.
+// 20 KB of English prose: the repository's README. Three epochs of 9 steps at lr 3e-3: curves that move apart.
 const corpus = readFileSync(join(repoRoot, 'README.md'), 'utf8').slice(0, 20_000);
+const settings = JSON.stringify({ 'laurel.training.epochs': 3, 'laurel.training.learningRate': 0.003 });
 
-describe('Compare Variants on a PyTorch .py model in code-server', function () {
+describe('Compare Variants and Train on a PyTorch .py model in code-server', function () {
   this.timeout(420_000);
   let session: Session;
   let page: Page;
-  const shot = async (name: string): Promise<void> => {
-    await page.screenshot({ path: join(artifacts, `pytrain-${name}.png`) });
+  const shot = codeServerSuite('pytrain-', { 'model.py': source, 'corpus.txt': corpus, '.vscode/settings.json': settings }, (s) => {
+    session = s;
+    page = s.page;
+  });
+
+  /** Waits for the panel's job to end; fails on a 'training failed' notification. */
+  const finished = async (panel: Awaited<ReturnType<typeof webviewFrame>>): Promise<void> => {
+    const failed = page.locator('.notification-toast', { hasText: 'training failed' }).first();
+    await Promise.race([panel.locator('#app[data-state="completed"] .table-section.final').waitFor({ timeout: 300_000 }), failed.waitFor({ timeout: 300_000 })]);
+    await page.waitForTimeout(500);
+    const toasts = norm(await page.locator('.notifications-toasts').textContent());
+    assert.doesNotMatch(toasts, /training failed/, toasts);
   };
 
-  before(async () => {
-    mkdirSync(artifacts, { recursive: true });
-    session = await startSession({ 'model.py': source, 'corpus.txt': corpus });
-    page = session.page;
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) await shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`);
-  });
-
-  after(async () => {
-    await session?.close();
-  });
-
-  it('measures once allowed, offers the variants priced over plain, and trains plain, RW and RW+LR into the panel', async () => {
+  it('Compare: measures once allowed, offers the variants priced over plain, trains plain, RW and RW+LR into the panel', async () => {
     await quickOpen(page, 'model.py');
     await runCommand(page, 'LAuReL: Compare Variants');
     // Training runs the file in Python: the same one-time consent as measuring.
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Allow' }).click({ timeout: 30_000 });
     // Measured (one forward pass), then the variants with what each adds to nanoGPT's 118,528 parameters.
-    const rwlr = page.locator('.quick-input-list .monaco-list-row', { hasText: 'RW+LR' }).first();
-    await rwlr.waitFor({ timeout: 120_000 });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'RW+LR' }).first().waitFor({ timeout: 120_000 });
     await shot('pick');
     const rows = (await page.$$eval('.quick-input-list .monaco-list-row', (els) => els.map((e) => e.textContent ?? ''))).map(norm);
     assert.ok(rows.some((r) => /^RW\b.*\+8 \(0\.0067%\) params over plain on 2 residual lines \(4 calls\)/.test(r)), rows.join('\n'));
@@ -60,16 +56,14 @@ describe('Compare Variants on a PyTorch .py model in code-server', function () {
     await panel.locator('.job-title', { hasText: 'Comparing 3 variants of model.py' }).waitFor({ timeout: 30_000 });
     await panel.locator('.chart-loss canvas').first().waitFor({ timeout: 120_000 });
     await shot('training');
-    const failed = page.locator('.notification-toast', { hasText: 'training failed' }).first();
-    await Promise.race([panel.locator('#app[data-state="completed"] .table-section.final').waitFor({ timeout: 300_000 }), failed.waitFor({ timeout: 300_000 })]);
-    await page.waitForTimeout(500);
-    await shot('done');
-    const toasts = norm(await page.locator('.notifications-toasts').textContent());
-    assert.doesNotMatch(toasts, /training failed/, toasts);
+    await finished(panel);
+    await shot('compare-done');
 
     // The comparison table: plain first (the baseline), then the two variants with their exact parameter counts.
     const results = panel.locator('table.results tbody tr');
     assert.equal(await results.count(), 3);
+    await results.last().scrollIntoViewIfNeeded();
+    await shot('compare-table');
     const table = await Promise.all([0, 1, 2].map(async (i) => (await results.nth(i).locator('td').allTextContents()).map(norm)));
     assert.deepEqual(table.map((r) => r[0]), ['plain', 'all=rw', 'all=rw+lr']);
     assert.deepEqual(table.map((r) => r[1]), ['118,528', '118,536', '126,728']);
@@ -79,5 +73,20 @@ describe('Compare Variants on a PyTorch .py model in code-server', function () {
     assert.match(norm(await panel.locator('.backend').textContent()), /pytorch/i);
     // The variants were trained from copies: the file is as it was.
     assert.equal(readFileSync(join(session.workspace, 'model.py'), 'utf8'), source);
+  });
+
+  it('Train: the file as it is, on the same data, into a new job of the panel', async () => {
+    await page.locator('.tab', { hasText: 'model.py' }).first().click();
+    await runCommand(page, 'LAuReL: Train');
+    const panel = await webviewFrame(page, '#app .header', 60_000);
+    await panel.locator('.job-title', { hasText: 'Training model.py' }).waitFor({ timeout: 60_000 });
+    await finished(panel);
+    await shot('train-done');
+    const toasts = norm(await page.locator('.notifications-toasts').textContent());
+    assert.match(toasts, /model\.py completed: loss \d/, toasts);
+    const cells = (await panel.locator('table.results tbody tr').first().locator('td').allTextContents()).map(norm);
+    assert.equal(cells[0], 'model.py');
+    assert.equal(cells[1], '118,528');
+    assert.equal(cells[cells.length - 1], 'completed');
   });
 });
