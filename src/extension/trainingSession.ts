@@ -136,20 +136,17 @@ export class TrainingSessions implements vscode.Disposable {
         const description = `${deltaText(added, currentCost(m).baseParams)} params over plain on ${m.sites.length} residual${m.sites.length === 1 ? '' : 's'}`;
         return { ...p, description, spec: choiceSpec({ variant: p.variant, options }), picked: p.variant === 'rw' || p.variant === 'rw+lr' };
       });
-    const picked = await vscode.window.showQuickPick(items, {
-      canPickMany: true,
-      title: `LAuReL: variants to compare with plain (r=${options.rank}, k=${options.k} from settings laurel.rank, laurel.paK)`,
-      placeHolder: 'Each is trained with the same seed, data and steps as the plain baseline',
-      matchOnDescription: true,
-    });
+    await this.pickAndCompare(uri, file, items, `LAuReL: variants to compare with plain (r=${options.rank}, k=${options.k} from settings laurel.rank, laurel.paK)`, 'Each is trained with the same seed, data and steps as the plain baseline');
+  }
+
+  /** The variants to train next to plain (the baseline), then the data and the comparison. */
+  private async pickAndCompare<T extends vscode.QuickPickItem & { spec: string }>(uri: vscode.Uri, file: string, items: T[], title: string, placeHolder: string): Promise<void> {
+    const picked = await vscode.window.showQuickPick(items, { canPickMany: true, title, placeHolder, matchOnDescription: true });
     if (!picked || picked.length === 0) {
       if (picked) void vscode.window.showInformationMessage('LAuReL: pick at least one variant to compare with plain.');
       return;
     }
-    await this.runCompare(uri, file, ['plain', ...picked.map((p) => p.spec)]);
-  }
-
-  private async runCompare(uri: vscode.Uri, file: string, plans: string[]): Promise<void> {
+    const plans = ['plain', ...picked.map((p) => p.spec)];
     const data = await this.data.forModel(uri, this.pyOptions.get(uri.toString()));
     if (!data) return;
     await this.run(uri, 'compare', `Comparing ${plans.length} variants of ${this.controller.label(uri)}`, plans, data, file, async (client, params) => {
@@ -169,17 +166,13 @@ export class TrainingSessions implements vscode.Disposable {
     const { picks, left } = pyComparePicks(m, options);
     if (left.length) this.log.info(`${this.controller.label(uri)}: not offered: ${left.join('; ')}`);
     if (!picks.length) return void vscode.window.showErrorMessage(`LAuReL: no variant applies to ${this.controller.label(uri)}: ${left.join('; ')}`);
-    const picked = await vscode.window.showQuickPick(picks, {
-      canPickMany: true,
-      title: `LAuReL: variants to compare with plain (r=${options.rank} from setting laurel.rank; the file is not changed)`,
-      placeHolder: 'Each is trained by PyTorch from a rewritten copy, with the same seed, data and initial weights of the untouched modules',
-      matchOnDescription: true,
-    });
-    if (!picked || picked.length === 0) {
-      if (picked) void vscode.window.showInformationMessage('LAuReL: pick at least one variant to compare with plain.');
-      return;
-    }
-    await this.runCompare(uri, file, ['plain', ...picked.map((p) => p.spec)]);
+    await this.pickAndCompare(
+      uri,
+      file,
+      picks,
+      `LAuReL: variants to compare with plain (r=${options.rank} from setting laurel.rank; the file is not changed)`,
+      'Each is trained by PyTorch from a rewritten copy, with the same seed, data and initial weights of the untouched modules',
+    );
   }
 
   /** The .py model measured at its current text (measuring it now when needed); undefined after saying why not. */
