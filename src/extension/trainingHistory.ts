@@ -1,9 +1,9 @@
 /**
  * The training history the host keeps: the reducer that folds trainer events into it, and its saved form
- * (thinned curves, read back with anything malformed dropped). The event shapes are structural subsets of
- * the trainer's BatchEndEvent / EpochEndEvent, so the host passes those as they are. No `vscode` (unit-tested).
+ * (thinned curves, read back with anything malformed dropped). No `vscode` (unit-tested).
  */
 import { isRunning } from '../protocol/trainingPanel';
+import type { BatchEndEvent, EpochEndEvent } from '../protocol/trainerProtocol';
 import type { BackendView, EpochView, JobState, JobView, RunState, RunSummaryView, RunView, TrainingHistory } from '../protocol/trainingPanel';
 
 /** Jobs kept in the history (older ones are dropped: their records stay on disk under runs/). */
@@ -13,31 +13,11 @@ export const MAX_POINTS = 2000;
 
 export const emptyHistory = (): TrainingHistory => ({ jobs: [] });
 
-/** The trainer's batchEnd, as far as the panel uses it. */
-export interface BatchPoint {
-  run: string;
-  epoch: number;
-  batch: number;
-  batchesPerEpoch: number;
-  step: number;
-  loss: number;
-  acc?: number;
-  samplesPerSec: number;
-}
+/** The trainer's batchEnd, as the host passes it on. */
+export type BatchPoint = BatchEndEvent;
 
-/** The trainer's epochEnd, as far as the panel uses it. */
-export interface EpochPoint {
-  run: string;
-  epoch: number;
-  epochs: number;
-  loss: number;
-  acc?: number;
-  valLoss?: number;
-  valAcc?: number;
-  samplesPerSec: number;
-  trainSamples?: number;
-  valSamples?: number;
-}
+/** The trainer's epochEnd, as far as the panel uses it (the host passes the trainer's events as they are). */
+export type EpochPoint = Pick<EpochEndEvent, 'run' | 'epoch' | 'epochs' | 'loss' | 'acc' | 'valLoss' | 'valAcc' | 'samplesPerSec' | 'trainSamples' | 'valSamples'>;
 
 export type TrainingEvent =
   | { type: 'jobStarted'; job: Pick<JobView, 'id' | 'kind' | 'title' | 'model' | 'data' | 'config' | 'startedAt'> & { outDir?: string; runs: string[] } }
