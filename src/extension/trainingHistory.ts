@@ -23,6 +23,8 @@ export type TrainingEvent =
   | { type: 'jobStarted'; job: Pick<JobView, 'id' | 'kind' | 'title' | 'model' | 'data' | 'config' | 'startedAt'> & { outDir?: string; runs: string[] } }
   | { type: 'backend'; jobId: number; backend: BackendView }
   | { type: 'dataNote'; jobId: number; note: string }
+  /** A multi-seed comparison's statistics: the summary table's text and one verdict per variant. */
+  | { type: 'seedSummary'; jobId: number; table: string; verdicts: string[] }
   | { type: 'batch'; jobId: number; e: BatchPoint }
   | { type: 'epoch'; jobId: number; e: EpochPoint }
   | { type: 'runDone'; jobId: number; run: string; summary: RunSummaryView }
@@ -105,6 +107,8 @@ export function reduceTraining(h: TrainingHistory, ev: TrainingEvent): TrainingH
       return updateJob(h, ev.jobId, (j) => ({ ...j, backend: ev.backend }));
     case 'dataNote':
       return updateJob(h, ev.jobId, (j) => ({ ...j, dataNote: ev.note }));
+    case 'seedSummary':
+      return updateJob(h, ev.jobId, (j) => ({ ...j, seedSummary: { table: ev.table, verdicts: ev.verdicts } }));
     case 'batch':
     case 'epoch':
       return updateJob(h, ev.jobId, (j) => {

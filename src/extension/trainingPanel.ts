@@ -15,6 +15,8 @@ export interface TrainingPanelSource {
   showLog(): void;
   /** The user closed the panel: runs in progress are cancelled (nobody would see them end). */
   panelClosed(): void;
+  /** The Export report.md button of a finished comparison. */
+  exportReport?(job: number): void;
 }
 
 /** Snapshots go out at most this often while batches stream in (ms). */
@@ -91,6 +93,9 @@ export class TrainingPanel implements vscode.Disposable {
         return;
       case 'showLog':
         this.source.showLog();
+        return;
+      case 'exportReport':
+        this.source.exportReport?.(msg.job);
         return;
     }
   }

@@ -20,6 +20,8 @@ export function runSummaryView(r: RunRecord): RunSummaryView {
     peakBytes: r.peakBytes,
     steps: r.steps,
     ...(r.saved ? { savedDir: r.saved.dir } : {}),
+    ...(r.test ? { test: { loss: r.test.loss, acc: r.test.acc } } : {}),
+    ...(r.params.addedMacs !== undefined ? { addedMacs: r.params.addedMacs } : {}),
   };
 }
 

@@ -14,6 +14,8 @@ import type { Variant } from '../core/laurel/variants';
 import { DEFAULT_TRAIN_CONFIG } from '../protocol/runRecords';
 import type { ComparisonRecord, RunRecord, TrainConfig } from '../protocol/runRecords';
 import { comparisonTable } from '../trainer/comparisonTable';
+import { seedReport, seedSummary } from '../trainer/seedSummary';
+import { writeFileAtomic } from '../util/fsAtomic';
 import { TrainerClient } from '../trainer/trainerClient';
 import { deltaText } from '../report/figures';
 import type { ModelController } from './modelController';
@@ -41,6 +43,17 @@ const HISTORY_KEY = 'laurel.trainingHistory';
 /** The variants Compare offers next to the plain baseline. */
 const COMPARE_VARIANTS: readonly Variant[] = ['rw', 'lr', 'rw+lr', 'pa', 'rw+lr+pa', 'gemma'];
 
+/** Compare's second question: how many seeds, and whether a test set is held out (Fashion-MNIST's t10k, else the data's last 10%). */
+const SEED_PICKS: (vscode.QuickPickItem & { seeds?: number[]; test: boolean })[] = [
+  { label: '1 seed', description: 'seed 42, no test set (as before)', test: false },
+  { label: '1 seed, held-out test set', description: 'seed 42; the best-validation epoch of each run is tested once', test: true },
+  { label: '3 seeds, held-out test set', description: 'seeds 1, 2, 3: mean ± std and paired 95% CIs on test accuracy, bands in the curves', seeds: [1, 2, 3], test: true },
+  { label: '5 seeds, held-out test set', description: 'seeds 1 to 5', seeds: [1, 2, 3, 4, 5], test: true },
+];
+
+/** The panel's run name of a plan under one seed of several. */
+const seedSuffix = (seed: number): string => ` · seed ${seed}`;
+
 const fmt = (n: number | null | undefined): string => (n === null || n === undefined ? '?' : n.toFixed(4));
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -65,6 +78,10 @@ export class TrainingSessions implements vscode.Disposable {
   private nextJob: number;
   private client: TrainerClient | undefined;
   private jobId: number | undefined;
+  /** Appended to the trainer's run names while one seed of a multi-seed comparison trains (' · seed 2'). */
+  private runSuffix = '';
+  /** The comparisons of each Compare job run in this window, for the panel's Export report.md. */
+  private readonly reports = new Map<number, { records: ComparisonRecord[]; outDir: string }>();
   /** The `# laurel:` options of each .py file as prepare() last read them. */
   private readonly pyOptions = new Map<string, PyFileOptions>();
 
@@ -147,13 +164,50 @@ export class TrainingSessions implements vscode.Disposable {
       return;
     }
     const plans = ['plain', ...picked.map((p) => p.spec)];
+    const how = await vscode.window.showQuickPick(SEED_PICKS, { title: 'LAuReL: seeds and test set', placeHolder: 'Several seeds give mean ± std and paired 95% confidence intervals (report.md)' });
+    if (!how) return;
     const data = await this.data.forModel(uri, this.pyOptions.get(uri.toString()));
     if (!data) return;
-    await this.run(uri, 'compare', `Comparing ${plans.length} variants of ${this.controller.label(uri)}`, plans, data, file, async (client, params) => {
-      const record: ComparisonRecord = await client.compare({ ...params, plans });
-      this.log.info(`comparison${record.complete ? '' : ' (cancelled: later plans not trained)'}:\n${comparisonTable(record)}`);
-      return !record.complete;
+    const seeds = how.seeds;
+    // Several seeds: every plan under each seed, its runs named 'rw · seed 2' in the panel (bands over seeds).
+    const runNames = seeds ? seeds.flatMap((s) => plans.map((p) => `${p}${seedSuffix(s)}`)) : plans;
+    const title = `Comparing ${plans.length} variants of ${this.controller.label(uri)}${seeds ? ` over seeds ${seeds.join(', ')}` : ''}`;
+    await this.run(uri, 'compare', title, runNames, data, file, async (client, params, jobId) => {
+      const done: ComparisonRecord[] = [];
+      try {
+        for (const seed of seeds ?? [params.config.seed]) {
+          this.runSuffix = seeds ? seedSuffix(seed) : '';
+          const record: ComparisonRecord = await client.compare({ ...params, ...(how.test ? { test: {} } : {}), config: { ...params.config, seed }, outDir: seeds ? join(params.outDir, `seed-${seed}`) : params.outDir, plans });
+          this.log.info(`comparison${seeds ? ` (seed ${seed})` : ''}${record.complete ? '' : ' (cancelled: later plans not trained)'}:\n${comparisonTable(record)}`);
+          done.push(record);
+          if (!record.complete) return true;
+        }
+      } finally {
+        this.runSuffix = '';
+        if (done.length) this.reports.set(jobId, { records: done, outDir: params.outDir });
+      }
+      writeFileAtomic(join(params.outDir, 'report.md'), seedReport(done, done.map(comparisonTable)) + '\n');
+      if (seeds) {
+        const s = seedSummary(done);
+        this.log.info(`over seeds ${seeds.join(', ')} (${s.metric}):\n${s.table}\n${s.verdicts.join('\n')}`);
+        this.dispatch({ type: 'seedSummary', jobId, table: s.table, verdicts: s.verdicts });
+      }
+      return false;
     });
+  }
+
+  /** The panel's Export report.md: the comparison's report (as `laurel compare` writes it) saved where the user says. */
+  private async exportReport(jobId: number): Promise<void> {
+    const r = this.reports.get(jobId);
+    if (!r) return void vscode.window.showInformationMessage('LAuReL: this comparison has no report in this window (it was not run here, or not finished); report.md is written in its output folder.');
+    const target = await vscode.window.showSaveDialog({ title: 'LAuReL: save the experiment report', defaultUri: vscode.Uri.file(join(r.outDir, 'report.md')), filters: { Markdown: ['md'] } });
+    if (!target) return;
+    try {
+      writeFileAtomic(target.fsPath, seedReport(r.records, r.records.map(comparisonTable)) + '\n');
+      void vscode.window.showInformationMessage(`LAuReL: report saved to ${vscode.workspace.asRelativePath(target)}.`);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`LAuReL: ${errorText(e)}`);
+    }
   }
 
   // ---- PyTorch .py models ----
@@ -215,6 +269,7 @@ export class TrainingSessions implements vscode.Disposable {
     panelClosed: (): void => {
       if (this.client) this.cancel('the training panel was closed');
     },
+    exportReport: (job: number): void => void this.exportReport(job),
   };
 
   private dispatch(ev: TrainingEvent): void {
@@ -271,7 +326,7 @@ export class TrainingSessions implements vscode.Disposable {
   }
 
   /** `job` resolves true when the trainer stopped on a cancel. */
-  private async run(uri: vscode.Uri, kind: 'train' | 'compare', title: string, plans: string[], data: DataChoice, modelPath: string, job: (client: TrainerClient, params: JobParams) => Promise<boolean>): Promise<void> {
+  private async run(uri: vscode.Uri, kind: 'train' | 'compare', title: string, plans: string[], data: DataChoice, modelPath: string, job: (client: TrainerClient, params: JobParams, jobId: number) => Promise<boolean>): Promise<void> {
     const c = vscode.workspace.getConfiguration('laurel', uri);
     const t = readTrainingSettings((k) => c.get(k));
     const pythonPath = await pythonExtensionInterpreter(uri);
@@ -312,14 +367,14 @@ export class TrainingSessions implements vscode.Disposable {
       if (note) this.dispatch({ type: 'dataNote', jobId, note });
     });
     client.events.on('stderr', (line) => this.log.trace(line));
-    client.events.on('batchEnd', (e) => this.dispatch({ type: 'batch', jobId, e }));
+    client.events.on('batchEnd', (e) => this.dispatch({ type: 'batch', jobId, e: { ...e, run: e.run + this.runSuffix } }));
     client.events.on('epochEnd', (e) => {
       this.log.info(`${e.run}: epoch ${e.epoch}/${e.epochs} loss ${fmt(e.loss)}${e.acc !== undefined ? ` acc ${fmt(e.acc)}` : ''} (${e.backend}, ${Math.round(e.samplesPerSec)} samples/s)`);
-      this.dispatch({ type: 'epoch', jobId, e });
+      this.dispatch({ type: 'epoch', jobId, e: { ...e, run: e.run + this.runSuffix } });
     });
     client.events.on('runDone', (r) => {
       this.dispatch({ type: 'backend', jobId, backend: backendView(r.backend, r.engine) });
-      this.dispatch({ type: 'runDone', jobId, run: r.name, summary: runSummaryView(r) });
+      this.dispatch({ type: 'runDone', jobId, run: r.name + this.runSuffix, summary: runSummaryView(r) });
     });
     let declined: string | undefined;
     try {
@@ -336,7 +391,7 @@ export class TrainingSessions implements vscode.Disposable {
         const output = picked.output ?? data.output;
         const params: JobParams = { modelPath, data: data.spec, config, outDir, ...(data.adapt ? { adapt: data.adapt } : {}), ...(output ? { output } : {}), ...(picked.head ? { head: picked.head } : {}) };
         try {
-          return await job(client, params);
+          return await job(client, params, jobId);
         } catch (e) {
           // Data that does not fit: offer the trainer's adaptations once, and remember the answer for this model.
           const offers = data.adapt ? undefined : mismatchOffers(e);
@@ -348,7 +403,7 @@ export class TrainingSessions implements vscode.Disposable {
             return true;
           }
           await this.data.rememberAdapted(uri, data.spec);
-          return await job(client, { ...params, adapt: 'auto' });
+          return await job(client, { ...params, adapt: 'auto' }, jobId);
         }
       });
       this.dispatch({ type: 'jobDone', jobId, at: new Date().toISOString(), cancelled, ...(declined ? { message: declined } : {}) });

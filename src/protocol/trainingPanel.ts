@@ -31,6 +31,10 @@ export interface RunSummaryView {
   peakBytes: number;
   steps: number;
   savedDir?: string;
+  /** The held-out test figures of the run's best-validation checkpoint (`--test`); absent: no test set. */
+  test?: { loss: number | null; acc: number | null };
+  /** Multiply-adds per example the plan adds; absent: not counted. */
+  addedMacs?: number | null;
 }
 
 /** The backend a job trains on and why the faster ones were not used. */
@@ -88,6 +92,8 @@ export interface JobView {
   samples?: { train: number; val: number };
   outDir?: string;
   runs: RunView[];
+  /** Over seeds (Compare with several): the summary table and the verdicts, as `laurel compare --seeds` prints them. */
+  seedSummary?: { table: string; verdicts: string[] };
 }
 
 /** Everything the panel shows; the host keeps it and sends it whole. */
@@ -106,7 +112,9 @@ export type TrainingWebviewToHost =
   /** The Cancel button: stop the running job (the host asks the trainer, then kills it if it does not stop). */
   | { type: 'cancel' }
   /** Open the "LAuReL Training" log. */
-  | { type: 'showLog' };
+  | { type: 'showLog' }
+  /** Save the comparison's report.md (setup, tables, statistics over seeds, verdicts) for job `job`. */
+  | { type: 'exportReport'; job: number };
 
 /** Messages the host sends to the training webview. */
 export type TrainingHostToWebview =
@@ -117,6 +125,10 @@ export type TrainingHostToWebview =
 export function validateTrainingMessage(x: unknown): TrainingWebviewToHost | undefined {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return undefined;
   const type = (x as { type?: unknown }).type;
+  if (type === 'exportReport') {
+    const job = (x as { job?: unknown }).job;
+    return typeof job === 'number' && Number.isSafeInteger(job) ? { type, job } : undefined;
+  }
   return type === 'ready' || type === 'cancel' || type === 'showLog' ? { type } : undefined;
 }
 

@@ -2,6 +2,7 @@
 // as text cells. Shared by the panel's webview and the host.
 import type { JobView, RunState, RunSummaryView } from '../protocol/trainingPanel';
 import { percent as percentText, thousands } from './figures';
+import { compact } from './table';
 
 const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
   a !== null && a !== undefined && b !== null && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : null;
@@ -16,6 +17,12 @@ export interface TableRow {
   bestLoss: number | null;
   finalAcc: number | null;
   bestAcc: number | null;
+  valLoss: number | null;
+  valAcc: number | null;
+  bestValAcc: number | null;
+  testLoss: number | null;
+  testAcc: number | null;
+  addedMacs: number | null;
   stepMs: number | null;
   samplesPerSec: number | null;
   peakBytes: number | null;
@@ -42,6 +49,12 @@ export function tableRows(job: JobView): TableRow[] {
       bestLoss: s?.best.loss ?? null,
       finalAcc: s?.final.acc ?? null,
       bestAcc: s?.best.acc ?? null,
+      valLoss: s?.final.valLoss ?? null,
+      valAcc: s?.final.valAcc ?? null,
+      bestValAcc: s?.best.valAcc ?? null,
+      testLoss: s?.test?.loss ?? null,
+      testAcc: s?.test?.acc ?? null,
+      addedMacs: s?.addedMacs ?? null,
       stepMs: s?.stepMs ?? null,
       samplesPerSec: s?.samplesPerSec ?? null,
       peakBytes: s?.peakBytes ?? null,
@@ -69,13 +82,19 @@ export const fmtAdded = (added: number | null, percent: number | null): string =
 /** The table as the webview shows it: header and text cells. A single run has no ratio columns (no baseline). */
 export function tableText(job: JobView): { header: string[]; rows: string[][] } {
   const full = tableTextAll(job);
-  if (job.runs.length > 1) return full;
-  const keep = (_: string, i: number): boolean => i < 10 || i === full.header.length - 1;
-  return { header: full.header.filter(keep), rows: full.rows.map((r) => r.filter(keep)) };
+  // A single run has no baseline; columns no run has a figure for (test without a test set) are left out.
+  const rows = tableRows(job);
+  const empty = new Set(['val loss', 'val acc', 'best val acc', 'test loss', 'test acc'].filter((_, k) => rows.every((r) => [r.valLoss, r.valAcc, r.bestValAcc, r.testLoss, r.testAcc][k] === null)));
+  const keep = (h: string): boolean => !empty.has(h) && (job.runs.length > 1 || !h.includes('×'));
+  const idx = full.header.map((h, i) => (keep(h) ? i : -1)).filter((i) => i >= 0);
+  return { header: idx.map((i) => full.header[i]!), rows: full.rows.map((r) => idx.map((i) => r[i]!)) };
 }
 
+/** Added multiply-adds per example as the terminal table writes them ('+1.2M'). */
+const fmtMacs = (m: number | null): string => (m === null ? '–' : m === 0 ? '0' : `+${compact(m)}`);
+
 function tableTextAll(job: JobView): { header: string[]; rows: string[][] } {
-  const header = ['run', 'params', 'added', 'final loss', 'best loss', 'final acc', 'best acc', 'ms/step', 'samples/s', 'peak memory', 'params ×', 'step ×', 'samples/s ×', 'memory ×', 'loss ×', 'status'];
+  const header = ['run', 'params', 'added', 'final loss', 'best loss', 'final acc', 'best acc', 'val loss', 'val acc', 'best val acc', 'test loss', 'test acc', 'MACs/ex', 'ms/step', 'samples/s', 'peak memory', 'params ×', 'step ×', 'samples/s ×', 'memory ×', 'loss ×', 'status'];
   const rows = tableRows(job).map((r) => [
     r.run,
     fmtCount(r.params),
@@ -84,6 +103,12 @@ function tableTextAll(job: JobView): { header: string[]; rows: string[][] } {
     fmtNumber(r.bestLoss, 4),
     fmtNumber(r.finalAcc, 3),
     fmtNumber(r.bestAcc, 3),
+    fmtNumber(r.valLoss, 4),
+    fmtNumber(r.valAcc, 4),
+    fmtNumber(r.bestValAcc, 4),
+    fmtNumber(r.testLoss, 4),
+    fmtNumber(r.testAcc, 4),
+    fmtMacs(r.addedMacs),
     fmtNumber(r.stepMs, 1),
     fmtNumber(r.samplesPerSec, 1),
     fmtMiB(r.peakBytes),

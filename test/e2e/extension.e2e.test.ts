@@ -209,6 +209,10 @@ describe('LAuReL Studio in code-server', function () {
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'RW+LR' }).first().waitFor({ timeout: 20_000 });
     await shot('compare-pick');
     await page.keyboard.press('Enter');
+    // Then the seeds: three, with a held-out test set (mean ± std bands, statistics, test columns).
+    const threeSeeds = page.locator('.quick-input-list .monaco-list-row', { hasText: '3 seeds, held-out test set' }).first();
+    await threeSeeds.waitFor({ timeout: 20_000 });
+    await threeSeeds.click();
     const panel = await webviewFrame(page, '#app .header', 60_000);
     await panel.locator('.job-title', { hasText: 'Comparing 3 variants' }).waitFor({ timeout: 30_000 });
     const failed = page.locator('.notification-toast', { hasText: 'training failed' }).first();
@@ -216,11 +220,18 @@ describe('LAuReL Studio in code-server', function () {
     await page.waitForTimeout(500);
     await shot('compare-done');
     const rows = panel.locator('table.results tbody tr');
-    assert.equal(await rows.count(), 3);
+    assert.equal(await rows.count(), 9);
     const names = (await rows.locator('td.name').allTextContents()).map(norm);
-    assert.equal(names[0], 'plain');
-    assert.match(names[2]!, /^all=rw\+lr/);
-    assert.equal((await panel.locator('.chart-loss .u-legend .u-series').allTextContents()).filter((t) => !/validation|step/.test(t)).length, 3);
+    assert.equal(names[0], 'plain · seed 1');
+    assert.match(names[2]!, /^all=rw\+lr.* · seed 1$/);
+    assert.match(names[8]!, / · seed 3$/);
+    const head = (await panel.locator('table.results thead th').allTextContents()).map(norm);
+    for (const h of ['val acc', 'best val acc', 'test loss', 'test acc', 'MACs/ex']) assert.ok(head.includes(h), head.join(' | '));
+    // The curves: per plan the mean over the 3 seeds (a band around it), not 9 curves.
+    const legend = (await panel.locator('.chart-loss .u-legend .u-series').allTextContents()).map(norm);
+    assert.equal(legend.filter((t) => /mean of 3 seeds$/.test(t) && !/validation/.test(t)).length, 3, legend.join(' | '));
+    assert.match(norm(await panel.locator('.seed-summary .verdicts').textContent()), /vs plain: [+−]\d+\.\d\d pts test accuracy, 95% CI \[/);
+    assert.equal(await panel.locator('vscode-button.export-report').isHidden(), false);
   });
 
   it('a model file that does not read gets a located diagnostic instead of lenses', async () => {

@@ -9,7 +9,7 @@ import type { TrainingEvent } from '../../src/extension/trainingHistory';
 import { validateHostMessage, validateTrainingMessage } from '../../src/protocol/trainingPanel';
 import type { RunSummaryView, TrainingHistory } from '../../src/protocol/trainingPanel';
 import { samplesText, tableRows, tableText } from '../../src/report/trainingTable';
-import { alignCurves } from '../../webview/training/curves';
+import { alignCurves, seedBandCurves, seedGroups } from '../../webview/training/curves';
 
 const config = { epochs: 1, batchSize: 32, learningRate: 1e-3 };
 const start = (id: number, runs: string[] = [], kind: 'train' | 'compare' = 'compare'): TrainingEvent => ({
@@ -128,18 +128,73 @@ describe('training panel: table rows', () => {
     const text = tableText(h.jobs[0]!);
     assert.equal(text.header.length, text.rows[0]!.length);
     assert.deepEqual(text.rows[1]!.slice(0, 3), ['rw+lr:r=16', '1,514', '+514 (51.4%)']);
-    assert.equal(text.rows[1]![9], '2.0 MiB');
-    assert.equal(text.rows[1]![11], '1.50×');
+    assert.equal(text.rows[1]![text.header.indexOf('peak memory')], '2.0 MiB');
+    assert.equal(text.rows[1]![text.header.indexOf('step ×')], '1.50×');
     assert.equal(text.rows[2]![1], '–');
   });
 
   it('leaves the ratio columns out for a single run (Train)', () => {
     const h = fold([start(1, [], 'train'), { type: 'runDone', jobId: 1, run: 'm.json', summary: summary() }, { type: 'jobDone', jobId: 1, at: 'x', cancelled: false }]);
     const text = tableText(h.jobs[0]!);
-    assert.equal(text.header.length, 11);
-    assert.ok(!text.header.some((c) => c.includes('×')));
-    assert.equal(text.header[10], 'status');
+    // No validation and no test set: those columns are left out too.
+    assert.deepEqual(text.header, ['run', 'params', 'added', 'final loss', 'best loss', 'final acc', 'best acc', 'MACs/ex', 'ms/step', 'samples/s', 'peak memory', 'status']);
     assert.deepEqual(text.rows[0]!.slice(-2), ['1.0 MiB', 'completed']);
+  });
+});
+
+describe('training panel: validation and test columns', () => {
+  it('shows final and best validation, the test figures of the best-validation checkpoint and the added MACs', () => {
+    const withTest = summary({ final: { loss: 2, acc: 0.5, valLoss: 1.9, valAcc: 0.52 }, best: { loss: 1.8, acc: 0.55, valLoss: 1.85, valAcc: 0.56 }, test: { loss: 1.95, acc: 0.5312 }, addedMacs: 376320 });
+    const h = fold([start(1, ['plain', 'rw+lr:r=4']), { type: 'runDone', jobId: 1, run: 'plain', summary: summary({ ...withTest, addedMacs: 0 }) }, { type: 'runDone', jobId: 1, run: 'rw+lr:r=4', summary: withTest }, { type: 'jobDone', jobId: 1, at: 'x', cancelled: false }]);
+    const text = tableText(h.jobs[0]!);
+    const cell = (row: number, column: string): string => text.rows[row]![text.header.indexOf(column)]!;
+    assert.deepEqual([cell(1, 'val loss'), cell(1, 'val acc'), cell(1, 'best val acc'), cell(1, 'test loss'), cell(1, 'test acc')], ['1.9000', '0.5200', '0.5600', '1.9500', '0.5312']);
+    assert.deepEqual([cell(0, 'MACs/ex'), cell(1, 'MACs/ex')], ['0', '+376.32k']);
+  });
+});
+
+describe('training panel: several seeds', () => {
+  const epochEv = (run: string, epoch: number, loss: number, valAcc: number): TrainingEvent => ({
+    type: 'epoch',
+    jobId: 1,
+    e: { run, epoch, epochs: 2, loss, valLoss: loss + 0.1, valAcc, samplesPerSec: 1, stepMs: 1, backend: 'wasm', memory: { numBytes: 0, numTensors: 0, peakBytes: 0 } } as never,
+  });
+  const runs = ['plain · seed 1', 'rw · seed 1', 'plain · seed 2', 'rw · seed 2', 'plain · seed 3', 'rw · seed 3'];
+
+  it('groups the runs by plan, and draws per plan the mean over seeds with a ± 1 std band at each epoch end', () => {
+    const events: TrainingEvent[] = [start(1, runs)];
+    const losses: Record<string, number[]> = { plain: [1.0, 1.2, 1.4], rw: [0.9, 0.9, 0.9] };
+    runs.forEach((r, i) => {
+      const [plan] = r.split(' · ');
+      const seed = Math.floor(i / 2);
+      events.push(batch(1, r, 10, 2), epochEv(r, 1, losses[plan!]![seed]!, 0.5 + seed / 10), batch(1, r, 20, 1), epochEv(r, 2, losses[plan!]![seed]! / 2, 0.6));
+    });
+    const job = fold(events).jobs[0]!;
+    assert.deepEqual(seedGroups(job), [{ plan: 'plain', runs: [0, 2, 4] }, { plan: 'rw', runs: [1, 3, 5] }]);
+    const loss = seedBandCurves(job, 'loss')!;
+    assert.deepEqual(loss.series.filter((s) => !s.edge).map((s) => s.label), ['plain, mean of 3 seeds', 'plain (validation), mean of 3 seeds', 'rw, mean of 3 seeds', 'rw (validation), mean of 3 seeds']);
+    const epochSteps = job.runs[0]!.epochs.map((e) => e.step);
+    assert.deepEqual(loss.data[0], epochSteps);
+    const col = (label: string): (number | null)[] => loss.data[1 + loss.series.findIndex((s) => s.label === label)]!;
+    // plain, epoch 1: losses 1.0, 1.2, 1.4: mean 1.2, sample std 0.2.
+    assert.ok(Math.abs(col('plain, mean of 3 seeds')[0]! - 1.2) < 1e-12);
+    assert.ok(Math.abs(col('plain, mean of 3 seeds + std')[0]! - 1.4) < 1e-12);
+    assert.ok(Math.abs(col('plain, mean of 3 seeds − std')[0]! - 1.0) < 1e-12);
+    assert.equal(col('rw, mean of 3 seeds + std')[0], col('rw, mean of 3 seeds')[0]);
+    // uPlot's bands name (hi, lo) by series index with x first.
+    for (const [hi, lo] of loss.bands) assert.deepEqual([loss.series[hi - 1]!.edge, loss.series[lo - 1]!.edge], ['hi', 'lo']);
+    assert.equal(loss.bands.length, 4);
+  });
+
+  it('is not a seed job when a run is not named by seed, or every plan has one seed', () => {
+    assert.equal(seedGroups(fold([start(1, ['plain', 'rw'])]).jobs[0]!), null);
+    assert.equal(seedGroups(fold([start(1, ['plain · seed 1', 'rw · seed 1'])]).jobs[0]!), null);
+    assert.equal(seedBandCurves(fold([start(1, ['plain', 'rw'])]).jobs[0]!, 'loss'), null);
+  });
+
+  it('keeps the statistics over seeds with the job', () => {
+    const h = fold([start(1, runs), { type: 'seedSummary', jobId: 1, table: 'plan ...', verdicts: ['rw vs plain: +1.00 pts test accuracy'] }]);
+    assert.deepEqual(h.jobs[0]!.seedSummary, { table: 'plan ...', verdicts: ['rw vs plain: +1.00 pts test accuracy'] });
   });
 });
 
@@ -176,7 +231,8 @@ describe('training panel: messages', () => {
     assert.deepEqual(validateTrainingMessage({ type: 'ready' }), { type: 'ready' });
     assert.deepEqual(validateTrainingMessage({ type: 'cancel', extra: 'x' }), { type: 'cancel' });
     assert.deepEqual(validateTrainingMessage({ type: 'showLog' }), { type: 'showLog' });
-    for (const bad of [null, undefined, 'ready', [], {}, { type: 'applyVariant' }, { type: 1 }]) assert.equal(validateTrainingMessage(bad), undefined);
+    for (const bad of [null, undefined, 'ready', [], {}, { type: 'applyVariant' }, { type: 1 }, { type: 'exportReport' }, { type: 'exportReport', job: '3' }, { type: 'exportReport', job: 1.5 }]) assert.equal(validateTrainingMessage(bad), undefined);
+    assert.deepEqual(validateTrainingMessage({ type: 'exportReport', job: 3, path: '/etc/x' }), { type: 'exportReport', job: 3 });
   });
 
   it('checks the host message before the webview draws from it', () => {

@@ -2,8 +2,8 @@
 // validation dashed in the same colour. A chart is rebuilt only when its series change; else setData.
 import uPlot from 'uplot';
 import type { JobView } from '../../src/protocol/trainingPanel';
-import { alignCurves } from './curves';
-import type { Metric } from './curves';
+import { alignCurves, seedBandCurves } from './curves';
+import type { BandSeries, Metric } from './curves';
 
 const PALETTE = ['blue', 'orange', 'green', 'red', 'purple', 'yellow'];
 
@@ -12,6 +12,14 @@ const cssVar = (name: string, fallback: string): string => getComputedStyle(docu
 /** The colour of run `i` of a job (the table's swatches use the same). */
 export function runColour(i: number): string {
   return cssVar(`--vscode-charts-${PALETTE[i % PALETTE.length]}`, ['#3794ff', '#d18616', '#89d185', '#f14c4c', '#b180d7', '#cca700'][i % PALETTE.length]!);
+}
+
+/** A band's fill: the plan's colour, mostly transparent (hex colours and rgb() both). */
+function fade(colour: string): string {
+  const hex = /^#([0-9a-f]{6})$/i.exec(colour);
+  if (hex) return `#${hex[1]}33`;
+  const rgb = /^rgba?\(([^)]+)\)$/.exec(colour);
+  return rgb ? `rgba(${rgb[1]!.split(',').slice(0, 3).join(',')}, 0.2)` : colour;
 }
 
 export class Chart {
@@ -45,12 +53,14 @@ export class Chart {
 
   /** Draws the job's curves of this metric; hides itself when no run has any. */
   update(job: JobView): void {
-    const { series, data } = alignCurves(job, this.metric);
+    // Several seeds: per plan the mean over seeds at each epoch end with a ± 1 std band; else every run's curve.
+    const banded = seedBandCurves(job, this.metric);
+    const { series, data } = (banded ?? alignCurves(job, this.metric)) as { series: BandSeries[]; data: (number | null)[][] };
     this.root.hidden = this.metric === 'acc' && series.length === 0;
     // A run that ended without a batch says so (its error is in the box above), not that it is waiting.
     const ended = job.state === 'failed' ? `No batch finished: the run failed${job.message ? ` (${job.message.split('\n')[0]})` : ''}.` : job.state === 'running' ? 'Waiting for the first batch…' : 'No batch finished.';
     this.empty.textContent = series.length === 0 ? ended : '';
-    const key = `${job.id}|${series.map((s) => `${s.run}:${s.label}`).join('|')}`;
+    const key = `${job.id}|${banded ? 'bands|' : ''}${series.map((s) => `${s.run}:${s.label}`).join('|')}`;
     if (series.length === 0) {
       this.plot?.destroy();
       this.plot = undefined;
@@ -79,16 +89,17 @@ export class Chart {
       legend: { show: true, live: false },
       cursor: { drag: { x: true, y: false } },
       axes: [axis('step'), axis(this.title), ...(ownAxis ? [valAxis] : [])],
+      ...(banded ? { bands: banded.bands.map(([hi, lo]): uPlot.Band => ({ series: [hi, lo], fill: fade(runColour(series[hi - 1]!.run)) })) } : {}),
       series: [
         { label: 'step' },
         ...series.map((s): uPlot.Series => ({
           label: s.label,
           stroke: runColour(s.run),
-          width: s.validation ? 1.5 : 2,
+          width: s.edge ? 0 : s.validation ? 1.5 : 2,
           ...(s.validation ? { dash: [6, 4], ...(ownAxis ? { scale: 'val' } : {}) } : {}),
           spanGaps: true,
           // Per-epoch validation points are always marked; batch curves only while they are short.
-          points: { show: s.validation || data[0]!.length < 40, size: 5 },
+          points: { show: !s.edge && (s.validation || !!banded || data[0]!.length < 40), size: 5 },
           value: (_u, v) => (v === null || v === undefined ? '–' : v.toFixed(4)),
         })),
       ],

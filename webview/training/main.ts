@@ -49,7 +49,12 @@ cancelBtn.className = 'cancel';
 const logBtn = document.createElement('vscode-button');
 logBtn.textContent = 'Show log';
 logBtn.setAttribute('appearance', 'secondary');
-actions.append(cancelBtn, logBtn);
+const reportBtn = document.createElement('vscode-button');
+reportBtn.textContent = 'Export report.md';
+reportBtn.setAttribute('appearance', 'secondary');
+reportBtn.setAttribute('title', 'Save the experiment report: setup, tables, statistics over seeds and verdicts');
+reportBtn.className = 'export-report';
+actions.append(cancelBtn, reportBtn, logBtn);
 const backendLine = el('div', 'backend', header);
 const dataLine = el('div', 'data', header);
 const errorBox = el('div', 'error', app);
@@ -59,6 +64,10 @@ progress.setAttribute('aria-live', 'polite');
 const charts = el('div', 'charts', app);
 const lossChart = new Chart(charts, 'loss', 'loss');
 const accChart = new Chart(charts, 'acc', 'accuracy');
+const seedSection = el('section', 'seed-summary', app);
+const seedTitle = el('h3', 'table-title', seedSection, 'Over seeds (paired differences to plain, 95% CI by paired t)');
+const seedVerdicts = el('ul', 'verdicts', seedSection);
+const seedTable = el('pre', 'seed-table', seedSection);
 const tableSection = el('section', 'table-section', app);
 const tableTitle = el('h3', 'table-title', tableSection);
 const tableWrap = el('div', 'table-wrap', tableSection);
@@ -72,6 +81,10 @@ cancelBtn.addEventListener('click', () => {
   api.postMessage({ type: 'cancel' });
 });
 logBtn.addEventListener('click', () => api.postMessage({ type: 'showLog' }));
+reportBtn.addEventListener('click', () => {
+  const job = shownJob();
+  if (job) api.postMessage({ type: 'exportReport', job: job.id });
+});
 picker.addEventListener('change', () => {
   const id = Number(picker.value);
   // Choosing the latest job again means "follow the latest", so a new run shows up by itself.
@@ -104,6 +117,7 @@ function renderHeader(job: JobView): void {
   badge.textContent = STATE_TEXT[job.state];
   badge.className = `badge badge-${job.state}`;
   cancelBtn.hidden = !isRunning(job);
+  reportBtn.hidden = job.kind !== 'compare' || isRunning(job) || !job.runs.some((r) => r.summary);
   cancelBtn.toggleAttribute('disabled', job.state !== 'running');
 
   backendLine.replaceChildren();
@@ -176,7 +190,7 @@ function renderTable(job: JobView): void {
 function render(): void {
   const job = shownJob();
   emptyState.hidden = !!job;
-  for (const part of [header, progress, charts, tableSection]) part.hidden = !job;
+  for (const part of [header, progress, charts, tableSection, seedSection]) part.hidden = !job;
   if (!job) {
     errorBox.hidden = true;
     return;
@@ -187,6 +201,10 @@ function render(): void {
   lossChart.update(job);
   accChart.update(job);
   renderTable(job);
+  seedSection.hidden = !job.seedSummary;
+  seedTitle.hidden = !job.seedSummary;
+  seedVerdicts.replaceChildren(...(job.seedSummary?.verdicts ?? []).map((v) => el('li', '', undefined, v)));
+  seedTable.textContent = job.seedSummary?.table ?? '';
   app.setAttribute('aria-busy', String(isRunning(job)));
   app.dataset.state = job.state;
 }
