@@ -7,6 +7,13 @@ import { isRunning, validateHostMessage } from '../../src/protocol/trainingPanel
 import type { JobView, TrainingHistory, TrainingWebviewToHost } from '../../src/protocol/trainingPanel';
 import { samplesText, tableText } from '../../src/report/trainingTable';
 import { Chart, runColour } from './charts';
+import { seedGroups } from './curves';
+
+/** A run's colour: its own, or over several seeds its plan's (the curves draw one mean per plan). */
+function colourOf(job: JobView, run: number): number {
+  const groups = seedGroups(job);
+  return groups ? groups.findIndex((g) => g.runs.includes(run)) : run;
+}
 
 provideVSCodeDesignSystem().register(vsCodeButton());
 
@@ -150,7 +157,7 @@ function renderProgress(job: JobView): void {
     ...job.runs.map((r, i) => {
       const li = el('li', `run run-${r.state}`);
       const sw = el('span', 'swatch', li);
-      sw.style.background = runColour(i);
+      sw.style.background = runColour(colourOf(job, i));
       el('span', 'run-name', li, r.name);
       const p = r.progress;
       const where = p && r.state === 'running' ? `epoch ${p.epoch}${p.epochs ? `/${p.epochs}` : ''}, batch ${p.batch + 1}/${p.batchesPerEpoch}, ${Math.round(p.samplesPerSec)} samples/s` : '';
@@ -179,7 +186,7 @@ function renderTable(job: JobView): void {
       const td = el('td', k === 0 ? 'name' : k === cells.length - 1 ? 'state' : 'num', tr);
       if (k === 0) {
         const sw = el('span', 'swatch', td);
-        sw.style.background = runColour(i);
+        sw.style.background = runColour(colourOf(job, i));
       }
       el('span', '', td, c);
     });
