@@ -171,8 +171,8 @@ export class TrainingSessions implements vscode.Disposable {
     const seeds = how.seeds;
     // Several seeds: every plan under each seed, its runs named 'rw · seed 2' in the panel (bands over seeds).
     const runNames = seeds ? seeds.flatMap((s) => plans.map((p) => `${p}${seedSuffix(s)}`)) : plans;
-    const title = `Comparing ${plans.length} variants of ${this.controller.label(uri)}${seeds ? ` over seeds ${seeds.join(', ')}` : ''}`;
-    await this.run(uri, 'compare', title, runNames, data, file, async (client, params, jobId) => {
+    const jobTitle = `Comparing ${plans.length} variants of ${this.controller.label(uri)}${seeds ? ` over seeds ${seeds.join(', ')}` : ''}`;
+    await this.run(uri, 'compare', jobTitle, runNames, data, file, async (client, params, jobId) => {
       const done: ComparisonRecord[] = [];
       try {
         for (const seed of seeds ?? [params.config.seed]) {
