@@ -102,7 +102,8 @@ function siteItem(site: OpenModel['sites'][number], all: OpenModel['sites'], opt
       kind: 'variant',
       siteId: site.id,
       choice,
-      label: `${capped ? '⚠ ' : ''}${label}`,
+      // A capped rank shows as the item's warning icon (residualView.ts), not a second ⚠ in the label.
+      label,
       description: `${variant === 'plain' ? (params === null ? '' : '+0') : cost}${current ? ' · current' : ''}`,
       tooltip: variant === 'plain' ? 'y = f(x) + x' : `${cost} over a plain add` + (capped ? `\nr=${options.rank} ≥ D=${D} is not low-rank: capped to r=${choice.options.rank} (⌊D/2⌋) here` : ''),
       current,

@@ -74,7 +74,7 @@ describe('LAuReL Residuals view (tree data, no vscode)', () => {
     const narrow = sites.find((s) => s.siteId === 'block1_add')!.variants.find((v) => v.choice.variant === 'lr')!;
     assert.equal(narrow.capped, true);
     assert.equal(narrow.choice.options.rank, 8);
-    assert.equal(narrow.label, '⚠ LR r=8');
+    assert.equal(narrow.label, 'LR r=8');
     assert.match(narrow.tooltip, /r=16 ≥ D=16 is not low-rank: capped to r=8/);
     const wide = sites.find((s) => s.siteId === 'block3_add')!.variants.find((v) => v.choice.variant === 'lr')!;
     assert.equal(wide.capped, false);
