@@ -50,6 +50,9 @@ describe('Compare Variants and Train on a PyTorch .py model in code-server', fun
     assert.ok(rows.some((r) => /^RW\b.*\+8 \(0\.0067%\) params over plain on 2 residual lines \(4 calls\)/.test(r)), rows.join('\n'));
     assert.ok(rows.some((r) => /RW\+LR.*\+8,200 \(6\.92%\) params over plain/.test(r)), rows.join('\n'));
     await page.keyboard.press('Enter');
+    // Seeds and test set: the first choice, one seed without a test set, as before.
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: '1 seed' }).first().waitFor({ timeout: 20_000 });
+    await page.keyboard.press('Enter');
 
     // The data is the comment's text file: no picker; the panel streams the three runs.
     const panel = await webviewFrame(page, '#app .header', 90_000);
