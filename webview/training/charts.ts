@@ -106,9 +106,7 @@ export class Chart {
     };
     this.plot = new uPlot(opts, data as uPlot.AlignedData, this.body);
     // A band's edges are drawn as its fill only: their legend entries would repeat each plan twice.
-    const rows = this.plot.root.querySelectorAll<HTMLElement>('.u-legend .u-series');
-    series.forEach((s, i) => {
-      if (s.edge && rows[i + 1]) rows[i + 1]!.hidden = true;
-    });
+    const edges = new Set(series.filter((s) => s.edge).map((s) => s.label));
+    for (const row of this.plot.root.querySelectorAll<HTMLElement>('.u-legend .u-series')) if ([...edges].some((l) => (row.textContent ?? '').includes(l))) row.hidden = true;
   }
 }
