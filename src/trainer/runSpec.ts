@@ -53,7 +53,9 @@ export function taskOf(m: OpenModel): Task {
   if (g.outputs.length > 1) throw new Error(`${basename(m.doc.fileName)}: training takes one output (this model has ${g.outputs.length}); pick one with trainingModel`);
   const embedding = embeddingOf(g, g.inputs[0]!.node);
   const free = freeInputSize(m.doc, m.analysis, FREE_DIM);
-  const freeSize = free?.searched ? { size: free.size, why: `the model does not accept ${FREE_DIM}; ${free.size} is the ${free.size > FREE_DIM ? 'smallest' : 'largest'} size its layers accept` } : undefined;
+  const outputAtSize = free && shapeOf(free.analysis, g.outputs[0]!);
+  const why = free?.searched ? { why: `the model does not accept ${FREE_DIM}; ${free.size} is the ${free.size > FREE_DIM ? 'smallest' : 'largest'} size its layers accept` } : {};
+  const freeSize = free ? { size: free.size, ...why, ...(outputAtSize ? { outputShape: outputAtSize } : {}) } : undefined;
   return { inputShape: input, outputShape: output, ...(embedding ? { tokenIds: embedding } : {}), ...(freeSize ? { freeSize } : {}) };
 }
 

@@ -74,6 +74,37 @@ describe('the size synthetic data gives a free input: the smallest the layers ac
   });
 });
 
+describe('a free-size input whose output grid is smaller (a stride-4 detector head)', () => {
+  it('synthetic targets take the output shape at the generated size (8×8 for 32×32), and a TF.js step trains on them', async () => {
+    const layer = (cls: string, name: string, config: Record<string, unknown>, inputs: string[]) => ({ class_name: cls, name, config: { name, ...config }, inbound_nodes: [inputs.map((i) => [i, 0, 0, {}])] });
+    const layers = [
+      { class_name: 'InputLayer', name: 'x', config: { name: 'x', batch_input_shape: [null, null, null, 3] }, inbound_nodes: [] },
+      layer('MaxPooling2D', 'p1', { pool_size: [2, 2], strides: [2, 2], padding: 'valid' }, ['x']),
+      layer('MaxPooling2D', 'p2', { pool_size: [2, 2], strides: [2, 2], padding: 'valid' }, ['p1']),
+      layer('Conv2D', 'head', { filters: 5, kernel_size: [1, 1], strides: [1, 1], padding: 'same', activation: 'linear' }, ['p2']),
+    ];
+    const m = fromJson('grid.json', { class_name: 'Model', keras_version: '2.13.1', config: { name: 'grid', layers, input_layers: [['x', 0, 0]], output_layers: [['head', 0, 0]] } });
+    const task = taskOf(m);
+    assert.deepEqual(task.outputShape, [null, null, null, 5]);
+    assert.deepEqual(task.freeSize, { size: 32, outputShape: [null, 8, 8, 5] });
+    const d = generateSynthetic({ samples: 2, seed: 1 }, task, 2 ** 30);
+    assert.deepEqual([d.xShape, d.yShape], [[32, 32, 3], [8, 8, 5]]);
+    assert.match(d.notes.join('; '), /input axes 1, 2 are free; generated with 32(;|$)/);
+    await tf.setBackend('cpu');
+    const built = await buildModel(m);
+    try {
+      built.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+      const x = tf.tensor(d.x, [2, 32, 32, 3]);
+      const y = tf.tensor(d.y, [2, 8, 8, 5]);
+      const h = await built.fit(x, y, { epochs: 1 });
+      assert.ok(Number.isFinite(h.history['loss']![0] as number));
+      tf.dispose([x, y]);
+    } finally {
+      built.dispose();
+    }
+  });
+});
+
 describe('the memory estimate of a free-size input is priced at the size of the data', () => {
   it("tensorspace's Inception v3: every call counted at 75×75 and at 299×299 (more), none without a size; a shape that does not fit falls back", () => {
     const m = trainingModel(open('tfjs-legacy-inceptionv3-tensorspace.json')).model;

@@ -53,7 +53,7 @@ export function normals(seed: number): () => number {
 
 function fixDims(shape: (number | null)[], what: string, free: string[], size?: Task['freeSize']): number[] {
   const axes = shape.flatMap((d, i) => (d === null ? [i + 1] : []));
-  if (axes.length) free.push(`${what} ${axes.length > 1 ? `axes ${axes.join(', ')} are` : `axis ${axes[0]} is`} free; generated with ${size ? `${size.size} (${size.why})` : FREE_DIM}`);
+  if (axes.length) free.push(`${what} ${axes.length > 1 ? `axes ${axes.join(', ')} are` : `axis ${axes[0]} is`} free; generated with ${size ? `${size.size}${size.why ? ` (${size.why})` : ''}` : FREE_DIM}`);
   return shape.map((d) => d ?? size?.size ?? FREE_DIM);
 }
 
@@ -73,9 +73,13 @@ export function generateSynthetic(opts: SyntheticOptions, task: Task, maxBytes: 
   const inShape = fixDims(inModel, 'input', notes, task.freeSize);
   const inPos = inModel.slice(0, -1);
   const outPos = outModel.slice(0, -1);
-  const perPosition = sameNullable(inPos, outPos);
+  // The output's shape at the generated input size, when the model's analysis gave it (a stride-32 detector
+  // maps a free 32×32 input to a 1×1 grid: its free output axes are not the input's).
+  const outAtSize = task.freeSize?.outputShape?.slice(1);
+  const concreteOut = outAtSize && outAtSize.length === outModel.length && outAtSize.every((d) => d !== null) ? (outAtSize as number[]) : undefined;
+  const perPosition = concreteOut ? sameNullable(inShape.slice(0, -1), concreteOut.slice(0, -1)) : sameNullable(inPos, outPos);
   // Output positions follow the input's where they match (a free length is the same free length).
-  const outShape = perPosition ? [...inShape.slice(0, -1), outModel[outModel.length - 1] ?? 1] : fixDims(outModel, 'output', notes);
+  const outShape = perPosition ? [...inShape.slice(0, -1), outModel[outModel.length - 1] ?? 1] : (concreteOut ?? fixDims(outModel, 'output', notes));
   const kind = targetKind(task);
   const width = outShape[outShape.length - 1];
   const classifies = kind === 'categorical' || kind === 'sparse';

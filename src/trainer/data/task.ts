@@ -8,8 +8,11 @@ export interface Task {
   loss?: string;
   /** The input feeds an Embedding: its values are token ids in [0, vocabulary). */
   tokenIds?: { vocabulary: number; layer: string };
-  /** The size generated data gives the input's free axes, when the model does not accept the default. */
-  freeSize?: { size: number; why: string };
+  /**
+   * The size generated data gives the input's free axes (why, when it is not the default), and the trained
+   * output's shape at that size.
+   */
+  freeSize?: { size: number; why?: string; outputShape?: Shape };
 }
 
 /**
