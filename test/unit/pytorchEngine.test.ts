@@ -366,7 +366,7 @@ describe('PyTorch engine', function () {
     );
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /engine pytorch: \/usr\/bin\/python3/);
-    assert.match(r.stdout, /run\s+params\s+added\s+loss/);
+    assert.match(r.stdout, /run\s+params\s+added\s+MACs\/ex\s+loss/);
     assert.match(r.stdout, /^plain\s+\d/m);
     assert.match(r.stdout, /^rw\s+\d/m);
     assert.match(r.stdout, /engine pytorch \S+ on the CPU/);
