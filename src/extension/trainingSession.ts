@@ -309,6 +309,9 @@ export class TrainingSessions implements vscode.Disposable {
       return undefined;
     }
     if (uri.scheme !== 'file') return void vscode.window.showErrorMessage('LAuReL: training needs a model file on disk.');
+    // Restricted Mode: a run starts processes (the trainer, Python) chosen by settings and interpreters that the
+    // workspace could supply, so it waits for trust; reading, pricing, the graph and edits work without it.
+    if (!vscode.workspace.isTrusted) return void vscode.window.showWarningMessage('LAuReL: training starts a trainer and Python: trust this workspace first (Workspaces: Manage Workspace Trust). Figures, the graph and edits work without it.');
     const py = isPySource(uri.fsPath);
     if (!py && !(await this.controller.require(uri))) return undefined;
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());

@@ -47,8 +47,13 @@ export interface Session {
   close(): Promise<void>;
 }
 
+export interface SessionOptions {
+  /** Workspace trust on and this workspace not trusted (Restricted Mode, no startup prompt). */
+  restricted?: boolean;
+}
+
 /** A fresh profile with the VSIX installed, a workspace holding `files`, and a browser page on it. */
-export async function startSession(files: Record<string, string>): Promise<Session> {
+export async function startSession(files: Record<string, string>, options: SessionOptions = {}): Promise<Session> {
   const dir = mkdtempSync(join(tmpdir(), 'laurel-e2e-'));
   const userData = join(dir, 'user-data');
   const extensions = join(dir, 'extensions');
@@ -61,7 +66,8 @@ export async function startSession(files: Record<string, string>): Promise<Sessi
   }
   // Without these the trust dialog, the welcome page and the chat side bar cover the editor.
   const settings = {
-    'security.workspace.trust.enabled': false,
+    'security.workspace.trust.enabled': options.restricted === true,
+    'security.workspace.trust.startupPrompt': 'never',
     'workbench.startupEditor': 'none',
     'workbench.tips.enabled': false,
     'workbench.enableExperiments': false,
@@ -83,7 +89,7 @@ export async function startSession(files: Record<string, string>): Promise<Sessi
   const port = await freePort();
   const server: ChildProcess = spawn(
     codeServerBin,
-    ['--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', extensions, workspace],
+    ['--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', ...(options.restricted ? [] : ['--disable-workspace-trust']), '--user-data-dir', userData, '--extensions-dir', extensions, workspace],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let log = '';

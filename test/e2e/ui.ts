@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { repoRoot, startSession } from './codeServer';
-import type { Session } from './codeServer';
+import type { Session, SessionOptions } from './codeServer';
 
 export const artifacts = join(repoRoot, 'test-artifacts', 'e2e');
 
@@ -12,7 +12,7 @@ export const artifacts = join(repoRoot, 'test-artifacts', 'e2e');
  * (`ready` gets it once started), a screenshot of each failed test, and the session closed after. Returns
  * `shot`, which writes test-artifacts/e2e/PREFIXNN-name.png (NN counts the suite's screenshots).
  */
-export function codeServerSuite(prefix: string, files: Record<string, string>, ready: (session: Session) => void): (name: string) => Promise<void> {
+export function codeServerSuite(prefix: string, files: Record<string, string>, ready: (session: Session) => void, options: SessionOptions = {}): (name: string) => Promise<void> {
   let session: Session | undefined;
   let step = 0;
   const shot = async (name: string): Promise<void> => {
@@ -20,7 +20,7 @@ export function codeServerSuite(prefix: string, files: Record<string, string>, r
   };
   before(async () => {
     mkdirSync(artifacts, { recursive: true });
-    session = await startSession(files);
+    session = await startSession(files, options);
     ready(session);
   });
   afterEach(async function () {
