@@ -8,7 +8,8 @@ import { serializeSvg, svgToPng } from './exportImage';
 import { deltaText } from '../src/report/figures';
 import { formatCount } from './format';
 import { layoutGraph } from './layout';
-import type { Box, GraphLayout, Measure } from './layout';
+import type { Box, GraphLayout } from './layout';
+import { measureText } from './measureText';
 import { LayoutCancelled, WorkerElk } from './elkWorker';
 import { VariantMenu } from './menu';
 import { PropertiesPanel } from './properties';
@@ -144,21 +145,6 @@ const menu = new VariantMenu(canvas, (c) => {
   status.textContent = `Applying ${c.variant} to ${c.siteIds.length} residual${c.siteIds.length === 1 ? '' : 's'}…`;
 });
 
-// ---- text measurement (node sizes must be known before layout) ----
-const measureCtx = document.createElement('canvas').getContext('2d')!;
-const fontFamily = getComputedStyle(document.body).getPropertyValue('--vscode-font-family').trim() || 'sans-serif';
-const widths = new Map<string, number>();
-const measure: Measure = (text, bold) => {
-  const key = (bold ? 'b' : 'n') + text;
-  let w = widths.get(key);
-  if (w === undefined) {
-    measureCtx.font = `${bold ? 600 : 400} 12px ${fontFamily}`;
-    w = measureCtx.measureText(text).width;
-    widths.set(key, w);
-  }
-  return w;
-};
-
 const bounds = (l: GraphLayout): Box => ({ x: 0, y: 0, width: l.width, height: l.height });
 
 // ---- host messages ----
@@ -239,7 +225,7 @@ async function show(source: GraphSnapshot, resource: string, refit = false, forc
   const ticker = setInterval(progress, 1000);
   let layout: GraphLayout;
   try {
-    layout = await layoutGraph(elk, graph, measure, { edgeShapes });
+    layout = await layoutGraph(elk, graph, measureText, { edgeShapes });
   } catch (e) {
     if (e instanceof LayoutCancelled || seq !== renderSeq) return; // a newer snapshot replaced this one
     banner.textContent = `The graph could not be laid out: ${e instanceof Error ? e.message : String(e)}`;
