@@ -278,6 +278,10 @@ def _train(cfg, module):
         with torch.no_grad():
             model(x[:1])
         model.train()
+    if _WORLD > 1:
+        # DDP's constructor checks and broadcasts the parameters in calls that may hold the GIL (rank 0's heartbeat
+        # thread then stops): wait for the slower ranks in a barrier, which releases it, first.
+        dist.barrier()
     # DDP averages the gradients over the ranks; "model" stays the bare module (saved, validated, counted).
     net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[_LOCAL_RANK] if cuda else None) if _WORLD > 1 else model
     order = np.load(cfg["order"]) if cfg.get("order") else None

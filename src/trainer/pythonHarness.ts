@@ -14,6 +14,13 @@ import type { TrainSink } from './run';
 
 /** An engine silent this long (no event, no heartbeat) is stopped; LAUREL_ENGINE_SILENCE_MS overrides it. */
 export const ENGINE_SILENCE_MS = 20_000;
+/**
+ * Before its first line the limit is longer: under torchrun the launcher imports torch and starts the ranks
+ * before rank 0's heartbeat exists, which took over 20 s on a loaded 2-core machine. The override sets both.
+ */
+export const ENGINE_STARTUP_SILENCE_MS = 90_000;
+/** After its `done` event an engine (torchrun and its ranks) has this long to exit before it is ended. */
+const EXIT_AFTER_DONE_MS = 10_000;
 /** Stdout lines that are not protocol events tolerated before the engine is stopped. */
 const MALFORMED_LIMIT = 20;
 const PROTOCOL_EVENTS = new Set(['log', 'batchEnd', 'epochEnd', 'done', 'alive']);
@@ -173,9 +180,15 @@ export function runPython(python: string, args: string[], processes: number, run
     let fault: string | undefined;
     let malformed = 0;
     let lastEvent = Date.now();
-    const silenceMs = Number(process.env['LAUREL_ENGINE_SILENCE_MS']) || ENGINE_SILENCE_MS;
+    const override = Number(process.env['LAUREL_ENGINE_SILENCE_MS']);
+    const silenceMs = override || ENGINE_SILENCE_MS;
+    const startupMs = override || ENGINE_STARTUP_SILENCE_MS;
+    let started = false;
     const stopEngine = (why: string): void => {
       fault ??= why;
+      killEngine();
+    };
+    const killEngine = (): void => {
       if (group && child.pid !== undefined) {
         try {
           process.kill(-child.pid, 'SIGKILL');
@@ -187,7 +200,14 @@ export function runPython(python: string, args: string[], processes: number, run
       child.kill('SIGKILL');
     };
     const watchdog = setInterval(() => {
-      if (Date.now() - lastEvent > silenceMs) stopEngine(`the engine sent nothing for ${Math.round((Date.now() - lastEvent) / 1000)} s (it prints a heartbeat every second)`);
+      const quiet = Date.now() - lastEvent;
+      // The result is in and rank 0 has stopped its heartbeat: a launcher still waiting on its other ranks is
+      // ended after a while, and the run keeps its result.
+      if (done) {
+        if (quiet > EXIT_AFTER_DONE_MS) killEngine();
+        return;
+      }
+      if (quiet > (started ? silenceMs : startupMs)) stopEngine(`the engine sent nothing for ${Math.round((Date.now() - lastEvent) / 1000)} s (it prints a heartbeat every second)`);
     }, Math.min(1000, silenceMs / 2));
     const onLine = (line: string): void => {
       if (!line.trim()) return;
@@ -203,6 +223,7 @@ export function runPython(python: string, args: string[], processes: number, run
         return;
       }
       lastEvent = Date.now();
+      started = true;
       switch (ev['event']) {
         case 'log':
           sink.log?.({ level: ev['level'] as 'info' | 'warn' | 'error', message: `${run}: ${String(ev['message'])}` });
