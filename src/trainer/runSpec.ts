@@ -13,6 +13,7 @@ import type { Task } from './data/loadDataset';
 import { FREE_DIM } from './data/synthetic';
 import { estimateTrainingMemory } from './memoryEstimate';
 import type { RunSpec } from './run';
+import { outputActivation } from './trainingGraph';
 
 /**
  * One run of a model file: the file as it is (`planSpec` absent) or with a plan applied. Parameter
@@ -56,7 +57,9 @@ export function taskOf(m: OpenModel): Task {
   const outputAtSize = free && shapeOf(free.analysis, g.outputs[0]!);
   const why = free?.searched ? { why: `the model does not accept ${FREE_DIM}; ${free.size} is the ${free.size > FREE_DIM ? 'smallest' : 'largest'} size its layers accept` } : {};
   const freeSize = free ? { size: free.size, ...why, ...(outputAtSize ? { outputShape: outputAtSize } : {}) } : undefined;
-  return { inputShape: input, outputShape: output, ...(embedding ? { tokenIds: embedding } : {}), ...(freeSize ? { freeSize } : {}) };
+  // A single sigmoid unit trains with binary cross-entropy in both engines (lossFor), so its targets are 0/1.
+  const binary = output.at(-1) === 1 && outputActivation(m, g.outputs[0]!) === 'sigmoid';
+  return { inputShape: input, outputShape: output, ...(binary ? { loss: 'binaryCrossentropy' } : {}), ...(embedding ? { tokenIds: embedding } : {}), ...(freeSize ? { freeSize } : {}) };
 }
 
 /** The Embedding an input feeds (directly, or as the first layer of a nested model), with its vocabulary. */

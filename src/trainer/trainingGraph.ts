@@ -60,6 +60,11 @@ function producer(a: GraphAnalysis, t: TensorRef): { layer: Layer; node: CallNod
 
 const activationOf = (l: Layer): string | undefined => (l.className === 'Softmax' ? 'softmax' : typeof l.config['activation'] === 'string' ? (l.config['activation'] as string).toLowerCase() : undefined);
 
+/** The activation that makes a tensor (looking inside nested models): what the training loss is chosen by. */
+export function outputActivation(m: OpenModel, t: TensorRef): string | undefined {
+  return activationOf(producer(m.analysis, t).layer);
+}
+
 /**
  * Why an output is a feature map, or undefined when it reads as a prediction: a softmax / sigmoid makes
  * a prediction; a Dense (logits, regression) too; per-position outputs over the input's own positions are
