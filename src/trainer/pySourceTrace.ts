@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
-import tracerSource from '../python/laurel_trace.py';
+import { TRACER_SOURCE as tracerSource } from './pyTracerSource';
 import { parseTrace, parseTraceSet } from '../core/pysource/pyTrace';
 import type { TraceError, TraceResult, TraceSetResult } from '../core/pysource/pyTrace';
 import { findTorchPython, NamedPythonError, PythonNotFoundError } from './pythonFinder';

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import tracerSource from '../python/laurel_trace.py';
+import { TRACER_SOURCE as tracerSource } from './pyTracerSource';
 import { parseTraceSet } from '../core/pysource/pyTrace';
 import type { TraceSetResult } from '../core/pysource/pyTrace';
 import { traceAllSources } from './pySourceTrace';

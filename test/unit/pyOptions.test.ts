@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readPyOptions, splitOptionParts } from '../../src/core/pysource/pyOptions';
 import { dataRelativeTo, pyFileOptions, PyOptionsError } from '../../src/trainer/pySourceOptions';
-import tracerSource from '../../src/python/laurel_trace.py';
+import traceSpec from '../../src/python/laurel_trace_spec.py';
 import { SYSTEM_PYTHON } from './systemDeps';
 
 // The `# laurel:` options comment of a .py model: read statically (no Python), problems located, and split the
@@ -62,9 +62,9 @@ describe('PyTorch sources: the # laurel: options comment', () => {
       "model=Net(s='it\\'s ; x=1')  ;; input=[torch.zeros(2)] x==y",
       'model=Net() lr=3e-3 loss=hinge',
     ];
-    // laurel_trace.py imports torch only when it runs a model: exec'ing it defines split_options.
-    const code = `import json, sys\nns = {"__name__": "laurel_trace"}\nexec(compile(sys.argv[1], "laurel_trace.py", "exec"), ns)\nprint(json.dumps([ns["split_options"](b) for b in json.loads(sys.argv[2])]))`;
-    const r = spawnSync(SYSTEM_PYTHON, ['-c', code, tracerSource, JSON.stringify(bodies)], { encoding: 'utf8' });
+    // The tracer's comment reader (laurel_trace_spec.py) imports no torch: exec'ing it defines split_options.
+    const code = `import json, sys\nns = {"__name__": "laurel_trace_spec"}\nexec(compile(sys.argv[1], "laurel_trace_spec.py", "exec"), ns)\nprint(json.dumps([ns["split_options"](b) for b in json.loads(sys.argv[2])]))`;
+    const r = spawnSync(SYSTEM_PYTHON, ['-c', code, traceSpec, JSON.stringify(bodies)], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), bodies.map((b) => splitOptionParts(b).map((p) => p.text)));
   });

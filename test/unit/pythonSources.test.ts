@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PRELUDE, PRELUDE_FILES, PRELUDE_NAMES } from '../../src/core/export/pytorch/prelude';
 import laurelResidual from '../../src/python/laurel_residual.py';
+import { TRACER_FILES, TRACER_SOURCE } from '../../src/trainer/pyTracerSource';
+import { pytorchFixture } from './fixturePath';
 
 // The Python of src/python/ is the one copy that exports, the PyTorch engine and users' folders run: Python itself
 // checks every file here (compile), and runs the parts that must work on their own.
@@ -71,6 +73,26 @@ describe('Python sources (src/python)', function () {
       // At initialisation plain and lr (B = 0) are exactly f + x.
       if (v === 'plain' || v === 'lr') assert.equal(diff, 0, v);
     }
+  });
+
+  it('the tracer: its files define each name once, and as files in a folder or as one joined program they give the same trace', () => {
+    const defined = TRACER_FILES.flatMap(([file, text]) => [...text.matchAll(/^(?:def|class) ([A-Za-z_]\w*)|^([A-Z_]+) = /gm)].map((m) => `${m[1] ?? m[2]}`).map((n) => [n, file] as const));
+    const seen = new Map<string, string>();
+    for (const [n, file] of defined) {
+      assert.ok(!seen.has(n), `${n} is defined in ${seen.get(n)} and ${file}`);
+      seen.set(n, file);
+    }
+    for (const [name, text] of TRACER_FILES) writeFileSync(join(work, name), text);
+    const args = [pytorchFixture('cifar_resnet.py'), '--model', 'ResNet18()', '--input', 'torch.randn(1, 3, 32, 32)'];
+    const run = (argv: string[]): { params: { total: number }; adds: unknown[]; nodes: unknown[] } => {
+      const r = spawnSync(PYTHON, argv, { encoding: 'utf8', cwd: work, maxBuffer: 1 << 26 });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { params: { total: number }; adds: unknown[]; nodes: unknown[] };
+    };
+    const asFiles = run([join(work, 'laurel_trace.py'), ...args]);
+    const joined = run(['-c', TRACER_SOURCE, ...args]);
+    assert.equal(asFiles.params.total, 11_173_962);
+    assert.deepEqual(asFiles, joined);
   });
 
   it('Keras initializers: fans, bounds, spreads, orthogonality, defaults and per-weight seeding', () => {
