@@ -10,9 +10,9 @@ import type { ComparisonRecord, EnginePreference, OptimizerName, RunRecord, Torc
 import type { EpochEndEvent, TestRequest } from '../protocol/trainerProtocol';
 import type { BackendPreference } from '../trainer/backend';
 import { comparisonTable } from '../trainer/comparisonTable';
-import { seedReport, seedSummary } from '../trainer/seedSummary';
+import { seedSummary } from '../trainer/seedSummary';
+import { writeSeedReport } from '../trainer/reportFiles';
 import { NO_DECAY_KINDS } from '../trainer/optimizerOptions';
-import { writeFileAtomic } from '../util/fsAtomic';
 import { TrainerClient, TrainerExitError } from '../trainer/trainerClient';
 import { parseHead, trainingModel, TrainingOutputError } from '../trainer/trainingGraph';
 import { cliErrorExit, readInput, UsageError } from './cliOptions';
@@ -315,8 +315,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     if (seeds) {
       const s = seedSummary(done);
       console.log(`\nOver seeds ${seeds.join(', ')} (${s.metric}; Δ: paired difference to ${plans[0]}, 95% CI by paired t):\n${s.table}\n\n${s.verdicts.join('\n')}`);
-      writeFileAtomic(join(outDir, 'report.md'), seedReport(done, tables) + '\n');
-      console.log(`\n${join(outDir, 'report.md')}`);
+      console.log(`\n${writeSeedReport(join(outDir, 'report.md'), done, tables).join('\n')}`);
     }
     return done.every((c) => c.runs.every((r) => r.status === 'completed')) ? 0 : 1;
   } catch (e) {

@@ -7,15 +7,15 @@
  * after the batch in progress; TrainerClient kills the process if it does not stop in time.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { choiceSpec } from '../core/laurel/planSpec';
 import type { Variant } from '../core/laurel/variants';
 import { DEFAULT_TRAIN_CONFIG } from '../protocol/runRecords';
 import type { ComparisonRecord, RunRecord, TrainConfig } from '../protocol/runRecords';
 import { comparisonTable } from '../trainer/comparisonTable';
-import { seedReport, seedSummary } from '../trainer/seedSummary';
-import { writeFileAtomic } from '../util/fsAtomic';
+import { seedSummary } from '../trainer/seedSummary';
+import { writeSeedReport } from '../trainer/reportFiles';
 import { TrainerClient } from '../trainer/trainerClient';
 import { deltaText } from '../report/figures';
 import type { ModelController } from './modelController';
@@ -186,7 +186,7 @@ export class TrainingSessions implements vscode.Disposable {
         this.runSuffix = '';
         if (done.length) this.reports.set(jobId, { records: done, outDir: params.outDir });
       }
-      writeFileAtomic(join(params.outDir, 'report.md'), seedReport(done, done.map(comparisonTable)) + '\n');
+      writeSeedReport(join(params.outDir, 'report.md'), done, done.map(comparisonTable));
       if (seeds) {
         const s = seedSummary(done);
         this.log.info(`over seeds ${seeds.join(', ')} (${s.metric}):\n${s.table}\n${s.verdicts.join('\n')}`);
@@ -203,8 +203,9 @@ export class TrainingSessions implements vscode.Disposable {
     const target = await vscode.window.showSaveDialog({ title: 'LAuReL: save the experiment report', defaultUri: vscode.Uri.file(join(r.outDir, 'report.md')), filters: { Markdown: ['md'] } });
     if (!target) return;
     try {
-      writeFileAtomic(target.fsPath, seedReport(r.records, r.records.map(comparisonTable)) + '\n');
-      void vscode.window.showInformationMessage(`LAuReL: report saved to ${vscode.workspace.asRelativePath(target)}.`);
+      const files = writeSeedReport(target.fsPath, r.records, r.records.map(comparisonTable));
+      const figures = files.slice(0, -1).map((f) => basename(f));
+      void vscode.window.showInformationMessage(`LAuReL: report saved to ${vscode.workspace.asRelativePath(target)}${figures.length ? ` with its figures ${figures.join(', ')}` : ''}.`);
     } catch (e) {
       void vscode.window.showErrorMessage(`LAuReL: ${errorText(e)}`);
     }

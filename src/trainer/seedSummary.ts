@@ -1,5 +1,6 @@
 // `laurel compare --seeds`: one comparison per seed, then per plan mean ± std and per variant the paired
 // difference to the first plan (the baseline) with a 95% CI. Pure (no tfjs), so the CLI bundle can import it.
+import { mdCode, mdEscape, mdFence } from '../report/markdown';
 import { renderTable } from '../report/table';
 import type { ComparisonRecord, ComparisonRow } from '../protocol/runRecords';
 import { macsText } from './comparisonTable';
@@ -69,29 +70,41 @@ export function seedSummary(records: readonly ComparisonRecord[]): SeedSummary {
   return { table: renderTable(header, rows, new Set(rows[0]!.map((_, i) => i).filter((i) => i > 0))), verdicts, metric: m.what };
 }
 
-/** The experiment report (Markdown): setup, the per-seed tables, the summary and the verdicts. */
-export function seedReport(records: readonly ComparisonRecord[], perSeedTables: readonly string[]): string {
+/** A figure of the report: its file name beside report.md (a relative link) and its alternative text. */
+export interface ReportImage {
+  file: string;
+  alt: string;
+}
+
+/** A relative link to a file beside the report: percent-encoded, so no name can end the link or start markup. */
+const linkTo = (file: string): string => encodeURIComponent(file).replace(/[()!*']/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/**
+ * The experiment report (Markdown): setup, the summary and the verdicts, the curves (`images`, written beside it)
+ * and the per-seed tables. Names from the model file and paths are code spans, tables fenced (markdown.ts).
+ */
+export function seedReport(records: readonly ComparisonRecord[], perSeedTables: readonly string[], images: readonly ReportImage[] = []): string {
   const first = records[0]!;
   const s = seedSummary(records);
   const c = first.config;
+  const d = first.dataset;
   return [
-    `# LAuReL comparison: ${first.model.name} (${first.model.file})`,
+    `# LAuReL comparison: ${mdCode(first.model.name)} (${mdCode(first.model.file)})`,
     '',
-    `Data ${first.dataset.name}: ${first.dataset.trainSamples} train / ${first.dataset.valSamples} val` +
-      `${first.dataset.testSamples ? ` / ${first.dataset.testSamples} test (${first.dataset.testName}; held out, the same for every seed and plan; each run's best-validation epoch tested once)` : ''}. ` +
+    `Data ${mdCode(d.name)}: ${d.trainSamples} train / ${d.valSamples} val` +
+      `${d.testSamples ? ` / ${d.testSamples} test (${mdCode(d.testName ?? 'test')}; held out, the same for every seed and plan; each run's best-validation epoch tested once)` : ''}. ` +
       `${c.epochs} epoch(s), batch ${c.batchSize}, ${optimizerText(c)}` +
       `${first.engine ? `, engine ${first.engine.name}` : ''}; seeds ${records.map((r) => r.seed).join(', ')} (each plan trained under every seed: same initial weights of shared layers and data order within a seed).`,
     '',
     '## Summary over seeds',
     '',
-    '```',
-    s.table,
-    '```',
+    mdFence(s.table),
     '',
-    ...s.verdicts.map((v) => `- ${v}`),
+    ...s.verdicts.map((v) => `- ${mdEscape(v)}`),
     '',
     `Compared: ${s.metric}. Confidence intervals: paired t over seeds (the difference variant − baseline per seed), two-sided 95%. MACs/ex: multiply-adds per example the plan's LAuReL layers add.`,
     '',
-    ...records.flatMap((r, i) => [`## Seed ${r.seed}`, '', '```', perSeedTables[i] ?? '', '```', '']),
+    ...(images.length ? ['## Curves', '', ...images.flatMap((im) => [`![${im.alt}](${linkTo(im.file)})`, '']) ] : []),
+    ...records.flatMap((r, i) => [`## Seed ${r.seed}`, '', mdFence(perSeedTables[i] ?? ''), '']),
   ].join('\n');
 }
