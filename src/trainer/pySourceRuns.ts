@@ -76,6 +76,7 @@ export async function pySourceRuns(p: TrainParams | CompareParams, plans: (strin
       plan: { spec: spec ?? null, sites: cost.sites.map((s) => ({ id: s.site, variant: s.label })) },
       baseParams: cost.baseParams,
       addedParams: cost.addedParams,
+      addedMacs: cost.macs,
       memory: (_engine, batch, optimizer, dataBytes) => estimatePySourceMemory(r.trace, cost.baseParams + cost.addedParams, cost.activations ?? 0, batch, optimizer, dataBytes),
     };
   });

@@ -102,6 +102,9 @@ describe('PyTorch sources: train and compare', function () {
     // nanoGPT's count (tied lm_head once) plus RW (2 per site) and LR (2 * 64 * 8 per site), 4 sites.
     assert.equal(c.runs[0]!.params.total, 118_528);
     assert.equal(c.runs[1]!.params.added, 4 * (2 + 2 * 64 * 8));
+    // Added MACs per example, as for a Keras file: RW's two scalings and LR's A·(B·x) per position, 32 positions, 4 sites.
+    assert.equal(c.runs[0]!.params.addedMacs, 0);
+    assert.equal(c.runs[1]!.params.addedMacs, 4 * 32 * (2 * 64 + 2 * 64 * 8));
     const table = comparisonTable(c);
     assert.match(table, /^plain\s+118,528/m);
     assert.match(table, /^rw\+lr:r=8\s+122,632/m);
