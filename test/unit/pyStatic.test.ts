@@ -1,14 +1,17 @@
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parser } from '@lezer/python';
 import { PyParseCache } from '../../src/core/pysource/pyParseCache';
 import { parsePySource } from '../../src/core/pysource/pyStatic';
+import { parsePyText, pyParseRanges } from '../../src/core/pysource/pyRanges';
 import { openPyModel } from '../../src/core/pysource/pyModel';
 import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
 import { buildPyLenses } from '../../src/extension/pyLensSpecs';
 import { pytorchFixture } from './fixturePath';
 
 const read = (f: string): string => readFileSync(pytorchFixture(f), 'utf8');
+const json = (v: unknown): string => JSON.stringify(v, (_, x: unknown) => (x instanceof Set ? [...x] : x));
 const candidates = (text: string): { cls: string; line: number; code: string; shortcut: string }[] =>
   parsePySource(text).classes.flatMap((c) => c.adds.filter((a) => a.candidate).map((a) => ({ cls: c.name, line: a.line, code: a.expr.text, shortcut: (a.shortcutGuess === 0 ? a.left : a.right).text })));
 
@@ -99,7 +102,7 @@ describe('.py static finder (@lezer/python)', () => {
     assert.deepEqual(at({ kind: 'none', trusted: true }, 75), ['residual (not measured yet)']);
     assert.equal(buildPyLenses(m, { kind: 'none', trusted: true }, DEFAULT_OPTIONS).filter((l) => l.line === 43).length, 0, 'ConvLayer has no candidate and is not the first class: no lens');
   });
-  it('an incremental reparse (PyParseCache) gives the tree and the findings of a full parse after every edit that leaves valid Python', () => {
+  it('an incremental reparse (PyParseCache) gives the tree of a fresh parse and the findings of a full parse after every edit that leaves valid Python', () => {
     const cache = new PyParseCache();
     const base = read('nanogpt_model.py') + read('cifar_resnet.py');
     // Seeded rounds as a user types: a random edit that may break the text (not compared: lezer's error recovery
@@ -108,7 +111,6 @@ describe('.py static finder (@lezer/python)', () => {
     let seed = 7;
     const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
     const pieces = ['x', ' ', '\n', '        x = x + self.f(x)\n', '(', ')', 'class A(nn.Module):\n    pass\n', '"""', '\t'];
-    const json = (v: unknown): string => JSON.stringify(v, (_, x: unknown) => (x instanceof Set ? [...x] : x));
     const ends = [...base.matchAll(/\n/g)].map((m) => m.index!);
     for (let i = 0; i < 40; i++) {
       const at = rand(base.length);
@@ -117,11 +119,86 @@ describe('.py static finder (@lezer/python)', () => {
       const [e1, e2] = [ends[rand(ends.length)]!, ends[rand(ends.length)]!].sort((a, b) => a - b);
       const mended = `${base.slice(0, e1)}  # edit ${i}${base.slice(e1)}`;
       const typed = `${base.slice(0, e1)}  # edit ${i}${base.slice(e1, e2)}  # and ${i}${base.slice(e2)}`;
-      for (const text of [mended, typed]) {
+      // Valid edits that change what is parsed (pyRanges): a method renamed to forward (read now) and back.
+      const defs = [...typed.matchAll(/def (\w+)\(self/g)];
+      const d = defs[rand(defs.length)]!;
+      const renamed = `${typed.slice(0, d.index)}def forward(self${typed.slice(d.index! + d[0].length)}`;
+      for (const text of [mended, typed, renamed, typed]) {
         const tree = cache.parse(text);
-        assert.equal(tree.toString(), parser.parse(text).toString(), `round ${i}`);
-        assert.equal(json(parsePySource(text, tree)), json(parsePySource(text)), `round ${i}`);
+        assert.equal(tree.toString(), parsePyText(text).toString(), `round ${i}`);
+        assert.equal(json(parsePySource(text, tree)), json(parsePySource(text, parser.parse(text))), `round ${i}`);
       }
     }
+  });
+
+  it('only the head, the classes and their __init__ / forward are parsed (pyRanges), with the findings of a full parse', () => {
+    const t = read('nanogpt_model.py');
+    const ranges = pyParseRanges(t)!;
+    const parsed = ranges.map((r) => t.slice(r.from, r.to)).join('');
+    assert.ok(parsed.length < 0.5 * t.length, `${parsed.length} of ${t.length} characters`);
+    assert.ok(!/def (generate|configure_optimizers|from_pretrained|_init_weights)\b/.test(parsed));
+    assert.match(parsed, /^"""\nFull definition/);
+    assert.equal((parsed.match(/def forward\(/g) ?? []).length, 5);
+    // torch's own modules (when Debian's python3-torch is here) and the fixtures: the same findings either way.
+    const torchDir = '/usr/lib/python3/dist-packages/torch/nn/modules';
+    const files = [...['nanogpt_model.py', 'cifar_resnet.py', 'fast_neural_style_transformer_net.py'].map(pytorchFixture), ...(existsSync(torchDir) ? readdirSync(torchDir).filter((f) => f.endsWith('.py')).map((f) => join(torchDir, f)) : [])];
+    let classes = 0;
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8');
+      const full = parsePySource(text, parser.parse(text));
+      classes += full.classes.length;
+      assert.equal(json(parsePySource(text, parsePyText(text))), json(full), f);
+    }
+    assert.ok(classes >= 11, `${classes} module classes compared`);
+  });
+
+  it('what hides a statement from the scan: strings over lines, brackets, continuations, comments, decorators, tabs, CRLF', () => {
+    const src = [
+      'import torch',
+      'from torch import nn',
+      'x = """',
+      'class Fake(nn.Module):',
+      '    def forward(self, x): return x + self.f(x)',
+      '"""',
+      '@dataclass',
+      'class Cfg:',
+      '    n: int = 3',
+      'def helper(a,',
+      'b):',
+      '    return a + b',
+      'class Net(nn.Module):',
+      "    '''doc with def forward(self, y): and class X:'''",
+      '    def __init__(self, d=4, s="a\\"b", t=(1,',
+      '2)):',
+      '        super().__init__()',
+      '        self.f = nn.Linear(d, d)',
+      '    @torch.no_grad()',
+      '    def generate(self, x):',
+      '        return x + self.f(x)',
+      '# a comment at column 0 inside the class',
+      '    async def other(self): pass',
+      '    def forward(self, x):',
+      '        h = x + \\',
+      '            self.f(x)',
+      '        h2 = h + self.f(h)',
+      '        return h2',
+      'if __name__ == "__main__":',
+      '    print(Net()(torch.zeros(1, 4)))',
+      'class Tabbed(nn.Module):',
+      '\tdef forward(self, x):',
+      '\t\treturn x + self.g(x)',
+      '\tdef extra(self):',
+      '\t\treturn 1',
+      '',
+    ].join('\n');
+    for (const text of [src, src.replace(/\n/g, '\r\n')]) {
+      const full = parsePySource(text, parser.parse(text));
+      assert.equal(json(parsePySource(text)), json(full));
+      assert.deepEqual(full.classes.map((c) => c.name), ['Net', 'Tabbed']);
+      const parsed = pyParseRanges(text)!.map((r) => text.slice(r.from, r.to)).join('');
+      assert.ok(!/helper|generate|other|__main__|extra/.test(parsed), parsed);
+      assert.ok(/Fake/.test(parsed) && /class Cfg/.test(parsed), 'the string before the classes and the dataclass header are read');
+    }
+    assert.deepEqual(candidates(src).map((c) => c.line), [25, 27, 33]);
   });
 });

@@ -9,7 +9,7 @@
  */
 import { TreeFragment } from '@lezer/common';
 import type { Tree } from '@lezer/common';
-import { parser } from '@lezer/python';
+import { parsePyText } from './pyRanges';
 
 export class PyParseCache {
   private last: { text: string; tree: Tree } | null = null;
@@ -20,7 +20,7 @@ export class PyParseCache {
   parse(text: string): Tree {
     if (this.last?.text === text) return this.last.tree;
     const fragments = this.good ? TreeFragment.applyChanges(this.good.fragments, [changed(this.good.text, text)]) : [];
-    const tree = parser.parse(text, fragments);
+    const tree = parsePyText(text, fragments);
     this.last = { text, tree };
     if (!hasError(tree)) this.good = { text, fragments: TreeFragment.addTree(tree, fragments) };
     return tree;

@@ -3,10 +3,10 @@
  * (with the candidate residuals among them), the LAuReL modules an earlier apply put there, and where an
  * `__init__` line and the import go. Parsed by @lezer/python (a real, error-tolerant Python grammar).
  */
-import { parser } from '@lezer/python';
 import type { SyntaxNode, Tree } from '@lezer/common';
 import { parseLaurelCall } from './pyLaurelText';
 import { readPyOptions } from './pyOptions';
+import { parsePyText } from './pyRanges';
 import type { VariantChoice } from '../laurel/variants';
 
 export interface Span {
@@ -109,7 +109,7 @@ const kids = (n: SyntaxNode): SyntaxNode[] => {
 };
 
 /** `tree`: the text's parse when the caller has it (an incremental reparse, `PyParseCache`). */
-export function parsePySource(text: string, tree: Tree = parser.parse(text)): PyStatic {
+export function parsePySource(text: string, tree: Tree = parsePyText(text)): PyStatic {
   const idx = new LineIndex(text);
   const span = (n: SyntaxNode): Span => ({ from: n.from, to: n.to, text: text.slice(n.from, n.to) });
   const top = kids(tree.topNode);
