@@ -8,29 +8,21 @@ start from the same weights in every variant. Paths and expressions come from th
 (sys.argv[1]), never from generated code.
 """
 import json
-import os
-import re
 import sys
-import types
 
 import torch
+from laurel_import import run_module
 
 with open(sys.argv[1]) as _f:
     _SRC = json.load(_f)["pySource"]
 
-# The variant's folder first (its laurel_residual.py), then the user's folder (the file's own imports).
-sys.path[:0] = [os.path.dirname(_SRC["file"]), _SRC["userDir"]]
-
 
 def _load():
+    # The variant's folder first (its laurel_residual.py), then the user's folder and, inside a package, its
+    # root (the file's own imports, relative ones too).
     path = _SRC["file"]
-    name = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0]) or "model"
-    module = types.ModuleType(name)
-    module.__file__ = path
-    sys.modules[name] = module
     with open(path, encoding="utf-8") as f:
-        exec(compile(f.read(), path, "exec"), module.__dict__)
-    return module
+        return run_module(path, f.read(), _SRC["userDir"])[0]
 
 
 def build():

@@ -18,20 +18,19 @@ The tracer is three files: which models and inputs (laurel_trace_spec.py), the r
 import argparse
 import json
 import os
-import re
 import signal
 import sys
-import types
 
 try:
     Tracer  # noqa: B018 - defined above when the three files run as one program
 except NameError:
     from laurel_trace_graph import Tracer
     from laurel_trace_spec import TooLong, TraceError, located, model_specs, too_long
+    from laurel_import import run_module
 
 
 def load(args):
-    """Runs the file as a module (its folder on sys.path); returns (path, source, module name, scope)."""
+    """Runs the file as the module its project imports (laurel_import.py); returns (path, source, module name, scope)."""
     path = os.path.realpath(args.file)
     if getattr(args, "source", None) is not None:  # sent with a --serve request
         source = args.source
@@ -42,13 +41,8 @@ def load(args):
             source = f.read()
     import torch
     torch.manual_seed(0)
-    sys.path.insert(0, os.path.dirname(path))
-    modname = re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0]) or "model"
-    module = types.ModuleType(modname)
-    module.__file__ = path
-    sys.modules[modname] = module
     try:
-        exec(compile(source, path, "exec"), module.__dict__)
+        module, modname = run_module(path, source)
     except BaseException as e:  # noqa: BLE001 - any failure of the user's file is reported, located
         if isinstance(e, (KeyboardInterrupt, TooLong)):
             raise

@@ -95,8 +95,8 @@ def guess_input(model):
     return None
 
 
-def default_model(module, modname):
-    """The no-argument nn.Module class of the file that no other such class uses, e.g. TransformerNet()."""
+def module_classes(module, modname):
+    """The file's nn.Module classes in definition order, each with the constructor arguments it requires."""
     import inspect
     import torch.nn as nn
     found = []
@@ -106,10 +106,24 @@ def default_model(module, modname):
                 sig = inspect.signature(cls.__init__)
             except (TypeError, ValueError):
                 continue
-            rest = [p for p in list(sig.parameters.values())[1:] if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-            if not rest:
-                found.append(name)
+            found.append((name, [p.name for p in list(sig.parameters.values())[1:] if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]))
     return found
+
+
+def default_model(module, modname, scope):
+    """The file's nn.Module classes that build without arguments, less those that learn nothing (minGPT's NewGELU
+    is an activation, not a model): a class whose construction fails stays, so the trace reports its error."""
+    names = []
+    for name, required in module_classes(module, modname):
+        if required:
+            continue
+        try:
+            if not any(True for _ in scope[name]().parameters()):
+                continue
+        except Exception:  # noqa: BLE001 - reported, located, when the trace builds it
+            pass
+        names.append(name)
+    return names
 
 
 class TooLong(BaseException):
@@ -148,7 +162,7 @@ def model_specs(args, source, module, modname, scope):
         shared = (inputs[0], None)
     if from_comments:
         return from_comments if args.all else from_comments[:1]
-    names = default_model(module, modname)
+    names = default_model(module, modname, scope)
     if args.all and names:
         # The outermost first (the model the file is about), then every other class that builds alone.
         outer = outermost(scope, names) if len(names) > 1 else names
@@ -156,10 +170,12 @@ def model_specs(args, source, module, modname, scope):
     if len(names) > 1:
         names = outermost(scope, names)
     if len(names) != 1:
-        hint = "several classes take no arguments (%s)" % ", ".join(names) if names else "no nn.Module class of the file takes no arguments"
+        # Classes that need arguments, the last defined first (the model a file builds up to: minGPT's GPT(config)).
+        needing = ["%s(%s)" % (n, ", ".join(req)) for n, req in reversed(module_classes(module, modname)) if req]
+        hint = "several classes take no arguments (%s)" % ", ".join(names) if names else "no nn.Module class of the file builds without arguments%s" % (" (%s)" % ", ".join(needing[:4]) if needing else "")
         # Functions such as pytorch-cifar's ResNet18() build models; they are named, never called unasked.
         makers = [n for n, f in vars(module).items() if callable(f) and not isinstance(f, type) and getattr(f, "__module__", None) == modname and n[:1].isupper()]
-        example = "%s()" % (names or makers or ["Net"])[0]
+        example = "%s()" % (names or makers or ["Net"])[0] if names or makers or not needing else needing[0].split("(")[0] + "(...)"
         more = "; functions of the file that may build one: %s" % ", ".join(makers) if makers else ""
         raise TraceError("model", "which model? %s%s; add a comment such as `# laurel: model = %s; input = torch.randn(1, 3, 32, 32)` or pass --model" % (hint, more, example))
     return [(names[0] + "()", None) + shared]

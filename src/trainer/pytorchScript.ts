@@ -11,6 +11,7 @@ import type { PyTorchExport } from '../core/export/pytorch';
 import trainLoop from '../python/laurel_train.py';
 import laurelResidualPy from '../python/laurel_residual.py';
 import pySourceModule from '../python/laurel_pysource.py';
+import moduleRunner from '../python/laurel_import.py';
 
 /** The generated module's file name in the run folder (the launcher imports it by this name). */
 export const MODEL_MODULE = 'laurel_model';
@@ -42,7 +43,7 @@ export function writeTrainingFolder(dir: string, exp: PyTorchExport): string {
 
 /**
  * The folder for a PyTorch source's variant: its text in src/ (a copy; the user's file is never written) with
- * laurel_residual.py beside it, and laurel_pysource.py as the module the loop builds from. Returns the launcher
+ * laurel_residual.py beside it, and laurel_pysource.py (with laurel_import.py) as the module the loop builds from. Returns the launcher
  * and the copy's path (config.json's pySource.file).
  */
 export function writePySourceFolder(dir: string, fileName: string, text: string): { script: string; file: string } {
@@ -51,6 +52,7 @@ export function writePySourceFolder(dir: string, fileName: string, text: string)
   writeFileSync(file, text);
   writeFileSync(join(dir, 'src', 'laurel_residual.py'), laurelResidualPy);
   writeFileSync(join(dir, `${MODEL_MODULE}.py`), pySourceModule);
+  writeFileSync(join(dir, 'laurel_import.py'), moduleRunner);
   writeFileSync(join(dir, 'laurel_train.py'), trainLoop);
   const script = join(dir, 'train.py');
   writeFileSync(script, LAUNCHER);
