@@ -44,15 +44,23 @@ class LaurelHistory:
 
     Made for a PyTorch source whose adds `laurel apply` rewrote: there nothing wires PA's earlier activations,
     so each LaurelResidual called as forward(f, x) records its x here and a PA one reads the earlier states of
-    the same shape (laurel-method 8.5). It lives on the model that was called (the outermost module on the call
-    stack) and is emptied when that model's forward starts and ends, so a pass never sees another's tensors.
+    the same shape (laurel-method 8.5). It lives on the model the pass was started on (the outermost module on
+    the call stack). A pass is the life of that model's call: hooks empty the history when `model(x)` starts
+    and ends, and a call from another frame (`model.forward(x)` called again) starts a new pass.
+
+    `used`: what each PA call of a checkpointed block took (x and its earlier states), kept past the pass for
+    the recomputation during backward (torch.utils.checkpoint), which must see the same states; each entry is
+    dropped when the recomputation takes it, all of them when the next pass starts.
     """
 
     def __init__(self):
-        self.states = {}
+        self.states, self.used, self.frame = {}, {}, None
 
-    def clear(self, *_):
-        self.states = {}
+    def begin(self, *_, frame=None):
+        self.states, self.used, self.frame = {}, {}, frame
+
+    def end(self, *_):
+        self.states, self.frame = {}, None
 
     def earlier(self, x):
         """The states recorded before x with x's shape, the most recent first."""
@@ -61,28 +69,57 @@ class LaurelHistory:
     def record(self, x):
         self.states.setdefault(tuple(x.shape), []).append(x)
 
+    def take_used(self, module, x):
+        """For a recomputed call: the entry of `module`'s calls in the pass whose x equals this x (the same
+        shape and values: a recomputation repeats the forward), else the first of x's shape."""
+        entries = self.used.get(id(module), [])
+        same = [e for e in entries if e[0].shape == x.shape]
+        match = next((e for e in same if torch.equal(e[0], x.detach())), same[0] if same else None)
+        if match is None:
+            raise RuntimeError("LaurelResidual (%s): recomputed during backward without a forward call to repeat; "
+                               "PA's earlier states are not known" % module.variant)
+        entries.remove(match)
+        # Cut from other blocks' graph: the reentrant checkpoint backpropagates through the recomputation on its
+        # own, which must not run into theirs. requires_grad kept: the other kind replays the saved tensors one
+        # by one, so the recomputation must save what the forward saved.
+        return [t.detach().requires_grad_(t.requires_grad) for t in match[1]]
 
-def _calling_model():
-    """The outermost nn.Module whose __call__ is on the stack: the model a forward pass was started on."""
-    root = None
+
+def _slash(path):
+    return path.replace("\\", "/")
+
+
+def _pass_of_call():
+    """Where a LaurelResidual call runs: (model, frame, recompute, checkpointed). The model is the outermost
+    nn.Module on the stack, called (`_call_impl`) or its forward called directly, and frame that call's frame;
+    recompute: the autograd engine runs (a checkpointed block recomputed during backward); checkpointed: the
+    call is inside torch.utils.checkpoint."""
+    root = frame = None
+    recompute = checkpointed = False
     f = sys._getframe(2)
     while f is not None:
-        if f.f_code.co_name == "_call_impl":
+        code = f.f_code
+        if code.co_name in ("_call_impl", "forward"):
             owner = f.f_locals.get("self")
             if isinstance(owner, nn.Module):
-                root = owner
+                root, frame = owner, f
+        path = _slash(code.co_filename)
+        if path.endswith("torch/utils/checkpoint.py"):
+            checkpointed = True
+        elif code.co_name in ("backward", "grad") and path.endswith("torch/autograd/__init__.py"):
+            recompute = True
         f = f.f_back
-    return root
+    return root, frame, recompute, checkpointed
 
 
 def model_history(model):
-    """The model's LaurelHistory, made on first use with the hooks that empty it around each forward pass."""
+    """The model's LaurelHistory, made on first use with the hooks that begin and end it around `model(x)`."""
     history = model.__dict__.get("_laurel_history")
     if history is None:
         history = LaurelHistory()
         model.__dict__["_laurel_history"] = history
-        model.register_forward_pre_hook(history.clear)
-        model.register_forward_hook(history.clear)
+        model.register_forward_pre_hook(history.begin)
+        model.register_forward_hook(history.end)
     return history
 
 
@@ -205,18 +242,23 @@ class LaurelResidual(nn.Module):
 
     def _gather(self, x):
         """Records x in the model's history; a PA module returns the earlier states it sums (its terms - 1)."""
-        history = self.__dict__.get("_history")
-        if history is None:
-            model = _calling_model()
-            history = model_history(model) if model is not None else LaurelHistory()
-            self.__dict__["_history"] = history
+        model, frame, recompute, checkpointed = _pass_of_call()
+        if recompute and "_history" in self.__dict__:
+            return self.__dict__["_history"].take_used(self, x) if self.has_pa else []
+        history = model_history(model) if model is not None else LaurelHistory()
+        if history.frame is not frame:
+            history.begin(frame=frame)
+        self.__dict__["_history"] = history
         earlier = history.earlier(x) if self.has_pa else []
         history.record(x)
         if not self.has_pa:
             return []
         if self.terms is None:
             self._set_terms(min(self.k, 1 + len(earlier)), x)
-        return earlier[: self.terms - 1]
+        earlier = earlier[: self.terms - 1]
+        if checkpointed:
+            history.used.setdefault(id(self), []).append((x.detach(), earlier))
+        return earlier
 
     def _forward(self, inputs):
         f, x = inputs[self.branch_index], inputs[self.shortcut_index]

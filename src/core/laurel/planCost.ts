@@ -34,12 +34,17 @@ export interface PlanCost {
  * PA is priced for the terms that exist: with `scope` and `shape` the history is counted among `sites`
  * (without them, k terms); the file's current PA layer has `inputCount` − 1 terms.
  */
-export type CostSite = Pick<ResidualSite, 'id' | 'merge' | 'width' | 'positions' | 'current'> & Partial<Pick<ResidualSite, 'scope' | 'shape' | 'inputCount'>>;
+export type CostSite = Pick<ResidualSite, 'id' | 'merge' | 'width' | 'positions' | 'current'> &
+  Partial<Pick<ResidualSite, 'scope' | 'shape' | 'inputCount'>> & {
+    /** An earlier call of the same module (a .py block called twice): its weights and PA terms, counted there. */
+    shares?: CostSite;
+  };
 
 /** PA terms of `choice` at `site`: what the file holds (`current`), or what applying it would wire. */
 export function paTermsOf(site: CostSite, sites: readonly CostSite[], choice: VariantChoice, current = false): number {
   const k = choice.options.k;
   if (!hasPa(choice.variant)) return k;
+  if (site.shares) return paTermsOf(site.shares, sites, choice, current);
   if (current && site.inputCount !== undefined) return Math.max(1, Math.min(k, site.inputCount - 1));
   if (site.scope === undefined || site.shape === undefined) return k;
   return paTermsAt(site as HistorySite, sites as readonly HistorySite[], k);
@@ -55,7 +60,7 @@ export function siteCost(site: CostSite, sites: readonly CostSite[], choice: Var
  * already hold LAuReL layers); their current cost is taken off to get the plain base.
  */
 export function costPlan(sites: CostSite[], choices: Map<string, VariantChoice>, modelParams: number): PlanCost {
-  const current = sites.reduce((sum, s) => sum + (s.width === null ? 0 : siteCost(s, sites, s.current, s.width, true).params), 0);
+  const current = sites.reduce((sum, s) => sum + (s.width === null || s.shares ? 0 : siteCost(s, sites, s.current, s.width, true).params), 0);
   const baseParams = modelParams - current;
   const pct = (n: number): number => (baseParams > 0 ? (n / baseParams) * 100 : 0);
   const out: PlanCost = { baseParams, addedParams: 0, percent: 0, macs: 0, activations: 0, sites: [], uncounted: [] };
@@ -65,7 +70,8 @@ export function costPlan(sites: CostSite[], choices: Map<string, VariantChoice>,
       if (choice.variant !== 'plain') out.uncounted.push(s.id);
       continue;
     }
-    const c = siteCost(s, sites, choice, s.width, choice === s.current);
+    const own = siteCost(s, sites, choice, s.width, choice === s.current);
+    const c = s.shares ? { ...own, params: 0 } : own;
     const macs = s.positions === null ? null : c.macsPerPosition * s.positions;
     const activations = s.positions === null ? null : c.activationsPerPosition * s.positions;
     out.sites.push({ site: s.id, merge: s.merge, width: s.width, choice, label: variantLabel(choice), ...c, percent: pct(c.params), macs, activations });

@@ -171,13 +171,21 @@ function dedupe(sites: PySite[]): PySite[] {
  */
 export function costSites(v: Pick<PyModelView, 'trace' | 'sites'>, choices: Map<string, VariantChoice> = new Map()): CostSite[] {
   const byLine = new Map(v.sites.map((s) => [s.line, s]));
+  // A line that one module instance runs again in the pass (a block called twice, a loop in forward) has one
+  // LaurelResidual there: its later calls share the first's weights and terms, and still count in PA's history.
+  const firsts = new Map<string, CostSite>();
   return v.trace.adds.flatMap((a, i): CostSite[] => {
     const s = a.residual && a.line !== null ? byLine.get(a.line) : undefined;
     if (!s) return [];
     const planned = choices.get(s.id) ?? s.current;
     const shape = a.shapes[a.shortcut ?? 1] ?? [];
     const terms = a.laurel?.terms;
-    return [{ id: s.id, merge: s.id, width: a.width, positions: a.positions, current: s.current, scope: planned.variant === 'plain' ? [`plain#${i}`] : ['laurel'], shape, ...(typeof terms === 'number' ? { inputCount: terms + 1 } : {}) }];
+    const site: CostSite = { id: s.id, merge: s.id, width: a.width, positions: a.positions, current: s.current, scope: planned.variant === 'plain' ? [`plain#${i}`] : ['laurel'], shape, ...(typeof terms === 'number' ? { inputCount: terms + 1 } : {}) };
+    const owner = `${a.line}\u0000${a.module}`;
+    const first = firsts.get(owner);
+    if (first) site.shares = first;
+    else firsts.set(owner, site);
+    return [site];
   });
 }
 
