@@ -1,7 +1,7 @@
 import { ModelError } from '../errors';
 import type { SourceLocation } from '../errors';
 import type { Layer, ModelDocument, ModelGraph, Shape, TensorRef } from '../ir';
-import { layerByName } from '../ir';
+import { graphIndex, type GraphIndex } from '../graphIndex';
 import { LAUREL_CLASS } from '../laurel/laurelConfig';
 import { laurelSpec } from '../laurel/laurelSpec';
 import { specFor } from '../layers/catalog';
@@ -58,16 +58,12 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
     problems: [],
     nested: new Map(),
   };
-  const layers = layerByName(graph);
   const where = (layer: Layer): SourceLocation => locate(doc, layer.path);
   // Calls by position (the nodes come topologically sorted): shapes and liveness by index, not by string key.
-  const index = new Map<string, number>();
-  graph.nodes.forEach((n, i) => index.set(n.id, i));
+  const index = graphIndex(graph);
   const outs: (Shape[] | null)[] = new Array(graph.nodes.length).fill(null);
-  const shapeAt = (t: TensorRef): Shape | null => {
-    const i = index.get(t.node);
-    return (i === undefined ? null : outs[i]?.[t.index]) ?? null;
-  };
+  /** Layers whose first call has been counted. */
+  const counted = new Uint8Array(graph.layers.length);
 
   for (const layer of graph.layers) {
     if (layer.subgraph) {
@@ -79,10 +75,13 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
   }
 
   graph.nodes.forEach((node, n) => {
-    const layer = layers.get(node.layer)!;
-    const inputs = node.inputs.map(shapeAt);
-    for (const t of node.inputs) {
-      const dangling = missingTensor(a, t);
+    const layer = graph.layers[index.layerAt[n]!]!;
+    const at = index.inputs[n]!;
+    const inputs: (Shape | null)[] = [];
+    for (let j = 0; j < at.length; j++) inputs.push((at[j]! < 0 ? null : outs[at[j]!]?.[node.inputs[j]!.index]) ?? null);
+    for (let j = 0; j < node.inputs.length; j++) {
+      const t = node.inputs[j]!;
+      const dangling = missingTensor(at[j]! < 0 ? undefined : outs[at[j]!], t);
       if (!dangling) continue;
       a.problems.push(new ModelError(`layer '${layer.name}' (${layer.sourceClassName}) call ${node.callIndex}: ${dangling}`, locate(doc, node.path ?? layer.path)));
       break;
@@ -122,6 +121,7 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
     outs[n] = shapes;
     // Weights belong to the layer: count them at its first call only (shared layers reuse them).
     if (node.callIndex === 0) {
+      counted[index.layerAt[n]!] = 1;
       if (params && !layer.trainable) {
         params = { trainable: 0, nonTrainable: params.trainable + params.nonTrainable };
       }
@@ -133,15 +133,15 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
     }
   });
   for (const t of graph.outputs) {
-    const dangling = missingTensor(a, t);
+    const dangling = missingTensor(a.shapes.get(t.node), t);
     if (!dangling) continue;
-    const producer = layers.get(graph.nodes[index.get(t.node) ?? -1]?.layer ?? '');
+    const producer = graph.layers[index.layerAt[index.position(t.node) ?? -1] ?? -1];
     // The producer's path is [..., 'config', 'layers', i]: the outputs are listed beside its layers.
     a.problems.push(new ModelError(`model output: ${dangling}`, locate(doc, producer ? [...producer.path.slice(0, -2), 'output_layers'] : [])));
   }
-  for (const layer of graph.layers) {
-    if (!a.layers.has(layer.name)) a.layers.set(layer.name, { layer, params: null, note: 'never called in the graph' });
-  }
+  graph.layers.forEach((layer, l) => {
+    if (!counted[l] && !a.layers.has(layer.name)) a.layers.set(layer.name, { layer, params: null, note: 'never called in the graph' });
+  });
   leaveOutDeadLayers(doc, a, index);
   return a;
 }
@@ -151,27 +151,26 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
  * whose calls leads to an output is not part of it. Its weights leave the totals, and it is a located
  * problem (the file says more than the model has), so the totals match what Keras and TF.js count.
  */
-function leaveOutDeadLayers(doc: ModelDocument, a: GraphAnalysis, index: Map<string, number>): void {
+function leaveOutDeadLayers(doc: ModelDocument, a: GraphAnalysis, index: GraphIndex): void {
   const nodes = a.graph.nodes;
   const live = new Uint8Array(nodes.length);
   const stack: number[] = [];
-  const reach = (t: TensorRef): void => {
-    const k = index.get(t.node);
-    if (k !== undefined && !live[k]) {
+  const reach = (k: number | undefined): void => {
+    if (k !== undefined && k >= 0 && !live[k]) {
       live[k] = 1;
       stack.push(k);
     }
   };
-  a.graph.outputs.forEach(reach);
-  while (stack.length) nodes[stack.pop()!]!.inputs.forEach(reach);
-  const called = new Set<string>();
-  const liveLayers = new Set<string>();
-  nodes.forEach((n, i) => {
-    called.add(n.layer);
-    if (live[i]) liveLayers.add(n.layer);
+  for (const t of a.graph.outputs) reach(index.position(t.node));
+  while (stack.length) for (const k of index.inputs[stack.pop()!]!) reach(k);
+  // Per layer: 1 called, 2 called by a live call.
+  const state = new Uint8Array(a.graph.layers.length);
+  nodes.forEach((_, i) => {
+    const l = index.layerAt[i]!;
+    if (l >= 0) state[l] = Math.max(state[l]!, live[i] ? 2 : 1);
   });
-  for (const layer of a.graph.layers) {
-    if (layer.className === 'InputLayer' || !called.has(layer.name) || liveLayers.has(layer.name)) continue;
+  a.graph.layers.forEach((layer, l) => {
+    if (layer.className === 'InputLayer' || state[l] !== 1) return;
     const info = a.layers.get(layer.name)!;
     const weights = info.params ? info.params.trainable + info.params.nonTrainable : 0;
     if (info.params) {
@@ -181,15 +180,14 @@ function leaveOutDeadLayers(doc: ModelDocument, a: GraphAnalysis, index: Map<str
     a.layers.set(layer.name, { layer, params: null, note: 'leads to no model output: not part of the model' });
     const uncounted = weights ? ` (its ${weights.toLocaleString('en-US')} weights are not counted)` : '';
     a.problems.push(new ModelError(`layer '${layer.name}' (${layer.sourceClassName}) leads to no model output: Keras and TF.js leave it out of the model${uncounted}`, locate(doc, layer.path)));
-  }
+  });
 }
 
 /**
  * Why tensor `t` does not exist, when its call's outputs are known: a reference to output 99 of a one-output
  * layer must not pass as an unknown shape (the counts after it would silently drop out of the total).
  */
-function missingTensor(a: GraphAnalysis, t: TensorRef): string | undefined {
-  const outs = a.shapes.get(t.node);
+function missingTensor(outs: Shape[] | null | undefined, t: TensorRef): string | undefined {
   if (!outs || t.index < outs.length) return undefined;
   return `it reads tensor ${t.index} of '${t.node}', which has ${outs.length === 1 ? 'one output (tensor 0)' : `${outs.length} outputs (tensors 0 to ${outs.length - 1})`}`;
 }

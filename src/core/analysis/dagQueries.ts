@@ -14,9 +14,14 @@ export class DagQueries {
   private readonly seen: Int32Array;
   private stamp = 0;
 
-  constructor(nodes: CallNode[]) {
-    const index = new Map(nodes.map((n, i) => [n.id, i]));
-    this.inputs = nodes.map((n) => n.inputs.map((t) => index.get(t.node)).filter((i): i is number => i !== undefined));
+  /** `inputs`: each node's input positions where already known (graphIndex), -1 for none. */
+  constructor(nodes: CallNode[], inputs?: number[][]) {
+    // The index's own lists where every input names a node (they are not changed here).
+    if (inputs) this.inputs = inputs.every((at) => at.every((i) => i >= 0)) ? inputs : inputs.map((at) => at.filter((i) => i >= 0));
+    else {
+      const index = new Map(nodes.map((n, i) => [n.id, i]));
+      this.inputs = nodes.map((n) => n.inputs.map((t) => index.get(t.node)).filter((i): i is number => i !== undefined));
+    }
     this.seen = new Int32Array(nodes.length);
   }
 

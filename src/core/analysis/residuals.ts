@@ -1,5 +1,5 @@
 import type { Shape, TensorRef } from '../ir';
-import { layerByName } from '../ir';
+import { graphIndex } from '../graphIndex';
 import { fromLayerConfig, LAUREL_CLASS } from '../laurel/laurelConfig';
 import { DEFAULT_OPTIONS } from '../laurel/variants';
 import type { VariantChoice } from '../laurel/variants';
@@ -55,32 +55,43 @@ const MERGES = new Set(['Add', LAUREL_CLASS]);
 export function findResiduals(a: GraphAnalysis): ResidualSite[] {
   const sites: ResidualSite[] = [];
   const g = a.graph;
-  const layers = layerByName(g);
-  const dag = new DagQueries(g.nodes);
-  const order = new Map(g.nodes.map((n, i) => [n.id, i]));
+  const index = graphIndex(g);
+  const dag = new DagQueries(g.nodes, index.inputs);
+  // Positions of the tensors the finder is asked about (merge inputs, forks): each is a merge input or
+  // a fork's first use, so they are the inputs' positions, found without a name lookup.
+  const tensorAt = new Map<TensorRef, number>();
   // The tensor of a node that its first consumer reads: how a fork is named (multi-output forks are rare).
-  const firstUse = new Map<string, TensorRef>();
-  for (const n of g.nodes) for (const t of n.inputs) if (!firstUse.has(t.node)) firstUse.set(t.node, t);
-  const at = (t: TensorRef): number => order.get(t.node) ?? -1;
+  const firstUse: (TensorRef | undefined)[] = new Array(g.nodes.length);
+  g.nodes.forEach((n, k) => {
+    const inputsAt = index.inputs[k]!;
+    n.inputs.forEach((t, j) => {
+      const p = inputsAt[j]!;
+      if (p >= 0 && !firstUse[p]) firstUse[p] = t;
+    });
+  });
+  const at = (t: TensorRef): number => tensorAt.get(t) ?? index.position(t.node) ?? -1;
   const forkOf = (x: TensorRef, y: TensorRef): TensorRef | undefined => {
     const i = at(x) < 0 || at(y) < 0 ? -1 : dag.nearestCommon(at(x), at(y));
     if (i < 0) return undefined;
-    const id = g.nodes[i]!.id;
-    return firstUse.get(id) ?? { node: id, index: 0 };
+    const t = firstUse[i] ?? { node: g.nodes[i]!.id, index: 0 };
+    tensorAt.set(t, i);
+    return t;
   };
   const isAncestor = (x: TensorRef, y: TensorRef): boolean => at(x) >= 0 && at(y) >= 0 && dag.isAncestor(at(x), at(y));
 
-  for (const node of g.nodes) {
-    const layer = layers.get(node.layer)!;
-    if (a.nested.has(layer.name) && node.callIndex === 0) sites.push(...findResiduals(a.nested.get(layer.name)!));
-    if (!MERGES.has(layer.className) || node.inputs.length < 2) continue;
+  g.nodes.forEach((node, k) => {
+    const layer = g.layers[index.layerAt[k]!]!;
+    if (layer.subgraph && node.callIndex === 0 && a.nested.has(layer.name)) sites.push(...findResiduals(a.nested.get(layer.name)!));
+    if (!MERGES.has(layer.className) || node.inputs.length < 2) return;
+    tensorAt.clear();
+    node.inputs.forEach((t, j) => tensorAt.set(t, index.inputs[k]![j]!));
     const laurel = layer.className === LAUREL_CLASS ? fromLayerConfig(layer.config) : undefined;
     const pair = laurel ? [laurel.branchIndex, laurel.shortcutIndex] : node.inputs.length === 2 ? [0, 1] : undefined;
-    if (!pair) continue;
+    if (!pair) return;
     const [i0, i1] = pair as [number, number];
     const t0 = node.inputs[i0];
     const t1 = node.inputs[i1];
-    if (!t0 || !t1) continue;
+    if (!t0 || !t1) return;
     let kind: ShortcutKind;
     let branchIndex = i0;
     let shortcutIndex = i1;
@@ -108,7 +119,7 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
       fork = t1;
     } else {
       const common = forkOf(t0, t1);
-      if (!common) continue; // two unrelated inputs: a merge, not a residual
+      if (!common) return; // two unrelated inputs: a merge, not a residual
       kind = 'projection';
       fork = common;
       // The shortcut is the shorter path from the fork (a 1x1 conv + BN, a pooling); ties: the second input.
@@ -119,7 +130,7 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
     }
     const branch = node.inputs[branchIndex]!;
     const shortcut = node.inputs[shortcutIndex]!;
-    const nodeLayer = (id: string): string => g.nodes[order.get(id)!]!.layer;
+    const nodeLayer = (t: TensorRef): string => g.nodes[at(t)]!.layer;
     const path = (t: TensorRef): string[] => pathOf(t).map((i) => g.nodes[i]!.layer);
     const shape = a.shapes.get(node.id)?.[0] ?? shapeOf(a, shortcut);
     const width = shape && typeof shape.at(-1) === 'number' ? (shape.at(-1) as number) : null;
@@ -134,10 +145,10 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
       shortcutIndex,
       branch,
       shortcut,
-      branchLayer: nodeLayer(branch.node),
-      shortcutLayer: nodeLayer(shortcut.node),
+      branchLayer: nodeLayer(branch),
+      shortcutLayer: nodeLayer(shortcut),
       fork,
-      forkLayer: nodeLayer(fork.node),
+      forkLayer: nodeLayer(fork),
       shortcutKind: kind,
       shortcutLayers: kind === 'identity' ? [] : path(shortcut),
       branchLayers: path(branch),
@@ -147,6 +158,6 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
       current: laurel ? laurel.choice : { variant: 'plain', options: DEFAULT_OPTIONS },
       inputCount: node.inputs.length,
     });
-  }
+  });
   return sites;
 }

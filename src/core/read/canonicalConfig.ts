@@ -24,14 +24,16 @@ const isNumberList = (v: unknown): v is number[] => Array.isArray(v) && v.every(
 
 export function canonicalLayer(sourceClass: string, source: Record<string, unknown>): CanonicalLayer {
   let className = lookup(KERAS1_CLASS, sourceClass) ?? sourceClass;
-  let config = { ...source };
+  // The parsed config itself (a copy per layer was a tenth of the read): every step below that changes
+  // something makes a new object.
+  let config = source;
   const mergeClass = sourceClass === 'Merge' ? lookup(MERGE_MODE_CLASS, config.mode) : undefined;
   if (mergeClass) {
     className = mergeClass;
     config = mergeConfig(className, config);
   }
   config = renameKeras1Keys(className, config);
-  if (className === 'ZeroPadding2D' && isNumberList(config.padding)) config.padding = padding2d(config.padding);
+  if (className === 'ZeroPadding2D' && isNumberList(config.padding)) config = { ...config, padding: padding2d(config.padding) };
   return { className, config: keras3Spellings(config) };
 }
 

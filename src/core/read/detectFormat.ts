@@ -4,6 +4,9 @@
 import type { Node } from 'jsonc-parser';
 import type { Container, ModelFormat } from '../ir';
 import { fail, items, kind, pathOf, prop, stringProp, type JsonSource } from './jsonSource';
+import { ValueNode } from './valueTree';
+
+const isDict = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export interface Detected {
   format: ModelFormat;
@@ -55,6 +58,11 @@ function isKeras3(model: Node): boolean {
   const first = layers ? items(layers)[0] : undefined;
   if (!first) return false;
   if (prop(first, 'module') || prop(first, 'registered_name')) return true;
+  // Read from JSON.parse's value where there is one (a node per layer and entry would cost as much as the read).
+  if (layers instanceof ValueNode) return (layers.v as unknown[]).some((l) => {
+    const inbound = isDict(l) && Object.hasOwn(l, 'inbound_nodes') ? l['inbound_nodes'] : undefined;
+    return Array.isArray(inbound) && inbound.some(isDict);
+  });
   return items(layers!).some((l) => {
     const inbound = prop(l, 'inbound_nodes');
     return inbound ? items(inbound).some((n) => n.type === 'object') : false;

@@ -26,9 +26,21 @@ const CONSTANT = '_CONSTANT_VALUE';
 
 export function entryRefs(src: JsonSource, entry: Node): RawRef[] {
   if (entry instanceof ValueNode) {
-    const refs = plainRefs(entry);
+    const refs = plainRefs(entry.v, () => entry as unknown as Node);
     if (refs) return refs;
   }
+  return nodeRefs(src, entry);
+}
+
+/**
+ * The references of an entry read from JSON.parse's value (`value`); `node` makes the entry's node,
+ * which only an error or an unusual entry (kwargs, nesting) needs.
+ */
+export function valueEntryRefs(src: JsonSource, value: unknown, node: () => Node): RawRef[] {
+  return plainRefs(value, node) ?? nodeRefs(src, node());
+}
+
+function nodeRefs(src: JsonSource, entry: Node): RawRef[] {
   if (entry.type === 'object') return keras3Refs(src, entry);
   if (entry.type !== 'array') fail(src, entry, `inbound node entry is ${kind(entry)}`, `a list of ${REF_SHAPE}, or {args, kwargs}`);
   const refs: RawRef[] = [];
@@ -59,14 +71,23 @@ class PlainRef implements RawRef {
     readonly layer: string,
     readonly nodeIndex: number,
     readonly tensorIndex: number,
-    private readonly entry: ValueNode,
+    private readonly entry: () => Node,
     /** The reference's index in the entry; -1 when the entry is the reference. */
     private readonly i: number,
   ) {}
 
   get at(): Node {
-    return (this.i < 0 ? this.entry : this.entry.children![this.i]!) as unknown as Node;
+    const e = this.entry();
+    return this.i < 0 ? e : items(e)[this.i]!;
   }
+}
+
+/** [name, node, tensor] or [name, node, tensor, {}]: a reference with nothing else in it (no kwargs, no constant). */
+export function isPlainRef(r: unknown): r is [string, number, number] {
+  if (!Array.isArray(r) || typeof r[0] !== 'string' || r[0] === CONSTANT || !isIndex(r[1]) || !isIndex(r[2])) return false;
+  if (r.length > 4) return false;
+  const kw = r[3];
+  return r.length === 3 || (kw !== null && typeof kw === 'object' && !Array.isArray(kw) && Object.keys(kw).length === 0);
 }
 
 /**
@@ -74,16 +95,9 @@ class PlainRef implements RawRef {
  * [name, node, tensor(, {})] references, or one such reference. Anything else (kwargs that may hold
  * tensors, nesting, a malformed reference) returns undefined, and the node walk reads or refuses it.
  */
-function plainRefs(entry: ValueNode): RawRef[] | undefined {
-  const e = entry.v;
+function plainRefs(e: unknown, entry: () => Node): RawRef[] | undefined {
   if (!Array.isArray(e)) return undefined;
-  const one = (r: unknown, i: number): PlainRef | undefined => {
-    if (!Array.isArray(r) || typeof r[0] !== 'string' || r[0] === CONSTANT || !isIndex(r[1]) || !isIndex(r[2])) return undefined;
-    if (r.length > 4) return undefined;
-    const kw = r[3];
-    if (r.length === 4 && (kw === null || typeof kw !== 'object' || Array.isArray(kw) || Object.keys(kw).length > 0)) return undefined;
-    return new PlainRef(r[0], r[1], r[2], entry, i);
-  };
+  const one = (r: unknown, i: number): PlainRef | undefined => (isPlainRef(r) ? new PlainRef(r[0], r[1], r[2], entry, i) : undefined);
   if (typeof e[0] === 'string') {
     const r = one(e, -1);
     return r && [r];

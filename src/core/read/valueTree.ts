@@ -66,6 +66,13 @@ export class ValueNode {
     return this.kids;
   }
 
+  /** The node of item `i` of an array, or undefined: one node, where `children` makes them all. */
+  item(i: number): ValueNode | undefined {
+    if (this.type !== 'array' || i < 0 || i >= (this.v as unknown[]).length) return undefined;
+    const x = (this.v as unknown[])[i];
+    return new ValueNode(typeOf(x), x, this, i, this.src);
+  }
+
   /** The value node of `key` (JSON.parse's: the last of duplicates), or undefined. */
   prop(key: string): ValueNode | undefined {
     return this.type === 'object' && Object.hasOwn(this.v as object, key) ? this.property(key).kids![1] : undefined;

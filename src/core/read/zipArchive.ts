@@ -50,8 +50,11 @@ function bad(file: string, what: string, member?: string): never {
 
 /** The end-of-central-directory record: its comment must end exactly at the end of the file. */
 export function findEocd(b: Uint8Array): number | undefined {
-  for (let i = b.length - 22; i >= Math.max(0, b.length - 22 - 0xffff); i--) {
-    if (b[i] === 0x50 && b[i + 1] === 0x4b && b[i + 2] === 5 && b[i + 3] === 6 && i + 22 + u16(b, i + 20) === b.length) return i;
+  // Every JSON file is asked too: the native lastIndexOf finds each candidate 'P' (a byte loop over the
+  // last 64 KiB was a tenth of reading a 1,000-layer model).
+  const low = Math.max(0, b.length - 22 - 0xffff);
+  for (let i = b.lastIndexOf(0x50, b.length - 22); i >= low; i = i > 0 ? b.lastIndexOf(0x50, i - 1) : -1) {
+    if (b[i + 1] === 0x4b && b[i + 2] === 5 && b[i + 3] === 6 && i + 22 + u16(b, i + 20) === b.length) return i;
   }
   return undefined;
 }
