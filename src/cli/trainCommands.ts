@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openModel, planModel } from '../core/model';
+import { splitPlans } from '../core/laurel/planSpec';
 import { RpcError } from '../protocol/rpcChannel';
 import { DEFAULT_TRAIN_CONFIG, TORCH_INITS } from '../protocol/runRecords';
 import type { ComparisonRecord, EnginePreference, OptimizerName, RunRecord, TorchInit, TrainConfig } from '../protocol/runRecords';
@@ -216,7 +217,9 @@ async function trainCommand(argv: string[]): Promise<number> {
   const seeds = values.seeds === undefined ? undefined : parseSeeds(values.seeds);
   if (seeds && command !== 'compare') throw new UsageError("--seeds is for 'compare' (train takes --seed N)");
   if (seeds && values.seed !== undefined) throw new UsageError('give --seed N or --seeds LIST, not both');
-  const plans = command === 'compare' ? (values.plans ?? '').split(';').map((p) => p.trim()).filter(Boolean) : [];
+  const planList = splitPlans(values.plans ?? '');
+  if (command === 'compare' && planList.note) console.error(`laurel: ${planList.note}`);
+  const plans = command === 'compare' ? planList.plans : [];
   if (command === 'compare' && plans.length === 0) throw new UsageError("'compare' needs --plans 'SPEC;SPEC;...' (for example 'plain;rw;rw+lr:r=16')");
 
   // Fail on an unreadable model, an output that cannot train or a bad plan here, before a process starts.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parsePlan, PlanError, resolvePlan, choiceSpec } from '../../src/core/laurel/planSpec';
+import { parsePlan, PlanError, resolvePlan, choiceSpec, splitPlans } from '../../src/core/laurel/planSpec';
 import { DEFAULT_OPTIONS, instanceCost } from '../../src/core/laurel/variants';
 import type { Variant, VariantOptions } from '../../src/core/laurel/variants';
 
@@ -64,6 +64,17 @@ describe('plan specs', () => {
     assert.throws(() => parsePlan('lr:q=3'), /unknown option 'q'/);
     assert.throws(() => parsePlan('rw:norm=tanh'), /norm must be one of softmax, sigmoid-single, fixed/);
     assert.throws(() => resolvePlan(parsePlan('add_9=rw'), sites), /no residual site matches 'add_9'; the sites are add_1, add_2, block\/add_3/);
+  });
+  it("a comparison's plans: ';' separates them; bare variants joined by ',' read as a list, said in a note", () => {
+    assert.deepEqual(splitPlans('plain; rw;rw+lr:r=16'), { plans: ['plain', 'rw', 'rw+lr:r=16'] });
+    const listed = splitPlans('plain,rw+lr:r=4, pa:k=2');
+    assert.deepEqual(listed.plans, ['plain', 'rw+lr:r=4', 'pa:k=2']);
+    assert.match(listed.note!, /read as 3 plans/);
+    // Site choices stay one plan, as does anything that does not parse (the plan check names it later).
+    assert.deepEqual(splitPlans('rw,add_*=lr:r=4'), { plans: ['rw,add_*=lr:r=4'] });
+    assert.deepEqual(splitPlans('all=rw,lr'), { plans: ['all=rw,lr'] });
+    assert.deepEqual(splitPlans('plain,lora'), { plans: ['plain,lora'] });
+    assert.deepEqual(splitPlans(' '), { plans: [] });
   });
   it('choiceSpec writes a spec that parses back to the same choice', () => {
     const choice = { variant: 'rw+lr+pa' as Variant, options: { ...DEFAULT_OPTIONS, rank: 8, k: 2, rwNorm: 'fixed' as const } };

@@ -91,6 +91,25 @@ export function parsePlan(spec: string, defaults: VariantOptions = DEFAULT_OPTIO
   return { spec: text, entries, texts, given: givens };
 }
 
+/**
+ * The plans of a comparison: ';' separates plans. `plain,rw` written as one would be a plan whose later
+ * whole-model entry overrides the earlier, so several bare variants joined by ',' (no site targets) read as a
+ * list of plans; `note` says so.
+ */
+export function splitPlans(text: string): { plans: string[]; note?: string } {
+  const plans = text.split(';').map((p) => p.trim()).filter(Boolean);
+  if (plans.length !== 1 || !plans[0]!.includes(',')) return { plans };
+  let parsed: Plan;
+  try {
+    parsed = parsePlan(plans[0]!);
+  } catch {
+    return { plans };
+  }
+  const bare = parsed.texts ?? [];
+  if (bare.length < 2 || bare.some((t) => /^[^:]*=/.test(t))) return { plans };
+  return { plans: bare, note: `'${plans[0]}' read as ${bare.length} plans (',' between whole-model variants); ';' separates plans and ',' joins site choices within one` };
+}
+
 /** The plan's text form for one choice applied to all sites, e.g. `all=rw+lr:r=16`. */
 export function choiceSpec(choice: VariantChoice, target = 'all'): string {
   const o = choice.options;
