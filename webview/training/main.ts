@@ -59,7 +59,7 @@ logBtn.setAttribute('appearance', 'secondary');
 const reportBtn = document.createElement('vscode-button');
 reportBtn.textContent = 'Export report.md';
 reportBtn.setAttribute('appearance', 'secondary');
-reportBtn.setAttribute('title', 'Save the experiment report: setup, tables, statistics over seeds and verdicts');
+reportBtn.setAttribute('title', 'Save the experiment report: setup, tables, statistics over seeds, verdicts, and its curves as SVG files beside it');
 reportBtn.className = 'export-report';
 actions.append(cancelBtn, reportBtn, logBtn);
 const backendLine = el('div', 'backend', header);
