@@ -122,7 +122,7 @@ def generated_module(directory, variant, class_name):
 
 
 def probabilities_loss(p, onehot, eps=1e-7):
-    """The PyTorch engine's categorical cross-entropy on a softmax output (src/python/laurel_train.py)."""
+    """The PyTorch engine's categorical cross-entropy on a softmax output (src/python/laurel_train_loss.py)."""
     p = p / p.sum(-1, keepdim=True)
     return -(onehot * torch.log(p.clamp(eps, 1 - eps))).sum(-1).mean()
 

@@ -1,7 +1,7 @@
 /**
  * The TF.js engine's held-out test: a copy of the weights (BatchNorm statistics included) of the epoch with the
  * best validation figure, evaluated once on the test set after training. The model keeps its final weights
- * (those are saved). The PyTorch harness does the same (`laurel_train.py`, best_state).
+ * (those are saved). The PyTorch harness does the same (`laurel_train_steps.py`, BestCheckpoint).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TestResult } from '../protocol/runRecords';

@@ -1,7 +1,7 @@
 /**
  * Flags a run whose loss is finite but diverging (a learning rate of 1e9 ends with a loss far above chance,
  * never NaN). One rule for both engines: the PyTorch harness gets these figures in its config and applies
- * the same test (src/python/laurel_train.py, `_DivergenceWatch`).
+ * the same test (src/python/laurel_train_loss.py, `DivergenceWatch`).
  *
  * The reference is the first step's loss (the initial weights': a learning rate of 1e9 ruins them in one
  * step). A step is bad when its loss is over FACTOR times the reference, or, for a classifier, over FACTOR

@@ -1,6 +1,6 @@
 /**
  * The optimiser options both engines apply the same way (the PyTorch harness mirrors these rules in
- * `python/laurel_train.py`: `_lr_at`, `_decay_kind`): the learning-rate schedule, AdamW's decoupled weight decay
+ * `python/laurel_train_optim.py`: `lr_at`, `decay_kind`): the learning-rate schedule, AdamW's decoupled weight decay
  * and which weights it leaves alone, and clipping by the global gradient norm. Pure: no tfjs, no Node.
  */
 import type { TrainConfig } from '../protocol/runRecords';

@@ -6,7 +6,7 @@
  * these lag: resnet-mini on Fashion-MNIST scored 0.31–0.76 by seed with the moving statistics and 0.80 with
  * batch statistics after 675 steps. At each epoch end, before validating and saving, both engines replace
  * them with an equal-weight average over up to `PRECISE_BN_SAMPLES` training samples (the PyTorch engine in
- * src/python/laurel_train.py).
+ * src/python/laurel_train_steps.py, PreciseBn).
  */
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../core/random';

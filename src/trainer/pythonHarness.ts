@@ -137,6 +137,12 @@ export function pythonErrorLine(stderr: string[]): string | undefined {
 const ERROR_TAG = 'LAUREL_ERROR ';
 
 /**
+ * Traceback lines kept in a failure's message: the loop's own frames (train.py, main, the set-up) take about 10
+ * (Python 3.11 marks the failing expression under its line), the user's frames follow them.
+ */
+const TRACEBACK_LINES = 20;
+
+/**
  * Why the harness failed, for the message: the earliest error a rank reported (the harness tags each rank's
  * exception with its time; later ones are ranks falling in a collective after it, and torchrun's own summary
  * comes last), with that rank's traceback as the detail. Without a tag (Python died before the harness ran):
@@ -154,11 +160,11 @@ export function pythonFailure(stderr: string[], processes: number): { why?: stri
     }
   });
   const untagged = stderr.filter((l) => !l.startsWith(ERROR_TAG));
-  if (!first) return { why: pythonErrorLine(untagged), detail: untagged.slice(-15).join('\n') };
+  if (!first) return { why: pythonErrorLine(untagged), detail: untagged.slice(-TRACEBACK_LINES).join('\n') };
   // That rank's traceback: from its tag to the next rank's traceback (ranks' stderr lines share one pipe).
   const after = stderr.slice(first.at + 1).filter((l) => !l.startsWith(ERROR_TAG));
   const next = after.findIndex((l, i) => i > 0 && l.startsWith('Traceback ('));
-  const detail = (next > 0 ? after.slice(0, next) : after).slice(-15).join('\n');
+  const detail = (next > 0 ? after.slice(0, next) : after).slice(-TRACEBACK_LINES).join('\n');
   return { why: processes > 1 ? `rank ${first.rank} of ${processes}: ${first.error}` : first.error, detail };
 }
 

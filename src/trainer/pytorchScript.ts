@@ -1,6 +1,6 @@
 /**
  * The PyTorch engine's Python side: the folder it runs (the module toPyTorch() generates, the training loop of
- * src/python/laurel_train.py and a launcher) and the .npy files it reads. The loop takes one JSON config (argv[1])
+ * src/python/laurel_train*.py and a launcher) and the .npy files it reads. The loop takes one JSON config (argv[1])
  * and prints one JSON event per line on stdout: log, batchEnd (throttled), epochEnd, done. Errors go to stderr as a
  * traceback (exit code 1). Under torchrun (WORLD_SIZE > 1) every rank trains its share of each global batch with
  * DistributedDataParallel and only rank 0 prints events and saves.
@@ -9,12 +9,32 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PyTorchExport } from '../core/export/pytorch';
 import trainLoop from '../python/laurel_train.py';
+import trainEvents from '../python/laurel_train_events.py';
+import trainLoss from '../python/laurel_train_loss.py';
+import trainOptim from '../python/laurel_train_optim.py';
+import trainSetup from '../python/laurel_train_setup.py';
+import trainSteps from '../python/laurel_train_steps.py';
 import laurelResidualPy from '../python/laurel_residual.py';
 import pySourceModule from '../python/laurel_pysource.py';
 import moduleRunner from '../python/laurel_import.py';
 
 /** The generated module's file name in the run folder (the launcher imports it by this name). */
 export const MODEL_MODULE = 'laurel_model';
+
+/** The training loop's modules by file name: every one goes into the run folder (laurel_train imports the others). */
+export const TRAIN_LOOP_FILES: readonly [string, string][] = [
+  ['laurel_train.py', trainLoop],
+  ['laurel_train_events.py', trainEvents],
+  ['laurel_train_loss.py', trainLoss],
+  ['laurel_train_optim.py', trainOptim],
+  ['laurel_train_setup.py', trainSetup],
+  ['laurel_train_steps.py', trainSteps],
+];
+
+/** Writes the training loop's modules into `dir`. */
+export function writeTrainLoop(dir: string): void {
+  for (const [name, text] of TRAIN_LOOP_FILES) writeFileSync(join(dir, name), text);
+}
 
 /** The launcher: the script Python (or torchrun) runs, with the run folder first on sys.path. */
 const LAUNCHER = `import sys
@@ -35,7 +55,7 @@ export function moduleClassName(code: string): string {
 /** Writes the generated module, the training loop and the launcher into `dir`; returns the launcher's path. */
 export function writeTrainingFolder(dir: string, exp: PyTorchExport): string {
   writeFileSync(join(dir, `${MODEL_MODULE}.py`), exp.code);
-  writeFileSync(join(dir, 'laurel_train.py'), trainLoop);
+  writeTrainLoop(dir);
   const script = join(dir, 'train.py');
   writeFileSync(script, LAUNCHER);
   return script;
@@ -53,7 +73,7 @@ export function writePySourceFolder(dir: string, fileName: string, text: string)
   writeFileSync(join(dir, 'src', 'laurel_residual.py'), laurelResidualPy);
   writeFileSync(join(dir, `${MODEL_MODULE}.py`), pySourceModule);
   writeFileSync(join(dir, 'laurel_import.py'), moduleRunner);
-  writeFileSync(join(dir, 'laurel_train.py'), trainLoop);
+  writeTrainLoop(dir);
   const script = join(dir, 'train.py');
   writeFileSync(script, LAUNCHER);
   return { script, file };

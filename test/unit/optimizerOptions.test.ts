@@ -4,7 +4,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import laurelTrainPy from '../../src/python/laurel_train.py';
 import { openModel } from '../../src/core/model';
 import type { OpenModel } from '../../src/core/model';
 import type { TrainConfig } from '../../src/protocol/runRecords';
@@ -12,7 +11,7 @@ import { selectBackend } from '../../src/trainer/backend';
 import type { BackendChoice } from '../../src/protocol/backends';
 import { loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
 import { decayKind, lrAt, optimizerText, totalSteps } from '../../src/trainer/optimizerOptions';
-import { moduleClassName } from '../../src/trainer/pytorchScript';
+import { moduleClassName, writeTrainLoop } from '../../src/trainer/pytorchScript';
 import { decayedVariables, ResearchOptimizer } from '../../src/trainer/researchOptimizer';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
 import { trainRun } from '../../src/trainer/train';
@@ -24,10 +23,10 @@ const example = (f: string): string => join(root, 'examples', f);
 const base: TrainConfig = { optimizer: 'adam', learningRate: 0.1, batchSize: 8, epochs: 1, validationSplit: 0, seed: 7 };
 const cosine: TrainConfig = { ...base, lrSchedule: 'cosine', warmupSteps: 3 };
 
-/** Runs Python with laurel_train.py importable as `lt` (its heartbeat lines are skipped); returns the JSON after 'RESULT '. */
+/** Runs Python with the training loop's optimiser module importable as `lt` (the loop's files as a run folder holds them; heartbeat lines are skipped); returns the JSON after 'RESULT '. */
 function python(dir: string, script: string, args: string[] = []): unknown {
-  writeFileSync(join(dir, 'laurel_train.py'), laurelTrainPy);
-  const r = spawnSync(SYSTEM_PYTHON, ['-c', `import sys, json\nsys.path.insert(0, ${JSON.stringify(dir)})\nimport laurel_train as lt\n${script}`, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  writeTrainLoop(dir);
+  const r = spawnSync(SYSTEM_PYTHON, ['-c', `import sys, json\nsys.path.insert(0, ${JSON.stringify(dir)})\nimport laurel_train\nimport laurel_train_optim as lt\n${script}`, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`python failed (${r.status}):\n${r.stderr}`);
   return JSON.parse(line.slice('RESULT '.length));
@@ -121,9 +120,9 @@ describe('optimiser options', function () {
       data?.y.dispose();
     });
 
-    it('the same schedule (Python’s _lr_at) and the same decayed weights (Python’s AdamW groups)', async function () {
+    it('the same schedule (Python’s lr_at) and the same decayed weights (Python’s AdamW groups)', async function () {
       const steps = Array.from({ length: 13 }, (_, s) => s);
-      const py = python(tmp, `print("RESULT " + json.dumps([lt._lr_at(json.loads(sys.argv[1]), s, 13) for s in range(13)]))`, [JSON.stringify(cosine)]) as number[];
+      const py = python(tmp, `print("RESULT " + json.dumps([lt.lr_at(json.loads(sys.argv[1]), s, 13) for s in range(13)]))`, [JSON.stringify(cosine)]) as number[];
       steps.forEach((s) => assert.ok(Math.abs(py[s]! - lrAt(cosine, s, 13)) < 1e-15, `step ${s}`));
 
       const spec = planRun(m, 'rw+lr:r=4');
@@ -133,7 +132,7 @@ describe('optimiser options', function () {
       const groups = python(
         tmp,
         `import importlib.util\ns = importlib.util.spec_from_file_location("exported", sys.argv[1]); ex = importlib.util.module_from_spec(s); s.loader.exec_module(ex)\n` +
-          `g = lt._param_groups(getattr(ex, ${JSON.stringify(moduleClassName(exp.code))})(), {})\nprint("RESULT " + json.dumps([sum(p.numel() for p in x["params"]) for x in g]))`,
+          `g = lt.param_groups(getattr(ex, ${JSON.stringify(moduleClassName(exp.code))})(), {})\nprint("RESULT " + json.dumps([sum(p.numel() for p in x["params"]) for x in g]))`,
         [join(tmp, 'exported.py')],
       ) as [number, number];
       const model = await spec.build();

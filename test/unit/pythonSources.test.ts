@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PRELUDE, PRELUDE_FILES, PRELUDE_NAMES } from '../../src/core/export/pytorch/prelude';
 import laurelResidual from '../../src/python/laurel_residual.py';
+import { openModel } from '../../src/core/model';
+import { TRAIN_LOOP_FILES, writePySourceFolder, writeTrainingFolder } from '../../src/trainer/pytorchScript';
 import { TRACER_FILES, TRACER_SOURCE } from '../../src/trainer/pyTracerSource';
+import { planRun } from '../../src/trainer/runSpec';
 import { pytorchFixture } from './fixturePath';
 
 // The Python of src/python/ is the one copy that exports, the PyTorch engine and users' folders run: Python itself
@@ -35,6 +38,43 @@ describe('Python sources (src/python)', function () {
     // The byte code goes to the temp folder, not beside the sources.
     const out = python('import os, py_compile, sys\nfor f in sys.argv[2:]:\n    py_compile.compile(f, cfile=os.path.join(sys.argv[1], os.path.basename(f) + "c"), doraise=True)\nprint(len(sys.argv) - 2)', [work, ...files.map((f) => join(pythonDir, f))]);
     assert.equal(out, String(files.length));
+  });
+
+  it('a run folder holds every module its files import (besides the standard library, torch and numpy), and the loop imports', () => {
+    const loopFiles = readdirSync(pythonDir).filter((f) => /^laurel_train.*\.py$/.test(f));
+    assert.deepEqual(TRAIN_LOOP_FILES.map(([n]) => n).sort(), loopFiles.sort(), 'every laurel_train*.py is written into a run folder');
+    for (const [name, text] of TRAIN_LOOP_FILES) assert.equal(text, readFileSync(join(pythonDir, name), 'utf8'), name);
+    const exported = join(work, 'run-export');
+    const pySource = join(work, 'run-pysource');
+    mkdirSync(exported);
+    mkdirSync(pySource);
+    const m = openModel(join(root, 'examples', 'resnet-mini.json'), readFileSync(join(root, 'examples', 'resnet-mini.json')));
+    writeTrainingFolder(exported, planRun(m, 'rw+lr:r=4').pytorch!());
+    writePySourceFolder(pySource, 'net.py', 'import torch\n\nclass Net(torch.nn.Module):\n    pass\n');
+    // Every import of every .py file in the folder (ast, not a regular expression), resolved against the folder's
+    // own modules: nothing may come from src/python or the working folder.
+    const unresolved = python(
+      [
+        'import ast, json, os, sys',
+        'out = {}',
+        'for folder in sys.argv[1:]:',
+        '    files = [os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs if f.endswith(".py")]',
+        '    own = {os.path.basename(f)[:-3] for f in files}',
+        '    for f in files:',
+        '        for n in ast.walk(ast.parse(open(f).read())):',
+        '            names = [a.name for a in n.names] if isinstance(n, ast.Import) else [n.module] if isinstance(n, ast.ImportFrom) and n.level == 0 else []',
+        '            for top in (x.split(".")[0] for x in names):',
+        '                if top not in own and top not in sys.stdlib_module_names and top not in ("torch", "numpy"):',
+        '                    out.setdefault(os.path.relpath(f, folder), []).append(top)',
+        'print(json.dumps(out))',
+      ].join('\n'),
+      [exported, pySource],
+    );
+    assert.deepEqual(JSON.parse(unresolved), {});
+    assert.ok(existsSync(join(exported, 'laurel_train_steps.py')) && existsSync(join(pySource, 'laurel_train_steps.py')));
+    // The loop's modules import from the run folder alone (cwd elsewhere, the folder first on sys.path, as the launcher runs).
+    const names = python('import sys\nsys.path.insert(0, sys.argv[1])\nimport laurel_train, laurel_model\nprint(laurel_train.main.__module__, laurel_model.__file__.startswith(sys.argv[1]))', [exported], work);
+    assert.deepEqual(names.split('\n').filter((l) => !l.startsWith('{"event": "alive"}')), ['laurel_train True']);
   });
 
   it('the prelude is the files themselves, and its module-level names are reserved', () => {
