@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { TRACER_SOURCE as tracerSource } from './pyTracerSource';
 import { parseTrace, parseTraceSet } from '../core/pysource/pyTrace';
 import type { TraceError, TraceResult, TraceSetResult } from '../core/pysource/pyTrace';
-import { findTorchPython, NamedPythonError, PythonNotFoundError } from './pythonFinder';
+import { findTorchPython, findTorchPythonQuick, NamedPythonError, PythonNotFoundError } from './pythonFinder';
 import type { FindPythonOptions } from './pythonFinder';
 
 export interface TraceOptions extends FindPythonOptions {
@@ -44,13 +44,27 @@ export function traceAllSources(file: string, opts: TraceAllOptions = {}): Promi
 
 async function runTracer<R extends { ok: boolean }>(file: string, opts: TraceOptions, flags: string[], parse: (stdout: string) => R | { ok: false; error: TraceError }): Promise<R | { ok: false; error: TraceError }> {
   type Result = R | { ok: false; error: TraceError };
-  let python: string;
-  try {
-    python = opts.python ?? (await findTorchPython(opts)).probe.executable;
-  } catch (e) {
-    if (e instanceof PythonNotFoundError || e instanceof NamedPythonError) return { ok: false, error: { phase: 'torch', message: e.message, line: null } };
-    throw e;
-  }
+  const pick = async (find: (o: FindPythonOptions) => Promise<string>): Promise<string | Result> => {
+    try {
+      return await find(opts);
+    } catch (e) {
+      if (e instanceof PythonNotFoundError || e instanceof NamedPythonError) return { ok: false, error: { phase: 'torch', message: e.message, line: null } };
+      throw e;
+    }
+  };
+  // Found without importing torch (the tracer's own import is the check); a candidate whose torch fails to
+  // import is then left to the probe, which skips it for the next one as training does.
+  const quick = opts.python ?? (await pick(findTorchPythonQuick));
+  if (typeof quick !== 'string') return quick;
+  const first = await spawnTracer(quick, file, opts, flags, parse);
+  if (opts.python !== undefined || first.ok || !('error' in first) || first.error.phase !== 'torch') return first;
+  const probed = await pick(async (o) => (await findTorchPython(o)).probe.executable);
+  if (typeof probed !== 'string') return probed;
+  return probed === quick ? first : spawnTracer(probed, file, opts, flags, parse);
+}
+
+function spawnTracer<R extends { ok: boolean }>(python: string, file: string, opts: TraceOptions, flags: string[], parse: (stdout: string) => R | { ok: false; error: TraceError }): Promise<R | { ok: false; error: TraceError }> {
+  type Result = R | { ok: false; error: TraceError };
   const limitMs = opts.limitMs ?? 60_000;
   const path = resolve(file);
   // The tracer goes in as -c (about 20 kB, far below the argument limits); stdin carries an unsaved text.

@@ -150,3 +150,33 @@ export async function findTorchPython(opts: FindPythonOptions = {}): Promise<Pyt
   }
   throw new PythonNotFoundError(skipped);
 }
+
+const specs = new Map<string, Promise<boolean>>();
+
+/** Whether `python` runs and finds torch installed, without importing it (tens of ms; the import takes seconds). */
+function findsTorch(python: string): Promise<boolean> {
+  let p = specs.get(python);
+  if (!p) {
+    p = new Promise<boolean>((resolve) => {
+      execFile(python, ['-c', 'import importlib.util as u; print(u.find_spec("torch") is not None)'], { timeout: 20_000, encoding: 'utf8' }, (err, stdout) => resolve(!err && stdout.trim() === 'True'));
+    });
+    specs.set(python, p);
+  }
+  return p;
+}
+
+/**
+ * The interpreter for a run that imports torch itself and reports a failing import (the tracer): the first
+ * candidate with torch installed, found without importing it, so a one-shot measurement imports torch once
+ * (the probe's import cost as much again). A candidate the probe already answered keeps that answer; a named
+ * one without torch, or no candidate with it, goes to findTorchPython, which says why.
+ */
+export async function findTorchPythonQuick(opts: FindPythonOptions = {}): Promise<string> {
+  for (const c of pythonCandidates(opts)) {
+    const probed = cache.get(c.python);
+    const ok = probed ? (await probed).ok : await findsTorch(c.python);
+    if (ok) return c.python;
+    if (NAMED.has(c.source)) break;
+  }
+  return (await findTorchPython(opts)).probe.executable;
+}
