@@ -39,8 +39,8 @@ const host = { exports: {} };
 new Function('module', 'exports', 'require', hostCode.outputFiles[0].text)(host, host.exports, require);
 const { graphSnapshot, openModel, planModel, plannedBytes, choiceSpec, DEFAULT_OPTIONS } = host.exports;
 
-const web = await esbuild.build({ entryPoints: [join(root, 'webview', 'main.ts')], bundle: true, platform: 'browser', format: 'iife', target: 'es2022', write: false });
-const mainJs = web.outputFiles[0].text;
+// The bundle esbuild.mjs writes (it inlines ELK's worker script): run `node esbuild.mjs` first.
+const mainJs = readFileSync(join(root, 'dist', 'webview', 'main.js'), 'utf8');
 const css = readFileSync(join(root, 'media', 'graph.css'), 'utf8');
 
 const THEMES = {
@@ -83,7 +83,7 @@ let port = 0;
 const page = (theme) => {
   const nonce = randomBytes(16).toString('base64');
   const self = `http://127.0.0.1:${port}`;
-  const csp = `default-src 'none'; script-src 'nonce-${nonce}'; style-src ${self} 'nonce-${nonce}'; img-src ${self} data:; font-src ${self}; connect-src 'none'`;
+  const csp = `default-src 'none'; script-src 'nonce-${nonce}'; style-src ${self} 'nonce-${nonce}'; img-src ${self} data:; font-src ${self}; connect-src 'none'; worker-src blob:`;
   return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}"><meta property="csp-nonce" content="${nonce}">
 <link rel="stylesheet" href="/theme-${theme}.css"><link rel="stylesheet" href="/graph.css"><title>preview</title></head>
@@ -165,6 +165,16 @@ try {
   await shot(p, 'dark-initial');
   await p.click('vscode-button[aria-label="Fit the whole graph in view"]');
   await shot(p, 'dark-fit');
+  // A large model opens folded: a double-click unfolds the first folded box, then the first one inside it.
+  for (let i = 1; i <= 2 && (await p.$('rect.folded')); i++) {
+    await p.evaluate(() => {
+      delete document.body.dataset.layoutMs;
+      document.querySelector('rect.folded').parentElement.dispatchEvent(new MouseEvent('dblclick', { bubbles: true }));
+    });
+    await p.waitForSelector('body[data-layout-ms]');
+    report.layoutMs[`unfold${i}`] = Number(await p.evaluate(() => document.body.dataset.layoutMs));
+    await shot(p, `dark-unfolded-${i}`);
+  }
 
   // Search centres the match.
   await p.click('vscode-text-field.search');

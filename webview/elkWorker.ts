@@ -46,6 +46,15 @@ export class WorkerElk implements ElkLike {
     });
   }
 
+  /**
+   * Starts the worker and has it lay out one box, while the snapshot is on its way: the worker's script
+   * (1.6 MB of ELK) is parsed and compiled by then. Not cancelled by the first real layout, which queues behind it.
+   */
+  warm(): void {
+    const elk = (this.elk ??= newElk());
+    elk.layout({ id: 'warm', children: [{ id: 'a', width: 10, height: 10 }], edges: [] }).catch(() => undefined);
+  }
+
   /** Ends the running layout, if any: its promise rejects with LayoutCancelled. */
   cancel(): void {
     const reject = this.running;

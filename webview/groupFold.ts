@@ -23,11 +23,23 @@ export function visibleBox(byId: ReadonlyMap<string, GraphNode>, folded: Readonl
 export function foldGroups(g: GraphSnapshot, folded: ReadonlySet<string>): GraphSnapshot {
   if (folded.size === 0) return g;
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
-  const shown = new Map(g.nodes.map((n) => [n.id, visibleBox(byId, folded, n.id)]));
+  // One pass when groups come before what they hold (every snapshot lists them so), else a walk up per node.
+  const shown = new Map<string, string>();
+  for (const n of g.nodes) {
+    const p = n.parent;
+    const up = p === undefined ? n.id : shown.get(p);
+    shown.set(n.id, up === undefined ? visibleBox(byId, folded, n.id) : p === undefined ? up : up !== p ? up : folded.has(p) ? p : n.id);
+  }
   const residualsIn = new Map<string, Set<string>>();
+  const linesIn = new Map<string, Set<number>>();
   for (const n of g.nodes) {
     const box = shown.get(n.id)!;
+    if (!folded.has(box)) continue;
     if (n.residualSite && box !== n.id) residualsIn.set(box, (residualsIn.get(box) ?? new Set()).add(n.residualSite));
+    if (n.lines) {
+      const set = linesIn.get(box) ?? linesIn.set(box, new Set()).get(box)!;
+      for (const l of n.lines) set.add(l);
+    }
   }
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
@@ -57,11 +69,12 @@ export function foldGroups(g: GraphSnapshot, folded: ReadonlySet<string>): Graph
       continue;
     }
     const sites = residualsIn.get(n.id);
-    const lines = new Set(n.lines ?? []);
-    for (const m of g.nodes) if (shown.get(m.id) === n.id) for (const l of m.lines ?? []) lines.add(l);
-    const box1: GraphNode = { ...n, outputShape: `${outShape.get(n.id) ?? '?'}${sites ? ` · residual ${[...sites].join(', ')}` : ''}`, folded: true, lines: [...lines].sort((a, b) => a - b) };
+    const lines = linesIn.get(n.id) ?? new Set();
+    // A handful are named; a run of hundreds of blocks is counted.
+    const inside = sites && (sites.size <= 3 ? `residual ${[...sites].join(', ')}` : `${sites.size} residuals`);
+    const box1: GraphNode = { ...n, outputShape: `${outShape.get(n.id) ?? '?'}${inside ? ` · ${inside}` : ''}`, folded: true, lines: [...lines].sort((a, b) => a - b) };
     delete box1.group;
-    if (sites) box1.note = `${n.note ? `${n.note}; ` : ''}folded; residual lines inside: ${[...sites].join(', ')} (double-click to unfold)`;
+    if (sites) box1.note = `${n.note ? `${n.note}; ` : ''}folded; ${g.origin === 'trace' ? 'residual lines' : 'residuals'} inside: ${[...sites].slice(0, 20).join(', ')}${sites.size > 20 ? ` and ${sites.size - 20} more` : ''} (double-click to unfold)`;
     else box1.note = `${n.note ? `${n.note}; ` : ''}folded (double-click to unfold)`;
     nodes.push(box1);
   }

@@ -12,7 +12,7 @@ interface ElkPoint {
   x: number;
   y: number;
 }
-interface ElkLabel {
+export interface ElkLabel {
   id?: string;
   text?: string;
   width?: number;
@@ -20,7 +20,7 @@ interface ElkLabel {
   x?: number;
   y?: number;
 }
-interface ElkExtendedEdge {
+export interface ElkExtendedEdge {
   id: string;
   sources: string[];
   targets: string[];
@@ -28,7 +28,7 @@ interface ElkExtendedEdge {
   layoutOptions?: Record<string, string>;
   sections?: { startPoint: ElkPoint; endPoint: ElkPoint; bendPoints?: ElkPoint[] }[];
 }
-interface ElkNode {
+export interface ElkNode {
   id: string;
   x?: number;
   y?: number;
@@ -37,6 +37,7 @@ interface ElkNode {
   layoutOptions?: Record<string, string>;
   children?: ElkNode[];
   edges?: ElkExtendedEdge[];
+  ports?: { id: string; x: number; y: number; width: number; height: number; layoutOptions?: Record<string, string> }[];
 }
 /** What layoutGraph needs of an ELK instance (`new ELK()` from elkjs/lib/elk.bundled.js). */
 export interface ElkLike {
@@ -113,7 +114,7 @@ export function fit(text: string, max: number, bold: boolean, measure: Measure):
   return text.slice(0, lo) + '…';
 }
 
-const ROOT_OPTIONS = {
+export const ROOT_OPTIONS: Record<string, string> = {
   'elk.algorithm': 'layered',
   'elk.direction': 'DOWN',
   'elk.edgeRouting': 'ORTHOGONAL',
@@ -130,6 +131,14 @@ const ROOT_OPTIONS = {
   'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
   'elk.padding': '[top=20,left=20,bottom=20,right=20]',
 };
+
+/** A box's text lines (cut to fit) and size. */
+export function boxOf(n: GraphNode, measure: Measure): { lines: string[]; width: number; height: number } {
+  const inner = NODE.maxWidth - 2 * NODE.padX;
+  const lines = nodeLines(n).map((t, i) => fit(t, inner, i === 0, measure));
+  const width = Math.min(NODE.maxWidth, Math.max(NODE.minWidth, Math.ceil(Math.max(...lines.map((t, i) => measure(t, i === 0))) + 2 * NODE.padX)));
+  return { lines, width, height: lines.length * NODE.lineHeight + 2 * NODE.padY };
+}
 
 /** Lays the snapshot out with the given ELK instance (elk.bundled in both the webview and Node). */
 export async function layoutGraph(elk: ElkLike, g: GraphSnapshot, measure: Measure, opts: LayoutOptions = {}): Promise<GraphLayout> {
@@ -148,12 +157,10 @@ export async function layoutGraph(elk: ElkLike, g: GraphSnapshot, measure: Measu
   const parentOf = new Map<string, string | undefined>();
   for (const n of g.nodes) {
     parentOf.set(n.id, n.parent);
-    const raw = nodeLines(n);
-    const inner = NODE.maxWidth - 2 * NODE.padX;
-    const shown = raw.map((t, i) => fit(t, inner, i === 0, measure));
-    lines.set(n.id, shown);
-    const width = Math.min(NODE.maxWidth, Math.max(NODE.minWidth, Math.ceil(Math.max(...shown.map((t, i) => measure(t, i === 0))) + 2 * NODE.padX)));
-    const en: ElkNode = { id: n.id, width, height: shown.length * NODE.lineHeight + 2 * NODE.padY };
+    const box = boxOf(n, measure);
+    lines.set(n.id, box.lines);
+    const width = box.width;
+    const en: ElkNode = { id: n.id, width, height: box.height };
     if (n.group) {
       en.children = [];
       en.edges = [];

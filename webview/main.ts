@@ -2,12 +2,13 @@
 // extension host's single thread never blocks on layout), draws SVG, and sends back what the user applies.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeTextField } from '@vscode/webview-ui-toolkit';
 import type { GraphSite, GraphSnapshot, HostToWebview } from '../src/protocol/webviewProtocol';
-import { collapseBlocks, COLLAPSED_PREFIX } from './collapse';
-import { foldedGroups, foldGroups, visibleBox } from './groupFold';
+import { COLLAPSED_PREFIX } from './collapse';
+import { Folds } from './folds';
+import { foldedGroups, visibleBox } from './groupFold';
 import { serializeSvg, svgToPng } from './exportImage';
 import { deltaText } from '../src/report/figures';
 import { formatCount } from './format';
-import { layoutGraph } from './layout';
+import { LevelLayout } from './levelLayout';
 import type { Box, GraphLayout } from './layout';
 import { measureText } from './measureText';
 import { LayoutCancelled, WorkerElk } from './elkWorker';
@@ -23,16 +24,19 @@ import { Viewport } from './viewport';
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeTextField());
 
 const elk = new WorkerElk();
-/** Above this many boxes a model opens with its residual blocks collapsed (until the user expands them). */
-const AUTO_COLLAPSE = 800;
+elk.warm();
+/** Lays out each open group on its own and keeps what did not change (an unfold lays out that group's level and those above it). */
+const levels = new LevelLayout();
 /** Above this many boxes (after collapsing) the view asks before laying out: ELK takes tens of seconds there. */
 const MAX_BOXES = 4000;
 
 interface Current {
-  /** What is drawn: the snapshot, with blocks folded when collapse is on. */
+  /** What is drawn: the snapshot, with blocks collapsed when asked and folded groups as one box each. */
   graph: GraphSnapshot;
   /** The snapshot as the host sent it. */
   source: GraphSnapshot;
+  /** The snapshot with its blocks collapsed when asked and its levels folded when large: every group, folded or not. */
+  structured: GraphSnapshot;
   layout: GraphLayout;
   rendered: Rendered;
   resource: string;
@@ -40,14 +44,13 @@ interface Current {
 
 let current: Current | undefined;
 let state: ViewState = loadState();
-/** Collapse blocks: the user's choice, or undefined for the default (collapsed when the model is large). */
-let collapsed: boolean | undefined = state.collapsed;
-const isCollapsed = (source: GraphSnapshot): boolean => collapsed ?? source.nodes.length > AUTO_COLLAPSE;
+/** Collapse blocks: the user's choice (a large graph is folded by level instead, foldTree.ts). */
+let collapsed = state.collapsed ?? false;
 let edgeShapes = state.edgeShapes ?? false;
 /** Blocks unfolded one by one (double-click) while collapse is on. */
 const expanded = new Set<string>();
-/** A .py graph: groups folded or unfolded by the user against the snapshot's default. */
-const foldToggles = new Set<string>(state.folds ?? []);
+/** Groups (a .py model's, a large graph's) folded or unfolded by the user against their first state. */
+const folds = new Folds(state.folds ?? []);
 /** A .py graph: the editor's cursor line, whose boxes are highlighted. */
 let cursorLine: number | null = null;
 const selection = new Set<string>(state.selection ?? []);
@@ -93,8 +96,8 @@ const fitBtn = button('Fit', 'Fit the whole graph in view', () => current && vie
 const applySel = button('Apply to selection', 'Choose a variant for the selected residual edges (Shift/Ctrl-click edges to select)', () => openMenuFor([...selection]));
 const applyAll = button('Apply to all', 'Choose a variant for every residual edge', () => current && openMenuFor(current.graph.sites.map((s) => s.id)), 'primary');
 const collapseBtn = button('Collapse blocks', 'Fold each residual block\'s branch into one box (double-click a folded box to open it)', () => {
-  if (current?.source.origin === 'trace') return foldAll(current.source);
-  collapsed = !(current ? isCollapsed(current.source) : collapsed);
+  if (current && folds.hasFolds(current.structured)) return foldAll(current.structured);
+  collapsed = !collapsed;
   expanded.clear();
   state = { ...state, collapsed };
   persist();
@@ -170,24 +173,21 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
   }
 });
 
-/** A .py graph: unfold every group while any is folded, else fold them all. */
-function foldAll(source: GraphSnapshot): void {
-  const groups = source.nodes.filter((n) => n.group);
-  const fold = foldedGroups(source, foldToggles).size === 0;
-  foldToggles.clear();
-  for (const n of groups) if (!!n.folded !== fold) foldToggles.add(n.id);
+/** Unfold every group while any is folded, else fold them all. */
+function foldAll(structured: GraphSnapshot): void {
+  folds.all(structured);
   saveFolds();
-  void show(source, current!.resource, true);
+  void show(current!.source, current!.resource, true);
 }
 
 function toggleFold(id: string): void {
-  if (!foldToggles.delete(id)) foldToggles.add(id);
+  folds.toggle(id);
   saveFolds();
   if (current) void show(current.source, current.resource);
 }
 
 function saveFolds(): void {
-  state = { ...state, folds: [...foldToggles] };
+  state = { ...state, folds: [...folds.toggles] };
   persist();
 }
 
@@ -196,9 +196,9 @@ function highlightLine(reveal: boolean): void {
   if (!current) return;
   for (const el of current.rendered.nodes.values()) el.classList.remove('line-match');
   if (cursorLine === null || current.source.origin !== 'trace') return;
-  const byId = new Map(current.source.nodes.map((n) => [n.id, n]));
-  const folded = foldedGroups(current.source, foldToggles);
-  const hits = new Set(current.source.nodes.filter((n) => n.lines?.includes(cursorLine!)).map((n) => visibleBox(byId, folded, n.id)));
+  const byId = new Map(current.structured.nodes.map((n) => [n.id, n]));
+  const folded = foldedGroups(current.structured, folds.toggles);
+  const hits = new Set(current.structured.nodes.filter((n) => n.lines?.includes(cursorLine!)).map((n) => visibleBox(byId, folded, n.id)));
   for (const id of hits) current.rendered.nodes.get(id)?.classList.add('line-match');
   const first = [...hits].map((id) => current!.layout.nodes.get(id)).find(Boolean);
   if (reveal && first) viewport.reveal(first);
@@ -206,18 +206,16 @@ function highlightLine(reveal: boolean): void {
 
 async function show(source: GraphSnapshot, resource: string, refit = false, force = false): Promise<void> {
   const seq = ++renderSeq;
-  const collapsedNow = isCollapsed(source);
-  const trace = source.origin === 'trace';
-  const folded = trace ? foldedGroups(source, foldToggles) : new Set<string>();
-  if (trace) {
-    const groups = source.nodes.filter((n) => n.group).length;
-    collapseBtn.textContent = folded.size > 0 ? 'Unfold all' : 'Fold all';
-    collapseBtn.title = 'Fold every module call into one box, or unfold them all (double-click a box to fold or unfold one)';
-    collapseBtn.toggleAttribute('disabled', groups === 0);
-  } else collapseBtn.textContent = collapsedNow ? 'Expand blocks' : 'Collapse blocks';
+  const structured = folds.structured(source, collapsed, expanded);
+  if (folds.hasFolds(structured)) {
+    const groups = structured.nodes.some((n) => n.group);
+    collapseBtn.textContent = folds.anyFolded(structured) ? 'Unfold all' : 'Fold all';
+    collapseBtn.title = `Fold every ${source.origin === 'trace' ? 'module call' : 'group'} into one box, or unfold them all (double-click a box to fold or unfold one)`;
+    collapseBtn.toggleAttribute('disabled', !groups);
+  } else collapseBtn.textContent = collapsed ? 'Expand blocks' : 'Collapse blocks';
   shapesBtn.setAttribute('aria-pressed', String(edgeShapes));
   shapesBtn.setAttribute('appearance', edgeShapes ? 'primary' : 'secondary');
-  const graph = trace ? foldGroups(source, folded) : collapsedNow ? collapseBlocks(source, expanded) : source;
+  const graph = folds.shown(structured);
   if (graph.nodes.length > MAX_BOXES && !force) return askLargeLayout(graph.nodes.length, source, resource);
   const t0 = performance.now();
   const progress = (): void => void (status.textContent = `Laying out ${graph.nodes.length.toLocaleString('en-US')} boxes… ${Math.round((performance.now() - t0) / 1000)} s`);
@@ -225,7 +223,7 @@ async function show(source: GraphSnapshot, resource: string, refit = false, forc
   const ticker = setInterval(progress, 1000);
   let layout: GraphLayout;
   try {
-    layout = await layoutGraph(elk, graph, measureText, { edgeShapes });
+    layout = await levels.layout(elk, graph, measureText, { edgeShapes });
   } catch (e) {
     if (e instanceof LayoutCancelled || seq !== renderSeq) return; // a newer snapshot replaced this one
     banner.textContent = `The graph could not be laid out: ${e instanceof Error ? e.message : String(e)}`;
@@ -242,7 +240,7 @@ async function show(source: GraphSnapshot, resource: string, refit = false, forc
   menu.close();
   banner.hidden = true;
   const rendered = renderGraph(svg, content, graph, layout);
-  current = { graph, source, layout, rendered, resource };
+  current = { graph, source, structured, layout, rendered, resource };
   for (const id of [...selection]) if (!graph.sites.some((s) => s.id === id)) selection.delete(id);
   wireResiduals(rendered);
   updateHeader(graph);
@@ -253,7 +251,8 @@ async function show(source: GraphSnapshot, resource: string, refit = false, forc
   else if (first || !sameFile || refit) initialView(layout);
   state = { ...state, resource };
   persist();
-  status.textContent = `${graph.nodes.length} boxes laid out in ${Math.round(layoutMs)} ms`;
+  const laid = levels.laidOut.length;
+  status.textContent = `${graph.nodes.length} boxes laid out in ${Math.round(layoutMs)} ms${laid !== levels.levels ? ` (${laid} of ${levels.levels} levels; the rest unchanged)` : ''}`;
   document.body.dataset.layoutMs = String(Math.round(layoutMs)); // read by the preview harness
 }
 
@@ -261,7 +260,7 @@ async function show(source: GraphSnapshot, resource: string, refit = false, forc
 function askLargeLayout(boxes: number, source: GraphSnapshot, resource: string): void {
   banner.replaceChildren();
   const text = document.createElement('span');
-  const fold = source.origin === 'trace' ? 'Fold all' : 'Collapse blocks';
+  const fold = folds.hasFolds(folds.structured(source, collapsed, expanded)) ? 'Fold all' : 'Collapse blocks';
   text.textContent = `${boxes.toLocaleString('en-US')} boxes: laying them all out takes ELK tens of seconds (${fold} shows fewer). `;
   const go = document.createElement('vscode-button');
   go.textContent = 'Lay out anyway';
@@ -359,8 +358,7 @@ function wireResiduals(r: Rendered): void {
     el.addEventListener('dblclick', () => {
       clearTimeout(propsTimer);
       const id = el.dataset.id;
-      const fold = current?.source.origin === 'trace' && current.source.nodes.find((x) => x.id === id)?.group;
-      if (fold && id) return toggleFold(id);
+      if (id && current && folds.foldable(current.structured, id)) return toggleFold(id);
       if (id?.startsWith(COLLAPSED_PREFIX) && current) {
         expanded.add(id.slice(COLLAPSED_PREFIX.length));
         void show(current.source, current.resource);
@@ -406,6 +404,9 @@ function runSearch(move: boolean): void {
   searchCount.textContent = q ? (matches.length ? `${matchIndex + 1} of ${matches.length}` : 'no match') : '';
   const id = matches[matchIndex];
   if (move && id) centreNode(id);
+  // Folded away (a large graph): Enter unfolds the groups around the first layer of that name.
+  const hidden = move && !id && q ? current.source.nodes.find((n) => n.layer.toLowerCase() === q) : undefined;
+  if (hidden) focusLayer(hidden.id);
 }
 
 function centreNode(id: string): void {
@@ -420,11 +421,12 @@ function focusLayer(layer: string): void {
   if (!current) return;
   const n = current.graph.nodes.find((x) => x.layer === layer || x.id === layer);
   if (n) return centreNode(n.id);
-  // Folded away: open its block, then centre.
+  // Folded away: unfold the groups around it or open its collapsed block, then centre.
   const hidden = current.source.nodes.find((x) => x.layer === layer || x.id === layer);
-  const site = hidden && current.source.sites.find((s) => s.branchNodes.includes(hidden.id));
-  if (!hidden || !site) return;
-  expanded.add(site.id);
+  if (!hidden) return;
+  const site = current.source.sites.find((s) => s.branchNodes.includes(hidden.id));
+  if (site && collapsed) expanded.add(site.id);
+  if (folds.reveal(folds.structured(current.source, collapsed, expanded), hidden.id)) saveFolds();
   void show(current.source, current.resource).then(() => centreNode(hidden.id));
 }
 
