@@ -2,7 +2,8 @@
 // with the TypeScript compiler's own import scanner) must be allowed by its folder's row, and no file may
 // reach itself through imports (type-only imports included: a circle of types is still a circle).
 import * as assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as ts from 'typescript';
 
@@ -143,21 +144,24 @@ export function importCycles(edges: readonly ImportEdge[]): string[] {
   });
 }
 
-function tsFiles(dir: string, out: string[] = []): string[] {
+/** TypeScript and JavaScript sources under `dir` (declarations and test fixtures aside). */
+function codeFiles(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) tsFiles(p, out);
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
+    if (statSync(p).isDirectory()) {
+      if (name !== 'fixtures' && name !== 'node_modules') codeFiles(p, out);
+    } else if (/\.(ts|mts|js|mjs|cjs)$/.test(name) && !name.endsWith('.d.ts')) out.push(p);
   }
   return out;
 }
 
-/** Every import, export-from, dynamic import() and require() of the repository's src/ and webview/ files. */
-export function readImports(root: string): ImportEdge[] {
+const repoPath = (root: string, p: string): string => relative(root, p).split('\\').join('/');
+
+/** Every import, export-from, dynamic import() and require() of the code in the repository's `dirs`. */
+export function readImports(root: string, dirs: readonly string[] = ['src', 'webview']): ImportEdge[] {
   const edges: ImportEdge[] = [];
-  const repoPath = (p: string): string => relative(root, p).split('\\').join('/');
-  for (const file of [...tsFiles(join(root, 'src')), ...tsFiles(join(root, 'webview'))]) {
-    const from = repoPath(file);
+  for (const file of dirs.flatMap((d) => codeFiles(join(root, d)))) {
+    const from = repoPath(root, file);
     for (const { fileName: spec } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
       if (!spec.startsWith('.')) {
         edges.push({ from, spec });
@@ -166,16 +170,44 @@ export function readImports(root: string): ImportEdge[] {
       const base = resolve(dirname(file), spec);
       const target = [`${base}.ts`, join(base, 'index.ts'), base].find((c) => existsSync(c) && statSync(c).isFile());
       if (!target) throw new Error(`${from}: import '${spec}' resolves to no file`);
-      edges.push({ from, spec, to: repoPath(target) });
+      edges.push({ from, spec, to: repoPath(root, target) });
     }
   }
   return edges;
+}
+
+/** The imports between src/python's modules (`import x`, `from x import y` at a line's start, x a file there). */
+export function readPythonImports(root: string): ImportEdge[] {
+  const dir = join(root, 'src', 'python');
+  const modules = new Set(readdirSync(dir).filter((f) => f.endsWith('.py')).map((f) => f.slice(0, -3)));
+  return [...modules].sort().flatMap((m) =>
+    [...readFileSync(join(dir, `${m}.py`), 'utf8').matchAll(/^[ \t]*(?:from[ \t]+(\w+)[ \t]+import\b|import[ \t]+(\w+(?:[ \t]*,[ \t]*\w+)*))/gm)]
+      .flatMap((x) => (x[1] ? [x[1]] : x[2]!.split(',').map((n) => n.trim())))
+      .filter((n) => modules.has(n))
+      .map((n) => ({ from: `src/python/${m}.py`, spec: n, to: `src/python/${n}.py` })),
+  );
+}
+
+/** Allowances of the table that no file of their row's folder uses: the table says more than the code does. */
+export function unusedAllowances(rules: readonly ImportRule[], edges: readonly ImportEdge[]): string[] {
+  const used = new Set<string>();
+  for (const e of edges) {
+    const rule = ruleFor(rules, e.from);
+    if (!rule) continue;
+    const key = e.to
+      ? rule.paths.find((p) => (p.endsWith('/') ? e.to!.startsWith(p) : e.to === p))
+      : e.spec.startsWith('node:') ? 'node:*' : packageName(e.spec);
+    if (key) used.add(`${rule.folder} ${key}`);
+  }
+  return rules.flatMap((r) => [...r.paths, ...r.packages].filter((a) => !used.has(`${r.folder} ${a}`)).map((a) => `${r.folder}: \`${a}\``));
 }
 
 describe('import rules (docs/ARCHITECTURE.md)', () => {
   const root = repoRoot();
   const rules = parseRules(readFileSync(join(root, 'docs', 'ARCHITECTURE.md'), 'utf8'));
   const edges = readImports(root);
+  // Circles are looked for everywhere: bench/, test/ and scripts/ follow no table, and src/python's modules import each other.
+  const everyEdge = [...edges, ...readImports(root, ['bench', 'test', 'scripts']), ...readPythonImports(root)];
 
   it('reads the table and the imports', () => {
     assert.ok(rules.length >= 10, `${rules.length} rows`);
@@ -191,8 +223,15 @@ describe('import rules (docs/ARCHITECTURE.md)', () => {
     assert.deepEqual(bad, [], `imports the table does not allow (change the code, or the table with a reason):\n${bad.join('\n')}`);
   });
 
-  it('no import circles', () => {
-    const cycles = importCycles(edges);
+  it('the table allows nothing its folders do not use', () => {
+    const unused = unusedAllowances(rules, edges);
+    assert.deepEqual(unused, [], `allowances of the import table no file uses (remove them from docs/ARCHITECTURE.md):\n${unused.join('\n')}`);
+  });
+
+  it('no import circles (src/, webview/, bench/, test/, scripts/, and between src/python modules)', () => {
+    assert.ok(everyEdge.some((e) => e.from.startsWith('bench/')) && everyEdge.some((e) => e.from.startsWith('scripts/')) && everyEdge.some((e) => e.from.startsWith('test/')));
+    assert.ok(everyEdge.some((e) => e.from === 'src/python/laurel_train.py' && e.to === 'src/python/laurel_train_steps.py'));
+    const cycles = importCycles(everyEdge);
     assert.deepEqual(cycles, [], `import circles:\n${cycles.join('\n')}`);
   });
 
@@ -225,5 +264,20 @@ describe('import rules (docs/ARCHITECTURE.md)', () => {
     assert.deepEqual(importCycles([link('a', 'b'), link('b', 'c'), link('c', 'a'), link('c', 'd'), link('d', 'e')]), ['a → b → c → a']);
     assert.deepEqual(importCycles([link('x', 'x'), link('p', 'q')]), ['x → x']);
     assert.deepEqual(importCycles([link('a', 'b'), link('b', 'c'), link('a', 'c')]), []);
+    assert.deepEqual(
+      unusedAllowances(r, [e('src/core/a.ts', 'jsonc-parser/lib/esm/main.js'), e('src/trainer/t.ts', '../core/x', 'src/core/x.ts'), e('src/trainer/t.ts', 'node:fs')]),
+      ['src/trainer/: `src/protocol/backends.ts`', 'src/trainer/: `@tensorflow/tfjs`'],
+    );
+    // Python: both import forms, indented (inside a function) too; standard modules are not edges.
+    const tmp = mkdtempSync(join(tmpdir(), 'laurel-imports-'));
+    try {
+      mkdirSync(join(tmp, 'src', 'python'), { recursive: true });
+      writeFileSync(join(tmp, 'src', 'python', 'a.py'), 'import os, b\n');
+      writeFileSync(join(tmp, 'src', 'python', 'b.py'), 'def f():\n    from c import g\n');
+      writeFileSync(join(tmp, 'src', 'python', 'c.py'), 'import json\nfrom a import x\n');
+      assert.deepEqual(importCycles(readPythonImports(tmp)), ['src/python/a.py → src/python/b.py → src/python/c.py → src/python/a.py']);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
