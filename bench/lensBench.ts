@@ -3,7 +3,8 @@
  * without vscode) fed with edited texts. For each model, every round makes one small edit (a new
  * momentum / units value), asks for the lenses and times until they arrive; a 2 ms ticker on the same
  * thread records the longest gap between its ticks, which is the longest task the host thread ran.
- * A burst (5 edits 30 ms apart) must analyse only the last text.
+ * A burst (5 edits 30 ms apart) must analyse only the last text. After each edit's lenses, a click on the
+ * model's last layer (graph view, Residuals view) is located and timed the same way.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -25,6 +26,17 @@ export interface LensRow {
   /** The same stretch in CPU time of the process (the worker is idle then). */
   longestEngineCpuMs: number;
   burst?: { latencyMs: number; analysed: number; superseded: number };
+  /** A click in the graph or the Residuals view: its last layer located in the text the lenses just read. */
+  clickMs: { min: number; median: number };
+  longestClickHostTaskMs: number;
+}
+
+/** The name of the model's last layer (Keras JSON or a TF.js model.json). */
+function lastLayerName(text: string): string {
+  const v = JSON.parse(text) as { config?: { layers?: { name: string }[] }; modelTopology?: { model_config?: { config?: { layers?: { name: string }[] } }; config?: { layers?: { name: string }[] } } };
+  const layers = v.config?.layers ?? v.modelTopology?.model_config?.config?.layers ?? v.modelTopology?.config?.layers;
+  if (!layers?.length) throw new Error('lens bench: a model without layers');
+  return layers.at(-1)!.name;
 }
 
 /** Runs `f` while a ticker measures the longest stretch the thread did not get back to it. */
@@ -57,8 +69,10 @@ export async function benchLenses(rounds: number, root: string): Promise<LensRow
     ['synthetic conv, 20,000 layers', synthModelText({ layers: 20000, block: 'conv' })],
   ];
   const engine = new LensEngine({ workerFile: resolve(__dirname, 'analysisWorker.js'), workerAbove: 256 * 1024, debounceMs: 100 });
-  const rows: LensRow[] = models.map(([model, text]) => ({ model, chars: text.length, path: text.length >= 256 * 1024 ? 'worker' : 'host', lenses: 0, latencyMs: { min: 0, median: 0 }, longestHostTaskMs: 0, longestEngineMs: 0, longestEngineCpuMs: 0 }));
+  const rows: LensRow[] = models.map(([model, text]) => ({ model, chars: text.length, path: text.length >= 256 * 1024 ? 'worker' : 'host', lenses: 0, latencyMs: { min: 0, median: 0 }, longestHostTaskMs: 0, longestEngineMs: 0, longestEngineCpuMs: 0, clickMs: { min: 0, median: 0 }, longestClickHostTaskMs: 0 }));
   const latencies = models.map(() => [] as number[]);
+  const clicks = models.map(() => [] as number[]);
+  const clicked = models.map(([, text]) => lastLayerName(text));
   let edit = 0;
   try {
     // Rounds interleave the models; the first round also starts the worker, as opening a file would.
@@ -76,10 +90,17 @@ export async function benchLenses(rounds: number, root: string): Promise<LensRow
         rows[i]!.longestHostTaskMs = Math.max(rows[i]!.longestHostTaskMs, longest);
         rows[i]!.longestEngineMs = Math.max(rows[i]!.longestEngineMs, engine.longestSyncMs);
         rows[i]!.longestEngineCpuMs = Math.max(rows[i]!.longestEngineCpuMs, engine.longestSyncCpuMs);
+        // Then a click on its last layer, as the graph view and the Residuals view ask for it.
+        const c0 = performance.now();
+        const click = await withTicker(() => engine.locate(`m${i}`, { fileName: `m${i}.json`, text: t, layer: clicked[i]! }));
+        if (!click.value?.ok || !click.value.span) throw new Error(`click in ${models[i]![0]}: layer ${clicked[i]} not located`);
+        clicks[i]!.push(performance.now() - c0);
+        rows[i]!.longestClickHostTaskMs = Math.max(rows[i]!.longestClickHostTaskMs, click.longest);
       }
     }
     for (const [i, row] of rows.entries()) {
       row.latencyMs = { min: min(latencies[i]!), median: median(latencies[i]!) };
+      row.clickMs = { min: min(clicks[i]!), median: median(clicks[i]!) };
       if (row.path !== 'worker') continue;
       const before = { ...engine.counts };
       const { value, longest } = await withTicker(async () => {
@@ -103,7 +124,7 @@ export async function benchLenses(rounds: number, root: string): Promise<LensRow
 
 export function lensTable(rows: LensRow[]): string {
   return renderTable(
-    ['model', 'chars', 'runs on', 'lenses', 'edit to lenses ms min / med', 'longest host task ms (ticker / engine / engine CPU)', 'burst of 5: last edit to lenses ms, analyses'],
+    ['model', 'chars', 'runs on', 'lenses', 'edit to lenses ms min / med', 'longest host task ms (ticker / engine / engine CPU)', 'burst of 5: last edit to lenses ms, analyses', 'click to layer ms min / med', 'click: longest host task ms'],
     rows.map((r) => [
       r.model,
       r.chars.toLocaleString('en-US'),
@@ -112,7 +133,9 @@ export function lensTable(rows: LensRow[]): string {
       `${ms(r.latencyMs.min)} / ${ms(r.latencyMs.median)}`,
       `${ms(r.longestHostTaskMs)} / ${ms(r.longestEngineMs)} / ${ms(r.longestEngineCpuMs)}`,
       r.burst ? `${ms(r.burst.latencyMs)}, ${r.burst.analysed} (${r.burst.superseded} superseded)` : '',
+      `${ms(r.clickMs.min)} / ${ms(r.clickMs.median)}`,
+      ms(r.longestClickHostTaskMs),
     ]),
-    new Set([1, 3, 4, 5]),
+    new Set([1, 3, 4, 5, 7, 8]),
   );
 }

@@ -3,8 +3,8 @@
  * host's thread never runs an analysis that long (dist/analysisWorker.js, started by LensEngine).
  */
 import { parentPort } from 'node:worker_threads';
-import { runLensJob, runModelJob, type LensJob } from './lensJob';
+import { runJob, type LensJob } from './lensJob';
 
 parentPort?.on('message', (msg: { id: number; job: LensJob }) => {
-  parentPort!.postMessage({ id: msg.id, result: msg.job.kind === 'model' ? runModelJob(msg.job) : runLensJob(msg.job) });
+  parentPort!.postMessage({ id: msg.id, result: runJob(msg.job) });
 });

@@ -19,7 +19,7 @@ import type { ModelController } from './modelController';
 import { siteAtOffset } from './modelFacts';
 import { formatEdits } from './summaryText';
 import type { SummaryView } from './summaryView';
-import { TextPositions } from './textPositions';
+import { documentPositions } from './documentPositions';
 import type { TrainingSessions } from './trainingSession';
 import { aboutFile } from './fileMessages';
 import { checkPositiveInt, usesK, usesRank, variantPicks } from './variantPicks';
@@ -67,8 +67,7 @@ async function pickSite(m: OpenModel, why: string): Promise<ResidualSite | undef
 async function siteForEditor(m: OpenModel, uri: vscode.Uri): Promise<ResidualSite | undefined> {
   const editor = vscode.window.activeTextEditor;
   if (editor && editor.document.uri.toString() === uri.toString() && m.doc.container === 'plain') {
-    const pos = new TextPositions(editor.document.getText(), m.doc.text);
-    const site = siteAtOffset(m, pos.modelOffset(editor.selection.active));
+    const site = siteAtOffset(m, documentPositions(editor.document).modelOffset(editor.selection.active));
     if (site) return site;
     return pickSite(m, 'The cursor is not inside a residual merge layer: pick one');
   }

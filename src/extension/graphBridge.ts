@@ -2,24 +2,10 @@
  * The graph view's view of the extension (GraphController in graphPanel.ts), backed by the model controller.
  */
 import * as vscode from 'vscode';
-import { layerByName } from '../core/ir';
-import type { ModelGraph } from '../core/ir';
-import { nodeAt } from '../core/locate';
 import type { GraphController } from './graphPanel';
 import type { ModelController } from './modelController';
 import { graphSnapshot } from './graphSnapshot';
 import { isKerasArchiveName } from './modelSniff';
-import { TextPositions } from './textPositions';
-
-function findLayerPath(g: ModelGraph, name: string): (string | number)[] | undefined {
-  const hit = layerByName(g).get(name);
-  if (hit) return hit.path;
-  for (const l of g.layers) {
-    const inner = l.subgraph && findLayerPath(l.subgraph, name);
-    if (inner) return inner;
-  }
-  return undefined;
-}
 
 export function graphController(controller: ModelController): GraphController {
   return {
@@ -39,18 +25,11 @@ export function graphController(controller: ModelController): GraphController {
       void (async () => {
         const doc = await vscode.workspace.openTextDocument(uri);
         const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
-        const state = await controller.fromUri(uri);
-        if (!state.ok || state.model.doc.container !== 'plain') return;
-        const path = findLayerPath(state.model.doc.graph, layer);
-        const node = path && nodeAt(state.model.doc, path);
-        if (!node) return;
-        const pos = new TextPositions(doc.getText(), state.model.doc.text);
-        const at = (o: number): vscode.Position => {
-          const p = pos.position(o);
-          return new vscode.Position(p.line, p.character);
-        };
-        editor.selection = new vscode.Selection(at(node.offset), at(node.offset));
-        editor.revealRange(new vscode.Range(at(node.offset), at(node.offset + node.length)), vscode.TextEditorRevealType.AtTop);
+        // Found in the analysis worker for a large text: the host neither reads the model nor scans the text.
+        const range = await controller.layerRange(doc, layer);
+        if (!range) return;
+        editor.selection = new vscode.Selection(range.start, range.start);
+        editor.revealRange(range, vscode.TextEditorRevealType.AtTop);
       })();
     },
     async undo(uri, redo) {

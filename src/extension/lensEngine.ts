@@ -6,9 +6,9 @@
  * running one is stopped with its worker. Pure: no `vscode` (the bench drives it as the editor would).
  */
 import { Worker } from 'node:worker_threads';
-import { runLensJob, runModelJob, type LensJob, type LensResult, type ModelResult } from './lensJob';
+import { runJob, type LensJob, type LensResult, type LocateResult, type ModelResult } from './lensJob';
 
-type AnyResult = LensResult | ModelResult;
+type AnyResult = LensResult | ModelResult | LocateResult;
 
 export interface LensEngineOptions {
   /** dist/analysisWorker.js */
@@ -58,6 +58,14 @@ export class LensEngine {
     return this.timed(() => this.ask(`model\0${key}`, { ...job, kind: 'model', options: undefined as never })) as Promise<ModelResult | undefined>;
   }
 
+  /**
+   * Where layer `layer` (in nested model `scope`, else searched) is in this text: in the worker when the
+   * text is large, so a click never builds the text's tree or reads the model on the host's thread.
+   */
+  locate(key: string, job: Omit<LensJob, 'kind' | 'options'> & { layer: string }): Promise<LocateResult | undefined> {
+    return this.timed(() => this.ask(`locate\0${key}`, { ...job, kind: 'locate', options: undefined as never })) as Promise<LocateResult | undefined>;
+  }
+
   private timed<T>(f: () => T): T {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
@@ -71,7 +79,7 @@ export class LensEngine {
   }
 
   private ask(key: string, job: LensJob): Promise<AnyResult | undefined> {
-    const optionsKey = JSON.stringify(job.options ?? null);
+    const optionsKey = JSON.stringify([job.options ?? null, job.layer ?? null, job.scope ?? null]);
     const hit = this.cache.get(key);
     if (hit && hit.optionsKey === optionsKey && hit.text === job.text) return Promise.resolve(hit.result);
     const old = this.pending.get(key);
@@ -79,23 +87,27 @@ export class LensEngine {
     if (old) this.supersede(old);
     if (job.text.length < this.options.workerAbove) {
       this.counts.host++;
-      return Promise.resolve(this.store(key, job.text, optionsKey, job.kind === 'model' ? runModelJob(job) : runLensJob(job)));
+      return Promise.resolve(this.store(key, job.text, optionsKey, runJob(job)));
     }
     let resolve!: (r: AnyResult | undefined) => void;
     const promise = new Promise<AnyResult | undefined>((r) => (resolve = r));
     const p: Pending = { key, job, optionsKey, id: this.nextId++, promise, resolve };
     this.pending.set(key, p);
-    p.timer = setTimeout(() => {
-      p.timer = undefined;
-      this.queue.push(p);
-      this.timed(() => this.pump());
-    }, this.options.debounceMs);
+    // A click is not typed in bursts: it waits for no debounce.
+    p.timer = setTimeout(
+      () => {
+        p.timer = undefined;
+        this.queue.push(p);
+        this.timed(() => this.pump());
+      },
+      job.kind === 'locate' ? 0 : this.options.debounceMs,
+    );
     return promise;
   }
 
   /** Drop what is known of a document (it was closed). */
   forget(key: string): void {
-    for (const k of [`lens\0${key}`, `model\0${key}`]) {
+    for (const k of [`lens\0${key}`, `model\0${key}`, `locate\0${key}`]) {
       this.cache.delete(k);
       const p = this.pending.get(k);
       if (p) this.supersede(p);

@@ -17,7 +17,8 @@ import { capRank, capText, costWith, deltaParams, rankCaps } from './modelFacts'
 import { isKerasArchiveName, looksLikeModelText, SNIFF_CHARS } from './modelSniff';
 import { readDefaultVariant, readVariantOptions } from './settings';
 import { unknownLayerProblems, type UnknownLayerProblem } from './unknownLayers';
-import { errorPosition, TextPositions } from './textPositions';
+import { documentPositions } from './documentPositions';
+import { errorPosition } from './textPositions';
 import { join } from 'node:path';
 import { aboutFile } from './fileMessages';
 import { LensEngine } from './lensEngine';
@@ -134,7 +135,7 @@ export class ModelController implements vscode.Disposable {
     const version = doc.version;
     const result = await this.engine.request(doc.uri.toString(), { fileName: this.label(doc.uri), text, options: this.options() });
     if (result && !doc.isClosed && doc.version === version) {
-      if (result.ok) this.setUnknownLayerDiagnostics(doc.uri, result.unknownLayers, result.container, text);
+      if (result.ok) this.setUnknownLayerDiagnostics(doc.uri, result.unknownLayers, result.container, doc);
       else this.showError(doc, result.error, text);
     }
     return result;
@@ -149,6 +150,19 @@ export class ModelController implements vscode.Disposable {
     const d = new vscode.Diagnostic(new vscode.Range(start, end), e.message, vscode.DiagnosticSeverity.Error);
     d.source = 'LAuReL';
     this.diagnostics.set(doc.uri, [d]);
+  }
+
+  /**
+   * The range of layer `layer` (in nested model `scope`, else searched) in an open model document:
+   * found in the analysis worker for a large text, so a click never reads the model, builds its text
+   * tree or scans its lines on the host. Undefined when the document is not the model text (a JSON
+   * string), lacks the layer, fails to read, or changed meanwhile.
+   */
+  async layerRange(doc: vscode.TextDocument, layer: string, scope?: readonly string[]): Promise<vscode.Range | undefined> {
+    const version = doc.version;
+    const r = await this.engine.locate(doc.uri.toString(), { fileName: this.label(doc.uri), text: doc.getText(), layer, ...(scope ? { scope } : {}) });
+    if (!r?.ok || !r.span || doc.isClosed || doc.version !== version) return undefined;
+    return documentPositions(doc).range(r.span);
   }
 
   /** The model of an open text document, read once per document version; undefined when it is not a model file. */
@@ -167,24 +181,20 @@ export class ModelController implements vscode.Disposable {
     const state = this.read(doc.uri, encoder.encode(text), version);
     this.states.set(key, state);
     this.texts.set(key, text);
-    if (state.ok) this.setUnknownLayerDiagnostics(doc.uri, unknownLayerProblems(state.model), state.model.doc.container, text);
+    if (state.ok) this.setUnknownLayerDiagnostics(doc.uri, unknownLayerProblems(state.model), state.model.doc.container, doc);
     else this.showError(doc, lensError(state.error), text);
     return state;
   }
 
   /** A warning at each layer of unknown class (custom layers): its counts, shapes and inner residuals are unknown. */
-  private setUnknownLayerDiagnostics(uri: vscode.Uri, problems: UnknownLayerProblem[], container: Container, documentText?: string): void {
+  private setUnknownLayerDiagnostics(uri: vscode.Uri, problems: UnknownLayerProblem[], container: Container, doc?: vscode.TextDocument): void {
     if (!problems.length) return void this.diagnostics.delete(uri);
     // Offsets are document offsets only when the document is the model text; else the warnings sit at the top.
-    const pos = documentText !== undefined && container === 'plain' ? new TextPositions(documentText, documentText.replace(/^\ufeff/, '')) : undefined;
-    const at = (offset: number): vscode.Position => {
-      const p = pos!.position(offset);
-      return new vscode.Position(p.line, p.character);
-    };
+    const pos = doc !== undefined && container === 'plain' ? documentPositions(doc) : undefined;
     this.diagnostics.set(
       uri,
       problems.map((p) => {
-        const range = pos && p.span ? new vscode.Range(at(p.span.offset), at(p.span.offset + p.span.length)) : new vscode.Range(0, 0, 0, 1);
+        const range = pos && p.span ? pos.range(p.span) : new vscode.Range(0, 0, 0, 1);
         const d = new vscode.Diagnostic(range, pos ? p.message : `${p.message} (in ${container === 'keras-zip' ? 'config.json' : 'the model JSON string'})`, vscode.DiagnosticSeverity.Warning);
         d.source = 'LAuReL';
         d.code = 'unknown-layer';
@@ -355,12 +365,8 @@ export class ModelController implements vscode.Disposable {
     const doc = await vscode.workspace.openTextDocument(uri);
     const we = new vscode.WorkspaceEdit();
     if (m.doc.container === 'plain') {
-      const pos = new TextPositions(doc.getText(), m.doc.text);
-      const at = (offset: number): vscode.Position => {
-        const p = pos.position(offset);
-        return new vscode.Position(p.line, p.character);
-      };
-      for (const e of edits) we.replace(uri, new vscode.Range(at(e.offset), at(e.offset + e.length)), e.content);
+      const pos = documentPositions(doc);
+      for (const e of edits) we.replace(uri, pos.range(e), e.content);
     } else {
       // A JSON string: the whole string is encoded again, so the edit replaces the whole content.
       const text = decoder.decode(writeDocument(m.doc, edits));

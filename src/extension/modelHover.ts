@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { ModelController } from './modelController';
-import { TextPositions } from './textPositions';
+import { documentPositions } from './documentPositions';
 import { unknownCountAt } from './unknownLayers';
 
 export async function unknownCountHover(controller: ModelController, doc: vscode.TextDocument, pos: vscode.Position): Promise<vscode.Hover | undefined> {
@@ -12,14 +12,11 @@ export async function unknownCountHover(controller: ModelController, doc: vscode
   const state = await controller.fromUri(doc.uri);
   if (!state?.ok || state.model.doc.container !== 'plain' || !state.model.analysis.unknownLayers.length) return undefined;
   const m = state.model;
-  const positions = new TextPositions(doc.getText(), m.doc.text);
+  // VS Code's line index, not a scan of the text per hover.
+  const positions = documentPositions(doc);
   const hit = unknownCountAt(m, positions.modelOffset(pos));
   if (!hit) return undefined;
-  const at = (o: number): vscode.Position => {
-    const p = positions.position(o);
-    return new vscode.Position(p.line, p.character);
-  };
   const text = new vscode.MarkdownString();
   text.appendText(`LAuReL: ${hit.text}`);
-  return new vscode.Hover(text, new vscode.Range(at(hit.span.offset), at(hit.span.offset + hit.span.length)));
+  return new vscode.Hover(text, positions.range(hit.span));
 }

@@ -9,11 +9,9 @@ import { activeKerasUri } from './kerasEditor';
 import type { GraphController } from './graphPanel';
 import { isModelDocument } from './modelController';
 import type { ModelController } from './modelController';
-import { siteSpan } from './modelFacts';
 import { isKerasArchiveName } from './modelSniff';
 import { residualTree } from './residualTreeItems';
 import type { ResidualTreeItem, SiteItem } from './residualTreeItems';
-import { TextPositions } from './textPositions';
 
 export const RESIDUALS_VIEW = 'laurel.residuals';
 
@@ -173,16 +171,11 @@ export class ResidualView implements vscode.TreeDataProvider<ResidualTreeItem>, 
     if (!site) return;
     if (!isKerasArchiveName(uri.path) && m.doc.container === 'plain') {
       const doc = await vscode.workspace.openTextDocument(uri);
-      const span = siteSpan(m, site);
       const shown = vscode.window.visibleTextEditors.find((e) => e.document === doc);
       const editor = await vscode.window.showTextDocument(doc, { viewColumn: shown?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: true, preview: false });
-      if (span) {
-        const pos = new TextPositions(doc.getText(), m.doc.text);
-        const at = (o: number): vscode.Position => {
-          const p = pos.position(o);
-          return new vscode.Position(p.line, p.character);
-        };
-        const range = new vscode.Range(at(span.offset), at(span.offset + span.length));
+      // Found in the analysis worker for a large text (no text tree or line scan on the host).
+      const range = await this.controller.layerRange(doc, site.merge, site.scope);
+      if (range) {
         editor.selection = new vscode.Selection(range.start, range.end);
         editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
       }

@@ -38,6 +38,18 @@ export function layerSpan(m: OpenModel, scope: readonly string[], name: string):
   return node ? { offset: node.offset, length: node.length } : undefined;
 }
 
+/**
+ * The span of layer `name`: in nested model `scope` when given, else the first layer of that name from the
+ * top graph down, nested models in order (how a graph view names a layer it shows).
+ */
+export function findLayerSpan(m: OpenModel, name: string, scope?: readonly string[]): TextSpan | undefined {
+  if (scope) return layerSpan(m, scope, name);
+  const find = (g: ModelGraph): Layer | undefined => layersOf(g).get(name) ?? g.layers.reduce<Layer | undefined>((hit, l) => hit ?? (l.subgraph && find(l.subgraph)), undefined);
+  const layer = find(m.doc.graph);
+  const node = layer && nodeAt(m.doc, layer.path);
+  return node ? { offset: node.offset, length: node.length } : undefined;
+}
+
 export interface UnknownLayerProblem {
   layer: string;
   className: string;

@@ -5,6 +5,7 @@ import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
 import { LensEngine } from '../../src/extension/lensEngine';
 import { runLensJob, type LensResult } from '../../src/extension/lensJob';
 import { openModel } from '../../src/core/model';
+import { nodeAt } from '../../src/core/locate';
 import { synthModelText } from '../../bench/synthModels';
 import { fixturePath } from './fixturePath';
 
@@ -85,6 +86,28 @@ describe('LensEngine: lenses once per content, large texts in a worker', () => {
     // Lens and model jobs of one document are separate: neither supersedes the other.
     const [lens, model] = await Promise.all([engine.request('b', job(resnet)), engine.model('b', { fileName: 'm.json', text: resnet })]);
     assert.ok(lens?.ok && model?.ok);
+  });
+
+  it('a click locates its layer in the worker as the host would, with no model sent back', async () => {
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
+    const host = openModel('m.json', new TextEncoder().encode(resnet));
+    const layer = host.doc.graph.layers.at(-3)!;
+    const node = nodeAt(host.doc, layer.path)!;
+    const r = await engine.locate('a', { fileName: 'm.json', text: resnet, layer: layer.name });
+    assert.ok(r?.ok);
+    assert.deepEqual(r.span, { offset: node.offset, length: node.length });
+    assert.ok(resnet.slice(r.span!.offset, r.span!.offset + r.span!.length).includes(`"name": "${layer.name}"`));
+    assert.equal(engine.counts.worker, 1);
+    // The same layer in the top graph by scope; a missing layer and a model held in a JSON string have no span.
+    const scoped = await engine.locate('a', { fileName: 'm.json', text: resnet, layer: layer.name, scope: [] });
+    assert.ok(scoped?.ok);
+    assert.deepEqual(scoped.span, r.span);
+    const missing = await engine.locate('a', { fileName: 'm.json', text: resnet, layer: 'no such layer' });
+    assert.ok(missing?.ok && missing.span === undefined);
+    const inString = await engine.locate('b', { fileName: 'm.json', text: JSON.stringify(resnet), layer: layer.name });
+    assert.ok(inString?.ok && inString.span === undefined);
+    const broken = await engine.locate('c', { fileName: 'm.json', text: resnet.slice(0, 5000), layer: layer.name });
+    assert.ok(broken && !broken.ok);
   });
 
   it('documents do not supersede each other', async () => {
