@@ -48,9 +48,11 @@ describe('Compare over seeds and epochs in code-server: bands and the report', f
 
     // Per plan one training and one validation mean over the 3 seeds, every epoch end a point; the band edges unlisted.
     for (const chart of ['.chart-loss', '.chart-acc']) {
-      const legend = (await panel.locator(`${chart} .u-legend .u-series:not([hidden])`).allTextContents()).map(norm).filter((t) => t !== 'step');
+      const legend = (await panel.locator(`${chart} .u-legend .u-series:not([hidden])`).allTextContents()).map(norm);
       assert.equal(legend.filter((t) => /mean of 3 seeds$/.test(t)).length, 6, legend.join(' | '));
       assert.equal(legend.filter((t) => /std$/.test(t)).length, 0, legend.join(' | '));
+      // x counts epochs (the points are epoch ends, as in report.md's figures).
+      assert.equal(await panel.locator(chart).getAttribute('data-x'), 'epoch');
     }
 
     // Export report.md under another name: the figures are named after it and lie beside it.

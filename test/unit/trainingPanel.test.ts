@@ -173,8 +173,8 @@ describe('training panel: several seeds', () => {
     assert.deepEqual(seedGroups(job), [{ plan: 'plain', runs: [0, 2, 4] }, { plan: 'rw', runs: [1, 3, 5] }]);
     const loss = seedBandCurves(job, 'loss')!;
     assert.deepEqual(loss.series.filter((s) => !s.edge).map((s) => s.label), ['plain, mean of 3 seeds', 'plain (validation), mean of 3 seeds', 'rw, mean of 3 seeds', 'rw (validation), mean of 3 seeds']);
-    const epochSteps = job.runs[0]!.epochs.map((e) => e.step);
-    assert.deepEqual(loss.data[0], epochSteps);
+    // x is the epoch (report.md's figures too), not the step of its end.
+    assert.deepEqual(loss.data[0], job.runs[0]!.epochs.map((e) => e.epoch));
     const col = (label: string): (number | null)[] => loss.data[1 + loss.series.findIndex((s) => s.label === label)]!;
     // plain, epoch 1: losses 1.0, 1.2, 1.4: mean 1.2, sample std 0.2.
     assert.ok(Math.abs(col('plain, mean of 3 seeds')[0]! - 1.2) < 1e-12);

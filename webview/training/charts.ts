@@ -73,6 +73,8 @@ export class Chart {
     }
     this.plot?.destroy();
     this.key = key;
+    // What x counts (uPlot draws the axis on its canvas): 'epoch' over seeds, else 'step'.
+    this.root.dataset['x'] = banded ? 'epoch' : 'step';
     const fg = cssVar('--vscode-foreground', '#ccc');
     const grid = cssVar('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)');
     const axis = (label: string): uPlot.Axis => ({ stroke: fg, label, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '11px sans-serif', labelFont: '11px sans-serif' });
@@ -88,10 +90,11 @@ export class Chart {
       // Names only: the cursor's values would repeat the table.
       legend: { show: true, live: false },
       cursor: { drag: { x: true, y: false } },
-      axes: [axis('step'), axis(this.title), ...(ownAxis ? [valAxis] : [])],
+      // Over seeds x is the epoch (the points are epoch ends): whole-number ticks only.
+      axes: [banded ? { ...axis('epoch'), incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] } : axis('step'), axis(this.title), ...(ownAxis ? [valAxis] : [])],
       ...(banded ? { bands: banded.bands.map(([hi, lo]): uPlot.Band => ({ series: [hi, lo], fill: fade(runColour(series[hi - 1]!.run)) })) } : {}),
       series: [
-        { label: 'step' },
+        { label: banded ? 'epoch' : 'step' },
         ...series.map((s): uPlot.Series => ({
           label: s.label,
           stroke: runColour(s.run),

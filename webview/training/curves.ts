@@ -57,9 +57,10 @@ export interface BandSeries extends CurveSeries {
 }
 
 /**
- * The curves of a multi-seed comparison: per plan and per epoch end (the steps every seed shares), the mean over
- * the seeds of the epoch's training figure and of its validation figure, each with a mean ± 1 sample std band;
- * `bands` pairs the series indexes (hi, lo) for uPlot, counted with the x series as 0. A point needs every seed.
+ * The curves of a multi-seed comparison: per plan and per epoch (x is the epoch number, as in report.md's figures:
+ * the epoch ends are what every seed shares), the mean over the seeds of the epoch's training figure and of its
+ * validation figure, each with a mean ± 1 sample std band; `bands` pairs the series indexes (hi, lo) for uPlot,
+ * counted with the x series as 0. A point needs every seed.
  */
 export function seedBandCurves(job: JobView, metric: Metric): { series: BandSeries[]; data: (number | null)[][]; bands: [number, number][] } | null {
   const groups = seedGroups(job);
@@ -74,21 +75,21 @@ export function seedBandCurves(job: JobView, metric: Metric): { series: BandSeri
         for (const e of job.runs[i]!.epochs) {
           const v = metric === 'loss' ? (validation ? e.valLoss : e.loss) : validation ? e.valAcc : e.acc;
           if (v === null || !Number.isFinite(v)) continue;
-          const list = at.get(e.step) ?? [];
+          const list = at.get(e.epoch) ?? [];
           list.push(v);
-          at.set(e.step, list);
+          at.set(e.epoch, list);
         }
       }
       const mean = new Map<number, number>();
       const lo = new Map<number, number>();
       const hi = new Map<number, number>();
-      for (const [step, vs] of at) {
+      for (const [epoch, vs] of at) {
         if (vs.length !== g.runs.length) continue;
         const m = vs.reduce((a, b) => a + b, 0) / vs.length;
         const sd = vs.length > 1 ? Math.sqrt(vs.reduce((a, b) => a + (b - m) ** 2, 0) / (vs.length - 1)) : 0;
-        mean.set(step, m);
-        lo.set(step, m - sd);
-        hi.set(step, m + sd);
+        mean.set(epoch, m);
+        lo.set(epoch, m - sd);
+        hi.set(epoch, m + sd);
       }
       if (mean.size === 0) continue;
       const label = `${g.plan}${validation ? ' (validation)' : ''}, mean of ${g.runs.length} seeds`;
