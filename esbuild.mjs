@@ -1,7 +1,8 @@
 // One build script for every bundle: the CLI, the extension host, the trainer, the webview, and (with
 // --tests) the mocha suites. Type checking is separate (`npm run typecheck`).
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const args = new Set(process.argv.slice(2));
@@ -62,6 +63,13 @@ if (args.has('--tests')) {
 const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
 mkdirSync('dist/wasm', { recursive: true });
 for (const f of readdirSync(wasmDir).filter((n) => n.endsWith('.wasm'))) copyFileSync(join(wasmDir, f), join('dist/wasm', f));
+// The threaded build in Node (src/trainer/wasmThreads.ts): its emscripten glue, and its pthread worker script as a
+// file (the package ships it as a string for a blob: URL, which Node's worker_threads cannot start). The string's
+// newlines are escaped as the package's own loader escapes them.
+const wasmOut = 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out';
+copyFileSync(join(wasmOut, 'tfjs-backend-wasm-threaded-simd.js'), 'dist/wasm/tfjs-backend-wasm-threaded-simd.js');
+const { wasmWorkerContents } = createRequire(import.meta.url)(`./${wasmOut}/tfjs-backend-wasm-threaded-simd.worker.js`);
+writeFileSync('dist/wasm/tfjs-backend-wasm-threaded-simd.worker.js', wasmWorkerContents.replace(/\n/g, '\\n'));
 
 if (watch) {
   for (const c of configs) (await esbuild.context(c)).watch();

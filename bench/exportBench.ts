@@ -16,8 +16,16 @@ import { renderTable } from '../src/report/table';
 import { moduleClassName } from '../src/trainer/pytorchScript';
 import type { MinMedian } from './stats';
 
+/** A model of the export benchmark: its name in bench/torch_bench.py, its file, its batch. */
+export interface ExportBenchModel {
+  name: string;
+  file: string;
+  batch: number;
+}
+
 export interface ExportBenchRow {
   model: string;
+  batch: number;
   variant: string;
   params: { hand: number; generated: number };
   /** Step time, ms: min and median over the rounds. */
@@ -34,10 +42,10 @@ interface TorchLine {
   stepMinMs: number;
 }
 
-export function benchExport(python: string, root: string, models: string[], variants: [string, string][], steps: number, batch: number): ExportBenchRow[] {
+export function benchExport(python: string, root: string, models: ExportBenchModel[], variants: [string, string][], steps: number): ExportBenchRow[] {
   const rows: ExportBenchRow[] = [];
-  for (const name of models) {
-    const m = openModel(`${name}.json`, readFileSync(join(root, 'examples', `${name}.json`)));
+  for (const { name, file, batch } of models) {
+    const m = openModel(file, readFileSync(file));
     const dir = mkdtempSync(join(tmpdir(), 'laurel-export-bench-'));
     try {
       let cls = '';
@@ -55,6 +63,7 @@ export function benchExport(python: string, root: string, models: string[], vari
         const g = lines.find((l) => l.impl === 'generated' && l.variant === variant)!;
         rows.push({
           model: name,
+          batch,
           variant,
           params: { hand: h.params, generated: g.params },
           hand: { min: h.stepMinMs, median: h.stepMs },
@@ -73,9 +82,10 @@ export function exportTable(rows: ExportBenchRow[]): string {
   const pct = (a: number, b: number): string => `${a >= b ? '+' : ''}${((a / b - 1) * 100).toFixed(0)}%`;
   const plain = (r: ExportBenchRow): ExportBenchRow => rows.find((p) => p.model === r.model && p.variant === 'plain')!;
   return renderTable(
-    ['model', 'variant', 'params hand / generated', 'hand ms min / med', 'generated ms min / med', 'generated / hand', 'overhead hand / generated (min)'],
+    ['model', 'batch', 'variant', 'params hand / generated', 'hand ms min / med', 'generated ms min / med', 'generated / hand', 'overhead hand / generated (min)'],
     rows.map((r) => [
       r.model,
+      String(r.batch),
       r.variant,
       `${r.params.hand.toLocaleString('en-US')} / ${r.params.generated.toLocaleString('en-US')}`,
       `${r.hand.min.toFixed(1)} / ${r.hand.median.toFixed(1)}`,
@@ -83,6 +93,6 @@ export function exportTable(rows: ExportBenchRow[]): string {
       `${r.ratio.min.toFixed(2)}x / ${r.ratio.median.toFixed(2)}x`,
       r.variant === 'plain' ? '' : `${pct(r.hand.min, plain(r).hand.min)} / ${pct(r.generated.min, plain(r).generated.min)}`,
     ]),
-    new Set([2, 3, 4, 5, 6]),
+    new Set([1, 3, 4, 5, 6, 7]),
   );
 }

@@ -18,7 +18,7 @@ import { analysisTable, benchAnalysis } from './analysisBench';
 import { median, min } from './stats';
 import type { AnalysisResult } from './analysisBench';
 import { benchExport, exportTable } from './exportBench';
-import type { ExportBenchRow } from './exportBench';
+import type { ExportBenchModel, ExportBenchRow } from './exportBench';
 import { benchLenses, lensTable } from './lensBench';
 import type { LensRow } from './lensBench';
 import { benchPySource, pyBenchTable } from './pyBench';
@@ -39,7 +39,7 @@ interface Result {
 }
 
 const MODELS = ['resnet-mini', 'prenorm-mixer'];
-const VARIANTS: [string, string][] = [['plain', 'plain'], ['rw', 'rw'], ['lr', 'lr:r=16'], ['rw+lr', 'rw+lr:r=16']];
+const VARIANTS: [string, string][] = [['plain', 'plain'], ['rw', 'rw'], ['lr', 'lr:r=16'], ['rw+lr', 'rw+lr:r=16'], ['pa', 'pa:k=3']];
 
 /** Deterministic inputs (no tf RNG, so every backend sees the same numbers). */
 function batchFor(m: OpenModel, batch: number): { x: tf.Tensor; y: tf.Tensor } {
@@ -176,8 +176,13 @@ async function main(): Promise<void> {
   if (sections.has('export')) {
     const python = findTorchPython();
     if (python) {
-      exported = benchExport(python, root, MODELS, VARIANTS, steps, batch);
-      console.log(`\nExported PyTorch module against the hand-written one (bench/torch_bench.py), same process, interleaved rounds (batch ${batch}, ${steps} steps)`);
+      // The two examples, and the ResNet-18 fixture (96x96x3; a smaller batch, its step is ~40x resnet-mini's) where present.
+      const models: ExportBenchModel[] = MODELS.map((name) => ({ name, file: join(root, 'examples', `${name}.json`), batch }));
+      const resnet18 = join(root, '..', 'shared', 'fixtures', 'models', 'keras-resnet18-custom-doubleencoded.json');
+      if (existsSync(resnet18)) models.push({ name: 'resnet18', file: resnet18, batch: Math.max(1, Math.round(batch / 4)) });
+      else notes.push(`${resnet18} not found: the export benchmark ran without ResNet-18.`);
+      exported = benchExport(python, root, models, VARIANTS, steps);
+      console.log(`\nExported PyTorch module against the hand-written one (bench/torch_bench.py), same process, interleaved rounds (${steps} steps)`);
       console.log(exportTable(exported));
     } else notes.push('PyTorch not found (install Debian python3-torch): the export benchmark was not run.');
   }

@@ -1,8 +1,8 @@
-"""PyTorch (CPU) side of `npm run bench`: the same two models as examples/resnet-mini.json and
-examples/prenorm-mixer.json, written by hand, with the same LAuReL variants, trained for a fixed number
+"""PyTorch (CPU) side of `npm run bench`: the same models as examples/resnet-mini.json, examples/prenorm-mixer.json
+and the ResNet-18 fixture (keras-resnet18-custom-doubleencoded.json), written by hand, with the same LAuReL variants, trained for a fixed number
 of steps on random data. Prints one JSON object per run on stdout.
 
-Usage: python3 bench/torch_bench.py --model resnet-mini|prenorm-mixer --variants plain,rw,lr,rw+lr
+Usage: python3 bench/torch_bench.py --model resnet-mini|prenorm-mixer|resnet18 --variants plain,rw,lr,rw+lr
            --steps 30 --batch 32 --rank 16 --threads 1 [--generated DIR --generated-class NAME]
 
 With --generated, the modules this project exports for the same model (DIR/<variant>.py, written by
@@ -21,24 +21,34 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-class Laurel(nn.Module):
-    """x_{i+1} = α f(x) + β (x + B A x) on the channel (last or NCHW channel) axis; B starts at zero."""
+# PA's k: x_i and at most k - 1 earlier shortcuts of the same shape (LAuReL Studio's default).
+PA_K = 3
 
-    def __init__(self, variant, width, rank, channels_axis):
+
+class Laurel(nn.Module):
+    """x_{i+1} = α f(x) + β (x + B A x) on the channel (last or NCHW channel) axis; B starts at zero. PA (identity h):
+    f(x) + x + Σ_j γ_j x_{i-j}, j = 0 .. terms - 1 (x_i itself, then the earlier shortcuts given), γ starting at 1."""
+
+    def __init__(self, variant, width, rank, channels_axis, terms=1):
         super().__init__()
         self.variant = variant
         self.axis = channels_axis
+        self.terms = terms
         if variant.startswith("rw"):
             self.rw = nn.Parameter(torch.zeros(2))
         if "lr" in variant:
             self.down = nn.Parameter(torch.empty(width, rank))
             nn.init.xavier_uniform_(self.down)
             self.up = nn.Parameter(torch.zeros(rank, width))
+        if variant == "pa":
+            self.gamma = nn.Parameter(torch.ones(terms))
 
-    def forward(self, fx, x):
+    def forward(self, fx, x, earlier=()):
         if self.variant == "plain":
             return fx + x
         short = x
+        if self.variant == "pa":
+            return fx + x + sum(g * h for g, h in zip(self.gamma, [x, *earlier]))
         if "lr" in self.variant:
             if self.axis == 1:
                 # NCHW: the low-rank pair mixes channels only, i.e. two bias-free 1x1 convolutions.
@@ -52,8 +62,30 @@ class Laurel(nn.Module):
         return fx + short
 
 
+def pa_terms(shapes):
+    """PA's terms at each site from the sites' shortcut shapes in order: x_i and the earlier ones of its shape, at most k."""
+    return [min(PA_K, 1 + shapes[:i].count(s)) for i, s in enumerate(shapes)]
+
+
+def merge_in_history(merge, f, s, history):
+    """The block's merge; PA reads the shortcuts of the earlier sites of s's shape (closest first), and s is recorded."""
+    same = history.setdefault(tuple(s.shape), [])
+    out = merge(f, s, same[::-1][: merge.terms - 1])
+    same.append(s)
+    return out
+
+
+def block_terms(stages):
+    """PA terms of conv blocks [(cout, stride)]: a shortcut's shape is its channels and the stride so far."""
+    shapes, scale = [], 1
+    for cout, stride in stages:
+        scale *= stride
+        shapes.append((cout, scale))
+    return pa_terms(shapes)
+
+
 class Block(nn.Module):
-    def __init__(self, cin, cout, stride, variant, rank):
+    def __init__(self, cin, cout, stride, variant, rank, terms=1):
         super().__init__()
         self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
         self.b1 = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)
@@ -62,53 +94,107 @@ class Block(nn.Module):
         self.proj = None
         if stride != 1 or cin != cout:
             self.proj = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01))
-        self.merge = Laurel(variant, cout, rank, 1)
+        self.merge = Laurel(variant, cout, rank, 1, terms)
 
-    def forward(self, x):
+    def forward(self, x, history):
         f = self.b2(self.c2(F.relu(self.b1(self.c1(x)))))
         s = self.proj(x) if self.proj is not None else x
-        return F.relu(self.merge(f, s))
+        return F.relu(merge_in_history(self.merge, f, s, history))
 
 
 class ResNetMini(nn.Module):
     """examples/resnet-mini.json: 28x28x1 input, a 16-channel stem, 4 basic blocks (16, 16, 32/2, 32)."""
 
     input_shape = (1, 28, 28)
+    classes = 10
 
     def __init__(self, variant, rank):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16, eps=1e-3, momentum=0.01), nn.ReLU())
-        self.blocks = nn.Sequential(Block(16, 16, 1, variant, rank), Block(16, 16, 1, variant, rank), Block(16, 32, 2, variant, rank), Block(32, 32, 1, variant, rank))
+        stages = [(16, 1), (16, 1), (32, 2), (32, 1)]
+        cins = [16, 16, 16, 32]
+        self.blocks = nn.ModuleList(Block(cin, cout, stride, variant, rank, t) for cin, (cout, stride), t in zip(cins, stages, block_terms(stages)))
         self.fc = nn.Linear(32, 10)
 
     def forward(self, x):
-        return self.fc(self.blocks(self.stem(x)).mean((2, 3)))
+        x, history = self.stem(x), {}
+        for b in self.blocks:
+            x = b(x, history)
+        return self.fc(x.mean((2, 3)))
+
+
+class BasicBlock(nn.Module):
+    """One block of the fixture: conv-bn-relu-conv-bn-relu, then merge with the shortcut (a 1x1 stride-2 conv + bn
+    when the block downsamples), then relu. Convs have biases as in the Keras file."""
+
+    def __init__(self, cin, cout, stride, variant, rank, terms=1):
+        super().__init__()
+        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1)
+        self.b1 = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)
+        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1)
+        self.b2 = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)
+        self.proj = None
+        if stride != 1 or cin != cout:
+            self.proj = nn.Sequential(nn.Conv2d(cin, cout, 1, stride), nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01))
+        self.merge = Laurel(variant, cout, rank, 1, terms)
+
+    def forward(self, x, history):
+        f = F.relu(self.b2(self.c2(F.relu(self.b1(self.c1(x))))))
+        s = self.proj(x) if self.proj is not None else x
+        return F.relu(merge_in_history(self.merge, f, s, history))
+
+
+class ResNet18(nn.Module):
+    """keras-resnet18-custom-doubleencoded.json by hand: 96x96x3, x/255, 7x7/2 conv (valid), 3x3/2 max pool (valid),
+    2 blocks each of 64, 128/2, 256/2, 512/2, global average pool, dense 8 (softmax in the loss)."""
+
+    input_shape = (3, 96, 96)
+    classes = 8
+
+    def __init__(self, variant, rank, classes=8):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2), nn.BatchNorm2d(64, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(3, 2))
+        stages = [(64, 1), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1)]
+        blocks, cin = [], 64
+        for (cout, stride), t in zip(stages, block_terms(stages)):
+            blocks.append(BasicBlock(cin, cout, stride, variant, rank, t))
+            cin = cout
+        self.blocks = nn.ModuleList(blocks)
+        self.fc = nn.Linear(512, classes)
+
+    def forward(self, x):
+        x, history = self.stem(x * (1.0 / 255)), {}
+        for b in self.blocks:
+            x = b(x, history)
+        return self.fc(x.mean((2, 3)))
 
 
 class Mixer(nn.Module):
     """examples/prenorm-mixer.json: 16 tokens x 8 features, D=64, 4 pre-norm blocks of token and channel MLPs."""
 
     input_shape = (16, 8)
+    classes = 10
 
     def __init__(self, variant, rank, T=16, D=64, blocks=4):
         super().__init__()
         self.embed = nn.Linear(8, D)
         self.blocks = nn.ModuleList()
-        for _ in range(blocks):
+        terms = pa_terms([D] * (2 * blocks))
+        for i in range(blocks):
             self.blocks.append(nn.ModuleDict({
                 "ln1": nn.LayerNorm(D, eps=1e-6), "tok1": nn.Linear(T, 2 * T), "tok2": nn.Linear(2 * T, T),
                 "ln2": nn.LayerNorm(D, eps=1e-6), "mlp1": nn.Linear(D, 4 * D), "mlp2": nn.Linear(4 * D, D),
-                "m1": Laurel(variant, D, rank, -1), "m2": Laurel(variant, D, rank, -1),
+                "m1": Laurel(variant, D, rank, -1, terms[2 * i]), "m2": Laurel(variant, D, rank, -1, terms[2 * i + 1]),
             }))
         self.ln = nn.LayerNorm(D, eps=1e-6)
         self.fc = nn.Linear(D, 10)
 
     def forward(self, x):
-        x = self.embed(x)
+        x, history = self.embed(x), {}
         for b in self.blocks:
             t = b["tok2"](F.gelu(b["tok1"](b["ln1"](x).transpose(1, 2)))).transpose(1, 2)
-            x = b["m1"](t, x)
-            x = b["m2"](b["mlp2"](F.gelu(b["mlp1"](b["ln2"](x)))), x)
+            x = merge_in_history(b["m1"], t, x, history)
+            x = merge_in_history(b["m2"], b["mlp2"](F.gelu(b["mlp1"](b["ln2"](x)))), x, history)
         return self.fc(self.ln(x).mean(1))
 
 
@@ -133,12 +219,12 @@ def run(model_name, variants, steps, batch, rank, warmup=3, generated=None, gene
     With `generated`, each variant's exported module takes its turn in the same rounds: the hand-written
     module reads NCHW and returns logits (cross-entropy), the exported one reads the file's NHWC and returns
     its softmax (the engine's loss on probabilities)."""
-    cls = ResNetMini if model_name == "resnet-mini" else Mixer
+    cls = {"resnet-mini": ResNetMini, "prenorm-mixer": Mixer, "resnet18": ResNet18}[model_name]
     runs = []
     x = torch.randn(batch, *cls.input_shape)
-    y = torch.randint(0, 10, (batch,))
+    y = torch.randint(0, cls.classes, (batch,))
     x_file = x.movedim(1, -1).contiguous() if x.dim() == 4 else x
-    onehot = F.one_hot(y, 10).float()
+    onehot = F.one_hot(y, cls.classes).float()
     for v in variants:
         torch.manual_seed(0)
         model = cls(v, rank)

@@ -27,48 +27,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from torch_bench import Laurel, Mixer  # noqa: E402  (bench/torch_bench.py: hand-written LAuReL merge and mixer)
-
-
-class BasicBlock(nn.Module):
-    """One block of the fixture: conv-bn-relu-conv-bn-relu, then merge with the shortcut (a 1x1 stride-2 conv + bn
-    when the block downsamples), then relu. Convs have biases as in the Keras file."""
-
-    def __init__(self, cin, cout, stride, variant, rank):
-        super().__init__()
-        self.c1 = nn.Conv2d(cin, cout, 3, stride, 1)
-        self.b1 = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)
-        self.c2 = nn.Conv2d(cout, cout, 3, 1, 1)
-        self.b2 = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)
-        self.proj = None
-        if stride != 1 or cin != cout:
-            self.proj = nn.Sequential(nn.Conv2d(cin, cout, 1, stride), nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01))
-        self.merge = Laurel(variant, cout, rank, 1)
-
-    def forward(self, x):
-        f = F.relu(self.b2(self.c2(F.relu(self.b1(self.c1(x))))))
-        s = self.proj(x) if self.proj is not None else x
-        return F.relu(self.merge(f, s))
-
-
-class ResNet18(nn.Module):
-    """keras-resnet18-custom-doubleencoded.json by hand: 96x96x3, x/255, 7x7/2 conv (valid), 3x3/2 max pool (valid),
-    2 blocks each of 64, 128/2, 256/2, 512/2, global average pool, dense 8 (softmax in the loss)."""
-
-    input_shape = (3, 96, 96)
-
-    def __init__(self, variant, rank, classes=8):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2), nn.BatchNorm2d(64, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(3, 2))
-        blocks, cin = [], 64
-        for cout, stride in [(64, 1), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1)]:
-            blocks.append(BasicBlock(cin, cout, stride, variant, rank))
-            cin = cout
-        self.blocks = nn.Sequential(*blocks)
-        self.fc = nn.Linear(512, classes)
-
-    def forward(self, x):
-        return self.fc(self.blocks(self.stem(x * (1.0 / 255))).mean((2, 3)))
+from torch_bench import Mixer, ResNet18  # noqa: E402  (bench/torch_bench.py: the hand-written mixer and ResNet-18)
 
 
 # model -> (generated file stem, hand-written class, NHWC input of the generated module, classes, batch)

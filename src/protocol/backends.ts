@@ -17,6 +17,8 @@ export interface BackendChoice {
   tried: BackendAttempt[];
   /** wasm only: worker threads in use (1 = single-threaded). */
   threads?: number;
+  /** wasm only: why that many threads (the threaded build, or why not), for the log. */
+  threadNote?: string;
   /** wasm only: whether the SIMD build was loaded. */
   simd?: boolean;
 }

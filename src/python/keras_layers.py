@@ -1,7 +1,8 @@
 """TF / Keras semantics in PyTorch, for the modules LAuReL Studio generates from Keras and TF.js files.
 
-Tensors keep the file's layout (channels-last: NHWC, [B, T, C]); convolutions and pooling move the channels to
-axis 1 for torch and back. The generated module (one class per model) is appended to this text, so every name here
+Convolutions, pooling and resizing read and give channels-first tensors (NCHW, [B, C, T]), PyTorch's own layout:
+the generated forward() holds a channels-last file's feature maps so and moves axes only where a layer needs the
+file's order; 'same' padding is fixed at export where the input size allows. The generated module (one class per model) is appended to this text, so every name here
 is module-level in the exported file; load_tfjs_weights reads the class's TFJS_WEIGHTS table.
 """
 import math
@@ -47,72 +48,68 @@ def tf_dropout(x, rate, noise_shape, training):
     return x * keep / (1.0 - rate)
 
 
-def tf_pool(x, kind, pool_size, strides, padding, channels_last=True):
-    """Keras Max/AveragePoolingND. 'same' pads as TF does: max pooling never picks the padding, average
-    pooling divides by the number of real inputs in each window (count_include_pad=False, asymmetric pads)."""
-    if channels_last:
-        x = x.movedim(-1, 1)
+def tf_pool(x, kind, pool_size, strides, padding):
+    """Keras Max/AveragePoolingND on a channels-first tensor. padding: "valid", "same" (computed from the input
+    size) or the (before, after) pairs of 'same' fixed at export. Pads as TF does: max pooling never picks the
+    padding, average pooling divides by the number of real inputs in each window."""
     pool = getattr(F, "%s_pool%dd" % (kind, x.dim() - 2))
-    if padding == "same":
-        pads = tf_same_pads(x.shape[2:], pool_size, strides, [1] * len(pool_size))
-        if kind == "max":
-            y = pool(tf_pad(x, pads, -math.inf), pool_size, strides)
-        else:
-            ones = torch.ones_like(x[:1, :1])
-            y = pool(tf_pad(x, pads), pool_size, strides) / pool(tf_pad(ones, pads), pool_size, strides)
-    else:
-        y = pool(x, pool_size, strides)
-    return y.movedim(1, -1) if channels_last else y
+    if padding == "valid":
+        return pool(x, pool_size, strides)
+    pads = tf_same_pads(x.shape[2:], pool_size, strides, [1] * len(pool_size)) if padding == "same" else padding
+    if all(b == a and 2 * b <= k for (b, a), k in zip(pads, pool_size)):
+        # Symmetric: torch's own padding (max pooling pads with -inf; count_include_pad=False is TF's average).
+        extra = {} if kind == "max" else {"count_include_pad": False}
+        return pool(x, pool_size, strides, [b for b, _ in pads], **extra)
+    if kind == "max":
+        return pool(tf_pad(x, pads, -math.inf), pool_size, strides)
+    ones = torch.ones_like(x[:1, :1])
+    return pool(tf_pad(x, pads), pool_size, strides) / pool(tf_pad(ones, pads), pool_size, strides)
 
 
 class _TFConv:
-    """Keras ConvND on a torch ConvNd (padding 0): channels-last in and out unless the file is channels_first,
-    and TF 'same' / 'causal' padding computed from the actual input size."""
+    """Keras ConvND on a torch ConvNd, channels-first. Symmetric padding is the ConvNd's own `padding`; tf_padding
+    is what it cannot do: the (before, after) pairs of an asymmetric 'same' or 'causal' padding (fixed at export),
+    or "same" where the input size was unknown then (computed from the actual input, as TF does)."""
 
     def forward(self, x):
-        if self.channels_last:
-            x = x.movedim(-1, 1)
         if self.tf_padding == "same":
             x = tf_pad(x, tf_same_pads(x.shape[2:], self.kernel_size, self.stride, self.dilation))
-        elif self.tf_padding == "causal":
-            x = tf_pad(x, [((self.kernel_size[0] - 1) * self.dilation[0], 0)])
-        y = super().forward(x)
-        return y.movedim(1, -1) if self.channels_last else y
+        elif self.tf_padding is not None:
+            x = tf_pad(x, self.tf_padding)
+        return super().forward(x)
 
 
 class Conv1dTF(_TFConv, nn.Conv1d):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, dilation=1, groups=1, bias=True, tf_padding="valid", channels_last=True):
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0, dilation=dilation, groups=groups, bias=bias)
-        self.tf_padding, self.channels_last = tf_padding, channels_last
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, tf_padding=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation, groups=groups, bias=bias)
+        self.tf_padding = tf_padding
 
 
 class Conv2dTF(_TFConv, nn.Conv2d):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, dilation=1, groups=1, bias=True, tf_padding="valid", channels_last=True):
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0, dilation=dilation, groups=groups, bias=bias)
-        self.tf_padding, self.channels_last = tf_padding, channels_last
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, tf_padding=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation, groups=groups, bias=bias)
+        self.tf_padding = tf_padding
 
 
 class Conv3dTF(_TFConv, nn.Conv3d):
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, dilation=1, groups=1, bias=True, tf_padding="valid", channels_last=True):
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0, dilation=dilation, groups=groups, bias=bias)
-        self.tf_padding, self.channels_last = tf_padding, channels_last
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, tf_padding=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation, groups=groups, bias=bias)
+        self.tf_padding = tf_padding
 
 
 class ConvTransposeTF(nn.Module):
     """Keras ConvNDTranspose: the full transposed convolution, then the window TF keeps for 'same' / 'valid'
     (and output_padding), zero-filled where it runs past the full output, then the bias."""
 
-    def __init__(self, rank, in_channels, out_channels, kernel_size, stride, dilation, bias=True, tf_padding="valid", output_padding=None, channels_last=True):
+    def __init__(self, rank, in_channels, out_channels, kernel_size, stride, dilation, bias=True, tf_padding="valid", output_padding=None):
         super().__init__()
         self.kernel_size, self.stride, self.dilation = tuple(kernel_size), tuple(stride), tuple(dilation)
-        self.tf_padding, self.output_padding, self.channels_last = tf_padding, output_padding, channels_last
+        self.tf_padding, self.output_padding = tf_padding, output_padding
         self.weight = nn.Parameter(torch.empty(in_channels, out_channels, *kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         nn.init.xavier_uniform_(self.weight)
 
     def forward(self, x):
-        if self.channels_last:
-            x = x.movedim(-1, 1)
         n = x.dim() - 2
         conv = getattr(F, "conv_transpose%dd" % n)
         y = conv(x, self.weight, None, self.stride, 0, 0, 1, self.dilation)
@@ -133,18 +130,18 @@ class ConvTransposeTF(nn.Module):
                 y = tf_pad(y, pads)
         if self.bias is not None:
             y = y + self.bias.reshape(1, -1, *([1] * n))
-        return y.movedim(1, -1) if self.channels_last else y
+        return y
 
 
 class SeparableConvTF(nn.Module):
     """Keras SeparableConvND: a depthwise convolution (depth_multiplier outputs per channel) then a 1x1 one."""
 
-    def __init__(self, rank, in_channels, out_channels, kernel_size, depth_multiplier=1, stride=1, dilation=1, bias=True, tf_padding="valid", channels_last=True):
+    def __init__(self, rank, in_channels, out_channels, kernel_size, depth_multiplier=1, stride=1, padding=0, dilation=1, bias=True, tf_padding=None):
         super().__init__()
         conv = {1: Conv1dTF, 2: Conv2dTF}[rank]
         mid = in_channels * depth_multiplier
-        self.depthwise = conv(in_channels, mid, kernel_size, stride, dilation, in_channels, False, tf_padding, channels_last)
-        self.pointwise = conv(mid, out_channels, 1, bias=bias, channels_last=channels_last)
+        self.depthwise = conv(in_channels, mid, kernel_size, stride, padding, dilation, in_channels, False, tf_padding)
+        self.pointwise = conv(mid, out_channels, 1, bias=bias)
 
     def forward(self, x):
         return self.pointwise(self.depthwise(x))
@@ -153,7 +150,7 @@ class SeparableConvTF(nn.Module):
 class BatchNormTF(nn.Module):
     """Keras BatchNormalization over one axis. momentum is torch's: 1 - Keras momentum."""
 
-    def __init__(self, num_features, axis=-1, eps=1e-3, momentum=0.01, center=True, scale=True):
+    def __init__(self, num_features, axis=1, eps=1e-3, momentum=0.01, center=True, scale=True):
         super().__init__()
         self.axis, self.eps, self.momentum = axis, eps, momentum
         self.weight = nn.Parameter(torch.ones(num_features)) if scale else None
@@ -162,11 +159,13 @@ class BatchNormTF(nn.Module):
         self.register_buffer("running_var", torch.ones(num_features))
 
     def forward(self, x):
-        xc = x.movedim(self.axis, 1)
+        # axis 1 (a channels-first map, or a [B, D] batch): torch's own channel axis, nothing moves.
+        xc = x if self.axis == 1 else x.movedim(self.axis, 1)
         if self.training and xc.numel() == xc.shape[1]:
-            return self._one_value(xc).movedim(1, self.axis)
-        y = F.batch_norm(xc, self.running_mean, self.running_var, self.weight, self.bias, self.training, self.momentum, self.eps)
-        return y.movedim(1, self.axis)
+            y = self._one_value(xc)
+        else:
+            y = F.batch_norm(xc, self.running_mean, self.running_var, self.weight, self.bias, self.training, self.momentum, self.eps)
+        return y if self.axis == 1 else y.movedim(1, self.axis)
 
     def _one_value(self, xc):
         # One value per channel (batch 1 over a 1x1 map, as Inception v3's head at its smallest input): torch
@@ -195,6 +194,10 @@ class LayerNormTF(nn.Module):
         self.bias = nn.Parameter(torch.zeros(shape)) if center and not rms_scaling else None
 
     def forward(self, x):
+        n = len(self.axes)
+        if not self.rms_scaling and self.axes == tuple(range(x.dim() - n, x.dim())):
+            # Over the trailing axes (a transformer's width): torch's fused layer norm computes the same formula.
+            return F.layer_norm(x, x.shape[-n:], self.weight, self.bias, self.eps)
         mean = x.mean(self.axes, keepdim=True)
         var = (x - mean).square().mean(self.axes, keepdim=True)
         y = (x if self.rms_scaling else x - mean) * torch.rsqrt(var + self.eps)
@@ -296,18 +299,15 @@ def unit_norm(x, axes):
     return x * torch.rsqrt(torch.clamp(x.square().sum(axes, keepdim=True), min=1e-12))
 
 
-def tf_resize(x, height, width, mode, channels_last=True):
-    """Keras Resizing without aspect-ratio cropping: tf.image.resize's half-pixel sampling, without antialiasing
-    (bilinear: torch's align_corners=False; nearest: torch's nearest-exact)."""
-    if channels_last:
-        x = x.movedim(-1, 1)
-    y = F.interpolate(x, size=(height, width), mode=mode, **({"align_corners": False} if mode == "bilinear" else {}))
-    return y.movedim(1, -1) if channels_last else y
+def tf_resize(x, height, width, mode):
+    """Keras Resizing of a channels-first image without aspect-ratio cropping: tf.image.resize's half-pixel
+    sampling, without antialiasing (bilinear: torch's align_corners=False; nearest: torch's nearest-exact)."""
+    return F.interpolate(x, size=(height, width), mode=mode, **({"align_corners": False} if mode == "bilinear" else {}))
 
 
-def center_crop(x, height, width, channels_last=True):
-    """Keras CenterCrop of an image at least as large as the target: the window starting at ((H - h) // 2, (W - w) // 2)."""
-    h_axis = 1 if channels_last else 2
+def center_crop(x, height, width, h_axis=1):
+    """Keras CenterCrop of an image at least as large as the target: the window starting at ((H - h) // 2, (W - w) // 2);
+    h_axis is where the height is held (1 in a channels-last image, 2 channels-first)."""
     top, left = (x.shape[h_axis] - height) // 2, (x.shape[h_axis + 1] - width) // 2
     return x.narrow(h_axis, top, height).narrow(h_axis + 1, left, width)
 

@@ -10,19 +10,35 @@ import sys
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 # Gemma 3n's RMSNorm epsilon (LaurelResidual's gemma variant).
 RMS_EPS = 1e-6
 
-
-def low_rank(x, down, up):
-    """(x A) B over the last axis D of x [..., D], A [D, r], B [r, D]: bias-free 1x1 convolutions on NHWC."""
-    return torch.matmul(torch.matmul(x, down), up)
+# The bias-free 1x1 convolution of a channels-first tensor, by its rank.
+_CONV = {3: F.conv1d, 4: F.conv2d, 5: F.conv3d}
 
 
-def rms_norm(x, scale, eps=RMS_EPS):
-    """Gemma 3n RMSNorm: x / sqrt(mean(x^2, last axis) + eps) * scale (the scale multiplies directly)."""
-    return x * torch.rsqrt(x.square().mean(-1, keepdim=True) + eps) * scale
+def low_rank(x, down, up, axis=-1):
+    """(x A) B over axis D of x, A [D, r], B [r, D]. D last ([..., D]: two matmuls), or D on axis 1 of a channels-first
+    map ([B, D, H, W]: two bias-free 1x1 convolutions, as a hand-written NCHW module computes it, nothing moved)."""
+    if axis == -1:
+        return torch.matmul(torch.matmul(x, down), up)
+    conv = _CONV.get(x.dim()) if axis == 1 else None
+    if conv is None:
+        return low_rank(x.movedim(axis, -1), down, up).movedim(-1, axis)
+    tail = (1,) * (x.dim() - 2)
+    return conv(conv(x, down.t().reshape(*down.shape[::-1], *tail)), up.t().reshape(*up.shape[::-1], *tail))
+
+
+def _per_channel(v, x, axis):
+    """A [D] vector shaped to broadcast over axis D of x."""
+    return v if axis == -1 else v.reshape(-1, *((1,) * (x.dim() - 1 - axis)))
+
+
+def rms_norm(x, scale, eps=RMS_EPS, axis=-1):
+    """Gemma 3n RMSNorm over axis D: x / sqrt(mean(x^2, D) + eps) * scale (the scale multiplies directly)."""
+    return x * torch.rsqrt(x.square().mean(axis, keepdim=True) + eps) * _per_channel(scale, x, axis)
 
 
 def _glorot(rows, cols):
@@ -236,9 +252,7 @@ class LaurelResidual(nn.Module):
         axis = self.axis % inputs[0].dim()
         if self.width is None:
             self._materialize(inputs[0].shape[axis], inputs[0])
-        if axis != inputs[0].dim() - 1:
-            return self._forward([t.movedim(axis, -1) for t in inputs]).movedim(-1, axis)
-        return self._forward(inputs)
+        return self._forward(inputs, -1 if axis == inputs[0].dim() - 1 else axis)
 
     def _gather(self, x):
         """Records x in the model's history; a PA module returns the earlier states it sums (its terms - 1)."""
@@ -260,7 +274,8 @@ class LaurelResidual(nn.Module):
             history.used.setdefault(id(self), []).append((x.detach(), earlier))
         return earlier
 
-    def _forward(self, inputs):
+    def _forward(self, inputs, axis):
+        """The merge with D on `axis` (-1: last; 1: channels-first maps, whose low-rank maps are 1x1 convolutions)."""
         f, x = inputs[self.branch_index], inputs[self.shortcut_index]
         if self.variant == "plain":
             return f + x
@@ -268,12 +283,12 @@ class LaurelResidual(nn.Module):
             extra = [t for i, t in enumerate(inputs) if i not in (self.branch_index, self.shortcut_index)]
             # n: the branch's own pre-norm output (a third input, wired where the block has one), else the
             # scale-free RMS normalisation of x standing in for it.
-            n = extra[0] if extra else x * torch.rsqrt(x.square().mean(-1, keepdim=True) + RMS_EPS)
-            laurel = n + rms_norm(low_rank(n, self.lr_down, self.lr_up), self.gemma_norm_scale)
+            n = extra[0] if extra else x * torch.rsqrt(x.square().mean(axis, keepdim=True) + RMS_EPS)
+            laurel = n + rms_norm(low_rank(n, self.lr_down, self.lr_up, axis), self.gemma_norm_scale, axis=axis)
             return (f + x + laurel) * math.sqrt(0.5)
         g = x
         if self.lr_down is not None:
-            g = x + low_rank(x, self.lr_down, self.lr_up)
+            g = x + low_rank(x, self.lr_down, self.lr_up, axis)
         if self.has_pa:
             history = [x] + [t for n, t in enumerate(inputs) if n not in (self.branch_index, self.shortcut_index)]
             if len(history) > self.terms:
@@ -281,9 +296,9 @@ class LaurelResidual(nn.Module):
             terms = []
             for j, h in enumerate(history):
                 if self.pa_mode == "lowrank-shared":
-                    h = low_rank(h, self.pa_down, self.pa_up)
+                    h = low_rank(h, self.pa_down, self.pa_up, axis)
                 elif self.pa_mode == "lowrank-per-j":
-                    h = low_rank(h, getattr(self, "pa_down_%d" % j), getattr(self, "pa_up_%d" % j))
+                    h = low_rank(h, getattr(self, "pa_down_%d" % j), getattr(self, "pa_up_%d" % j), axis)
                 terms.append(self.pa_gamma[j] * h)
             g = x + sum(terms)
         if not self.has_rw:

@@ -14,6 +14,7 @@ import { dirname, join, sep } from 'node:path';
 import { describeLoadFailure } from './backendReasons';
 import { registerDilatedConvGradients } from './kernels/dilatedGrads';
 import { registerWasmGradientKernels } from './wasmKernels';
+import { logicalCores, missingThreadedFiles, planThreads, registerThreadedWasm } from './wasmThreads';
 import type { BackendAttempt, BackendChoice } from '../protocol/backends';
 
 export type BackendPreference = 'auto' | 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
@@ -76,26 +77,34 @@ async function tryWasm(): Promise<Outcome> {
     return { ok: false, reason: describeLoadFailure(pkg, err) };
   }
   const dir = wasmDistDir();
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   const file = simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
   if (!existsSync(join(dir, file))) return { ok: false, reason: `${file} not found in ${dir}` };
-  // Paths only matter before the backend's first initialisation (checked on the engine, not a module
+  // The threaded build where it gains threads (wasmThreads.ts); else the package's single-threaded SIMD build.
+  const plan = planThreads({ simd, logicalCores: logicalCores(), dir, filesPresent: missingThreadedFiles });
+  // Paths and builds only matter before the backend's first initialisation (checked on the engine, not a module
   // flag, because several bundles may each carry a copy of this module).
-  if (!('wasm' in tf.engine().registry)) {
-    // In Node the module is read from disk, so the prefix is a folder path ending in a separator.
-    // tfjs picks the SIMD or threaded build itself from the WASM_HAS_* flags.
-    wasm.setWasmPaths(dir + sep);
-  }
+  const fresh = !('wasm' in tf.engine().registry);
+  const packageFactory = tf.findBackendFactory('wasm');
+  // In Node the module is read from disk, so the prefix is a folder path ending in a separator.
+  if (fresh) wasm.setWasmPaths(dir + sep);
+  if (fresh && plan.threaded) registerThreadedWasm(wasm, dir, plan.requested);
+  let why = fresh ? plan.why : undefined;
   try {
-    if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'the wasm backend failed to initialise (see the warning above)' };
+    if (!(await tf.setBackend('wasm'))) {
+      if (!(fresh && plan.threaded && packageFactory)) return { ok: false, reason: 'the wasm backend failed to initialise (see the warning above)' };
+      // The threaded build failed to start: the package's own single-threaded build, saying why.
+      tf.removeBackend('wasm');
+      tf.registerBackend('wasm', packageFactory, 2);
+      why = 'threaded wasm failed to start (see the warning above)';
+      if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'the wasm backend failed to initialise (see the warning above)' };
+    }
     await tf.ready();
   } catch (err) {
     return { ok: false, reason: describeLoadFailure(pkg, err) };
   }
   registerWasmGradientKernels();
-  // tfjs-backend-wasm 4.22 disables multithreading in Node (tfjs issue #3830), so this is 1 there; forcing
-  // WASM_HAS_MULTITHREAD_SUPPORT fails at init (its pthread workers are blob: URLs, which Node rejects).
-  return { ok: true, choice: { name: 'wasm', package: pkg, threads: wasm.getThreadsCount(), simd: Boolean(simd) } };
+  return { ok: true, choice: { name: 'wasm', package: pkg, threads: wasm.getThreadsCount(), ...(why ? { threadNote: why } : {}), simd } };
 }
 
 async function tryCpu(): Promise<Outcome> {

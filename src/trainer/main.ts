@@ -24,7 +24,8 @@ function preference(argv: string[], env: NodeJS.ProcessEnv): BackendPreference {
 function describe(b: BackendChoice): string {
   const skipped = b.tried.filter((t) => !t.ok).map((t) => `${t.candidate}: ${t.reason}`);
   const note = b.tried.find((t) => t.ok)?.reason;
-  const wasm = b.name === 'wasm' ? `, ${b.simd ? 'SIMD' : 'no SIMD'}, ${b.threads ?? 1} thread(s)` : '';
+  const threads = b.threads ?? 1;
+  const wasm = b.name === 'wasm' ? `, ${b.simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${b.threadNote ? ` (${b.threadNote})` : ''}` : '';
   return `backend ${b.name} (${b.package}${wasm})${note ? `: ${note}` : ''}${skipped.length ? `; skipped ${skipped.join('; ')}` : ''}`;
 }
 

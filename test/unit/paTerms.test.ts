@@ -142,8 +142,10 @@ for c in json.load(open(sys.argv[1])):
                 p.requires_grad_(True)  # a file's frozen layer is frozen in the export too; what counts here is the wiring
         n_in = (m.terms + 1) if m.has_pa else 2
         width = (m.pa_down if hasattr(m, "pa_down") else m.pa_down_0).shape[0]
-        xs = [torch.rand(1, 2, 2, width) - 0.5 for _ in range(n_in)]
-        (m(xs) * (torch.rand(1, 2, 2, width) - 0.5)).sum().backward()
+        # D on the module's axis: channels-first feature maps (axis 1) in the export of a conv net, else last.
+        shape = (1, width, 2, 2) if m.axis == 1 else (1, 2, 2, width)
+        xs = [torch.rand(*shape) - 0.5 for _ in range(n_in)]
+        (m(xs) * (torch.rand(*shape) - 0.5)).sum().backward()
         for pn, p in params:
             if p.grad is None or bool((p.grad == 0).any()):
                 zero.append(name + "." + pn)

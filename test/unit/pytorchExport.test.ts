@@ -119,6 +119,22 @@ describe('PyTorch export', function () {
       }
     });
 
+    it("computes in PyTorch's layout: conv nets move their input once, static padding, LR's maps on channels-first maps", () => {
+      for (const [file, spec] of [['resnet-mini.json', 'all=rw+lr:r=4'], ['keras-resnet18-custom-doubleencoded.json', 'all=rw+lr+pa:r=2:k=2']] as const) {
+        const m = open(file);
+        const { code } = toPyTorch(m, resolvePlan(parsePlan(spec), m.sites));
+        const forward = code.slice(code.lastIndexOf('    def forward('));
+        // One move (the NHWC input to NCHW); global pooling gives [B, C] for the Dense head.
+        assert.deepEqual(forward.match(/\.movedim\([^)]*\)/g), ['.movedim(-1, 1)'], `${file}: ${forward}`);
+        assert.doesNotMatch(code, /tf_padding="same"|channels_last/, file);
+        for (const s of m.sites) assert.match(code, new RegExp(`self\\.${s.merge} = LaurelResidual\\(.*, axis=1\\)`), file);
+      }
+      const r18 = toPyTorch(open('keras-resnet18-custom-doubleencoded.json')).code;
+      // 3x3 'same' at stride 1: the conv's own symmetric padding; at stride 2 on an even size TF pads (0, 1): one F.pad.
+      assert.match(r18, /Conv2dTF\(64, 64, \(3, 3\), padding=\(1, 1\)\)/);
+      assert.match(r18, /Conv2dTF\(64, 128, \(3, 3\), stride=\(2, 2\), tf_padding=\(\(0, 1\), \(0, 1\)\)\)/);
+    });
+
     it('names submodules after the layers, and keeps KERAS_NAMES for the ones it renames', () => {
       const m = open('keras3-resnet1d-dotkeras-config.json');
       const { code } = toPyTorch(m, resolvePlan(parsePlan('all=rw+lr:r=4'), m.sites), { className: 'ResNet1D' });

@@ -4,8 +4,10 @@
  * layers, a forward() that follows the graph, and load_tfjs_weights() for the TF.js / Keras weights.
  *
  * It starts from the same flat Keras topology that buildModel gives TF.js (kerasTopology.ts), so both engines
- * see the same layers, LaurelResidual configs and PA inputs. Tensors keep the file's layout (NHWC, [B, T, D]):
- * only convolutions and pooling move channels to axis 1 internally, so LAuReL acts on the last axis as in TF.js.
+ * see the same layers, LaurelResidual configs and PA inputs. Inputs and outputs have the file's layout (NHWC,
+ * [B, T, D]); inside, a channels-last feature map is held channels-first (NCHW) from the first layer that runs
+ * natively on it (convolutions, pooling, batch norm, LAuReL with D on axis 1, elementwise layers) to the first
+ * that needs the file's axis order (Flatten, Dense, ...): each tensor moves once, where a layer needs it moved.
  */
 import type { CallArgs, Shape } from '../ir';
 import { fromLayerConfig, LAUREL_CLASS } from '../laurel/laurelConfig';
@@ -16,8 +18,9 @@ import { specFor } from '../layers/catalog';
 import type { OpenModel } from '../model';
 import { toKerasTopology } from './kerasTopology';
 import type { KerasInboundRef, KerasLayerJson, KerasTensorRef } from './kerasTopology';
+import { relayout } from './pytorch/emit';
 import { layerCode, UnsupportedLayer } from './pytorch/layers';
-import type { InitSource, LayerCode } from './pytorch/layers';
+import type { InitSource, LayerCode, TensorLayout } from './pytorch/layers';
 import { NameTable, pascalCase, RESERVED } from './pytorch/names';
 import { PRELUDE } from './pytorch/prelude';
 import { py, pyComment, pyDocstring, unrepresentable } from './pytorch/python';
@@ -79,22 +82,29 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
   names.take(className);
   refuseUnrepresentable(m.doc.fileName, topo.config.name, layers);
 
-  // Submodules and their weights, from each layer's first call.
+  // Submodules and their weights, from each layer's first call (its shapes, and the layouts its inputs are held in
+  // when forward() first reaches the layer); the layout of every tensor forward() makes.
   const attr = new Map<string, string>();
+  for (const layer of layers) if (layer.class_name !== 'InputLayer') attr.set(layer.name, names.take(layer.name));
   const code = new Map<string, LayerCode>();
   const problems = new Map<string, string>();
-  for (const layer of layers) {
+  const held = new Map<string, TensorLayout>();
+  const layoutOf = ([l, i, t]: KerasTensorRef): TensorLayout => held.get(`${callKey(l, i)}:${t}`) ?? 'file';
+  for (const c of calls) {
+    const layer = c.layer;
     if (layer.class_name === 'InputLayer') continue;
-    attr.set(layer.name, names.take(layer.name));
-    const first = calls.find((c) => c.layer === layer && c.index === 0);
-    if (!first) continue;
-    const inputShapes = first.inputs.map(([l, i, t]) => shapes.get(callKey(l, i))?.[t] ?? null);
-    try {
-      code.set(layer.name, layerCode(layer.class_name, layer.config, inputShapes, first.args ? { ...ctx, call: first.args } : ctx));
-    } catch (e) {
-      if (!(e instanceof Error) || e.name === 'TypeError' || e.name === 'ReferenceError') throw e;
-      problems.set(layer.name, e instanceof UnsupportedLayer ? e.message : `its config cannot be read: ${e.message}`);
+    if (!code.has(layer.name) && !problems.has(layer.name)) {
+      const first = calls.find((f) => f.layer === layer && f.index === 0) ?? c;
+      const inputShapes = first.inputs.map(([l, i, t]) => shapes.get(callKey(l, i))?.[t] ?? null);
+      try {
+        code.set(layer.name, layerCode(layer.class_name, layer.config, inputShapes, { ...ctx, ...(first.args ? { call: first.args } : {}), layouts: c.inputs.map(layoutOf) }));
+      } catch (e) {
+        if (!(e instanceof Error) || e.name === 'TypeError' || e.name === 'ReferenceError') throw e;
+        problems.set(layer.name, e instanceof UnsupportedLayer ? e.message : `its config cannot be read: ${e.message}`);
+      }
     }
+    const lc = code.get(layer.name);
+    for (let t = 0; t < (lc?.outputs ?? 1); t++) held.set(`${callKey(layer.name, c.index)}:${t}`, lc?.layout?.output ?? 'file');
   }
 
   // Local variables: a layer's first call takes the attribute's name, later calls a numbered one.
@@ -107,6 +117,22 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
     const v = vars.get(callKey(l, i));
     if (!v) throw new Error(`internal: tensor ${l}:${i}:${t} has no call`);
     return t === 0 && (code.get(l)?.outputs ?? 1) === 1 ? v : `${v}[${t}]`;
+  };
+  // A tensor in the layout a layer reads: moved once (its own variable, `_cf` channels-first, `_cl` the file's
+  // channels-last) the first time a layer needs it so, and reused after.
+  const body: string[] = [];
+  const moved = new Map<string, string>();
+  const refIn = (r: KerasTensorRef, want: TensorLayout): string => {
+    const from = layoutOf(r);
+    if (from === want) return ref(r);
+    const key = `${r.join(':')}>${want}`;
+    let v = moved.get(key);
+    if (!v) {
+      v = names.take(`${ref(r).replace(/\[(\d+)\]$/, '_$1')}_${want === 'cf' ? 'cf' : 'cl'}`);
+      body.push(`        ${v} = ${relayout(ref(r), from, want)}`);
+      moved.set(key, v);
+    }
+    return v;
   };
 
   const init: string[] = [];
@@ -129,7 +155,6 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
   }
 
   const inputs = topo.config.input_layers.map(ref);
-  const body: string[] = [];
   for (const c of calls) {
     if (c.layer.class_name === 'InputLayer') continue;
     const v = vars.get(callKey(c.layer.name, c.index))!;
@@ -139,9 +164,11 @@ export function toPyTorch(m: OpenModel, choices?: Map<string, VariantChoice>, op
       continue;
     }
     if (c.layer.class_name === LAUREL_CLASS && c.index === 0) body.push(`        # ${pyComment(c.layer.name)}: LAuReL ${variantLabel(fromLayerConfig(c.layer.config).choice)}`);
-    body.push(`        ${v} = ${code.get(c.layer.name)!.call(`self.${attr.get(c.layer.name)!}`, c.inputs.map(ref), c.args)}`);
+    const lc = code.get(c.layer.name)!;
+    const args = c.inputs.map((r) => refIn(r, lc.layout?.input ?? 'file'));
+    body.push(`        ${v} = ${lc.call(`self.${attr.get(c.layer.name)!}`, args, c.args)}`);
   }
-  const outputs = topo.config.output_layers.map(ref);
+  const outputs = topo.config.output_layers.map((r) => refIn(r, 'file'));
   body.push(`        return ${outputs.length === 1 ? outputs[0] : `(${outputs.join(', ')})`}`);
 
   const unsupported = [...problems.keys()].map((name) => ({ layer: name, className: layers.find((l) => l.name === name)!.class_name }));

@@ -6,53 +6,84 @@ import { fromLayerConfig } from '../../laurel/laurelConfig';
 import { hasLr, hasPa, hasRw, paModeOf } from '../../laurel/variants';
 import { ConfigReader } from '../../layers/configValues';
 import type { Shape } from '../../ir';
-import { activation, allOnes, channelsLast, dim, fn, num, resolve, single, torchMomentum, tuple, UnsupportedLayer, withActivation } from './emit';
-import type { EmitContext, Emitter, LayerCode, Layout, WeightEntry } from './emit';
+import { activation, allOnes, channelsLast, commonLayout, dim, elementwise, fn, heldAxis, inputLayout, keepLayout, num, resolve, single, torchMomentum, tuple, UnsupportedLayer, withActivation } from './emit';
+import type { EmitContext, Emitter, LayerCode, Layout, TensorLayout, WeightEntry } from './emit';
 import { NORMALIZATION_EMITTERS } from './normalizationLayers';
 import { py, pyCall, pyFloat } from './python';
 import { SEQUENCE_EMITTERS } from './sequenceLayers';
 
 export { activation, UnsupportedLayer } from './emit';
-export type { EmitContext, InitSource, LayerCode, Layout, WeightEntry } from './emit';
+export type { EmitContext, InitSource, LayerCode, Layout, TensorLayout, WeightEntry } from './emit';
 
 // ---------------------------------------------------------------------------------------------------------
 // Convolutions
 
 type ConvKind = 'conv' | 'depthwise' | 'separable' | 'transpose';
 
+/**
+ * TF's 'same' padding of each spatial axis as [before, after] (an odd total puts the extra pixel after), fixed at
+ * export where it can be: always at stride 1 (it does not depend on the size), else where the size is known; null
+ * where it must be computed from the actual input.
+ */
+export function samePads(sizes: Shape, kernel: number[], strides: number[], dilation: number[]): [number, number][] | null {
+  const pads: [number, number][] = [];
+  for (let i = 0; i < kernel.length; i++) {
+    const [n, k, s, d] = [sizes[i], kernel[i]!, strides[i]!, dilation[i]!];
+    let total: number;
+    if (s === 1) total = (k - 1) * d;
+    else if (typeof n === 'number') total = Math.max((Math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0);
+    else return null;
+    pads.push([Math.floor(total / 2), total - Math.floor(total / 2)]);
+  }
+  return pads;
+}
+
+/**
+ * The padding keywords of a conv module: symmetric pads are the torch ConvNd's own `padding` (no copy of the input),
+ * asymmetric ones `tf_padding` pairs (one F.pad), and 'same' where the input size is unknown at export.
+ */
+function paddingArgs(pads: [number, number][] | null, dynamicSame: boolean): { padding?: string; tf_padding?: string } {
+  if (dynamicSame) return { tf_padding: py('same') };
+  if (!pads || pads.every(([b, a]) => b === 0 && a === 0)) return {};
+  if (pads.every(([b, a]) => b === a)) return { padding: tuple(pads.map(([b]) => b)) };
+  return { tf_padding: py(pads) };
+}
+
+/** Convolutions read and give channels-first tensors (a channels_last file's are moved there; channels_first ones already are). */
 function conv(n: 1 | 2 | 3, kind: ConvKind): Emitter {
   return (c, inputs, ctx) => {
     const input = single(inputs);
     const last = channelsLast(c);
+    const held = last ? 'cf' : 'file';
     const cin = dim(input, last ? -1 : 1, 'channel count');
     const kernel = c.ints('kernel_size', n);
     const strides = c.ints('strides', n, 1);
     const dilation = c.ints('dilation_rate', n, 1);
     const padding = c.oneOf('padding', n === 1 && kind !== 'transpose' ? ['valid', 'same', 'causal'] : ['valid', 'same'], 'valid');
     const bias = c.bool('use_bias', true);
+    const spatial = last ? input.slice(1, -1) : input.slice(2);
+    // The depthwise part of a separable conv pads; its 1x1 pointwise part never does.
+    const pads = padding === 'causal' ? [[(kernel[0]! - 1) * dilation[0]!, 0] as [number, number]] : padding === 'same' ? samePads(spatial, kernel, strides, dilation) : null;
+    const pad = kind === 'transpose' ? { tf_padding: padding === 'valid' ? undefined : py(padding) } : paddingArgs(pads, padding === 'same' && !pads);
     const common = {
       stride: allOnes(strides) ? undefined : tuple(strides),
       dilation: allOnes(dilation) ? undefined : tuple(dilation),
     };
-    const tail = {
-      bias: bias ? undefined : 'False',
-      tf_padding: padding === 'valid' ? undefined : py(padding),
-      channels_last: last ? undefined : 'False',
-    };
     const biasWeight: [string, string, Layout][] = bias ? [['bias', 'bias', 'copy']] : [];
-    const act = withActivation(c, ctx);
+    const act = withActivation(c, ctx, 1);
     const call = (self: string, [x]: string[]): string => act(`${self}(${x})`);
+    const layout = { input: held, output: held } as const;
     const cls = `Conv${n}dTF`;
     switch (kind) {
       case 'conv': {
         const groups = c.int('groups', 1);
-        const module = pyCall(cls, [String(cin), String(c.int('filters')), tuple(kernel)], { ...common, groups: groups > 1 ? String(groups) : undefined, ...tail });
-        return { module, call, weights: [['kernel', 'weight', 'conv'], ...biasWeight] };
+        const module = pyCall(cls, [String(cin), String(c.int('filters')), tuple(kernel)], { ...common, groups: groups > 1 ? String(groups) : undefined, bias: bias ? undefined : 'False', ...pad });
+        return { module, call, layout, weights: [['kernel', 'weight', 'conv'], ...biasWeight] };
       }
       case 'depthwise': {
         const out = cin * c.int('depth_multiplier', 1);
-        const module = pyCall(cls, [String(cin), String(out), tuple(kernel)], { ...common, groups: String(cin), ...tail });
-        return { module, call, weights: [['depthwise_kernel', 'weight', 'depthwise'], ...biasWeight] };
+        const module = pyCall(cls, [String(cin), String(out), tuple(kernel)], { ...common, groups: String(cin), bias: bias ? undefined : 'False', ...pad });
+        return { module, call, layout, weights: [['depthwise_kernel', 'weight', 'depthwise'], ...biasWeight] };
       }
       case 'separable': {
         if (n === 3) throw new UnsupportedLayer('3-D separable convolutions are not a Keras layer');
@@ -60,22 +91,24 @@ function conv(n: 1 | 2 | 3, kind: ConvKind): Emitter {
         const module = pyCall('SeparableConvTF', [String(n), String(cin), String(c.int('filters')), tuple(kernel)], {
           depth_multiplier: m === 1 ? undefined : String(m),
           ...common,
-          ...tail,
+          bias: bias ? undefined : 'False',
+          ...pad,
         });
         const weights: [string, string, Layout][] = [
           ['depthwise_kernel', 'depthwise.weight', 'depthwise'],
           ['pointwise_kernel', 'pointwise.weight', 'conv'],
         ];
         if (bias) weights.push(['bias', 'pointwise.bias', 'copy']);
-        return { module, call, weights };
+        return { module, call, layout, weights };
       }
       case 'transpose': {
         const op = c.has('output_padding') ? c.ints('output_padding', n, undefined, 0) : null;
         const module = pyCall('ConvTransposeTF', [String(n), String(cin), String(c.int('filters')), tuple(kernel), tuple(strides), tuple(dilation)], {
-          ...tail,
+          bias: bias ? undefined : 'False',
+          ...pad,
           output_padding: op ? tuple(op) : undefined,
         });
-        return { module, call, weights: [['kernel', 'weight', 'conv'], ...biasWeight] };
+        return { module, call, layout, weights: [['kernel', 'weight', 'conv'], ...biasWeight] };
       }
     }
   };
@@ -92,7 +125,7 @@ const dense: Emitter = (c, inputs, ctx) => {
   return { module, call: (self, [x]) => act(`${self}(${x})`), weights: [['kernel', 'weight', 'dense'], ...(bias ? ([['bias', 'bias', 'copy']] as [string, string, Layout][]) : [])] };
 };
 
-const batchNorm: Emitter = (c, inputs) => {
+const batchNorm: Emitter = (c, inputs, ctx) => {
   const input = single(inputs);
   const axes = c.axes('axis', [-1]) ?? [-1];
   if (axes.length !== 1) throw new UnsupportedLayer(`it normalises over ${axes.length} axes; one is supported`);
@@ -102,8 +135,10 @@ const batchNorm: Emitter = (c, inputs) => {
   const scale = c.bool('scale', true);
   const eps = typeof c.raw('epsilon') === 'number' ? (c.raw('epsilon') as number) : 1e-3;
   const momentum = typeof c.raw('momentum') === 'number' ? (c.raw('momentum') as number) : 0.99;
+  // On a channels-first tensor the channel axis is torch's own (1): F.batch_norm reads it without moving axes.
+  const held = heldAxis(axis, input.length, inputLayout(ctx));
   const module = pyCall('BatchNormTF', [String(dim(input, axis, 'feature count'))], {
-    axis: String(axis),
+    axis: held === 1 ? undefined : String(held),
     eps: pyFloat(eps),
     momentum: pyFloat(torchMomentum(momentum)),
     center: center ? undefined : 'False',
@@ -113,7 +148,7 @@ const batchNorm: Emitter = (c, inputs) => {
   if (scale) weights.push(['gamma', 'weight', 'copy']);
   if (center) weights.push(['beta', 'bias', 'copy']);
   weights.push(['moving_mean', 'running_mean', 'copy'], ['moving_variance', 'running_var', 'copy']);
-  return { module, call: (self, [x]) => `${self}(${x})`, weights };
+  return { module, call: (self, [x]) => `${self}(${x})`, weights, layout: keepLayout(ctx) };
 };
 
 const embedding: Emitter = (c) => ({
@@ -129,45 +164,50 @@ const prelu: Emitter = (c, inputs) => {
   return { module: pyCall('PReLUTF', [tuple(shape)]), call: (self, [x]) => `${self}(${x})`, weights: [['alpha', 'alpha', 'copy']] };
 };
 
-const relu: Emitter = (c) => {
+const relu: Emitter = (c, _inputs, ctx) => {
   const max = c.raw('max_value');
   const slope = num(c, 'negative_slope', 0);
   const threshold = num(c, 'threshold', 0);
   if (typeof max !== 'number' && max !== null && max !== undefined) throw new UnsupportedLayer(`max_value ${JSON.stringify(max)} is not a number`);
   if (slope === 0 && threshold === 0) {
-    if (typeof max !== 'number') return fn((x) => `F.relu(${x})`);
-    return fn((x) => (max === 6 ? `F.relu6(${x})` : `torch.clamp(F.relu(${x}), max=${pyFloat(max)})`));
+    if (typeof max !== 'number') return elementwise((x) => `F.relu(${x})`, ctx);
+    return elementwise((x) => (max === 6 ? `F.relu6(${x})` : `torch.clamp(F.relu(${x}), max=${pyFloat(max)})`), ctx);
   }
-  return fn((x) => pyCall('tf_relu', [x], { negative_slope: pyFloat(slope), max_value: typeof max === 'number' ? pyFloat(max) : undefined, threshold: pyFloat(threshold) }));
+  return elementwise((x) => pyCall('tf_relu', [x], { negative_slope: pyFloat(slope), max_value: typeof max === 'number' ? pyFloat(max) : undefined, threshold: pyFloat(threshold) }), ctx);
 };
 
-const softmaxLayer: Emitter = (c) => {
+const softmaxLayer: Emitter = (c, inputs, ctx) => {
   const axes = c.axes('axis', [-1]) ?? [-1];
   if (axes.length !== 1) throw new UnsupportedLayer('softmax over several axes is not supported');
-  return fn((x) => `torch.softmax(${x}, dim=${axes[0]})`);
+  const rank = single(inputs).length;
+  return elementwise((x) => `torch.softmax(${x}, dim=${inputLayout(ctx) === 'file' ? axes[0] : heldAxis(resolve(axes[0]!, rank), rank, 'cf')})`, ctx);
 };
 
-function dropoutCode(c: ConfigReader, noiseShape: (number | null)[] | null): LayerCode {
+/** Dropout with the noise shape as the tensor is held (the layout of the input). */
+function dropoutCode(c: ConfigReader, noiseShape: (number | null)[] | null, ctx: EmitContext): LayerCode {
   const rate = num(c, 'rate', 0);
-  if (!noiseShape) return { module: pyCall('nn.Dropout', [pyFloat(rate)]), call: (self, [x]) => `${self}(${x})` };
-  return fn((x) => `tf_dropout(${x}, ${pyFloat(rate)}, ${py(noiseShape)}, self.training)`);
+  if (!noiseShape) return { module: pyCall('nn.Dropout', [pyFloat(rate)]), call: (self, [x]) => `${self}(${x})`, layout: keepLayout(ctx) };
+  const n = noiseShape.length;
+  const fileAxis = [0, n - 1, ...Array.from({ length: n - 2 }, (_, j) => j + 1)];
+  const held = inputLayout(ctx) === 'file' ? noiseShape : noiseShape.map((_, i) => noiseShape[fileAxis[i]!] ?? null);
+  return elementwise((x) => `tf_dropout(${x}, ${pyFloat(rate)}, ${py(held)}, self.training)`, ctx);
 }
 
-const dropout: Emitter = (c) => {
+const dropout: Emitter = (c, _inputs, ctx) => {
   const ns = c.raw('noise_shape');
   if (ns !== null && ns !== undefined && !(Array.isArray(ns) && ns.every((d) => d === null || typeof d === 'number'))) throw new UnsupportedLayer(`noise_shape ${JSON.stringify(ns)}`);
-  return dropoutCode(c, (ns as (number | null)[] | null | undefined) ?? null);
+  return dropoutCode(c, (ns as (number | null)[] | null | undefined) ?? null, ctx);
 };
 
 const spatialDropout =
   (n: number): Emitter =>
-  (c) => {
+  (c, _inputs, ctx) => {
     // One mask value per (example, channel), shared over the spatial axes.
     const ones = Array.from({ length: n }, () => 1);
-    return dropoutCode(c, channelsLast(c) ? [null, ...ones, null] : [null, null, ...ones]);
+    return dropoutCode(c, channelsLast(c) ? [null, ...ones, null] : [null, null, ...ones], ctx);
   };
 
-const rescaling: Emitter = (c) => {
+const rescaling: Emitter = (c, _inputs, ctx) => {
   const v = (key: string, dflt: number): string => {
     const x = c.raw(key) ?? dflt;
     if (typeof x === 'number') return pyFloat(x);
@@ -176,85 +216,101 @@ const rescaling: Emitter = (c) => {
   };
   const scale = v('scale', 1);
   const offset = v('offset', 0);
-  return fn((x) => (offset === '0.0' ? `${x} * ${scale}` : `${x} * ${scale} + ${offset}`));
+  const f = (x: string): string => (offset === '0.0' ? `${x} * ${scale}` : `${x} * ${scale} + ${offset}`);
+  // Per-channel scales broadcast over the last axis: only in the file's layout.
+  return scale.startsWith('torch') || offset.startsWith('torch') ? fn(f) : elementwise(f, ctx);
 };
 
 // ---------------------------------------------------------------------------------------------------------
 // Merges, reshaping, pooling
 
+/** Elementwise merges of same-shaped tensors: in whatever layout they share. */
 const merge =
   (f: (xs: string[]) => string): Emitter =>
-  () => ({ call: (_self, xs) => f(xs) });
+  (_c, inputs, ctx) => {
+    const l = commonLayout(inputs, ctx);
+    return { call: (_self, xs) => f(xs), layout: { input: l, output: l } };
+  };
 
 const chain = (op: string, xs: string[]): string => xs.slice(1).reduce((acc, x) => `${op}(${acc}, ${x})`, xs[0]!);
 
-/** Spatial axes of an (n+2)-D tensor in the layer's data format. */
-const spatialAxes = (c: ConfigReader, n: number): number[] => Array.from({ length: n }, (_, i) => (channelsLast(c) ? 1 + i : 2 + i));
+/** Spatial axes of an (n+2)-D tensor in the layer's data format, as the tensor is held (a channels-first one: 2...). */
+const spatialAxes = (c: ConfigReader, n: number, layout: TensorLayout = 'file'): number[] => Array.from({ length: n }, (_, i) => (channelsLast(c) && layout === 'file' ? 1 + i : 2 + i));
+
+/** A spatial layer (padding, cropping, upsampling) runs in whatever layout it is given. */
+const spatial = (code: (axes: number[]) => LayerCode) => (c: ConfigReader, n: number, ctx: EmitContext): LayerCode => ({ ...code(spatialAxes(c, n, inputLayout(ctx))), layout: keepLayout(ctx) });
 
 const zeroPadding =
   (n: number): Emitter =>
-  (c) => {
+  (c, _inputs, ctx) => {
     const pads = c.pairs('padding', n, 1);
-    const axes = spatialAxes(c, n);
-    // F.pad lists (before, after) from the last axis backwards.
-    const rank = n + 2;
-    const flat: number[] = [];
-    for (let a = rank - 1; a >= 1; a--) {
-      const i = axes.indexOf(a);
-      flat.push(...(i >= 0 ? pads[i]! : [0, 0]));
-    }
-    while (flat.length && flat[flat.length - 1] === 0 && flat[flat.length - 2] === 0) flat.splice(-2);
-    return fn((x) => `F.pad(${x}, ${tuple(flat)})`);
+    return spatial((axes) => {
+      // F.pad lists (before, after) from the last axis backwards.
+      const rank = n + 2;
+      const flat: number[] = [];
+      for (let a = rank - 1; a >= 1; a--) {
+        const i = axes.indexOf(a);
+        flat.push(...(i >= 0 ? pads[i]! : [0, 0]));
+      }
+      while (flat.length && flat[flat.length - 1] === 0 && flat[flat.length - 2] === 0) flat.splice(-2);
+      return fn((x) => `F.pad(${x}, ${tuple(flat)})`);
+    })(c, n, ctx);
   };
 
 const cropping =
   (n: number): Emitter =>
-  (c) => {
+  (c, _inputs, ctx) => {
     const crops = c.pairs('cropping', n, 0);
-    const axes = spatialAxes(c, n);
-    const last = Math.max(...axes);
-    const parts = Array.from({ length: last + 1 }, (_, a) => {
-      const i = axes.indexOf(a);
-      if (i < 0) return ':';
-      const [b, e] = crops[i]!;
-      return `${b || ''}:${e ? -e : ''}`;
-    });
-    return fn((x) => `${x}[${parts.join(', ')}]`);
+    return spatial((axes) => {
+      const last = Math.max(...axes);
+      const parts = Array.from({ length: last + 1 }, (_, a) => {
+        const i = axes.indexOf(a);
+        if (i < 0) return ':';
+        const [b, e] = crops[i]!;
+        return `${b || ''}:${e ? -e : ''}`;
+      });
+      return fn((x) => `${x}[${parts.join(', ')}]`);
+    })(c, n, ctx);
   };
 
 const upSampling =
   (n: number): Emitter =>
-  (c) => {
+  (c, _inputs, ctx) => {
     if (n > 1 && c.oneOf('interpolation', ['nearest', 'bilinear', 'bicubic', 'area', 'lanczos3', 'lanczos5', 'gaussian', 'mitchellcubic'], 'nearest') !== 'nearest') {
       throw new UnsupportedLayer(`interpolation '${String(c.raw('interpolation'))}' (only nearest is exported)`);
     }
     const sizes = n === 1 ? [c.int('size', 2)] : c.ints('size', n, 2);
-    const axes = spatialAxes(c, n);
-    return fn((x) => axes.reduce((acc, a, i) => (sizes[i] === 1 ? acc : `${acc}.repeat_interleave(${sizes[i]}, dim=${a})`), x));
+    return spatial((axes) => fn((x) => axes.reduce((acc, a, i) => (sizes[i] === 1 ? acc : `${acc}.repeat_interleave(${sizes[i]}, dim=${a})`), x)))(c, n, ctx);
   };
 
+/** Pooling reads and gives channels-first tensors; TF's 'same' pads are fixed at export where the size allows. */
 const pooling =
   (n: number, kind: 'max' | 'avg'): Emitter =>
-  (c) => {
+  (c, inputs) => {
     const size = c.ints('pool_size', n, 2);
     const strides = c.has('strides') ? c.ints('strides', n) : size;
     const padding = c.oneOf('padding', ['valid', 'same'], 'valid');
-    const cl = channelsLast(c) ? undefined : 'False';
-    return fn((x) => pyCall('tf_pool', [x, py(kind), tuple(size), tuple(strides), py(padding)], { channels_last: cl }));
+    const last = channelsLast(c);
+    const input = single(inputs);
+    const pads = padding === 'same' ? samePads(last ? input.slice(1, -1) : input.slice(2), size, strides, size.map(() => 1)) : null;
+    const how = padding === 'valid' ? py('valid') : pads ? py(pads) : py('same');
+    const held = last ? 'cf' : 'file';
+    return { ...fn((x) => pyCall('tf_pool', [x, py(kind), tuple(size), tuple(strides), how])), layout: { input: held, output: held } };
   };
 
 const globalPooling =
   (n: number, op: 'mean' | 'amax'): Emitter =>
-  (c) => {
-    const axes = spatialAxes(c, n);
+  (c, _inputs, ctx) => {
+    const axes = spatialAxes(c, n, inputLayout(ctx));
     const keep = c.bool('keepdims', false);
-    return fn((x) => `${x}.${op}(dim=${tuple(axes)}${keep ? ', keepdim=True' : ''})`);
+    // Without keepdims the result is [B, C] in either layout.
+    return { ...fn((x) => `${x}.${op}(dim=${tuple(axes)}${keep ? ', keepdim=True' : ''})`), layout: { input: inputLayout(ctx), output: keep ? inputLayout(ctx) : 'file' } };
   };
 
 // ---------------------------------------------------------------------------------------------------------
 // LAuReL
 
-const laurel: Emitter = (c, inputs) => {
+const laurel: Emitter = (c, inputs, ctx) => {
   const { choice, branchIndex, shortcutIndex } = fromLayerConfig(c.config);
   const x = inputs[shortcutIndex];
   if (!x) throw new UnsupportedLayer('the shape of its shortcut input is unknown');
@@ -266,6 +322,8 @@ const laurel: Emitter = (c, inputs) => {
   const width = lowRank ? dim(x, -1, 'width D') : (x.at(-1) ?? 0);
   // PA's terms at this site: x and the earlier activations wired in (fewer than k where the history is short).
   const terms = Math.min(o.k, inputs.length - 1);
+  // On channels-first feature maps D is axis 1: LR's maps run as 1x1 convolutions, without moving axes.
+  const layout = commonLayout(inputs, ctx);
   const module = pyCall('LaurelResidual', [String(width), py(v)], {
     rank: lowRank ? String(o.rank) : undefined,
     k: hasPa(v) ? String(o.k) : undefined,
@@ -275,6 +333,7 @@ const laurel: Emitter = (c, inputs) => {
     branch_index: branchIndex === 0 && shortcutIndex === 1 ? undefined : String(branchIndex),
     shortcut_index: branchIndex === 0 && shortcutIndex === 1 ? undefined : String(shortcutIndex),
     terms: hasPa(v) && terms < o.k ? String(terms) : undefined,
+    axis: layout === 'cf' ? '1' : undefined,
   });
   // The same weights, in the same order, as LaurelResidual.build() in src/laurel/laurelResidual.ts.
   const names: string[] = [];
@@ -287,12 +346,20 @@ const laurel: Emitter = (c, inputs) => {
     if (mode === 'lowrank-shared') names.push('pa_down', 'pa_up');
     if (mode === 'lowrank-per-j') for (let j = 0; j < terms; j++) names.push(`pa_down_${j}`, `pa_up_${j}`);
   }
-  return { module, call: (self, xs) => `${self}([${xs.join(', ')}])`, weights: names.map((n): WeightEntry => [n, n, 'copy', null]) };
+  return { module, call: (self, xs) => `${self}([${xs.join(', ')}])`, weights: names.map((n): WeightEntry => [n, n, 'copy', null]), layout: { input: layout, output: layout } };
 };
 
 // ---------------------------------------------------------------------------------------------------------
 
-const identity: Emitter = () => fn((x) => x);
+const identity: Emitter = (_c, _i, ctx) => elementwise((x) => x, ctx);
+
+const concatenate: Emitter = (c, inputs, ctx) => {
+  const l = commonLayout(inputs, ctx);
+  const axis = c.int('axis', -1, -Infinity);
+  const rank = inputs[0]?.length;
+  if (l === 'cf' && rank !== undefined) return { call: (_s, xs) => `torch.cat([${xs.join(', ')}], dim=${heldAxis(resolve(axis, rank), rank, 'cf')})`, layout: { input: l, output: l } };
+  return { call: (_s, xs) => `torch.cat([${xs.join(', ')}], dim=${axis})` };
+};
 
 export const EMITTERS: ReadonlyMap<string, Emitter> = new Map<string, Emitter>([
   ['Conv1D', conv(1, 'conv')],
@@ -309,22 +376,22 @@ export const EMITTERS: ReadonlyMap<string, Emitter> = new Map<string, Emitter>([
   ['BatchNormalization', batchNorm],
   ['Embedding', embedding],
   ['PReLU', prelu],
-  ['Activation', (c, _i, ctx) => fn((x) => activation(c.raw('activation'), x, ctx))],
+  ['Activation', (c, i, ctx) => elementwise((x) => activation(c.raw('activation'), x, ctx, inputLayout(ctx) === 'cf' && (i[0]?.length ?? 0) >= 3 ? 1 : -1), ctx)],
   ['ReLU', relu],
-  ['LeakyReLU', (c) => fn((x) => `F.leaky_relu(${x}, ${pyFloat(num(c, 'negative_slope', num(c, 'alpha', 0.3)))})`)],
-  ['ELU', (c) => fn((x) => (num(c, 'alpha', 1) === 1 ? `F.elu(${x})` : `F.elu(${x}, alpha=${pyFloat(num(c, 'alpha', 1))})`))],
-  ['ThresholdedReLU', (c) => fn((x) => `torch.where(${x} > ${pyFloat(num(c, 'theta', 1))}, ${x}, torch.zeros_like(${x}))`)],
+  ['LeakyReLU', (c, _i, ctx) => elementwise((x) => `F.leaky_relu(${x}, ${pyFloat(num(c, 'negative_slope', num(c, 'alpha', 0.3)))})`, ctx)],
+  ['ELU', (c, _i, ctx) => elementwise((x) => (num(c, 'alpha', 1) === 1 ? `F.elu(${x})` : `F.elu(${x}, alpha=${pyFloat(num(c, 'alpha', 1))})`), ctx)],
+  ['ThresholdedReLU', (c, _i, ctx) => elementwise((x) => `torch.where(${x} > ${pyFloat(num(c, 'theta', 1))}, ${x}, torch.zeros_like(${x}))`, ctx)],
   ['Softmax', softmaxLayer],
   ['Dropout', dropout],
   ['SpatialDropout1D', spatialDropout(1)],
   ['SpatialDropout2D', spatialDropout(2)],
   ['SpatialDropout3D', spatialDropout(3)],
-  ['GaussianNoise', (c) => fn((x) => `(${x} + torch.randn_like(${x}) * ${pyFloat(num(c, 'stddev', 0))} if self.training else ${x})`)],
+  ['GaussianNoise', (c, _i, ctx) => elementwise((x) => `(${x} + torch.randn_like(${x}) * ${pyFloat(num(c, 'stddev', 0))} if self.training else ${x})`, ctx)],
   [
     'GaussianDropout',
-    (c) => {
+    (c, _i, ctx) => {
       const rate = num(c, 'rate', 0);
-      return fn((x) => `(${x} * (1 + torch.randn_like(${x}) * ${pyFloat(Math.sqrt(rate / (1 - rate)))}) if self.training else ${x})`);
+      return elementwise((x) => `(${x} * (1 + torch.randn_like(${x}) * ${pyFloat(Math.sqrt(rate / (1 - rate)))}) if self.training else ${x})`, ctx);
     },
   ],
   // Its L1 / L2 penalty is a training loss, not part of the output.
@@ -338,7 +405,7 @@ export const EMITTERS: ReadonlyMap<string, Emitter> = new Map<string, Emitter>([
   ['Average', merge((xs) => `(${xs.join(' + ')}) / ${xs.length}`)],
   ['Maximum', merge((xs) => chain('torch.maximum', xs))],
   ['Minimum', merge((xs) => chain('torch.minimum', xs))],
-  ['Concatenate', (c) => ({ call: (_s, xs) => `torch.cat([${xs.join(', ')}], dim=${c.int('axis', -1, -Infinity)})` })],
+  ['Concatenate', concatenate],
   ['Reshape', (c) => fn((x) => `${x}.reshape(${x}.shape[0], ${c.ints('target_shape', (c.raw('target_shape') as unknown[] | undefined)?.length ?? 0, undefined, -1).join(', ')})`)],
   // Keras flattens channels_first tensors in channels-last order.
   ['Flatten', (c) => fn((x) => (channelsLast(c) ? `torch.flatten(${x}, 1)` : `torch.flatten(${x}.movedim(1, -1), 1)`))],

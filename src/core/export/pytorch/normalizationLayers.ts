@@ -3,7 +3,7 @@
  * Normalization (adapted on the training data when the file gives no statistics), and the image preprocessing
  * layers Resizing and CenterCrop, AlphaDropout, as PyTorch (keras_layers.py).
  */
-import { channelsLast, dim, fn, num, resolve, single, tuple, UnsupportedLayer } from './emit';
+import { channelsLast, dim, elementwise, fn, inputLayout, num, resolve, single, tuple, UnsupportedLayer } from './emit';
 import type { Emitter, WeightEntry } from './emit';
 import { py, pyCall, pyFloat } from './python';
 
@@ -96,11 +96,12 @@ const resizing: Emitter = (c) => {
   // TF's bicubic uses a = -0.5, torch's -0.75; area and the others have no torch form with TF's sampling.
   if (interp !== 'bilinear' && interp !== 'nearest') throw new UnsupportedLayer(`interpolation '${interp}' (bilinear and nearest are supported)`);
   const mode = interp === 'nearest' ? 'nearest-exact' : 'bilinear';
-  const cl = channelsLast(c) ? undefined : 'False';
-  return fn((x) => pyCall('tf_resize', [x, String(c.int('height')), String(c.int('width')), py(mode)], { channels_last: cl }));
+  // F.interpolate reads channels-first images: a channels_last file's are held so.
+  const held = channelsLast(c) ? 'cf' : 'file';
+  return { ...fn((x) => pyCall('tf_resize', [x, String(c.int('height')), String(c.int('width')), py(mode)])), layout: { input: held, output: held } };
 };
 
-const centerCrop: Emitter = (c, inputs) => {
+const centerCrop: Emitter = (c, inputs, ctx) => {
   const input = single(inputs);
   const last = channelsLast(c);
   const [h, w] = [c.int('height'), c.int('width')];
@@ -108,7 +109,9 @@ const centerCrop: Emitter = (c, inputs) => {
   if (typeof hIn !== 'number' || typeof wIn !== 'number' || hIn < h || wIn < w) {
     throw new UnsupportedLayer(`a ${hIn ?? '?'}x${wIn ?? '?'} input cropped to ${h}x${w}: only crops of known, larger images are supported (Keras resizes smaller ones)`);
   }
-  return fn((x) => pyCall('center_crop', [x, String(h), String(w)], { channels_last: last ? undefined : 'False' }));
+  // The height axis as the tensor is held: 1 in a channels-last file's own layout, else 2.
+  const hAxis = last && inputLayout(ctx) === 'file' ? 1 : 2;
+  return elementwise((x) => pyCall('center_crop', [x, String(h), String(w)], { h_axis: hAxis === 1 ? undefined : '2' }), ctx);
 };
 
 export const NORMALIZATION_EMITTERS: [string, Emitter][] = [
@@ -118,5 +121,5 @@ export const NORMALIZATION_EMITTERS: [string, Emitter][] = [
   ['UnitNormalization', unitNorm],
   ['Resizing', resizing],
   ['CenterCrop', centerCrop],
-  ['AlphaDropout', (c) => fn((x) => `F.alpha_dropout(${x}, ${pyFloat(num(c, 'rate', 0))}, self.training)`)],
+  ['AlphaDropout', (c, _i, ctx) => elementwise((x) => `F.alpha_dropout(${x}, ${pyFloat(num(c, 'rate', 0))}, self.training)`, ctx)],
 ];

@@ -7,7 +7,7 @@ import { attentionRoles, causalMask } from '../../layers/attention';
 import type { AttentionRole } from '../../layers/attention';
 import { ShapeError } from '../../layerSpec';
 import { ConfigReader } from '../../layers/configValues';
-import { activation, dim, single, UnsupportedLayer } from './emit';
+import { activation, dim, fileLayoutCall, single, UnsupportedLayer } from './emit';
 import type { EmitContext, Emitter, LayerCode, WeightEntry } from './emit';
 import { py, pyCall, pyFloat } from './python';
 
@@ -168,13 +168,14 @@ const timeDistributed: Emitter = (c, inputs, ctx) => {
   const input = single(inputs);
   const inner = c.layer('layer')!;
   if (!ctx.layer) throw new Error('internal: TimeDistributed needs the layer emitters');
-  const code: LayerCode = ctx.layer(inner.className, inner.config, [[input[0]!, ...input.slice(2)]], ctx);
+  // The wrapper reads and gives the file's layout; the wrapped layer's call moves axes itself where it needs to.
+  const code: LayerCode = ctx.layer(inner.className, inner.config, [[input[0]!, ...input.slice(2)]], { ...ctx, layouts: undefined });
   if (code.outputs) throw new UnsupportedLayer(`wraps ${inner.className} with several outputs`);
   // Keras names the wrapped layer's weights under the wrapper: time_distributed/kernel.
   const weights = (code.weights ?? []).map(([k, t, layout, src]): WeightEntry => [k, t, layout, src === null ? null : typeof src === 'object' && src ? src : { from: inner.config, key: src ?? `${k.split('/').pop()!.replace(/(.)_kernel$/, '$1')}_initializer` }]);
   return {
     ...(code.module ? { module: code.module } : {}),
-    call: (self, [x]) => `time_distributed(${x}, lambda t: ${code.call(self, ['t'])})`,
+    call: (self, [x]) => `time_distributed(${x}, lambda t: ${fileLayoutCall(code, self, ['t'])})`,
     weights,
   };
 };
