@@ -89,7 +89,7 @@ async function tryWasm(): Promise<Outcome> {
   // In Node the module is read from disk, so the prefix is a folder path ending in a separator.
   if (fresh) wasm.setWasmPaths(dir + sep);
   if (fresh && plan.threaded) registerThreadedWasm(wasm, dir, plan.requested);
-  let why = fresh ? plan.why : undefined;
+  let why = plan.why;
   try {
     if (!(await tf.setBackend('wasm'))) {
       if (!(fresh && plan.threaded && packageFactory)) return { ok: false, reason: 'the wasm backend failed to initialise (see the warning above)' };
@@ -104,7 +104,7 @@ async function tryWasm(): Promise<Outcome> {
     return { ok: false, reason: describeLoadFailure(pkg, err) };
   }
   registerWasmGradientKernels();
-  return { ok: true, choice: { name: 'wasm', package: pkg, threads: wasm.getThreadsCount(), ...(why ? { threadNote: why } : {}), simd } };
+  return { ok: true, choice: { name: 'wasm', package: pkg, threads: wasm.getThreadsCount(), threadNote: why, simd } };
 }
 
 async function tryCpu(): Promise<Outcome> {

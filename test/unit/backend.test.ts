@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { logicalCores, threadedCap } from '../../src/trainer/wasmThreads';
 import { selectBackend } from '../../src/trainer/backend';
 import { describeLibrary, describeLoadFailure } from '../../src/trainer/backendReasons';
 
@@ -108,8 +109,10 @@ describe('selectBackend', function () {
     assert.equal(choice.name, 'wasm');
     assert.equal(choice.package, '@tensorflow/tfjs-backend-wasm');
     assert.equal(tf.getBackend(), 'wasm');
-    // Node: tfjs-backend-wasm runs single-threaded; SIMD is used when the runtime validates it (Node 20 does).
-    assert.equal(choice.threads, 1);
+    // SIMD is used when the runtime validates it (Node 20 does); threads: the threaded build's where it gains any
+    // (half the logical cores, its files beside the bundle), else 1 with the reason (wasmThreads.test.ts).
+    assert.ok(choice.threadNote, 'the log says why this many threads');
+    assert.equal(choice.threads, choice.threadNote!.startsWith('threaded SIMD build') ? threadedCap(logicalCores(), logicalCores()) : 1, choice.threadNote);
     assert.equal(choice.simd, true);
     // The composed gradient kernels are in place.
     assert.ok(tf.getKernel('Conv2DBackpropFilter', 'wasm'));
