@@ -77,6 +77,44 @@ describe('Python sources (src/python)', function () {
     assert.deepEqual(names.split('\n').filter((l) => !l.startsWith('{"event": "alive"}')), ['laurel_train True']);
   });
 
+  it('the loop trains on eagerly when torch.compile fails at the first step, and says so (torch 1.13 has no compile: one that fails stands in)', () => {
+    const dir = join(work, 'compile-fallback');
+    mkdirSync(dir);
+    for (const [name, text] of TRAIN_LOOP_FILES) writeFileSync(join(dir, name), text);
+    const out = python(
+      [
+        'import json, sys, types',
+        'import numpy as np, torch',
+        'def broken_compile(net):',
+        '    def call(*a, **k):',
+        '        raise RuntimeError("inductor broke\\nmore")',
+        '    return call',
+        'torch.compile = broken_compile',
+        'class Net(torch.nn.Module):',
+        '    def __init__(self):',
+        '        super().__init__()',
+        '        self.l = torch.nn.Linear(4, 3)',
+        '    def forward(self, x):',
+        '        return torch.softmax(self.l(x), -1)',
+        'm = types.SimpleNamespace(Net=Net, count_weights=lambda model: sum(p.numel() for p in model.parameters()), adapt_normalization=lambda model, batches: [])',
+        'rng = np.random.default_rng(0)',
+        'np.save("x.npy", rng.standard_normal((20, 4)).astype(np.float32))',
+        'np.save("y.npy", np.eye(3, dtype=np.float32)[rng.integers(0, 3, 20)])',
+        'json.dump(dict(className="Net", seed=1, x="x.npy", y="y.npy", trainSamples=16, batchSize=8, epochs=1, loss="categoricalCrossentropy", optimizer="adam", learningRate=0.01, compile=True), open("cfg.json", "w"))',
+        'sys.path.insert(0, ".")',
+        'import laurel_train',
+        'laurel_train.main(m, "cfg.json")',
+      ].join('\n'),
+      [],
+      dir,
+    );
+    const events = out.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e['event'] !== 'alive');
+    const note = 'torch.compile failed, running eagerly: RuntimeError: inductor broke';
+    assert.ok(events.some((e) => e['event'] === 'log' && e['level'] === 'warn' && e['message'] === note), JSON.stringify(events));
+    const done = events.find((e) => e['event'] === 'done')!;
+    assert.deepEqual([done['status'], done['steps'], done['compiled'], done['compileNote']], ['completed', 2, false, note]);
+  });
+
   it('the prelude is the files themselves, and its module-level names are reserved', () => {
     for (const [name, text] of PRELUDE_FILES) {
       assert.ok(existsSync(join(pythonDir, name)), name);
