@@ -77,8 +77,8 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
   graph.nodes.forEach((node, n) => {
     const layer = graph.layers[index.layerAt[n]!]!;
     const at = index.inputs[n]!;
-    const inputs: (Shape | null)[] = [];
-    for (let j = 0; j < at.length; j++) inputs.push((at[j]! < 0 ? null : outs[at[j]!]?.[node.inputs[j]!.index]) ?? null);
+    const inputs: (Shape | null)[] = new Array(at.length);
+    for (let j = 0; j < at.length; j++) inputs[j] = (at[j]! < 0 ? null : outs[at[j]!]?.[node.inputs[j]!.index]) ?? null;
     for (let j = 0; j < node.inputs.length; j++) {
       const t = node.inputs[j]!;
       const dangling = missingTensor(at[j]! < 0 ? undefined : outs[at[j]!], t);

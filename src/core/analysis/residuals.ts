@@ -50,6 +50,7 @@ export interface ResidualSite {
 }
 
 const MERGES = new Set(['Add', LAUREL_CLASS]);
+const PLAIN: VariantChoice = { variant: 'plain', options: DEFAULT_OPTIONS };
 
 /** Every residual site of an analysed model, nested models included, in graph order. */
 export function findResiduals(a: GraphAnalysis): ResidualSite[] {
@@ -57,87 +58,86 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
   const g = a.graph;
   const index = graphIndex(g);
   const dag = new DagQueries(g.nodes, index.inputs);
-  // Positions of the tensors the finder is asked about (merge inputs, forks): each is a merge input or
-  // a fork's first use, so they are the inputs' positions, found without a name lookup.
-  const tensorAt = new Map<TensorRef, number>();
   // The tensor of a node that its first consumer reads: how a fork is named (multi-output forks are rare).
   const firstUse: (TensorRef | undefined)[] = new Array(g.nodes.length);
-  g.nodes.forEach((n, k) => {
+  for (let k = 0; k < g.nodes.length; k++) {
+    const inputs = g.nodes[k]!.inputs;
     const inputsAt = index.inputs[k]!;
-    n.inputs.forEach((t, j) => {
-      const p = inputsAt[j]!;
-      if (p >= 0 && !firstUse[p]) firstUse[p] = t;
-    });
-  });
-  const at = (t: TensorRef): number => tensorAt.get(t) ?? index.position(t.node) ?? -1;
-  const forkOf = (x: TensorRef, y: TensorRef): TensorRef | undefined => {
-    const i = at(x) < 0 || at(y) < 0 ? -1 : dag.nearestCommon(at(x), at(y));
-    if (i < 0) return undefined;
-    const t = firstUse[i] ?? { node: g.nodes[i]!.id, index: 0 };
-    tensorAt.set(t, i);
-    return t;
+    for (let j = 0; j < inputs.length; j++) if (inputsAt[j]! >= 0 && !firstUse[inputsAt[j]!]) firstUse[inputsAt[j]!] = inputs[j]!;
+  }
+  // Everything below works on positions (the merge's inputs' and the fork's), never on names.
+  const layerAt = (i: number): string => g.nodes[i]!.layer;
+  // Layers strictly between the fork and a merge input, with that input: its path from the fork.
+  const pathFrom = (fork: number, to: number): number[] => {
+    if (to === fork) return [];
+    const p = dag.between(fork, to);
+    p.push(to);
+    return p;
   };
-  const isAncestor = (x: TensorRef, y: TensorRef): boolean => at(x) >= 0 && at(y) >= 0 && dag.isAncestor(at(x), at(y));
+  const names = (p: number[]): string[] => p.map(layerAt);
 
-  g.nodes.forEach((node, k) => {
+  for (let k = 0; k < g.nodes.length; k++) {
+    const node = g.nodes[k]!;
     const layer = g.layers[index.layerAt[k]!]!;
     if (layer.subgraph && node.callIndex === 0 && a.nested.has(layer.name)) sites.push(...findResiduals(a.nested.get(layer.name)!));
-    if (!MERGES.has(layer.className) || node.inputs.length < 2) return;
-    tensorAt.clear();
-    node.inputs.forEach((t, j) => tensorAt.set(t, index.inputs[k]![j]!));
+    if (!MERGES.has(layer.className) || node.inputs.length < 2) continue;
     const laurel = layer.className === LAUREL_CLASS ? fromLayerConfig(layer.config) : undefined;
-    const pair = laurel ? [laurel.branchIndex, laurel.shortcutIndex] : node.inputs.length === 2 ? [0, 1] : undefined;
-    if (!pair) return;
-    const [i0, i1] = pair as [number, number];
-    const t0 = node.inputs[i0];
-    const t1 = node.inputs[i1];
-    if (!t0 || !t1) return;
+    let i0 = 0;
+    let i1 = 1;
+    if (laurel) [i0, i1] = [laurel.branchIndex, laurel.shortcutIndex];
+    else if (node.inputs.length !== 2) continue;
+    const inputsAt = index.inputs[k]!;
+    const p0 = inputsAt[i0] ?? -1;
+    const p1 = inputsAt[i1] ?? -1;
+    if (!node.inputs[i0] || !node.inputs[i1] || p0 < 0 || p1 < 0) continue;
     let kind: ShortcutKind;
     let branchIndex = i0;
     let shortcutIndex = i1;
-    let fork: TensorRef;
-    // Layers strictly between the fork and a merge input, with that input: its path from the fork.
-    const paths = new Map<TensorRef, number[]>();
-    const pathOf = (t: TensorRef): number[] => {
-      if (!paths.has(t)) paths.set(t, t.node === fork.node ? [] : [...dag.between(at(fork), at(t)), at(t)]);
-      return paths.get(t)!;
-    };
+    let fork: number;
+    let forkTensor: TensorRef;
+    let branchPath: number[] | undefined;
+    let shortcutPath: number[] | undefined;
     if (laurel) {
       // The file says which input is which; only the kind is derived.
-      const b = node.inputs[laurel.branchIndex]!;
-      const s = node.inputs[laurel.shortcutIndex]!;
-      kind = isAncestor(s, b) ? 'identity' : 'projection';
-      fork = kind === 'identity' ? s : forkOf(b, s) ?? s;
-    } else if (isAncestor(t0, t1)) {
+      kind = dag.isAncestor(p1, p0) ? 'identity' : 'projection';
+      const common = kind === 'identity' ? -1 : dag.nearestCommon(p0, p1);
+      fork = common < 0 ? p1 : common;
+    } else if (dag.isAncestor(p0, p1)) {
       // Input 0 feeds input 1: input 0 is the shortcut x, input 1 is f(x).
       kind = 'identity';
       branchIndex = i1;
       shortcutIndex = i0;
-      fork = t0;
-    } else if (isAncestor(t1, t0)) {
+      fork = p0;
+    } else if (dag.isAncestor(p1, p0)) {
       kind = 'identity';
-      fork = t1;
+      fork = p1;
     } else {
-      const common = forkOf(t0, t1);
-      if (!common) return; // two unrelated inputs: a merge, not a residual
+      const common = dag.nearestCommon(p0, p1);
+      if (common < 0) continue; // two unrelated inputs: a merge, not a residual
       kind = 'projection';
       fork = common;
       // The shortcut is the shorter path from the fork (a 1x1 conv + BN, a pooling); ties: the second input.
-      if (pathOf(t0).length < pathOf(t1).length) {
+      const path0 = pathFrom(fork, p0);
+      const path1 = pathFrom(fork, p1);
+      [branchPath, shortcutPath] = path0.length < path1.length ? [path1, path0] : [path0, path1];
+      if (path0.length < path1.length) {
         branchIndex = i1;
         shortcutIndex = i0;
       }
     }
     const branch = node.inputs[branchIndex]!;
     const shortcut = node.inputs[shortcutIndex]!;
-    const nodeLayer = (t: TensorRef): string => g.nodes[at(t)]!.layer;
-    const path = (t: TensorRef): string[] => pathOf(t).map((i) => g.nodes[i]!.layer);
+    const branchAt = inputsAt[branchIndex]!;
+    const shortcutAt = inputsAt[shortcutIndex]!;
+    // The fork is named by the tensor the shortcut reads when it is the shortcut itself, else by its first use.
+    if (fork === shortcutAt && (kind === 'identity' || !laurel || fork === p1)) forkTensor = shortcut;
+    else forkTensor = firstUse[fork] ?? { node: g.nodes[fork]!.id, index: 0 };
     const shape = a.shapes.get(node.id)?.[0] ?? shapeOf(a, shortcut);
     const width = shape && typeof shape.at(-1) === 'number' ? (shape.at(-1) as number) : null;
-    const middle = shape ? shape.slice(1, -1) : null;
-    const positions = middle && middle.every((d) => typeof d === 'number') ? middle.reduce<number>((p, d) => p * (d as number), 1) : null;
+    let positions: number | null = shape ? 1 : null;
+    for (let d = 1; shape && d < shape.length - 1; d++) positions = typeof shape[d] === 'number' && positions !== null ? positions * (shape[d] as number) : null;
     sites.push({
-      id: [...a.scope, node.id].join('/'),
+      id: a.scope.length ? [...a.scope, node.id].join('/') : node.id,
       merge: layer.name,
       node: node.id,
       scope: a.scope,
@@ -145,19 +145,19 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
       shortcutIndex,
       branch,
       shortcut,
-      branchLayer: nodeLayer(branch),
-      shortcutLayer: nodeLayer(shortcut),
-      fork,
-      forkLayer: nodeLayer(fork),
+      branchLayer: layerAt(branchAt),
+      shortcutLayer: layerAt(shortcutAt),
+      fork: forkTensor,
+      forkLayer: layerAt(fork),
       shortcutKind: kind,
-      shortcutLayers: kind === 'identity' ? [] : path(shortcut),
-      branchLayers: path(branch),
+      shortcutLayers: kind === 'identity' ? [] : names(shortcutPath ?? pathFrom(fork, shortcutAt)),
+      branchLayers: names(branchPath ?? pathFrom(fork, branchAt)),
       shape,
       width,
       positions,
-      current: laurel ? laurel.choice : { variant: 'plain', options: DEFAULT_OPTIONS },
+      current: laurel ? laurel.choice : PLAIN,
       inputCount: node.inputs.length,
     });
-  });
+  }
   return sites;
 }

@@ -19,7 +19,9 @@ const dense = spec(
   (c, inputs) => {
     const s = single('Dense', inputs, 2);
     known('Dense', s, s.length - 1, 'last dimension');
-    return [[...s.slice(0, -1), c.int('units')]];
+    const out = s.slice();
+    out[out.length - 1] = c.int('units');
+    return [out];
   },
   (c, inputs) => {
     const s = inputs[0]!;

@@ -40,8 +40,14 @@ function elementwise(cls: string, exactly?: number): LayerSpec {
       out = next;
     }
     // The batch is known only when every input that knows it agrees on one value.
-    const batches = new Set(inputs.map((s) => s[0]).filter((d): d is number => d !== null && d !== undefined));
-    return [[batches.size === 1 ? [...batches][0]! : null, ...out]];
+    let batch: number | null | undefined;
+    for (const s of inputs) {
+      const d = s[0];
+      if (d === null || d === undefined) continue;
+      batch = batch === undefined || batch === d ? d : null;
+    }
+    out.unshift(batch ?? null);
+    return [out];
   });
 }
 

@@ -160,19 +160,24 @@ function functional(src: JsonSource, className: string, config: Node): ModelGrap
 
   // One plain reference read straight from the value; false sends the entry the RawRef way, which reads
   // what is unusual and refuses (with its place) what is wrong.
-  const plainInput = (r: unknown, inputs: TensorRef[], at: number[]): boolean => {
+  // Arrays are made at their size (one pushed onto grows to 17 slots).
+  const plainInput = (r: unknown, inputs: TensorRef[], at: number[], j: number): boolean => {
     if (!isPlainRef(r)) return false;
     const i = byName.get(r[0]);
     if (i === undefined || r[1] >= count[i]!) return false;
-    at.push(start[i]! + r[1]);
-    inputs.push({ node: callId(read[i]!.layer.name, r[1]), index: r[2] });
+    at[j] = start[i]! + r[1];
+    inputs[j] = { node: callId(read[i]!.layer.name, r[1]), index: r[2] };
     return true;
   };
-  const plainInputs = (e: unknown, inputs: TensorRef[], at: number[]): boolean => {
-    if (!Array.isArray(e)) return false;
-    if (typeof e[0] === 'string') return plainInput(e, inputs, at);
-    for (let j = 0; j < e.length; j++) if (!plainInput(e[j], inputs, at)) return false;
-    return true;
+  const plainInputs = (e: unknown): { inputs: TensorRef[]; at: number[] } | undefined => {
+    if (!Array.isArray(e)) return undefined;
+    const one = typeof e[0] === 'string';
+    const n = one ? 1 : e.length;
+    const inputs: TensorRef[] = new Array(n);
+    const at: number[] = new Array(n);
+    if (one) return plainInput(e, inputs, at, 0) ? { inputs, at } : undefined;
+    for (let j = 0; j < n; j++) if (!plainInput(e[j], inputs, at, j)) return undefined;
+    return { inputs, at };
   };
 
   const nodes: CallNode[] = [];
@@ -188,11 +193,10 @@ function functional(src: JsonSource, className: string, config: Node): ModelGrap
       continue;
     }
     for (let k = 0; k < r.calls; k++) {
-      let inputs: TensorRef[] = [];
-      let at: number[] = [];
       let refs: RawRef[] | undefined;
       const raw = r.entryValue(k);
-      if (raw === undefined || !plainInputs(raw, inputs, at)) {
+      let { inputs, at } = (raw !== undefined && plainInputs(raw)) || { inputs: [] as TensorRef[], at: [] as number[] };
+      if (raw === undefined || inputs.length === 0) {
         refs = r.refs(src, k);
         inputs = [];
         at = [];

@@ -55,7 +55,7 @@ function isKeras3(model: Node): boolean {
   if (prop(model, 'module') || prop(model, 'registered_name')) return true;
   const config = prop(model, 'config');
   const layers = config?.type === 'array' ? config : config && prop(config, 'layers');
-  const first = layers ? items(layers)[0] : undefined;
+  const first = layers instanceof ValueNode ? layers.item(0) : layers ? items(layers)[0] : undefined;
   if (!first) return false;
   if (prop(first, 'module') || prop(first, 'registered_name')) return true;
   // Read from JSON.parse's value where there is one (a node per layer and entry would cost as much as the read).

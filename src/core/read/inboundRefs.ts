@@ -87,7 +87,13 @@ export function isPlainRef(r: unknown): r is [string, number, number] {
   if (!Array.isArray(r) || typeof r[0] !== 'string' || r[0] === CONSTANT || !isIndex(r[1]) || !isIndex(r[2])) return false;
   if (r.length > 4) return false;
   const kw = r[3];
-  return r.length === 3 || (kw !== null && typeof kw === 'object' && !Array.isArray(kw) && Object.keys(kw).length === 0);
+  return r.length === 3 || (kw !== null && typeof kw === 'object' && !Array.isArray(kw) && isEmpty(kw));
+}
+
+/** No own keys (JSON.parse's objects have no inherited enumerable ones): without Object.keys' array. */
+function isEmpty(o: object): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return false;
+  return true;
 }
 
 /**
