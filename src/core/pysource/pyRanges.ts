@@ -25,6 +25,8 @@ interface Stmt {
   kind: 'class' | 'def' | 'deco' | 'other';
   /** A def's name. */
   name: string;
+  /** Its place in the statement list. */
+  i: number;
 }
 
 const NL = 10;
@@ -53,8 +55,14 @@ function statements(text: string): Stmt[] {
         else if (c !== 12) break; // form feed: no width
       }
       const c = text.charCodeAt(j);
-      if (j < n && c !== NL && c !== CR && c !== HASH) out.push({ at: i, indent, ...head(text, j) });
+      if (j < n && c !== NL && c !== CR && c !== HASH) out.push({ at: i, indent, ...head(text, j), i: out.length });
       i = j;
+      continue;
+    }
+    // Runs of ordinary characters in one native step (a first open runs this code before the JIT has).
+    ORDINARY.lastIndex = i;
+    if (ORDINARY.test(text)) {
+      i = ORDINARY.lastIndex;
       continue;
     }
     const c = text.charCodeAt(i);
@@ -80,20 +88,24 @@ function statements(text: string): Stmt[] {
   return out;
 }
 
+const ORDINARY = /[^\n\r#"'\\()[\]{}]+/y;
+/** Where a string's scan stops next: a backslash, its quote, or (a one-line string) a line end. */
+const STOPS: Record<string, RegExp> = { "'": /[\\']/g, '"': /[\\"]/g, "'1": /[\\'\n\r]/g, '"1': /[\\"\n\r]/g };
+
 /** The offset after the string starting with the quote at `i` (an unterminated one-line string ends at its line). */
 function stringEnd(text: string, i: number): number {
   const q = text.charCodeAt(i);
-  const n = text.length;
   const long = text.charCodeAt(i + 1) === q && text.charCodeAt(i + 2) === q;
-  let j = i + (long ? 3 : 1);
-  while (j < n) {
+  const stop = STOPS[text[i]! + (long ? '' : '1')]!;
+  stop.lastIndex = i + (long ? 3 : 1);
+  for (let m = stop.exec(text); m; m = stop.exec(text)) {
+    const j = m.index;
     const c = text.charCodeAt(j);
-    if (c === BACKSLASH) j += 2;
+    if (c === BACKSLASH) stop.lastIndex = j + 2;
     else if (c === q && (!long || (text.charCodeAt(j + 1) === q && text.charCodeAt(j + 2) === q))) return j + (long ? 3 : 1);
-    else if (!long && (c === NL || c === CR)) return j;
-    else j++;
+    else if (c === NL || c === CR) return j;
   }
-  return n;
+  return text.length;
 }
 
 const WORD = /[A-Za-z0-9_]/;
@@ -144,8 +156,9 @@ export function pyParseRanges(text: string): Range[] | null {
   for (let t = first; t < top.length; t++) {
     const [start, s] = top[t]!;
     if (s.kind !== 'class') continue;
-    const end = top[t + 1]?.[0].at ?? text.length;
-    const body = stmts.filter((x) => x.at > s.at && x.at < end);
+    const next = top[t + 1]?.[0];
+    const end = next?.at ?? text.length;
+    const body = stmts.slice(s.i + 1, next?.i ?? stmts.length);
     const indent = body[0]?.indent ?? 0;
     // A body on the header's line, or one indented unevenly: kept whole (lezer says what it makes of it).
     if (!body.length || body.some((x) => x.indent < indent) || indent === 0) {
