@@ -72,7 +72,7 @@ async function paint(layers, state) {
   p.on('pageerror', (e) => errors.push(String(e)));
   const graph = snap(layers);
   await p.exposeBinding('__host', async ({ page: pg }, msg) => {
-    if (msg.type === 'ready') await pg.evaluate((m) => { window.__t0 = performance.now(); window.postMessage(m, '*'); }, { type: 'snapshot', graph, version: 1, resource: 'file:///synth.json' });
+    if (msg.type === 'ready') await pg.evaluate((m) => { window.__t0 = performance.now(); window.postMessage(m, '*'); }, { type: 'snapshot', graph: JSON.stringify(graph), version: 1, resource: 'file:///synth.json' });
   });
   await p.goto(`http://127.0.0.1:${port}/`);
   await p.waitForSelector('body[data-layout-ms]', { timeout: 300_000 });

@@ -123,7 +123,7 @@ async function open(theme, file) {
     if (/Content Security Policy/.test(m.text())) report.cspViolations.push(m.text());
   });
   p.on('pageerror', (e) => report.errors.push(String(e)));
-  const snapshot = () => ({ type: 'snapshot', graph: graphSnapshot(openModel(file, bytes)), version: ++version, resource: `file://${file}` });
+  const snapshot = () => ({ type: 'snapshot', graph: JSON.stringify(graphSnapshot(openModel(file, bytes))), version: ++version, resource: `file://${file}` });
   await p.exposeBinding('__host', async ({ page: pg }, msg) => {
     report.messages.push(msg.type === 'exportImage' ? { type: msg.type, format: msg.format, chars: msg.data.length } : msg);
     if (msg.type === 'ready') await pg.evaluate((m) => window.postMessage(m, '*'), snapshot());

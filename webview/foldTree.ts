@@ -51,8 +51,10 @@ class FoldBuilder {
   /** Groups whose items are one repeated unit: never searched for repeats again. */
   private readonly runs = new Set<string>();
   private readonly leaves = new Map<string, number>();
-  private readonly inputsOf = new Map<string, string[]>();
-  private readonly outputsOf = new Map<string, string[]>();
+  private inputsOf?: Map<string, string[]>;
+  private outputsOf?: Map<string, string[]>;
+  /** Leaf signatures by class, output shape and parameters (nested maps: no key strings to build). */
+  private readonly leafSigs = new Map<string, Map<string, Map<number | null, number>>>();
   private changed = false;
 
   constructor(
@@ -64,10 +66,25 @@ class FoldBuilder {
       this.parent.set(n.id, n.parent);
       this.list(n.parent).push(n.id);
     }
-    for (const e of g.edges) {
-      (this.inputsOf.get(e.to) ?? this.inputsOf.set(e.to, []).get(e.to)!).push(e.from);
-      (this.outputsOf.get(e.from) ?? this.outputsOf.set(e.from, []).get(e.from)!).push(e.to);
+  }
+
+  /** Edges by end, built when a level is first structured. */
+  private edgeMaps(): { inputsOf: Map<string, string[]>; outputsOf: Map<string, string[]> } {
+    if (!this.inputsOf || !this.outputsOf) {
+      const inputsOf = new Map<string, string[]>();
+      const outputsOf = new Map<string, string[]>();
+      for (const e of this.g.edges) {
+        const i = inputsOf.get(e.to);
+        if (i) i.push(e.from);
+        else inputsOf.set(e.to, [e.from]);
+        const o = outputsOf.get(e.from);
+        if (o) o.push(e.to);
+        else outputsOf.set(e.from, [e.to]);
+      }
+      this.inputsOf = inputsOf;
+      this.outputsOf = outputsOf;
     }
+    return { inputsOf: this.inputsOf, outputsOf: this.outputsOf };
   }
 
   build(): GraphSnapshot {
@@ -111,9 +128,10 @@ class FoldBuilder {
         const kids = this.children.get(id);
         if (!kids || (!n && this.byId.get(id)?.folded)) continue;
         if (n) {
-          if (this.runs.has(this.parent.get(id) ?? '') || shown + kids.length - 1 > this.L.open) continue;
+          // Open, the group is drawn around what it holds: its box stays.
+          if (this.runs.has(this.parent.get(id) ?? '') || shown + kids.length > this.L.open) continue;
           n.folded = false;
-          shown += kids.length - 1;
+          shown += kids.length;
         }
         next.push(...kids);
       }
@@ -157,14 +175,19 @@ class FoldBuilder {
       for (const k of this.children.get(id) ?? []) inside(k, i);
     };
     items.forEach((id, i) => inside(id, i));
+    const { inputsOf, outputsOf } = this.edgeMaps();
     const inputs: number[][] = items.map(() => []);
     const leaves = items.map(() => false);
     for (const [id, i] of index) {
-      for (const s of this.inputsOf.get(id) ?? []) {
-        const j = index.get(s) ?? -1;
-        if (j !== i && !inputs[i]!.includes(j)) inputs[i]!.push(j);
+      const from = inputsOf.get(id);
+      if (from) {
+        for (const s of from) {
+          const j = index.get(s) ?? -1;
+          if (j !== i && !inputs[i]!.includes(j)) inputs[i]!.push(j);
+        }
       }
-      if (!leaves[i] && (this.outputsOf.get(id) ?? []).some((t) => !index.has(t))) leaves[i] = true;
+      const to = outputsOf.get(id);
+      if (to && !leaves[i]) for (const t of to) if (!index.has(t)) leaves[i] = true;
     }
     return { items, inputs, leaves };
   }
@@ -279,16 +302,23 @@ class FoldBuilder {
     if (this.made.has(id)) id = `${id}#${this.made.size}`;
     const ms = members.map((m) => this.node(m));
     const leaves = this.leafCount(members);
-    const sum = (f: (n: GraphNode) => number | null): number | null => ms.reduce<number | null>((a, n) => (a === null || f(n) === null ? null : a + f(n)!), 0);
+    let params: number | null = 0;
+    let trainable: number | null = 0;
+    let nonTrainable: number | null = 0;
+    for (const n of ms) {
+      params = params === null || n.params === null ? null : params + n.params;
+      trainable = trainable === null || n.trainable === null ? null : trainable + n.trainable;
+      nonTrainable = nonTrainable === null || n.nonTrainable === null ? null : nonTrainable + n.nonTrainable;
+    }
     const { layer, className } = label(ms);
     const node: GraphNode = {
       id,
       layer,
       className: `${className ? `${className} · ` : ''}${grouped.format(leaves)} ${this.g.origin === 'trace' ? 'ops' : 'layers'}`,
       outputShape: ms.at(-1)!.outputShape,
-      params: sum((n) => n.params),
-      trainable: sum((n) => n.trainable),
-      nonTrainable: sum((n) => n.nonTrainable),
+      params,
+      trainable,
+      nonTrainable,
       group: true,
       folded: true,
     };
@@ -326,7 +356,13 @@ class FoldBuilder {
     let s = this.sigOf.get(id);
     if (s === undefined) {
       const n = this.byId.get(id)!;
-      s = this.intern(`${n.group ? `G${this.children.get(id)?.length ?? 0}` : ''}${n.className}|${n.outputShape}|${n.params}`);
+      if (n.group) s = this.intern(`G${this.children.get(id)?.length ?? 0}${n.className}|${n.outputShape}|${n.params}`);
+      else {
+        const byClass = this.leafSigs.get(n.className) ?? this.leafSigs.set(n.className, new Map()).get(n.className)!;
+        const byShape = byClass.get(n.outputShape) ?? byClass.set(n.outputShape, new Map()).get(n.outputShape)!;
+        s = byShape.get(n.params);
+        if (s === undefined) byShape.set(n.params, (s = this.intern(`L${n.className}|${n.outputShape}|${n.params}`)));
+      }
       this.sigOf.set(id, s);
     }
     return s;

@@ -155,7 +155,7 @@ export class GraphPanel {
     if (!this.ready) return; // the webview asks with `ready` once it listens
     const s = this.controller.snapshot(this.uri);
     if ('error' in s) this.post({ type: 'error', message: s.error });
-    else this.post({ type: 'snapshot', graph: s, version: ++this.version, resource: this.uri.toString() });
+    else this.post({ type: 'snapshot', graph: JSON.stringify(s), version: ++this.version, resource: this.uri.toString() });
   }
 
   private post(msg: HostToWebview): void {
