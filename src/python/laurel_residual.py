@@ -6,6 +6,7 @@ Studio's TF.js LaurelResidual layer computes: same variants, weight names, shape
 passed through constructor arguments; nothing in this file is filled in by a generator.
 """
 import math
+import os
 import sys
 
 import torch
@@ -101,31 +102,34 @@ class LaurelHistory:
         return [t.detach().requires_grad_(t.requires_grad) for t in match[1]]
 
 
-def _slash(path):
-    return path.replace("\\", "/")
+_CALLS = ("_call_impl", "forward")
+_CHECKPOINT = os.path.join("torch", "utils", "checkpoint.py")
+_AUTOGRAD = os.path.join("torch", "autograd", "__init__.py")
 
 
 def _pass_of_call():
     """Where a LaurelResidual call runs: (model, frame, recompute, checkpointed). The model is the outermost
     nn.Module on the stack, called (`_call_impl`) or its forward called directly, and frame that call's frame;
     recompute: the autograd engine runs (a checkpointed block recomputed during backward); checkpointed: the
-    call is inside torch.utils.checkpoint."""
-    root = frame = None
+    call is inside torch.utils.checkpoint. Runs at every call: frames' locals are read only from the outermost
+    candidate inward (usually one), as reading them is what costs."""
+    calls = []
     recompute = checkpointed = False
     f = sys._getframe(2)
     while f is not None:
         code = f.f_code
-        if code.co_name in ("_call_impl", "forward"):
-            owner = f.f_locals.get("self")
-            if isinstance(owner, nn.Module):
-                root, frame = owner, f
-        path = _slash(code.co_filename)
-        if path.endswith("torch/utils/checkpoint.py"):
-            checkpointed = True
-        elif code.co_name in ("backward", "grad") and path.endswith("torch/autograd/__init__.py"):
+        if code.co_name in _CALLS:
+            calls.append(f)
+        elif code.co_name in ("backward", "grad") and code.co_filename.endswith(_AUTOGRAD):
             recompute = True
+        if code.co_filename.endswith(_CHECKPOINT):
+            checkpointed = True
         f = f.f_back
-    return root, frame, recompute, checkpointed
+    for f in reversed(calls):
+        owner = f.f_locals.get("self")
+        if isinstance(owner, nn.Module):
+            return owner, f, recompute, checkpointed
+    return None, None, recompute, checkpointed
 
 
 def model_history(model):
