@@ -89,9 +89,19 @@ export class DagQueries {
       }
     }
     window.sort((x, y) => x - y);
-    const descends = new Set<number>();
-    for (const x of window) if (this.inputs[x]!.some((i) => i === from || descends.has(i))) descends.add(x);
-    return window.filter((x) => descends.has(x));
+    // Descendants marked with a second stamp (no set per query).
+    const desc = this.mark();
+    const out: number[] = [];
+    for (const x of window) {
+      for (const i of this.inputs[x]!) {
+        if (i === from || this.seen[i] === desc) {
+          this.seen[x] = desc;
+          out.push(x);
+          break;
+        }
+      }
+    }
+    return out;
   }
 
   private mark(): number {

@@ -9,8 +9,11 @@ import { checkInputs, fmt, resolveAxis, spec } from './shapes';
  */
 function broadcast(a: Shape, b: Shape): Shape | null {
   if (a.length < b.length) return broadcast(b, a);
-  const out: Dim[] = a.slice(0, a.length - b.length);
-  for (const [k, i] of a.slice(a.length - b.length).entries()) {
+  const lead = a.length - b.length;
+  const out: Dim[] = a.slice(0, lead);
+  // Index loops: an iterator and a pair per dimension were most of an Add's cost on a large model.
+  for (let k = 0; k < b.length; k++) {
+    const i = a[lead + k]!;
     const j = b[k]!;
     if (i === null || j === null) out.push(null);
     else if (i === 1) out.push(j);
@@ -30,8 +33,8 @@ function elementwise(cls: string, exactly?: number): LayerSpec {
       if (s.length < 1) throw new ShapeError(`${cls}: input ${i} has shape ${fmt(s)}; expected a batch dimension`);
     });
     let out = inputs[0]!.slice(1);
-    for (const [i, s] of inputs.entries()) {
-      if (i === 0) continue;
+    for (let i = 1; i < inputs.length; i++) {
+      const s = inputs[i]!;
       const next = broadcast(out, s.slice(1));
       if (!next) {
         const before = i === 1 ? `input shapes ${fmt(inputs[0]!)}` : `input shapes ${inputs.slice(0, i).map(fmt).join(', ')} (broadcast to ${fmt([null, ...out])})`;

@@ -58,9 +58,18 @@ function mergeConfig(className: string, config: Record<string, unknown>): Record
 /** Keras 1 kernel sizes (nb_row and kernel_dim1 start the list; the others are read with them). */
 const KERNEL_DIMS = ['nb_row', 'nb_col', 'kernel_dim1', 'kernel_dim2', 'kernel_dim3'];
 
+/** Every key some Keras 1 table renames: a config with none of them (Keras 2 and 3) is kept as it is, at one lookup a key. */
+let keras1Keys: Set<string> | undefined;
+function anyKeras1Key(config: Record<string, unknown>): boolean {
+  keras1Keys ??= new Set([...Object.values(KERAS1_KEYS).flatMap((t) => Object.keys(t)), ...Object.keys(KERAS1_COMMON_KEYS), ...KERNEL_DIMS]);
+  for (const k in config) if (keras1Keys.has(k)) return true;
+  return false;
+}
+
 function renameKeras1Keys(className: string, config: Record<string, unknown>): Record<string, unknown> {
-  const table = lookup(KERAS1_KEYS, className) ?? {};
   // Keras 2 and 3 configs have no key to rename: keep the object (this runs for every layer of the file).
+  if (!anyKeras1Key(config)) return config;
+  const table = lookup(KERAS1_KEYS, className) ?? {};
   const hasConvTable = 'nb_filter' in table;
   let renames = false;
   for (const k in config) if (lookup(table, k) !== undefined || lookup(KERAS1_COMMON_KEYS, k) !== undefined || (hasConvTable && KERNEL_DIMS.includes(k))) renames = true;

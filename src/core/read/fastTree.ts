@@ -200,7 +200,8 @@ export function withoutPrototypes(v: unknown): unknown {
     for (const x of v) withoutPrototypes(x);
   } else if (v !== null && typeof v === 'object') {
     Object.setPrototypeOf(v, null);
-    for (const k of Object.keys(v)) withoutPrototypes((v as Record<string, unknown>)[k]);
+    // for-in without a prototype is the own keys, with no array made per object.
+    for (const k in v) withoutPrototypes((v as Record<string, unknown>)[k]);
   }
   return v;
 }

@@ -30,12 +30,17 @@ export function fail(src: JsonSource, node: Node, what: string, expected?: strin
 }
 
 export function parseJson(file: string, text: string, inner?: string): JsonSource {
+  return tryParseJson(file, text, inner) ?? parseRefused(file, text, inner);
+}
+
+/** The source when JSON.parse accepts the text, else undefined (parseRefused then says where and what). */
+export function tryParseJson(file: string, text: string, inner?: string): JsonSource | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
     if (!(e instanceof SyntaxError)) throw e;
-    return parseRefused(file, text, inner);
+    return undefined;
   }
   // The closure keeps the text, not the value: a document keeps what it read, not the parse.
   const vt = new ValueText(text);
@@ -43,7 +48,7 @@ export function parseJson(file: string, text: string, inner?: string): JsonSourc
 }
 
 /** jsonc-parser only for text JSON.parse refuses: its error codes and offsets say where and what. */
-function parseRefused(file: string, text: string, inner?: string): JsonSource {
+export function parseRefused(file: string, text: string, inner?: string): JsonSource {
   const errors: ParseError[] = [];
   const compact = compactSpaceRuns(text);
   const original = compact.original;
