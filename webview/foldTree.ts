@@ -391,7 +391,8 @@ function blockName(ms: GraphNode[]): string {
   return cut >= 2 ? p.slice(0, cut) : `${names.at(-1)} block`;
 }
 
-/** 'first … last' of a range of items. */
+/** 'first … last' of a range of items (of ranges: 'b0 … b159', not 'b0 … b7 … b152 … b159'). */
 function rangeName(ms: GraphNode[]): string {
-  return ms.length === 1 ? ms[0]!.layer : `${ms[0]!.layer} … ${ms.at(-1)!.layer}`;
+  if (ms.length === 1) return ms[0]!.layer;
+  return `${ms[0]!.layer.split(' … ')[0]} … ${ms.at(-1)!.layer.split(' … ').at(-1)}`;
 }

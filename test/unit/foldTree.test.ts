@@ -79,6 +79,8 @@ describe('large graphs open folded, level by level', function () {
     for (const n of g.nodes) perLevel.set(n.parent, (perLevel.get(n.parent) ?? 0) + 1);
     for (const [p, k] of perLevel) assert.ok(k <= FOLD.level, `${p ?? 'top'}: ${k} boxes`);
     assert.ok(g.nodes.some((n) => n.layer.endsWith('×399')));
+    // The run's 399 repeats in 20 parts of 20, named by their first and last block.
+    assert.deepEqual(g.nodes.filter((n) => n.parent === g.nodes.find((r) => r.layer.endsWith('×399'))!.id).slice(0, 2).map((n) => n.layer), ['b0 … b159', 'b160 … b319']);
   });
 
   it('models that fit are drawn as they are (ResNet-50, Inception v3)', () => {
