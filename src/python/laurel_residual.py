@@ -132,6 +132,15 @@ def _pass_of_call():
     return None, None, recompute, checkpointed
 
 
+def _compiling():
+    """Inside torch.compile's tracing, which cannot follow the stack: LaurelResidual then keeps the history its
+    first call found (begun and ended by the model's hooks; model.forward(x) and checkpoints are not told apart)."""
+    compiler = getattr(torch, "compiler", None)
+    dynamo = sys.modules.get("torch._dynamo")  # not imported: nothing is compiling
+    check = getattr(compiler, "is_compiling", None) or getattr(dynamo, "is_compiling", None)
+    return bool(check and check())
+
+
 def model_history(model):
     """The model's LaurelHistory, made on first use with the hooks that begin and end it around `model(x)`."""
     history = model.__dict__.get("_laurel_history")
@@ -260,13 +269,16 @@ class LaurelResidual(nn.Module):
 
     def _gather(self, x):
         """Records x in the model's history; a PA module returns the earlier states it sums (its terms - 1)."""
-        model, frame, recompute, checkpointed = _pass_of_call()
-        if recompute and "_history" in self.__dict__:
-            return self.__dict__["_history"].take_used(self, x) if self.has_pa else []
-        history = model_history(model) if model is not None else LaurelHistory()
-        if history.frame is not frame:
-            history.begin(frame=frame)
-        self.__dict__["_history"] = history
+        history = self.__dict__.get("_history")
+        checkpointed = False
+        if history is None or not _compiling():
+            model, frame, recompute, checkpointed = _pass_of_call()
+            if recompute and history is not None:
+                return history.take_used(self, x) if self.has_pa else []
+            history = model_history(model) if model is not None else LaurelHistory()
+            if history.frame is not frame:
+                history.begin(frame=frame)
+            self.__dict__["_history"] = history
         earlier = history.earlier(x) if self.has_pa else []
         history.record(x)
         if not self.has_pa:

@@ -69,6 +69,15 @@ for reentrant in (False, True):
         "differ": sorted(n for n in g0 if not torch.allclose(g[n], g0[n], atol=1e-6)),
         "held": sum(len(v) for v in m.__dict__["_laurel_history"].used.values()),
     }
+# Inside torch.compile (faked: torch 1.13 has none) the stack is not walked: the first call's history serves.
+import laurel_residual
+c = build()
+y1 = c(x)
+def walked():
+    raise AssertionError("the stack was walked while compiling")
+laurel_residual._pass_of_call = walked
+torch.compiler = type("Compiler", (), {"is_compiling": staticmethod(lambda: True)})
+out["compiling"] = torch.equal(c(x), y1)
 print(json.dumps(out))
 `;
 
@@ -116,7 +125,7 @@ describe('.py PA passes: model.forward(x), checkpointing, a module called twice 
       writeFileSync(join(dir, 'net.py'), NET);
       const r = spawnSync(PYTHON, ['net.py', variant], { cwd: dir, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
-      const out = JSON.parse(r.stdout) as { terms: number[][]; forwardEqual: boolean; nonReentrant: { forward: boolean; differ: string[]; held: number }; reentrant: { forward: boolean; differ: string[]; held: number } };
+      const out = JSON.parse(r.stdout) as { compiling: boolean; terms: number[][]; forwardEqual: boolean; nonReentrant: { forward: boolean; differ: string[]; held: number }; reentrant: { forward: boolean; differ: string[]; held: number } };
       // Execution order, one shape: x_i alone, then one, then two earlier states (k = 3).
       assert.deepEqual(out.terms, [[1, 2, 3, 3], [1, 2, 3, 3]]);
       assert.equal(out.forwardEqual, true, 'model.forward(x), twice, equals model(x)');
@@ -127,6 +136,7 @@ describe('.py PA passes: model.forward(x), checkpointing, a module called twice 
       assert.equal(out.reentrant.forward, true);
       assert.equal(out.reentrant.held, 0);
       assert.ok(out.reentrant.differ.every((n) => /^blocks\.[01]\./.test(n)), out.reentrant.differ.join(', '));
+      assert.equal(out.compiling, true);
     });
   }
 
