@@ -89,7 +89,15 @@ function panelSvg(p: CurvePanel, ox: number, epochs: number): string {
 export function curvesSvg(title: string, panels: readonly CurvePanel[], plans: readonly string[], epochs: number, note: string): string {
   const width = PANEL_W * Math.max(1, panels.length);
   const legendTop = PANEL_H + 6;
-  const height = legendTop + LEGEND_ROW * plans.length + 24;
+  // The note wrapped at the figure's width (11px sans-serif: about 6 px a character).
+  const perLine = Math.floor((width - M.left - 8) / 6);
+  const noteLines = note.split(' ').reduce<string[]>((lines, word) => {
+    const last = lines.at(-1);
+    if (last !== undefined && (last + ' ' + word).length <= perLine) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+    return lines;
+  }, []);
+  const height = legendTop + LEGEND_ROW * plans.length + 10 + 14 * noteLines.length;
   const legend = plans.map((name, i) => {
     const y = legendTop + LEGEND_ROW * i + 10;
     const colour = PLAN_COLOURS[i % PLAN_COLOURS.length]!;
@@ -102,7 +110,7 @@ export function curvesSvg(title: string, panels: readonly CurvePanel[], plans: r
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     ...panels.map((p, i) => panelSvg(p, i * PANEL_W, epochs)),
     ...legend,
-    `<text x="${M.left}" y="${height - 8}" fill="#555">${xmlText(note)}</text>`,
+    ...noteLines.map((line, i) => `<text x="${M.left}" y="${legendTop + LEGEND_ROW * plans.length + 14 * (i + 1)}" fill="#555">${xmlText(line)}</text>`),
     '</svg>',
     '',
   ].join('\n');

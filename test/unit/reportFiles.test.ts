@@ -90,6 +90,17 @@ describe('report.md curve figures', function () {
     assert.match(readFileSync(one[2]!, 'utf8'), /\]\(my%20%281%29%20report-loss\.svg\)/);
   });
 
+  it('one epoch: a point with a bar-shaped band; no validation: the training panel only; no accuracy: no accuracy figure', function () {
+    const dir = mkdtempSync(join(tmpdir(), 'laurel-report-'));
+    const recs = [1, 2].map((s) => record(s, ['plain', 'rw'], 1));
+    for (const c of recs) for (const r of c.runs) for (const e of r.epochs) Object.assign(e, { valLoss: undefined, valAcc: undefined, acc: undefined });
+    const files = writeSeedReport(join(dir, 'report.md'), recs, ['a', 'b']);
+    assert.deepEqual(files, [join(dir, 'report-loss.svg'), join(dir, 'report.md')]);
+    const svg = parseSvg(files[0]!);
+    assert.deepEqual(svg.panels.map((p) => [p.title, p.means, p.bands]), [['training loss', ['0', '1'], ['0', '1']]]);
+    assert.doesNotMatch(readFileSync(files[1]!, 'utf8'), /accuracy\.svg/);
+  });
+
   it('hostile model and plan names stay text in the SVG and the markdown', function () {
     const dir = mkdtempSync(join(tmpdir(), 'laurel-report-'));
     const evil = '</title><script>alert(1)</script>&amp;\n# x ```\u2028\u202e';
