@@ -35,10 +35,12 @@ export function graphIndex(g: ModelGraph): GraphIndex {
   return index;
 }
 
-/** The reader's index of the graph it built (positions it already had: no name is looked up again). */
-export function primeGraphIndex(g: ModelGraph, inputs: number[][], layerAt: Int32Array): void {
-  let positions: Map<string, number> | undefined;
-  cache.set(g.nodes, { inputs, layerAt, position: (id) => (positions ??= positionMap(g)).get(id) });
+/**
+ * The reader's index of the graph it built (positions it already had: no name is looked up again);
+ * `position` its own lookup of a call id, so no map of every id is made.
+ */
+export function primeGraphIndex(g: ModelGraph, inputs: number[][], layerAt: Int32Array, position: (id: string) => number | undefined): void {
+  cache.set(g.nodes, { inputs, layerAt, position });
 }
 
 function positionMap(g: ModelGraph): Map<string, number> {

@@ -37,6 +37,8 @@ const rangeText = (r: NumRange): string => {
 const inRange = (v: number, r: NumRange): boolean =>
   Number.isFinite(v) && !(r.min !== undefined && v < r.min) && !(r.max !== undefined && v > r.max) && !(r.above !== undefined && v <= r.above) && !(r.below !== undefined && v >= r.below);
 
+const intText = (min: number): string => (min === -Infinity ? `an integer of magnitude <= ${MAX_SIZE}` : `an integer >= ${min} and <= ${MAX_SIZE}`);
+
 /**
  * Reads one layer's config the way Keras does: a missing or null key takes the Keras default, an int
  * and a one-element list are interchangeable where Keras accepts both. Anything else is a ShapeError
@@ -67,13 +69,13 @@ export class ConfigReader {
   /** An integer >= min; `dflt` undefined means the key is required. */
   int(key: string, dflt?: number, min = 1): number {
     let v = this.config[key];
-    const expected = min === -Infinity ? `an integer of magnitude <= ${MAX_SIZE}` : `an integer >= ${min} and <= ${MAX_SIZE}`;
+    // Messages are made only for a failure (building them per read was a tenth of a large model's analysis).
     if (v === undefined || v === null) {
-      if (dflt === undefined) this.fail(key, `${expected} (required)`);
+      if (dflt === undefined) this.fail(key, `${intText(min)} (required)`);
       return dflt;
     }
     if (Array.isArray(v) && v.length === 1) v = v[0];
-    if (!isInt(v) || v < min) this.fail(key, expected);
+    if (!isInt(v) || v < min) this.fail(key, intText(min));
     return v;
   }
 
@@ -103,14 +105,14 @@ export class ConfigReader {
       if (dflt === undefined) this.fail(key, `an integer or a list of ${n} integers (required)`);
       v = dflt;
     }
-    const expected = `an integer >= ${min} and <= ${MAX_SIZE}, or a list of ${n} such integers`;
+    const expected = (): string => `an integer >= ${min} and <= ${MAX_SIZE}, or a list of ${n} such integers`;
     if (isInt(v)) {
-      if (v < min) this.fail(key, expected);
-      return Array.from({ length: n }, () => v as number);
+      if (v < min) this.fail(key, expected());
+      return new Array<number>(n).fill(v);
     }
     if (Array.isArray(v) && v.length === n && v.every((x) => isInt(x) && x >= min)) return v as number[];
-    if (n > 1 && Array.isArray(v) && v.length === 1 && isInt(v[0]) && v[0] >= min) return Array.from({ length: n }, () => v[0] as number);
-    return this.fail(key, expected);
+    if (n > 1 && Array.isArray(v) && v.length === 1 && isInt(v[0]) && v[0] >= min) return new Array<number>(n).fill(v[0] as number);
+    return this.fail(key, expected());
   }
 
   /**

@@ -195,8 +195,10 @@ function functional(src: JsonSource, className: string, config: Node): ModelGrap
     for (let k = 0; k < r.calls; k++) {
       let refs: RawRef[] | undefined;
       const raw = r.entryValue(k);
-      let { inputs, at } = (raw !== undefined && plainInputs(raw)) || { inputs: [] as TensorRef[], at: [] as number[] };
-      if (raw === undefined || inputs.length === 0) {
+      const plain = raw === undefined ? undefined : plainInputs(raw);
+      let inputs = plain?.inputs ?? [];
+      let at = plain?.at ?? [];
+      if (inputs.length === 0) {
         refs = r.refs(src, k);
         inputs = [];
         at = [];
@@ -235,7 +237,18 @@ function functional(src: JsonSource, className: string, config: Node): ModelGrap
     inputs: ioRefs(src, config, 'input_layers').map(resolve),
     outputs: ioRefs(src, config, 'output_layers').map(resolve),
   };
-  if (inOrder) primeGraphIndex(graph, inputsAt, layerAt);
+  if (inOrder) {
+    // A call id is a layer's name (its first call) or 'name#k' (call k > 0); ids are unique (checked above).
+    const position = (id: string): number | undefined => {
+      const i = byName.get(id);
+      if (i !== undefined && count[i]! > 0) return start[i];
+      const h = id.lastIndexOf('#');
+      const j = h > 0 ? byName.get(id.slice(0, h)) : undefined;
+      const k = Number(id.slice(h + 1));
+      return j !== undefined && k > 0 && k < count[j]! && String(k) === id.slice(h + 1) ? start[j]! + k : undefined;
+    };
+    primeGraphIndex(graph, inputsAt, layerAt, position);
+  }
   return graph;
 }
 
