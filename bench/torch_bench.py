@@ -228,23 +228,24 @@ def run(model_name, variants, steps, batch, rank, warmup=3, generated=None, gene
     for v in variants:
         torch.manual_seed(0)
         model = cls(v, rank)
-        runs.append({"variant": v, "impl": "hand", "model": model, "opt": torch.optim.Adam(model.parameters(), 1e-3), "times": [],
+        runs.append({"variant": v, "impl": "hand", "model": model, "opt": torch.optim.Adam(model.parameters(), 1e-3), "times": [], "cpu": [],
                      "loss_fn": lambda m: F.cross_entropy(m(x), y)})
         if generated:
             torch.manual_seed(0)
             model = generated_module(generated, v, generated_class)
-            runs.append({"variant": v, "impl": "generated", "model": model, "opt": torch.optim.Adam(model.parameters(), 1e-3), "times": [],
+            runs.append({"variant": v, "impl": "generated", "model": model, "opt": torch.optim.Adam(model.parameters(), 1e-3), "times": [], "cpu": [],
                          "loss_fn": lambda m: probabilities_loss(m(x_file), onehot)})
     for i in range(warmup + steps):
         for k in range(len(runs)):
             r = runs[(i + k) % len(runs)]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             r["opt"].zero_grad(set_to_none=True)
             loss = r["loss_fn"](r["model"])
             loss.backward()
             r["opt"].step()
             if i >= warmup:
                 r["times"].append(time.perf_counter() - t0)
+                r["cpu"].append(time.thread_time() - c0)
             r["loss"] = float(loss)
     for r in runs:
         times = sorted(r["times"])
@@ -253,6 +254,11 @@ def run(model_name, variants, steps, batch, rank, warmup=3, generated=None, gene
             "engine": "pytorch-cpu", "impl": r["impl"], "torch": torch.__version__, "threads": torch.get_num_threads(), "model": model_name,
             "variant": r["variant"], "params": sum(p.numel() for p in r["model"].parameters()), "stepMs": step * 1000,
             "stepMinMs": times[0] * 1000, "samplesPerSec": batch / step,
+            # Round by round (every run takes one step a round), for ratios of steps taken next to each other; and the
+            # CPU time of this thread (one torch thread: forward, backward and the optimiser run on it), which counts
+            # the step's work but not the time other processes held the core.
+            "roundsMs": [t * 1000 for t in r["times"]],
+            "cpuRoundsMs": [t * 1000 for t in r["cpu"]],
             "peakRssMb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "finalLoss": r["loss"], "finite": math.isfinite(r["loss"]),
         }
