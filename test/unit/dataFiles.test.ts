@@ -1,14 +1,12 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import * as tf from '@tensorflow/tfjs';
 import { parseAdaptations, formatAdaptation } from '../../src/trainer/data/adapt';
 import { DatasetMismatchError, loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
 import type { Adaptation, DatasetSpec } from '../../src/trainer/data/loadDataset';
-import { classifier, dispose, rejects } from './datasetChecks';
+import { classifier, dataTestSetup, dispose, rejects } from './datasetChecks';
 import { requireSystemDeps, SYSTEM_PYTHON } from './systemDeps';
 
 // Dataset files (IDX, CSV, npy) and data specs in CLI form. The files are written by hand-coded writers here (not
@@ -42,16 +40,9 @@ const f32 = (values: number[]): Buffer => Buffer.from(new Float32Array(values).b
 const i64 = (values: number[]): Buffer => Buffer.from(new BigInt64Array(values.map(BigInt)).buffer);
 const range = (n: number, f: (i: number) => number = (i) => i): number[] => Array.from({ length: n }, (_, i) => f(i));
 
-let dir = '';
-before(async function () {
-  await tf.setBackend('cpu');
-  dir = mkdtempSync(join(tmpdir(), 'laurel-data-'));
-});
-after(function () {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = dataTestSetup();
 const file = (name: string, bytes: Buffer | string): string => {
-  const p = join(dir, name);
+  const p = join(tempDir(), name);
   writeFileSync(p, bytes);
   return p;
 };
@@ -91,7 +82,7 @@ describe('IDX files', function () {
     const gz = gzipSync(whole);
     await rejects(loadDataset({ kind: 'idx', images: file('cut.gz', gz.subarray(0, gz.length >> 1)), labels: good }, task), /cut\.gz: the gzip data is damaged or truncated/);
     await rejects(loadDataset({ kind: 'idx', images: file('i6.idx', idxBytes(8, [6, 4, 4], range(96))), labels: good }, task), /i6\.idx has 6 records, .*good\.idx has 5/);
-    await rejects(loadDataset({ kind: 'idx', images: join(dir, 'none.idx'), labels: good }, task), /none\.idx: no such file/);
+    await rejects(loadDataset({ kind: 'idx', images: join(tempDir(), 'none.idx'), labels: good }, task), /none\.idx: no such file/);
   });
 
   it('offers keep-classes for more classes than outputs, and nothing for regression or binary outputs', async function () {
@@ -204,8 +195,8 @@ describe('npy files', function () {
 
   it('reads a file numpy wrote', async function () {
     requireSystemDeps(this, 'python3-numpy');
-    const px = join(dir, 'np_x.npy');
-    const py = join(dir, 'np_y.npy');
+    const px = join(tempDir(), 'np_x.npy');
+    const py = join(tempDir(), 'np_y.npy');
     execFileSync(SYSTEM_PYTHON, ['-c', `import numpy as np; np.save(${JSON.stringify(px)}, np.arange(24, dtype=np.float64).reshape(4, 3, 2) / 8); np.save(${JSON.stringify(py)}, np.array([2, 0, 1, 2], dtype=np.int64))`]);
     assert.equal(readFileSync(px).subarray(0, 6).toString('latin1'), '\x93NUMPY');
     const d = await loadDataset({ kind: 'npy', x: px, y: py }, classifier([3, 2], 3), 'auto');

@@ -1,23 +1,15 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { DatasetMismatchError, FASHION_MNIST_DIR, fashionMnistSpec, loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
 import type { Adaptation, Task } from '../../src/trainer/data/loadDataset';
-import { classifier, dispose, rejects } from './datasetChecks';
+import { classifier, dataTestSetup, dispose, rejects } from './datasetChecks';
 import { requireSystemDeps } from './systemDeps';
 
 // Built-in datasets: Fashion-MNIST from Debian's package and the synthetic sets (dataFiles.test.ts: the file formats).
 
-let dir = '';
-before(async function () {
-  await tf.setBackend('cpu');
-  dir = mkdtempSync(join(tmpdir(), 'laurel-data-'));
-});
-after(function () {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = dataTestSetup();
 
 describe('Fashion-MNIST (Debian dataset-fashion-mnist)', function () {
   // npm test installs the package as root; elsewhere these skip with the install command (fail in CI).
@@ -144,7 +136,7 @@ describe('Fashion-MNIST (Debian dataset-fashion-mnist)', function () {
   });
 
   it('says to install the package when the files are missing', async function () {
-    const spec = fashionMnistSpec('train', 4, join(dir, 'nowhere'));
+    const spec = fashionMnistSpec('train', 4, join(tempDir(), 'nowhere'));
     await rejects(loadDataset(spec, classifier([28, 28], 10)), /Fashion-MNIST is not installed \(.*nowhere\/train-images-idx3-ubyte\.gz.* missing\): install Debian's dataset-fashion-mnist package/);
   });
 
