@@ -111,19 +111,21 @@ def module_classes(module, modname):
 
 
 def default_model(module, modname, scope):
-    """The file's nn.Module classes that build without arguments, less those that learn nothing (minGPT's NewGELU
-    is an activation, not a model): a class whose construction fails stays, so the trace reports its error."""
-    names = []
+    """The file's nn.Module classes that build without arguments, each with its instance (None when construction
+    fails: it stays, so the trace reports its error), less those that learn nothing (minGPT's NewGELU is an
+    activation, not a model). Each is built once here; outermost() reads these instances."""
+    built = {}
     for name, required in module_classes(module, modname):
         if required:
             continue
         try:
-            if not any(True for _ in scope[name]().parameters()):
-                continue
+            instance = scope[name]()
         except Exception:  # noqa: BLE001 - reported, located, when the trace builds it
-            pass
-        names.append(name)
-    return names
+            built[name] = None
+            continue
+        if any(True for _ in instance.parameters()):
+            built[name] = instance
+    return built
 
 
 class TooLong(BaseException):
@@ -134,16 +136,12 @@ def too_long(*_):
     raise TooLong()
 
 
-def outermost(scope, names):
-    """Of several no-argument classes, those whose instances are no part of another's (a Net, not its Block)."""
-    built = {}
-    for n in names:
-        try:
-            built[n] = scope[n]()
-        except Exception:  # noqa: BLE001 - a class that cannot be built alone is no candidate
-            continue
-    inner = {n for n, m in built.items() for o, other in built.items() if o != n and any(type(s).__name__ == n for s in other.modules())}
-    return [n for n in built if n not in inner]
+def outermost(built):
+    """Of several no-argument classes (default_model's instances), those whose instances are no part of another's
+    (a Net, not its Block); a class that could not be built alone is no candidate."""
+    ok = {n: m for n, m in built.items() if m is not None}
+    inner = {n for n in ok for o, other in ok.items() if o != n and any(type(s).__name__ == n for s in other.modules())}
+    return [n for n in ok if n not in inner]
 
 
 def model_specs(args, source, module, modname, scope):
@@ -162,13 +160,14 @@ def model_specs(args, source, module, modname, scope):
         shared = (inputs[0], None)
     if from_comments:
         return from_comments if args.all else from_comments[:1]
-    names = default_model(module, modname, scope)
+    built = default_model(module, modname, scope)
+    names = list(built)
     if args.all and names:
         # The outermost first (the model the file is about), then every other class that builds alone.
-        outer = outermost(scope, names) if len(names) > 1 else names
+        outer = outermost(built) if len(names) > 1 else names
         return [(n + "()", None) + shared for n in outer + [n for n in names if n not in outer]]
     if len(names) > 1:
-        names = outermost(scope, names)
+        names = outermost(built)
     if len(names) != 1:
         # Classes that need arguments, the last defined first (the model a file builds up to: minGPT's GPT(config)).
         needing = ["%s(%s)" % (n, ", ".join(req)) for n, req in reversed(module_classes(module, modname)) if req]
