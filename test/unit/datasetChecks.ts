@@ -1,10 +1,8 @@
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { DatasetError } from '../../src/trainer/data/loadDataset';
 import type { Dataset, Task } from '../../src/trainer/data/loadDataset';
+import { tempFolder } from './tempFolder';
 
 // What datasets.test.ts and dataFiles.test.ts share: their set-up, a classifier's task, the error a promise must
 // reject with, disposal.
@@ -31,13 +29,8 @@ export const dispose = (d: Dataset): void => tf.dispose([d.x, d.y]);
 
 /** The file's tests run on the cpu backend with a temporary folder (its path), removed after them. */
 export function dataTestSetup(): () => string {
-  let dir = '';
   before(async function () {
     await tf.setBackend('cpu');
-    dir = mkdtempSync(join(tmpdir(), 'laurel-data-'));
   });
-  after(function () {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-  return () => dir;
+  return tempFolder('laurel-data-');
 }

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openPyModel } from '../../src/core/pysource/pyModel';
 import type { OpenPyModel } from '../../src/core/pysource/pyModel';
@@ -13,6 +12,7 @@ import { traceSource } from '../../src/trainer/pySourceTrace';
 import type { TraceOptions } from '../../src/trainer/pySourceTrace';
 import { writeCompanion } from '../../src/util/laurelCompanion';
 import { requireSystemDeps, SYSTEM_PYTHON } from './systemDeps';
+import { tempFolder } from './tempFolder';
 
 // A model file inside a package imports its siblings through the package (`from mingpt.utils import CfgNode`,
 // `from .layers import Block`), as its project runs it. The real case: karpathy/minGPT (MIT), kept verbatim in
@@ -33,15 +33,13 @@ async function open(file: string, opts: TraceOptions): Promise<OpenPyModel> {
 
 describe('.py models inside packages (through Python)', function () {
   this.timeout(300_000);
-  let tmp = '';
   before(function () {
     requireSystemDeps(this, 'python3-torch', 'python3-numpy');
-    tmp = mkdtempSync(join(tmpdir(), 'laurel-pypkg-'));
   });
-  after(() => tmp && rmSync(tmp, { recursive: true, force: true }));
+  const work = tempFolder('laurel-pypkg-');
 
   it('minGPT: measured in its package, 32,384 parameters, lines 91 and 92 twice each; RW+LR applied imports and counts plain + added', async () => {
-    const pkg = join(tmp, 'proj', 'mingpt');
+    const pkg = join(work(), 'proj', 'mingpt');
     cpSync(MINGPT, pkg, { recursive: true });
     const file = join(pkg, 'model.py');
     const m = await open(file, GPT);
@@ -54,20 +52,20 @@ describe('.py models inside packages (through Python)', function () {
     const applied = await open(file, GPT);
     assert.equal(applied.params!.total, GPT_PARAMS + planned.cost.addedParams);
     // The project imports it as a package module: the companion is found by the relative import.
-    const r = spawnSync(SYSTEM_PYTHON, ['-c', 'import mingpt.model as m; print(m.LaurelResidual.__module__)'], { cwd: join(tmp, 'proj'), encoding: 'utf8' });
+    const r = spawnSync(SYSTEM_PYTHON, ['-c', 'import mingpt.model as m; print(m.LaurelResidual.__module__)'], { cwd: join(work(), 'proj'), encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'mingpt.laurel_residual');
   });
 
   it('minGPT trains one step on the PyTorch engine from a copy of the variant, its package imported from the user folder', async () => {
-    const pkg = join(tmp, 'train', 'mingpt');
+    const pkg = join(work(), 'train', 'mingpt');
     cpSync(MINGPT, pkg, { recursive: true });
-    const text = join(tmp, 'corpus.txt');
+    const text = join(work(), 'corpus.txt');
     writeFileSync(text, readFileSync(resolve(__dirname, '../../../README.md')).subarray(0, 4000));
     const config: TrainConfig = { optimizer: 'adam', learningRate: 3e-3, batchSize: 8, epochs: 1, maxSteps: 1, validationSplit: 0.1, seed: 1, engine: 'pytorch', python: SYSTEM_PYTHON };
     const backend = await selectBackend('wasm');
     const big = { ...GPT, model: GPT.model.replace('vocab_size=100', 'vocab_size=256'), input: 'torch.randint(0, 256, (1, 16))' };
-    const run = await trainJob({ modelPath: join(pkg, 'model.py'), data: `text:${text}`, config, outDir: join(tmp, 'run'), pyModel: big.model, pyInput: big.input, plan: 'all=rw' }, { backend, signal: new AbortController().signal, sink: {} });
+    const run = await trainJob({ modelPath: join(pkg, 'model.py'), data: `text:${text}`, config, outDir: join(work(), 'run'), pyModel: big.model, pyInput: big.input, plan: 'all=rw' }, { backend, signal: new AbortController().signal, sink: {} });
     assert.equal(run.status, 'completed', run.message);
     assert.equal(run.params.added, 4 * 2);
     assert.equal(run.steps, 1);
@@ -75,7 +73,7 @@ describe('.py models inside packages (through Python)', function () {
 
   describe('what goes wrong is said where', () => {
     const fail = async (files: Record<string, string[]>, main: string, opts: TraceOptions = {}): Promise<{ phase: string; message: string; line: number | null }> => {
-      const dir = mkdtempSync(join(tmp, 'case-'));
+      const dir = mkdtempSync(join(work(), 'case-'));
       for (const [name, lines] of Object.entries(files)) {
         mkdirSync(join(dir, name, '..'), { recursive: true });
         writeFileSync(join(dir, name), lines.join('\n') + '\n');

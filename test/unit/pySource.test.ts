@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCompanion } from '../../src/util/laurelCompanion';
 import type { PyTrace } from '../../src/core/pysource/pyTrace';
@@ -13,6 +12,7 @@ import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
 import { buildPyLenses } from '../../src/extension/pyLensSpecs';
 import type { TraceOptions } from '../../src/trainer/pySourceTrace';
 import { pytorchFixture } from './fixturePath';
+import { tempFolder } from './tempFolder';
 
 // Through the real Python with torch 1.13 (Debian's python3-torch): the checkable figures of issue 8 and
 // shared/fixtures/pytorch/SOURCES.md, the edits round trip, and every located error.
@@ -28,16 +28,6 @@ async function trace(file: string, opts: TraceOptions = {}): Promise<PyTrace> {
 
 async function open(file: string, opts: TraceOptions = {}): Promise<OpenPyModel> {
   return openPyModel(file, readFileSync(file, 'utf8'), await trace(file, opts));
-}
-
-/** A temporary folder for the describe block it is called in, removed after it. */
-function tempFolder(prefix: string): () => string {
-  let dir = '';
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), prefix));
-  });
-  after(() => dir && rmSync(dir, { recursive: true, force: true }));
-  return () => dir;
 }
 
 const residualLines = (t: PyTrace): Record<number, number> => {
