@@ -205,7 +205,8 @@ export class TrainingSessions implements vscode.Disposable {
     try {
       const files = writeSeedReport(target.fsPath, r.records, r.records.map(comparisonTable));
       const figures = files.slice(0, -1).map((f) => basename(f));
-      void vscode.window.showInformationMessage(`LAuReL: report saved to ${vscode.workspace.asRelativePath(target)}${figures.length ? ` with its figures ${figures.join(', ')}` : ''}.`);
+      const pick = await vscode.window.showInformationMessage(`LAuReL: report saved to ${vscode.workspace.asRelativePath(target)}${figures.length ? ` with its figures ${figures.join(', ')}` : ''}.`, 'Open Preview');
+      if (pick) await vscode.commands.executeCommand('markdown.showPreview', target);
     } catch (e) {
       void vscode.window.showErrorMessage(`LAuReL: ${errorText(e)}`);
     }

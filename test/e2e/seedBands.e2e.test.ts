@@ -66,7 +66,8 @@ describe('Compare over seeds and epochs in code-server: bands and the report', f
     const runDir = proposed.slice(0, -'report.md'.length);
     await page.fill('.quick-input-widget input', `${runDir}bands.md`);
     await page.keyboard.press('Enter');
-    await page.locator('.notification-toast', { hasText: /report saved to .*bands\.md with its figures bands-loss\.svg, bands-accuracy\.svg/ }).waitFor({ timeout: 20_000 });
+    const toast = page.locator('.notification-toast', { hasText: /report saved to .*bands\.md with its figures bands-loss\.svg, bands-accuracy\.svg/ });
+    await toast.waitFor({ timeout: 20_000 });
     const runs = join(session.workspace, 'runs');
     const dir = join(runs, readdirSync(runs).find((d) => d.startsWith('resnet-mini-'))!);
     for (const f of ['report.md', 'report-loss.svg', 'report-accuracy.svg', 'bands.md', 'bands-loss.svg', 'bands-accuracy.svg']) assert.ok(existsSync(join(dir, f)), `${f} in ${dir}`);
@@ -80,8 +81,8 @@ describe('Compare over seeds and epochs in code-server: bands and the report', f
     assert.equal((svg.match(/<path class="band"/g) ?? []).length, 6);
 
     // The report as a reader sees it: VS Code's Markdown preview with the curves.
-    await quickOpen(page, 'bands.md');
-    await runCommand(page, 'Markdown: Open Preview');
+    // The notification's own action opens it in VS Code's Markdown preview.
+    await toast.locator('.monaco-button', { hasText: 'Open Preview' }).click();
     const preview = await webviewFrame(page, 'img[src*="bands-loss.svg"]', 30_000);
     await preview.locator('img[src*="bands-accuracy.svg"]').scrollIntoViewIfNeeded();
     await page.waitForTimeout(800);

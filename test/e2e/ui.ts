@@ -116,11 +116,21 @@ export async function webviewFrame(page: Page, selector: string, timeout = 60_00
 }
 
 export async function quickOpen(page: Page, file: string): Promise<void> {
-  await openQuickInput(page, 'Control+P');
-  await page.keyboard.type(file);
-  // A click on the row, not Enter: a key can land in whatever had the focus before the list was ready.
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first().click({ timeout: 20_000 });
-  await page.locator('.tab.active', { hasText: file }).waitFor({ timeout: 20_000 });
+  // Retried: the file index behind Quick Open can lag behind files written during the test.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await openQuickInput(page, 'Control+P');
+      await page.keyboard.type(file);
+      // A click on the row, not Enter: a key can land in whatever had the focus before the list was ready.
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first().click({ timeout: 15_000 });
+      await page.locator('.tab.active', { hasText: file }).waitFor({ timeout: 20_000 });
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(1_000);
+    }
+  }
 }
 
 /**
