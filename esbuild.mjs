@@ -57,7 +57,7 @@ entry('webview/main.ts', 'dist/webview/main.js', { platform: 'browser', format: 
 // The training panel; its uPlot CSS import becomes dist/webview/training.css.
 entry('webview/training/main.ts', 'dist/webview/training.js', { platform: 'browser', format: 'iife', target: 'es2022', external: [] });
 if (args.has('--tests')) {
-  configs.push({ ...node, entryPoints: walk('test'), outdir: 'out/test', outbase: 'test', packages: 'external', sourcemap: true });
+  configs.push({ ...node, entryPoints: [...walk('test'), 'test/unit/tmpRoot.ts'], outdir: 'out/test', outbase: 'test', packages: 'external', sourcemap: true });
 }
 
 const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
