@@ -23,6 +23,7 @@ import { documentPositions } from './documentPositions';
 import type { TrainingSessions } from './trainingSession';
 import { aboutFile } from './fileMessages';
 import { checkPositiveInt, usesK, usesRank, variantPicks } from './variantPicks';
+import { PY_OPEN_GRAPH } from './pyLensSpecs';
 
 function targetUri(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
@@ -158,7 +159,7 @@ export function registerCommands(context: vscode.ExtensionContext, controller: M
     }),
     reg(COMMANDS.openGraph, async (arg?: unknown, layer?: unknown) => {
       const uri = targetUri(arg);
-      if (uri && isPyUri(uri)) return void (await vscode.commands.executeCommand('laurel.py.openGraph', uri, typeof layer === 'string' ? layer : undefined));
+      if (uri && isPyUri(uri)) return void (await vscode.commands.executeCommand(PY_OPEN_GRAPH, uri, typeof layer === 'string' ? layer : undefined));
       if (!uri || !(await controller.require(uri))) return;
       GraphPanel.show(context, uri, graph, typeof layer === 'string' ? layer : undefined);
     }),

@@ -17,6 +17,7 @@ import { ResidualView } from './residualView';
 import { PY_SELECTOR, PyModelLenses } from './pyLenses';
 import { looksLikePyModel } from './modelSniff';
 import { registerPyOptionDiagnostics } from './pyOptionDiagnostics';
+import { PY_OPEN_GRAPH } from './pyLensSpecs';
 
 /** Context key for menus: the active editor shows a model file. */
 const IS_MODEL = 'laurel.isModel';
@@ -49,7 +50,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerCodeLensProvider(PY_SELECTOR, pyLenses),
     registerPyOptionDiagnostics(),
     // Open Graph on a .py file (laurel.openGraph hands it over): the panel first, then the measurement it needs.
-    vscode.commands.registerCommand('laurel.py.openGraph', async (uri: vscode.Uri, layer?: string) => {
+    vscode.commands.registerCommand(PY_OPEN_GRAPH, async (uri: vscode.Uri, layer?: string, model?: string) => {
+      pyGraph.choose(uri, typeof model === 'string' ? model : undefined);
       GraphPanel.show(context, uri, graph, layer);
       await pyGraph.prepare(uri);
     }),

@@ -27,6 +27,8 @@ export class PyGraphController implements GraphController {
   readonly onDidChange: vscode.Event<vscode.Uri>;
   private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
   private readonly cache = new Map<string, { key: string; graph: GraphSnapshot }>();
+  /** File → the model expression its view draws (absent: the first model). */
+  private readonly chosen = new Map<string, string>();
   private readonly disposables: vscode.Disposable[] = [this.emitter];
 
   constructor(private readonly lenses: PyModelLenses) {
@@ -53,6 +55,23 @@ export class PyGraphController implements GraphController {
     for (const d of this.disposables) d.dispose();
   }
 
+  /**
+   * Which of the file's models the view draws: `model` (an expression, from a model's Open graph lens), else the
+   * model whose class holds the cursor of the file's editor, else the first (the one training uses).
+   */
+  choose(uri: vscode.Uri, model?: string): void {
+    const key = uri.toString();
+    if (model !== undefined) return void this.chosen.set(key, model);
+    const editor = vscode.window.activeTextEditor;
+    if (editor?.document.uri.toString() !== key) return;
+    const { model: m } = this.lenses.model(editor.document);
+    const at = editor.selection.active.line + 1;
+    const cls = m.statics.classes.filter((c) => c.line <= at).pop();
+    const view = cls && m.views.find((v) => v.trace.modules[0]?.cls === cls.name);
+    if (view) this.chosen.set(key, view.name);
+    else this.chosen.delete(key);
+  }
+
   /** Open Graph: open the text, and measure it when not yet (asking for trust and consent as the lens does). */
   async prepare(uri: vscode.Uri): Promise<void> {
     const doc = await vscode.workspace.openTextDocument(uri);
@@ -74,10 +93,11 @@ export class PyGraphController implements GraphController {
     const { model, state } = this.lenses.model(doc);
     if (state.kind !== 'measured' || !model.trace) return { error: unmeasuredText(fileName(uri), state, this.lenses.allowed()) };
     const o = options();
-    const key = `${doc.version}:${JSON.stringify(o)}`;
+    const chosen = this.chosen.get(uri.toString());
+    const key = `${doc.version}:${JSON.stringify(o)}:${chosen ?? ''}`;
     const hit = this.cache.get(uri.toString());
     if (hit?.key === key) return hit.graph;
-    const graph = pyGraphSnapshot(model, o);
+    const graph = pyGraphSnapshot(model, o, chosen);
     this.cache.set(uri.toString(), { key, graph });
     return graph;
   }

@@ -38,10 +38,13 @@ interface Built {
   inputEdges: Map<string, Map<number, string>>;
 }
 
-/** The graph of a measured model; `options` are what a switch applies besides the menu's rank and k. */
-export function pyGraphSnapshot(m: OpenPyModel, options: VariantOptions): GraphSnapshot {
-  // The first measured model of the file (the one training uses); its own residual lines and prices.
-  const view = m.views[0];
+/**
+ * The graph of a measured model; `options` are what a switch applies besides the menu's rank and k. `model` picks
+ * one of several models of the file by its expression (`ResNet34()`); else the first, the one training uses.
+ */
+export function pyGraphSnapshot(m: OpenPyModel, options: VariantOptions, model?: string): GraphSnapshot {
+  // That model's own residual lines and prices.
+  const view = m.views.find((v) => v.name === model) ?? m.views[0];
   if (!view) throw new Error(`${baseName(m.fileName)} is not measured: its graph is drawn from one forward pass`);
   const t = view.trace;
   const built = buildGraph(m, t);
@@ -94,7 +97,8 @@ export function pyGraphSnapshot(m: OpenPyModel, options: VariantOptions): GraphS
   const top = t.modules[0];
   return {
     title: baseName(m.fileName),
-    name: top?.cls ?? t.model,
+    // Several models of one file can share a class (ResNet18() and ResNet34() are both ResNet): the expression tells them apart.
+    name: m.views.length > 1 ? t.model : top?.cls ?? t.model,
     format: `PyTorch source, measured: model = ${t.model}; input = ${t.input} (torch ${t.torch})`,
     params: { ...t.params },
     lowerBound: false,

@@ -28,6 +28,8 @@ export type MeasureState =
   | { kind: 'measured' };
 
 export const PY_MEASURE = 'laurel.py.measure';
+/** (uri, layer?, model?): the graph view of one model of the file. */
+export const PY_OPEN_GRAPH = 'laurel.py.openGraph';
 export const PY_APPLY = 'laurel.py.apply';
 const LENS_VARIANTS: Variant[] = ['rw', 'lr', 'rw+lr', 'pa', 'gemma'];
 
@@ -55,6 +57,7 @@ export function buildPyLenses(m: OpenPyModel, state: MeasureState, options: Vari
       const laurelNow = p.total - now.baseParams;
       const instances = v.sites.reduce((sum, x) => sum + x.instances, 0);
       out.push({ line, title: `${several ? `${v.name}: ` : ''}${thousands(p.total)} params (${thousands(p.trainable)} trainable) · ${instances} residuals on ${v.sites.length} lines · LAuReL ${laurelNow ? deltaText(laurelNow, now.baseParams) : 'none'}`, command: '', args: [], tooltip: `model = ${v.name}; input = ${v.trace.input} (torch ${v.trace.torch})` });
+      out.push({ line, title: several ? `Graph of ${v.name}` : 'Open graph', command: PY_OPEN_GRAPH, args: [undefined, v.name], tooltip: `the graph of ${v.name} from its measured forward pass` });
     }
     if (inside.length) {
       const where = inside.map(({ v, n }) => `×${n.length}${several ? ` in ${v.name}` : ''}`);

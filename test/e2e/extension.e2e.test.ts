@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { repoRoot } from './codeServer';
 import type { Session } from './codeServer';
-import { artifacts, clickResidualEdge, codeServerSuite, layoutCommand, lensTexts, norm, quickOpen, runCommand, visibleText, webviewFrame } from './ui';
+import { artifacts, clickResidualEdge, codeServerSuite, goToLine, layoutCommand, lensTexts, norm, quickOpen, runCommand, visibleText, webviewFrame } from './ui';
 
 const model = readFileSync(join(repoRoot, 'examples', 'resnet-mini.json'), 'utf8');
 const RESNET50 = 'tfjs-legacy-resnet50-tensorspace.json';
@@ -36,9 +36,7 @@ describe('LAuReL Studio in code-server', function () {
   });
 
   it('a variant lens turns one residual into a LaurelResidual, and undo takes it back', async () => {
-    await page.keyboard.press('Control+G');
-    await page.keyboard.type(String(lineOf('"name": "block1_add"')));
-    await page.keyboard.press('Enter');
+    await goToLine(page, lineOf('"name": "block1_add"'));
     const lens = page.locator('.codelens-decoration', { hasText: 'residual block1_add' });
     await lens.waitFor({ timeout: 20_000 });
     const texts = await lensTexts(page);
@@ -88,9 +86,7 @@ describe('LAuReL Studio in code-server', function () {
     // The editor (first group) now holds the LaurelResidual; bring its lines into view.
     // Its tab is the first 'resnet-mini.json' (the graph's tab comes after); a click focuses the editor.
     await page.locator('.tab', { hasText: 'resnet-mini.json' }).first().click();
-    await page.keyboard.press('Control+G');
-    await page.keyboard.type(String(lineOf('"name": "block1_add"')));
-    await page.keyboard.press('Enter');
+    await goToLine(page, lineOf('"name": "block1_add"'));
     await page.locator('.view-line', { hasText: 'LaurelResidual' }).first().waitFor({ timeout: 20_000 });
     await shot('graph-applied');
     assert.equal(await frame.locator('.residual.switched').count(), 1);

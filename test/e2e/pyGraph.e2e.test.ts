@@ -11,20 +11,22 @@ import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { repoRoot } from './codeServer';
 import type { Session } from './codeServer';
-import { artifacts, clickResidualEdge, codeServerSuite, layoutCommand, norm, quickOpen, runCommand, webviewFrame } from './ui';
+import { artifacts, clickResidualEdge, codeServerSuite, goToLine, layoutCommand, norm, quickOpen, runCommand, webviewFrame } from './ui';
 
 // The small configuration of issue 8, named by the file's own laurel comment (appended: lines 104/105 stay).
 const source =
   readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'pytorch', 'nanogpt_model.py'), 'utf8') +
   '# laurel: model = GPT(GPTConfig(n_layer=2, n_head=2, n_embd=64, block_size=32, vocab_size=100)); input = torch.randint(0, 100, (1, 16))\n';
 const resnet = `${readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'pytorch', 'cifar_resnet.py'), 'utf8')}# laurel: model = ResNet18(); input = torch.randn(1, 3, 32, 32)\n`;
+// Two models of one file (one class, ResNet): each has its own graph, opened from its lens.
+const resnets = `${readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'pytorch', 'cifar_resnet.py'), 'utf8')}# laurel: model = ResNet18(); input = torch.randn(1, 3, 32, 32)\n# laurel: model = ResNet34()\n`;
 
 describe('the graph of a PyTorch .py model in code-server', function () {
   this.timeout(240_000);
   let session: Session;
   let page: Page;
   let frame: Frame;
-  const shot = codeServerSuite('pygraph-', { 'model.py': source, 'resnet.py': resnet }, (s) => {
+  const shot = codeServerSuite('pygraph-', { 'model.py': source, 'resnet.py': resnet, 'resnets.py': resnets }, (s) => {
     session = s;
     page = s.page;
   });
@@ -141,5 +143,20 @@ describe('the graph of a PyTorch .py model in code-server', function () {
     assert.equal(await f.locator('.residual[data-site="L37"]').count(), 8);
     await page.waitForTimeout(500);
     await shot('resnet18-unfolded');
+  });
+
+  it('a file with two models: the lens "Graph of ResNet34()" draws ResNet34, 16 shortcut edges on line 37', async () => {
+    await quickOpen(page, 'resnets.py');
+    await goToLine(page, 73);
+    const lens = page.locator('.codelens-decoration a', { hasText: 'Graph of ResNet34()' });
+    await lens.waitFor({ timeout: 120_000 });
+    await lens.click();
+    const f = await webviewFrame(page, '.summary .totals:has-text("21.3M params")', 120_000);
+    await f.locator('vscode-button', { hasText: 'Unfold all' }).click();
+    await f.locator('.residual').nth(15).waitFor({ timeout: 30_000 });
+    assert.equal(await f.locator('.residual[data-site="L37"]').count(), 16);
+    assert.match(norm(await f.locator('.summary').textContent()), /ResNet34\(\)/);
+    await page.waitForTimeout(500);
+    await shot('resnet34-of-two');
   });
 });

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { repoRoot } from './codeServer';
-import { codeServerSuite, lensTexts, quickOpen, visibleText } from './ui';
+import { codeServerSuite, goToLine as goToLineIn, lensTexts, quickOpen, visibleText } from './ui';
 
 // The small configuration of issue 8, named by the file's own laurel comment (appended: lines 104/105 stay).
 const source =
@@ -22,11 +22,7 @@ describe('LAuReL Studio on a PyTorch .py model in code-server', function () {
     page = s.page;
   });
 
-  const goToLine = async (n: number): Promise<void> => {
-    await page.keyboard.press('Control+G');
-    await page.keyboard.type(String(n));
-    await page.keyboard.press('Enter');
-  };
+  const goToLine = (n: number): Promise<void> => goToLineIn(page, n);
 
   it('static lenses at once, exact ones after Measure (asked once)', async () => {
     await quickOpen(page, 'model.py');

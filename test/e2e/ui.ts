@@ -115,6 +115,13 @@ export async function webviewFrame(page: Page, selector: string, timeout = 60_00
   }
 }
 
+/** Go to Line (Ctrl+G) in the active editor: the line is revealed, so the lenses above it are on screen. */
+export async function goToLine(page: Page, n: number): Promise<void> {
+  await page.keyboard.press('Control+G');
+  await page.keyboard.type(String(n));
+  await page.keyboard.press('Enter');
+}
+
 export async function quickOpen(page: Page, file: string): Promise<void> {
   // Retried: the file index behind Quick Open can lag behind files written during the test.
   for (let attempt = 1; ; attempt++) {

@@ -9,7 +9,9 @@ import type { OpenPyModel } from '../../src/core/pysource/pyModel';
 import { planPy } from '../../src/core/pysource/pyPlan';
 import { traceAllSources, traceSource } from '../../src/trainer/pySourceTrace';
 import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
-import { buildPyLenses } from '../../src/extension/pyLensSpecs';
+import { buildPyLenses, PY_OPEN_GRAPH } from '../../src/extension/pyLensSpecs';
+import { pyGraphSnapshot } from '../../src/extension/pyGraphSnapshot';
+import type { GraphSnapshot } from '../../src/protocol/webviewProtocol';
 import type { TraceOptions } from '../../src/trainer/pySourceTrace';
 import { pytorchFixture } from './fixturePath';
 import { tempFolder } from './tempFolder';
@@ -82,7 +84,7 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
     assert.deepEqual(lines(statics, 104), ['residual (not measured yet)']);
     assert.deepEqual(lines(statics, 18), ['nn.Module · not measured yet', 'Measure']);
     const exact = buildPyLenses(openPyModel(file, text, await trace(file, GPT)), { kind: 'measured' }, DEFAULT_OPTIONS);
-    assert.deepEqual(lines(exact, 118), ['108,544 params (108,544 trainable) · 4 residuals on 2 lines · LAuReL none']);
+    assert.deepEqual(lines(exact, 118), ['108,544 params (108,544 trainable) · 4 residuals on 2 lines · LAuReL none', `Open graph ->  ${GPT.model}`]);
     assert.deepEqual(lines(exact, 94), ['×2 · 49,984 params each']);
     assert.deepEqual(lines(exact, 104), [
       'residual · D=64 · ×2 · identity · now plain',
@@ -227,6 +229,13 @@ describe('.py models through Python (tracer, pricing, edits)', function () {
     assert.ok(at(73).some((t) => /^ResNet\(BasicBlock\): not measured: model = ResNet\(BasicBlock\): TypeError/.test(t)), at(73).join(' | '));
     assert.ok(at(14).some((t) => t.startsWith('×8 in ResNet18(), ×16 in ResNet34()')), at(14).join(' | '));
     assert.ok(at(37).includes('RW +16 (0.00014%) in ResNet18() · +32 (0.00015%) in ResNet34()'), at(37).join(' | '));
+    // Each model has its own graph: the lens names it, and the view draws that model's residuals.
+    assert.deepEqual(lenses.filter((l) => l.command === PY_OPEN_GRAPH).map((l) => [l.line + 1, l.title, l.args]), [[73, 'Graph of ResNet18()', [undefined, 'ResNet18()']], [73, 'Graph of ResNet34()', [undefined, 'ResNet34()']]]);
+    const shortcuts = (g: GraphSnapshot): number => g.edges.filter((e) => e.residual === 'L37').length;
+    const g34 = pyGraphSnapshot(m, DEFAULT_OPTIONS, 'ResNet34()');
+    assert.deepEqual([g34.name, shortcuts(g34), g34.params.total], ['ResNet34()', 16, 21_282_122]);
+    const first = pyGraphSnapshot(m, DEFAULT_OPTIONS);
+    assert.deepEqual([first.name, shortcuts(first), first.params.total], ['ResNet18()', 8, 11_173_962]);
     const planned = planPy(m, 'L37=rw+lr:r=4');
     assert.deepEqual(planned.costs.map((c) => c.addedParams), [2 * 8 + 2 * 4 * 2 * (64 + 128 + 256 + 512), 2 * 16 + 2 * 4 * (3 * 64 + 4 * 128 + 6 * 256 + 3 * 512)]);
     writeCompanion(work());
