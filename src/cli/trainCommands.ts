@@ -306,19 +306,17 @@ async function trainCommand(argv: string[]): Promise<number> {
     }
     console.log(`comparing ${plans.length} plan(s) on ${file} with ${data}${seeds ? ` under seeds ${seeds.join(', ')}` : ''}; output ${outDir}`);
     const done: ComparisonRecord[] = [];
-    const tables: string[] = [];
     for (const seed of seeds ?? [config.seed]) {
       const dir = seeds ? join(outDir, `seed-${seed}`) : outDir;
       const c = await client.compare({ ...base, config: { ...config, seed }, outDir: dir, plans });
-      tables.push(comparisonTable(c));
-      console.log(`\n${tables.at(-1)}\n\n${join(dir, 'comparison.json')}`);
+      console.log(`\n${comparisonTable(c)}\n\n${join(dir, 'comparison.json')}`);
       done.push(c);
       if (!c.complete) return 130;
     }
     if (seeds) {
       const s = seedSummary(done);
       console.log(`\nOver seeds ${seeds.join(', ')} (${s.metric}; Δ: paired difference to ${plans[0]}, 95% CI by paired t):\n${s.table}\n\n${s.verdicts.join('\n')}`);
-      console.log(`\n${writeSeedReport(join(outDir, 'report.md'), done, tables).join('\n')}`);
+      console.log(`\n${writeSeedReport(join(outDir, 'report.md'), done).join('\n')}`);
     }
     return done.every((c) => c.runs.every((r) => r.status === 'completed')) ? 0 : 1;
   } catch (e) {

@@ -186,7 +186,7 @@ export class TrainingSessions implements vscode.Disposable {
         this.runSuffix = '';
         if (done.length) this.reports.set(jobId, { records: done, outDir: params.outDir });
       }
-      writeSeedReport(join(params.outDir, 'report.md'), done, done.map(comparisonTable));
+      writeSeedReport(join(params.outDir, 'report.md'), done);
       if (seeds) {
         const s = seedSummary(done);
         this.log.info(`over seeds ${seeds.join(', ')} (${s.metric}):\n${s.table}\n${s.verdicts.join('\n')}`);
@@ -203,7 +203,7 @@ export class TrainingSessions implements vscode.Disposable {
     const target = await vscode.window.showSaveDialog({ title: 'LAuReL: save the experiment report', defaultUri: vscode.Uri.file(join(r.outDir, 'report.md')), filters: { Markdown: ['md'] } });
     if (!target) return;
     try {
-      const files = writeSeedReport(target.fsPath, r.records, r.records.map(comparisonTable));
+      const files = writeSeedReport(target.fsPath, r.records);
       const figures = files.slice(0, -1).map((f) => basename(f));
       const pick = await vscode.window.showInformationMessage(`LAuReL: report saved to ${vscode.workspace.asRelativePath(target)}${figures.length ? ` with its figures ${figures.join(', ')}` : ''}.`, 'Open Preview');
       if (pick) await vscode.commands.executeCommand('markdown.showPreview', target);

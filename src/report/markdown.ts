@@ -1,6 +1,7 @@
 // Markdown and XML text from strings a model file or a user chose (model and layer names, paths): the report
 // shows them as written, and none can start markup, close a fence or end a line.
 import { UNSAFE_CHARS } from '../core/export/unsafeChars';
+import type { Table } from './table';
 
 /** Controls, format characters, separators but the space, and lone surrogates as visible `\u{…}` text. */
 function visible(s: string, keepNewlines = false): string {
@@ -27,6 +28,13 @@ export function mdFence(text: string): string {
 /** Markdown prose holding `s` as written: the characters that start emphasis, links, HTML or code are backslash-escaped. */
 export function mdEscape(s: string): string {
   return visible(s).replace(/[\\`*_[\]<>&|~!#]/g, '\\$&');
+}
+
+/** A GitHub-flavoured Markdown table; each cell is escaped prose (a `|` in a name stays inside its cell). */
+export function mdTable(t: Table): string {
+  const row = (cells: string[]): string => `| ${cells.map((c) => mdEscape(c)).join(' | ')} |`;
+  const align = t.header.map((_, i) => (t.right.has(i) ? '---:' : '---'));
+  return [row(t.header), `| ${align.join(' | ')} |`, ...t.rows.map(row)].join('\n');
 }
 
 /** Text for XML character data and attribute values (SVG): markup characters as entities, the rest visible. */

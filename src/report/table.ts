@@ -1,3 +1,11 @@
+/** A table's cells, rendered as text for the terminal (renderTable) or as Markdown for reports (mdTable). */
+export interface Table {
+  header: string[];
+  rows: string[][];
+  /** Columns aligned right (numbers). */
+  right: Set<number>;
+}
+
 /** Plain-text tables for the terminal: columns padded to their widest cell, numbers right-aligned. */
 export function renderTable(header: string[], rows: string[][], rightAligned: Set<number> = new Set()): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

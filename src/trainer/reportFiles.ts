@@ -10,7 +10,7 @@ import { seedReport } from './seedSummary';
 import type { ReportImage } from './seedSummary';
 
 /** Writes the figures, then report.md (so it never links to a figure that is not there); returns every path written. */
-export function writeSeedReport(path: string, records: readonly ComparisonRecord[], perSeedTables: readonly string[]): string[] {
+export function writeSeedReport(path: string, records: readonly ComparisonRecord[]): string[] {
   const dir = dirname(path);
   const stem = basename(path).replace(/\.md$/i, '');
   const seeds = records.length;
@@ -24,6 +24,6 @@ export function writeSeedReport(path: string, records: readonly ComparisonRecord
     written.push(join(dir, file));
     images.push({ file, alt: seeds > 1 ? `${metric} per epoch: per plan mean over ${seeds} seeds, ± 1 std band` : `${metric} per epoch, one seed` });
   }
-  writeFileAtomic(path, seedReport(records, perSeedTables, images) + '\n');
+  writeFileAtomic(path, seedReport(records, images) + '\n');
   return [...written, path];
 }

@@ -1,9 +1,10 @@
 // `laurel compare --seeds`: one comparison per seed, then per plan mean ± std and per variant the paired
 // difference to the first plan (the baseline) with a 95% CI. Pure (no tfjs), so the CLI bundle can import it.
-import { mdCode, mdEscape, mdFence } from '../report/markdown';
+import { mdCode, mdEscape, mdTable } from '../report/markdown';
 import { renderTable } from '../report/table';
+import type { Table } from '../report/table';
 import type { ComparisonRecord, ComparisonRow } from '../protocol/runRecords';
-import { macsText } from './comparisonTable';
+import { comparisonParts, macsText } from './comparisonTable';
 import { optimizerText } from './optimizerOptions';
 import { mean, pairedT, std, verdict } from './seedStats';
 
@@ -33,6 +34,8 @@ const DIGITS = 4;
 
 export interface SeedSummary {
   table: string;
+  /** The same table's cells (report.md renders them as Markdown). */
+  parts: Table;
   verdicts: string[];
   /** What the statistics compare ('test accuracy', 'val accuracy', ...). */
   metric: string;
@@ -67,7 +70,8 @@ export function seedSummary(records: readonly ComparisonRecord[]): SeedSummary {
     return [...row, t.ci95 ? `${d(t.meanDiff)} [${d(t.ci95[0])}, ${d(t.ci95[1])}]` : d(t.meanDiff)];
   });
   const verdicts = names.slice(1).map((name, j) => verdict(name, names[0]!, m.what, pairedT(values[j + 1]!, values[0]!), m.scale, m.unit));
-  return { table: renderTable(header, rows, new Set(rows[0]!.map((_, i) => i).filter((i) => i > 0))), verdicts, metric: m.what };
+  const parts = { header, rows, right: new Set(rows[0]!.map((_, i) => i).filter((i) => i > 0)) };
+  return { table: renderTable(header, rows, parts.right), parts, verdicts, metric: m.what };
 }
 
 /** A figure of the report: its file name beside report.md (a relative link) and its alternative text. */
@@ -81,9 +85,10 @@ const linkTo = (file: string): string => encodeURIComponent(file).replace(/[()!*
 
 /**
  * The experiment report (Markdown): setup, the summary and the verdicts, the curves (`images`, written beside it)
- * and the per-seed tables. Names from the model file and paths are code spans, tables fenced (markdown.ts).
+ * and the per-seed tables. Names from the model file and paths are code spans, tables GitHub Markdown with every
+ * cell escaped (markdown.ts).
  */
-export function seedReport(records: readonly ComparisonRecord[], perSeedTables: readonly string[], images: readonly ReportImage[] = []): string {
+export function seedReport(records: readonly ComparisonRecord[], images: readonly ReportImage[] = []): string {
   const first = records[0]!;
   const s = seedSummary(records);
   const c = first.config;
@@ -98,13 +103,16 @@ export function seedReport(records: readonly ComparisonRecord[], perSeedTables: 
     '',
     '## Summary over seeds',
     '',
-    mdFence(s.table),
+    mdTable(s.parts),
     '',
     ...s.verdicts.map((v) => `- ${mdEscape(v)}`),
     '',
     `Compared: ${s.metric}. Confidence intervals: paired t over seeds (the difference variant − baseline per seed), two-sided 95%. MACs/ex: multiply-adds per example the plan's LAuReL layers add.`,
     '',
     ...(images.length ? ['## Curves', '', ...images.flatMap((im) => [`![${im.alt}](${linkTo(im.file)})`, '']) ] : []),
-    ...records.flatMap((r, i) => [`## Seed ${r.seed}`, '', mdFence(perSeedTables[i] ?? ''), '']),
+    ...records.flatMap((r) => {
+      const { table, notes } = comparisonParts(r);
+      return [`## Seed ${r.seed}`, '', mdTable(table), '', ...notes.map((n) => `- ${mdEscape(n)}`), ''];
+    }),
   ].join('\n');
 }

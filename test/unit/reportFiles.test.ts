@@ -35,7 +35,7 @@ const epoch = (e: number, loss: number, acc: number, valLoss: number, valAcc: nu
 /** One seed's comparison of `plans`; plan i's figures at epoch e are `base + i/10 + seed/100 − e/10`. */
 function record(seed: number, plans: string[], epochs: number, modelName = 'resnet_mini'): ComparisonRecord {
   const runs = plans.map((_, i) => ({ epochs: Array.from({ length: epochs }, (__, k) => epoch(k + 1, 2 + i / 10 + seed / 100 - k / 10, 0.5 + i / 10 + seed / 100 + k / 10, 2.5 + i / 10 - seed / 100 - k / 10, 0.4 + i / 10 + seed / 100 + k / 10)) }) as unknown as RunRecord);
-  const rows = plans.map((name) => ({ name, plan: name, status: 'completed', params: 1000, added: 0, addedPercent: 0, final: { loss: 1, acc: 0.5, valLoss: 1, valAcc: 0.5 }, best: { loss: 1, acc: 0.5, valLoss: 1, valAcc: 0.5 } }));
+  const rows = plans.map((name) => ({ name, plan: name, status: 'completed', params: 1000, added: 0, addedPercent: 0, final: { loss: 1, acc: 0.5, valLoss: 1, valAcc: 0.5 }, best: { loss: 1, acc: 0.5, valLoss: 1, valAcc: 0.5 }, stepMs: 10, samplesPerSec: 3200, peakBytes: 2 ** 20, ratios: { params: 1, stepMs: 1, samplesPerSec: 1, peakBytes: 1, finalLoss: 1 } }));
   return {
     kind: 'laurel-comparison',
     seed,
@@ -44,6 +44,8 @@ function record(seed: number, plans: string[], epochs: number, modelName = 'resn
     dataset: { name: 'synthetic', samples: 10, trainSamples: 9, valSamples: 1, adaptations: [] },
     rows,
     runs,
+    backend: { name: 'cpu' },
+    complete: true,
   } as unknown as ComparisonRecord;
 }
 
@@ -67,7 +69,7 @@ describe('report.md curve figures', function () {
   it('writes one SVG per metric beside report.md: valid XML, one mean path per plan and panel, bands only over several seeds', function () {
     const dir = mkdtempSync(join(tmpdir(), 'laurel-report-'));
     const plans = ['plain', 'rw', 'rw+lr:r=4'];
-    const files = writeSeedReport(join(dir, 'report.md'), [1, 2, 3].map((s) => record(s, plans, 4)), ['t1', 't2', 't3']);
+    const files = writeSeedReport(join(dir, 'report.md'), [1, 2, 3].map((s) => record(s, plans, 4)));
     assert.deepEqual(files, [join(dir, 'report-loss.svg'), join(dir, 'report-accuracy.svg'), join(dir, 'report.md')]);
     for (const metric of ['loss', 'accuracy']) {
       const svg = parseSvg(join(dir, `report-${metric}.svg`));
@@ -83,7 +85,7 @@ describe('report.md curve figures', function () {
     assert.match(md, /## Curves\n\n!\[loss per epoch: per plan mean over 3 seeds, ± 1 std band\]\(report-loss\.svg\)\n\n!\[accuracy per epoch[^\]]*\]\(report-accuracy\.svg\)/);
 
     // One seed: the same figures without bands; a report named otherwise names its figures after itself.
-    const one = writeSeedReport(join(dir, 'my (1) report.md'), [record(7, plans, 2)], ['t']);
+    const one = writeSeedReport(join(dir, 'my (1) report.md'), [record(7, plans, 2)]);
     assert.deepEqual(one.slice(0, 2), [join(dir, 'my (1) report-loss.svg'), join(dir, 'my (1) report-accuracy.svg')]);
     const svg1 = parseSvg(one[0]!);
     assert.deepEqual(svg1.panels.map((p) => [p.means.length, p.bands.length]), [[3, 0], [3, 0]]);
@@ -94,7 +96,7 @@ describe('report.md curve figures', function () {
     const dir = mkdtempSync(join(tmpdir(), 'laurel-report-'));
     const recs = [1, 2].map((s) => record(s, ['plain', 'rw'], 1));
     for (const c of recs) for (const r of c.runs) for (const e of r.epochs) Object.assign(e, { valLoss: undefined, valAcc: undefined, acc: undefined });
-    const files = writeSeedReport(join(dir, 'report.md'), recs, ['a', 'b']);
+    const files = writeSeedReport(join(dir, 'report.md'), recs);
     assert.deepEqual(files, [join(dir, 'report-loss.svg'), join(dir, 'report.md')]);
     const svg = parseSvg(files[0]!);
     assert.deepEqual(svg.panels.map((p) => [p.title, p.means, p.bands]), [['training loss', ['0', '1'], ['0', '1']]]);
@@ -104,8 +106,8 @@ describe('report.md curve figures', function () {
   it('hostile model and plan names stay text in the SVG and the markdown', function () {
     const dir = mkdtempSync(join(tmpdir(), 'laurel-report-'));
     const evil = '</title><script>alert(1)</script>&amp;\n# x ```\u2028\u202e';
-    const plans = ['plain', 'rw]<svg onload=x>&'];
-    const files = writeSeedReport(join(dir, 'report.md'), [1, 2].map((s) => record(s, plans, 2, evil)), ['a', 'b']);
+    const plans = ['plain', 'rw]<svg onload=x>&|x'];
+    const files = writeSeedReport(join(dir, 'report.md'), [1, 2].map((s) => record(s, plans, 2, evil)));
     const svg = parseSvg(files[0]!);
     assert.equal(svg.scripts, 0);
     assert.ok(svg.texts.includes(plans[1]!), 'the plan name is shown as written');
@@ -115,6 +117,16 @@ describe('report.md curve figures', function () {
     assert.equal(heading, `# LAuReL comparison: ${mdCode(evil)} (\`m.json\`)`);
     assert.match(heading, /^# LAuReL comparison: ````<\/title><script>alert\(1\)<\/script>&amp;\\u\{a\}# x ```\\u\{2028\}\\u\{202e\}```` /);
     assert.equal(mdFence('a ```` b'), '`````\na ```` b\n`````');
+    // Tables are GitHub Markdown: every row has the header's cells (a '|' in a name is escaped inside its cell),
+    // and no name starts HTML.
+    const tables = md.split('\n\n').filter((b) => b.startsWith('| '));
+    assert.equal(tables.length, 3, 'the summary and one per seed');
+    for (const t of tables) {
+      const cells = t.split('\n').map((l) => l.split(/(?<!\\)\|/).length);
+      assert.ok(cells.every((n) => n === cells[0]), t);
+    }
+    assert.ok(md.includes('| rw\\]\\<svg onload=x\\>\\&\\|x |'), md);
+    for (const t of tables) assert.doesNotMatch(t, /(?<!\\)</, 'every < in a table is escaped (text, not HTML)');
   });
 
   it('laurel compare --seeds writes report.md with its figures (resnet-mini, real training)', function () {
