@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { toPyTorch } from '../src/core/export/pytorch';
 import { parsePlan, resolvePlan } from '../src/core/laurel/planSpec';
 import { openModel } from '../src/core/model';
-import { renderTable } from '../src/report/table';
+import { benchTable } from './readme';
 import { moduleClassName } from '../src/trainer/pytorchScript';
 import { median } from './stats';
 import type { MinMedian } from './stats';
@@ -101,7 +101,8 @@ export function benchExport(python: string, root: string, models: ExportBenchMod
 export function exportTable(rows: ExportBenchRow[]): string {
   const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)}%`;
   const mm = (t: MinMedian): string => `${t.min.toFixed(1)} / ${t.median.toFixed(1)}`;
-  return renderTable(
+  return benchTable(
+    'export',
     ['model', 'batch', 'variant', 'params hand / generated', 'hand cpu ms min / med', 'generated cpu ms min / med', 'generated / hand: min / med / paired', 'overhead hand / generated (paired)'],
     rows.map((r) => [
       r.model,

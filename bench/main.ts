@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { renderTable } from '../src/report/table';
+import { benchTable, updateReadme } from './readme';
 import { openModel } from '../src/core/model';
 import type { OpenModel } from '../src/core/model';
 import { parsePlan, resolvePlan } from '../src/core/laurel/planSpec';
@@ -143,6 +143,8 @@ async function main(): Promise<void> {
       sections: { type: 'string', default: 'analysis,lens,pysource,export,training' },
       sizes: { type: 'string', default: '100,300,1000,3000,10000,20000' },
       rounds: { type: 'string', default: '3' },
+      // Write this run's tables into README.md's `<!-- bench:NAME -->` blocks (bench/readme.ts).
+      readme: { type: 'boolean', default: false },
     },
   });
   const steps = Number(values.steps);
@@ -186,7 +188,7 @@ async function main(): Promise<void> {
       console.log(exportTable(exported));
     } else notes.push('PyTorch not found (install Debian python3-torch): the export benchmark was not run.');
   }
-  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, pysource, exported, notes });
+  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, pysource, exported, notes }, values.readme ? join(root, 'README.md') : undefined, sections);
 
   for (const backend of ['wasm', 'cpu'] as BackendPreference[]) {
     const choice = await selectBackend(backend);
@@ -231,19 +233,20 @@ async function main(): Promise<void> {
     return [name, w?.samplesPerSec.toFixed(0) ?? '-', c?.samplesPerSec.toFixed(0) ?? '-', p?.samplesPerSec.toFixed(0) ?? '-', ratio(w?.samplesPerSec, c?.samplesPerSec), ratio(w?.samplesPerSec, p?.samplesPerSec)];
   });
   console.log(`\nThroughput, plain residuals (batch ${batch}, median of ${steps} steps; samples/s)`);
-  console.log(renderTable(['model', 'tfjs wasm', 'tfjs cpu', 'pytorch cpu', 'wasm / cpu', 'wasm / pytorch'], speed, new Set([1, 2, 3, 4, 5])));
+  console.log(benchTable('training', ['model', 'tfjs wasm', 'tfjs cpu', 'pytorch cpu', 'wasm / cpu', 'wasm / pytorch'], speed, new Set([1, 2, 3, 4, 5])));
   console.log('\nLAuReL overhead against the plain residual of the same engine (paper Table 5: RW +0%, LR +3.2%, RW+LR +4.2% step time)');
-  console.log(renderTable(['engine', 'model', 'variant', 'params', 'step time', 'peak memory'], overhead, new Set([3, 4, 5])));
+  console.log(benchTable('training', ['engine', 'model', 'variant', 'params', 'step time', 'peak memory'], overhead, new Set([3, 4, 5])));
   for (const n of notes) console.log(n);
 
-  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, pysource, exported, steps, batch, results, notes });
+  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, pysource, exported, steps, batch, results, notes }, values.readme ? join(root, 'README.md') : undefined, sections);
 }
 
-function writeResults(out: string, value: unknown): void {
+function writeResults(out: string, value: unknown, readme: string | undefined, sections: Set<string>): void {
   mkdirSync(resolve(out, '..'), { recursive: true });
   writeFileSync(out, JSON.stringify(value, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
   if (!existsSync(out)) process.exitCode = 1;
+  if (readme) console.log(`README.md: replaced the tables of ${updateReadme(readme, `\`npm run bench -- --sections ${[...sections].join(',')}\``).join(', ')}`);
 }
 
 main().catch((e) => {

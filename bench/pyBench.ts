@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parser } from '@lezer/python';
-import { renderTable } from '../src/report/table';
+import { benchTable } from './readme';
 import { DEFAULT_OPTIONS } from '../src/core/laurel/variants';
 import { openPyModel, openPyModels } from '../src/core/pysource/pyModel';
 import { PyParseCache } from '../src/core/pysource/pyParseCache';
@@ -137,7 +137,8 @@ export async function benchPySource(rounds: number, root: string): Promise<PyBen
 }
 
 export function pyBenchTable(rows: PyBenchRow[]): string {
-  return renderTable(
+  return benchTable(
+    'pysource',
     ['PyTorch source', 'size', 'ms min / med', 'baseline', 'baseline ms min / med', 'ratio (med)', 'target'],
     rows.map((r) => [r.what, r.size, `${ms(r.ms.min)} / ${ms(r.ms.median)}`, r.baseline, `${ms(r.baselineMs.min)} / ${ms(r.baselineMs.median)}`, `×${(r.ms.median / r.baselineMs.median).toFixed(2)}`, r.target]),
     new Set([2, 4, 5]),
