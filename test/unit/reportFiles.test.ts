@@ -40,7 +40,7 @@ function record(seed: number, plans: string[], epochs: number, modelName = 'resn
     kind: 'laurel-comparison',
     seed,
     model: { name: modelName, file: 'm.json' },
-    config: { epochs, batchSize: 32, lr: 0.001, optimizer: 'adam', seed, valSplit: 0.1 },
+    config: { epochs, batchSize: 32, learningRate: 0.001, optimizer: 'adam', seed, valSplit: 0.1 },
     dataset: { name: 'synthetic', samples: 10, trainSamples: 9, valSamples: 1, adaptations: [] },
     rows,
     runs,
