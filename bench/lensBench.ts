@@ -68,8 +68,8 @@ export async function benchLenses(rounds: number, root: string): Promise<LensRow
     ['synthetic conv, 5,000 layers', synthModelText({ layers: 5000, block: 'conv' })],
     ['synthetic conv, 20,000 layers', synthModelText({ layers: 20000, block: 'conv' })],
   ];
-  const engine = new LensEngine({ workerFile: resolve(__dirname, 'analysisWorker.js'), workerAbove: 256 * 1024, debounceMs: 100 });
-  const rows: LensRow[] = models.map(([model, text]) => ({ model, chars: text.length, path: text.length >= 256 * 1024 ? 'worker' : 'host', lenses: 0, latencyMs: { min: 0, median: 0 }, longestHostTaskMs: 0, longestEngineMs: 0, longestEngineCpuMs: 0, clickMs: { min: 0, median: 0 }, longestClickHostTaskMs: 0 }));
+  const engine = new LensEngine({ workerFile: resolve(__dirname, "analysisWorker.js"), workerAbove: 0, debounceMs: 100 });
+  const rows: LensRow[] = models.map(([model, text]) => ({ model, chars: text.length, path: "worker", lenses: 0, latencyMs: { min: 0, median: 0 }, longestHostTaskMs: 0, longestEngineMs: 0, longestEngineCpuMs: 0, clickMs: { min: 0, median: 0 }, longestClickHostTaskMs: 0 }));
   const latencies = models.map(() => [] as number[]);
   const clicks = models.map(() => [] as number[]);
   const clicked = models.map(([, text]) => lastLayerName(text));
@@ -86,7 +86,7 @@ export async function benchLenses(rounds: number, root: string): Promise<LensRow
         if (!value?.ok) throw new Error(`lenses of ${models[i]![0]}: ${value ? value.error.message : 'superseded'}`);
         if (r === 0) continue;
         latencies[i]!.push(performance.now() - t0);
-        rows[i]!.lenses = value.lenses.length;
+        rows[i]!.lenses = value.lenses.count;
         rows[i]!.longestHostTaskMs = Math.max(rows[i]!.longestHostTaskMs, longest);
         rows[i]!.longestEngineMs = Math.max(rows[i]!.longestEngineMs, engine.longestSyncMs);
         rows[i]!.longestEngineCpuMs = Math.max(rows[i]!.longestEngineCpuMs, engine.longestSyncCpuMs);

@@ -3,15 +3,19 @@ import { webviewHtml } from './webviewHtml';
 import { DEFAULT_OPTIONS } from '../core/laurel/variants';
 import type { VariantChoice } from '../core/laurel/variants';
 import { validateWebviewMessage } from '../protocol/webviewProtocol';
-import type { GraphSnapshot, HostToWebview, WebviewToHost } from '../protocol/webviewProtocol';
+import type { HostToWebview, WebviewToHost } from '../protocol/webviewProtocol';
 
 /**
  * What the graph view needs from the extension: the model cache (snapshots), the write path (applying a
  * variant through a WorkspaceEdit) and the editor (revealing a layer). The panel knows nothing else.
  */
 export interface GraphController {
-  /** The current snapshot of the model at `uri`, or why there is none (read or analysis error). */
-  snapshot(uri: vscode.Uri): GraphSnapshot | { error: string };
+  /**
+   * The current snapshot of the model at `uri` as the JSON text the webview parses (a large model's is built
+   * off the host's thread and never parsed there), or why there is none (read or analysis error); undefined
+   * when newer text superseded this request (a newer snapshot follows).
+   */
+  snapshot(uri: vscode.Uri): Promise<string | { error: string } | undefined>;
   /** Switch the given residual sites to `choice` (plain reverts them); the change comes back through onDidChange. */
   applyVariant(uri: vscode.Uri, siteIds: string[], choice: VariantChoice): Promise<void>;
   /** Show the layer in the model file's text editor (a .py model: its source `line`). */
@@ -36,6 +40,8 @@ export class GraphPanel {
 
   private ready = false;
   private version = 0;
+  /** Snapshot requests made: an answer is posted only if no later one was asked. */
+  private asked = 0;
   /** A layer to focus once the webview is ready (show() with a layer before the first snapshot). */
   private pendingFocus: string | undefined;
   private readonly disposables: vscode.Disposable[] = [];
@@ -153,9 +159,16 @@ export class GraphPanel {
 
   private sendSnapshot(): void {
     if (!this.ready) return; // the webview asks with `ready` once it listens
-    const s = this.controller.snapshot(this.uri);
-    if ('error' in s) this.post({ type: 'error', message: s.error });
-    else this.post({ type: 'snapshot', graph: JSON.stringify(s), version: ++this.version, resource: this.uri.toString() });
+    const asked = ++this.asked;
+    void this.controller.snapshot(this.uri).then(
+      (s) => {
+        // A later change asked again: only its answer is posted.
+        if (asked !== this.asked || !this.ready || s === undefined) return;
+        if (typeof s !== 'string') this.post({ type: 'error', message: s.error });
+        else this.post({ type: 'snapshot', graph: s, version: ++this.version, resource: this.uri.toString() });
+      },
+      (e: unknown) => this.post({ type: 'error', message: e instanceof Error ? e.message : String(e) }),
+    );
   }
 
   private post(msg: HostToWebview): void {

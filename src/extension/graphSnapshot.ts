@@ -1,12 +1,12 @@
 import type { GraphAnalysis } from '../core/analysis/analyze';
 import type { Shape } from '../core/ir';
 import { layerByName } from '../core/ir';
-import { costPlan, paTermsOf, siteCost } from '../core/laurel/planCost';
-import { DEFAULT_OPTIONS, VARIANTS, variantLabel } from '../core/laurel/variants';
+import { costPlan, paTermsOf } from '../core/laurel/planCost';
+import { DEFAULT_OPTIONS, variantLabel } from '../core/laurel/variants';
 import type { VariantOptions } from '../core/laurel/variants';
 import type { OpenModel } from '../core/model';
 import { unknownLayerText } from './unknownLayers';
-import type { GraphEdge, GraphNode, GraphSite, GraphSnapshot, VariantDelta } from '../protocol/webviewProtocol';
+import type { GraphEdge, GraphNode, GraphSite, GraphSnapshot } from '../protocol/webviewProtocol';
 
 // Pure: the panel sends this over postMessage and the tests run it in plain Node, so no `vscode` here.
 
@@ -32,13 +32,8 @@ export function graphSnapshot(m: OpenModel, options: VariantOptions = DEFAULT_OP
   const nodeIds = new Set(nodes.map((n) => n.id));
   const plan = costPlan(m.sites, new Map(), m.params.total);
   const base = plan.baseParams;
-  const pct = (n: number): number => (base > 0 ? (n / base) * 100 : 0); // as costPlan computes it
   const sites: GraphSite[] = m.sites.map((s) => {
-    const deltas: VariantDelta[] = VARIANTS.map((variant) => {
-      const choice = { variant, options };
-      const params = s.width === null ? null : siteCost(s, m.sites, choice, s.width).params;
-      return { variant, label: variantLabel(choice), params, percent: params === null ? null : pct(params) };
-    });
+    // No per-variant prices: the menu prices each row live from the width and the PA terms (webview/format.ts).
     return {
       id: s.id,
       merge: s.merge,
@@ -47,7 +42,6 @@ export function graphSnapshot(m: OpenModel, options: VariantOptions = DEFAULT_OP
       width: s.width,
       kind: s.shortcutKind,
       current: { variant: s.current.variant, rank: s.current.options.rank, k: s.current.options.k, label: variantLabel(s.current) },
-      deltas,
       paTerms: paTermsOf(s, m.sites, { variant: 'pa', options: { ...options, k: Number.MAX_SAFE_INTEGER } }),
       // branchLayers names layers; their first calls are the nodes (a shared layer's later call is not folded).
       branchNodes: s.branchLayers.map((l) => [...s.scope, l].join('/')).filter((id) => nodeIds.has(id)),

@@ -7,22 +7,28 @@ import { ModelError } from '../core/errors';
 import type { Container } from '../core/ir';
 import type { VariantOptions } from '../core/laurel/variants';
 import { openModel, type OpenModel } from '../core/model';
-import { buildLenses, type LensSpec } from './lensSpecs';
+import { graphSnapshot } from './graphSnapshot';
+import { buildLenses } from './lensSpecs';
+import { encodeLenses, type LensTable } from './lensTable';
 import { TextPositions, type TextSpan } from './textPositions';
-import { findLayerSpan, unknownLayerProblems, type UnknownLayerProblem } from './unknownLayers';
+import { findLayerSpan, unknownCountAt, unknownLayerProblems, type UnknownLayerProblem } from './unknownLayers';
 
 export interface LensJob {
   /**
    * 'lens' (default): lenses and errors as plain data. 'model': the OpenModel itself, for views and commands.
    * 'locate': the span of one layer object (`layer`, in nested model `scope` when given, else searched).
+   * 'hover': what a hover at model-text offset `offset` says. 'graph': the graph view's snapshot as JSON text.
    */
-  kind?: 'lens' | 'model' | 'locate';
+  kind?: 'lens' | 'model' | 'locate' | 'hover' | 'graph';
   fileName: string;
   /** The editor's text (a byte-order mark included when the document has one). */
   text: string;
+  /** The text's UTF-8 when it came to the worker as bytes (a transfer, where the string was a copy): read from them. */
+  bytes?: Uint8Array;
   options: VariantOptions;
   layer?: string;
   scope?: readonly string[];
+  offset?: number;
 }
 
 export interface LensError {
@@ -33,7 +39,7 @@ export interface LensError {
 }
 
 export type LensResult =
-  | { ok: true; lenses: LensSpec[]; sites: number; container: Container; unknownLayers: UnknownLayerProblem[]; ms: number }
+  | { ok: true; lenses: LensTable; sites: number; container: Container; unknownLayers: UnknownLayerProblem[]; ms: number }
   | { ok: false; error: LensError; ms: number };
 
 /** A model job's answer: the OpenModel crosses the thread by structured clone (its problems arrive as plain Errors with their messages). */
@@ -45,55 +51,81 @@ export type ModelResult = { ok: true; model: OpenModel; ms: number } | { ok: fal
  */
 export type LocateResult = { ok: true; span?: TextSpan; ms: number } | { ok: false; error: LensError; ms: number };
 
+/** A hover's answer: a layer whose count is unknown, at the offset asked (absent: nothing to say there). */
+export type HoverResult = { ok: true; hit?: { span: TextSpan; text: string }; ms: number } | { ok: false; error: LensError; ms: number };
+
+/**
+ * A graph job's answer: the snapshot as the JSON text the webview parses (built where the model was read,
+ * so the host never holds the model or the snapshot of a large file; it passes the text on).
+ */
+export type GraphResult = { ok: true; graph: string; ms: number } | { ok: false; error: LensError; ms: number };
+
+export type JobResult = LensResult | ModelResult | LocateResult | HoverResult | GraphResult;
+
 /**
  * The last model read on this thread: a click in the graph or the residuals view locates its layer in the
  * model the lenses read for the same text, not in a new read (the worker keeps one, the host one small one).
  */
 let last: { fileName: string; text: string; model: OpenModel } | undefined;
 
-function readText(fileName: string, text: string): OpenModel {
+function readText(job: LensJob): OpenModel {
+  const { fileName, text } = job;
   if (last && last.fileName === fileName && last.text === text) return last.model;
-  const model = openModel(fileName, new TextEncoder().encode(text));
+  const model = openModel(fileName, job.bytes ?? new TextEncoder().encode(text));
   last = { fileName, text, model };
   return model;
 }
 
-export function runJob(job: LensJob): LensResult | ModelResult | LocateResult {
-  return job.kind === 'model' ? runModelJob(job) : job.kind === 'locate' ? runLocateJob(job) : runLensJob(job);
+export function runJob(job: LensJob): JobResult {
+  switch (job.kind) {
+    case 'model':
+      return runModelJob(job);
+    case 'locate':
+      return runLocateJob(job);
+    case 'hover':
+      return attempt(() => {
+        const m = readText(job);
+        const hit = m.doc.container === 'plain' && m.analysis.unknownLayers.length && job.offset !== undefined ? unknownCountAt(m, job.offset) : undefined;
+        return hit ? { hit } : {};
+      });
+    case 'graph':
+      return attempt(() => ({ graph: JSON.stringify(graphSnapshot(readText(job), job.options)) }));
+    default:
+      return runLensJob(job);
+  }
+}
+
+/** `f`'s answer with ok and its time, or the error it threw as a LensError. */
+function attempt<T extends object>(f: () => T): ({ ok: true; ms: number } & T) | { ok: false; error: LensError; ms: number } {
+  const t0 = performance.now();
+  try {
+    return { ok: true, ...f(), ms: performance.now() - t0 };
+  } catch (e) {
+    return { ok: false, error: lensError(e), ms: performance.now() - t0 };
+  }
 }
 
 /** Where layer `job.layer` is: its text tree is built here (in the worker for a large text), once per text. */
 export function runLocateJob(job: LensJob): LocateResult {
-  const t0 = performance.now();
-  try {
-    const m = readText(job.fileName, job.text);
+  return attempt(() => {
+    const m = readText(job);
     const span = m.doc.container === 'plain' && job.layer !== undefined ? findLayerSpan(m, job.layer, job.scope) : undefined;
-    return span ? { ok: true, span, ms: performance.now() - t0 } : { ok: true, ms: performance.now() - t0 };
-  } catch (e) {
-    return { ok: false, error: lensError(e), ms: performance.now() - t0 };
-  }
+    return span ? { span } : {};
+  });
 }
 
 export function runModelJob(job: LensJob): ModelResult {
-  const t0 = performance.now();
-  try {
-    return { ok: true, model: readText(job.fileName, job.text), ms: performance.now() - t0 };
-  } catch (e) {
-    return { ok: false, error: lensError(e), ms: performance.now() - t0 };
-  }
+  return attempt(() => ({ model: readText(job) }));
 }
 
 export function runLensJob(job: LensJob): LensResult {
-  const t0 = performance.now();
-  try {
-    const m = readText(job.fileName, job.text);
+  return attempt(() => {
+    const m = readText(job);
     // Offsets of the model text are document offsets only when the file is that text.
     const positions = m.doc.container === 'plain' ? new TextPositions(job.text, m.doc.text) : undefined;
-    const lenses = buildLenses(m, job.options, positions && ((offset) => positions.position(offset).line));
-    return { ok: true, lenses, sites: m.sites.length, container: m.doc.container, unknownLayers: unknownLayerProblems(m), ms: performance.now() - t0 };
-  } catch (e) {
-    return { ok: false, error: lensError(e), ms: performance.now() - t0 };
-  }
+    const lenses = encodeLenses(buildLenses(m, job.options, positions && ((offset) => positions.position(offset).line)));
+    return { lenses, sites: m.sites.length, container: m.doc.container, unknownLayers: unknownLayerProblems(m) };
+  });
 }
 
 export function lensError(e: unknown): LensError {

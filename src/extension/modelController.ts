@@ -22,10 +22,8 @@ import { errorPosition } from './textPositions';
 import { join } from 'node:path';
 import { aboutFile } from './fileMessages';
 import { LensEngine } from './lensEngine';
-import { lensError, type LensError, type LensResult } from './lensJob';
-
-/** Texts this long are read in the worker thread (a formatted ResNet-50, 234k characters, reads on the host in a few ms). */
-const LARGE_TEXT = 256 * 1024;
+import { lensError, type GraphResult, type LensError, type LensResult } from './lensJob';
+import { DEFAULT_OPTIONS } from '../core/laurel/variants';
 
 export type ModelState = { ok: true; model: OpenModel; version: string } | { ok: false; error: Error; version: string };
 
@@ -61,8 +59,14 @@ export class ModelController implements vscode.Disposable {
   private readonly pending = new Map<string, ReturnType<typeof setTimeout>>();
   /** The text each cached state was read from: a new version with the same text is not read again. */
   private readonly texts = new Map<string, string>();
-  /** Lenses, diagnostics and models of large texts, off the host's thread. */
-  private readonly engine = new LensEngine({ workerFile: join(__dirname, 'analysisWorker.js'), workerAbove: LARGE_TEXT, debounceMs: 100 });
+  /** Each open document's text at its last version asked: VS Code joins its lines anew at every getText(). */
+  private readonly versionTexts = new Map<string, { version: number; text: string }>();
+  /**
+   * Lenses, diagnostics, hovers, clicks, graph snapshots and models, all read in the analysis worker (a
+   * formatted ResNet-50 took 23 ms CPU on the host and up to 72 ms wall on a loaded machine; every size
+   * now costs the host only the posting of the text).
+   */
+  private readonly engine = new LensEngine({ workerFile: join(__dirname, 'analysisWorker.js'), workerAbove: 0, debounceMs: 100 });
 
   /** Fires when a model's text changed or was rewritten (after the edit is applied). */
   readonly onDidChangeModel = this.changed.event;
@@ -74,6 +78,7 @@ export class ModelController implements vscode.Disposable {
       vscode.workspace.onDidCloseTextDocument((d) => {
         this.states.delete(d.uri.toString());
         this.texts.delete(d.uri.toString());
+        this.versionTexts.delete(d.uri.toString());
         this.engine.forget(d.uri.toString());
         this.diagnostics.delete(d.uri);
       }),
@@ -117,10 +122,21 @@ export class ModelController implements vscode.Disposable {
     );
   }
 
+  /** The document's text, joined by VS Code once per version (a 10 MB model's getText() is a new 10 MB string each time). */
+  private textOf(doc: vscode.TextDocument): string {
+    const key = doc.uri.toString();
+    const hit = this.versionTexts.get(key);
+    if (hit?.version === doc.version) return hit.text;
+    const text = doc.getText();
+    this.versionTexts.set(key, { version: doc.version, text });
+    return text;
+  }
+
   private drop(doc: vscode.TextDocument): void {
     const key = doc.uri.toString();
     this.states.delete(key);
     this.texts.delete(key);
+    this.versionTexts.delete(key);
     this.engine.forget(key);
     this.diagnostics.delete(doc.uri);
   }
@@ -131,7 +147,7 @@ export class ModelController implements vscode.Disposable {
    */
   async lenses(doc: vscode.TextDocument): Promise<LensResult | undefined> {
     if (!isModelDocument(doc)) return undefined;
-    const text = doc.getText();
+    const text = this.textOf(doc);
     const version = doc.version;
     const result = await this.engine.request(doc.uri.toString(), { fileName: this.label(doc.uri), text, options: this.options() });
     if (result && !doc.isClosed && doc.version === version) {
@@ -160,13 +176,35 @@ export class ModelController implements vscode.Disposable {
    */
   async layerRange(doc: vscode.TextDocument, layer: string, scope?: readonly string[]): Promise<vscode.Range | undefined> {
     const version = doc.version;
-    const r = await this.engine.locate(doc.uri.toString(), { fileName: this.label(doc.uri), text: doc.getText(), layer, ...(scope ? { scope } : {}) });
+    const r = await this.engine.locate(doc.uri.toString(), { fileName: this.label(doc.uri), text: this.textOf(doc), layer, ...(scope ? { scope } : {}) });
     if (!r?.ok || !r.span || doc.isClosed || doc.version !== version) return undefined;
     return documentPositions(doc).range(r.span);
   }
 
+  /**
+   * What a hover at `pos` says of a layer whose count is unknown, found in the analysis worker (the host
+   * holds no model). Undefined when there is nothing to say there, or the document changed meanwhile.
+   */
+  async hoverAt(doc: vscode.TextDocument, pos: vscode.Position): Promise<{ range: vscode.Range; text: string } | undefined> {
+    if (!isModelDocument(doc)) return undefined;
+    const version = doc.version;
+    const positions = documentPositions(doc);
+    const r = await this.engine.hover(doc.uri.toString(), { fileName: this.label(doc.uri), text: this.textOf(doc), offset: positions.modelOffset(pos) });
+    if (!r?.ok || !r.hit || doc.isClosed || doc.version !== version) return undefined;
+    return { range: positions.range(r.hit.span), text: r.hit.text };
+  }
+
+  /**
+   * The graph view's snapshot of an open model document as JSON text, built in the analysis worker and
+   * passed on unparsed. Undefined when it is not a model document, or newer text superseded this one.
+   */
+  async graphText(doc: vscode.TextDocument): Promise<GraphResult | undefined> {
+    if (!isModelDocument(doc)) return undefined;
+    return this.engine.graph(doc.uri.toString(), { fileName: this.label(doc.uri), text: this.textOf(doc), options: DEFAULT_OPTIONS });
+  }
+
   /** The model of an open text document, read once per document version; undefined when it is not a model file. */
-  fromDocument(doc: vscode.TextDocument): ModelState | undefined {
+  private fromDocument(doc: vscode.TextDocument): ModelState | undefined {
     const key = doc.uri.toString();
     const version = `v${doc.version}`;
     const cached = this.states.get(key);
@@ -176,7 +214,7 @@ export class ModelController implements vscode.Disposable {
       this.drop(doc);
       return undefined;
     }
-    const text = doc.getText();
+    const text = this.textOf(doc);
     if (cached && this.texts.get(key) === text) return this.states.set(key, { ...cached, version }).get(key);
     const state = this.read(doc.uri, encoder.encode(text), version);
     this.states.set(key, state);
@@ -241,8 +279,8 @@ export class ModelController implements vscode.Disposable {
     const cached = this.states.get(key);
     if (cached?.version === version) return cached;
     if (!isModelDocument(doc)) return this.fromDocument(doc);
-    const text = doc.getText();
-    if (text.length < LARGE_TEXT || this.texts.get(key) === text) return this.fromDocument(doc);
+    const text = this.textOf(doc);
+    if (this.texts.get(key) === text) return this.fromDocument(doc);
     const r = await this.engine.model(key, { fileName: this.label(doc.uri), text });
     // Superseded: newer text came meanwhile, read that one.
     if (!r) return doc.isClosed ? undefined : this.fromOpenDocument(doc);
@@ -271,10 +309,8 @@ export class ModelController implements vscode.Disposable {
     return state;
   }
 
-  /** What is known now without reading a file: the open document's model, or the last read of an archive. */
-  cached(uri: vscode.Uri): ModelState | undefined {
-    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-    if (open) return this.fromDocument(open);
+  /** A .keras archive's model without reading a file: the open custom editor's bytes, or the last read. */
+  archiveState(uri: vscode.Uri): ModelState | undefined {
     const archive = this.archives.get(uri.toString());
     return archive ? this.fromArchive(archive) : this.states.get(uri.toString());
   }

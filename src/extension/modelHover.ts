@@ -4,19 +4,12 @@
  */
 import * as vscode from 'vscode';
 import type { ModelController } from './modelController';
-import { documentPositions } from './documentPositions';
-import { unknownCountAt } from './unknownLayers';
 
 export async function unknownCountHover(controller: ModelController, doc: vscode.TextDocument, pos: vscode.Position): Promise<vscode.Hover | undefined> {
-  // fromUri: a large text is read off the host's thread.
-  const state = await controller.fromUri(doc.uri);
-  if (!state?.ok || state.model.doc.container !== 'plain' || !state.model.analysis.unknownLayers.length) return undefined;
-  const m = state.model;
-  // VS Code's line index, not a scan of the text per hover.
-  const positions = documentPositions(doc);
-  const hit = unknownCountAt(m, positions.modelOffset(pos));
+  // Found in the analysis worker: a hover copies no model to the host.
+  const hit = await controller.hoverAt(doc, pos);
   if (!hit) return undefined;
   const text = new vscode.MarkdownString();
   text.appendText(`LAuReL: ${hit.text}`);
-  return new vscode.Hover(text, positions.range(hit.span));
+  return new vscode.Hover(text, hit.range);
 }

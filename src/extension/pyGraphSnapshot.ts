@@ -5,7 +5,7 @@
  * residual lines as sites whose shortcut edges (one per instance) switch together, as the source edit does.
  */
 import { paTermsOf } from '../core/laurel/planCost';
-import { VARIANTS, variantLabel } from '../core/laurel/variants';
+import { variantLabel } from '../core/laurel/variants';
 import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
 import { costSites, pyCost } from '../core/pysource/pyModel';
 import type { OpenPyModel, PyModelView } from '../core/pysource/pyModel';
@@ -53,9 +53,6 @@ export function pyGraphSnapshot(m: OpenPyModel, options: VariantOptions, model?:
 
   const now = pyCost(m, new Map(), view);
   const base = now.baseParams;
-  const pct = (n: number): number => (base > 0 ? (n / base) * 100 : 0);
-  /** What switching this line alone to `choice` adds (every instance; PA with the history it would have). */
-  const lineParams = (id: string, choice: VariantChoice): number => pyCost(m, new Map([[id, choice]]), view).sites.reduce((n, x) => (x.site === id ? n + x.params : n), 0);
   const paAny: VariantChoice = { variant: 'pa', options: { ...options, k: Number.MAX_SAFE_INTEGER } };
   const edgeById = new Map(edges.map((e) => [e.id, e]));
   const sites: GraphSite[] = [];
@@ -80,10 +77,6 @@ export function pyGraphSnapshot(m: OpenPyModel, options: VariantOptions, model?:
       width: s.widths[0] ?? null,
       kind: kinds.length === 1 && kinds[0] === 'identity' ? 'identity' : 'projection',
       current: { variant: s.current.variant, rank: s.current.options.rank, k: s.current.options.k, label: variantLabel(s.current) },
-      deltas: VARIANTS.map((variant) => {
-        const params = variant === 'plain' ? 0 : lineParams(s.id, { variant, options });
-        return { variant, label: variantLabel({ variant, options }), params, percent: pct(params) };
-      }),
       branchNodes: [],
       widths: [...s.widths],
       paTermsList: paTermsPerInstance(view, s.id, paAny),

@@ -56,16 +56,6 @@ export interface GraphEdge {
   residual?: string;
 }
 
-/** What one variant would add at a site, with the snapshot's `options`. */
-export interface VariantDelta {
-  variant: GraphVariant;
-  label: string;
-  /** Parameters the variant adds over a plain add; null when the site's width is unknown. */
-  params: number | null;
-  /** params / plain model params × 100. */
-  percent: number | null;
-}
-
 /** A residual connection that can be switched. */
 export interface GraphSite {
   id: string;
@@ -79,7 +69,6 @@ export interface GraphSite {
   width: number | null;
   kind: 'identity' | 'projection';
   current: { variant: GraphVariant; rank: number; k: number; label: string };
-  deltas: VariantDelta[];
   /**
    * PA terms that can exist here at any k: x_i and the earlier activations of its shape (a PA site
    * prices min(k, this)); absent: k terms.
@@ -116,7 +105,7 @@ export interface GraphSnapshot {
   nodes: GraphNode[];
   edges: GraphEdge[];
   sites: GraphSite[];
-  /** The options the deltas are priced with and a switch applies (the user's settings); the menu varies rank and k. */
+  /** The options the menu prices with and a switch applies (the user's settings); the menu varies rank and k. */
   options: VariantOptions;
   /** What the file's current LAuReL layers add over the plain model. */
   planDelta: { baseParams: number; addedParams: number; percent: number; switched: number };

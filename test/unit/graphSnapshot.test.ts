@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { graphSnapshot } from '../../src/extension/graphSnapshot';
 import type { GraphAnalysis } from '../../src/core/analysis/analyze';
-import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
+import { capRank, DEFAULT_OPTIONS, VARIANTS } from '../../src/core/laurel/variants';
+import { choiceSpec } from '../../src/core/laurel/planSpec';
+import { deltaText } from '../../src/report/figures';
+import { menuDeltaText } from '../../webview/format';
 import { openModel, planModel, plannedBytes } from '../../src/core/model';
 import type { OpenModel } from '../../src/core/model';
 import type { GraphSnapshot } from '../../src/protocol/webviewProtocol';
@@ -78,25 +81,23 @@ function checkAgainstModel(m: OpenModel, g: GraphSnapshot): void {
 }
 
 describe('graph snapshot', () => {
-  it('resnet-mini: every call and tensor, residual edges, deltas as planModel prices them', () => {
+  it('resnet-mini: every call and tensor, residual edges, menu prices as planModel prices them', () => {
     const m = open(join(repoRoot(), 'examples', 'resnet-mini.json'));
     const g = graphSnapshot(m);
     checkAgainstModel(m, g);
     assert.ok(g.sites.length > 0);
     assert.equal(g.title, 'resnet-mini.json');
     for (const s of g.sites) {
-      for (const d of s.deltas) {
-        const cost = planModel(m, `${s.id}=${d.variant}`).cost;
-        const sc = cost.sites.find((c) => c.site === s.id)!;
-        assert.equal(d.params, sc.params, `${s.id} ${d.variant} params`);
-        assert.equal(d.percent, sc.percent, `${s.id} ${d.variant} percent`);
-        assert.equal(d.label, sc.label);
+      for (const variant of VARIANTS) {
+        // The menu caps a rank at or above D as Apply does; the plan gets the capped rank written out.
+        const sc = planModel(m, choiceSpec(capRank({ variant, options: DEFAULT_OPTIONS }, s.width), s.id)).cost.sites.find((c) => c.site === s.id)!;
+        assert.equal(menuDeltaText([s], { variant, options: g.options }, g.planDelta.baseParams), variant === 'plain' ? '+0' : deltaText(sc.params, g.planDelta.baseParams), `${s.id} ${variant}`);
       }
     }
     assert.deepEqual(g.planDelta, { baseParams: m.params.total, addedParams: 0, percent: 0, switched: 0 });
   });
 
-  it('ResNet-50 (tfjs legacy): 177 calls, 16 residual edges, deltas and plan delta equal planModel', () => {
+  it('ResNet-50 (tfjs legacy): 177 calls, 16 residual edges, menu prices and plan delta equal planModel', () => {
     const m = open(fixturePath('tfjs-legacy-resnet50-tensorspace.json'));
     const g = graphSnapshot(m);
     checkAgainstModel(m, g);
@@ -107,22 +108,22 @@ describe('graph snapshot', () => {
     assert.equal(add1.outputShape, '(?, 55, 55, 256)');
     assert.equal(add1.residualSite, 'add_1');
     const all = planModel(m, 'all=rw+lr');
+    const choice = { variant: 'rw+lr' as const, options: g.options };
     for (const s of g.sites) {
-      const d = s.deltas.find((x) => x.variant === 'rw+lr')!;
-      assert.equal(d.params, all.cost.sites.find((c) => c.site === s.id)!.params);
+      assert.equal(menuDeltaText([s], choice, g.planDelta.baseParams), deltaText(all.cost.sites.find((c) => c.site === s.id)!.params, g.planDelta.baseParams));
     }
-    const total = g.sites.reduce((n, s) => n + s.deltas.find((x) => x.variant === 'rw+lr')!.params!, 0);
-    assert.equal(total, all.cost.addedParams);
+    assert.equal(menuDeltaText(g.sites, choice, g.planDelta.baseParams), deltaText(all.cost.addedParams, g.planDelta.baseParams));
   });
 
-  it('deltas are priced with the given options (the user\'s settings)', () => {
+  it('the menu prices with the given options (the user\'s settings)', () => {
     const m = open(fixturePath('tfjs-legacy-resnet50-tensorspace.json'));
     const options = { ...DEFAULT_OPTIONS, rank: 4, rwNorm: 'sigmoid-single' as const, paMode: 'lowrank-shared' as const };
     const g = graphSnapshot(m, options);
     assert.deepEqual(g.options, options);
     const cost = planModel(m, 'all=pa', options).cost;
-    for (const s of g.sites) assert.equal(s.deltas.find((d) => d.variant === 'pa')!.params, cost.sites.find((c) => c.site === s.id)!.params);
-    assert.equal(g.sites[0]!.deltas.find((d) => d.variant === 'rw')!.params, 1);
+    const base = g.planDelta.baseParams;
+    for (const s of g.sites) assert.equal(menuDeltaText([s], { variant: 'pa', options: g.options }, base), deltaText(cost.sites.find((c) => c.site === s.id)!.params, base));
+    assert.equal(menuDeltaText([g.sites[0]!], { variant: 'rw', options: g.options }, base), deltaText(1, base));
   });
 
   it('a switched site shows its variant label and the plan delta', () => {

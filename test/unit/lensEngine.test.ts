@@ -4,6 +4,11 @@ import { resolve } from 'node:path';
 import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
 import { LensEngine } from '../../src/extension/lensEngine';
 import { runLensJob, type LensResult } from '../../src/extension/lensJob';
+import { buildLenses } from '../../src/extension/lensSpecs';
+import { decodeLenses, encodeLenses, lensAt } from '../../src/extension/lensTable';
+import { graphSnapshot } from '../../src/extension/graphSnapshot';
+import { TextPositions } from '../../src/extension/textPositions';
+import { unknownCountAt } from '../../src/extension/unknownLayers';
 import { openModel } from '../../src/core/model';
 import { nodeAt } from '../../src/core/locate';
 import { synthModelText } from '../../bench/synthModels';
@@ -20,7 +25,36 @@ function workerFile(): string {
 
 const resnet = JSON.stringify(JSON.parse(readFileSync(fixturePath('tfjs-legacy-resnet50-tensorspace.json'), 'utf8')), null, 2);
 const job = (text: string): { fileName: string; text: string; options: typeof DEFAULT_OPTIONS } => ({ fileName: 'm.json', text, options: DEFAULT_OPTIONS });
-const lenses = (r: LensResult | undefined): unknown => (r?.ok ? r.lenses : r);
+const lenses = (r: LensResult | undefined): unknown => (r?.ok ? decodeLenses(r.lenses) : r);
+const open = (text: string) => openModel('m.json', new TextEncoder().encode(text));
+
+/** The Keras 3 transformer fixture with one attention layer of a project's own class (counts after it are unknown). */
+function withUnknownLayer(): string {
+  const json = JSON.parse(readFileSync(fixturePath('keras3-transformer-encoder-opsAdd-dotkeras-config.json'), 'utf8')) as { config: { layers: { class_name: string; config: { name: string } }[] } };
+  json.config.layers.find((l) => l.config.name === 'multi_head_attention_1')!.class_name = 'MyEncoderBlock';
+  return JSON.stringify(json, null, 2);
+}
+
+describe('LensTable: lenses as lines, one text and offsets', () => {
+  it('gives back every lens of real models as built (titles, tooltips or none, commands, arguments)', () => {
+    for (const text of [resnet, withUnknownLayer(), synthModelText({ layers: 300, block: 'conv' })]) {
+      const m = open(text);
+      const positions = new TextPositions(text, m.doc.text);
+      const specs = buildLenses(m, DEFAULT_OPTIONS, (o) => positions.position(o).line);
+      const table = encodeLenses(specs);
+      assert.equal(table.count, specs.length);
+      assert.deepEqual(decodeLenses(table), specs);
+      assert.ok(specs.some((s) => s.tooltip === undefined) && specs.some((s) => s.args.length > 1), 'both kinds are covered');
+    }
+  });
+
+  it('refuses a lens it does not have', () => {
+    const table = encodeLenses([{ line: 3, title: 't', command: '', args: [] }]);
+    assert.deepEqual(lensAt(table, 0), { line: 3, title: 't', command: '', args: [] });
+    assert.throws(() => lensAt(table, 1), /no lens 1 of 1/);
+    assert.throws(() => lensAt(table, -1), RangeError);
+  });
+});
 
 describe('LensEngine: lenses once per content, large texts in a worker', () => {
   let engine: LensEngine;
@@ -34,7 +68,7 @@ describe('LensEngine: lenses once per content, large texts in a worker', () => {
     assert.deepEqual(first.lenses, (runLensJob(job(resnet)) as { lenses: unknown }).lenses);
     assert.equal(await engine.request('a', job(resnet)), first, 'cached by content');
     assert.equal(await engine.request('a', { ...job(resnet), options: { ...DEFAULT_OPTIONS, rank: 4 } }) === first, false, 'other options are other lenses');
-    assert.deepEqual(engine.counts, { host: 2, worker: 0, superseded: 0 });
+    assert.deepEqual({ ...engine.counts, workersStarted: 0 }, { host: 2, worker: 0, superseded: 0, workersStarted: 0 });
   });
 
   it('the worker gives the lenses the host would', async () => {
@@ -60,7 +94,7 @@ describe('LensEngine: lenses once per content, large texts in a worker', () => {
     assert.equal(r1, undefined);
     assert.equal(r2, undefined);
     assert.ok(r3?.ok);
-    assert.deepEqual(engine.counts, { host: 0, worker: 1, superseded: 2 });
+    assert.deepEqual({ ...engine.counts, workersStarted: 0 }, { host: 0, worker: 1, superseded: 2, workersStarted: 0 });
   });
 
   it('newer text stops a running analysis (its worker is ended) and still gets its lenses', async () => {
@@ -71,7 +105,7 @@ describe('LensEngine: lenses once per content, large texts in a worker', () => {
     const fresh = engine.request('a', job(resnet));
     assert.equal(await slow, undefined);
     assert.deepEqual(lenses(await fresh), lenses(runLensJob(job(resnet))));
-    assert.deepEqual(engine.counts, { host: 0, worker: 1, superseded: 1 });
+    assert.deepEqual({ ...engine.counts, workersStarted: 0 }, { host: 0, worker: 1, superseded: 1, workersStarted: 0 });
   });
 
   it('a model read in the worker arrives whole: sites, counts and shapes as on the host', async () => {
@@ -108,6 +142,52 @@ describe('LensEngine: lenses once per content, large texts in a worker', () => {
     assert.ok(inString?.ok && inString.span === undefined);
     const broken = await engine.locate('c', { fileName: 'm.json', text: resnet.slice(0, 5000), layer: layer.name });
     assert.ok(broken && !broken.ok);
+  });
+
+  it('an edit after a quiet spell starts at once; only a burst waits for the debounce', async function () {
+    this.timeout(20_000);
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 60_000 });
+    const r = await engine.request('a', job(resnet));
+    assert.ok(r?.ok, 'answered long before the 60 s debounce');
+  });
+
+  it('a hover is answered in the worker as the host would, and hovers of the same text never end the worker', async () => {
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
+    const text = withUnknownLayer();
+    const m = open(text);
+    const at = text.indexOf('"layer_normalization_2"');
+    const first = engine.hover('a', { fileName: 'm.json', text, offset: 10 });
+    const second = engine.hover('a', { fileName: 'm.json', text, offset: at });
+    assert.equal(await first, undefined, 'superseded by the later hover');
+    const r = await second;
+    assert.ok(r?.ok);
+    assert.deepEqual(r.hit, unknownCountAt(m, at));
+    assert.match(r.hit!.text, /^layer_normalization_2: parameters \? \(unknown\)/);
+    assert.equal(engine.counts.workersStarted, 1, 'the first hover ran to its end in the same worker');
+    const none = await engine.hover('a', { fileName: 'm.json', text, offset: text.indexOf('"dense_3"') });
+    assert.ok(none?.ok && none.hit === undefined, 'a layer before it is counted');
+    const plain = await engine.hover('b', { fileName: 'm.json', text: resnet, offset: 500 });
+    assert.ok(plain?.ok && plain.hit === undefined, 'a model without unknown layers has nothing to say');
+  });
+
+  it('the graph snapshot comes as the JSON text of the snapshot the host would build', async () => {
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
+    for (const text of [resnet, withUnknownLayer()]) {
+      const r = await engine.graph('a', { fileName: 'm.json', text, options: DEFAULT_OPTIONS });
+      assert.ok(r?.ok);
+      assert.equal(typeof r.graph, 'string');
+      assert.equal(r.graph, JSON.stringify(graphSnapshot(open(text), DEFAULT_OPTIONS)));
+    }
+    const broken = await engine.graph('a', { fileName: 'm.json', text: resnet.slice(0, 5000), options: DEFAULT_OPTIONS });
+    assert.ok(broken && !broken.ok);
+    assert.match(broken.error.message, /malformed JSON/);
+  });
+
+  it('a byte-order mark crosses to the worker and keeps the lenses on their lines', async () => {
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
+    const r = await engine.request('a', job(`\ufeff${resnet}`));
+    assert.deepEqual(lenses(r), lenses(runLensJob(job(`\ufeff${resnet}`))));
+    assert.ok(r?.ok && r.lenses.count === 99);
   });
 
   it('documents do not supersede each other', async () => {

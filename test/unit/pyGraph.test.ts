@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCompanion } from '../../src/util/laurelCompanion';
-import { DEFAULT_OPTIONS, instanceCost } from '../../src/core/laurel/variants';
-import { openPyModel } from '../../src/core/pysource/pyModel';
+import { DEFAULT_OPTIONS, instanceCost, VARIANTS, type Variant } from '../../src/core/laurel/variants';
+import { openPyModel, pyCost } from '../../src/core/pysource/pyModel';
 import type { OpenPyModel } from '../../src/core/pysource/pyModel';
 import { planPy } from '../../src/core/pysource/pyPlan';
 import { FIRST_PAINT_BOXES, pyGraphSnapshot, unmeasuredText } from '../../src/extension/pyGraphSnapshot';
@@ -49,12 +49,16 @@ const residualEdges = (g: GraphSnapshot): Record<string, number> => {
   return out;
 };
 
-/** The menu's live price of each variant on each site (webview code) is the host's exact price (core pyCost, PA history included). */
-function menuAgrees(g: GraphSnapshot): void {
+/** What switching line `id` alone to `variant` adds, as the core prices it (every instance; PA with the history it would have). */
+const lineParams = (m: OpenPyModel, id: string, variant: Variant): number =>
+  pyCost(m, new Map([[id, { variant, options: DEFAULT_OPTIONS }]]), m.views[0]).sites.reduce((n, x) => (x.site === id ? n + x.params : n), 0);
+
+/** The menu's live price of each variant on each site (webview code) is the core's exact price (pyCost, PA history included). */
+function menuAgrees(g: GraphSnapshot, m: OpenPyModel): void {
   for (const s of g.sites) {
-    for (const d of s.deltas) {
-      const host = d.variant === 'plain' ? '+0' : deltaText(d.params!, g.planDelta.baseParams);
-      assert.equal(menuDeltaText([s], { variant: d.variant, options: g.options }, g.planDelta.baseParams), host, `${s.id} ${d.variant}`);
+    for (const variant of VARIANTS) {
+      const host = variant === 'plain' ? '+0' : deltaText(lineParams(m, s.id, variant), g.planDelta.baseParams);
+      assert.equal(menuDeltaText([s], { variant, options: g.options }, g.planDelta.baseParams), host, `${s.id} ${variant}`);
     }
   }
 }
@@ -92,10 +96,10 @@ describe('the graph of a .py model from its trace', function () {
     // Sites are lines: widths per instance, the menu's prices summed over them (the lens's 4,100 for RW+LR r=16).
     const site = g.sites.find((s) => s.id === 'L104')!;
     assert.deepEqual(site.widths, [64, 64]);
-    assert.equal(site.deltas.find((d) => d.variant === 'rw+lr')!.params, 4_100);
+    assert.equal(lineParams(gpt, 'L104', 'rw+lr'), 4_100);
     assert.equal(site.merge, 'L104: x = x + self.attn(self.ln_1(x))');
     assert.equal(site.readonly, undefined);
-    menuAgrees(g);
+    menuAgrees(g, gpt);
     // split's three outputs are one box; the LayerNorm class of the file is a leaf box.
     assert.equal(g.nodes.filter((n) => n.layer === 'split' && n.parent === 'm:transformer.h.0.attn').length, 1);
     assert.equal(g.edges.filter((e) => e.from === 'op:transformer.h.0.attn:split:56').length, 3);
@@ -172,9 +176,9 @@ describe('the graph of a .py model from its trace', function () {
     const site = g.sites.find((s) => s.id === 'L37')!;
     assert.deepEqual(site.widths, [64, 64, 128, 128, 256, 256, 512, 512]);
     assert.equal(site.kindText, 'identity+projection');
-    menuAgrees(g);
-    assert.equal(site.deltas.find((d) => d.variant === 'rw')!.params, 16);
-    assert.equal(site.deltas.find((d) => d.variant === 'lr')!.params, [64, 64, 128, 128, 256, 256, 512, 512].reduce((s, w) => s + instanceCost({ variant: 'lr', options: DEFAULT_OPTIONS }, w).params, 0));
+    menuAgrees(g, m);
+    assert.equal(lineParams(m, 'L37', 'rw'), 16);
+    assert.equal(lineParams(m, 'L37', 'lr'), [64, 64, 128, 128, 256, 256, 512, 512].reduce((s, w) => s + instanceCost({ variant: 'lr', options: DEFAULT_OPTIONS }, w).params, 0));
     // Empty shortcut Sequentials pass the tensor through (no box); projection shortcuts are groups of conv + bn.
     assert.equal(g.nodes.some((n) => n.id === 'm:layer1.0.shortcut'), false);
     assert.deepEqual(g.nodes.filter((n) => n.parent === 'm:layer2.0.shortcut').map((n) => n.className), ['Conv2d', 'BatchNorm2d']);
