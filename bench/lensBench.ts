@@ -21,6 +21,8 @@ export interface LensRow {
   lenses: number;
   latencyMs: { min: number; median: number };
   longestHostTaskMs: number;
+  /** The host thread's own CPU time in that longest stretch (Linux), which waiting for a core does not inflate. */
+  longestHostTaskCpuMs: number;
   /** The longest synchronous stretch of the engine itself on the host thread (no scheduler noise). */
   longestEngineMs: number;
   /** The same stretch in CPU time of the process (the worker is idle then). */
@@ -29,6 +31,9 @@ export interface LensRow {
   /** A click in the graph or the Residuals view: its last layer located in the text the lenses just read. */
   clickMs: { min: number; median: number };
   longestClickHostTaskMs: number;
+  longestClickHostTaskCpuMs: number;
+  /** What VS Code's getText() costs the host once per version: joining the document's lines (not counted above). */
+  getTextMs: { min: number; median: number };
 }
 
 /** The name of the model's last layer (Keras JSON or a TF.js model.json). */
@@ -39,18 +44,38 @@ function lastLayerName(text: string): string {
   return layers.at(-1)!.name;
 }
 
-/** Runs `f` while a ticker measures the longest stretch the thread did not get back to it. */
-async function withTicker<T>(f: () => Promise<T>): Promise<{ value: T; longest: number }> {
+/**
+ * CPU time of the calling thread in ms (Linux: /proc/thread-self/schedstat, read on this thread), or
+ * undefined elsewhere. A gap of the ticker on a loaded machine is mostly waiting for a core; the thread's
+ * own CPU time inside the gap is the length of the task that ran.
+ */
+function threadCpuMs(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `f` while a ticker measures the longest stretch the thread did not get back to it: wall time, and the thread's CPU time. */
+async function withTicker<T>(f: () => Promise<T>): Promise<{ value: T; longest: number; longestCpu: number }> {
   let last = performance.now();
+  let lastCpu = threadCpuMs();
   let longest = 0;
-  const timer = setInterval(() => {
+  let longestCpu = 0;
+  const tick = (): void => {
     const now = performance.now();
+    const cpu = threadCpuMs();
     longest = Math.max(longest, now - last - 2);
+    if (cpu !== undefined && lastCpu !== undefined) longestCpu = Math.max(longestCpu, cpu - lastCpu);
     last = now;
-  }, 2);
+    lastCpu = cpu;
+  };
+  const timer = setInterval(tick, 2);
   try {
     const value = await f();
-    return { value, longest: Math.max(longest, performance.now() - last - 2) };
+    tick();
+    return { value, longest, longestCpu };
   } finally {
     clearInterval(timer);
   }
@@ -69,10 +94,13 @@ export async function benchLenses(rounds: number, root: string): Promise<LensRow
     ['synthetic conv, 20,000 layers', synthModelText({ layers: 20000, block: 'conv' })],
   ];
   const engine = new LensEngine({ workerFile: resolve(__dirname, "analysisWorker.js"), workerAbove: 0, debounceMs: 100 });
-  const rows: LensRow[] = models.map(([model, text]) => ({ model, chars: text.length, path: "worker", lenses: 0, latencyMs: { min: 0, median: 0 }, longestHostTaskMs: 0, longestEngineMs: 0, longestEngineCpuMs: 0, clickMs: { min: 0, median: 0 }, longestClickHostTaskMs: 0 }));
+  const rows: LensRow[] = models.map(([model, text]) => ({ model, chars: text.length, path: "worker", lenses: 0, latencyMs: { min: 0, median: 0 }, longestHostTaskMs: 0, longestHostTaskCpuMs: 0, longestEngineMs: 0, longestEngineCpuMs: 0, clickMs: { min: 0, median: 0 }, longestClickHostTaskMs: 0, longestClickHostTaskCpuMs: 0, getTextMs: { min: 0, median: 0 } }));
   const latencies = models.map(() => [] as number[]);
   const clicks = models.map(() => [] as number[]);
   const clicked = models.map(([, text]) => lastLayerName(text));
+  // getText() in the extension host joins the document's lines (ExtHostDocumentData): timed once per round.
+  const docLines = models.map(([, text]) => text.split('\n'));
+  const joins = models.map(() => [] as number[]);
   let edit = 0;
   try {
     // Rounds interleave the models; the first round also starts the worker, as opening a file would.
@@ -82,12 +110,16 @@ export async function benchLenses(rounds: number, root: string): Promise<LensRow
         const t0 = performance.now();
         engine.longestSyncMs = 0;
         engine.longestSyncCpuMs = 0;
-        const { value, longest } = await withTicker(() => engine.request(`m${i}`, { fileName: `m${i}.json`, text: t, options: DEFAULT_OPTIONS }));
+        const { value, longest, longestCpu } = await withTicker(() => engine.request(`m${i}`, { fileName: `m${i}.json`, text: t, options: DEFAULT_OPTIONS }));
         if (!value?.ok) throw new Error(`lenses of ${models[i]![0]}: ${value ? value.error.message : 'superseded'}`);
         if (r === 0) continue;
         latencies[i]!.push(performance.now() - t0);
+        const j0 = performance.now();
+        if (docLines[i]!.join('\n').length !== text.length) throw new Error('lens bench: lines do not join to the text');
+        joins[i]!.push(performance.now() - j0);
         rows[i]!.lenses = value.lenses.count;
         rows[i]!.longestHostTaskMs = Math.max(rows[i]!.longestHostTaskMs, longest);
+        rows[i]!.longestHostTaskCpuMs = Math.max(rows[i]!.longestHostTaskCpuMs, longestCpu);
         rows[i]!.longestEngineMs = Math.max(rows[i]!.longestEngineMs, engine.longestSyncMs);
         rows[i]!.longestEngineCpuMs = Math.max(rows[i]!.longestEngineCpuMs, engine.longestSyncCpuMs);
         // Then a click on its last layer, as the graph view and the Residuals view ask for it.
@@ -96,14 +128,16 @@ export async function benchLenses(rounds: number, root: string): Promise<LensRow
         if (!click.value?.ok || !click.value.span) throw new Error(`click in ${models[i]![0]}: layer ${clicked[i]} not located`);
         clicks[i]!.push(performance.now() - c0);
         rows[i]!.longestClickHostTaskMs = Math.max(rows[i]!.longestClickHostTaskMs, click.longest);
+        rows[i]!.longestClickHostTaskCpuMs = Math.max(rows[i]!.longestClickHostTaskCpuMs, click.longestCpu);
       }
     }
     for (const [i, row] of rows.entries()) {
       row.latencyMs = { min: min(latencies[i]!), median: median(latencies[i]!) };
       row.clickMs = { min: min(clicks[i]!), median: median(clicks[i]!) };
+      row.getTextMs = { min: min(joins[i]!), median: median(joins[i]!) };
       if (row.path !== 'worker') continue;
       const before = { ...engine.counts };
-      const { value, longest } = await withTicker(async () => {
+      const { value, longest, longestCpu } = await withTicker(async () => {
         const asked: Promise<unknown>[] = [];
         for (let k = 0; k < 5; k++) {
           asked.push(engine.request(`m${i}`, { fileName: `m${i}.json`, text: edited(models[i]![1], ++edit), options: DEFAULT_OPTIONS }));
@@ -114,6 +148,7 @@ export async function benchLenses(rounds: number, root: string): Promise<LensRow
         return performance.now() - t0;
       });
       row.longestHostTaskMs = Math.max(row.longestHostTaskMs, longest);
+      row.longestHostTaskCpuMs = Math.max(row.longestHostTaskCpuMs, longestCpu);
       row.burst = { latencyMs: value, analysed: engine.counts.worker - before.worker, superseded: engine.counts.superseded - before.superseded };
     }
   } finally {
@@ -122,20 +157,72 @@ export async function benchLenses(rounds: number, root: string): Promise<LensRow
   return rows;
 }
 
+export interface GraphOpenRow {
+  model: string;
+  layers: number;
+  /** The snapshot's UTF-8 JSON, as posted to the webview. */
+  bytes: number;
+  /** Open Graph after an edit: from asking for the snapshot to its bytes on the host, ready to post. */
+  openMs: { min: number; median: number };
+  longestHostTaskMs: number;
+  longestHostTaskCpuMs: number;
+}
+
+/**
+ * Opening the graph view, host side: each round edits the model (so the worker reads it again, as after
+ * typing) and asks the engine for the snapshot, as the panel does on `ready`; the ticker records the host
+ * thread's longest task until the bytes are there (VS Code then moves them to the webview as a buffer).
+ */
+export async function benchGraphOpen(rounds: number, root: string, sizes: readonly number[] = [2000, 20000]): Promise<GraphOpenRow[]> {
+  const models = sizes.map((layers) => ({ layers, text: synthModelText({ layers, block: 'conv' }) }));
+  const engine = new LensEngine({ workerFile: resolve(root, 'dist', 'analysisWorker.js'), workerAbove: 0, debounceMs: 100 });
+  const rows: GraphOpenRow[] = models.map(({ layers }) => ({ model: `synthetic conv, ${layers.toLocaleString('en-US')} layers`, layers, bytes: 0, openMs: { min: 0, median: 0 }, longestHostTaskMs: 0, longestHostTaskCpuMs: 0 }));
+  const times = models.map(() => [] as number[]);
+  let edit = 0;
+  try {
+    for (let r = 0; r < rounds + 1; r++) {
+      for (const [i, { text }] of models.entries()) {
+        const t = edited(text, ++edit);
+        const t0 = performance.now();
+        const { value, longest, longestCpu } = await withTicker(() => engine.graph(`g${i}`, { fileName: `g${i}.json`, text: t, options: DEFAULT_OPTIONS }));
+        if (!value?.ok) throw new Error(`graph of ${rows[i]!.model}: ${value ? value.error.message : 'superseded'}`);
+        if (r === 0) continue; // the first round also starts the worker
+        times[i]!.push(performance.now() - t0);
+        rows[i]!.bytes = value.graph.byteLength;
+        rows[i]!.longestHostTaskMs = Math.max(rows[i]!.longestHostTaskMs, longest);
+        rows[i]!.longestHostTaskCpuMs = Math.max(rows[i]!.longestHostTaskCpuMs, longestCpu);
+      }
+    }
+  } finally {
+    engine.dispose();
+  }
+  for (const [i, row] of rows.entries()) row.openMs = { min: min(times[i]!), median: median(times[i]!) };
+  return rows;
+}
+
+export function graphOpenTable(rows: GraphOpenRow[]): string {
+  return renderTable(
+    ['model', 'snapshot MB', 'open graph to bytes on the host ms min / med', 'longest host task ms (wall / thread CPU)'],
+    rows.map((r) => [r.model, (r.bytes / 1e6).toFixed(1), `${ms(r.openMs.min)} / ${ms(r.openMs.median)}`, `${ms(r.longestHostTaskMs)} / ${ms(r.longestHostTaskCpuMs)}`]),
+    new Set([1, 2, 3]),
+  );
+}
+
 export function lensTable(rows: LensRow[]): string {
   return renderTable(
-    ['model', 'chars', 'runs on', 'lenses', 'edit to lenses ms min / med', 'longest host task ms (ticker / engine / engine CPU)', 'burst of 5: last edit to lenses ms, analyses', 'click to layer ms min / med', 'click: longest host task ms'],
+    ['model', 'chars', 'runs on', 'lenses', 'edit to lenses ms min / med', 'longest host task ms (ticker wall / thread CPU / engine / engine CPU)', 'burst of 5: last edit to lenses ms, analyses', 'click to layer ms min / med', 'click: longest host task ms (wall / thread CPU)', "VS Code's getText() ms min / med"],
     rows.map((r) => [
       r.model,
       r.chars.toLocaleString('en-US'),
       r.path,
       String(r.lenses),
       `${ms(r.latencyMs.min)} / ${ms(r.latencyMs.median)}`,
-      `${ms(r.longestHostTaskMs)} / ${ms(r.longestEngineMs)} / ${ms(r.longestEngineCpuMs)}`,
+      `${ms(r.longestHostTaskMs)} / ${ms(r.longestHostTaskCpuMs)} / ${ms(r.longestEngineMs)} / ${ms(r.longestEngineCpuMs)}`,
       r.burst ? `${ms(r.burst.latencyMs)}, ${r.burst.analysed} (${r.burst.superseded} superseded)` : '',
       `${ms(r.clickMs.min)} / ${ms(r.clickMs.median)}`,
-      ms(r.longestClickHostTaskMs),
+      `${ms(r.longestClickHostTaskMs)} / ${ms(r.longestClickHostTaskCpuMs)}`,
+      `${ms(r.getTextMs.min)} / ${ms(r.getTextMs.median)}`,
     ]),
-    new Set([1, 3, 4, 5, 7, 8]),
+    new Set([1, 3, 4, 5, 7, 8, 9]),
   );
 }

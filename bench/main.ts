@@ -19,8 +19,8 @@ import { median, min } from './stats';
 import type { AnalysisResult } from './analysisBench';
 import { benchExport, exportTable } from './exportBench';
 import type { ExportBenchModel, ExportBenchRow } from './exportBench';
-import { benchLenses, lensTable } from './lensBench';
-import type { LensRow } from './lensBench';
+import { benchGraphOpen, benchLenses, graphOpenTable, lensTable } from './lensBench';
+import type { GraphOpenRow, LensRow } from './lensBench';
 import { benchPySource, pyBenchTable } from './pyBench';
 import type { PyBenchRow } from './pyBench';
 import { selectBackend } from '../src/trainer/backend';
@@ -163,10 +163,14 @@ async function main(): Promise<void> {
     console.log(analysisTable(analysis));
   }
   let lenses: LensRow[] | undefined;
+  let graphOpen: GraphOpenRow[] | undefined;
   if (sections.has('lens')) {
     lenses = await benchLenses(rounds + 2, root);
     console.log(`\nLenses after an edit (LensEngine as the extension host runs it; ${rounds + 2} rounds)`);
     console.log(lensTable(lenses));
+    graphOpen = await benchGraphOpen(rounds + 2, root);
+    console.log(`\nOpening the graph view, host side (the snapshot built in the worker; ${rounds + 2} rounds)`);
+    console.log(graphOpenTable(graphOpen));
   }
   let pysource: PyBenchRow[] | undefined;
   if (sections.has('pysource')) {
@@ -188,7 +192,7 @@ async function main(): Promise<void> {
       console.log(exportTable(exported));
     } else notes.push('PyTorch not found (install Debian python3-torch): the export benchmark was not run.');
   }
-  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, pysource, exported, notes }, values.readme ? join(root, 'README.md') : undefined, sections);
+  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, graphOpen, pysource, exported, notes }, values.readme ? join(root, 'README.md') : undefined, sections);
 
   for (const backend of ['wasm', 'cpu'] as BackendPreference[]) {
     const choice = await selectBackend(backend);
@@ -238,7 +242,7 @@ async function main(): Promise<void> {
   console.log(benchTable('training', ['engine', 'model', 'variant', 'params', 'step time', 'peak memory'], overhead, new Set([3, 4, 5])));
   for (const n of notes) console.log(n);
 
-  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, pysource, exported, steps, batch, results, notes }, values.readme ? join(root, 'README.md') : undefined, sections);
+  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, graphOpen, pysource, exported, steps, batch, results, notes }, values.readme ? join(root, 'README.md') : undefined, sections);
 }
 
 function writeResults(out: string, value: unknown, readme: string | undefined, sections: Set<string>): void {

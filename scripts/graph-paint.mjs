@@ -72,7 +72,14 @@ async function paint(layers, state) {
   p.on('pageerror', (e) => errors.push(String(e)));
   const graph = snap(layers);
   await p.exposeBinding('__host', async ({ page: pg }, msg) => {
-    if (msg.type === 'ready') await pg.evaluate((m) => { window.__t0 = performance.now(); window.postMessage(m, '*'); }, { type: 'snapshot', graph: JSON.stringify(graph), version: 1, resource: 'file:///synth.json' });
+    // The host posts UTF-8 JSON bytes, which VS Code hands to the page as a transferred buffer: encoded before the clock starts.
+    if (msg.type === 'ready') {
+      await pg.evaluate((m) => {
+        const bytes = new TextEncoder().encode(m.graph);
+        window.__t0 = performance.now();
+        window.postMessage({ ...m, graph: bytes }, '*', [bytes.buffer]);
+      }, { type: 'snapshot', graph: JSON.stringify(graph), version: 1, resource: 'file:///synth.json' });
+    }
   });
   await p.goto(`http://127.0.0.1:${port}/`);
   await p.waitForSelector('body[data-layout-ms]', { timeout: 300_000 });

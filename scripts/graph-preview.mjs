@@ -126,13 +126,15 @@ async function open(theme, file) {
   const snapshot = () => ({ type: 'snapshot', graph: JSON.stringify(graphSnapshot(openModel(file, bytes))), version: ++version, resource: `file://${file}` });
   await p.exposeBinding('__host', async ({ page: pg }, msg) => {
     report.messages.push(msg.type === 'exportImage' ? { type: msg.type, format: msg.format, chars: msg.data.length } : msg);
-    if (msg.type === 'ready') await pg.evaluate((m) => window.postMessage(m, '*'), snapshot());
+    // As VS Code delivers the host's snapshot: UTF-8 JSON bytes.
+    const post = (m) => window.postMessage({ ...m, graph: new TextEncoder().encode(m.graph) }, '*');
+    if (msg.type === 'ready') await pg.evaluate(post, snapshot());
     if (msg.type === 'applyVariant') {
       const m = openModel(file, bytes);
       const choice = { variant: msg.variant, options: { ...DEFAULT_OPTIONS, rank: msg.rank ?? 16, k: msg.k ?? 3 } };
       const spec = msg.siteIds.map((id) => choiceSpec(choice, id)).join(',');
       bytes = plannedBytes(m, planModel(m, spec));
-      await pg.evaluate((m2) => window.postMessage(m2, '*'), snapshot());
+      await pg.evaluate(post, snapshot());
     }
     if (msg.type === 'exportImage') {
       const data = msg.format === 'svg' ? msg.data : Buffer.from(msg.data.slice(msg.data.indexOf(',') + 1), 'base64');

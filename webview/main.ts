@@ -156,7 +156,7 @@ window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
   if (!msg || typeof msg !== 'object') return;
   switch (msg.type) {
     case 'snapshot':
-      void show(JSON.parse(msg.graph) as GraphSnapshot, msg.resource);
+      void show(JSON.parse(new TextDecoder().decode(msg.graph)) as GraphSnapshot, msg.resource);
       return;
     case 'error':
       banner.textContent = msg.message;

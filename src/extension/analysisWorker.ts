@@ -13,6 +13,7 @@ parentPort?.on('message', (msg: { id: number; job: LensJob }) => {
   // The host sends the text as transferred UTF-8 (posting a 10 MB string cost its thread ~10-30 ms).
   const job = msg.job.bytes ? { ...msg.job, text: decoder.decode(msg.job.bytes) } : msg.job;
   const result = runJob(job);
-  // The lens table's arrays move to the host instead of being copied.
-  parentPort!.postMessage({ id: msg.id, result }, 'lenses' in result && result.ok ? lensTransfer(result.lenses) : []);
+  // The lens table's arrays and the graph's bytes move to the host instead of being copied.
+  const transfer = !result.ok ? [] : 'lenses' in result ? lensTransfer(result.lenses) : 'graph' in result ? [result.graph.buffer as ArrayBuffer] : [];
+  parentPort!.postMessage({ id: msg.id, result }, transfer);
 });

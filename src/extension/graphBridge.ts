@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { GraphController } from './graphPanel';
 import { isModelDocument, type ModelController } from './modelController';
-import { graphSnapshot } from './graphSnapshot';
+import { graphSnapshot, snapshotBytes } from './graphSnapshot';
 import { isKerasArchiveName } from './modelSniff';
 
 export function graphController(controller: ModelController): GraphController {
@@ -12,14 +12,14 @@ export function graphController(controller: ModelController): GraphController {
     async snapshot(uri) {
       const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
       if (doc) {
-        // Built in the analysis worker as JSON text: the host neither reads the model nor parses the snapshot.
+        // Built in the analysis worker as UTF-8 JSON: the host neither reads the model nor touches the snapshot.
         const r = await controller.graphText(doc);
         if (!r) return doc.isClosed || !isModelDocument(doc) ? { error: `${controller.label(uri)} is not open as a model` } : undefined;
         return r.ok ? r.graph : { error: r.error.message };
       }
       const state = controller.archiveState(uri);
       if (!state) return { error: `${controller.label(uri)} is not open as a model` };
-      return state.ok ? JSON.stringify(graphSnapshot(state.model)) : { error: state.error.message };
+      return state.ok ? snapshotBytes(graphSnapshot(state.model)) : { error: state.error.message };
     },
     async applyVariant(uri, siteIds, choice) {
       // The view chooses the variant, r and k; the other options follow the settings.

@@ -11,11 +11,11 @@ import type { HostToWebview, WebviewToHost } from '../protocol/webviewProtocol';
  */
 export interface GraphController {
   /**
-   * The current snapshot of the model at `uri` as the JSON text the webview parses (a large model's is built
-   * off the host's thread and never parsed there), or why there is none (read or analysis error); undefined
-   * when newer text superseded this request (a newer snapshot follows).
+   * The current snapshot of the model at `uri` as the UTF-8 JSON the webview parses (a model file's is built
+   * in the analysis worker and never parsed or copied on the host), or why there is none (read or analysis
+   * error); undefined when newer text superseded this request (a newer snapshot follows).
    */
-  snapshot(uri: vscode.Uri): Promise<string | { error: string } | undefined>;
+  snapshot(uri: vscode.Uri): Promise<Uint8Array | { error: string } | undefined>;
   /** Switch the given residual sites to `choice` (plain reverts them); the change comes back through onDidChange. */
   applyVariant(uri: vscode.Uri, siteIds: string[], choice: VariantChoice): Promise<void>;
   /** Show the layer in the model file's text editor (a .py model: its source `line`). */
@@ -164,7 +164,7 @@ export class GraphPanel {
       (s) => {
         // A later change asked again: only its answer is posted.
         if (asked !== this.asked || !this.ready || s === undefined) return;
-        if (typeof s !== 'string') this.post({ type: 'error', message: s.error });
+        if (!(s instanceof Uint8Array)) this.post({ type: 'error', message: s.error });
         else this.post({ type: 'snapshot', graph: s, version: ++this.version, resource: this.uri.toString() });
       },
       (e: unknown) => this.post({ type: 'error', message: e instanceof Error ? e.message : String(e) }),

@@ -21,6 +21,12 @@ export const edgeId = (to: string, index: number): string => `${to}:in${index}`;
 const baseName = (file: string): string => file.split(/[\\/]/).pop() || file;
 
 /**
+ * A snapshot as the webview receives it: UTF-8 JSON. VS Code's postMessage moves bytes as a buffer, where a
+ * JSON text would be escaped into the message's own JSON on the host's thread (12 MB: ~300 ms measured).
+ */
+export const snapshotBytes = (g: GraphSnapshot): Uint8Array => new TextEncoder().encode(JSON.stringify(g));
+
+/**
  * The graph view's picture of an analysed model: calls, tensors, residual sites and their prices.
  * `options` are what a switch applies besides the menu's rank and k (pass the user's settings).
  */

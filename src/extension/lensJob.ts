@@ -7,7 +7,7 @@ import { ModelError } from '../core/errors';
 import type { Container } from '../core/ir';
 import type { VariantOptions } from '../core/laurel/variants';
 import { openModel, type OpenModel } from '../core/model';
-import { graphSnapshot } from './graphSnapshot';
+import { graphSnapshot, snapshotBytes } from './graphSnapshot';
 import { buildLenses } from './lensSpecs';
 import { encodeLenses, type LensTable } from './lensTable';
 import { TextPositions, type TextSpan } from './textPositions';
@@ -55,10 +55,10 @@ export type LocateResult = { ok: true; span?: TextSpan; ms: number } | { ok: fal
 export type HoverResult = { ok: true; hit?: { span: TextSpan; text: string }; ms: number } | { ok: false; error: LensError; ms: number };
 
 /**
- * A graph job's answer: the snapshot as the JSON text the webview parses (built where the model was read,
- * so the host never holds the model or the snapshot of a large file; it passes the text on).
+ * A graph job's answer: the snapshot as the UTF-8 JSON the webview decodes and parses, built where the model
+ * was read, so the host never holds the model or the snapshot of a large file: it passes the bytes on.
  */
-export type GraphResult = { ok: true; graph: string; ms: number } | { ok: false; error: LensError; ms: number };
+export type GraphResult = { ok: true; graph: Uint8Array; ms: number } | { ok: false; error: LensError; ms: number };
 
 export type JobResult = LensResult | ModelResult | LocateResult | HoverResult | GraphResult;
 
@@ -89,7 +89,7 @@ export function runJob(job: LensJob): JobResult {
         return hit ? { hit } : {};
       });
     case 'graph':
-      return attempt(() => ({ graph: JSON.stringify(graphSnapshot(readText(job), job.options)) }));
+      return attempt(() => ({ graph: snapshotBytes(graphSnapshot(readText(job), job.options)) }));
     default:
       return runLensJob(job);
   }

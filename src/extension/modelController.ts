@@ -21,13 +21,13 @@ import { documentPositions } from './documentPositions';
 import { errorPosition } from './textPositions';
 import { join } from 'node:path';
 import { aboutFile } from './fileMessages';
+import { DocumentTexts } from './documentText';
 import { LensEngine } from './lensEngine';
-import { lensError, type GraphResult, type LensError, type LensResult } from './lensJob';
+import type { GraphResult, LensError, LensResult } from './lensJob';
 import { DEFAULT_OPTIONS } from '../core/laurel/variants';
 
 export type ModelState = { ok: true; model: OpenModel; version: string } | { ok: false; error: Error; version: string };
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('laurel');
@@ -59,8 +59,8 @@ export class ModelController implements vscode.Disposable {
   private readonly pending = new Map<string, ReturnType<typeof setTimeout>>();
   /** The text each cached state was read from: a new version with the same text is not read again. */
   private readonly texts = new Map<string, string>();
-  /** Each open document's text at its last version asked: VS Code joins its lines anew at every getText(). */
-  private readonly versionTexts = new Map<string, { version: number; text: string }>();
+  /** Each open document's text at its last version asked, read in slices (VS Code joins its lines anew at every getText()). */
+  private readonly docTexts = new DocumentTexts<vscode.TextDocument>((doc, start, end) => doc.getText(new vscode.Range(start, 0, end, 0)));
   /**
    * Lenses, diagnostics, hovers, clicks, graph snapshots and models, all read in the analysis worker (a
    * formatted ResNet-50 took 23 ms CPU on the host and up to 72 ms wall on a loaded machine; every size
@@ -78,7 +78,7 @@ export class ModelController implements vscode.Disposable {
       vscode.workspace.onDidCloseTextDocument((d) => {
         this.states.delete(d.uri.toString());
         this.texts.delete(d.uri.toString());
-        this.versionTexts.delete(d.uri.toString());
+        this.docTexts.forget(d.uri.toString());
         this.engine.forget(d.uri.toString());
         this.diagnostics.delete(d.uri);
       }),
@@ -122,21 +122,11 @@ export class ModelController implements vscode.Disposable {
     );
   }
 
-  /** The document's text, joined by VS Code once per version (a 10 MB model's getText() is a new 10 MB string each time). */
-  private textOf(doc: vscode.TextDocument): string {
-    const key = doc.uri.toString();
-    const hit = this.versionTexts.get(key);
-    if (hit?.version === doc.version) return hit.text;
-    const text = doc.getText();
-    this.versionTexts.set(key, { version: doc.version, text });
-    return text;
-  }
-
   private drop(doc: vscode.TextDocument): void {
     const key = doc.uri.toString();
     this.states.delete(key);
     this.texts.delete(key);
-    this.versionTexts.delete(key);
+    this.docTexts.forget(key);
     this.engine.forget(key);
     this.diagnostics.delete(doc.uri);
   }
@@ -147,8 +137,8 @@ export class ModelController implements vscode.Disposable {
    */
   async lenses(doc: vscode.TextDocument): Promise<LensResult | undefined> {
     if (!isModelDocument(doc)) return undefined;
-    const text = this.textOf(doc);
     const version = doc.version;
+    const text = await this.docTexts.get(doc);
     const result = await this.engine.request(doc.uri.toString(), { fileName: this.label(doc.uri), text, options: this.options() });
     if (result && !doc.isClosed && doc.version === version) {
       if (result.ok) this.setUnknownLayerDiagnostics(doc.uri, result.unknownLayers, result.container, doc);
@@ -176,7 +166,7 @@ export class ModelController implements vscode.Disposable {
    */
   async layerRange(doc: vscode.TextDocument, layer: string, scope?: readonly string[]): Promise<vscode.Range | undefined> {
     const version = doc.version;
-    const r = await this.engine.locate(doc.uri.toString(), { fileName: this.label(doc.uri), text: this.textOf(doc), layer, ...(scope ? { scope } : {}) });
+    const r = await this.engine.locate(doc.uri.toString(), { fileName: this.label(doc.uri), text: await this.docTexts.get(doc), layer, ...(scope ? { scope } : {}) });
     if (!r?.ok || !r.span || doc.isClosed || doc.version !== version) return undefined;
     return documentPositions(doc).range(r.span);
   }
@@ -189,7 +179,7 @@ export class ModelController implements vscode.Disposable {
     if (!isModelDocument(doc)) return undefined;
     const version = doc.version;
     const positions = documentPositions(doc);
-    const r = await this.engine.hover(doc.uri.toString(), { fileName: this.label(doc.uri), text: this.textOf(doc), offset: positions.modelOffset(pos) });
+    const r = await this.engine.hover(doc.uri.toString(), { fileName: this.label(doc.uri), text: await this.docTexts.get(doc), offset: positions.modelOffset(pos) });
     if (!r?.ok || !r.hit || doc.isClosed || doc.version !== version) return undefined;
     return { range: positions.range(r.hit.span), text: r.hit.text };
   }
@@ -200,28 +190,7 @@ export class ModelController implements vscode.Disposable {
    */
   async graphText(doc: vscode.TextDocument): Promise<GraphResult | undefined> {
     if (!isModelDocument(doc)) return undefined;
-    return this.engine.graph(doc.uri.toString(), { fileName: this.label(doc.uri), text: this.textOf(doc), options: DEFAULT_OPTIONS });
-  }
-
-  /** The model of an open text document, read once per document version; undefined when it is not a model file. */
-  private fromDocument(doc: vscode.TextDocument): ModelState | undefined {
-    const key = doc.uri.toString();
-    const version = `v${doc.version}`;
-    const cached = this.states.get(key);
-    if (cached?.version === version) return cached;
-    if (!isModelDocument(doc)) {
-      // It stopped looking like a model (or never did): drop what it had.
-      this.drop(doc);
-      return undefined;
-    }
-    const text = this.textOf(doc);
-    if (cached && this.texts.get(key) === text) return this.states.set(key, { ...cached, version }).get(key);
-    const state = this.read(doc.uri, encoder.encode(text), version);
-    this.states.set(key, state);
-    this.texts.set(key, text);
-    if (state.ok) this.setUnknownLayerDiagnostics(doc.uri, unknownLayerProblems(state.model), state.model.doc.container, doc);
-    else this.showError(doc, lensError(state.error), text);
-    return state;
+    return this.engine.graph(doc.uri.toString(), { fileName: this.label(doc.uri), text: await this.docTexts.get(doc), options: DEFAULT_OPTIONS });
   }
 
   /** A warning at each layer of unknown class (custom layers): its counts, shapes and inner residuals are unknown. */
@@ -270,17 +239,23 @@ export class ModelController implements vscode.Disposable {
   }
 
   /**
-   * fromDocument without blocking the host on a large text: the worker reads it and the host only
-   * receives the model (a structured clone, about a tenth of the read). Diagnostics stay with the lenses.
+   * The model of an open text document, once per content: the worker reads it and the host only receives
+   * the model (a structured clone, about a tenth of the read; commands and views that need the whole model).
+   * Diagnostics stay with the lenses.
    */
   private async fromOpenDocument(doc: vscode.TextDocument): Promise<ModelState | undefined> {
     const key = doc.uri.toString();
     const version = `v${doc.version}`;
     const cached = this.states.get(key);
     if (cached?.version === version) return cached;
-    if (!isModelDocument(doc)) return this.fromDocument(doc);
-    const text = this.textOf(doc);
-    if (this.texts.get(key) === text) return this.fromDocument(doc);
+    if (!isModelDocument(doc)) {
+      // It stopped looking like a model (or never did): drop what it had.
+      this.drop(doc);
+      return undefined;
+    }
+    const text = await this.docTexts.get(doc);
+    // The same text as the cached state (an undo, a save): not read again.
+    if (cached && this.texts.get(key) === text) return this.states.set(key, { ...cached, version }).get(key);
     const r = await this.engine.model(key, { fileName: this.label(doc.uri), text });
     // Superseded: newer text came meanwhile, read that one.
     if (!r) return doc.isClosed ? undefined : this.fromOpenDocument(doc);

@@ -9,6 +9,7 @@ import { choiceSpec } from '../core/laurel/planSpec';
 import type { VariantOptions } from '../core/laurel/variants';
 import type { GraphController } from './graphPanel';
 import { undoInEditor } from './graphBridge';
+import { snapshotBytes } from './graphSnapshot';
 import type { PyModelLenses } from './pyLenses';
 import { pyGraphSnapshot, unmeasuredText } from './pyGraphSnapshot';
 import { readVariantOptions } from './settings';
@@ -25,7 +26,7 @@ const options = (): VariantOptions => {
 export class PyGraphController implements GraphController {
   readonly onDidChange: vscode.Event<vscode.Uri>;
   private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
-  private readonly cache = new Map<string, { key: string; graph: string }>();
+  private readonly cache = new Map<string, { key: string; graph: Uint8Array }>();
   /** File → the model expression its view draws (absent: the first model). */
   private readonly chosen = new Map<string, string>();
   private readonly disposables: vscode.Disposable[] = [this.emitter];
@@ -79,7 +80,7 @@ export class PyGraphController implements GraphController {
     this.emitter.fire(uri);
   }
 
-  async snapshot(uri: vscode.Uri): Promise<string | { error: string }> {
+  async snapshot(uri: vscode.Uri): Promise<Uint8Array | { error: string }> {
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
     if (!doc) {
       // After a window reload the panel comes back before its file is open.
@@ -96,7 +97,7 @@ export class PyGraphController implements GraphController {
     const key = `${doc.version}:${JSON.stringify(o)}:${chosen ?? ''}`;
     const hit = this.cache.get(uri.toString());
     if (hit?.key === key) return hit.graph;
-    const graph = JSON.stringify(pyGraphSnapshot(model, o, chosen));
+    const graph = snapshotBytes(pyGraphSnapshot(model, o, chosen));
     this.cache.set(uri.toString(), { key, graph });
     return graph;
   }

@@ -170,13 +170,13 @@ describe('LensEngine: lenses once per content, large texts in a worker', () => {
     assert.ok(plain?.ok && plain.hit === undefined, 'a model without unknown layers has nothing to say');
   });
 
-  it('the graph snapshot comes as the JSON text of the snapshot the host would build', async () => {
+  it('the graph snapshot comes as the UTF-8 JSON of the snapshot the host would build', async () => {
     engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
     for (const text of [resnet, withUnknownLayer()]) {
       const r = await engine.graph('a', { fileName: 'm.json', text, options: DEFAULT_OPTIONS });
       assert.ok(r?.ok);
-      assert.equal(typeof r.graph, 'string');
-      assert.equal(r.graph, JSON.stringify(graphSnapshot(open(text), DEFAULT_OPTIONS)));
+      assert.ok(r.graph instanceof Uint8Array);
+      assert.equal(new TextDecoder().decode(r.graph), JSON.stringify(graphSnapshot(open(text), DEFAULT_OPTIONS)));
     }
     const broken = await engine.graph('a', { fileName: 'm.json', text: resnet.slice(0, 5000), options: DEFAULT_OPTIONS });
     assert.ok(broken && !broken.ok);
