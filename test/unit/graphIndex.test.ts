@@ -12,8 +12,10 @@ function assertSameIndex(g: ModelGraph, where: string): void {
   const primed: GraphIndex = graphIndex(g);
   const named: GraphIndex = graphIndex({ ...g, nodes: [...g.nodes] });
   assert.notEqual(primed, named, `${where}: the reader's index was not used`);
-  assert.deepEqual(primed.inputs, named.inputs, `${where}: input positions`);
+  assert.deepEqual([...primed.inputStart], [...named.inputStart], `${where}: where each call's inputs start`);
+  assert.deepEqual([...primed.inputCalls], [...named.inputCalls], `${where}: input positions`);
   assert.deepEqual([...primed.layerAt], [...named.layerAt], `${where}: layers of calls`);
+  assert.deepEqual([...primed.outputAt], [...named.outputAt], `${where}: calls of the outputs`);
   g.nodes.forEach((n, i) => assert.equal(primed.position(n.id), i, `${where}: position of ${n.id}`));
   for (const id of ['no such layer', `${g.nodes[0]!.id}#1`, `${g.nodes[0]!.id}#01`, '#1']) assert.equal(primed.position(id), named.position(id), `${where}: position of '${id}'`);
   for (const l of g.layers) if (l.subgraph) assertSameIndex(l.subgraph, `${where}/${l.name}`);

@@ -74,22 +74,26 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
     }
   }
 
-  graph.nodes.forEach((node, n) => {
-    const layer = graph.layers[index.layerAt[n]!]!;
-    const at = index.inputs[n]!;
-    const inputs: (Shape | null)[] = new Array(at.length);
-    for (let j = 0; j < at.length; j++) inputs[j] = (at[j]! < 0 ? null : outs[at[j]!]?.[node.inputs[j]!.index]) ?? null;
-    for (let j = 0; j < node.inputs.length; j++) {
+  const { inputStart, inputCalls, layerAt } = index;
+  for (let n = 0; n < graph.nodes.length; n++) {
+    const node = graph.nodes[n]!;
+    const layer = graph.layers[layerAt[n]!]!;
+    const first = inputStart[n]!;
+    const inputs: (Shape | null)[] = new Array(node.inputs.length);
+    let known = true;
+    let dangling: string | undefined;
+    for (let j = 0; j < inputs.length; j++) {
+      const p = inputCalls[first + j]!;
       const t = node.inputs[j]!;
-      const dangling = missingTensor(at[j]! < 0 ? undefined : outs[at[j]!], t);
-      if (!dangling) continue;
-      a.problems.push(new ModelError(`layer '${layer.name}' (${layer.sourceClassName}) call ${node.callIndex}: ${dangling}`, locate(doc, node.path ?? layer.path)));
-      break;
+      if ((inputs[j] = (p < 0 ? null : outs[p]?.[t.index]) ?? null) !== null) continue;
+      known = false;
+      dangling ??= p < 0 ? undefined : missingTensor(outs[p], t);
     }
+    if (dangling) a.problems.push(new ModelError(`layer '${layer.name}' (${layer.sourceClassName}) call ${node.callIndex}: ${dangling}`, locate(doc, node.path ?? layer.path)));
     let shapes: Shape[] | null = null;
     let params: ParamCount | null = null;
     let note: string | undefined;
-    const sub = a.nested.get(layer.name);
+    const sub = layer.subgraph ? a.nested.get(layer.name) : undefined;
     if (sub) {
       shapes = sub.graph.outputs.map((t) => sub.shapes.get(t.node)?.[t.index] ?? null).every((s) => s) ? sub.graph.outputs.map((t) => sub.shapes.get(t.node)![t.index]!) : null;
       params = sub.unknownLayers.length ? null : sub.params;
@@ -99,7 +103,7 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
       if (!spec) {
         note = `unknown layer class '${layer.sourceClassName}'`;
         if (node.callIndex === 0) a.unknownLayers.push({ name: layer.name, className: layer.sourceClassName, scope });
-      } else if (inputs.some((s) => s === null)) {
+      } else if (!known) {
         note = 'input shape unknown (an earlier layer could not be analysed)';
       } else {
         try {
@@ -117,11 +121,12 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
         }
       }
     }
+    if (shapes) shapes = sharedShapes(shapes, inputs, inputs.length ? outs[inputCalls[first]!] : undefined);
     a.shapes.set(node.id, shapes);
     outs[n] = shapes;
     // Weights belong to the layer: count them at its first call only (shared layers reuse them).
     if (node.callIndex === 0) {
-      counted[index.layerAt[n]!] = 1;
+      counted[layerAt[n]!] = 1;
       if (params && !layer.trainable) {
         params = { trainable: 0, nonTrainable: params.trainable + params.nonTrainable };
       }
@@ -131,11 +136,12 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
         a.params.nonTrainable += params.nonTrainable;
       }
     }
-  });
-  for (const t of graph.outputs) {
+  }
+  for (let o = 0; o < graph.outputs.length; o++) {
+    const t = graph.outputs[o]!;
     const dangling = missingTensor(a.shapes.get(t.node), t);
     if (!dangling) continue;
-    const producer = graph.layers[index.layerAt[index.position(t.node) ?? -1] ?? -1];
+    const producer = graph.layers[index.layerAt[index.outputAt[o]!] ?? -1];
     // The producer's path is [..., 'config', 'layers', i]: the outputs are listed beside its layers.
     a.problems.push(new ModelError(`model output: ${dangling}`, locate(doc, producer ? [...producer.path.slice(0, -2), 'output_layers'] : [])));
   }
@@ -161,8 +167,11 @@ function leaveOutDeadLayers(doc: ModelDocument, a: GraphAnalysis, index: GraphIn
       stack.push(k);
     }
   };
-  for (const t of a.graph.outputs) reach(index.position(t.node));
-  while (stack.length) for (const k of index.inputs[stack.pop()!]!) reach(k);
+  for (const k of index.outputAt) reach(k);
+  while (stack.length) {
+    const k = stack.pop()!;
+    for (let e = index.inputStart[k]!; e < index.inputStart[k + 1]!; e++) reach(index.inputCalls[e]);
+  }
   // Per layer: 1 called, 2 called by a live call.
   const state = new Uint8Array(a.graph.layers.length);
   nodes.forEach((_, i) => {
@@ -181,6 +190,25 @@ function leaveOutDeadLayers(doc: ModelDocument, a: GraphAnalysis, index: GraphIn
     const uncounted = weights ? ` (its ${weights.toLocaleString('en-US')} weights are not counted)` : '';
     a.problems.push(new ModelError(`layer '${layer.name}' (${layer.sourceClassName}) leads to no model output: Keras and TF.js leave it out of the model${uncounted}`, locate(doc, layer.path)));
   });
+}
+
+/**
+ * `shapes`, or an equal list the analysis keeps already: a call's one output of its first input's shape
+ * (activations, normalizations, adds, same-size dense and conv layers) reuses that input's list, or its
+ * shape in a new list. Values are never changed in place, and one list per call was about a seventh of
+ * what a read keeps (the young-generation collector copies all of it).
+ */
+function sharedShapes(shapes: Shape[], inputs: (Shape | null)[], producer: Shape[] | null | undefined): Shape[] {
+  const x = inputs[0];
+  if (shapes.length !== 1 || !x || !sameDims(shapes[0]!, x)) return shapes;
+  return producer?.length === 1 && producer[0] === x ? producer : [x];
+}
+
+function sameDims(a: Shape, b: Shape): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

@@ -57,13 +57,16 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
   const sites: ResidualSite[] = [];
   const g = a.graph;
   const index = graphIndex(g);
-  const dag = new DagQueries(g.nodes, index.inputs);
+  const dag = new DagQueries(g.nodes, index);
+  const { inputStart, inputCalls } = index;
   // The tensor of a node that its first consumer reads: how a fork is named (multi-output forks are rare).
   const firstUse: (TensorRef | undefined)[] = new Array(g.nodes.length);
   for (let k = 0; k < g.nodes.length; k++) {
     const inputs = g.nodes[k]!.inputs;
-    const inputsAt = index.inputs[k]!;
-    for (let j = 0; j < inputs.length; j++) if (inputsAt[j]! >= 0 && !firstUse[inputsAt[j]!]) firstUse[inputsAt[j]!] = inputs[j]!;
+    for (let j = 0; j < inputs.length; j++) {
+      const p = inputCalls[inputStart[k]! + j]!;
+      if (p >= 0 && !firstUse[p]) firstUse[p] = inputs[j]!;
+    }
   }
   // Everything below works on positions (the merge's inputs' and the fork's), never on names.
   const layerAt = (i: number): string => g.nodes[i]!.layer;
@@ -75,6 +78,8 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
     return p;
   };
   const names = (p: number[]): string[] => p.map(layerAt);
+  // The position of input j of call k, -1 where there is none.
+  const inputAt = (k: number, j: number): number => (j >= 0 && j < inputStart[k + 1]! - inputStart[k]! ? inputCalls[inputStart[k]! + j]! : -1);
 
   for (let k = 0; k < g.nodes.length; k++) {
     const node = g.nodes[k]!;
@@ -86,9 +91,8 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
     let i1 = 1;
     if (laurel) [i0, i1] = [laurel.branchIndex, laurel.shortcutIndex];
     else if (node.inputs.length !== 2) continue;
-    const inputsAt = index.inputs[k]!;
-    const p0 = inputsAt[i0] ?? -1;
-    const p1 = inputsAt[i1] ?? -1;
+    const p0 = inputAt(k, i0);
+    const p1 = inputAt(k, i1);
     if (!node.inputs[i0] || !node.inputs[i1] || p0 < 0 || p1 < 0) continue;
     let kind: ShortcutKind;
     let branchIndex = i0;
@@ -127,8 +131,8 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
     }
     const branch = node.inputs[branchIndex]!;
     const shortcut = node.inputs[shortcutIndex]!;
-    const branchAt = inputsAt[branchIndex]!;
-    const shortcutAt = inputsAt[shortcutIndex]!;
+    const branchAt = inputAt(k, branchIndex);
+    const shortcutAt = inputAt(k, shortcutIndex);
     // The fork is named by the tensor the shortcut reads when it is the shortcut itself, else by its first use.
     if (fork === shortcutAt && (kind === 'identity' || !laurel || fork === p1)) forkTensor = shortcut;
     else forkTensor = firstUse[fork] ?? { node: g.nodes[fork]!.id, index: 0 };
