@@ -15,6 +15,19 @@ export type Shape = Dim[];
 /** A path into a JSON document, as jsonc-parser uses it. */
 export type JsonPath = (string | number)[];
 
+/**
+ * `path` with one or two keys after it, in an array of its size: the reader makes two paths per layer, and
+ * both `[...path, key]` (17 slots) and `path.concat(key)` (eight times slower) cost more than the read's own work.
+ */
+export function childPath(path: JsonPath, key: string | number, key2?: string | number): JsonPath {
+  const n = path.length;
+  const out: JsonPath = new Array(key2 === undefined ? n + 1 : n + 2);
+  for (let i = 0; i < n; i++) out[i] = path[i]!;
+  out[n] = key;
+  if (key2 !== undefined) out[n + 1] = key2;
+  return out;
+}
+
 /** Output `index` of call node `node`. */
 export interface TensorRef {
   node: string;

@@ -9,7 +9,7 @@ type Kind = 'conv' | 'depthwise' | 'separable' | 'transpose';
 interface Geometry {
   input: Shape;
   channel: number;
-  spatial: number[];
+  spatial: readonly number[];
   inChannels: number | null;
   kernel: number[];
   strides: number[];

@@ -14,15 +14,23 @@ export const product = (dims: readonly number[]): number => dims.reduce((a, b) =
 /** Product of dims, null when any is unknown. */
 export const dimProduct = (dims: readonly Dim[]): Dim => (dims.some((d) => d === null) ? null : product(dims as number[]));
 
-const isShape = (s: unknown): s is Shape =>
-  Array.isArray(s) && s.every((d) => d === null || (typeof d === 'number' && Number.isInteger(d) && d >= 0));
+// Index loops, no closure: every call of every layer is checked.
+function isShape(s: unknown): s is Shape {
+  if (!Array.isArray(s)) return false;
+  for (let i = 0; i < s.length; i++) {
+    const d: unknown = s[i];
+    if (d !== null && !(typeof d === 'number' && Number.isInteger(d) && d >= 0)) return false;
+  }
+  return true;
+}
 
 /** Checks the input list itself, so that later code can index shapes without guarding. */
 export function checkInputs(cls: string, inputs: unknown): Shape[] {
   if (!Array.isArray(inputs)) throw new ShapeError(`${cls}: inputs are ${String(inputs)}; expected a list of shapes`);
-  inputs.forEach((s, i) => {
+  for (let i = 0; i < inputs.length; i++) {
+    const s: unknown = inputs[i];
     if (!isShape(s)) throw new ShapeError(`${cls}: input ${i} has shape ${JSON.stringify(s) ?? String(s)}; expected a list of non-negative integers or null`);
-  });
+  }
   return inputs as Shape[];
 }
 
@@ -73,12 +81,25 @@ export function deconvLength(len: Dim, kernel: number, padding: string, outputPa
   return (len - 1) * stride + k - 2 * pad + outputPadding;
 }
 
+export interface Layout {
+  readonly channel: number;
+  readonly spatial: readonly number[];
+}
+
+/** Made once per format and rank (every conv, pooling and padding call of a model asks). */
+const layouts = { channels_last: [] as Layout[], channels_first: [] as Layout[] };
+
 /** Layout of a channels_last / channels_first tensor of `spatial` spatial dims. */
-export function layout(format: 'channels_last' | 'channels_first', rank: number): { channel: number; spatial: number[] } {
-  const n = rank - 2;
-  return format === 'channels_first'
-    ? { channel: 1, spatial: Array.from({ length: n }, (_, i) => i + 2) }
-    : { channel: rank - 1, spatial: Array.from({ length: n }, (_, i) => i + 1) };
+export function layout(format: 'channels_last' | 'channels_first', rank: number): Layout {
+  const known = layouts[format][rank];
+  if (known) return known;
+  const n = Math.max(0, rank - 2);
+  const made: Layout =
+    format === 'channels_first'
+      ? Object.freeze({ channel: 1, spatial: Object.freeze(Array.from({ length: n }, (_, i) => i + 2)) })
+      : Object.freeze({ channel: rank - 1, spatial: Object.freeze(Array.from({ length: n }, (_, i) => i + 1)) });
+  if (rank >= 0 && rank <= 8 && Number.isInteger(rank)) layouts[format][rank] = made;
+  return made;
 }
 
 /** A spec from two functions over a config reader; the reader is built once per call. */

@@ -4,7 +4,7 @@
  */
 import type { Node } from 'jsonc-parser';
 import { primeGraphIndex } from '../graphIndex';
-import { callId, type CallNode, type ModelGraph, type TensorRef } from '../ir';
+import { callId, childPath, type CallNode, type ModelGraph, type TensorRef } from '../ir';
 import { opLambdaClass } from './canonicalConfig';
 import { entryFlags, isPlainRef, type RawRef } from './inboundRefs';
 import { entries, expectArray, expectObject, expectString, fail, indexValue, items, kind, pathOf, prop, stringProp, valueOf, type JsonSource } from './jsonSource';
@@ -121,7 +121,7 @@ function functional(src: JsonSource, className: string, config: Node): ModelGrap
       if (expected !== undefined && inputs.length !== expected) {
         fail(src, read.entry(li, k), `call ${k} of nested model "${layer.name}" passes ${inputs.length} tensor(s)`, `${expected}, one for each of its inputs`);
       }
-      const node: CallNode = { id: callId(layer.name, k), layer: layer.name, callIndex: k, inputs, path: layer.path.concat('inbound_nodes', k) };
+      const node: CallNode = { id: callId(layer.name, k), layer: layer.name, callIndex: k, inputs, path: childPath(layer.path, 'inbound_nodes', k) };
       // Keyword inputs and flags are kept where a layer's meaning depends on them (MultiHeadAttention's masks);
       // a plain entry has neither.
       if (refs && CALL_ARGS_CLASSES.has(layer.className)) {

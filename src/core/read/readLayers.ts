@@ -4,7 +4,7 @@
  * Nested models are built by `buildGraph`, passed in to avoid an import cycle.
  */
 import type { Node } from 'jsonc-parser';
-import type { JsonPath, Layer, ModelGraph } from '../ir';
+import { childPath, type JsonPath, type Layer, type ModelGraph } from '../ir';
 import { canonicalLayer } from './canonicalConfig';
 import { withoutPrototypes } from './fastTree';
 import { entryRefs, valueEntryRefs, type RawRef } from './inboundRefs';
@@ -101,7 +101,7 @@ function readLayer(src: JsonSource, out: ReadLayers, node: Node, parent: Node, i
   if (name === undefined) fail(src, node, `${sourceClassName} layer has no name`, 'a string "name" on the layer or in its config');
   const raw = valueOf(configNode) as Record<string, unknown>;
   const { className, config } = canonicalLayer(sourceClassName, raw);
-  const layer: Layer = { name, className, sourceClassName, config, trainable: typeof raw.trainable === 'boolean' ? raw.trainable : true, path: parentPath.concat(i) };
+  const layer: Layer = { name, className, sourceClassName, config, trainable: typeof raw.trainable === 'boolean' ? raw.trainable : true, path: childPath(parentPath, i) };
   if (MODEL_CLASSES.has(sourceClassName)) layer.subgraph = buildGraph(src, node);
   const inboundNode = prop(node, 'inbound_nodes');
   if (inboundNode && inboundNode.type !== 'array') fail(src, inboundNode, `inbound_nodes of ${name} is ${kind(inboundNode)}`, 'a JSON array');
@@ -124,7 +124,7 @@ function readLayerValue(src: JsonSource, out: ReadLayers, list: ValueNode, i: nu
   if (typeof name !== 'string' || (inbound !== undefined && !Array.isArray(inbound))) return false;
   withoutPrototypes(raw);
   const { className, config } = canonicalLayer(sourceClassName, raw);
-  const layer: Layer = { name, className, sourceClassName, config, trainable: typeof raw.trainable === 'boolean' ? raw.trainable : true, path: parentPath.concat(i) };
+  const layer: Layer = { name, className, sourceClassName, config, trainable: typeof raw.trainable === 'boolean' ? raw.trainable : true, path: childPath(parentPath, i) };
   out.add(src, layer, i, (inbound as unknown[] | undefined) ?? NO_ENTRIES);
   return true;
 }
