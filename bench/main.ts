@@ -141,7 +141,7 @@ async function main(): Promise<void> {
       // Which parts to run: analysis (openModel vs JSON.parse by size), lens (the editor's lenses), pysource (.py lenses and measurement),
       // export (the exported PyTorch module against the hand-written one), training.
       sections: { type: 'string', default: 'analysis,lens,pysource,export,training' },
-      sizes: { type: 'string', default: '100,300,1000,3000,10000,20000' },
+      sizes: { type: 'string', default: '100,1000,3000,10000,20000' },
       rounds: { type: 'string', default: '3' },
       // Write this run's tables into README.md's `<!-- bench:NAME -->` blocks (bench/readme.ts).
       readme: { type: 'boolean', default: false },
