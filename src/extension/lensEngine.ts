@@ -9,12 +9,12 @@
  * offset, is left to finish and its answer dropped: ending the worker would lose the model it keeps). Pure: no `vscode` (the bench drives it as the editor would).
  */
 import { Worker } from 'node:worker_threads';
-import { runJob, type GraphResult, type HoverResult, type JobResult, type LensJob, type LensResult, type LocateResult, type ModelResult } from './lensJob';
+import { runJob, type GraphResult, type HoverResult, type JobResult, type LensJob, type LensResult, type LocateResult, type ModelResult, type ResidualsResult, type VariantsResult } from './lensJob';
 
 type AnyResult = JobResult;
 const encoder = new TextEncoder();
 type Kind = NonNullable<LensJob['kind']>;
-const KINDS: readonly Kind[] = ['lens', 'model', 'locate', 'hover', 'graph'];
+const KINDS: readonly Kind[] = ['lens', 'model', 'locate', 'hover', 'graph', 'residuals', 'variants'];
 
 export interface LensEngineOptions {
   /** dist/analysisWorker.js */
@@ -86,6 +86,16 @@ export class LensEngine {
     return this.timed(() => this.ask(`graph\0${key}`, { ...job, kind: 'graph' })) as Promise<GraphResult | undefined>;
   }
 
+  /** The Residuals view's rows of this text (sites without their variants), made in the worker. */
+  residuals(key: string, job: Omit<LensJob, 'kind'>): Promise<ResidualsResult | undefined> {
+    return this.timed(() => this.ask(`residuals\0${key}`, { ...job, kind: 'residuals' })) as Promise<ResidualsResult | undefined>;
+  }
+
+  /** The variant rows of site `layer` of this text, when its row is opened (one request per site: two rows opened at once both get theirs). */
+  variants(key: string, job: Omit<LensJob, 'kind'> & { layer: string }): Promise<VariantsResult | undefined> {
+    return this.timed(() => this.ask(`variants\0${key}\0${job.layer}`, { ...job, kind: 'variants' })) as Promise<VariantsResult | undefined>;
+  }
+
   private timed<T>(f: () => T): T {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
@@ -117,7 +127,7 @@ export class LensEngine {
     const now = performance.now();
     const last = this.asked.get(key);
     this.asked.set(key, now);
-    const burst = job.kind !== 'locate' && job.kind !== 'hover' && last !== undefined && now - last < this.options.debounceMs;
+    const burst = job.kind !== 'locate' && job.kind !== 'hover' && job.kind !== 'variants' && last !== undefined && now - last < this.options.debounceMs;
     if (!burst) {
       this.queue.push(p);
       this.pump();
@@ -133,7 +143,9 @@ export class LensEngine {
 
   /** Drop what is known of a document (it was closed). */
   forget(key: string): void {
-    for (const k of KINDS.map((kind) => `${kind}\0${key}`)) {
+    const perSite = `variants\0${key}\0`;
+    const siteKeys = [...new Set([...this.cache.keys(), ...this.pending.keys()])].filter((k) => k.startsWith(perSite));
+    for (const k of [...KINDS.map((kind) => `${kind}\0${key}`), ...siteKeys]) {
       this.cache.delete(k);
       this.asked.delete(k);
       const p = this.pending.get(k);

@@ -10,6 +10,7 @@ import { openModel, type OpenModel } from '../core/model';
 import { graphSnapshot, snapshotBytes } from './graphSnapshot';
 import { buildLenses } from './lensSpecs';
 import { encodeLenses, type LensTable } from './lensTable';
+import { residualTree, siteVariants, type NoteItem, type StageItem, type VariantItem } from './residualTreeItems';
 import { TextPositions, type TextSpan } from './textPositions';
 import { findLayerSpan, unknownCountAt, unknownLayerProblems, type UnknownLayerProblem } from './unknownLayers';
 
@@ -17,9 +18,10 @@ export interface LensJob {
   /**
    * 'lens' (default): lenses and errors as plain data. 'model': the OpenModel itself, for views and commands.
    * 'locate': the span of one layer object (`layer`, in nested model `scope` when given, else searched).
-   * 'hover': what a hover at model-text offset `offset` says. 'graph': the graph view's snapshot as JSON text.
+   * 'hover': what a hover at model-text offset `offset` says. 'graph': the graph view's snapshot as UTF-8 JSON.
+   * 'residuals': the Residuals view's tree without the variants; 'variants': those of site `layer`.
    */
-  kind?: 'lens' | 'model' | 'locate' | 'hover' | 'graph';
+  kind?: 'lens' | 'model' | 'locate' | 'hover' | 'graph' | 'residuals' | 'variants';
   fileName: string;
   /** The editor's text (a byte-order mark included when the document has one). */
   text: string;
@@ -60,7 +62,15 @@ export type HoverResult = { ok: true; hit?: { span: TextSpan; text: string }; ms
  */
 export type GraphResult = { ok: true; graph: Uint8Array; ms: number } | { ok: false; error: LensError; ms: number };
 
-export type JobResult = LensResult | ModelResult | LocateResult | HoverResult | GraphResult;
+/** The Residuals view's rows (each site's variants left out) and what its message says of the model. */
+export type ResidualsResult =
+  | { ok: true; tree: (StageItem | NoteItem)[]; name: string; sites: number; unknownLayers: number; container: Container; ms: number }
+  | { ok: false; error: LensError; ms: number };
+
+/** The variant rows of one site (empty when the model has no such site, e.g. it changed since). */
+export type VariantsResult = { ok: true; variants: VariantItem[]; ms: number } | { ok: false; error: LensError; ms: number };
+
+export type JobResult = LensResult | ModelResult | LocateResult | HoverResult | GraphResult | ResidualsResult | VariantsResult;
 
 /**
  * The last model read on this thread: a click in the graph or the residuals view locates its layer in the
@@ -88,6 +98,13 @@ export function runJob(job: LensJob): JobResult {
         const hit = m.doc.container === 'plain' && m.analysis.unknownLayers.length && job.offset !== undefined ? unknownCountAt(m, job.offset) : undefined;
         return hit ? { hit } : {};
       });
+    case 'residuals':
+      return attempt(() => {
+        const m = readText(job);
+        return { tree: residualTree(m, job.options, false), name: m.doc.graph.name, sites: m.sites.length, unknownLayers: m.analysis.unknownLayers.length, container: m.doc.container };
+      });
+    case 'variants':
+      return attempt(() => ({ variants: siteVariants(readText(job), job.layer ?? '', job.options) ?? [] }));
     case 'graph':
       return attempt(() => ({ graph: snapshotBytes(graphSnapshot(readText(job), job.options)) }));
     default:

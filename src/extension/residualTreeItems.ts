@@ -31,9 +31,12 @@ export interface SiteItem {
   kind: 'site';
   siteId: string;
   merge: string;
+  /** The nested models the merge layer is in (outermost first; empty at the top). */
+  scope: string[];
   label: string;
   description: string;
   tooltip: string;
+  /** Empty when the tree was made without them (the analysis worker's tree: asked for when a site opens). */
   variants: VariantItem[];
 }
 
@@ -55,8 +58,11 @@ export type ResidualTreeItem = StageItem | SiteItem | VariantItem | NoteItem;
 
 const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
-/** The view's top level: a note on layers of unknown class (residuals may hide inside them), then the stages. */
-export function residualTree(m: OpenModel, options: VariantOptions): (StageItem | NoteItem)[] {
+/**
+ * The view's top level: a note on layers of unknown class (residuals may hide inside them), then the stages.
+ * `withVariants` false: each site's variants are left out (`siteVariants` makes them when the site opens).
+ */
+export function residualTree(m: OpenModel, options: VariantOptions, withVariants = true): (StageItem | NoteItem)[] {
   const out: (StageItem | NoteItem)[] = [];
   const unknown = m.analysis.unknownLayers;
   if (unknown.length) {
@@ -73,7 +79,7 @@ export function residualTree(m: OpenModel, options: VariantOptions): (StageItem 
   for (let i = 0; i < snapshot.sites.length; ) {
     const stage = stageOf(snapshot, snapshot.sites[i]!.id);
     i += Math.max(1, stage.length);
-    const sites = stage.map((g) => siteItem(byId.get(g.id)!, m.sites, options, base));
+    const sites = stage.map((g) => siteItem(byId.get(g.id)!, m.sites, options, base, withVariants));
     const first = byId.get(stage[0]!.id)!;
     const switched = stage.filter((g) => g.current.variant !== 'plain').length;
     out.push({
@@ -87,9 +93,31 @@ export function residualTree(m: OpenModel, options: VariantOptions): (StageItem 
   return out;
 }
 
-function siteItem(site: OpenModel['sites'][number], all: OpenModel['sites'], options: VariantOptions, base: number): SiteItem {
+/** What each variant would cost at site `siteId` (the children of its row); undefined when there is no such site. */
+export function siteVariants(m: OpenModel, siteId: string, options: VariantOptions): VariantItem[] | undefined {
+  const site = m.sites.find((s) => s.id === siteId);
+  return site && variantItems(site, m.sites, options, currentCost(m).baseParams);
+}
+
+function siteItem(site: OpenModel['sites'][number], all: OpenModel['sites'], options: VariantOptions, base: number, withVariants: boolean): SiteItem {
   const D = site.width;
-  const variants: VariantItem[] = [...LENS_VARIANTS, 'plain' as const].map((variant) => {
+  const via = site.shortcutLayers.length ? ` via ${site.shortcutLayers.join(', ')}` : '';
+  return {
+    kind: 'site',
+    siteId: site.id,
+    merge: site.merge,
+    scope: [...site.scope],
+    label: site.id,
+    description: `${site.shortcutKind} · D=${D ?? '?'} · ${variantLabel(site.current)}`,
+    // The variants and their costs are the item's children: the tooltip says only where the residual is.
+    tooltip: `${site.merge}${site.scope.length ? ` in ${site.scope.join('/')}` : ''} ${shapeText(site.shape)}: ${site.branchLayer} ← ${site.forkLayer}${via}`,
+    variants: withVariants ? variantItems(site, all, options, base) : [],
+  };
+}
+
+function variantItems(site: OpenModel['sites'][number], all: OpenModel['sites'], options: VariantOptions, base: number): VariantItem[] {
+  const D = site.width;
+  return [...LENS_VARIANTS, 'plain' as const].map((variant) => {
     const wanted: VariantChoice = { variant, options };
     const choice = capRank(wanted, D);
     const capped = choice !== wanted;
@@ -110,15 +138,4 @@ function siteItem(site: OpenModel['sites'][number], all: OpenModel['sites'], opt
       capped,
     };
   });
-  const via = site.shortcutLayers.length ? ` via ${site.shortcutLayers.join(', ')}` : '';
-  return {
-    kind: 'site',
-    siteId: site.id,
-    merge: site.merge,
-    label: site.id,
-    description: `${site.shortcutKind} · D=${D ?? '?'} · ${variantLabel(site.current)}`,
-    // The variants and their costs are the item's children: the tooltip says only where the residual is.
-    tooltip: `${site.merge}${site.scope.length ? ` in ${site.scope.join('/')}` : ''} ${shapeText(site.shape)}: ${site.branchLayer} ← ${site.forkLayer}${via}`,
-    variants,
-  };
 }

@@ -10,8 +10,8 @@ import type { GraphController } from './graphPanel';
 import { isModelDocument } from './modelController';
 import type { ModelController } from './modelController';
 import { isKerasArchiveName } from './modelSniff';
-import { residualTree } from './residualTreeItems';
 import type { ResidualTreeItem, SiteItem } from './residualTreeItems';
+import type { Container } from '../core/ir';
 
 export const RESIDUALS_VIEW = 'laurel.residuals';
 
@@ -30,6 +30,8 @@ export class ResidualView implements vscode.TreeDataProvider<ResidualTreeItem>, 
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private readonly view: vscode.TreeView<ResidualTreeItem>;
   private uri: vscode.Uri | undefined;
+  /** How the shown model is held in its file (from the last tree read). */
+  private container: Container | undefined;
   readonly onDidChangeTreeData = this.changed.event;
 
   constructor(
@@ -69,6 +71,7 @@ export class ResidualView implements vscode.TreeDataProvider<ResidualTreeItem>, 
   }
 
   async getChildren(element?: ResidualTreeItem): Promise<ResidualTreeItem[]> {
+    if (element?.kind === 'site' && !element.variants.length && this.uri) return this.controller.siteVariants(this.uri, element.siteId);
     if (element) return element.kind === 'stage' ? element.sites : element.kind === 'site' ? element.variants : [];
     const uri = this.uri;
     if (!uri) {
@@ -76,15 +79,18 @@ export class ResidualView implements vscode.TreeDataProvider<ResidualTreeItem>, 
       this.view.description = undefined;
       return [];
     }
-    const state = await this.controller.fromUri(uri);
+    // Made in the analysis worker: an edit of a large model copies neither the model nor its tree to the host.
+    const r = await this.controller.residuals(uri);
+    // Superseded by newer text: the change that brought it refreshes the view again.
+    if (!r) return [];
     this.view.description = this.controller.label(uri);
-    if (!state.ok) {
-      this.view.message = `${this.controller.label(uri)} cannot be read: ${state.error.message}`;
+    if (!r.ok) {
+      this.view.message = `${this.controller.label(uri)} cannot be read: ${r.error.message}`;
       return [];
     }
-    const m = state.model;
-    this.view.message = m.sites.length ? undefined : `${m.doc.graph.name} has no residual connections${m.analysis.unknownLayers.length ? ' that can be seen' : ''}.`;
-    return residualTree(m, this.controller.options());
+    this.container = r.container;
+    this.view.message = r.sites ? undefined : `${r.name} has no residual connections${r.unknownLayers ? ' that can be seen' : ''}.`;
+    return r.tree;
   }
 
   getTreeItem(e: ResidualTreeItem): vscode.TreeItem {
@@ -164,12 +170,9 @@ export class ResidualView implements vscode.TreeDataProvider<ResidualTreeItem>, 
   private async reveal(item: SiteItem): Promise<void> {
     const uri = this.uri;
     if (!uri) return;
-    const state = await this.controller.fromUri(uri);
-    if (!state.ok) return;
-    const m = state.model;
-    const site = m.sites.find((s) => s.id === item.siteId);
-    if (!site) return;
-    if (!isKerasArchiveName(uri.path) && m.doc.container === 'plain') {
+    const site = item;
+    // The model text is the file's only for a plain container (not a JSON string, not an archive).
+    if (!isKerasArchiveName(uri.path) && this.container === 'plain') {
       const doc = await vscode.workspace.openTextDocument(uri);
       const shown = vscode.window.visibleTextEditors.find((e) => e.document === doc);
       const editor = await vscode.window.showTextDocument(doc, { viewColumn: shown?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: true, preview: false });

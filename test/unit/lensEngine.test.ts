@@ -9,6 +9,7 @@ import { decodeLenses, encodeLenses, lensAt } from '../../src/extension/lensTabl
 import { graphSnapshot } from '../../src/extension/graphSnapshot';
 import { TextPositions } from '../../src/extension/textPositions';
 import { unknownCountAt } from '../../src/extension/unknownLayers';
+import { residualTree } from '../../src/extension/residualTreeItems';
 import { openModel } from '../../src/core/model';
 import { nodeAt } from '../../src/core/locate';
 import { synthModelText } from '../../bench/synthModels';
@@ -188,6 +189,25 @@ describe('LensEngine: lenses once per content, large texts in a worker', () => {
     const r = await engine.request('a', job(`\ufeff${resnet}`));
     assert.deepEqual(lenses(r), lenses(runLensJob(job(`\ufeff${resnet}`))));
     assert.ok(r?.ok && r.lenses.count === 99);
+  });
+
+  it('the Residuals view gets its rows from the worker, and each site\'s variants when it opens, as the host would make them', async () => {
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
+    const m = open(resnet);
+    const r = await engine.residuals('a', { fileName: 'm.json', text: resnet, options: DEFAULT_OPTIONS });
+    assert.ok(r?.ok);
+    assert.deepEqual(r.tree, residualTree(m, DEFAULT_OPTIONS, false));
+    assert.deepEqual([r.name, r.sites, r.unknownLayers, r.container], [m.doc.graph.name, 16, 0, 'plain']);
+    const full = residualTree(m, DEFAULT_OPTIONS).flatMap((t) => (t.kind === 'stage' ? t.sites : []));
+    assert.equal(full.length, 16);
+    assert.ok(r.tree.every((t) => t.kind !== 'stage' || t.sites.every((x) => x.variants.length === 0)), 'rows come without their variants');
+    // Two rows opened at once: both get their variants (one site's request does not supersede another's).
+    const [a, b] = await Promise.all(full.slice(0, 2).map((x) => engine.variants('a', { fileName: 'm.json', text: resnet, options: DEFAULT_OPTIONS, layer: x.siteId })));
+    assert.ok(a?.ok && b?.ok);
+    assert.deepEqual(a.variants, full[0]!.variants);
+    assert.deepEqual(b.variants, full[1]!.variants);
+    const gone = await engine.variants('a', { fileName: 'm.json', text: resnet, options: DEFAULT_OPTIONS, layer: 'no such site' });
+    assert.ok(gone?.ok && gone.variants.length === 0);
   });
 
   it('documents do not supersede each other', async () => {
