@@ -9,12 +9,13 @@
  * offset, is left to finish and its answer dropped: ending the worker would lose the model it keeps). Pure: no `vscode` (the bench drives it as the editor would).
  */
 import { Worker } from 'node:worker_threads';
-import { runJob, type GraphResult, type HoverResult, type JobResult, type LensJob, type LensResult, type LocateResult, type ModelResult, type ResidualsResult, type VariantsResult } from './lensJob';
+import type { VariantChoice } from '../core/laurel/variants';
+import { runJob, type GraphResult, type HoverResult, type JobResult, type LensJob, type LensResult, type LocateResult, type ModelResult, type PlanResult, type ResidualsResult, type VariantsResult } from './lensJob';
 
 type AnyResult = JobResult;
 const encoder = new TextEncoder();
 type Kind = NonNullable<LensJob['kind']>;
-const KINDS: readonly Kind[] = ['lens', 'model', 'locate', 'hover', 'graph', 'residuals', 'variants'];
+const KINDS: readonly Kind[] = ['lens', 'model', 'locate', 'hover', 'graph', 'residuals', 'variants', 'plan'];
 
 export interface LensEngineOptions {
   /** dist/analysisWorker.js */
@@ -96,6 +97,11 @@ export class LensEngine {
     return this.timed(() => this.ask(`variants\0${key}\0${job.layer}`, { ...job, kind: 'variants' })) as Promise<VariantsResult | undefined>;
   }
 
+  /** The edits that give `choice` to residuals `siteIds` of this text (every residual when absent), planned in the worker. */
+  plan(key: string, job: Omit<LensJob, 'kind' | 'options'> & { choice: VariantChoice }): Promise<PlanResult | undefined> {
+    return this.timed(() => this.ask(`plan\0${key}`, { ...job, kind: 'plan', options: undefined as never })) as Promise<PlanResult | undefined>;
+  }
+
   private timed<T>(f: () => T): T {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
@@ -109,7 +115,7 @@ export class LensEngine {
   }
 
   private ask(key: string, job: LensJob): Promise<AnyResult | undefined> {
-    const optionsKey = JSON.stringify([job.options ?? null, job.layer ?? null, job.scope ?? null, job.offset ?? null]);
+    const optionsKey = JSON.stringify([job.options ?? null, job.layer ?? null, job.scope ?? null, job.offset ?? null, job.choice ?? null, job.siteIds ?? null]);
     const hit = this.cache.get(key);
     if (hit && hit.optionsKey === optionsKey && hit.text === job.text) return Promise.resolve(hit.result);
     const old = this.pending.get(key);
@@ -127,7 +133,7 @@ export class LensEngine {
     const now = performance.now();
     const last = this.asked.get(key);
     this.asked.set(key, now);
-    const burst = job.kind !== 'locate' && job.kind !== 'hover' && job.kind !== 'variants' && last !== undefined && now - last < this.options.debounceMs;
+    const burst = (job.kind === undefined || job.kind === 'lens' || job.kind === 'model' || job.kind === 'graph' || job.kind === 'residuals') && last !== undefined && now - last < this.options.debounceMs;
     if (!burst) {
       this.queue.push(p);
       this.pump();

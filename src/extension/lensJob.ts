@@ -5,8 +5,9 @@
  */
 import { ModelError } from '../core/errors';
 import type { Container } from '../core/ir';
-import type { VariantOptions } from '../core/laurel/variants';
+import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
 import { openModel, type OpenModel } from '../core/model';
+import { planChoice, type ChoicePlan } from './choicePlan';
 import { graphSnapshot, snapshotBytes } from './graphSnapshot';
 import { buildLenses } from './lensSpecs';
 import { encodeLenses, type LensTable } from './lensTable';
@@ -20,8 +21,9 @@ export interface LensJob {
    * 'locate': the span of one layer object (`layer`, in nested model `scope` when given, else searched).
    * 'hover': what a hover at model-text offset `offset` says. 'graph': the graph view's snapshot as UTF-8 JSON.
    * 'residuals': the Residuals view's tree without the variants; 'variants': those of site `layer`.
+   * 'plan': the edits that give `choice` to residuals `siteIds` (every residual when absent).
    */
-  kind?: 'lens' | 'model' | 'locate' | 'hover' | 'graph' | 'residuals' | 'variants';
+  kind?: 'lens' | 'model' | 'locate' | 'hover' | 'graph' | 'residuals' | 'variants' | 'plan';
   fileName: string;
   /** The editor's text (a byte-order mark included when the document has one). */
   text: string;
@@ -31,6 +33,8 @@ export interface LensJob {
   layer?: string;
   scope?: readonly string[];
   offset?: number;
+  choice?: VariantChoice;
+  siteIds?: readonly string[];
 }
 
 export interface LensError {
@@ -70,7 +74,10 @@ export type ResidualsResult =
 /** The variant rows of one site (empty when the model has no such site, e.g. it changed since). */
 export type VariantsResult = { ok: true; variants: VariantItem[]; ms: number } | { ok: false; error: LensError; ms: number };
 
-export type JobResult = LensResult | ModelResult | LocateResult | HoverResult | GraphResult | ResidualsResult | VariantsResult;
+/** A plan job's answer: what applying the choice changes (see choicePlan.ts). */
+export type PlanResult = { ok: true; plan: ChoicePlan; ms: number } | { ok: false; error: LensError; ms: number };
+
+export type JobResult = PlanResult | LensResult | ModelResult | LocateResult | HoverResult | GraphResult | ResidualsResult | VariantsResult;
 
 /**
  * The last model read on this thread: a click in the graph or the residuals view locates its layer in the
@@ -105,6 +112,11 @@ export function runJob(job: LensJob): JobResult {
       });
     case 'variants':
       return attempt(() => ({ variants: siteVariants(readText(job), job.layer ?? '', job.options) ?? [] }));
+    case 'plan':
+      return attempt(() => {
+        if (!job.choice) throw new Error('a plan job without a choice');
+        return { plan: planChoice(readText(job), job.choice, job.siteIds) };
+      });
     case 'graph':
       return attempt(() => ({ graph: snapshotBytes(graphSnapshot(readText(job), job.options)) }));
     default:

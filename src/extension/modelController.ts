@@ -9,11 +9,8 @@ import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
 import { openModel } from '../core/model';
 import type { OpenModel } from '../core/model';
 import type { Container } from '../core/ir';
-import { planEdits } from '../core/write/planEdits';
 import type { TextEdit } from '../core/write/planEdits';
 import { writeDocument } from '../core/write/writeDocument';
-import { deltaText } from '../report/figures';
-import { capRank, capText, costWith, deltaParams, rankCaps } from './modelFacts';
 import { isKerasArchiveName, looksLikeModelText, SNIFF_CHARS } from './modelSniff';
 import { readDefaultVariant, readVariantOptions } from './settings';
 import { unknownLayerProblems, type UnknownLayerProblem } from './unknownLayers';
@@ -23,6 +20,7 @@ import { join } from 'node:path';
 import { aboutFile } from './fileMessages';
 import { DocumentTexts } from './documentText';
 import { LensEngine } from './lensEngine';
+import { planChoice, type ChoicePlan } from './choicePlan';
 import type { GraphResult, LensError, LensResult, ResidualsResult } from './lensJob';
 import { residualTree, siteVariants, type VariantItem } from './residualTreeItems';
 import { DEFAULT_OPTIONS } from '../core/laurel/variants';
@@ -349,31 +347,60 @@ export class ModelController implements vscode.Disposable {
    * after the user confirms.
    */
   async applyChoice(uri: vscode.Uri, choice: VariantChoice, siteIds?: readonly string[]): Promise<boolean> {
+    const doc = await this.textDocument(uri);
+    if (doc) return this.applyToDocument(doc, choice, siteIds);
+    // A .keras archive: planned on the host from its bytes, written through its editor or atomically.
     const m = await this.require(uri);
     if (!m) return false;
-    const ids = new Set(siteIds ?? m.sites.map((s) => s.id));
-    const unknown = [...ids].filter((id) => !m.sites.some((s) => s.id === id));
-    if (unknown.length) {
-      void vscode.window.showErrorMessage(`LAuReL: no residual ${unknown.join(', ')} in ${this.label(uri)} (it changed since the lens was drawn?)`);
-      return false;
-    }
-    let edits: TextEdit[];
-    try {
-      edits = planEdits(m.doc, m.sites, new Map(m.sites.filter((s) => ids.has(s.id)).map((s) => [s.id, capRank(choice, s.width)])));
-    } catch (e) {
-      void vscode.window.showErrorMessage(`LAuReL: ${e instanceof Error ? e.message : String(e)}`);
-      return false;
-    }
-    const plan = costWith(m, choice, [...ids]);
-    const capped = capText(choice, rankCaps(m, choice, [...ids]));
-    const what = `${choice.variant === 'plain' ? 'plain' : choice.variant.toUpperCase()} on ${ids.size} residual${ids.size === 1 ? '' : 's'}: ${deltaText(deltaParams(m, plan), plan.baseParams)} params${capped ? `; ${capped}` : ''}`;
-    if (edits.length === 0) {
-      void vscode.window.showInformationMessage(`LAuReL: ${this.label(uri)} already has ${what.replace(/:.*$/, '')}`);
-      return true;
-    }
-    const ok = await this.write(uri, m, edits, what);
-    if (ok) vscode.window.setStatusBarMessage(`LAuReL: ${what}`, 5000);
+    const plan = planChoice(m, choice, siteIds);
+    if (plan.kind !== 'edits') return this.planMessage(uri, plan);
+    const ok = await this.write(uri, m, plan.edits, plan.what);
+    if (ok) vscode.window.setStatusBarMessage(`LAuReL: ${plan.what}`, 5000);
     return ok;
+  }
+
+  /**
+   * A text file: the edits are planned in the analysis worker from the text as it is now (the host copies no
+   * model), then applied as one WorkspaceEdit; planned again if the text changed meanwhile.
+   */
+  private async applyToDocument(doc: vscode.TextDocument, choice: VariantChoice, siteIds?: readonly string[]): Promise<boolean> {
+    const uri = doc.uri;
+    if (!isModelDocument(doc)) {
+      void vscode.window.showErrorMessage(`LAuReL: cannot read ${aboutFile(this.label(uri), 'it does not look like a model file')}; nothing was changed`);
+      return false;
+    }
+    for (;;) {
+      const version = doc.version;
+      const r = await this.engine.plan(uri.toString(), { fileName: this.label(uri), text: await this.docTexts.get(doc), choice, ...(siteIds ? { siteIds } : {}) });
+      // Superseded by another apply of the same document: that one goes ahead.
+      if (!r) return false;
+      if (!r.ok) {
+        void vscode.window.showErrorMessage(`LAuReL: cannot read ${aboutFile(this.label(uri), r.error.message)}; nothing was changed`);
+        return false;
+      }
+      if (doc.isClosed) return false;
+      if (doc.version !== version) continue;
+      const plan = r.plan;
+      if (plan.kind !== 'edits') return this.planMessage(uri, plan);
+      const we = new vscode.WorkspaceEdit();
+      if (plan.text !== undefined) we.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), plan.text);
+      else {
+        const pos = documentPositions(doc);
+        for (const e of plan.edits) we.replace(uri, pos.range(e), e.content);
+      }
+      const ok = await vscode.workspace.applyEdit(we);
+      if (!ok) void vscode.window.showErrorMessage(`LAuReL: VS Code did not apply the edit to ${this.label(uri)}`);
+      else vscode.window.setStatusBarMessage(`LAuReL: ${plan.what}`, 5000);
+      return ok;
+    }
+  }
+
+  /** What a plan that writes nothing says: unknown residuals and a refused plan are errors; no change is news. */
+  private planMessage(uri: vscode.Uri, plan: Exclude<ChoicePlan, { kind: 'edits' }>): boolean {
+    if (plan.kind === 'unknown') void vscode.window.showErrorMessage(`LAuReL: no residual ${plan.siteIds.join(', ')} in ${this.label(uri)} (it changed since the lens was drawn?)`);
+    else if (plan.kind === 'failed') void vscode.window.showErrorMessage(`LAuReL: ${plan.message}`);
+    else void vscode.window.showInformationMessage(`LAuReL: ${this.label(uri)} already has ${plan.what.replace(/:.*$/, '')}`);
+    return plan.kind === 'same';
   }
 
   /** Write edits of the model text back into the file, in the way its container allows. */

@@ -130,6 +130,8 @@ describe('What a new user meets (issue 15)', function () {
     await page.keyboard.press('Control+Shift+Z');
     await frame.locator('.residual.switched').first().waitFor({ timeout: 20_000 });
     await shot('graph-redo');
+    // Inside the graph again: the redo's reveal brings the panel forward, not always the keyboard into its page.
+    await frame.locator('.summary').click();
     await page.keyboard.press('Control+Z');
     await frame.locator('.residual.switched').first().waitFor({ state: 'detached', timeout: 20_000 });
 

@@ -10,6 +10,8 @@ import { graphSnapshot } from '../../src/extension/graphSnapshot';
 import { TextPositions } from '../../src/extension/textPositions';
 import { unknownCountAt } from '../../src/extension/unknownLayers';
 import { residualTree } from '../../src/extension/residualTreeItems';
+import { planChoice } from '../../src/extension/choicePlan';
+import { applyEdits } from '../../src/core/write/planEdits';
 import { openModel } from '../../src/core/model';
 import { nodeAt } from '../../src/core/locate';
 import { synthModelText } from '../../bench/synthModels';
@@ -208,6 +210,27 @@ describe('LensEngine: lenses once per content, large texts in a worker', () => {
     assert.deepEqual(b.variants, full[1]!.variants);
     const gone = await engine.variants('a', { fileName: 'm.json', text: resnet, options: DEFAULT_OPTIONS, layer: 'no such site' });
     assert.ok(gone?.ok && gone.variants.length === 0);
+  });
+
+  it('an apply is planned in the worker: its edits written into the text give the variant, as the host\'s plan would', async () => {
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
+    const choice = { variant: 'rw' as const, options: DEFAULT_OPTIONS };
+    const r = await engine.plan('a', { fileName: 'm.json', text: resnet, choice, siteIds: ['add_1', 'add_2'] });
+    assert.ok(r?.ok && r.plan.kind === 'edits');
+    assert.deepEqual(r.plan, planChoice(open(resnet), choice, ['add_1', 'add_2']));
+    assert.match(r.plan.what, /^RW on 2 residuals: \+\d+ \(/);
+    const after = open(applyEdits(resnet, r.plan.edits));
+    assert.deepEqual(after.sites.filter((s) => s.current.variant === 'rw').map((s) => s.id), ['add_1', 'add_2']);
+    // Again on the written text: nothing to do; an unknown residual is named; a model in a JSON string gets its whole new text.
+    const same = await engine.plan('a', { fileName: 'm.json', text: applyEdits(resnet, r.plan.edits), choice, siteIds: ['add_1'] });
+    assert.ok(same?.ok && same.plan.kind === 'same');
+    const unknown = await engine.plan('a', { fileName: 'm.json', text: resnet, choice, siteIds: ['add_1', 'nope'] });
+    assert.ok(unknown?.ok && unknown.plan.kind === 'unknown');
+    assert.deepEqual(unknown.plan.siteIds, ['nope']);
+    const inString = JSON.stringify(resnet);
+    const s = await engine.plan('b', { fileName: 'm.json', text: inString, choice });
+    assert.ok(s?.ok && s.plan.kind === 'edits' && s.plan.container === 'json-string');
+    assert.ok(open(s.plan.text!).sites.every((x) => x.current.variant === 'rw'));
   });
 
   it('documents do not supersede each other', async () => {
