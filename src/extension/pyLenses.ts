@@ -12,7 +12,8 @@ import { openPyModels } from '../core/pysource/pyModel';
 import type { OpenPyModel } from '../core/pysource/pyModel';
 import { PyParseCache } from '../core/pysource/pyParseCache';
 import { planPy } from '../core/pysource/pyPlan';
-import { parsePySource } from '../core/pysource/pyStatic';
+import { parsePySource, parsePySourceSliced } from '../core/pysource/pyStatic';
+import type { PyStatic } from '../core/pysource/pyStatic';
 import type { TraceError, TraceSetResult } from '../core/pysource/pyTrace';
 import { writeCompanion } from '../util/laurelCompanion';
 import { findTorchPython } from '../trainer/pythonFinder';
@@ -35,6 +36,10 @@ function firstError(r: Extract<TraceSetResult, { ok: true }>): TraceError | unde
   return failed && !failed.ok ? failed.error : undefined;
 }
 
+/** A parse slice's work before the host's other tasks run (see parseSliced). */
+const SLICE_MS = 8;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
@@ -49,6 +54,8 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
   private readonly parsed = new Map<string, { version: number; hash: string; model: OpenPyModel }>();
   /** Per open document: its last parse tree, so a keystroke reparses around the edit only. */
   private readonly trees = new Map<string, PyParseCache>();
+  /** Per open document: the static reading of its last parsed text. */
+  private readonly statics = new Map<string, { text: string; statics: PyStatic }>();
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('laurel-py');
   private readonly disposables: vscode.Disposable[] = [this.changed, this.measured, this.diagnostics];
 
@@ -61,6 +68,7 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
       vscode.workspace.onDidCloseTextDocument((d) => {
         this.parsed.delete(d.uri.toString());
         this.trees.delete(d.uri.toString());
+        this.statics.delete(d.uri.toString());
         this.diagnostics.delete(d.uri);
       }),
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('laurel') && this.changed.fire()),
@@ -83,6 +91,36 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
     return vscode.workspace.isTrusted && this.context.workspaceState.get<boolean>(ALLOWED_KEY) === true;
   }
 
+  /**
+   * Parses a new version of the document in slices (SLICE_MS of work, then the host's other tasks), so that
+   * model() finds its tree ready: the host thread is never held by a parse, even the first one of a fresh
+   * extension host (lezer before the JIT has compiled it: ~100 ms for 2,000 lines).
+   */
+  private async parseSliced(doc: vscode.TextDocument): Promise<void> {
+    const key = doc.uri.toString();
+    if (this.parsed.get(key)?.version === doc.version) return;
+    const text = doc.getText();
+    if (this.statics.get(key)?.text === text) return;
+    const tree = await this.treesOf(key).parseSliced(text, SLICE_MS, nextTurn);
+    const statics = await parsePySourceSliced(text, tree, SLICE_MS, nextTurn);
+    if (this.trees.has(key)) this.statics.set(key, { text, statics });
+  }
+
+  /** What the file says without running it: the sliced parse's when it read this text, else parsed now. */
+  private staticsOf(key: string, text: string): PyStatic {
+    const hit = this.statics.get(key);
+    if (hit?.text === text) return hit.statics;
+    const statics = parsePySource(text, this.treesOf(key).parse(text));
+    this.statics.set(key, { text, statics });
+    return statics;
+  }
+
+  private treesOf(key: string): PyParseCache {
+    let trees = this.trees.get(key);
+    if (!trees) this.trees.set(key, (trees = new PyParseCache()));
+    return trees;
+  }
+
   /** The document's model (static parse per version, plus the trace of exactly this text when there is one). */
   model(doc: vscode.TextDocument): { model: OpenPyModel; state: MeasureState } {
     const key = doc.uri.toString();
@@ -91,9 +129,7 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
       const text = doc.getText();
       const hash = hashOf(text);
       const r = this.results.get(hash);
-      let trees = this.trees.get(key);
-      if (!trees) this.trees.set(key, (trees = new PyParseCache()));
-      p = { version: doc.version, hash, model: openPyModels(doc.fileName, text, r?.ok ? r.models : [], parsePySource(text, trees.parse(text))) };
+      p = { version: doc.version, hash, model: openPyModels(doc.fileName, text, r?.ok ? r.models : [], this.staticsOf(key, text)) };
       this.parsed.set(key, p);
     }
     const r = this.results.get(p.hash);
@@ -104,9 +140,11 @@ export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable
     return { model: p.model, state };
   }
 
-  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+  async provideCodeLenses(doc: vscode.TextDocument, token?: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
     const c = vscode.workspace.getConfiguration('laurel');
     if (!readCodeLensEnabled((k) => c.get(k))) return [];
+    await this.parseSliced(doc);
+    if (token?.isCancellationRequested) return [];
     const { model, state } = this.model(doc);
     return buildPyLenses(model, state, readVariantOptions((k) => c.get(k))).map(
       (s) => new vscode.CodeLens(new vscode.Range(s.line, 0, s.line, 0), { title: s.title, command: s.command, arguments: s.command ? [doc.uri, ...s.args] : [], ...(s.tooltip ? { tooltip: s.tooltip } : {}) }),

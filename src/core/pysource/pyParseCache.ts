@@ -9,7 +9,7 @@
  */
 import { TreeFragment } from '@lezer/common';
 import type { Tree } from '@lezer/common';
-import { parsePyText } from './pyRanges';
+import { parsePyText, parsePyTextSliced } from './pyRanges';
 
 export class PyParseCache {
   private last: { text: string; tree: Tree } | null = null;
@@ -19,8 +19,26 @@ export class PyParseCache {
   /** The tree of `text`, reusing the last error-free version's where the texts agree. */
   parse(text: string): Tree {
     if (this.last?.text === text) return this.last.tree;
-    const fragments = this.good ? TreeFragment.applyChanges(this.good.fragments, [changed(this.good.text, text)]) : [];
-    const tree = parsePyText(text, fragments);
+    const fragments = this.fragmentsFor(text);
+    return this.keep(text, fragments, parsePyText(text, fragments));
+  }
+
+  /** The same, parsed in slices of `sliceMs` with `pause()` awaited between them (parsePyTextSliced). */
+  async parseSliced(text: string, sliceMs: number, pause: () => Promise<void>): Promise<Tree> {
+    if (this.last?.text === text) return this.last.tree;
+    const fragments = this.fragmentsFor(text);
+    const tree = await parsePyTextSliced(text, fragments, sliceMs, pause);
+    // Building the tree was the parse's last step; keeping it walks it once more (hasError).
+    await pause();
+    // Another version may have been parsed while this one paused: the newest call's tree stays `last`.
+    return this.last?.text === text ? this.last.tree : this.keep(text, fragments, tree);
+  }
+
+  private fragmentsFor(text: string): readonly TreeFragment[] {
+    return this.good ? TreeFragment.applyChanges(this.good.fragments, [changed(this.good.text, text)]) : [];
+  }
+
+  private keep(text: string, fragments: readonly TreeFragment[], tree: Tree): Tree {
     this.last = { text, tree };
     if (!hasError(tree)) this.good = { text, fragments: TreeFragment.addTree(tree, fragments) };
     return tree;

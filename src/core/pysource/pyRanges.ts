@@ -179,3 +179,24 @@ export function parsePyText(text: string, fragments?: readonly TreeFragment[]): 
   const ranges = pyParseRanges(text);
   return parser.parse(text, fragments, ranges ?? undefined);
 }
+
+/**
+ * The same tree, parsed in slices: after each `sliceMs` of work `pause()` is awaited, so a caller on a UI thread
+ * (the extension host) is never blocked for long, even by the first parse of a process, which runs lezer before
+ * the JIT has compiled it (about 100 ms for 2,000 lines). lezer's own `parse` is this loop without the pauses.
+ */
+export async function parsePyTextSliced(text: string, fragments: readonly TreeFragment[] | undefined, sliceMs: number, pause: () => Promise<void>): Promise<Tree> {
+  const ranges = pyParseRanges(text);
+  await pause();
+  const parse = parser.startParse(text, fragments, ranges ?? undefined);
+  let start = performance.now();
+  for (let step = 1; ; step++) {
+    const tree = parse.advance();
+    if (tree) return tree;
+    // The clock every 64 steps: a step is a few microseconds.
+    if ((step & 63) === 0 && performance.now() - start >= sliceMs) {
+      await pause();
+      start = performance.now();
+    }
+  }
+}

@@ -110,9 +110,34 @@ const kids = (n: SyntaxNode): SyntaxNode[] => {
 
 /** `tree`: the text's parse when the caller has it (an incremental reparse, `PyParseCache`). */
 export function parsePySource(text: string, tree: Tree = parsePyText(text)): PyStatic {
+  const steps = readSource(text, tree);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** The same in slices: `pause()` is awaited between classes once a slice has run `sliceMs` (see parsePyTextSliced). */
+export async function parsePySourceSliced(text: string, tree: Tree, sliceMs: number, pause: () => Promise<void>): Promise<PyStatic> {
+  const steps = readSource(text, tree);
+  let start = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - start >= sliceMs) {
+      await pause();
+      start = performance.now();
+    }
+  }
+}
+
+/** The reading of parsePySource, a step per class (the caller may pause between them). */
+function* readSource(text: string, tree: Tree): Generator<void, PyStatic> {
   const idx = new LineIndex(text);
   const span = (n: SyntaxNode): Span => ({ from: n.from, to: n.to, text: text.slice(n.from, n.to) });
+  yield;
   const top = kids(tree.topNode);
+  yield;
   let importAt = 0;
   for (const n of top) {
     if (n.name === 'ImportStatement') importAt = idx.lineEnd(idx.line(n.to));
@@ -121,6 +146,7 @@ export function parsePySource(text: string, tree: Tree = parsePyText(text)): PyS
   const classDefs = top.flatMap((n) => (n.name === 'DecoratedStatement' ? kids(n) : [n])).filter((n) => n.name === 'ClassDefinition');
   const bases = new Map<string, string[]>();
   for (const c of classDefs) {
+    yield;
     const name = c.getChild('VariableName');
     const args = c.getChild('ArgList');
     const list = args ? kids(args).filter((k) => !/^[(),]$/.test(k.name)).map((k) => text.slice(k.from, k.to)) : [];
@@ -142,6 +168,7 @@ export function parsePySource(text: string, tree: Tree = parsePyText(text)): PyS
     const nameNode = c.getChild('VariableName');
     const name = nameNode ? text.slice(nameNode.from, nameNode.to) : '';
     if (!isModule.has(name)) continue;
+    yield;
     classes.push(readClass(c, name, bases.get(name) ?? [], text, idx, span));
   }
   return { classes, importAt, comment: laurelComment(text) };
