@@ -239,7 +239,7 @@ async function main(): Promise<void> {
   console.log(`\nThroughput, plain residuals (batch ${batch}, median of ${steps} steps; samples/s)`);
   console.log(benchTable('training', ['model', 'tfjs wasm', 'tfjs cpu', 'pytorch cpu', 'wasm / cpu', 'wasm / pytorch'], speed, new Set([1, 2, 3, 4, 5])));
   console.log('\nLAuReL overhead against the plain residual of the same engine (paper Table 5: RW +0%, LR +3.2%, RW+LR +4.2% step time)');
-  console.log(benchTable('training', ['engine', 'model', 'variant', 'params', 'step time', 'peak memory'], overhead, new Set([3, 4, 5])));
+  console.log(benchTable('overhead', ['engine', 'model', 'variant', 'params', 'step time', 'peak memory'], overhead, new Set([3, 4, 5])));
   for (const n of notes) console.log(n);
 
   writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, graphOpen, pysource, exported, steps, batch, results, notes }, values.readme ? join(root, 'README.md') : undefined, sections);
