@@ -114,7 +114,8 @@ class RecurrentTF(nn.Module):
             return None
         return (torch.rand_like(like) >= rate).to(like.dtype) / (1.0 - rate)
 
-    def forward(self, x):
+    def forward(self, x, initial_state=None):
+        # initial_state: Keras's [h] (SimpleRNN, GRU) or [h, c] (LSTM); zeros otherwise.
         b, t = x.shape[0], x.shape[1]
         u = self.units
         if self.go_backwards:
@@ -125,8 +126,8 @@ class RecurrentTF(nn.Module):
         if self.bias is not None:
             in_bias, rec_bias = (self.bias[0], self.bias[1]) if self.reset_after else (self.bias, None)
             xs = xs + in_bias
-        h = x.new_zeros(b, u)
-        c = x.new_zeros(b, u)
+        h = x.new_zeros(b, u) if not initial_state else initial_state[0]
+        c = x.new_zeros(b, u) if not initial_state or len(initial_state) < 2 else initial_state[1]
         rm = self._mask(h, self.recurrent_dropout)
         outs = []
         for i in range(t):
@@ -169,8 +170,11 @@ class BidirectionalTF(nn.Module):
         super().__init__()
         self.forward_layer, self.backward_layer, self.merge_mode = forward_layer, backward_layer, merge_mode
 
-    def forward(self, x):
-        f, bk = self.forward_layer(x), self.backward_layer(x)
+    def forward(self, x, initial_state=None):
+        # Keras splits initial_state in half: the forward layer's states, then the backward layer's.
+        half = len(initial_state) // 2 if initial_state else 0
+        f = self.forward_layer(x, initial_state[:half] if half else None)
+        bk = self.backward_layer(x, initial_state[half:] if half else None)
         states = isinstance(f, tuple)
         yf, yb = (f[0], bk[0]) if states else (f, bk)
         if self.backward_layer.return_sequences:

@@ -1,7 +1,8 @@
 import type { Shape } from '../ir';
 import type { LayerSpec } from '../layerSpec';
 import type { ConfigReader } from './configValues';
-import { known, single, spec, trainable } from './shapes';
+import { ShapeError } from '../layerSpec';
+import { checkInputs, fmt, known, single, spec, trainable } from './shapes';
 
 interface Cell {
   /** Gate blocks: 1 for SimpleRNN, 3 for GRU, 4 for LSTM. */
@@ -16,11 +17,29 @@ const CELLS: Record<string, Cell> = {
   LSTM: { gates: 4, states: 2 },
 };
 
-/** Output, then the states when return_state is set. Input is [batch, time, features]. */
-export function rnnOutputs(cls: string, c: ConfigReader, inputs: Shape[], states: number): Shape[] {
-  const s = single(cls, inputs, 3, 3);
-  known(cls, s, 2, 'feature dimension');
+/**
+ * The sequence input [batch, time, features] of a recurrent call. Keras writes `initial_state=[h(, c)]` as
+ * further inputs of the call (`copies` sets of `states` tensors: 2 for a Bidirectional), each [batch, units].
+ */
+export function rnnSequence(cls: string, inputs: Shape[], states: number, units: number, copies = 1): Shape {
+  checkInputs(cls, inputs);
+  const extra = inputs.length - 1;
+  if (extra !== 0 && extra !== states * copies) {
+    throw new ShapeError(`${cls}: got ${inputs.length} inputs; expected 1 (the sequence) or ${1 + states * copies} (the sequence and initial_state: ${states * copies} state tensors)`);
+  }
+  inputs.slice(1).forEach((st, i) => {
+    if (st.length !== 2 || (st[1] !== null && st[1] !== units)) {
+      throw new ShapeError(`${cls}: initial state ${i} has shape ${fmt(st)}; expected [batch, ${units}] (units)`);
+    }
+  });
+  return single(cls, inputs.slice(0, 1), 3, 3);
+}
+
+/** Output, then the states when return_state is set. Input is [batch, time, features] (and initial states). */
+export function rnnOutputs(cls: string, c: ConfigReader, inputs: Shape[], states: number, copies = 1): Shape[] {
   const units = c.int('units');
+  const s = rnnSequence(cls, inputs, states, units, copies);
+  known(cls, s, 2, 'feature dimension');
   const out: Shape = c.bool('return_sequences', false) ? [s[0]!, s[1]!, units] : [s[0]!, units];
   if (!c.bool('return_state', false)) return [out];
   return [out, ...Array.from({ length: states }, (): Shape => [s[0]!, units])];

@@ -26,6 +26,16 @@ function inner(cls: string, c: ConfigReader, key: string, lookup: Lookup, requir
 }
 
 /**
+ * A Bidirectional call's inputs for each direction: Keras splits `initial_state` in half, the forward
+ * layer's states first (an odd count is left whole, so the wrapped layer names the mismatch).
+ */
+function directionInputs(inputs: Shape[]): [Shape[], Shape[]] {
+  const states = inputs.length - 1;
+  if (states <= 0 || states % 2 !== 0) return [inputs, inputs];
+  return [[inputs[0]!, ...inputs.slice(1, 1 + states / 2)], [inputs[0]!, ...inputs.slice(1 + states / 2)]];
+}
+
+/**
  * Bidirectional: a forward copy of `layer` and a backward one (`backward_layer` when given), each with
  * its own weights. Outputs: the merged output (two outputs when merge_mode is null), then the forward
  * states and the backward states when return_state is set (as tfjs and Keras order them).
@@ -37,7 +47,7 @@ function bidirectional(lookup: Lookup): LayerSpec {
     cls,
     (c, inputs) => {
       const fwd = inner(cls, c, 'layer', lookup)!;
-      const shapes = fwd.spec.outputShapes(fwd.config, inputs);
+      const shapes = fwd.spec.outputShapes(fwd.config, directionInputs(inputs)[0]);
       const out = shapes[0]!.slice();
       const states = shapes.slice(1);
       const mode = c.raw('merge_mode') === null ? null : c.oneOf('merge_mode', modes, 'concat');
@@ -51,8 +61,9 @@ function bidirectional(lookup: Lookup): LayerSpec {
     (c, inputs) => {
       const fwd = inner(cls, c, 'layer', lookup)!;
       const bwd = inner(cls, c, 'backward_layer', lookup, false) ?? fwd;
-      const f = fwd.spec.params(fwd.config, inputs);
-      const b = bwd.spec.params(bwd.config, inputs);
+      const [fi, bi] = directionInputs(inputs);
+      const f = fwd.spec.params(fwd.config, fi);
+      const b = bwd.spec.params(bwd.config, bi);
       return { trainable: f.trainable + b.trainable, nonTrainable: f.nonTrainable + b.nonTrainable };
     },
   );

@@ -106,6 +106,9 @@ function recurrentModule(cls: string, c: ConfigReader, input: Shape, ctx: EmitCo
   return { module, returnSequences, states: returnState ? (cell === 'lstm' ? 2 : 1) : 0 };
 }
 
+/** A recurrent call: the sequence, then Keras's initial_state tensors (the call's further inputs; the catalog checked their count and shapes). */
+const recurrentCall = (self: string, [x, ...states]: string[]): string => (states.length ? `${self}(${x}, [${states.join(', ')}])` : `${self}(${x})`);
+
 const RNN_WEIGHTS: [string, string][] = [
   ['kernel', 'kernel'],
   ['recurrent_kernel', 'recurrent_kernel'],
@@ -123,10 +126,10 @@ function rnnWeights(c: ConfigReader, prefix = '', torchPrefix = '', from?: Recor
 const recurrent =
   (cls: string): Emitter =>
   (c, inputs, ctx) => {
-    const { module, states } = recurrentModule(cls, c, single(inputs), ctx);
+    const { module, states } = recurrentModule(cls, c, single(inputs.slice(0, 1)), ctx);
     // Keras LSTM's unit_forget_bias: the forget gate's bias starts at one (keras_init.py's "lstm_bias").
     const weights = rnnWeights(c);
-    return { module, call: (self, [x]) => `${self}(${x})`, weights: unitForgetBias(cls, c, weights), ...(states ? { outputs: 1 + states } : {}) };
+    return { module, call: recurrentCall, weights: unitForgetBias(cls, c, weights), ...(states ? { outputs: 1 + states } : {}) };
   };
 
 /** LSTM with unit_forget_bias (Keras's default): the bias initializer is wrapped so the forget gate starts at 1. */
@@ -141,7 +144,7 @@ function unitForgetBias(cls: string, c: ConfigReader, weights: WeightEntry[], fr
 // Wrappers
 
 const bidirectional: Emitter = (c, inputs, ctx) => {
-  const input = single(inputs);
+  const input = single(inputs.slice(0, 1));
   const fwd = c.layer('layer')!;
   const bwd = c.layer('backward_layer', false);
   if (!(fwd.className in CELLS) || (bwd && !(bwd.className in CELLS))) throw new UnsupportedLayer(`wraps ${fwd.className}${bwd ? ` / ${bwd.className}` : ''}; SimpleRNN, GRU or LSTM are supported`);
@@ -161,7 +164,7 @@ const bidirectional: Emitter = (c, inputs, ctx) => {
     ...unitForgetBias(bc.className, rb, rnnWeights(rb, bName, 'backward_layer.', bc.config), bc.config),
   ];
   const outputs = (mode === null ? 2 : 1) + f.states + b.states;
-  return { module, call: (self, [x]) => `${self}(${x})`, weights, ...(outputs > 1 ? { outputs } : {}) };
+  return { module, call: recurrentCall, weights, ...(outputs > 1 ? { outputs } : {}) };
 };
 
 const timeDistributed: Emitter = (c, inputs, ctx) => {
