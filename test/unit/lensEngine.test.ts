@@ -233,6 +233,27 @@ describe('LensEngine: lenses once per content, large texts in a worker', () => {
     assert.ok(open(s.plan.text!).sites.every((x) => x.current.variant === 'rw'));
   });
 
+  it('a text sent in slices arrives whole, a surrogate pair cut by a slice boundary included', async () => {
+    // The model's own name (the first lens's title shows it).
+    const named = resnet.replace('"name": "model_1"', '"name": "model_1 😀 ünï"');
+    assert.notEqual(named, resnet);
+    const high = named.indexOf('😀');
+    // The first slice would end between the pair's two halves.
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0, encodeChars: high + 1 });
+    const r = await engine.request('a', job(named));
+    assert.deepEqual(lenses(r), lenses(runLensJob(job(named))));
+    const small = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0, encodeChars: 997 });
+    try {
+      const g = await small.graph('a', { fileName: 'm.json', text: named, options: DEFAULT_OPTIONS });
+      assert.ok(g?.ok);
+      assert.equal(new TextDecoder().decode(g.graph), JSON.stringify(graphSnapshot(open(named), DEFAULT_OPTIONS)));
+      assert.match(new TextDecoder().decode(g.graph), /model_1 😀 ünï/);
+      assert.ok(r?.ok && decodeLenses(r.lenses)[0]!.title.startsWith('model_1 😀 ünï: '));
+    } finally {
+      small.dispose();
+    }
+  });
+
   it('documents do not supersede each other', async () => {
     engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
     const [a, b] = await Promise.all([engine.request('a', job(resnet)), engine.request('b', job(synthModelText({ layers: 300, block: 'conv' })))]);
