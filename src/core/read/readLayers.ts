@@ -68,10 +68,15 @@ export class ReadLayers {
   }
 
   add(src: JsonSource, layer: Layer, i: number, values: unknown[] | undefined, nodes?: { node: Node; inbound: Node[] }): void {
-    const first = this.byName.get(layer.name);
     if (nodes) this.viaNodes.set(i, nodes);
-    if (first !== undefined) fail(src, prop(this.node(i), 'name') ?? this.node(i), `duplicate layer name "${layer.name}" (also layer ${first})`, 'unique layer names');
+    // One map operation a layer: a name seen before leaves the map's size as it was.
+    const size = this.byName.size;
     this.byName.set(layer.name, i);
+    if (this.byName.size === size) {
+      let first = 0;
+      while (this.layers[first]!.name !== layer.name) first++;
+      fail(src, prop(this.node(i), 'name') ?? this.node(i), `duplicate layer name "${layer.name}" (also layer ${first})`, 'unique layer names');
+    }
     this.layers[i] = layer;
     this.values[i] = values;
   }
