@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { toPyTorch } from '../../src/core/export/pytorch';
+import { ModelError } from '../../src/core/errors';
 import { openModel, planModel, plannedBytes } from '../../src/core/model';
 import { call, check, inputLayer, kerasModel, parityHooks } from './pytorchParity';
 import { fixturePath } from './fixturePath';
@@ -72,6 +73,14 @@ describe('real files not seen before', function () {
       }
     });
   }
+
+  it("a Git LFS pointer committed as model.keras (Akash3951/Pneumonia_Detection's) is named as one, not as malformed JSON", () => {
+    const pointer = 'version https://git-lfs.github.com/spec/v1\noid sha256:67b488ead2c4bff088e0642b9db25c2057403c6bb1d2c21dec642ce4ab710d4f\nsize 137445137\n';
+    assert.throws(
+      () => openModel('model.keras', new TextEncoder().encode(pointer)),
+      (e: unknown) => e instanceof ModelError && /^model\.keras: this is a Git LFS pointer, not the model.*git lfs pull/.test(e.message),
+    );
+  });
 
   describe('initial_state on every recurrent class, checked against TF.js', () => {
     const model = (cls: string, states: number, wrap: boolean) => {

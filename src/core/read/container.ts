@@ -18,6 +18,8 @@ const startsWith = (b: Uint8Array, sig: number[]): boolean => b.length >= sig.le
 const ZIP = [0x50, 0x4b, 0x03, 0x04];
 const EMPTY_ZIP = [0x50, 0x4b, 0x05, 0x06];
 const HDF5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+/** A Git LFS pointer stands in for a large file a clone did not download (often a `.keras` archive). */
+const LFS_POINTER = [...'version https://git-lfs.github.com/spec/'].map((c) => c.charCodeAt(0));
 
 /**
  * UTF-8 text without its BOM; invalid UTF-8 is a ModelError, not replacement characters. Only one BOM goes:
@@ -72,6 +74,9 @@ export function openContainer(file: string, bytes: Uint8Array): Opened {
   if (startsWith(bytes, ZIP) || startsWith(bytes, EMPTY_ZIP)) return openZip(file, bytes);
   if (startsWith(bytes, HDF5)) {
     throw new ModelError('this is a Keras HDF5 (.h5) file, which LAuReL Studio does not read', { file }, 'the model as JSON (model.to_json()), a .keras archive, or a TF.js model.json');
+  }
+  if (startsWith(bytes, LFS_POINTER)) {
+    throw new ModelError("this is a Git LFS pointer, not the model: the file's content was not downloaded (`git lfs pull` fetches it)", { file }, 'the model file itself: JSON (model.to_json()), a .keras archive, or a TF.js model.json');
   }
   // A zip may have a prefix (a self-extracting stub), as Python's zipfile allows: its end record decides.
   // JSON text never holds the end record's raw control bytes (JSON.parse refuses them), so the record is
