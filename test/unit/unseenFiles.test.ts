@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { toPyTorch } from '../../src/core/export/pytorch';
+import { buildModel } from '../../src/laurel/buildModel';
 import { ModelError } from '../../src/core/errors';
 import { openModel, planModel, plannedBytes } from '../../src/core/model';
 import { call, check, inputLayer, kerasModel, parityHooks } from './pytorchParity';
@@ -80,6 +81,26 @@ describe('real files not seen before', function () {
       () => openModel('model.keras', new TextEncoder().encode(pointer)),
       (e: unknown) => e instanceof ModelError && /^model\.keras: this is a Git LFS pointer, not the model.*git lfs pull/.test(e.message),
     );
+  });
+
+  it("tf.keras 2.10's SeparableConv2D config (with its Conv base's kernel_* keys, which tfjs refuses) builds in TF.js", async () => {
+    // The layer as tf.keras 2.10 writes it (Emmyvictor/Eyes_Diseases model_architecture.json, not kept: no licence).
+    const glorot = { class_name: 'GlorotUniform', config: { seed: null } };
+    const sep = {
+      filters: 16, kernel_size: [3, 3], strides: [1, 1], padding: 'same', data_format: 'channels_last', dilation_rate: [1, 1], groups: 1,
+      activation: 'relu', use_bias: true, kernel_initializer: glorot, bias_initializer: { class_name: 'Zeros', config: {} },
+      kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null, kernel_constraint: null, bias_constraint: null,
+      depth_multiplier: 1, depthwise_initializer: glorot, pointwise_initializer: glorot, depthwise_regularizer: null,
+      pointwise_regularizer: null, depthwise_constraint: null, pointwise_constraint: null,
+    };
+    const m = kerasModel('separable-tfkeras210', [inputLayer('x', [null, 12, 12, 3]), call('SeparableConv2D', 'separable_conv2d', sep, ['x'])], ['x'], 'separable_conv2d');
+    const model = await buildModel(m);
+    try {
+      assert.equal(model.countParams(), m.params.total);
+      assert.equal(m.params.total, 3 * 9 + 3 * 16 + 16);
+    } finally {
+      model.dispose();
+    }
   });
 
   describe('initial_state on every recurrent class, checked against TF.js', () => {

@@ -59,6 +59,7 @@ const DTYPE_POLICIES = new Set(['DTypePolicy', 'FloatDTypePolicy', 'Policy']);
 const CLASS_ALIASES: Readonly<Record<string, string>> = { LecunNormal: 'LeCunNormal', LecunUniform: 'LeCunUniform' };
 const ACTIVATION_ALIASES: Readonly<Record<string, string>> = { silu: 'swish' };
 /** Keys an InputLayer alone needs: the emitted graph always has InputLayers, so other layers drop them. */
+const SEPARABLE = new Set(['SeparableConv1D', 'SeparableConv2D']);
 const INPUT_KEYS = ['batch_input_shape', 'input_shape', 'batch_size', 'batch_shape'];
 
 const isDict = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -102,6 +103,9 @@ function layerConfig(layer: Layer, name: string, trainable: boolean): Record<str
   const fromOp = layer.sourceClassName !== layer.className;
   if (MERGE_CLASSES.has(layer.className) && fromOp) config = Object.fromEntries(Object.entries(config).filter(([k]) => MERGE_KEYS.includes(k)));
   if (layer.className !== 'InputLayer') for (const k of INPUT_KEYS) delete config[k];
+  // tf.keras 2.x writes its Conv base's kernel_* keys into separable convolutions too (unused there: the
+  // weights are depthwise and pointwise); tfjs refuses a SeparableConv config that has them.
+  if (SEPARABLE.has(layer.className)) for (const k of ['kernel_initializer', 'kernel_regularizer', 'kernel_constraint']) delete config[k];
   // Wrappers hold a whole layer object, written in the file's own (possibly Keras 1 / 3) vocabulary.
   for (const k of ['layer', 'backward_layer']) {
     const inner = config[k];
