@@ -13,7 +13,7 @@ export function graphController(controller: ModelController): GraphController {
       const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
       if (doc) {
         // Built in the analysis worker as UTF-8 JSON: the host neither reads the model nor touches the snapshot.
-        const r = await controller.graphText(doc);
+        const r = await controller.queries.graphText(doc);
         if (!r) return doc.isClosed || !isModelDocument(doc) ? { error: `${controller.label(uri)} is not open as a model` } : undefined;
         return r.ok ? r.graph : { error: r.error.message };
       }
@@ -33,7 +33,7 @@ export function graphController(controller: ModelController): GraphController {
         const doc = await vscode.workspace.openTextDocument(uri);
         const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
         // Found in the analysis worker for a large text: the host neither reads the model nor scans the text.
-        const range = await controller.layerRange(doc, layer);
+        const range = await controller.queries.layerRange(doc, layer);
         if (!range) return;
         editor.selection = new vscode.Selection(range.start, range.start);
         editor.revealRange(range, vscode.TextEditorRevealType.AtTop);

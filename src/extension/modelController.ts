@@ -20,10 +20,9 @@ import { join } from 'node:path';
 import { aboutFile } from './fileMessages';
 import { DocumentTexts } from './documentText';
 import { LensEngine } from './lensEngine';
+import { ModelQueries, textDocument } from './modelQueries';
 import { planChoice, type ChoicePlan } from './choicePlan';
-import type { GraphResult, LensError, LensResult, ResidualsResult } from './lensJob';
-import { residualTree, siteVariants, type VariantItem } from './residualTreeItems';
-import { DEFAULT_OPTIONS } from '../core/laurel/variants';
+import type { LensError, LensResult } from './lensJob';
 
 export type ModelState = { ok: true; model: OpenModel; version: string } | { ok: false; error: Error; version: string };
 
@@ -66,6 +65,15 @@ export class ModelController implements vscode.Disposable {
    * now costs the host only the posting of the text).
    */
   private readonly engine = new LensEngine({ workerFile: join(__dirname, 'analysisWorker.js'), workerAbove: 0, debounceMs: 100 });
+  /** Clicks, hovers, the graph snapshot and the Residuals view's rows, answered by the worker. */
+  readonly queries = new ModelQueries({
+    engine: this.engine,
+    texts: this.docTexts,
+    label: (uri) => this.label(uri),
+    options: () => this.options(),
+    isModel: isModelDocument,
+    fromUri: (uri) => this.fromUri(uri),
+  });
 
   /** Fires when a model's text changed or was rewritten (after the edit is applied). */
   readonly onDidChangeModel = this.changed.event;
@@ -155,73 +163,6 @@ export class ModelController implements vscode.Disposable {
     const d = new vscode.Diagnostic(new vscode.Range(start, end), e.message, vscode.DiagnosticSeverity.Error);
     d.source = 'LAuReL';
     this.diagnostics.set(doc.uri, [d]);
-  }
-
-  /**
-   * The range of layer `layer` (in nested model `scope`, else searched) in an open model document:
-   * found in the analysis worker for a large text, so a click never reads the model, builds its text
-   * tree or scans its lines on the host. Undefined when the document is not the model text (a JSON
-   * string), lacks the layer, fails to read, or changed meanwhile.
-   */
-  async layerRange(doc: vscode.TextDocument, layer: string, scope?: readonly string[]): Promise<vscode.Range | undefined> {
-    const version = doc.version;
-    const r = await this.engine.locate(doc.uri.toString(), { fileName: this.label(doc.uri), text: await this.docTexts.get(doc), layer, ...(scope ? { scope } : {}) });
-    if (!r?.ok || !r.span || doc.isClosed || doc.version !== version) return undefined;
-    return documentPositions(doc).range(r.span);
-  }
-
-  /**
-   * What a hover at `pos` says of a layer whose count is unknown, found in the analysis worker (the host
-   * holds no model). Undefined when there is nothing to say there, or the document changed meanwhile.
-   */
-  async hoverAt(doc: vscode.TextDocument, pos: vscode.Position): Promise<{ range: vscode.Range; text: string } | undefined> {
-    if (!isModelDocument(doc)) return undefined;
-    const version = doc.version;
-    const positions = documentPositions(doc);
-    const r = await this.engine.hover(doc.uri.toString(), { fileName: this.label(doc.uri), text: await this.docTexts.get(doc), offset: positions.modelOffset(pos) });
-    if (!r?.ok || !r.hit || doc.isClosed || doc.version !== version) return undefined;
-    return { range: positions.range(r.hit.span), text: r.hit.text };
-  }
-
-  /**
-   * The graph view's snapshot of an open model document as JSON text, built in the analysis worker and
-   * passed on unparsed. Undefined when it is not a model document, or newer text superseded this one.
-   */
-  async graphText(doc: vscode.TextDocument): Promise<GraphResult | undefined> {
-    if (!isModelDocument(doc)) return undefined;
-    return this.engine.graph(doc.uri.toString(), { fileName: this.label(doc.uri), text: await this.docTexts.get(doc), options: DEFAULT_OPTIONS });
-  }
-
-  /**
-   * The Residuals view's rows of the model at `uri` (sites without their variants, which `siteVariants`
-   * gives when a row opens): made in the analysis worker for a text file, so an edit of a large model costs
-   * the host neither the model's copy nor the tree (20,000 layers: ~140 + ~160 ms CPU on the host before).
-   */
-  async residuals(uri: vscode.Uri): Promise<ResidualsResult | { ok: false; error: LensError } | undefined> {
-    const doc = await this.textDocument(uri);
-    if (doc) return isModelDocument(doc) ? this.engine.residuals(doc.uri.toString(), { fileName: this.label(uri), text: await this.docTexts.get(doc), options: this.options() }) : { ok: false, error: { message: 'not a model file' } };
-    const state = await this.fromUri(uri);
-    if (!state.ok) return { ok: false, error: { message: state.error.message } };
-    const m = state.model;
-    return { ok: true, tree: residualTree(m, this.options()), name: m.doc.graph.name, sites: m.sites.length, unknownLayers: m.analysis.unknownLayers.length, container: m.doc.container, ms: 0 };
-  }
-
-  /** The variant rows of one site of the model at `uri` (empty when it has no such site now). */
-  async siteVariants(uri: vscode.Uri, siteId: string): Promise<VariantItem[]> {
-    const doc = await this.textDocument(uri);
-    if (doc) {
-      const r = await this.engine.variants(doc.uri.toString(), { fileName: this.label(uri), text: await this.docTexts.get(doc), options: this.options(), layer: siteId });
-      return r?.ok ? r.variants : [];
-    }
-    const state = await this.fromUri(uri);
-    return state.ok ? (siteVariants(state.model, siteId, this.options()) ?? []) : [];
-  }
-
-  /** The text document of `uri`, opened when it is not yet; undefined for a .keras archive. */
-  private async textDocument(uri: vscode.Uri): Promise<vscode.TextDocument | undefined> {
-    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-    if (open) return open;
-    return isKerasArchiveName(uri.path) ? undefined : vscode.workspace.openTextDocument(uri);
   }
 
   /** A warning at each layer of unknown class (custom layers): its counts, shapes and inner residuals are unknown. */
@@ -347,7 +288,7 @@ export class ModelController implements vscode.Disposable {
    * after the user confirms.
    */
   async applyChoice(uri: vscode.Uri, choice: VariantChoice, siteIds?: readonly string[]): Promise<boolean> {
-    const doc = await this.textDocument(uri);
+    const doc = await textDocument(uri);
     if (doc) return this.applyToDocument(doc, choice, siteIds);
     // A .keras archive: planned on the host from its bytes, written through its editor or atomically.
     const m = await this.require(uri);

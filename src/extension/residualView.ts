@@ -71,7 +71,7 @@ export class ResidualView implements vscode.TreeDataProvider<ResidualTreeItem>, 
   }
 
   async getChildren(element?: ResidualTreeItem): Promise<ResidualTreeItem[]> {
-    if (element?.kind === 'site' && !element.variants.length && this.uri) return this.controller.siteVariants(this.uri, element.siteId);
+    if (element?.kind === 'site' && !element.variants.length && this.uri) return this.controller.queries.siteVariants(this.uri, element.siteId);
     if (element) return element.kind === 'stage' ? element.sites : element.kind === 'site' ? element.variants : [];
     const uri = this.uri;
     if (!uri) {
@@ -80,7 +80,7 @@ export class ResidualView implements vscode.TreeDataProvider<ResidualTreeItem>, 
       return [];
     }
     // Made in the analysis worker: an edit of a large model copies neither the model nor its tree to the host.
-    const r = await this.controller.residuals(uri);
+    const r = await this.controller.queries.residuals(uri);
     // Superseded by newer text: the change that brought it refreshes the view again.
     if (!r) return [];
     this.view.description = this.controller.label(uri);
@@ -177,7 +177,7 @@ export class ResidualView implements vscode.TreeDataProvider<ResidualTreeItem>, 
       const shown = vscode.window.visibleTextEditors.find((e) => e.document === doc);
       const editor = await vscode.window.showTextDocument(doc, { viewColumn: shown?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: true, preview: false });
       // Found in the analysis worker for a large text (no text tree or line scan on the host).
-      const range = await this.controller.layerRange(doc, site.merge, site.scope);
+      const range = await this.controller.queries.layerRange(doc, site.merge, site.scope);
       if (range) {
         editor.selection = new vscode.Selection(range.start, range.end);
         editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
