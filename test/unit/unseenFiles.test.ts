@@ -103,6 +103,13 @@ describe('real files not seen before', function () {
     }
   });
 
+  it("a model file committed mid-merge (AnshSharma2521/Multimodal-Emotion-Recognition's) names the conflict at its line", () => {
+    const text = '<<<<<<< HEAD\n{"class_name": "Functional", "config": {}}\n=======\n{"class_name": "Functional", "config": {"name": "m"}}\n>>>>>>> main\n';
+    assert.throws(() => openModel('model_architecture.json', new TextEncoder().encode(text)), (e: unknown) => e instanceof ModelError && e.message.startsWith("model_architecture.json:1:1: an unresolved merge conflict (a '<<<<<<<' line)"));
+    const inside = '{"class_name": "Sequential",\n<<<<<<< HEAD\n"config": []\n=======\n"config": {}\n>>>>>>> x\n}';
+    assert.throws(() => openModel('m.json', new TextEncoder().encode(inside)), (e: unknown) => e instanceof ModelError && e.message.startsWith('m.json:2:1: an unresolved merge conflict'));
+  });
+
   describe('initial_state on every recurrent class, checked against TF.js', () => {
     const model = (cls: string, states: number, wrap: boolean) => {
       const rnn = { units: 6, return_sequences: true };

@@ -60,11 +60,19 @@ export function parseRefused(file: string, text: string, inner?: string): JsonSo
   if (errors.length > 0 || !root) {
     const e = errors[0];
     const offset = e ? original(e.offset) : 0;
+    const conflict = e ? conflictMarker(text, offset) : undefined;
+    if (conflict) failAtOffset(src, offset, undefined, `an unresolved merge conflict (a '${conflict}' line): the file holds two versions of the model`, 'one version: resolve the conflict first');
     const what = e ? `malformed JSON (${printParseErrorCode(e.error)}${printParseErrorCode(e.error) === 'InvalidSymbol' ? symbolName(text, offset) : ''})` : 'empty file';
     failAtOffset(src, offset, undefined, what, 'a complete JSON document');
   }
   const tree = root;
   return { ...src, root, textTree: () => tree };
+}
+
+/** '<<<<<<<' etc. where a git conflict marker line starts at the parse error (a file committed mid-merge). */
+function conflictMarker(text: string, offset: number): string | undefined {
+  const atLineStart = offset === 0 || text[offset - 1] === '\n';
+  return atLineStart ? ['<<<<<<<', '=======', '>>>>>>>'].find((m) => text.startsWith(m, offset) && /^[ \r\n]/.test(text[offset + 7] ?? '\n')) : undefined;
 }
 
 /** ': U+FEFF, a second byte-order mark' for a symbol that is not what it looks like (invisible or not ASCII). */
