@@ -6,7 +6,7 @@
 import { costPlan } from '../laurel/planCost';
 import type { CostSite, PlanCost } from '../laurel/planCost';
 import { parsePlan, PlanError, resolvePlan } from '../laurel/planSpec';
-import { DEFAULT_OPTIONS } from '../laurel/variants';
+import { DEFAULT_OPTIONS, hasRw, rwParams } from '../laurel/variants';
 import type { VariantChoice, VariantOptions } from '../laurel/variants';
 import { LineIndex, parsePySource } from './pyStatic';
 import type { PyAdd, PyClass, PyLaurelSite, PyStatic } from './pyStatic';
@@ -201,7 +201,33 @@ export function resolvePyPlan(m: OpenPyModel, spec: string, defaults: VariantOpt
 /** What the choices add to one measured model (default: the first). */
 export function pyCost(m: OpenPyModel, choices: Map<string, VariantChoice>, view: PyModelView | undefined = m.views[0]): PlanCost {
   if (!view) throw new PlanError('the model is not measured yet: pricing needs one forward pass (its widths and parameter count)');
-  return costPlan(costSites(view, choices), choices, view.params.total);
+  return withIdleInstances(costPlan(costSites(view, choices), choices, view.params.total), view, choices);
+}
+
+/** Parameters a LaurelResidual holds before its first call (the width-sized ones are filled by that call). */
+const eagerParams = (c: VariantChoice): number => (hasRw(c.variant) ? rwParams(c.options.rwNorm) : 0);
+
+/**
+ * A line under a condition (`out = out + self.shortcut(x) if self.stride == 1 else out`) runs in some instances
+ * of its class only, but the rewrite gives every instance its LaurelResidual: the ones the pass never reached keep
+ * their RW scalars (MobileNetV2's 3 strided blocks), which PyTorch counts. They join the price and the base.
+ */
+function withIdleInstances(cost: PlanCost, view: Pick<PyModelView, 'trace' | 'sites'>, choices: Map<string, VariantChoice>): PlanCost {
+  const clsOf = new Map(view.trace.modules.map((x) => [x.path, x.cls]));
+  // An applied line's add runs inside its LaurelResidual: the instance is the module that holds it.
+  const holder = (path: string): string => (clsOf.get(path) === 'LaurelResidual' ? path.slice(0, Math.max(0, path.lastIndexOf('.'))) : path);
+  let base = cost.baseParams;
+  let added = cost.addedParams;
+  for (const s of view.sites) {
+    const ran = new Set(view.trace.adds.filter((a) => a.residual && a.line === s.line).map((a) => holder(a.module)));
+    const classes = new Set([...ran].map((path) => clsOf.get(path)));
+    if (!ran.size || classes.has(undefined)) continue;
+    const idle = view.trace.modules.filter((x) => classes.has(x.cls) && !ran.has(x.path)).length;
+    base -= idle * eagerParams(s.current);
+    added += idle * eagerParams(choices.get(s.id) ?? s.current);
+  }
+  if (base === cost.baseParams && added === cost.addedParams) return cost;
+  return { ...cost, baseParams: base, addedParams: added, percent: base > 0 ? (added / base) * 100 : 0 };
 }
 
 /** The model class a lens sits above: its parameters when the trace ran it. */
