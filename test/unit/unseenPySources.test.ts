@@ -46,6 +46,7 @@ describe('PyTorch sources with residual lines of new shapes (kuangliu/pytorch-ci
       assert.equal(site.instances, c.instances);
       const planned = planPy(m, `L${c.line}=rw+lr:r=4`);
       assert.ok(planned.text.split('\n').some((l) => l.trim() === c.edited), planned.text.split('\n')[c.line + 4]);
+      assert.equal(planned.cost.sites.reduce((n, x) => n + x.params, 0), planned.cost.addedParams, "the line's rows add up to the total");
       writeCompanion(work());
       writeFileSync(file, planned.text);
       const applied = await open(file, c.model);

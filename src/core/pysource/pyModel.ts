@@ -218,16 +218,27 @@ function withIdleInstances(cost: PlanCost, view: Pick<PyModelView, 'trace' | 'si
   const holder = (path: string): string => (clsOf.get(path) === 'LaurelResidual' ? path.slice(0, Math.max(0, path.lastIndexOf('.'))) : path);
   let base = cost.baseParams;
   let added = cost.addedParams;
+  const extra = new Map<string, number>();
   for (const s of view.sites) {
     const ran = new Set(view.trace.adds.filter((a) => a.residual && a.line === s.line).map((a) => holder(a.module)));
     const classes = new Set([...ran].map((path) => clsOf.get(path)));
     if (!ran.size || classes.has(undefined)) continue;
     const idle = view.trace.modules.filter((x) => classes.has(x.cls) && !ran.has(x.path)).length;
     base -= idle * eagerParams(s.current);
-    added += idle * eagerParams(choices.get(s.id) ?? s.current);
+    const more = idle * eagerParams(choices.get(s.id) ?? s.current);
+    added += more;
+    if (more) extra.set(s.id, more);
   }
   if (base === cost.baseParams && added === cost.addedParams) return cost;
-  return { ...cost, baseParams: base, addedParams: added, percent: base > 0 ? (added / base) * 100 : 0 };
+  const pct = (n: number): number => (base > 0 ? (n / base) * 100 : 0);
+  // The idle instances' scalars join the line's first instance, so a line's rows add up to the total.
+  const sites = cost.sites.map((c) => {
+    const more = extra.get(c.site);
+    if (more === undefined) return { ...c, percent: pct(c.params) };
+    extra.delete(c.site);
+    return { ...c, params: c.params + more, percent: pct(c.params + more) };
+  });
+  return { ...cost, sites, baseParams: base, addedParams: added, percent: pct(added) };
 }
 
 /** The model class a lens sits above: its parameters when the trace ran it. */
