@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { ModelController } from './modelController';
 import { lensAt, type LensTable } from './lensTable';
 import { readCodeLensEnabled } from './settings';
+import { nextTurn } from './nextTurn';
 
 /** Lenses made per slice before the host's thread is given back (a 20,000-layer model has 19,197). */
 const SLICE = 2000;
@@ -66,7 +67,7 @@ export class ModelCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
     const out: vscode.CodeLens[] = [];
     for (let i = 0; i < t.count; i++) {
       if (i > 0 && i % SLICE === 0) {
-        await new Promise((next) => setImmediate(next));
+        await nextTurn();
         if (token.isCancellationRequested) return [];
       }
       out.push(new ModelLens(t.lines[i]!, document.uri, t, i));

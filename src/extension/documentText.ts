@@ -5,6 +5,7 @@
  * thread given back between slices, and the slices joined once (a copy of a few large strings).
  * Pure: no `vscode` (the controller passes its documents and a way to read a slice of their lines).
  */
+import { nextTurn } from './nextTurn';
 
 /** What is used of a vscode.TextDocument. */
 export interface LinesDocument {
@@ -50,7 +51,7 @@ export class DocumentTexts<D extends LinesDocument> {
       const parts: string[] = [];
       for (let line = 0; line < doc.lineCount && doc.version === version; line += this.sliceLines) {
         parts.push(this.lines(doc, line, line + this.sliceLines));
-        await new Promise((next) => setImmediate(next));
+        await nextTurn();
       }
       // An edit came between the slices: read the new version instead.
       if (doc.version === version || doc.isClosed) return parts.join('');

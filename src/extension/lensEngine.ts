@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import type { VariantChoice } from '../core/laurel/variants';
 import { runJob, type GraphResult, type HoverResult, type JobResult, type LensJob, type LensResult, type LocateResult, type ModelResult, type PlanResult, type ResidualsResult, type VariantsResult } from './lensJob';
+import { nextTurn } from './nextTurn';
 
 type AnyResult = JobResult;
 const encoder = new TextEncoder();
@@ -221,7 +222,7 @@ export class LensEngine {
       parts.push(this.timed(() => encoder.encode(text.slice(from, end))));
       at = end;
       if (at >= text.length) break;
-      await new Promise((next) => setImmediate(next));
+      await nextTurn();
       if (this.running !== p) return; // superseded meanwhile
     }
     this.timed(() => this.workerThread().postMessage({ id: p.id, job: { ...p.job, text: '', parts } }, parts.map((b) => b.buffer as ArrayBuffer)));

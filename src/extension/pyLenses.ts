@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import { openPyModels } from '../core/pysource/pyModel';
 import type { OpenPyModel } from '../core/pysource/pyModel';
 import { PyParseCache } from '../core/pysource/pyParseCache';
+import { nextTurn } from './nextTurn';
 import { planPy } from '../core/pysource/pyPlan';
 import { parsePySource, parsePySourceSliced } from '../core/pysource/pyStatic';
 import type { PyStatic } from '../core/pysource/pyStatic';
@@ -38,7 +39,6 @@ function firstError(r: Extract<TraceSetResult, { ok: true }>): TraceError | unde
 
 /** A parse slice's work before the host's other tasks run (see parseSliced). */
 const SLICE_MS = 8;
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class PyModelLenses implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();

@@ -10,6 +10,7 @@
  * ends at one, so the ranges read as one Python text to lezer's indentation tracker.
  */
 import { parser } from '@lezer/python';
+import { runSliced } from './sliced';
 import type { Tree, TreeFragment } from '@lezer/common';
 
 export interface Range {
@@ -185,18 +186,18 @@ export function parsePyText(text: string, fragments?: readonly TreeFragment[]): 
  * (the extension host) is never blocked for long, even by the first parse of a process, which runs lezer before
  * the JIT has compiled it (about 100 ms for 2,000 lines). lezer's own `parse` is this loop without the pauses.
  */
-export async function parsePyTextSliced(text: string, fragments: readonly TreeFragment[] | undefined, sliceMs: number, pause: () => Promise<void>): Promise<Tree> {
+export function parsePyTextSliced(text: string, fragments: readonly TreeFragment[] | undefined, sliceMs: number, pause: () => Promise<void>): Promise<Tree> {
+  return runSliced(parseSteps(text, fragments), sliceMs, pause);
+}
+
+function* parseSteps(text: string, fragments: readonly TreeFragment[] | undefined): Generator<void, Tree> {
   const ranges = pyParseRanges(text);
-  await pause();
+  yield;
   const parse = parser.startParse(text, fragments, ranges ?? undefined);
-  let start = performance.now();
   for (let step = 1; ; step++) {
     const tree = parse.advance();
     if (tree) return tree;
-    // The clock every 64 steps: a step is a few microseconds.
-    if ((step & 63) === 0 && performance.now() - start >= sliceMs) {
-      await pause();
-      start = performance.now();
-    }
+    // A pause may come every 64 steps: a step is a few microseconds, not worth a look at the clock each.
+    if ((step & 63) === 0) yield;
   }
 }

@@ -7,6 +7,7 @@ import type { SyntaxNode, Tree } from '@lezer/common';
 import { parseLaurelCall } from './pyLaurelText';
 import { readPyOptions } from './pyOptions';
 import { parsePyText } from './pyRanges';
+import { runSliced } from './sliced';
 import type { VariantChoice } from '../laurel/variants';
 
 export interface Span {
@@ -118,17 +119,8 @@ export function parsePySource(text: string, tree: Tree = parsePyText(text)): PyS
 }
 
 /** The same in slices: `pause()` is awaited between classes once a slice has run `sliceMs` (see parsePyTextSliced). */
-export async function parsePySourceSliced(text: string, tree: Tree, sliceMs: number, pause: () => Promise<void>): Promise<PyStatic> {
-  const steps = readSource(text, tree);
-  let start = performance.now();
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-    if (performance.now() - start >= sliceMs) {
-      await pause();
-      start = performance.now();
-    }
-  }
+export function parsePySourceSliced(text: string, tree: Tree, sliceMs: number, pause: () => Promise<void>): Promise<PyStatic> {
+  return runSliced(readSource(text, tree), sliceMs, pause);
 }
 
 /** The reading of parsePySource, a step per class (the caller may pause between them). */
