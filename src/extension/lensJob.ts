@@ -11,7 +11,7 @@ import { planChoice, type ChoicePlan } from './choicePlan';
 import { graphSnapshot, snapshotBytes } from './graphSnapshot';
 import { buildLenses } from './lensSpecs';
 import { encodeLenses, type LensTable } from './lensTable';
-import { residualTree, siteVariants, type NoteItem, type StageItem, type VariantItem } from './residualTreeItems';
+import { residualRows, siteVariants, type NoteItem, type StageItem, type VariantItem } from './residualTreeItems';
 import { TextPositions, type TextSpan } from './textPositions';
 import { findLayerSpan, unknownCountAt, unknownLayerProblems, type UnknownLayerProblem } from './unknownLayers';
 
@@ -106,10 +106,7 @@ export function runJob(job: LensJob): JobResult {
         return hit ? { hit } : {};
       });
     case 'residuals':
-      return attempt(() => {
-        const m = readText(job);
-        return { tree: residualTree(m, job.options, false), name: m.doc.graph.name, sites: m.sites.length, unknownLayers: m.analysis.unknownLayers.length, container: m.doc.container };
-      });
+      return attempt(() => residualRows(readText(job), job.options, false));
     case 'variants':
       return attempt(() => ({ variants: siteVariants(readText(job), job.layer ?? '', job.options) ?? [] }));
     case 'plan':

@@ -11,7 +11,7 @@ import type { DocumentTexts } from './documentText';
 import type { LensEngine } from './lensEngine';
 import type { GraphResult, LensError, ResidualsResult } from './lensJob';
 import { isKerasArchiveName } from './modelSniff';
-import { residualTree, siteVariants, type VariantItem } from './residualTreeItems';
+import { residualRows, siteVariants, type VariantItem } from './residualTreeItems';
 
 /** What the queries use of the model controller. */
 export interface QuerySource {
@@ -79,8 +79,7 @@ export class ModelQueries {
     if (doc) return this.src.isModel(doc) ? this.src.engine.residuals(doc.uri.toString(), { fileName: this.src.label(uri), text: await this.src.texts.get(doc), options: this.src.options() }) : { ok: false, error: { message: 'not a model file' } };
     const state = await this.src.fromUri(uri);
     if (!state.ok) return { ok: false, error: { message: state.error.message } };
-    const m = state.model;
-    return { ok: true, tree: residualTree(m, this.src.options()), name: m.doc.graph.name, sites: m.sites.length, unknownLayers: m.analysis.unknownLayers.length, container: m.doc.container, ms: 0 };
+    return { ok: true, ...residualRows(state.model, this.src.options()), ms: 0 };
   }
 
   /** The variant rows of one site of the model at `uri` (empty when it has no such site now). */

@@ -58,6 +58,11 @@ export type ResidualTreeItem = StageItem | SiteItem | VariantItem | NoteItem;
 
 const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
+/** The Residuals view's rows of a model and what its message says of it (the worker's and an archive's alike). */
+export function residualRows(m: OpenModel, options: VariantOptions, withVariants = true): { tree: (StageItem | NoteItem)[]; name: string; sites: number; unknownLayers: number; container: OpenModel['doc']['container'] } {
+  return { tree: residualTree(m, options, withVariants), name: m.doc.graph.name, sites: m.sites.length, unknownLayers: m.analysis.unknownLayers.length, container: m.doc.container };
+}
+
 /**
  * The view's top level: a note on layers of unknown class (residuals may hide inside them), then the stages.
  * `withVariants` false: each site's variants are left out (`siteVariants` makes them when the site opens).
