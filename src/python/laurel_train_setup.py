@@ -9,6 +9,7 @@ import threading
 import numpy as np
 import torch
 
+import laurel_train_inputs as inputs
 from laurel_train_events import LOCAL_RANK, WORLD, log
 from laurel_train_loss import acc_fn, loss_fn, takes_targets
 from laurel_train_optim import make_optimizer
@@ -45,7 +46,7 @@ def watch_cancel(cfg):
 
 def _tensors(cfg, files, device, model_loss):
     """The .npy pair files["x"], files["y"] on the device: token ids as int64, class indices for a model's own loss."""
-    x, y = torch.from_numpy(np.load(files["x"])).to(device), torch.from_numpy(np.load(files["y"])).to(device)
+    x, y = inputs.load(files["x"], device), torch.from_numpy(np.load(files["y"])).to(device)
     if cfg["loss"] == "tokenCrossEntropy":
         x, y = x.long(), y.long()  # token ids (exact in float32 below 2^24)
     elif model_loss:
@@ -74,7 +75,7 @@ class Run:
             # them first, on every rank alike.
             model.eval()
             with torch.no_grad():
-                model(x[:1])
+                inputs.call(model, x[:1])
             model.train()
         if WORLD > 1:
             # DDP's constructor checks and broadcasts the parameters in calls that may hold the GIL (rank 0's heartbeat
@@ -88,7 +89,7 @@ class Run:
         # The held-out test set: evaluated once, after training, by the best-validation checkpoint.
         self.xs, self.ys = _tensors(cfg, cfg["test"], device, self.model_loss) if cfg.get("test") else (None, None)
         model.eval()
-        adapted = module.adapt_normalization(model, lambda: ((self.xt[i:i + 256],) for i in range(0, n_train, 256)))
+        adapted = module.adapt_normalization(model, lambda: (inputs.as_args(self.xt[i:i + 256]) for i in range(0, n_train, 256)))
         if adapted:
             # Keras's Normalization.adapt(data): the file gives no mean / variance, so the training data decide them.
             log("info", "Normalization %s: mean and variance adapted on the %d training samples (the file has none)" % (", ".join(adapted), n_train))

@@ -8,6 +8,7 @@ import resource
 import torch
 
 from laurel_train_events import RANK, WORLD, num, rss_bytes
+from laurel_train_inputs import call
 from laurel_train_loss import logits, own_loss
 from laurel_train_optim import lr_at
 
@@ -20,7 +21,7 @@ def step_once(r, step, xb, yb, weight=1.0):
     """One optimiser step; step: the steps taken so far (the 0-based index of this one). Returns (loss, acc or None)."""
     r.opt.zero_grad(set_to_none=True)
     with autocast(r):
-        res = r.fwd(xb, yb) if r.pass_targets else r.fwd(xb)
+        res = r.fwd(xb, yb) if r.pass_targets else call(r.fwd, xb)
     out = logits(res).float()  # the loss in float32 under bf16 autocast
     loss = own_loss(res) if r.model_loss else r.loss_f(out, yb)
     (loss * weight if weight != 1.0 else loss).backward()
@@ -64,7 +65,7 @@ def validate(r, xv, yv):
             xb, yb = xv[i:i + bs], yv[i:i + bs]
             with autocast(r):
                 net_ = r.fwd if WORLD == 1 else model  # the bare module: no collectives
-                res = net_(xb, yb) if r.pass_targets else net_(xb)
+                res = net_(xb, yb) if r.pass_targets else call(net_, xb)
             out = logits(res).float()
             tot += (own_loss(res) if r.model_loss else r.loss_f(out, yb)).item() * xb.shape[0]
             if r.acc_f:
@@ -104,7 +105,7 @@ class PreciseBn:
                 for b in bns:
                     b.momentum = 1.0 / (i + 1)  # torch's convention: the new batch's weight, so a plain mean
                 with autocast(r):
-                    r.model(r.xt[start:min(start + r.bs, self.n)])
+                    call(r.model, r.xt[start:min(start + r.bs, self.n)])
         for b, mom in zip(bns, saved_momentum):
             b.momentum = mom
 

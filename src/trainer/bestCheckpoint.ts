@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TestResult } from '../protocol/runRecords';
+import { xOf } from './data/inputs';
 import type { TestData } from './data/loadDataset';
 
 /** Accuracy for a classifier (higher is better), else loss (lower); the earliest of equal figures stays. */
@@ -36,7 +37,7 @@ export class BestCheckpoint {
     const own = this.weights ? model.getWeights().map((w) => w.clone()) : null;
     try {
       if (this.weights) model.setWeights(this.weights);
-      const out = model.evaluate(t.x, labels, { batchSize });
+      const out = model.evaluate(xOf(t), labels, { batchSize });
       const scalars = Array.isArray(out) ? out : [out];
       const values = await Promise.all(scalars.map(async (s) => (await s.data())[0]));
       tf.dispose(scalars);

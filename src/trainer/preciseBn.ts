@@ -10,6 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '../core/random';
+import { sampleCount, sliceInputs } from './data/inputs';
+import type { Inputs } from './data/inputs';
 
 export const PRECISE_BN_SAMPLES = 2048;
 
@@ -28,9 +30,9 @@ function batchNorms(model: tf.LayersModel): BatchNormLike[] {
  * `samples` rows of `x` (in batches of `batchSize`, training mode) at the current weights. Returns how many
  * layers were updated (0: nothing to do).
  */
-export function recomputeBatchNormStats(model: tf.LayersModel, x: tf.Tensor, samples: number, batchSize: number): number {
+export function recomputeBatchNormStats(model: tf.LayersModel, x: Inputs, samples: number, batchSize: number): number {
   const bns = batchNorms(model);
-  const n = Math.min(samples, x.shape[0] ?? 0);
+  const n = Math.min(samples, sampleCount(x));
   if (bns.length === 0 || n === 0) return 0;
   const momentum = bns.map((b) => b.momentum);
   // Dropout in training mode draws from Math.random: a stream of its own here, so the seeded run's stream
@@ -50,7 +52,7 @@ export function recomputeBatchNormStats(model: tf.LayersModel, x: tf.Tensor, sam
       // Keras' convention: moving = moving·momentum + batch·(1 − momentum); 1 − 1/(i+1) makes a plain mean.
       for (const b of bns) b.momentum = 1 - 1 / (i + 1);
       tf.tidy(() => {
-        const xb = x.slice(start, Math.min(batchSize, n - start));
+        const xb = sliceInputs(x, start, Math.min(batchSize, n - start));
         model.apply(xb, { training: true });
       });
     }

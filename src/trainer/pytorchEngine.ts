@@ -21,6 +21,7 @@ import { moduleClassName, npyBytes, writePySourceFolder, writeTrainingFolder } f
 import laurelResidualPy from '../python/laurel_residual.py';
 import { mulberry32 } from '../core/random';
 import { hashSeed, seedScope } from './seed';
+import { inputList, sampleCount, xOf } from './data/inputs';
 import { hasNonFinite, labelsFor, lossFor, outputHead } from './lossAndLabels';
 import type { OutputHead } from './lossAndLabels';
 import { recordCurve, recordHeader, summariseEpochs, testLine, testSet, validateConfig } from './run';
@@ -97,7 +98,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
   const init = src ? 'source' : (config.torchInit ?? 'keras');
   const temp = mkdtempSync(join(tmpdir(), 'laurel-torch-'));
   try {
-    const n = data.x.shape[0] ?? data.samples;
+    const n = sampleCount(xOf(data)) || data.samples;
     const trainSamples = Math.floor(n * (1 - config.validationSplit));
     const valSamples = n - trainSamples;
     if (trainSamples < 1) throw new Error(`no training samples: ${n} sample(s) with validationSplit ${config.validationSplit}`);
@@ -119,8 +120,8 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
     const labelsOf = (d: TrainData): tf.Tensor => (src && (!src.head || src.loss === 'model') ? d.y : labelsFor(head, d));
     const labels = labelsOf(data);
     try {
-      nonFiniteData = hasNonFinite(data.x) || hasNonFinite(labels);
-      writeFileSync(join(temp, 'x.npy'), npyBytes(data.x.dataSync() as Float32Array, data.x.shape));
+      nonFiniteData = inputList(xOf(data)).some(hasNonFinite) || hasNonFinite(labels);
+      writeInputs(temp, 'x', data);
       writeFileSync(join(temp, 'y.npy'), npyBytes(labels.dataSync() as Float32Array, labels.shape));
     } finally {
       if (labels !== data.y) labels.dispose();
@@ -129,7 +130,7 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       // The held-out test set: the harness evaluates its best-validation checkpoint on it once, after training.
       const t = data.test;
       const ty = labelsOf({ ...data, y: t.y });
-      writeFileSync(join(temp, 'x_test.npy'), npyBytes(t.x.dataSync() as Float32Array, t.x.shape));
+      writeInputs(temp, 'x_test', t);
       writeFileSync(join(temp, 'y_test.npy'), npyBytes(ty.dataSync() as Float32Array, ty.shape));
       if (ty !== t.y) ty.dispose();
     }
@@ -152,10 +153,11 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
       trainSamples,
       loss: lossName,
       ...(src?.loss === 'model' ? { modelLoss: true } : {}),
-      x: join(temp, 'x.npy'),
+      // One .npy per input for a model with several: the harness calls forward with them in this order.
+      x: inputFiles(temp, 'x', data),
       y: join(temp, 'y.npy'),
       order: join(temp, 'order.npy'),
-      ...(data.test ? { test: { x: join(temp, 'x_test.npy'), y: join(temp, 'y_test.npy') } } : {}),
+      ...(data.test ? { test: { x: inputFiles(temp, 'x_test', data.test), y: join(temp, 'y_test.npy') } } : {}),
       ...(src ? { pySource: { file: folder.file, userDir: src.userDir, model: src.model } } : manifest ? { weights: { bin: join(temp, 'weights.bin'), manifest } } : { kerasInit: true }),
       throttleMs: opts.throttleMs ?? 1000,
       watchStdin: true,
@@ -249,6 +251,17 @@ export async function trainRunPyTorch(spec: RunSpec, data: TrainData, config: Tr
   } finally {
     if (!opts.keepTemp) rmSync(temp, { recursive: true, force: true });
   }
+}
+
+/** The .npy file of each input: `x.npy` for one, `x.npy`, `x_1.npy`, ... for several. */
+function inputFiles(dir: string, stem: string, d: { x: tf.Tensor; inputs?: tf.Tensor[] }): string | string[] {
+  const names = inputList(xOf(d)).map((_, i) => join(dir, `${stem}${i ? `_${i}` : ''}.npy`));
+  return d.inputs ? names : names[0]!;
+}
+
+function writeInputs(dir: string, stem: string, d: { x: tf.Tensor; inputs?: tf.Tensor[] }): void {
+  const names = [inputFiles(dir, stem, d)].flat();
+  inputList(xOf(d)).forEach((t, i) => writeFileSync(names[i]!, npyBytes(t.dataSync() as Float32Array, t.shape)));
 }
 
 /**

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { PyTorchExport } from '../core/export/pytorch';
 import trainLoop from '../python/laurel_train.py';
 import trainEvents from '../python/laurel_train_events.py';
+import trainInputs from '../python/laurel_train_inputs.py';
 import trainLoss from '../python/laurel_train_loss.py';
 import trainOptim from '../python/laurel_train_optim.py';
 import trainSetup from '../python/laurel_train_setup.py';
@@ -25,6 +26,7 @@ export const MODEL_MODULE = 'laurel_model';
 export const TRAIN_LOOP_FILES: readonly [string, string][] = [
   ['laurel_train.py', trainLoop],
   ['laurel_train_events.py', trainEvents],
+  ['laurel_train_inputs.py', trainInputs],
   ['laurel_train_loss.py', trainLoss],
   ['laurel_train_optim.py', trainOptim],
   ['laurel_train_setup.py', trainSetup],

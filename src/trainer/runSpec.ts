@@ -50,7 +50,6 @@ export function taskOf(m: OpenModel): Task {
   const input = g.inputs[0] && shapeOf(m.analysis, g.inputs[0]);
   const output = g.outputs[0] && shapeOf(m.analysis, g.outputs[0]);
   if (!input || !output) throw new Error(`${basename(m.doc.fileName)}: the input or output shape could not be inferred, so no data set can be matched to it`);
-  if (g.inputs.length > 1) throw new Error(`${basename(m.doc.fileName)}: training supports one input (this model has ${g.inputs.length})`);
   if (g.outputs.length > 1) throw new Error(`${basename(m.doc.fileName)}: training takes one output (this model has ${g.outputs.length}); pick one with trainingModel`);
   const embedding = embeddingOf(g, g.inputs[0]!.node);
   const free = freeInputSize(m.doc, m.analysis, FREE_DIM);
@@ -59,7 +58,32 @@ export function taskOf(m: OpenModel): Task {
   const freeSize = free ? { size: free.size, ...why, ...(outputAtSize ? { outputShape: outputAtSize } : {}) } : undefined;
   // A single sigmoid unit trains with binary cross-entropy in both engines (lossFor), so its targets are 0/1.
   const binary = output.at(-1) === 1 && outputActivation(m, g.outputs[0]!) === 'sigmoid';
-  return { inputShape: input, outputShape: output, ...(binary ? { loss: 'binaryCrossentropy' } : {}), ...(embedding ? { tokenIds: embedding } : {}), ...(freeSize ? { freeSize } : {}) };
+  return { inputShape: input, outputShape: output, ...(binary ? { loss: 'binaryCrossentropy' } : {}), ...(embedding ? { tokenIds: embedding } : {}), ...(freeSize ? { freeSize } : {}), ...severalInputs(m) };
+}
+
+/** Every input of a model with several (name, shape, vocabulary), and the one nearest the output. */
+function severalInputs(m: OpenModel): Pick<Task, 'inputs' | 'mainInput'> {
+  const g = m.doc.graph;
+  if (g.inputs.length < 2) return {};
+  const inputs = g.inputs.map((t) => {
+    const shape = shapeOf(m.analysis, t);
+    if (!shape) throw new Error(`${basename(m.doc.fileName)}: the shape of input '${t.node}' could not be inferred, so no data set can be matched to it`);
+    const ids = embeddingOf(g, t.node);
+    return { name: g.nodes.find((n) => n.id === t.node)?.layer ?? t.node, shape, ...(ids ? { tokenIds: ids } : {}) };
+  });
+  // Calls between each input and the output (breadth first from the output): a seq2seq decoder's input is nearer than the encoder's.
+  const byId = new Map(g.nodes.map((n) => [n.id, n]));
+  const hops = new Map<string, number>([[g.outputs[0]!.node, 0]]);
+  for (const queue = [g.outputs[0]!.node]; queue.length; ) {
+    const id = queue.shift()!;
+    for (const t of byId.get(id)?.inputs ?? []) {
+      if (hops.has(t.node)) continue;
+      hops.set(t.node, hops.get(id)! + 1);
+      queue.push(t.node);
+    }
+  }
+  const distance = g.inputs.map((t) => hops.get(t.node) ?? Infinity);
+  return { inputs, mainInput: distance.indexOf(Math.min(...distance)) };
 }
 
 /** The Embedding an input feeds (directly, or as the first layer of a nested model), with its vocabulary. */

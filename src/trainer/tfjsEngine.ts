@@ -9,6 +9,8 @@ import type { EngineChoice, EpochMetrics, RunRecord, RunStatus, TrainConfig } fr
 import { writeFileAtomic } from '../util/fsAtomic';
 import { DivergenceWatch, divergenceRule } from './divergence';
 import { fileIOHandler, MODEL_JSON, WEIGHTS_BIN } from './ioHandler';
+import { inputList, sampleCount, sliceInputs, xOf } from './data/inputs';
+import type { Inputs } from './data/inputs';
 import { chooseLoss, hasNonFinite, labelsFor, outputHead, prepareLabels } from './lossAndLabels';
 import { trackPeakMemory } from './memory';
 import { PRECISE_BN_SAMPLES, recomputeBatchNormStats } from './preciseBn';
@@ -29,8 +31,8 @@ const median = (xs: number[]): number => {
 };
 
 /** Loss (and accuracy when compiled with it) on the samples from `from` on: the validation split. */
-async function validate(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, from: number, batchSize: number): Promise<[number | undefined, number | undefined]> {
-  const xv = x.slice(from);
+async function validate(model: tf.LayersModel, x: Inputs, y: tf.Tensor, from: number, batchSize: number): Promise<[number | undefined, number | undefined]> {
+  const xv = sliceInputs(x, from);
   const yv = y.slice(from);
   try {
     const out = model.evaluate(xv, yv, { batchSize });
@@ -66,7 +68,7 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
     const lossChoice = chooseLoss(model, data.classes);
     const labels = prepareLabels(model, data);
     y = labels;
-    const n = data.x.shape[0] ?? data.samples;
+    const n = sampleCount(xOf(data)) || data.samples;
     const trainSamples = Math.floor(n * (1 - config.validationSplit));
     const valSamples = n - trainSamples;
     if (trainSamples < 1) throw new Error(`no training samples: ${n} sample(s) with validationSplit ${config.validationSplit}`);
@@ -117,7 +119,7 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
     opts.signal?.addEventListener('abort', onAbort);
 
     const trainStart = performance.now();
-    const xTrain = data.x.slice(0, trainSamples);
+    const xTrain = sliceInputs(xOf(data), 0, trainSamples);
     const yTrain = labels.slice(0, trainSamples);
     try {
       if (status === 'completed') {
@@ -199,7 +201,7 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
               let valLoss: number | undefined;
               let valAcc: number | undefined;
               if (status !== 'diverged') recomputeBatchNormStats(built, xTrain, PRECISE_BN_SAMPLES, config.batchSize);
-              if (valSamples > 0 && status !== 'diverged') [valLoss, valAcc] = await validate(built, data.x, labels, trainSamples, config.batchSize);
+              if (valSamples > 0 && status !== 'diverged') [valLoss, valAcc] = await validate(built, xOf(data), labels, trainSamples, config.batchSize);
               if (acc !== undefined) m.acc = acc;
               if (valLoss !== undefined) m.valLoss = valLoss;
               if (valAcc !== undefined) m.valAcc = valAcc;
@@ -230,7 +232,7 @@ export async function trainRunTfjs(spec: RunSpec, data: TrainData, config: Train
     checkpoint?.dispose();
 
     if (status === 'diverged') {
-      const dataNote = hasNonFinite(data.x) || hasNonFinite(labels) ? 'the data contain NaN or Inf values' : `try a lower learning rate (now ${config.learningRate}, ${config.optimizer})`;
+      const dataNote = inputList(xOf(data)).some(hasNonFinite) || hasNonFinite(labels) ? 'the data contain NaN or Inf values' : `try a lower learning rate (now ${config.learningRate}, ${config.optimizer})`;
       message = `${message}; training stopped: ${dataNote}`;
       sink.log?.({ level: 'error', message: `${spec.name}: ${message}` });
     } else if (status === 'completed' && budgetHit) {

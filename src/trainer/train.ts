@@ -4,6 +4,7 @@
  * by the trainer child process (main.ts) and by tests directly.
  */
 import type { EngineChoice, TrainConfig } from '../protocol/runRecords';
+import { inputElements, sampleCount, sampleShape, xOf } from './data/inputs';
 import { probeCudaMemory } from './gpuMemory';
 import { memoryLimit } from './memory';
 import { checkMemory, describeEstimate, MemoryRefusal } from './memoryEstimate';
@@ -20,11 +21,11 @@ import { trainRunTfjs } from './tfjsEngine';
  */
 async function checkRunMemory(spec: RunSpec, data: TrainData, config: TrainConfig, engine: EngineChoice, opts: Partial<Pick<TrainOptions, 'backend' | 'sink'>>): Promise<void> {
   if (!spec.memory) return;
-  const n = data.x.shape[0] ?? data.samples;
+  const n = sampleCount(xOf(data)) || data.samples;
   const trainSamples = Math.max(1, Math.floor(n * (1 - config.validationSplit)));
   const processes = engine.name === 'pytorch' ? (config.processes ?? 1) : 1;
   const batch = Math.ceil(Math.min(config.batchSize, trainSamples) / processes);
-  const estimate = spec.memory(engine.name, batch, config.optimizer, 4 * (data.x.size + data.y.size), data.x.shape.slice(1));
+  const estimate = spec.memory(engine.name, batch, config.optimizer, 4 * (inputElements(xOf(data)) + data.y.size), sampleShape(xOf(data)));
   // On CUDA the GPU's free memory is the limit, read now in the run's own Python.
   const gpu = engine.device === 'cuda' && engine.python ? await probeCudaMemory(engine.python) : undefined;
   const limit = opts.backend ? memoryLimit(engine, opts.backend, undefined, gpu, processes) : undefined;

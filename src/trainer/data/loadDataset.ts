@@ -8,11 +8,12 @@ import type { Adaptation, FitPlan, LabelInfo } from './adapt';
 import { readCsv } from './csv';
 import { DatasetError } from './errors';
 import { readIdxPair } from './idx';
+import { asData } from './inputs';
 import { readNpyPair } from './npy';
 import { checkLimit, keepClasses, labelInfo } from './raw';
 import type { RawData } from './raw';
 import { generateSynthetic } from './synthetic';
-import { formatBytes, formatShape, product, targetKind } from './task';
+import { describeInputs, formatBytes, formatShape, product, targetKind } from './task';
 import type { Task } from './task';
 
 export type { Adaptation } from './adapt';
@@ -31,13 +32,18 @@ export type DatasetSpec =
 export interface TestData {
   name: string;
   x: tf.Tensor;
+  /** Every input's samples (the model's order; `x` is the first), for a model with several. */
+  inputs?: tf.Tensor[];
   y: tf.Tensor;
   samples: number;
 }
 
 export interface Dataset {
   name: string;
+  /** The samples of the model's (first) input. */
   x: tf.Tensor;
+  /** Every input's samples (the model's order; `x` is the first), for a model with several: `xOf` gives what a model takes. */
+  inputs?: tf.Tensor[];
   y: tf.Tensor;
   samples: number;
   classes?: number;
@@ -120,6 +126,7 @@ function mismatch(raw: RawData, y: LabelInfo, task: Task, plan: FitPlan, applied
  */
 export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptation[] | 'auto', options: LoadOptions = {}): Promise<Dataset> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (task.inputs && task.inputs.length > 1 && spec.kind !== 'synthetic') throw oneX(spec, task.inputs);
   const read = (s: DatasetSpec): RawData & { classes?: number } => (s.kind === 'synthetic' ? generateSynthetic(s, task, maxBytes) : readRaw(s));
   let raw = read(spec);
   let y = labelInfo(raw.y, raw.yShape, raw.labelAt);
@@ -148,7 +155,7 @@ export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptat
   const yShape = after.yShape;
 
   const n = raw.samples;
-  const bytes = 4 * n * (product(shapes.x) + product(yShape));
+  const bytes = 4 * n * (product(shapes.x) + product(yShape) + (raw.inputs ?? []).slice(1).reduce((a, i) => a + product(i.xShape), 0));
   if (bytes > maxBytes) {
     const perSample = bytes / n;
     throw new DatasetError(
@@ -170,12 +177,21 @@ export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptat
   const classes = raw.classes ?? (kind === 'binary' ? 2 : kind === 'regression' || width === null ? undefined : width);
   return {
     name: raw.name,
-    x: tf.tensor(xData, [n, ...shapes.x], 'float32'),
+    ...asData(raw.inputs ? raw.inputs.map((i, j) => tf.tensor(j === 0 ? xData : i.x, [n, ...(j === 0 ? shapes.x : i.xShape)], 'float32')) : tf.tensor(xData, [n, ...shapes.x], 'float32')),
     y: tf.tensor(yData, [n, ...yShape], 'float32'),
     samples: n,
     ...(classes !== undefined ? { classes } : {}),
     adaptations: [...raw.notes, ...shapes.described],
   };
+}
+
+/** A file format gives one x; a model with several inputs is refused with them named (synthetic data fit it). */
+function oneX(spec: Exclude<DatasetSpec, { kind: 'synthetic' }>, inputs: NonNullable<Task['inputs']>): DatasetError {
+  const what = spec.kind === 'idx' ? (spec.name ?? `idx ${spec.images}`) : spec.kind === 'csv' ? `csv ${spec.path}` : `npy ${spec.x}`;
+  return new DatasetError(
+    `${what} gives one x, but the model has ${inputs.length} inputs: ${describeInputs(inputs)}. ` +
+      `No mapping of one x onto several inputs is made up: train it on synthetic data (synthetic[:samples=N]), which fits every input`,
+  );
 }
 
 /** Inputs of an Embedding must be token ids; the first value that is not one is named by sample and position. */

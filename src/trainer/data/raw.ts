@@ -16,6 +16,8 @@ export interface RawData {
   yShape: number[];
   /** What the reader did to the values, in words (scaling, limiting). */
   notes: string[];
+  /** A model with several inputs: one array per input, in the model's order (x and xShape are the first's). */
+  inputs?: { x: Float32Array; xShape: number[] }[];
   /** Where sample i's label is in the file ('data.csv:7, label column 2 (\'y\')'), for messages. */
   labelAt?: (sample: number) => string;
 }

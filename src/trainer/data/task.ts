@@ -1,6 +1,13 @@
 // What the model wants from a dataset, and shape wording shared by the messages.
 import type { Shape } from '../../core/ir';
 
+/** One input of a model with several: its name, shape (batch first) and, for an Embedding's input, its vocabulary. */
+export interface TaskInput {
+  name: string;
+  shape: Shape;
+  tokenIds?: { vocabulary: number; layer: string };
+}
+
 /** The model's input and output shapes (batch dim first, null) and, when known, its loss. */
 export interface Task {
   inputShape: Shape;
@@ -13,7 +20,14 @@ export interface Task {
    * output's shape at that size.
    */
   freeSize?: { size: number; why?: string; outputShape?: Shape };
+  /** Every input in the model's order, when it has more than one (the first is `inputShape` / `tokenIds`). */
+  inputs?: TaskInput[];
+  /** The input of `inputs` synthetic targets follow position by position: the one fewest calls from the output. */
+  mainInput?: number;
 }
+
+/** 'input_1' (None, None, 81), 'input_2' (None, None, 108): a multi-input model's inputs, for messages. */
+export const describeInputs = (inputs: readonly TaskInput[]): string => inputs.map((i) => `'${i.name}' ${formatShape(i.shape)}`).join(', ');
 
 /**
  * How targets are laid out for a loss. Without a loss, a last dim above 1 reads as a softmax classifier

@@ -2,7 +2,9 @@
 // files of `--test-data SPEC`, or else the last `--test-split` fraction of the loaded samples, cut off before the
 // validation split. The samples' positions decide (no seed), so the test set is the same for every seed and plan,
 // and disjoint from training and validation.
+import * as tf from '@tensorflow/tfjs';
 import { DatasetError } from './errors';
+import { asData, sampleCount, sliceInputs, xOf } from './inputs';
 import type { Dataset, TestData } from './loadDataset';
 import { parseDataSpec } from './loadDataset';
 import type { TestRequest } from '../../protocol/trainerProtocol';
@@ -30,16 +32,16 @@ export function testSource(dataSpec: string, req: TestRequest): { spec: string }
 
 /** Cuts the last `fraction` of the samples off as the test set; the rest (train + validation) stays the data. */
 export function splitOffTest(data: Dataset, fraction: number): Dataset {
-  const n = data.x.shape[0] ?? data.samples;
+  const n = sampleCount(data.x) || data.samples;
   const held = Math.floor(n * fraction);
   if (held < 1 || n - held < 2) throw new DatasetError(`${data.name}: ${n} samples are too few to hold ${(fraction * 100).toFixed(0)}% out as a test set`);
   const keep = n - held;
-  const x = data.x.slice(0, keep);
+  const x = sliceInputs(xOf(data), 0, keep);
   const y = data.y.slice(0, keep);
-  const test: TestData = { name: `${data.name}, last ${held} samples`, x: data.x.slice(keep), y: data.y.slice(keep), samples: held };
-  data.x.dispose();
+  const test: TestData = { name: `${data.name}, last ${held} samples`, ...asData(sliceInputs(xOf(data), keep)), y: data.y.slice(keep), samples: held };
+  tf.dispose(xOf(data));
   data.y.dispose();
-  return { ...data, x, y, samples: keep, test, adaptations: [...data.adaptations, `samples ${keep + 1}..${n} held out as the test set`] };
+  return { ...data, ...asData(x), y, samples: keep, test, adaptations: [...data.adaptations, `samples ${keep + 1}..${n} held out as the test set`] };
 }
 
 /** The data with their test set: loaded by `load` (as the data were, so adapted alike), or cut off the end. */
@@ -48,13 +50,11 @@ export async function withTestSet(data: Dataset, dataSpec: string, req: TestRequ
   const source = testSource(dataSpec, req);
   if ('split' in source) return splitOffTest(data, source.split);
   const t = await load(source.spec);
-  return { ...data, test: { name: t.name, x: t.x, y: t.y, samples: t.x.shape[0] ?? t.samples } };
+  return { ...data, test: { name: t.name, ...asData(xOf(t)), y: t.y, samples: sampleCount(t.x) || t.samples } };
 }
 
 /** Disposes the data's tensors, the test set's too. */
 export function disposeData(data: Dataset): void {
-  data.x.dispose();
-  data.y.dispose();
-  data.test?.x.dispose();
-  data.test?.y.dispose();
+  tf.dispose([xOf(data), data.y]);
+  if (data.test) tf.dispose([xOf(data.test), data.test.y]);
 }

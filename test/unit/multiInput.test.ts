@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { toPyTorch } from '../../src/core/export/pytorch';
+import { openModel } from '../../src/core/model';
+import type { OpenModel } from '../../src/core/model';
+import type { BackendChoice } from '../../src/protocol/backends';
+import type { TrainConfig } from '../../src/protocol/runRecords';
+import { selectBackend } from '../../src/trainer/backend';
+import { DatasetError, loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
+import { generateSynthetic } from '../../src/trainer/data/synthetic';
+import type { Task } from '../../src/trainer/data/task';
+import { disposeData, splitOffTest } from '../../src/trainer/data/testSplit';
+import { findTorchPython } from '../../src/trainer/pythonFinder';
+import { planRun, taskOf } from '../../src/trainer/runSpec';
+import { trainRun } from '../../src/trainer/train';
+import type { TrainData } from '../../src/trainer/run';
+import { fixturePath } from './fixturePath';
+import { requireSystemDeps } from './systemDeps';
+
+// Models with several inputs train: the synthetic data give one array per input, and both engines feed them.
+// The real case is tfjs-examples' seq2seq (encoder LSTM states as the decoder LSTM's initial_state).
+
+const SEQ2SEQ = 'tfjs-seq2seq-lstm-initial-state-tfjs-examples.json';
+const seq2seq = (): OpenModel => openModel(SEQ2SEQ, readFileSync(fixturePath(SEQ2SEQ)));
+
+/** The least-squares residual (sum of squares) of y on the columns of `a` (normal equations, Gaussian elimination). */
+function residual(a: number[][], y: number[]): number {
+  const k = a[0]!.length;
+  const m = Array.from({ length: k }, (_, i) => [...Array.from({ length: k }, (_, j) => a.reduce((s, r) => s + r[i]! * r[j]!, 0)), a.reduce((s, r, n) => s + r[i]! * y[n]!, 0)]);
+  for (let c = 0; c < k; c++) {
+    const p = m.reduce((best, r, i) => (i >= c && Math.abs(r[c]!) > Math.abs(m[best]![c]!) ? i : best), c);
+    [m[c], m[p]] = [m[p]!, m[c]!];
+    for (let r = 0; r < k; r++) {
+      if (r === c) continue;
+      const f = m[r]![c]! / m[c]![c]!;
+      for (let j = c; j <= k; j++) m[r]![j]! -= f * m[c]![j]!;
+    }
+  }
+  const w = m.map((r, i) => r[k]! / r[i]!);
+  return a.reduce((s, r, n) => s + (r.reduce((t, v, i) => t + v * w[i]!, 0) - y[n]!) ** 2, 0);
+}
+
+describe('several inputs: synthetic data', () => {
+  // Main input [B, 4, 3] (per position), another [B, 5]; per-position regression output [B, 4, 1].
+  const task: Task = {
+    inputShape: [null, 4, 3],
+    outputShape: [null, 4, 1],
+    loss: 'meanSquaredError',
+    inputs: [
+      { name: 'seq', shape: [null, 4, 3] },
+      { name: 'ctx', shape: [null, 5] },
+    ],
+    mainInput: 0,
+  };
+
+  it('one array per input at its shape; the targets are a linear map of the main position and the other input, not of the main one alone', () => {
+    const d = generateSynthetic({ samples: 200, seed: 3 }, task, 2 ** 30);
+    assert.deepEqual(d.inputs?.map((i) => [i.xShape, i.x.length]), [[[4, 3], 200 * 12], [[5], 200 * 5]]);
+    assert.equal(d.x, d.inputs![0]!.x);
+    assert.deepEqual(d.yShape, [4, 1]);
+    const rows: number[][] = [];
+    const own: number[][] = [];
+    const y: number[] = [];
+    for (let s = 0; s < 200; s++) {
+      for (let p = 0; p < 4; p++) {
+        const main = [...d.x.subarray(s * 12 + p * 3, s * 12 + p * 3 + 3)];
+        rows.push([...main, ...d.inputs![1]!.x.subarray(s * 5, s * 5 + 5)]);
+        own.push(main);
+        y.push(d.y[s * 4 + p]!);
+      }
+    }
+    const total = y.reduce((a, v) => a + v * v, 0);
+    assert.ok(residual(rows, y) < 1e-6 * total, `both inputs explain the targets: residual ${residual(rows, y)} of ${total}`);
+    assert.ok(residual(own, y) > 0.3 * total, `the main input alone leaves ${residual(own, y)} of ${total}`);
+  });
+
+  it('token ids for an input that feeds an Embedding, within its vocabulary; the same seed gives the same data', () => {
+    const ids: Task = { ...task, inputs: [task.inputs![0]!, { name: 'tokens', shape: [null, 6], tokenIds: { vocabulary: 11, layer: 'emb' } }] };
+    const a = generateSynthetic({ samples: 50, seed: 1 }, ids, 2 ** 30);
+    const tokens = a.inputs![1]!.x;
+    assert.ok(tokens.every((v) => Number.isInteger(v) && v >= 0 && v < 11));
+    assert.ok(new Set(tokens).size > 8, 'ids spread over the vocabulary');
+    assert.ok(a.notes.some((n) => n.includes("Embedding 'emb'")), a.notes.join('; '));
+    const b = generateSynthetic({ samples: 50, seed: 1 }, ids, 2 ** 30);
+    assert.deepEqual([b.x, b.inputs![1]!.x, b.y], [a.x, tokens, a.y]);
+  });
+
+  it('a model with one input gets the data it got before: no inputs list, the same arrays', () => {
+    const one: Task = { inputShape: [null, 4, 3], outputShape: [null, 4, 1], loss: 'meanSquaredError' };
+    const d = generateSynthetic({ samples: 20, seed: 3 }, one, 2 ** 30);
+    assert.equal(d.inputs, undefined);
+    // The main input's arrays do not depend on the other inputs: a multi-input model's main x is a one-input model's x.
+    assert.deepEqual(generateSynthetic({ samples: 20, seed: 3 }, task, 2 ** 30).x, d.x);
+  });
+
+  it('a file format giving one x is refused for a model with several inputs, naming them, before anything is read', async () => {
+    for (const spec of ['npy:/nonexistent/x.npy,/nonexistent/y.npy', 'csv:/nonexistent/data.csv', 'idx:/nonexistent/i,/nonexistent/l']) {
+      await assert.rejects(loadDataset(parseDataSpec(spec), task), (e: unknown) => {
+        assert.ok(e instanceof DatasetError, String(e));
+        assert.match(e.message, /gives one x, but the model has 2 inputs: 'seq' \(None, 4, 3\), 'ctx' \(None, 5\)\. .*synthetic/);
+        return true;
+      });
+    }
+  });
+});
+
+describe(`several inputs: ${SEQ2SEQ}`, function () {
+  this.timeout(600_000);
+  let backend: BackendChoice;
+  let data: TrainData;
+  const config: TrainConfig = { optimizer: 'adam', learningRate: 0.01, batchSize: 16, epochs: 2, validationSplit: 0.25, seed: 5 };
+
+  before(async function () {
+    backend = await selectBackend('wasm');
+    data = await loadDataset(parseDataSpec('synthetic:samples=64'), taskOf(seq2seq()));
+  });
+  after(() => data && disposeData(data));
+
+  it("the task has both inputs, free time axes at 32, and follows the decoder's input (nearest the output)", () => {
+    const task = taskOf(seq2seq());
+    assert.deepEqual(task.inputs?.map((i) => [i.name, i.shape]), [['input_1', [null, null, 81]], ['input_2', [null, null, 108]]]);
+    assert.equal(task.mainInput, 1);
+    assert.deepEqual(data.inputs?.map((t) => t.shape), [[64, 32, 81], [64, 32, 108]]);
+    assert.deepEqual(data.y.shape, [64, 32, 108]);
+    // One-hot targets per decoder position (softmax over 108 characters).
+    assert.deepEqual([...tf.tidy(() => data.y.sum(-1).reshape([-1]).dataSync())].every((v) => v === 1), true);
+  });
+
+  it('a test split cuts every input alike', () => {
+    const copy = { ...data, inputs: data.inputs!.map((t) => t.clone()), y: data.y.clone() };
+    copy.x = copy.inputs[0]!;
+    const cut = splitOffTest(copy, 0.25);
+    assert.deepEqual(cut.inputs?.map((t) => t.shape[0]), [48, 48]);
+    assert.deepEqual(cut.test?.inputs?.map((t) => t.shape), [[16, 32, 81], [16, 32, 108]]);
+    disposeData(cut);
+  });
+
+  it('TF.js: plan price = the trained model\'s weights (747,628); a short run ends with a finite, lower loss', async function () {
+    const run = planRun(seq2seq());
+    assert.equal(run.baseParams! + run.addedParams!, 747_628);
+    const { record } = await trainRun(run, data, config, { backend });
+    assert.equal(record.status, 'completed', record.message);
+    assert.equal(record.params.total, 747_628, 'TF.js countParams() of the trained model');
+    assert.equal(record.params.added, 0);
+    const losses = record.epochs.map((e) => e.loss);
+    assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
+    assert.ok(losses[1]! < losses[0]!, `losses ${losses}`);
+    assert.ok(Number.isFinite(record.epochs[1]!.valLoss), 'validation on both inputs');
+  });
+
+  it('PyTorch: the generated module takes both inputs; a short run ends with a finite loss and the module has the plan\'s weights', async function () {
+    requireSystemDeps(this, 'python3-torch', 'python3-numpy');
+    const m = seq2seq();
+    const code = toPyTorch(m, undefined);
+    assert.deepEqual(code.unsupported, []);
+    assert.match(code.code, /def forward\(self, \w+, \w+\):/);
+    const python = (await findTorchPython()).python;
+    const warnings: string[] = [];
+    const { record } = await trainRun(planRun(m), data, { ...config, engine: 'pytorch' }, {
+      backend,
+      engine: { name: 'pytorch', device: 'cpu', python, reason: 'test' },
+      sink: { log: (e) => e.level !== 'info' && warnings.push(e.message) },
+    });
+    assert.equal(record.status, 'completed', record.message);
+    assert.deepEqual(warnings, [], 'no count mismatch between the module and the file');
+    assert.equal(record.params.total, 747_628);
+    assert.equal(record.params.trainable, 747_628, "the module's own parameter count");
+    assert.ok(record.epochs.every((e) => Number.isFinite(e.loss) && Number.isFinite(e.valLoss)), JSON.stringify(record.epochs.map((e) => [e.loss, e.valLoss])));
+  });
+});
