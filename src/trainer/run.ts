@@ -70,8 +70,8 @@ export interface RunSpec {
   model: RunRecord['model'];
   plan: RunRecord['plan'];
   /** The memory a step of this model needs on an engine at a batch size (absent: not checked before the start). */
-  /** `sampleShape`: one sample of the data as generated or read (the sizes of a model input's free axes). */
-  memory?: (engine: EngineChoice['name'], batch: number, optimizer: TrainConfig['optimizer'], dataBytes: number, sampleShape?: number[]) => MemoryEstimate;
+  /** `sampleShapes`: one sample of each input's data as generated or read (the sizes of the inputs' free axes). */
+  memory?: (engine: EngineChoice['name'], batch: number, optimizer: TrainConfig['optimizer'], dataBytes: number, sampleShapes?: number[][]) => MemoryEstimate;
   /** Parameters of the same model with plain adds and what the plan adds (core's exact counts); default: the built total, +0. */
   baseParams?: number;
   addedParams?: number;

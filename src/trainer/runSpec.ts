@@ -37,8 +37,8 @@ export function planRun(m: OpenModel, planSpec?: string, build: typeof buildMode
     addedMacs: cost.macs,
     // The plan's LAuReL layers: their parameters and the activations core prices per example.
     // A free input size (sequence length, image size) is priced at the data's own.
-    memory: (engine, batch, optimizer, dataBytes, sampleShape) => {
-      const analysis = (sampleShape && analyzeAtInput(m.doc, m.analysis, [null, ...sampleShape])) || m.analysis;
+    memory: (engine, batch, optimizer, dataBytes, sampleShapes) => {
+      const analysis = (sampleShapes && analyzeAtInput(m.doc, m.analysis, sampleShapes.map((s) => [null, ...s]))) || m.analysis;
       return estimateTrainingMemory({ analysis, params: cost.baseParams + cost.addedParams, extraElements: cost.activations ?? 0, engine, batch, optimizer, dataBytes });
     },
   };
@@ -74,8 +74,9 @@ function severalInputs(m: OpenModel): Pick<Task, 'inputs' | 'mainInput'> {
   // Calls between each input and the output (breadth first from the output): a seq2seq decoder's input is nearer than the encoder's.
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
   const hops = new Map<string, number>([[g.outputs[0]!.node, 0]]);
-  for (const queue = [g.outputs[0]!.node]; queue.length; ) {
-    const id = queue.shift()!;
+  const queue = [g.outputs[0]!.node];
+  for (let head = 0; head < queue.length; head++) {
+    const id = queue[head]!;
     for (const t of byId.get(id)?.inputs ?? []) {
       if (hops.has(t.node)) continue;
       hops.set(t.node, hops.get(id)! + 1);

@@ -4,7 +4,7 @@
  * by the trainer child process (main.ts) and by tests directly.
  */
 import type { EngineChoice, TrainConfig } from '../protocol/runRecords';
-import { inputElements, sampleCount, sampleShape, xOf } from './data/inputs';
+import { inputElements, inputList, sampleCount, xOf } from './data/inputs';
 import { probeCudaMemory } from './gpuMemory';
 import { memoryLimit } from './memory';
 import { checkMemory, describeEstimate, MemoryRefusal } from './memoryEstimate';
@@ -25,7 +25,7 @@ async function checkRunMemory(spec: RunSpec, data: TrainData, config: TrainConfi
   const trainSamples = Math.max(1, Math.floor(n * (1 - config.validationSplit)));
   const processes = engine.name === 'pytorch' ? (config.processes ?? 1) : 1;
   const batch = Math.ceil(Math.min(config.batchSize, trainSamples) / processes);
-  const estimate = spec.memory(engine.name, batch, config.optimizer, 4 * (inputElements(xOf(data)) + data.y.size), sampleShape(xOf(data)));
+  const estimate = spec.memory(engine.name, batch, config.optimizer, 4 * (inputElements(xOf(data)) + data.y.size), inputList(xOf(data)).map((t) => t.shape.slice(1)));
   // On CUDA the GPU's free memory is the limit, read now in the run's own Python.
   const gpu = engine.device === 'cuda' && engine.python ? await probeCudaMemory(engine.python) : undefined;
   const limit = opts.backend ? memoryLimit(engine, opts.backend, undefined, gpu, processes) : undefined;

@@ -111,12 +111,12 @@ describe('the memory estimate of a free-size input is priced at the size of the 
     const memory = planRun(m).memory!;
     const free = memory('pytorch', 1, 'adam', 0);
     assert.ok(free.uncounted > 300, `${free.uncounted}`);
-    const at75 = memory('pytorch', 1, 'adam', 0, [75, 75, 3]);
-    const at299 = memory('pytorch', 1, 'adam', 0, [299, 299, 3]);
+    const at75 = memory('pytorch', 1, 'adam', 0, [[75, 75, 3]]);
+    const at299 = memory('pytorch', 1, 'adam', 0, [[299, 299, 3]]);
     assert.deepEqual([at75.uncounted, at299.uncounted], [0, 0]);
     assert.ok(at299.activationBytesPerExample > 10 * at75.activationBytesPerExample, `${at75.activationBytesPerExample} ${at299.activationBytesPerExample}`);
-    assert.equal(memory('pytorch', 1, 'adam', 0, [75, 75, 4]).uncounted, free.uncounted); // 4 channels: not this model's input
-    assert.equal(memory('pytorch', 1, 'adam', 0, [40, 40, 3]).uncounted, free.uncounted); // too small: a new problem
+    assert.equal(memory('pytorch', 1, 'adam', 0, [[75, 75, 4]]).uncounted, free.uncounted); // 4 channels: not this model's input
+    assert.equal(memory('pytorch', 1, 'adam', 0, [[40, 40, 3]]).uncounted, free.uncounted); // too small: a new problem
   });
 });
 

@@ -123,6 +123,9 @@ describe(`several inputs: ${SEQ2SEQ}`, function () {
     assert.equal(task.mainInput, 1);
     assert.deepEqual(data.inputs?.map((t) => t.shape), [[64, 32, 81], [64, 32, 108]]);
     assert.deepEqual(data.y.shape, [64, 32, 108]);
+    // Both inputs are fixed at the data's size for the memory estimate: every call is counted.
+    assert.equal(planRun(seq2seq()).memory!('tfjs', 16, 'adam', 0, data.inputs!.map((t) => t.shape.slice(1))).uncounted, 0);
+    assert.ok(planRun(seq2seq()).memory!('tfjs', 16, 'adam', 0).uncounted > 0, 'without the sizes the free time axes are not counted');
     // One-hot targets per decoder position (softmax over 108 characters).
     assert.deepEqual([...tf.tidy(() => data.y.sum(-1).reshape([-1]).dataSync())].every((v) => v === 1), true);
   });

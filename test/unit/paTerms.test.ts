@@ -75,7 +75,7 @@ describe('PA creates and prices only the terms that exist', function () {
         this.skip(); // a file the reader refuses has no sites to price (tested in read.test.ts)
         return;
       }
-      if (m.sites.length === 0) this.skip(); // no residual: nothing to price
+      // A model without residuals (YOLOv2, seq2seq with its two inputs) prices every plan at +0: the same checks hold.
       for (const spec of PLANS) {
         const planned = planModel(m, spec);
         const priced = planned.cost.addedParams;
@@ -93,6 +93,7 @@ describe('PA creates and prices only the terms that exist', function () {
           throw e;
         }
         try {
+          assert.equal(model.countParams(), planned.cost.baseParams + priced, `${name} ${spec}: TF.js countParams() vs the plan's total`);
           const laurel = model.layers.filter((l): l is LaurelResidual => l instanceof LaurelResidual);
           const created = laurel.reduce((s, l) => s + l.countParams(), 0);
           assert.equal(created, priced, `${name} ${spec}: TF.js created vs priced`);

@@ -25,13 +25,17 @@ export interface FreeInputSize {
 
 const INPUT_SHAPE_KEYS = ['batch_input_shape', 'batch_shape', 'input_shape', 'shape'];
 
-/** The document with its first input declared as `shape` (batch first). */
-function withInputShape(doc: ModelDocument, shape: Shape): ModelDocument | undefined {
-  const input = doc.graph.inputs[0];
-  const node = input && doc.graph.nodes.find((n) => n.id === input.node);
-  if (!node) return undefined;
+/** The document with its inputs declared as `shapes` (batch first, in the model's input order; absent: as declared). */
+function withInputShapes(doc: ModelDocument, shapes: readonly (Shape | undefined)[]): ModelDocument | undefined {
+  const byLayer = new Map<string, Shape>();
+  for (const [i, input] of doc.graph.inputs.entries()) {
+    const node = doc.graph.nodes.find((n) => n.id === input.node);
+    if (!node) return undefined;
+    if (shapes[i]) byLayer.set(node.layer, shapes[i]!);
+  }
   const layers = doc.graph.layers.map((l) => {
-    if (l.name !== node.layer) return l;
+    const shape = byLayer.get(l.name);
+    if (!shape) return l;
     const config = Object.fromEntries(Object.entries(l.config).filter(([k]) => !INPUT_SHAPE_KEYS.includes(k)));
     return { ...l, config: { ...config, batch_input_shape: shape } };
   });
@@ -39,36 +43,40 @@ function withInputShape(doc: ModelDocument, shape: Shape): ModelDocument | undef
   return { ...doc, graph };
 }
 
+/** Each input's declared shape (undefined where the analysis has none). */
+const declaredShapes = (doc: ModelDocument, base: GraphAnalysis): (Shape | undefined)[] => doc.graph.inputs.map((t) => base.shapes.get(t.node)?.[t.index] ?? undefined);
+
+const hasFree = (s: Shape | undefined): boolean => !!s && s.some((d, i) => i > 0 && d === null);
+
 /**
- * The analysis of the model with its first input fixed at `shape` (batch first) where the file leaves axes
- * free: concrete activation sizes for the memory estimate of the data a run really has. Undefined when the
- * input has no free axis, `shape` does not fit the declared one, or the fixed shape raises a new problem.
+ * The analysis of the model with its inputs fixed at `shapes` (batch first, one per input in order) where the file
+ * leaves axes free: concrete activation sizes for the memory estimate of the data a run really has. Undefined when no
+ * input has a free axis, a shape does not fit the declared one, or the fixed shapes raise a new problem.
  */
-export function analyzeAtInput(doc: ModelDocument, base: GraphAnalysis, shape: Shape): GraphAnalysis | undefined {
-  const input = doc.graph.inputs[0];
-  const declared = input ? base.shapes.get(input.node)?.[input.index] : undefined;
-  if (!declared || !declared.some((d, i) => i > 0 && d === null)) return undefined;
-  if (shape.length !== declared.length || declared.some((d, i) => i > 0 && d !== null && d !== shape[i])) return undefined;
-  const fixed = withInputShape(doc, declared.map((d, i) => (i > 0 && d === null ? shape[i]! : d)));
+export function analyzeAtInput(doc: ModelDocument, base: GraphAnalysis, shapes: readonly Shape[]): GraphAnalysis | undefined {
+  const declared = declaredShapes(doc, base);
+  if (!declared.some(hasFree) || shapes.length !== declared.length) return undefined;
+  const fits = (d: Shape | undefined, s: Shape): boolean => !!d && s.length === d.length && d.every((v, i) => i === 0 || v === null || v === s[i]);
+  if (declared.some((d, i) => !fits(d, shapes[i]!))) return undefined;
+  const fixed = withInputShapes(doc, declared.map((d, i) => d!.map((v, a) => (a > 0 && v === null ? shapes[i]![a]! : v))));
   const a = fixed && analyze(fixed);
   return a && a.problems.length <= base.problems.length ? a : undefined;
 }
 
 /**
- * The size to generate the free axes of the model's (first) input at: `preferred` when the model accepts
- * it, else the smallest accepted size above it, else the largest below it; undefined when the input has no
- * free axis (or its declared shape is not a plain InputLayer the analysis reads). `base` is the model's
- * analysis as read: problems it already has do not count against a size.
+ * The size to generate the free axes of the model's inputs at (every input's alike): `preferred` when the model
+ * accepts it, else the smallest accepted size above it, else the largest below it; undefined when no input has a
+ * free axis (or a declared shape is not a plain InputLayer the analysis reads). `axes` are the first input's with
+ * free axes. `base` is the model's analysis as read: problems it already has do not count against a size.
  */
 export function freeInputSize(doc: ModelDocument, base: GraphAnalysis, preferred: number): FreeInputSize | undefined {
-  const input = doc.graph.inputs[0];
-  const declared = input ? base.shapes.get(input.node)?.[input.index] : undefined;
-  if (!declared) return undefined;
-  const axes = declared.flatMap((d, i) => (i > 0 && d === null ? [i] : []));
-  if (axes.length === 0) return undefined;
+  const declared = declaredShapes(doc, base);
+  if (declared.length === 0 || declared.some((d) => !d)) return undefined;
+  const axes = declared.find(hasFree)?.flatMap((d, i) => (i > 0 && d === null ? [i] : []));
+  if (!axes) return undefined;
   const baseProblems = base.problems.length;
   const attempt = (size: number): GraphAnalysis | undefined => {
-    const fixed = withInputShape(doc, declared.map((d, i) => (i > 0 && d === null ? size : d)));
+    const fixed = withInputShapes(doc, declared.map((s) => s!.map((d, i) => (i > 0 && d === null ? size : d))));
     if (!fixed) return undefined;
     const a = analyze(fixed);
     return a.problems.length <= baseProblems ? a : undefined;

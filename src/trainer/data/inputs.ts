@@ -18,9 +18,6 @@ export function sliceInputs(x: Inputs, begin: number, size?: number): Inputs {
 /** Elements over all inputs (the data's bytes are 4 × this). */
 export const inputElements = (x: Inputs): number => inputList(x).reduce((s, t) => s + t.size, 0);
 
-/** One sample's shape of the first input (its free axes' generated or read sizes). */
-export const sampleShape = (x: Inputs): number[] => inputList(x)[0]!.shape.slice(1);
-
 /** What a model takes from a dataset: its one x, or every input's tensor for a model with several. */
 export const xOf = (d: { x: tf.Tensor; inputs?: tf.Tensor[] }): Inputs => d.inputs ?? d.x;
 

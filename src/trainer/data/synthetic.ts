@@ -95,7 +95,9 @@ export function generateSynthetic(opts: SyntheticOptions, task: Task, maxBytes: 
     throw new DatasetError(`synthetic data needs per-sample input and output axes; the model has input ${ins}, output ${formatShape(task.outputShape)}`);
   }
   const notes: string[] = [];
-  const inShape = fixDims(inModel, label(mainIndex), notes, task.freeSize);
+  // Each input's free axes at the generated size, noted in the model's input order.
+  const fixed = several ? several.map((t, j) => fixDims(t.shape.slice(1), label(j), notes, task.freeSize)) : [fixDims(inModel, label(0), notes, task.freeSize)];
+  const inShape = fixed[mainIndex]!;
   const inPos = inModel.slice(0, -1);
   const outPos = outModel.slice(0, -1);
   // The output's shape at the generated input size, when the model's analysis gave it (a stride-32 detector
@@ -119,7 +121,7 @@ export function generateSynthetic(opts: SyntheticOptions, task: Task, maxBytes: 
   const K = classifies ? classes! : width; // logits per output position
   const yShape = kind === 'categorical' ? outShape : [...outShape.slice(0, -1), kind === 'regression' ? width : 1];
   const cols = perPosition ? K : outPositions * K;
-  const others = (several ?? []).flatMap((t, j) => (j === mainIndex ? [] : [otherInput(t, fixDims(t.shape.slice(1), label(j), notes, task.freeSize), cols, samples, seed, j)]));
+  const others = (several ?? []).flatMap((t, j) => (j === mainIndex ? [] : [otherInput(t, fixed[j]!, cols, samples, seed, j)]));
   const bytes = 4 * samples * (product(inShape) + product(yShape) + others.reduce((a, o) => a + o.D * o.P, 0));
   if (bytes > maxBytes) throw new DatasetError(`synthetic data of ${samples} samples would take ${formatBytes(bytes)}, over the ${formatBytes(maxBytes)} cap; lower samples or limit`);
 
