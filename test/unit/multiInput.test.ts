@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { toPyTorch } from '../../src/core/export/pytorch';
 import { openModel } from '../../src/core/model';
@@ -12,6 +15,8 @@ import { generateSynthetic } from '../../src/trainer/data/synthetic';
 import type { Task } from '../../src/trainer/data/task';
 import { disposeData, splitOffTest } from '../../src/trainer/data/testSplit';
 import { findTorchPython } from '../../src/trainer/pythonFinder';
+import { RpcError } from '../../src/protocol/rpcChannel';
+import { TrainerClient } from '../../src/trainer/trainerClient';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
 import { trainRun } from '../../src/trainer/train';
 import type { TrainData } from '../../src/trainer/run';
@@ -170,5 +175,24 @@ describe(`several inputs: ${SEQ2SEQ}`, function () {
     assert.equal(record.params.total, 747_628);
     assert.equal(record.params.trainable, 747_628, "the module's own parameter count");
     assert.ok(record.epochs.every((e) => Number.isFinite(e.loss) && Number.isFinite(e.valLoss)), JSON.stringify(record.epochs.map((e) => [e.loss, e.valLoss])));
+  });
+
+  it('through the trainer process (what `laurel train` and the extension\'s Train run): trains on synthetic data, refuses a CSV naming both inputs', async function () {
+    const script = resolve('dist/trainer.js');
+    if (!existsSync(script)) execFileSync(process.execPath, ['esbuild.mjs'], { stdio: 'inherit' });
+    const out = mkdtempSync(join(tmpdir(), 'laurel-multi-'));
+    const client = new TrainerClient({ script, backend: 'wasm' });
+    try {
+      const params = { modelPath: fixturePath(SEQ2SEQ), adapt: 'auto', config: { ...config, epochs: 1, maxSteps: 2 }, outDir: out };
+      await assert.rejects(client.train({ ...params, data: 'csv:/nonexistent.csv' }), (e: unknown) => e instanceof RpcError && e.name === 'DatasetError' && /the model has 2 inputs: 'input_1' \(None, None, 81\), 'input_2' \(None, None, 108\)/.test(e.message));
+      const record = await client.train({ ...params, data: 'synthetic:samples=32' });
+      assert.equal(record.status, 'completed', record.message);
+      assert.equal(record.steps, 2);
+      assert.equal(record.params.total, 747_628);
+      assert.ok(existsSync(join(out, 'weights.bin')));
+    } finally {
+      await client.dispose();
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
