@@ -52,6 +52,7 @@ entry('src/extension/analysisWorker.ts', 'dist/analysisWorker.js');
 entry('src/trainer/main.ts', 'dist/trainer.js');
 entry('bench/main.ts', 'dist/bench.js');
 entry('bench/openChild.ts', 'dist/benchOpen.js');
+entry('bench/analysisHeapWorker.ts', 'dist/benchAnalysisWorker.js');
 entry('bench/pyOpenChild.ts', 'dist/benchPyOpen.js');
 entry('webview/main.ts', 'dist/webview/main.js', { platform: 'browser', format: 'iife', target: 'es2022', external: [], plugins: [elkWorkerSource] });
 // The training panel; its uPlot CSS import becomes dist/webview/training.css.

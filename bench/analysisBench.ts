@@ -1,25 +1,37 @@
 /**
  * Analysis speed: `openModel` (read, shapes, counts, residual sites: everything it returns, nothing
  * deferred) against `JSON.parse` of the same text (openModel gets its UTF-8 bytes), on synthetic Keras 2
- * models of 100 to 20,000 layers. Rounds are interleaved (every size once a round, JSON.parse and
- * openModel back to back), figures are CPU time, min and median over rounds; the ratio is openModel /
- * JSON.parse (of the mins, of the medians, and the median of each round's own ratio, which a change of
- * load between rounds does not move), and the growth exponent is the slope of log(time) over log(layers)
- * from 1,000 layers up. Each call's result is held until the next call returns, for both (a model kept
- * across the other sizes' measurements made them pay for marking it). Peak memory comes from one child
- * process per model (dist/benchOpen.js), so no measurement inherits another's.
+ * models of 100 to 20,000 layers, in two heaps: the bench's own (V8's defaults, as `laurel inspect` reads) and
+ * a worker with the extension's analysis heap (`ANALYSIS_HEAP`: where the editor reads every model). Rounds are
+ * interleaved (every size once a round, JSON.parse, the reference copy and openModel back to back; a round in
+ * one heap, then one in the other), figures are CPU time, min and median over rounds; the ratio is openModel /
+ * JSON.parse (of the mins, of the medians, and the median of each round's own ratio, which a change of load
+ * between rounds does not move), and the growth exponent is the slope of log(time) over log(layers) from 1,000
+ * layers up. Beside JSON.parse alone, JSON.parse plus a plain deep copy of its value shows how the heap itself
+ * grows for a reader that keeps a structure as large as its input. Each call's result is held until the next
+ * call returns (a model kept across the other sizes' measurements made them pay for marking it). Peak memory
+ * comes from one child process per model and heap (dist/benchOpen.js), so no measurement inherits another's.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openModel, planModel } from '../src/core/model';
+import { Worker } from 'node:worker_threads';
+import { ANALYSIS_HEAP } from '../src/extension/lensEngine';
+import { analysisCases, analysisRound, samplesOf, type AnalysisSamples } from './analysisRounds';
 import { benchTable } from './readme';
-import { growthExponent, median, min, ms, timeBoth } from './stats';
+import { growthExponent, median, min, ms } from './stats';
 import type { MinMedian } from './stats';
-import { synthModelText, type BlockKind } from './synthModels';
+import type { BlockKind } from './synthModels';
+
+export type HeapName = 'bench' | 'worker';
+export const HEAP_LABEL: Record<HeapName, string> = {
+  bench: "V8's default heap (laurel inspect)",
+  worker: `analysis worker, young generation ${ANALYSIS_HEAP.maxYoungGenerationSizeMb} MB (the extension)`,
+};
 
 export interface AnalysisRow {
+  heap: HeapName;
   block: BlockKind;
   layers: number;
   residuals: number;
@@ -31,6 +43,7 @@ export interface AnalysisRow {
   /** CPU time of the process (not what other processes on the machine took). */
   parseCpuMs: MinMedian;
   openCpuMs: MinMedian;
+  copyCpuMs: MinMedian;
   cpuRatio: MinMedian;
   /** Median over the rounds of each round's openModel CPU / JSON.parse CPU. */
   cpuRatioPerRound: number;
@@ -39,84 +52,100 @@ export interface AnalysisRow {
   maxRssMb?: number;
 }
 
+/** Growth exponents from 1,000 layers up, per heap and block kind ("worker:dense"). */
 export interface AnalysisResult {
   rows: AnalysisRow[];
-  /** Of openModel's min wall time and min CPU time, from 1,000 layers up. */
+  /** Of openModel's min wall time and min CPU time. */
   exponents: Record<string, number>;
   cpuExponents: Record<string, number>;
-  /** Of JSON.parse's min CPU time, from 1,000 layers up: how the machine itself scales (caches, collector). */
+  /** Of JSON.parse's min CPU time: how the machine itself scales (caches, collector). */
   parseCpuExponents: Record<string, number>;
-  /** Of planModel(all=pa:k=3)'s min CPU time, from 1,000 layers up. */
+  /** Of JSON.parse plus a deep copy: how the heap scales for a reader that keeps what it read. */
+  copyCpuExponents: Record<string, number>;
+  /** Of planModel(all=pa:k=3)'s min CPU time. */
   paPlanExponents: Record<string, number>;
 }
 
-export function benchAnalysis(sizes: number[], rounds: number, memorySizes: number[]): AnalysisResult {
-  const cases = (['dense', 'conv'] as BlockKind[]).flatMap((block) =>
-    sizes.map((layers) => {
-      const text = synthModelText({ layers, block });
-      return { block, layers, text, bytes: new TextEncoder().encode(text), parse: [] as number[], open: [] as number[], parseCpu: [] as number[], openCpu: [] as number[], planCpu: [] as number[], residuals: 0 };
-    }),
-  );
+/** One round at a time in a worker with the extension's analysis heap. */
+class HeapWorker {
+  private readonly w: Worker;
+  constructor(sizes: number[]) {
+    this.w = new Worker(resolve(__dirname, 'benchAnalysisWorker.js'), { workerData: sizes, resourceLimits: ANALYSIS_HEAP });
+  }
+  private ask<T>(what: 'round' | 'samples'): Promise<T> {
+    return new Promise((ok, fail) => {
+      const off = (): void => void (this.w.off('message', got), this.w.off('error', fail));
+      const got = (m: T): void => (off(), ok(m));
+      this.w.on('message', got);
+      this.w.once('error', fail);
+      this.w.postMessage(what);
+    });
+  }
+  round = (): Promise<'done'> => this.ask('round');
+  async samples(): Promise<AnalysisSamples[]> {
+    const s = await this.ask<AnalysisSamples[]>('samples');
+    await this.w.terminate();
+    return s;
+  }
+}
+
+export async function benchAnalysis(sizes: number[], rounds: number, memorySizes: number[]): Promise<AnalysisResult> {
+  const cases = analysisCases(sizes);
+  const worker = new HeapWorker(sizes);
   for (let r = 0; r < rounds; r++) {
-    for (const c of cases) {
-      // Small models are timed over several calls: one call is too short for the timer.
-      const repeat = Math.max(1, Math.round(2000 / c.layers));
-      const parse = timeBoth(() => JSON.parse(c.text), repeat);
-      const open = timeBoth(() => {
-        const m = openModel(`${c.block}.json`, c.bytes);
-        c.residuals = m.sites.length;
-        return m;
-      }, repeat);
-      // A fresh model each call: the PA history is grouped once per site list.
-      const models = Array.from({ length: repeat }, () => openModel(`${c.block}.json`, c.bytes));
-      let k = 0;
-      c.planCpu.push(timeBoth(() => planModel(models[k++]!, 'all=pa:k=3'), repeat).cpu);
-      c.parse.push(parse.wall);
-      c.parseCpu.push(parse.cpu);
-      c.open.push(open.wall);
-      c.openCpu.push(open.cpu);
-    }
+    analysisRound(cases);
+    await worker.round();
     process.stdout.write(`analysis round ${r + 1}/${rounds}\n`);
   }
-  const rows: AnalysisRow[] = cases.map((c) => ({
-    block: c.block,
-    layers: c.layers,
-    residuals: c.residuals,
-    textMb: c.text.length / 2 ** 20,
-    parseMs: { min: min(c.parse), median: median(c.parse) },
-    openMs: { min: min(c.open), median: median(c.open) },
-    ratio: { min: min(c.open) / min(c.parse), median: median(c.open) / median(c.parse) },
-    parseCpuMs: { min: min(c.parseCpu), median: median(c.parseCpu) },
-    openCpuMs: { min: min(c.openCpu), median: median(c.openCpu) },
-    cpuRatio: { min: min(c.openCpu) / min(c.parseCpu), median: median(c.openCpu) / median(c.parseCpu) },
-    cpuRatioPerRound: median(c.openCpu.map((o, r) => o / c.parseCpu[r]!)),
-    paPlanCpuMs: { min: min(c.planCpu), median: median(c.planCpu) },
-  }));
+  const heaps: [HeapName, AnalysisSamples[]][] = [['bench', samplesOf(cases)], ['worker', await worker.samples()]];
+  const rows = heaps.flatMap(([heap, samples]) => samples.map((c) => rowOf(heap, c, cases.find((k) => k.block === c.block && k.layers === c.layers)!.text.length)));
   const dir = mkdtempSync(join(tmpdir(), 'laurel-bench-'));
   try {
     for (const row of rows.filter((r) => memorySizes.includes(r.layers))) {
       const file = join(dir, `${row.block}-${row.layers}.json`);
       writeFileSync(file, cases.find((c) => c.block === row.block && c.layers === row.layers)!.text);
-      const child = spawnSync(process.execPath, [resolve(__dirname, 'benchOpen.js'), file], { encoding: 'utf8' });
+      const child = spawnSync(process.execPath, [resolve(__dirname, 'benchOpen.js'), file, ...(row.heap === 'worker' ? ['worker'] : [])], { encoding: 'utf8' });
       if (child.status !== 0) throw new Error(`benchOpen ${file} failed: ${child.stderr}`);
       row.maxRssMb = (JSON.parse(child.stdout) as { maxRssMb: number }).maxRssMb;
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const exponents: Record<string, number> = {};
-  const cpuExponents: Record<string, number> = {};
-  const parseCpuExponents: Record<string, number> = {};
-  const paPlanExponents: Record<string, number> = {};
-  for (const block of ['dense', 'conv']) {
-    const big = rows.filter((r) => r.block === block && r.layers >= 1000);
-    if (big.length < 2) continue;
-    exponents[block] = growthExponent(big.map((r) => ({ x: r.layers, y: r.openMs.min })));
-    cpuExponents[block] = growthExponent(big.map((r) => ({ x: r.layers, y: r.openCpuMs.min })));
-    parseCpuExponents[block] = growthExponent(big.map((r) => ({ x: r.layers, y: r.parseCpuMs.min })));
-    paPlanExponents[block] = growthExponent(big.map((r) => ({ x: r.layers, y: r.paPlanCpuMs.min })));
+  const result: AnalysisResult = { rows, exponents: {}, cpuExponents: {}, parseCpuExponents: {}, copyCpuExponents: {}, paPlanExponents: {} };
+  for (const heap of ['bench', 'worker'] as HeapName[]) {
+    for (const block of ['dense', 'conv']) {
+      const big = rows.filter((r) => r.heap === heap && r.block === block && r.layers >= 1000);
+      if (big.length < 2) continue;
+      const key = `${heap}:${block}`;
+      const fit = (f: (r: AnalysisRow) => number): number => growthExponent(big.map((r) => ({ x: r.layers, y: f(r) })));
+      result.exponents[key] = fit((r) => r.openMs.min);
+      result.cpuExponents[key] = fit((r) => r.openCpuMs.min);
+      result.parseCpuExponents[key] = fit((r) => r.parseCpuMs.min);
+      result.copyCpuExponents[key] = fit((r) => r.copyCpuMs.min);
+      result.paPlanExponents[key] = fit((r) => r.paPlanCpuMs.min);
+    }
   }
-  return { rows, exponents, cpuExponents, parseCpuExponents, paPlanExponents };
+  return result;
+}
+
+function rowOf(heap: HeapName, c: AnalysisSamples, chars: number): AnalysisRow {
+  const mm = (xs: number[]): MinMedian => ({ min: min(xs), median: median(xs) });
+  return {
+    heap,
+    block: c.block,
+    layers: c.layers,
+    residuals: c.residuals,
+    textMb: chars / 2 ** 20,
+    parseMs: mm(c.parse),
+    openMs: mm(c.open),
+    ratio: { min: min(c.open) / min(c.parse), median: median(c.open) / median(c.parse) },
+    parseCpuMs: mm(c.parseCpu),
+    openCpuMs: mm(c.openCpu),
+    copyCpuMs: mm(c.copyCpu),
+    cpuRatio: { min: min(c.openCpu) / min(c.parseCpu), median: median(c.openCpu) / median(c.parseCpu) },
+    cpuRatioPerRound: median(c.openCpu.map((o, r) => o / c.parseCpu[r]!)),
+    paPlanCpuMs: mm(c.planCpu),
+  };
 }
 
 /** The issue's targets: openModel within 5x JSON.parse (CPU) at every size, growth exponent at most 1.1. */
@@ -125,37 +154,42 @@ export const EXPONENT_TARGET = 1.1;
 
 export function analysisTable(a: AnalysisResult): string {
   const rows = a.rows.map((r) => [
+    r.heap === 'bench' ? 'default' : 'worker',
     r.block,
     r.layers.toLocaleString('en-US'),
     String(r.residuals),
     r.textMb.toFixed(1),
     `${ms(r.parseCpuMs.min)} / ${ms(r.parseCpuMs.median)}`,
+    `${ms(r.copyCpuMs.min)} / ${ms(r.copyCpuMs.median)}`,
     `${ms(r.openCpuMs.min)} / ${ms(r.openCpuMs.median)}`,
     `${r.cpuRatio.min.toFixed(1)}x / ${r.cpuRatio.median.toFixed(1)}x / ${r.cpuRatioPerRound.toFixed(1)}x`,
     `${ms(r.parseMs.min)} / ${ms(r.openMs.min)}`,
     `${ms(r.paPlanCpuMs.min)} / ${ms(r.paPlanCpuMs.median)}`,
     r.maxRssMb === undefined ? '' : r.maxRssMb.toFixed(0),
   ]);
-  const blocks = Object.keys(a.cpuExponents);
-  const worst = (block: string, f: (r: AnalysisRow) => number): number => Math.max(...a.rows.filter((r) => r.block === block).map(f));
-  const met = (ok: boolean): string => (ok ? 'met' : 'NOT met');
-  const per = (f: (b: string) => number): string[] => blocks.map((b) => f(b).toFixed(2));
+  const keys = Object.keys(a.cpuExponents);
+  const worst = (key: string, f: (r: AnalysisRow) => number): number => Math.max(...a.rows.filter((r) => `${r.heap}:${r.block}` === key).map(f));
+  const verdict = (ok: (key: string) => boolean): string =>
+    (['worker', 'bench'] as HeapName[]).filter((h) => keys.some((k) => k.startsWith(`${h}:`))).map((h) => `${h === 'worker' ? 'extension' : 'CLI'}: ${keys.filter((k) => k.startsWith(`${h}:`)).every(ok) ? 'met' : 'NOT met'}`).join('; ');
+  const per = (f: (k: string) => number): string[] => keys.map((k) => f(k).toFixed(2));
   // The targets and the growth, as a second table of the same README block (the README shows tables only).
   const summary = [
-    ['openModel / JSON.parse CPU, worst size, of the mins', ...per((b) => worst(b, (r) => r.cpuRatio.min)), `<= ${RATIO_TARGET} at every size`, met(blocks.every((b) => worst(b, (r) => r.cpuRatio.min) <= RATIO_TARGET))],
-    ['openModel / JSON.parse CPU, worst size, per round', ...per((b) => worst(b, (r) => r.cpuRatioPerRound)), `<= ${RATIO_TARGET} at every size`, met(blocks.every((b) => worst(b, (r) => r.cpuRatioPerRound) <= RATIO_TARGET))],
-    ['growth exponent of openModel CPU, 1,000 layers up', ...per((b) => a.cpuExponents[b]!), `<= ${EXPONENT_TARGET}`, met(blocks.every((b) => a.cpuExponents[b]! <= EXPONENT_TARGET))],
-    ['growth exponent of openModel wall time', ...per((b) => a.exponents[b]!), '', ''],
-    ['growth exponent of JSON.parse CPU alone (the machine)', ...per((b) => a.parseCpuExponents[b]!), '', ''],
-    ['growth exponent of planModel(all=pa:k=3) CPU', ...per((b) => a.paPlanExponents[b]!), '', ''],
+    ['openModel / JSON.parse CPU, worst size, of the mins', ...per((k) => worst(k, (r) => r.cpuRatio.min)), `<= ${RATIO_TARGET} at every size`, verdict((k) => worst(k, (r) => r.cpuRatio.min) <= RATIO_TARGET)],
+    ['openModel / JSON.parse CPU, worst size, per round', ...per((k) => worst(k, (r) => r.cpuRatioPerRound)), `<= ${RATIO_TARGET} at every size`, verdict((k) => worst(k, (r) => r.cpuRatioPerRound) <= RATIO_TARGET)],
+    ['growth exponent of openModel CPU, 1,000 layers up', ...per((k) => a.cpuExponents[k]!), `<= ${EXPONENT_TARGET}`, verdict((k) => a.cpuExponents[k]! <= EXPONENT_TARGET)],
+    ['growth exponent of openModel wall time', ...per((k) => a.exponents[k]!), '', ''],
+    ['growth exponent of JSON.parse CPU alone (the machine)', ...per((k) => a.parseCpuExponents[k]!), '', ''],
+    ['growth exponent of JSON.parse + a deep copy of its value (the heap)', ...per((k) => a.copyCpuExponents[k]!), '', ''],
+    ['growth exponent of planModel(all=pa:k=3) CPU', ...per((k) => a.paPlanExponents[k]!), '', ''],
   ];
+  const heads = keys.map((k) => `${k.split(':')[1]}, ${k.startsWith('worker') ? 'worker' : 'default'}`);
   return [
     benchTable(
       'analysis',
-      ['blocks', 'layers', 'residuals', 'MB', 'JSON.parse CPU ms min / med', 'openModel CPU ms min / med', 'openModel / parse: of mins / of medians / per round', 'wall ms parse / open (min)', 'PA plan CPU ms min / med', 'peak RSS MB'],
+      ['heap', 'blocks', 'layers', 'residuals', 'MB', 'JSON.parse CPU ms min / med', 'parse + copy CPU ms min / med', 'openModel CPU ms min / med', 'openModel / parse: of mins / of medians / per round', 'wall ms parse / open (min)', 'PA plan CPU ms min / med', 'peak RSS MB'],
       rows,
-      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+      new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
     ),
-    blocks.length ? benchTable('analysis', ['figure', ...blocks, 'target', 'verdict'], summary, new Set(blocks.map((_, i) => i + 1))) : '',
+    keys.length ? benchTable('analysis', ['figure', ...heads, 'target', 'verdict'], summary, new Set(keys.map((_, i) => i + 1))) : '',
   ].join('\n');
 }

@@ -158,7 +158,7 @@ async function main(): Promise<void> {
 
   if (sections.has('analysis')) {
     const sizes = values.sizes!.split(',').map(Number);
-    analysis = benchAnalysis(sizes, rounds, [Math.max(...sizes)]);
+    analysis = await benchAnalysis(sizes, rounds, [Math.max(...sizes)]);
     console.log(`\nAnalysis: openModel against JSON.parse of the same text (${rounds} interleaved rounds)`);
     console.log(analysisTable(analysis));
   }

@@ -19,6 +19,16 @@ const ENCODE_CHARS = 1 << 20;
 type Kind = NonNullable<LensJob['kind']>;
 const KINDS: readonly Kind[] = ['lens', 'model', 'locate', 'hover', 'graph', 'residuals', 'variants', 'plan'];
 
+/**
+ * The analysis worker's heap. A read keeps a structure as large as the model's JSON value alive while it
+ * builds the graph; past V8's default young generation (16 MB semi-spaces) every collection during the read
+ * copies it, so the time per layer grew with the model: 1,000 to 20,000 layers grew with exponent 1.2-1.3,
+ * as does a plain `JSON.parse` plus a deep copy of its value. 64 MB semi-spaces (young generation 192 MB)
+ * keep it near 1 (see the analysis benchmark's two heaps). V8 grows the semi-spaces only when much survives
+ * a collection, so a small model's worker stays small.
+ */
+export const ANALYSIS_HEAP = { maxYoungGenerationSizeMb: 192 } as const;
+
 export interface LensEngineOptions {
   /** dist/analysisWorker.js */
   workerFile: string;
@@ -231,7 +241,7 @@ export class LensEngine {
 
   private workerThread(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(this.options.workerFile);
+    const w = new Worker(this.options.workerFile, { resourceLimits: ANALYSIS_HEAP });
     this.counts.workersStarted++;
     w.unref();
     w.on('message', (msg: { id: number; result: AnyResult }) => this.timed(() => this.finish(msg.id, msg.result)));

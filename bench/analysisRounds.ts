@@ -1,0 +1,78 @@
+/**
+ * One round of the analysis benchmark: every size once, JSON.parse, the reference copy and openModel back to
+ * back, then planModel(all=pa:k=3). It runs in the bench's own heap (as `laurel inspect` reads) and in a worker
+ * with the extension's analysis heap (`ANALYSIS_HEAP`), round for round, so both see the same load.
+ */
+import { openModel, planModel } from '../src/core/model';
+import { timeBoth } from './stats';
+import { synthModelText, type BlockKind } from './synthModels';
+
+export interface AnalysisSamples {
+  block: BlockKind;
+  layers: number;
+  residuals: number;
+  /** Per round: wall and CPU ms of one call. */
+  parse: number[];
+  parseCpu: number[];
+  open: number[];
+  openCpu: number[];
+  /** JSON.parse plus a plain deep copy of its value: the least a reader that keeps a structure does. */
+  copyCpu: number[];
+  planCpu: number[];
+}
+
+export interface AnalysisCase extends AnalysisSamples {
+  text: string;
+  bytes: Uint8Array;
+}
+
+export function analysisCases(sizes: number[]): AnalysisCase[] {
+  return (['dense', 'conv'] as BlockKind[]).flatMap((block) =>
+    sizes.map((layers) => {
+      const text = synthModelText({ layers, block });
+      return { block, layers, text, bytes: new TextEncoder().encode(text), residuals: 0, parse: [], parseCpu: [], open: [], openCpu: [], copyCpu: [], planCpu: [] };
+    }),
+  );
+}
+
+/** A deep copy with no knowledge of the format: objects and arrays rebuilt, one level at a time. */
+function deepCopy(v: unknown): unknown {
+  if (Array.isArray(v)) {
+    const a = new Array(v.length);
+    for (let i = 0; i < v.length; i++) a[i] = deepCopy(v[i]);
+    return a;
+  }
+  if (v === null || typeof v !== 'object') return v;
+  const o: Record<string, unknown> = {};
+  for (const k in v) o[k] = deepCopy((v as Record<string, unknown>)[k]);
+  return o;
+}
+
+export function analysisRound(cases: AnalysisCase[]): void {
+  for (const c of cases) {
+    // Small models are timed over several calls: one call is too short for the timer.
+    const repeat = Math.max(1, Math.round(2000 / c.layers));
+    const parse = timeBoth(() => JSON.parse(c.text), repeat);
+    const copy = timeBoth(() => {
+      const v: unknown = JSON.parse(c.text);
+      return [v, deepCopy(v)];
+    }, repeat);
+    const open = timeBoth(() => {
+      const m = openModel(`${c.block}.json`, c.bytes);
+      c.residuals = m.sites.length;
+      return m;
+    }, repeat);
+    // A fresh model each call: the PA history is grouped once per site list.
+    const models = Array.from({ length: repeat }, () => openModel(`${c.block}.json`, c.bytes));
+    let k = 0;
+    c.planCpu.push(timeBoth(() => planModel(models[k++]!, 'all=pa:k=3'), repeat).cpu);
+    c.parse.push(parse.wall);
+    c.parseCpu.push(parse.cpu);
+    c.copyCpu.push(copy.cpu);
+    c.open.push(open.wall);
+    c.openCpu.push(open.cpu);
+  }
+}
+
+/** The samples without the texts (what the worker posts back). */
+export const samplesOf = (cases: AnalysisCase[]): AnalysisSamples[] => cases.map(({ text: _t, bytes: _b, ...s }) => s);
