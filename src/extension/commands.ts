@@ -3,26 +3,23 @@
  * falls back to the active editor when run from the command palette.
  */
 import * as vscode from 'vscode';
-import type { ResidualSite } from '../core/analysis/residuals';
-import { exportFileName, exportText } from '../core/export/exportText';
+import { exportFileName } from '../core/export/exportText';
 import type { ExportTarget } from '../core/export/exportText';
 import { variantLabel } from '../core/laurel/variants';
 import { writeFileAtomic } from '../util/fsAtomic';
 import type { VariantChoice } from '../core/laurel/variants';
-import type { OpenModel } from '../core/model';
 import { graphController } from './graphBridge';
 import { GraphPanel } from './graphPanel';
 import { isPyUri } from './pyGraphBridge';
 import { activeKerasUri } from './kerasEditor';
 import { COMMANDS } from './lensSpecs';
 import type { ModelController } from './modelController';
-import { siteAtOffset } from './modelFacts';
-import { formatEdits } from './summaryText';
+import { textDocument } from './modelQueries';
 import type { SummaryView } from './summaryView';
 import { documentPositions } from './documentPositions';
 import type { TrainingSessions } from './trainingSession';
 import { aboutFile } from './fileMessages';
-import { checkPositiveInt, usesK, usesRank, variantPicks } from './variantPicks';
+import { checkPositiveInt, usesK, usesRank, type VariantPick } from './variantPicks';
 import { PY_OPEN_GRAPH } from './pyLensSpecs';
 
 function targetUri(arg: unknown): vscode.Uri | undefined {
@@ -32,10 +29,10 @@ function targetUri(arg: unknown): vscode.Uri | undefined {
   return uri;
 }
 
-/** Ask for a variant (with its cost here), then for r and k where the variant uses them. */
-async function pickChoice(controller: ModelController, m: OpenModel, siteIds: readonly string[] | undefined, where: string): Promise<VariantChoice | undefined> {
+/** Ask for a variant among `picks` (priced in the analysis worker), then for r and k where the variant uses them. */
+async function pickChoice(controller: ModelController, picks: readonly VariantPick[], where: string): Promise<VariantChoice | undefined> {
   const options = controller.options();
-  const picked = await vscode.window.showQuickPick(variantPicks(m, options, controller.defaultVariant(), siteIds), {
+  const picked = await vscode.window.showQuickPick(picks, {
     title: `LAuReL variant for ${where}`,
     placeHolder: `The change in parameters is for r=${options.rank}, k=${options.k} (settings laurel.rank, laurel.paK); you can change them next`,
     matchOnDescription: true,
@@ -56,23 +53,24 @@ async function pickChoice(controller: ModelController, m: OpenModel, siteIds: re
   return choice;
 }
 
-async function pickSite(m: OpenModel, why: string): Promise<ResidualSite | undefined> {
-  const picked = await vscode.window.showQuickPick(
-    m.sites.map((s) => ({ label: s.id, description: `D=${s.width ?? '?'} · now ${variantLabel(s.current)}`, detail: `${s.shortcutKind}: ${s.branchLayer} ← ${s.forkLayer}`, site: s })),
-    { title: 'LAuReL: residual', placeHolder: why },
-  );
-  return picked?.site;
+/** The variant picks for `siteIds` (every residual when omitted), or undefined after saying why not. */
+async function picksFor(controller: ModelController, uri: vscode.Uri, siteIds?: string[]): Promise<{ sites: number; picks: VariantPick[] } | undefined> {
+  const a = await controller.ask(uri, { what: 'picks', preferred: controller.defaultVariant(), ...(siteIds ? { siteIds } : {}) });
+  if (a && !a.sites) void vscode.window.showInformationMessage(`LAuReL: ${controller.label(uri)} has no residual connections.`);
+  return a?.sites ? a : undefined;
 }
 
 /** The residual under the cursor when the editor shows this model's text; else one the user picks. */
-async function siteForEditor(m: OpenModel, uri: vscode.Uri): Promise<ResidualSite | undefined> {
+async function siteForEditor(controller: ModelController, uri: vscode.Uri): Promise<string | undefined> {
   const editor = vscode.window.activeTextEditor;
-  if (editor && editor.document.uri.toString() === uri.toString() && m.doc.container === 'plain') {
-    const site = siteAtOffset(m, documentPositions(editor.document).modelOffset(editor.selection.active));
-    if (site) return site;
-    return pickSite(m, 'The cursor is not inside a residual merge layer: pick one');
-  }
-  return pickSite(m, 'Pick the residual to change');
+  const here = editor && editor.document.uri.toString() === uri.toString() ? editor : undefined;
+  const offset = here && documentPositions(here.document).modelOffset(here.selection.active);
+  const a = await controller.ask(uri, { what: 'sites', ...(offset !== undefined ? { offset } : {}) });
+  if (!a) return undefined;
+  if (!a.sites) return void vscode.window.showInformationMessage(`LAuReL: ${controller.label(uri)} has no residual connections.`);
+  if (a.atCursor) return a.atCursor.label;
+  const why = here && a.container === 'plain' ? 'The cursor is not inside a residual merge layer: pick one' : 'Pick the residual to change';
+  return (await vscode.window.showQuickPick(a.list, { title: 'LAuReL: residual', placeHolder: why }))?.label;
 }
 
 const EXPORT_PICKS: (vscode.QuickPickItem & { target: ExportTarget })[] = [
@@ -83,19 +81,17 @@ const EXPORT_PICKS: (vscode.QuickPickItem & { target: ExportTarget })[] = [
 
 /** Export the model with its current variants to another form, written where the user says. */
 async function exportCommand(controller: ModelController, uri: vscode.Uri): Promise<void> {
-  const m = await controller.require(uri);
-  if (!m) return;
+  if (!(await controller.ask(uri, { what: 'reads' }))) return;
   const picked = await vscode.window.showQuickPick(EXPORT_PICKS, { title: `LAuReL: export ${controller.label(uri)} (with its current variants)` });
   if (!picked) return;
   const name = uri.path.slice(uri.path.lastIndexOf('/') + 1);
   const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(uri, '..', exportFileName(name, picked.target)), title: `Export as ${picked.label}` });
   if (!target) return;
-  let out: ReturnType<typeof exportText>;
-  try {
-    out = exportText(m, picked.target, new Map());
-  } catch (e) {
-    return void vscode.window.showErrorMessage(`LAuReL: cannot export ${aboutFile(controller.label(uri), e instanceof Error ? e.message : String(e))}`);
-  }
+  // Made in the analysis worker from the text as it is now.
+  const made = await controller.ask(uri, { what: 'export', target: picked.target });
+  if (!made) return;
+  const out = made.export;
+  if ('error' in out) return void vscode.window.showErrorMessage(`LAuReL: cannot export ${aboutFile(controller.label(uri), out.error)}`);
   try {
     if (target.scheme === 'file') writeFileAtomic(target.fsPath, out.text);
     else await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(out.text));
@@ -112,26 +108,22 @@ export function registerCommands(context: vscode.ExtensionContext, controller: M
   return [
     reg(COMMANDS.applyVariantAll, async (arg?: unknown) => {
       const uri = targetUri(arg);
-      const m = uri && (await controller.require(uri));
-      if (!uri || !m) return;
-      if (!m.sites.length) return void vscode.window.showInformationMessage(`LAuReL: ${controller.label(uri)} has no residual connections.`);
-      const choice = await pickChoice(controller, m, undefined, `all ${m.sites.length} residuals`);
+      const a = uri && (await picksFor(controller, uri));
+      if (!uri || !a) return;
+      const choice = await pickChoice(controller, a.picks, `all ${a.sites} residuals`);
       if (choice) await controller.applyChoice(uri, choice);
     }),
     reg('laurel.applyVariantAtCursor', async (arg?: unknown) => {
       const uri = targetUri(arg);
-      const m = uri && (await controller.require(uri));
-      if (!uri || !m) return;
-      if (!m.sites.length) return void vscode.window.showInformationMessage(`LAuReL: ${controller.label(uri)} has no residual connections.`);
-      const site = await siteForEditor(m, uri);
-      const choice = site && (await pickChoice(controller, m, [site.id], site.id));
-      if (site && choice) await controller.applyChoice(uri, choice, [site.id]);
+      const site = uri && (await siteForEditor(controller, uri));
+      const a = site && (await picksFor(controller, uri, [site]));
+      const choice = a && (await pickChoice(controller, a.picks, site));
+      if (uri && site && choice) await controller.applyChoice(uri, choice, [site]);
     }),
     // Internal (Residuals view): ask for a variant for these sites, then apply it.
     reg('laurel.pickVariantForSites', async (uri: vscode.Uri, siteIds: string[]) => {
-      const m = await controller.require(uri);
-      if (!m) return;
-      const choice = await pickChoice(controller, m, siteIds, siteIds.length === 1 ? siteIds[0]! : `${siteIds.length} residuals`);
+      const a = await picksFor(controller, uri, siteIds);
+      const choice = a && (await pickChoice(controller, a.picks, siteIds.length === 1 ? siteIds[0]! : `${siteIds.length} residuals`));
       if (choice) await controller.applyChoice(uri, choice, siteIds);
     }),
     // Internal (CodeLens): the variant and its options were fixed when the lens was drawn.
@@ -148,19 +140,19 @@ export function registerCommands(context: vscode.ExtensionContext, controller: M
     }),
     reg(COMMANDS.formatModel, async (arg?: unknown) => {
       const uri = targetUri(arg);
-      const m = uri && (await controller.require(uri));
-      if (!uri || !m) return;
-      if (m.doc.container !== 'plain') {
-        return void vscode.window.showInformationMessage(`LAuReL: ${controller.label(uri)} holds its model ${m.doc.container === 'json-string' ? 'as one JSON string' : 'in a .keras archive'}; only a plain JSON file can be formatted.`);
+      const doc = uri && (await textDocument(uri));
+      // The edits are made in the analysis worker, from the text as it is now.
+      const a = uri && (await controller.ask(uri, { what: 'format', eol: doc?.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n' }));
+      if (!uri || !a) return;
+      if (a.container !== 'plain' || !doc) {
+        return void vscode.window.showInformationMessage(`LAuReL: ${controller.label(uri)} holds its model ${a.container === 'json-string' ? 'as one JSON string' : 'in a .keras archive'}; only a plain JSON file can be formatted.`);
       }
-      const doc = await vscode.workspace.openTextDocument(uri);
-      const edits = formatEdits(m.doc.text, doc.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n');
-      if (edits.length) await controller.write(uri, m, edits, 'format');
+      if (a.edits.length) await controller.writeTextEdits(doc, a.edits);
     }),
     reg(COMMANDS.openGraph, async (arg?: unknown, layer?: unknown) => {
       const uri = targetUri(arg);
       if (uri && isPyUri(uri)) return void (await vscode.commands.executeCommand(PY_OPEN_GRAPH, uri, typeof layer === 'string' ? layer : undefined));
-      if (!uri || !(await controller.require(uri))) return;
+      if (!uri || !(await controller.ask(uri, { what: 'reads' }))) return;
       GraphPanel.show(context, uri, graph, typeof layer === 'string' ? layer : undefined);
     }),
     reg('laurel.train', async (arg?: unknown) => {

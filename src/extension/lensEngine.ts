@@ -10,14 +10,15 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { VariantChoice } from '../core/laurel/variants';
-import { runJob, type GraphResult, type HoverResult, type JobResult, type LensJob, type LensResult, type LocateResult, type ModelResult, type PlanResult, type ResidualsResult, type VariantsResult } from './lensJob';
+import type { CommandQuery } from './commandFacts';
+import { runJob, type CommandResult, type GraphResult, type HoverResult, type JobResult, type LensJob, type LensResult, type LocateResult, type ModelResult, type PlanResult, type ResidualsResult, type VariantsResult } from './lensJob';
 import { nextTurn } from './nextTurn';
 
 type AnyResult = JobResult;
 const encoder = new TextEncoder();
 const ENCODE_CHARS = 1 << 20;
 type Kind = NonNullable<LensJob['kind']>;
-const KINDS: readonly Kind[] = ['lens', 'model', 'locate', 'hover', 'graph', 'residuals', 'variants', 'plan'];
+const KINDS: readonly Kind[] = ['lens', 'model', 'locate', 'hover', 'graph', 'residuals', 'variants', 'plan', 'command'];
 
 /**
  * The analysis worker's heap. A read keeps a structure as large as the model's JSON value alive while it
@@ -118,6 +119,15 @@ export class LensEngine {
     return this.timed(() => this.ask(`plan\0${key}`, { ...job, kind: 'plan', options: undefined as never })) as Promise<PlanResult | undefined>;
   }
 
+  /**
+   * What a command needs of this text (`query`: the quick pick's items, the summary, the outputs...), made in
+   * the worker, so a command never copies the whole model to the host. One request per document and query
+   * kind: a summary and a pick asked at once both get theirs.
+   */
+  command(key: string, job: Omit<LensJob, 'kind'> & { query: CommandQuery }): Promise<CommandResult | undefined> {
+    return this.timed(() => this.ask(`command\0${key}\0${job.query.what}`, { ...job, kind: 'command' })) as Promise<CommandResult | undefined>;
+  }
+
   private timed<T>(f: () => T): T {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
@@ -131,7 +141,7 @@ export class LensEngine {
   }
 
   private ask(key: string, job: LensJob): Promise<AnyResult | undefined> {
-    const optionsKey = JSON.stringify([job.options ?? null, job.layer ?? null, job.scope ?? null, job.offset ?? null, job.choice ?? null, job.siteIds ?? null]);
+    const optionsKey = JSON.stringify([job.options ?? null, job.layer ?? null, job.scope ?? null, job.offset ?? null, job.choice ?? null, job.siteIds ?? null, job.query ?? null]);
     const hit = this.cache.get(key);
     if (hit && hit.optionsKey === optionsKey && hit.text === job.text) return Promise.resolve(hit.result);
     const old = this.pending.get(key);
@@ -165,8 +175,8 @@ export class LensEngine {
 
   /** Drop what is known of a document (it was closed). */
   forget(key: string): void {
-    const perSite = `variants\0${key}\0`;
-    const siteKeys = [...new Set([...this.cache.keys(), ...this.pending.keys()])].filter((k) => k.startsWith(perSite));
+    const perSite = [`variants\0${key}\0`, `command\0${key}\0`];
+    const siteKeys = [...new Set([...this.cache.keys(), ...this.pending.keys()])].filter((k) => perSite.some((p) => k.startsWith(p)));
     for (const k of [...KINDS.map((kind) => `${kind}\0${key}`), ...siteKeys]) {
       this.cache.delete(k);
       this.asked.delete(k);

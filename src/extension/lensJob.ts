@@ -8,6 +8,7 @@ import type { Container } from '../core/ir';
 import type { VariantChoice, VariantOptions } from '../core/laurel/variants';
 import { openModel, type OpenModel } from '../core/model';
 import { planChoice, type ChoicePlan } from './choicePlan';
+import { commandAnswer, type CommandAnswer, type CommandQuery } from './commandFacts';
 import { graphSnapshot, snapshotBytes } from './graphSnapshot';
 import { buildLenses } from './lensSpecs';
 import { encodeLenses, type LensTable } from './lensTable';
@@ -22,8 +23,9 @@ export interface LensJob {
    * 'hover': what a hover at model-text offset `offset` says. 'graph': the graph view's snapshot as UTF-8 JSON.
    * 'residuals': the Residuals view's tree without the variants; 'variants': those of site `layer`.
    * 'plan': the edits that give `choice` to residuals `siteIds` (every residual when absent).
+   * 'command': what a command needs (`query`, see commandFacts.ts), instead of the whole model.
    */
-  kind?: 'lens' | 'model' | 'locate' | 'hover' | 'graph' | 'residuals' | 'variants' | 'plan';
+  kind?: 'lens' | 'model' | 'locate' | 'hover' | 'graph' | 'residuals' | 'variants' | 'plan' | 'command';
   fileName: string;
   /** The editor's text (a byte-order mark included when the document has one). */
   text: string;
@@ -35,6 +37,7 @@ export interface LensJob {
   offset?: number;
   choice?: VariantChoice;
   siteIds?: readonly string[];
+  query?: CommandQuery;
 }
 
 export interface LensError {
@@ -77,7 +80,10 @@ export type VariantsResult = { ok: true; variants: VariantItem[]; ms: number } |
 /** A plan job's answer: what applying the choice changes (see choicePlan.ts). */
 export type PlanResult = { ok: true; plan: ChoicePlan; ms: number } | { ok: false; error: LensError; ms: number };
 
-export type JobResult = PlanResult | LensResult | ModelResult | LocateResult | HoverResult | GraphResult | ResidualsResult | VariantsResult;
+/** A command job's answer: small plain data (see commandFacts.ts). */
+export type CommandResult = { ok: true; answer: CommandAnswer; ms: number } | { ok: false; error: LensError; ms: number };
+
+export type JobResult = CommandResult | PlanResult | LensResult | ModelResult | LocateResult | HoverResult | GraphResult | ResidualsResult | VariantsResult;
 
 /**
  * The last model read on this thread: a click in the graph or the residuals view locates its layer in the
@@ -113,6 +119,11 @@ export function runJob(job: LensJob): JobResult {
       return attempt(() => {
         if (!job.choice) throw new Error('a plan job without a choice');
         return { plan: planChoice(readText(job), job.choice, job.siteIds) };
+      });
+    case 'command':
+      return attempt(() => {
+        if (!job.query) throw new Error('a command job without a query');
+        return { answer: commandAnswer(readText(job), job.query, job.options) };
       });
     case 'graph':
       return attempt(() => ({ graph: snapshotBytes(graphSnapshot(readText(job), job.options)) }));

@@ -22,6 +22,7 @@ import { DocumentTexts } from './documentText';
 import { LensEngine } from './lensEngine';
 import { ModelQueries, textDocument } from './modelQueries';
 import { planChoice, type ChoicePlan } from './choicePlan';
+import type { CommandAnswer, CommandQuery } from './commandFacts';
 import type { LensError, LensResult } from './lensJob';
 
 export type ModelState = { ok: true; model: OpenModel; version: string } | { ok: false; error: Error; version: string };
@@ -283,6 +284,17 @@ export class ModelController implements vscode.Disposable {
   }
 
   /**
+   * What a command needs of the model at `uri` (see commandFacts.ts), answered without copying the model to
+   * the host; or, as `require`, a shown error and undefined (also when superseded by the same command).
+   */
+  async ask<W extends CommandQuery['what']>(uri: vscode.Uri, query: Extract<CommandQuery, { what: W }>): Promise<Extract<CommandAnswer, { what: W }> | undefined> {
+    const r = await this.queries.command(uri, query);
+    if (r?.ok) return r.answer as Extract<CommandAnswer, { what: W }>;
+    if (r) void vscode.window.showErrorMessage(`LAuReL: cannot read ${aboutFile(this.label(uri), r.error.message)}; nothing was changed`);
+    return undefined;
+  }
+
+  /**
    * Give `choice` to the residuals `siteIds` (every residual when omitted). Text files change through one
    * WorkspaceEdit (undo, redo and the dirty state work as for typing); a .keras archive is rewritten on disk
    * after the user confirms.
@@ -344,6 +356,16 @@ export class ModelController implements vscode.Disposable {
     return plan.kind === 'same';
   }
 
+  /** Edits of the model text of a plain JSON document, as one WorkspaceEdit (one undo step). */
+  async writeTextEdits(doc: vscode.TextDocument, edits: readonly TextEdit[]): Promise<boolean> {
+    const we = new vscode.WorkspaceEdit();
+    const pos = documentPositions(doc);
+    for (const e of edits) we.replace(doc.uri, pos.range(e), e.content);
+    const ok = await vscode.workspace.applyEdit(we);
+    if (!ok) void vscode.window.showErrorMessage(`LAuReL: VS Code did not apply the edit to ${this.label(doc.uri)}`);
+    return ok;
+  }
+
   /** Write edits of the model text back into the file, in the way its container allows. */
   async write(uri: vscode.Uri, m: OpenModel, edits: TextEdit[], what: string): Promise<boolean> {
     const archive = this.archives.get(uri.toString());
@@ -375,15 +397,10 @@ export class ModelController implements vscode.Disposable {
       return true;
     }
     const doc = await vscode.workspace.openTextDocument(uri);
+    if (m.doc.container === 'plain') return this.writeTextEdits(doc, edits);
+    // A JSON string: the whole string is encoded again, so the edit replaces the whole content.
     const we = new vscode.WorkspaceEdit();
-    if (m.doc.container === 'plain') {
-      const pos = documentPositions(doc);
-      for (const e of edits) we.replace(uri, pos.range(e), e.content);
-    } else {
-      // A JSON string: the whole string is encoded again, so the edit replaces the whole content.
-      const text = decoder.decode(writeDocument(m.doc, edits));
-      we.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
-    }
+    we.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), decoder.decode(writeDocument(m.doc, edits)));
     const ok = await vscode.workspace.applyEdit(we);
     if (!ok) void vscode.window.showErrorMessage(`LAuReL: VS Code did not apply the edit to ${this.label(uri)}`);
     return ok;

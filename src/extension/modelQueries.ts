@@ -1,7 +1,8 @@
 /**
  * What the views ask of a model document, answered by the analysis worker so that the extension host holds
  * no model and runs no analysis: where a layer is (a click), what a hover says, the graph view's snapshot,
- * the Residuals view's rows and a site's variants. A .keras archive (no text) is answered on the host.
+ * the Residuals view's rows and a site's variants, and what each command needs (commandFacts.ts). A .keras
+ * archive (no text) is answered on the host.
  */
 import * as vscode from 'vscode';
 import type { OpenModel } from '../core/model';
@@ -9,7 +10,8 @@ import { DEFAULT_OPTIONS, type VariantOptions } from '../core/laurel/variants';
 import { documentPositions } from './documentPositions';
 import type { DocumentTexts } from './documentText';
 import type { LensEngine } from './lensEngine';
-import type { GraphResult, LensError, ResidualsResult } from './lensJob';
+import type { CommandResult, GraphResult, LensError, ResidualsResult } from './lensJob';
+import { commandAnswer, type CommandQuery } from './commandFacts';
 import { isKerasArchiveName } from './modelSniff';
 import { residualRows, siteVariants, type VariantItem } from './residualTreeItems';
 
@@ -91,5 +93,27 @@ export class ModelQueries {
     }
     const state = await this.src.fromUri(uri);
     return state.ok ? (siteVariants(state.model, siteId, this.src.options()) ?? []) : [];
+  }
+
+  /**
+   * What a command needs of the model at `uri` (a quick pick's items, the summary, the outputs...), made in
+   * the analysis worker for a text file: the host gets the answer, never the model. Undefined when another
+   * request of the same command on the same text superseded this one (that one goes ahead).
+   */
+  async command(uri: vscode.Uri, query: CommandQuery): Promise<CommandResult | undefined> {
+    const doc = await textDocument(uri);
+    if (!doc) {
+      const state = await this.src.fromUri(uri);
+      if (!state.ok) return { ok: false, error: { message: state.error.message }, ms: 0 };
+      return { ok: true, answer: commandAnswer(state.model, query, this.src.options()), ms: 0 };
+    }
+    for (;;) {
+      if (!this.src.isModel(doc)) return { ok: false, error: { message: `${this.src.label(uri)} does not look like a model file` }, ms: 0 };
+      const version = doc.version;
+      const r = await this.src.engine.command(doc.uri.toString(), { fileName: this.src.label(uri), text: await this.src.texts.get(doc), options: this.src.options(), query });
+      if (r) return r;
+      // Superseded by newer text: ask again for the text as it is now.
+      if (doc.isClosed || doc.version === version) return undefined;
+    }
   }
 }

@@ -4,7 +4,6 @@
  */
 import * as vscode from 'vscode';
 import type { ModelController } from './modelController';
-import { summaryDocument } from './summaryText';
 
 export class SummaryView implements vscode.TextDocumentContentProvider, vscode.Disposable {
   static readonly scheme = 'laurel-summary';
@@ -30,9 +29,11 @@ export class SummaryView implements vscode.TextDocumentContentProvider, vscode.D
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const source = vscode.Uri.parse(uri.query, true);
-    const state = await this.controller.fromUri(source);
-    if (!state.ok) return `${this.controller.label(source)} cannot be read:\n\n${state.error.message}\n`;
-    return summaryDocument(state.model, this.controller.options());
+    // Written in the analysis worker: the host gets the text, not the model.
+    // Superseded (the document closed meanwhile): asked once more.
+    const r = (await this.controller.queries.command(source, { what: 'summary' })) ?? (await this.controller.queries.command(source, { what: 'summary' }));
+    if (!r?.ok) return `${this.controller.label(source)} cannot be read:\n\n${r ? r.error.message : 'it changed while the summary was being written'}\n`;
+    return r.answer.what === 'summary' ? r.answer.text : '';
   }
 
   async show(source: vscode.Uri): Promise<void> {

@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { isPySource } from '../trainer/pySourceOptions';
 import type { PyFileOptions } from '../trainer/pySourceOptions';
-import { modelOutputs } from '../trainer/trainingGraph';
 import { datasetPicks, outputPicks, specForFile, withLimit } from './datasetPicks';
 import type { DatasetPick } from './datasetPicks';
 import type { ModelController } from './modelController';
@@ -82,8 +81,8 @@ export class DataChoices {
 
   /** For a model with several outputs: which one trains (undefined: one output only; null: dismissed). */
   private async pickOutput(uri: vscode.Uri): Promise<string | undefined | null> {
-    const m = await this.controller.require(uri);
-    const outputs = m ? modelOutputs(m) : [];
+    // Read in the analysis worker: the host gets the outputs, not the model.
+    const outputs = (await this.controller.ask(uri, { what: 'outputs' }))?.outputs ?? [];
     if (outputs.length < 2) return undefined;
     const picks = outputPicks(outputs);
     const picked = await vscode.window.showQuickPick(picks, { title: `LAuReL: ${this.controller.label(uri)} has ${outputs.length} outputs; which one trains?`, matchOnDescription: true });

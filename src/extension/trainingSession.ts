@@ -9,17 +9,13 @@
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { choiceSpec } from '../core/laurel/planSpec';
-import type { Variant } from '../core/laurel/variants';
 import { DEFAULT_TRAIN_CONFIG } from '../protocol/runRecords';
 import type { ComparisonRecord, RunRecord, TrainConfig } from '../protocol/runRecords';
 import { comparisonTable } from '../trainer/comparisonTable';
 import { seedSummary } from '../trainer/seedSummary';
 import { writeSeedReport } from '../trainer/reportFiles';
 import { TrainerClient } from '../trainer/trainerClient';
-import { deltaText } from '../report/figures';
 import type { ModelController } from './modelController';
-import { costWith, currentCost } from './modelFacts';
 import { readBackend, readEngineSettings, readOutputSettings, readTrainingSettings } from './settings';
 import { DataChoices } from './trainingData';
 import type { DataChoice } from './trainingData';
@@ -30,7 +26,6 @@ import { backendFromLog, backendView, dataFromLog, jobFromRecords, mismatchOffer
 import { compactHistory, reduceTraining, restoreHistory } from './trainingHistory';
 import type { TrainingEvent } from './trainingHistory';
 import type { TrainingHistory } from '../protocol/trainingPanel';
-import { variantPicks } from './variantPicks';
 import type { OpenPyModel } from '../core/pysource/pyModel';
 import { isPySource, pyFileOptions } from '../trainer/pySourceOptions';
 import type { PyFileOptions } from '../trainer/pySourceOptions';
@@ -39,9 +34,6 @@ import type { PyModelLenses } from './pyLenses';
 
 /** workspaceState key of the panel's history. */
 const HISTORY_KEY = 'laurel.trainingHistory';
-
-/** The variants Compare offers next to the plain baseline. */
-const COMPARE_VARIANTS: readonly Variant[] = ['rw', 'lr', 'rw+lr', 'pa', 'rw+lr+pa', 'gemma'];
 
 /** Compare's second question: how many seeds, and whether a test set is held out (Fashion-MNIST's t10k, else the data's last 10%). */
 const SEED_PICKS: (vscode.QuickPickItem & { seeds?: number[]; test: boolean })[] = [
@@ -140,20 +132,11 @@ export class TrainingSessions implements vscode.Disposable {
     const file = await this.prepare(uri);
     if (!file) return;
     if (isPySource(file)) return this.comparePy(uri, file);
-    const m = await this.controller.require(uri);
-    if (!m) return;
     const options = this.controller.options();
-    // Plain is always the baseline; the costs are what each variant adds on every residual.
-    const items = variantPicks(m, options, 'rw+lr')
-      .filter((p) => COMPARE_VARIANTS.includes(p.variant))
-      .sort((a, b) => COMPARE_VARIANTS.indexOf(a.variant) - COMPARE_VARIANTS.indexOf(b.variant))
-      .map((p) => {
-        // Priced over plain (the baseline), not over what the file holds now as the Apply picks are.
-        const added = costWith(m, { variant: p.variant, options }).addedParams;
-        const description = `${deltaText(added, currentCost(m).baseParams)} params over plain on ${m.sites.length} residual${m.sites.length === 1 ? '' : 's'}`;
-        return { ...p, description, spec: choiceSpec({ variant: p.variant, options }), picked: p.variant === 'rw' || p.variant === 'rw+lr' };
-      });
-    await this.pickAndCompare(uri, file, items, `LAuReL: variants to compare with plain (r=${options.rank}, k=${options.k} from settings laurel.rank, laurel.paK)`, 'Each is trained with the same seed, data and steps as the plain baseline');
+    // Plain is always the baseline; the costs are what each variant adds on every residual (priced in the analysis worker).
+    const a = await this.controller.ask(uri, { what: 'compare' });
+    if (!a) return;
+    await this.pickAndCompare(uri, file, a.picks, `LAuReL: variants to compare with plain (r=${options.rank}, k=${options.k} from settings laurel.rank, laurel.paK)`, 'Each is trained with the same seed, data and steps as the plain baseline');
   }
 
   /** The variants to train next to plain (the baseline), then the data and the comparison. */
@@ -315,7 +298,7 @@ export class TrainingSessions implements vscode.Disposable {
     // workspace could supply, so it waits for trust; reading, pricing, the graph and edits work without it.
     if (!vscode.workspace.isTrusted) return void vscode.window.showWarningMessage('LAuReL: training starts a trainer and Python: trust this workspace first (Workspaces: Manage Workspace Trust). Figures, the graph and edits work without it.');
     const py = isPySource(uri.fsPath);
-    if (!py && !(await this.controller.require(uri))) return undefined;
+    if (!py && !(await this.controller.ask(uri, { what: 'reads' }))) return undefined;
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
     if (doc?.isDirty) {
       const save = 'Save and Train';
