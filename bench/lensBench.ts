@@ -58,7 +58,7 @@ function threadCpuMs(): number | undefined {
 }
 
 /** Runs `f` while a ticker measures the longest stretch the thread did not get back to it: wall time, and the thread's CPU time. */
-async function withTicker<T>(f: () => Promise<T>): Promise<{ value: T; longest: number; longestCpu: number }> {
+export async function withTicker<T>(f: () => Promise<T>): Promise<{ value: T; longest: number; longestCpu: number }> {
   let last = performance.now();
   let lastCpu = threadCpuMs();
   let longest = 0;
@@ -82,7 +82,7 @@ async function withTicker<T>(f: () => Promise<T>): Promise<{ value: T; longest: 
 }
 
 /** The text with its n-th edit: one number changed, as a user would type it (the model stays valid). */
-function edited(text: string, n: number): string {
+export function edited(text: string, n: number): string {
   return text.replace(/"momentum": 0\.99|"epsilon": 0\.001/, (s) => s.replace(/\d+$/, (d) => `${d}${n}`));
 }
 

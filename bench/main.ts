@@ -21,6 +21,7 @@ import { benchExport, exportTable } from './exportBench';
 import type { ExportBenchModel, ExportBenchRow } from './exportBench';
 import { benchGraphOpen, benchLenses, graphOpenTable, lensTable } from './lensBench';
 import type { GraphOpenRow, LensRow } from './lensBench';
+import { benchCommands, commandTable, type CommandRow } from './commandBench';
 import { benchPySource, pyBenchTable } from './pyBench';
 import type { PyBenchRow } from './pyBench';
 import { selectBackend } from '../src/trainer/backend';
@@ -164,6 +165,7 @@ async function main(): Promise<void> {
   }
   let lenses: LensRow[] | undefined;
   let graphOpen: GraphOpenRow[] | undefined;
+  let commands: CommandRow[] | undefined;
   if (sections.has('lens')) {
     lenses = await benchLenses(rounds + 2, root);
     console.log(`\nLenses after an edit (LensEngine as the extension host runs it; ${rounds + 2} rounds)`);
@@ -171,6 +173,9 @@ async function main(): Promise<void> {
     graphOpen = await benchGraphOpen(rounds + 2, root);
     console.log(`\nOpening the graph view, host side (the snapshot built in the worker; ${rounds + 2} rounds)`);
     console.log(graphOpenTable(graphOpen));
+    commands = await benchCommands(rounds, root);
+    console.log(`\nCommands, host side: the worker's answer against the whole model copied to the host (before); ${rounds} interleaved rounds`);
+    console.log(commandTable(commands));
   }
   let pysource: PyBenchRow[] | undefined;
   if (sections.has('pysource')) {
@@ -192,7 +197,7 @@ async function main(): Promise<void> {
       console.log(exportTable(exported));
     } else notes.push('PyTorch not found (install Debian python3-torch): the export benchmark was not run.');
   }
-  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, graphOpen, pysource, exported, notes }, values.readme ? join(root, 'README.md') : undefined, sections);
+  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, graphOpen, commands, pysource, exported, notes }, values.readme ? join(root, 'README.md') : undefined, sections);
 
   for (const backend of ['wasm', 'cpu'] as BackendPreference[]) {
     const choice = await selectBackend(backend);
@@ -242,7 +247,7 @@ async function main(): Promise<void> {
   console.log(benchTable('overhead', ['engine', 'model', 'variant', 'params', 'step time', 'peak memory'], overhead, new Set([3, 4, 5])));
   for (const n of notes) console.log(n);
 
-  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, graphOpen, pysource, exported, steps, batch, results, notes }, values.readme ? join(root, 'README.md') : undefined, sections);
+  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, graphOpen, commands, pysource, exported, steps, batch, results, notes }, values.readme ? join(root, 'README.md') : undefined, sections);
 }
 
 function writeResults(out: string, value: unknown, readme: string | undefined, sections: Set<string>): void {
