@@ -1,5 +1,6 @@
 /**
- * The commands' host side at 5,000 and 20,000 layers: Apply Variant to All (its quick pick's items), Show
+ * The commands' host side at 5,000 and 20,000 layers: Apply Variant to All (its quick pick's items), Apply at
+ * Cursor away from a residual (the residuals to pick from), Show
  * Summary (its text), Train (whether the model reads, then its outputs) and Compare (its items), each as it
  * runs now (the analysis worker answers with the small data the command needs) and as it ran before (the
  * worker's OpenModel copied to the host by structured clone, the items made on the host from it). Rounds
@@ -29,6 +30,7 @@ export interface CommandRow {
 /** Each command's questions, in the order it asks them. */
 const COMMANDS: [string, CommandQuery[]][] = [
   ['Apply Variant to All: picks', [{ what: 'picks', preferred: 'rw' }]],
+  ['Apply at Cursor: residuals to pick', [{ what: 'sites' }]],
   ['Show Summary', [{ what: 'summary' }]],
   ['Train: reads, outputs', [{ what: 'reads' }, { what: 'outputs' }]],
   ['Compare: picks', [{ what: 'compare' }]],

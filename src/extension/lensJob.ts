@@ -18,7 +18,7 @@ import { findLayerSpan, unknownCountAt, unknownLayerProblems, type UnknownLayerP
 
 export interface LensJob {
   /**
-   * 'lens' (default): lenses and errors as plain data. 'model': the OpenModel itself, for views and commands.
+   * 'lens' (default): lenses and errors as plain data. 'model': the OpenModel itself (the commands' benchmark's baseline).
    * 'locate': the span of one layer object (`layer`, in nested model `scope` when given, else searched).
    * 'hover': what a hover at model-text offset `offset` says. 'graph': the graph view's snapshot as UTF-8 JSON.
    * 'residuals': the Residuals view's tree without the variants; 'variants': those of site `layer`.

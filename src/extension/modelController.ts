@@ -56,8 +56,6 @@ export class ModelController implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   private readonly disposables: vscode.Disposable[] = [this.diagnostics, this.changed];
   private readonly pending = new Map<string, ReturnType<typeof setTimeout>>();
-  /** The text each cached state was read from: a new version with the same text is not read again. */
-  private readonly texts = new Map<string, string>();
   /** Each open document's text at its last version asked, read in slices (VS Code joins its lines anew at every getText()). */
   private readonly docTexts = new DocumentTexts<vscode.TextDocument>((doc, start, end) => doc.getText(new vscode.Range(start, 0, end, 0)));
   /**
@@ -85,7 +83,6 @@ export class ModelController implements vscode.Disposable {
       vscode.workspace.onDidChangeTextDocument((e) => this.refreshSoon(e.document, 300)),
       vscode.workspace.onDidCloseTextDocument((d) => {
         this.states.delete(d.uri.toString());
-        this.texts.delete(d.uri.toString());
         this.docTexts.forget(d.uri.toString());
         this.engine.forget(d.uri.toString());
         this.diagnostics.delete(d.uri);
@@ -133,7 +130,6 @@ export class ModelController implements vscode.Disposable {
   private drop(doc: vscode.TextDocument): void {
     const key = doc.uri.toString();
     this.states.delete(key);
-    this.texts.delete(key);
     this.docTexts.forget(key);
     this.engine.forget(key);
     this.diagnostics.delete(doc.uri);
@@ -212,41 +208,14 @@ export class ModelController implements vscode.Disposable {
   }
 
   /**
-   * The model of an open text document, once per content: the worker reads it and the host only receives
-   * the model (a structured clone, about a tenth of the read; commands and views that need the whole model).
-   * Diagnostics stay with the lenses.
+   * The model of a `.keras` archive (the open custom editor's bytes, else the file), read on the host: an
+   * archive has no text to post to the worker, and its edits rewrite the zip from this model. A text model
+   * is never copied to the host: the views and commands ask the analysis worker (`queries`).
    */
-  private async fromOpenDocument(doc: vscode.TextDocument): Promise<ModelState | undefined> {
-    const key = doc.uri.toString();
-    const version = `v${doc.version}`;
-    const cached = this.states.get(key);
-    if (cached?.version === version) return cached;
-    if (!isModelDocument(doc)) {
-      // It stopped looking like a model (or never did): drop what it had.
-      this.drop(doc);
-      return undefined;
-    }
-    const text = await this.docTexts.get(doc);
-    // The same text as the cached state (an undo, a save): not read again.
-    if (cached && this.texts.get(key) === text) return this.states.set(key, { ...cached, version }).get(key);
-    const r = await this.engine.model(key, { fileName: this.label(doc.uri), text });
-    // Superseded: newer text came meanwhile, read that one.
-    if (!r) return doc.isClosed ? undefined : this.fromOpenDocument(doc);
-    const state: ModelState = r.ok ? { ok: true, model: r.model, version } : { ok: false, error: new Error(r.error.message), version };
-    if (!doc.isClosed) {
-      this.states.set(key, state);
-      this.texts.set(key, text);
-    }
-    return state;
-  }
-
-  /** The model behind a uri: the open document when there is one, else the file (a .keras archive). */
   async fromUri(uri: vscode.Uri): Promise<ModelState> {
-    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-    if (open) return (await this.fromOpenDocument(open)) ?? { ok: false, error: new Error(`${this.label(uri)} does not look like a model file`), version: '' };
     const archive = this.archives.get(uri.toString());
     if (archive) return this.fromArchive(archive);
-    if (!isKerasArchiveName(uri.path)) return (await this.fromOpenDocument(await vscode.workspace.openTextDocument(uri))) ?? { ok: false, error: new Error(`${this.label(uri)} does not look like a model file`), version: '' };
+    if (!isKerasArchiveName(uri.path)) return { ok: false, error: new Error(`${this.label(uri)} is not a .keras archive`), version: '' };
     const stat = await vscode.workspace.fs.stat(uri);
     const version = `m${stat.mtime}:${stat.size}`;
     const cached = this.states.get(uri.toString());
@@ -275,7 +244,7 @@ export class ModelController implements vscode.Disposable {
     return vscode.workspace.asRelativePath(uri, false);
   }
 
-  /** A model that reads, or a shown error and undefined: nothing is ever edited from a file that fails to read. */
+  /** A .keras archive's model that reads, or a shown error and undefined: nothing is ever edited from a file that fails to read. */
   async require(uri: vscode.Uri): Promise<OpenModel | undefined> {
     const state = await this.fromUri(uri);
     if (state.ok) return state.model;
