@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -15,6 +15,7 @@ import { generateSynthetic } from '../../src/trainer/data/synthetic';
 import type { Task } from '../../src/trainer/data/task';
 import { disposeData, splitOffTest } from '../../src/trainer/data/testSplit';
 import { findTorchPython } from '../../src/trainer/pythonFinder';
+import { npyBytes } from '../../src/trainer/pytorchScript';
 import { RpcError } from '../../src/protocol/rpcChannel';
 import { TrainerClient } from '../../src/trainer/trainerClient';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
@@ -46,7 +47,7 @@ function residual(a: number[][], y: number[]): number {
   return a.reduce((s, r, n) => s + (r.reduce((t, v, i) => t + v * w[i]!, 0) - y[n]!) ** 2, 0);
 }
 
-describe('several inputs: synthetic data', () => {
+describe('several inputs: data', () => {
   // Main input [B, 4, 3] (per position), another [B, 5]; per-position regression output [B, 4, 1].
   const task: Task = {
     inputShape: [null, 4, 3],
@@ -103,10 +104,43 @@ describe('several inputs: synthetic data', () => {
     for (const spec of ['npy:/nonexistent/x.npy,/nonexistent/y.npy', 'csv:/nonexistent/data.csv', 'idx:/nonexistent/i,/nonexistent/l']) {
       await assert.rejects(loadDataset(parseDataSpec(spec), task), (e: unknown) => {
         assert.ok(e instanceof DatasetError, String(e));
-        assert.match(e.message, /gives one x, but the model has 2 inputs: 'seq' \(None, 4, 3\), 'ctx' \(None, 5\)\. .*synthetic/);
+        assert.match(e.message, /gives one x, but the model has 2 inputs: 'seq' \(None, 4, 3\), 'ctx' \(None, 5\)\. Give one \.npy per input in this order \(npy:X1\.npy\+X2\.npy,Y\.npy\), or synthetic/);
         return true;
       });
     }
+  });
+
+  describe('.npy: one x file per input (npy:X1.npy+X2.npy,Y.npy)', () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'laurel-npy-multi-'));
+      const values = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => (i % 7) - 3);
+      writeFileSync(join(dir, 'seq.npy'), npyBytes(values(6 * 12), [6, 4, 3]));
+      writeFileSync(join(dir, 'ctx.npy'), npyBytes(values(6 * 5), [6, 5]));
+      writeFileSync(join(dir, 'y.npy'), npyBytes(values(6 * 4), [6, 4, 1]));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const at = (f: string): string => join(dir, f);
+
+    it('the spec splits at + only where every part is a .npy file', () => {
+      assert.deepEqual(parseDataSpec('npy:a.npy+b.NPY,y.npy:limit=3'), { kind: 'npy', x: 'a.npy', moreX: ['b.NPY'], y: 'y.npy', limit: 3 });
+      assert.deepEqual(parseDataSpec('npy:my+data.npy,y.npy'), { kind: 'npy', x: 'my+data.npy', y: 'y.npy' });
+    });
+
+    it('loads one tensor per input in the given order; files in the wrong order or count are refused naming the input', async () => {
+      const d = await loadDataset(parseDataSpec(`npy:${at('seq.npy')}+${at('ctx.npy')},${at('y.npy')}`), task);
+      try {
+        assert.deepEqual(d.inputs?.map((t) => t.shape), [[6, 4, 3], [6, 5]]);
+        assert.equal(d.x, d.inputs![0]);
+        assert.deepEqual([...d.inputs![1]!.dataSync()].slice(0, 5), [-3, -2, -1, 0, 1]);
+      } finally {
+        disposeData(d);
+      }
+      await assert.rejects(loadDataset(parseDataSpec(`npy:${at('ctx.npy')}+${at('seq.npy')},${at('y.npy')}`), task), /input 1 'seq' expects \(None, 4, 3\), its file has \(6, 5\)\. No adaptation/);
+      await assert.rejects(loadDataset(parseDataSpec(`npy:${at('seq.npy')}+${at('ctx.npy')}+${at('ctx.npy')},${at('y.npy')}`), task), /gives 3 x files, but the model has 2 inputs/);
+      const one: Task = { inputShape: [null, 4, 3], outputShape: [null, 4, 1], loss: 'meanSquaredError' };
+      await assert.rejects(loadDataset(parseDataSpec(`npy:${at('seq.npy')}+${at('ctx.npy')},${at('y.npy')}`), one), /2 x files are given, but the model has one input \(None, 4, 3\)/);
+    });
   });
 });
 

@@ -13,7 +13,7 @@ import { readNpyPair } from './npy';
 import { checkLimit, keepClasses, labelInfo } from './raw';
 import type { RawData } from './raw';
 import { generateSynthetic } from './synthetic';
-import { describeInputs, formatBytes, formatShape, product, targetKind } from './task';
+import { describeInputs, fitsShape, formatBytes, formatShape, product, targetKind } from './task';
 import type { Task } from './task';
 
 export type { Adaptation } from './adapt';
@@ -26,7 +26,8 @@ export type DatasetSpec =
   | { kind: 'synthetic'; samples?: number; classes?: number; seed?: number; limit?: number }
   | { kind: 'idx'; images: string; labels: string; limit?: number; name?: string }
   | { kind: 'csv'; path: string; label?: string | number; limit?: number }
-  | { kind: 'npy'; x: string; y: string; limit?: number };
+  /** `moreX`: the x files of a model's further inputs (npy:X1.npy+X2.npy,Y.npy), in the model's input order. */
+  | { kind: 'npy'; x: string; y: string; limit?: number; moreX?: string[] };
 
 /** The held-out samples of `--test` (trainer/data/testSplit.ts), evaluated once at the end of a run by its best-validation checkpoint. */
 export interface TestData {
@@ -87,7 +88,7 @@ function readRaw(spec: Exclude<DatasetSpec, { kind: 'synthetic' }>): RawData {
     case 'csv':
       return readCsv(spec.path, spec.label, spec.limit);
     case 'npy':
-      return readNpyPair(spec.x, spec.y, spec.limit);
+      return readNpyPair(spec.x, spec.y, spec.limit, spec.moreX);
   }
 }
 
@@ -126,9 +127,12 @@ function mismatch(raw: RawData, y: LabelInfo, task: Task, plan: FitPlan, applied
  */
 export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptation[] | 'auto', options: LoadOptions = {}): Promise<Dataset> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  if (task.inputs && task.inputs.length > 1 && spec.kind !== 'synthetic') throw oneX(spec, task.inputs);
+  const xFiles = spec.kind === 'synthetic' ? 0 : spec.kind === 'npy' ? 1 + (spec.moreX?.length ?? 0) : 1;
+  if (task.inputs && task.inputs.length > 1 && spec.kind !== 'synthetic' && xFiles !== task.inputs.length) throw oneX(spec, task.inputs, xFiles);
+  if (!task.inputs && xFiles > 1) throw new DatasetError(`${xFiles} x files are given, but the model has one input ${formatShape(task.inputShape)}: give one (npy:X.npy,Y.npy)`);
   const read = (s: DatasetSpec): RawData & { classes?: number } => (s.kind === 'synthetic' ? generateSynthetic(s, task, maxBytes) : readRaw(s));
   let raw = read(spec);
+  if (raw.inputs && spec.kind !== 'synthetic') checkOtherInputs(raw, task);
   let y = labelInfo(raw.y, raw.yShape, raw.labelAt);
   const plan = planFit(raw.xShape, y, task);
   const solvable = plan.inputProblems.length + plan.outputProblems.length === 0;
@@ -185,13 +189,28 @@ export async function loadDataset(spec: DatasetSpec, task: Task, adapt?: Adaptat
   };
 }
 
-/** A file format gives one x; a model with several inputs is refused with them named (synthetic data fit it). */
-function oneX(spec: Exclude<DatasetSpec, { kind: 'synthetic' }>, inputs: NonNullable<Task['inputs']>): DatasetError {
-  const what = spec.kind === 'idx' ? (spec.name ?? `idx ${spec.images}`) : spec.kind === 'csv' ? `csv ${spec.path}` : `npy ${spec.x}`;
+/**
+ * IDX and CSV give one x; a model with several inputs is refused with them named: .npy files can give one x per
+ * input, and synthetic data fit every input. No mapping of one x onto several inputs is made up.
+ */
+function oneX(spec: Exclude<DatasetSpec, { kind: 'synthetic' }>, inputs: NonNullable<Task['inputs']>, given: number): DatasetError {
+  const what = spec.kind === 'idx' ? (spec.name ?? `idx ${spec.images}`) : spec.kind === 'csv' ? `csv ${spec.path}` : `npy ${[spec.x, ...(spec.moreX ?? [])].join('+')}`;
+  const gives = given === 1 ? 'gives one x' : `gives ${given} x files`;
   return new DatasetError(
-    `${what} gives one x, but the model has ${inputs.length} inputs: ${describeInputs(inputs)}. ` +
-      `No mapping of one x onto several inputs is made up: train it on synthetic data (synthetic[:samples=N]), which fits every input`,
+    `${what} ${gives}, but the model has ${inputs.length} inputs: ${describeInputs(inputs)}. ` +
+      `Give one .npy per input in this order (npy:${inputs.map((_, i) => `X${i + 1}.npy`).join('+')},Y.npy), or synthetic data (synthetic[:samples=N]), which fit every input`,
   );
+}
+
+/** Every x file of a model with several inputs fits its input as it is (no adaptation is offered for them); token ids are checked. */
+function checkOtherInputs(raw: RawData, task: Task): void {
+  raw.inputs!.forEach((x, i) => {
+    const input = task.inputs![i]!;
+    if (!fitsShape(x.xShape, input.shape.slice(1))) {
+      throw new DatasetMismatchError(`${raw.name} does not fit the model: input ${i + 1} '${input.name}' expects ${formatShape(input.shape)}, its file has ${formatShape([raw.samples, ...x.xShape])}. No adaptation is offered for a model with several inputs.`, []);
+    }
+    if (input.tokenIds) checkTokenIds(raw.name, x.x, x.xShape, input.tokenIds);
+  });
 }
 
 /** Inputs of an Embedding must be token ids; the first value that is not one is named by sample and position. */
@@ -239,7 +258,7 @@ function pair(body: string, text: string, what: string): [string, string] {
 }
 
 const FORMS =
-  "synthetic[:samples=N][:classes=K][:seed=S], fashion-mnist[:test][:limit=N], idx:IMAGES,LABELS[:limit=N], csv:PATH[:label=COL][:limit=N], npy:X.npy,Y.npy[:limit=N]";
+  "synthetic[:samples=N][:classes=K][:seed=S], fashion-mnist[:test][:limit=N], idx:IMAGES,LABELS[:limit=N], csv:PATH[:label=COL][:limit=N], npy:X.npy[+X2.npy...],Y.npy[:limit=N]";
 
 /** Parses the CLI form of a dataset (see FORMS). */
 export function parseDataSpec(text: string): DatasetSpec {
@@ -284,7 +303,10 @@ export function parseDataSpec(text: string): DatasetSpec {
       const { body, opts } = splitOptions(rest, ['limit']);
       const [x, y] = pair(body, text, 'npy:X.npy,Y.npy');
       const limit = intOption(opts, 'limit', text);
-      return { kind: 'npy', x, y, ...(limit !== undefined ? { limit } : {}) };
+      // X1.npy+X2.npy: one x per input of a model with several (split only where every part names a .npy file).
+      const xs = x.split('+').map((p) => p.trim());
+      const several = xs.length > 1 && xs.every((p) => /\.npy$/i.test(p));
+      return { kind: 'npy', x: several ? xs[0]! : x, y, ...(several ? { moreX: xs.slice(1) } : {}), ...(limit !== undefined ? { limit } : {}) };
     }
     default:
       throw new DatasetError(`unknown data spec '${text}'; the forms are ${FORMS}`);

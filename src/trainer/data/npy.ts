@@ -100,16 +100,24 @@ export function parseNpy(bytes: Uint8Array, file: string, limit = Infinity): Npy
   return { descr, shape, values, kept };
 }
 
-/** x and y arrays with the same first dim; uint8 x (images) is scaled to [0, 1]. */
-export function readNpyPair(xPath: string, yPath: string, limit?: number): RawData {
+/**
+ * x and y arrays with the same first dim; uint8 x (images) is scaled to [0, 1]. `more`: the x files of a model's
+ * further inputs (npy:X1.npy+X2.npy,Y.npy), each with the same sample count; then `inputs` holds every x in order.
+ */
+export function readNpyPair(xPath: string, yPath: string, limit?: number, more: readonly string[] = []): RawData {
   const max = checkLimit(limit);
-  const x = parseNpy(readBytes(xPath, 'npy'), xPath, max);
+  const xs = [xPath, ...more].map((p) => ({ path: p, ...parseNpy(readBytes(p, 'npy'), p, max) }));
   const y = parseNpy(readBytes(yPath, 'npy'), yPath, max);
-  if (x.shape[0] !== y.shape[0]) throw new DatasetError(`npy files disagree: ${xPath} has ${x.shape[0]} samples, ${yPath} has ${y.shape[0]}`);
-  const notes = limitNote(x.kept, x.shape[0]);
-  if (x.descr === '|u1') {
-    for (let i = 0; i < x.values.length; i++) x.values[i] /= 255;
-    notes.unshift('scaled uint8 values 0..255 to [0, 1]');
+  const x = xs[0]!;
+  for (const other of [...xs.slice(1), { path: yPath, ...y }]) {
+    if (other.shape[0] !== x.shape[0]) throw new DatasetError(`npy files disagree: ${xPath} has ${x.shape[0]} samples, ${other.path} has ${other.shape[0]}`);
   }
-  return { name: `npy ${xPath}`, samples: x.kept, x: x.values, xShape: x.shape.slice(1), y: y.values, yShape: y.shape.slice(1), notes };
+  const notes = limitNote(x.kept, x.shape[0]);
+  for (const a of xs) {
+    if (a.descr !== '|u1') continue;
+    for (let i = 0; i < a.values.length; i++) a.values[i] /= 255;
+    notes.unshift(`scaled uint8 values 0..255 to [0, 1]${xs.length > 1 ? ` in ${a.path}` : ''}`);
+  }
+  const inputs = xs.length > 1 ? { inputs: xs.map((a) => ({ x: a.values, xShape: a.shape.slice(1) })) } : {};
+  return { name: `npy ${xs.map((a) => a.path).join('+')}`, samples: x.kept, x: x.values, xShape: x.shape.slice(1), ...inputs, y: y.values, yShape: y.shape.slice(1), notes };
 }

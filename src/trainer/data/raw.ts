@@ -87,13 +87,16 @@ export function keepClasses(raw: RawData, classes: number, limit = Infinity): Ra
   let matching = rows.length;
   for (let i = (rows.at(-1) ?? -1) + 1; i < raw.samples; i++) if (raw.y[i] < classes) matching++;
   if (rows.length === 0) throw new DatasetError(`keep-classes=${classes}: ${raw.name} has no sample with a label in 0..${classes - 1}`);
-  const size = product(raw.xShape);
-  const x = new Float32Array(rows.length * size);
+  const pick = (from: Float32Array, shape: number[]): Float32Array => {
+    const size = product(shape);
+    const out = new Float32Array(rows.length * size);
+    rows.forEach((r, k) => out.set(from.subarray(r * size, (r + 1) * size), k * size));
+    return out;
+  };
   const y = new Float32Array(rows.length);
-  rows.forEach((r, k) => {
-    x.set(raw.x.subarray(r * size, (r + 1) * size), k * size);
-    y[k] = raw.y[r];
-  });
+  rows.forEach((r, k) => (y[k] = raw.y[r]));
   const notes = [...raw.notes, `kept classes 0..${classes - 1}: ${count(matching)} of ${count(raw.samples)} samples`, ...limitNote(rows.length, matching)];
-  return { ...raw, samples: rows.length, x, y, notes };
+  // A model with several inputs keeps the same samples of every input.
+  const inputs = raw.inputs?.map((i) => ({ x: pick(i.x, i.xShape), xShape: i.xShape }));
+  return { ...raw, samples: rows.length, x: inputs ? inputs[0]!.x : pick(raw.x, raw.xShape), ...(inputs ? { inputs } : {}), y, notes };
 }
