@@ -11,7 +11,7 @@ import { variantLabel, type Variant, type VariantOptions } from '../core/laurel/
 import type { OpenModel } from '../core/model';
 import { exportText, type ExportTarget } from '../core/export/exportText';
 import { deltaText } from '../report/figures';
-import { modelOutputs, type TrainingOutput } from '../trainer/trainingGraph';
+import { modelInputs, modelOutputs, type ModelInput, type TrainingOutput } from '../trainer/trainingGraph';
 import { costWith, currentCost, siteAtOffset } from './modelFacts';
 import { formatEdits, summaryDocument } from './summaryText';
 import type { TextEdit } from '../core/write/planEdits';
@@ -25,7 +25,7 @@ export type CommandQuery =
   /** Compare's variants, priced over plain. */
   | { what: 'compare' }
   | { what: 'summary' }
-  /** The model's outputs (which one trains). */
+  /** The model's outputs (which one trains) and inputs (the data a model with several can take). */
   | { what: 'outputs' }
   /** Only whether it reads (and its residual count). */
   | { what: 'reads' }
@@ -52,7 +52,7 @@ export type CommandAnswer = { sites: number; container: Container } & (
   | Answer<'sites', { atCursor?: SitePick; list: SitePick[] }>
   | Answer<'compare', { picks: ComparePick[] }>
   | Answer<'summary', { text: string }>
-  | Answer<'outputs', { outputs: TrainingOutput[] }>
+  | Answer<'outputs', { outputs: TrainingOutput[]; inputs: ModelInput[] }>
   | Answer<'reads', object>
   /** The exported text, or why the model cannot be exported (a read error is the answer's own error). */
   | Answer<'format', { edits: TextEdit[] }>
@@ -75,7 +75,7 @@ export function commandAnswer(m: OpenModel, query: CommandQuery, options: Varian
     case 'summary':
       return { ...base, what: 'summary', text: summaryDocument(m, options) };
     case 'outputs':
-      return { ...base, what: 'outputs', outputs: modelOutputs(m) };
+      return { ...base, what: 'outputs', outputs: modelOutputs(m), inputs: modelInputs(m) };
     case 'reads':
       return { ...base, what: 'reads' };
     case 'format':

@@ -3,7 +3,7 @@
  * of the workspace paired into data specs. Pure (no `vscode`): the caller finds the files.
  */
 import { formatShape } from '../trainer/data/task';
-import type { TrainingOutput } from '../trainer/trainingGraph';
+import type { ModelInput, TrainingOutput } from '../trainer/trainingGraph';
 
 export interface DatasetPick {
   label: string;
@@ -41,10 +41,23 @@ export function npyLabelsFor(x: string): string[] {
   return [`${dir}y${name.slice(1)}`, `${dir}Y${name.slice(1)}`];
 }
 
-/** `text`: the model is a PyTorch source, which may be a language model: .txt files are offered as `text:` data. */
-export function datasetPicks(opts: { fashionMnist: boolean; files: FoundFile[]; limit: number; text?: boolean }): DatasetPick[] {
+const inputText = (i: ModelInput): string => `'${i.name}' ${i.shape ? formatShape(i.shape) : '(shape unknown)'}`;
+
+/**
+ * `text`: the model is a PyTorch source, which may be a language model: .txt files are offered as `text:` data.
+ * `inputs`: the model's inputs; with several, the picks are synthetic data (one array per input) and one .npy
+ * per input chosen in turn (IDX, CSV and an x/y pair give one x).
+ */
+export function datasetPicks(opts: { fashionMnist: boolean; files: FoundFile[]; limit: number; text?: boolean; inputs?: readonly ModelInput[] }): DatasetPick[] {
   const { limit } = opts;
   const limitNote = limit > 0 ? `, first ${limit.toLocaleString('en-US')} samples (laurel.training.sampleLimit)` : '';
+  if (opts.inputs && opts.inputs.length > 1) {
+    const names = opts.inputs.map(inputText).join(', ');
+    return [
+      { label: 'synthetic', description: `one array per input: ${names}`, detail: `labels from a fixed random teacher of every input; needs no files${limitNote}`, spec: withLimit('synthetic', limit) },
+      { label: 'Browse…', description: `one x .npy per input (${opts.inputs.length}, in order), then the y .npy`, detail: 'IDX and CSV files give one x, so they cannot feed this model' },
+    ];
+  }
   const picks: DatasetPick[] = [
     { label: 'synthetic', description: 'random inputs shaped for this model, labels from a fixed random teacher', detail: `needs no files${limitNote}`, spec: withLimit('synthetic', limit) },
   ];
@@ -89,6 +102,12 @@ export function specForFile(path: string, second?: string): { spec: string } | {
   if (/idx\d/i.test(base(path)) || /ubyte/i.test(base(path))) return second ? { spec: `idx:${path},${second}` } : { needs: 'labels' };
   return { error: `${base(path)}: not an IDX, CSV, .npy or .txt file` };
 }
+
+/** The open dialog's title for input i of a model with several (the x .npy files are asked one by one, in order). */
+export const npyInputTitle = (inputs: readonly ModelInput[], i: number): string => `LAuReL: the x .npy of input ${i + 1} of ${inputs.length}, ${inputText(inputs[i]!)}`;
+
+/** The spec of one x .npy per input and the y .npy (npy:X1.npy+X2.npy,Y.npy). */
+export const npySeveralSpec = (xs: readonly string[], y: string): string => `npy:${xs.join('+')},${y}`;
 
 /** One row per model output, the last (the default) first: the layer, its shape, its place. */
 export function outputPicks(outputs: readonly TrainingOutput[]): { label: string; description: string; detail: string; output: string }[] {

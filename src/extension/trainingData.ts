@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { isPySource } from '../trainer/pySourceOptions';
 import type { PyFileOptions } from '../trainer/pySourceOptions';
-import { datasetPicks, outputPicks, specForFile, withLimit } from './datasetPicks';
+import type { ModelInput, TrainingOutput } from '../trainer/trainingGraph';
+import { datasetPicks, npyInputTitle, npySeveralSpec, outputPicks, specForFile, withLimit } from './datasetPicks';
 import type { DatasetPick } from './datasetPicks';
 import type { ModelController } from './modelController';
 import { readDatasetSetting, readTrainingSettings } from './settings';
@@ -62,7 +63,10 @@ export class DataChoices {
     const pattern = folder ? new vscode.RelativePattern(folder, glob) : glob;
     const found = await vscode.workspace.findFiles(pattern, '**/{node_modules,.git,runs}/**', 500);
     const files = found.filter((f) => f.scheme === 'file').map((f) => ({ path: f.fsPath, relative: vscode.workspace.asRelativePath(f) }));
-    const picks = datasetPicks({ fashionMnist: existsSync(FASHION_MNIST_DIR), files, limit, text });
+    // The inputs and outputs, read in the analysis worker (the host gets these, not the model).
+    const facts = text ? undefined : await this.controller.ask(uri, { what: 'outputs' });
+    const inputs = facts?.inputs ?? [];
+    const picks = datasetPicks({ fashionMnist: existsSync(FASHION_MNIST_DIR), files, limit, text, inputs });
     const picked = await vscode.window.showQuickPick<DatasetPick>(picks, {
       title: `LAuReL: data to train ${this.controller.label(uri)} on`,
       placeHolder: 'Remembered for this model; change it with "LAuReL: Choose Dataset"',
@@ -70,9 +74,9 @@ export class DataChoices {
       matchOnDetail: true,
     });
     if (!picked) return undefined;
-    const spec = picked.spec ?? (await this.browse());
+    const spec = picked.spec ?? (inputs.length > 1 ? await this.browseSeveral(inputs) : await this.browse());
     if (!spec) return undefined;
-    const output = isPySource(uri.fsPath) ? undefined : await this.pickOutput(uri);
+    const output = isPySource(uri.fsPath) ? undefined : await this.pickOutput(uri, facts?.outputs ?? []);
     if (output === null) return undefined;
     const choice: DataChoice = { spec: picked.spec ? spec : withLimit(spec, limit), ...(output ? { output } : {}) };
     await this.context.workspaceState.update(this.key(uri), choice);
@@ -80,18 +84,27 @@ export class DataChoices {
   }
 
   /** For a model with several outputs: which one trains (undefined: one output only; null: dismissed). */
-  private async pickOutput(uri: vscode.Uri): Promise<string | undefined | null> {
-    // Read in the analysis worker: the host gets the outputs, not the model.
-    const outputs = (await this.controller.ask(uri, { what: 'outputs' }))?.outputs ?? [];
+  private async pickOutput(uri: vscode.Uri, outputs: readonly TrainingOutput[]): Promise<string | undefined | null> {
     if (outputs.length < 2) return undefined;
     const picks = outputPicks(outputs);
     const picked = await vscode.window.showQuickPick(picks, { title: `LAuReL: ${this.controller.label(uri)} has ${outputs.length} outputs; which one trains?`, matchOnDescription: true });
     return picked ? picked.output : null;
   }
 
+  /** A model with several inputs: one x .npy per input, asked in the model's order, then the y .npy. */
+  private async browseSeveral(inputs: readonly ModelInput[]): Promise<string | undefined> {
+    const xs: string[] = [];
+    for (let i = 0; i < inputs.length; i++) {
+      const x = await openData(npyInputTitle(inputs, i), ['npy']);
+      if (!x) return undefined;
+      xs.push(x);
+    }
+    const y = await openData('LAuReL: the labels .npy (y)', ['npy']);
+    return y ? npySeveralSpec(xs, y) : undefined;
+  }
+
   private async browse(): Promise<string | undefined> {
-    const open = async (title: string): Promise<string | undefined> =>
-      (await vscode.window.showOpenDialog({ title, canSelectMany: false, openLabel: 'Use', filters: { 'Data files': ['csv', 'npy', 'gz', 'ubyte', 'txt'], 'All files': ['*'] } }))?.[0]?.fsPath;
+    const open = (title: string): Promise<string | undefined> => openData(title, ['csv', 'npy', 'gz', 'ubyte', 'txt']);
     const first = await open('LAuReL: data file (IDX images, CSV, x .npy, or .txt for a language model)');
     if (!first) return undefined;
     let r = specForFile(first);
@@ -104,3 +117,6 @@ export class DataChoices {
     return 'spec' in r ? r.spec : undefined;
   }
 }
+
+const openData = async (title: string, extensions: string[]): Promise<string | undefined> =>
+  (await vscode.window.showOpenDialog({ title, canSelectMany: false, openLabel: 'Use', filters: { 'Data files': extensions, 'All files': ['*'] } }))?.[0]?.fsPath;

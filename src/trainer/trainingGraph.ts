@@ -49,6 +49,17 @@ export function modelOutputs(m: OpenModel): TrainingOutput[] {
   return g.outputs.map((t, index) => ({ name: g.nodes.find((n) => n.id === t.node)!.layer, shape: shapeOf(m.analysis, t), index, of: g.outputs.length }));
 }
 
+/** The model's inputs: the layer and the shape of each, in the model's order (the data give one array per input). */
+export interface ModelInput {
+  name: string;
+  shape: Shape | null;
+}
+
+export function modelInputs(m: OpenModel): ModelInput[] {
+  const g = m.doc.graph;
+  return g.inputs.map((t) => ({ name: g.nodes.find((n) => n.id === t.node)?.layer ?? t.node, shape: shapeOf(m.analysis, t) }));
+}
+
 /** The call that produces a tensor, looking inside nested models, with the analysis that shaped it. */
 function producer(a: GraphAnalysis, t: TensorRef): { layer: Layer; node: CallNode; a: GraphAnalysis } {
   const node = a.graph.nodes.find((n) => n.id === t.node)!;

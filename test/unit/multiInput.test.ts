@@ -16,6 +16,9 @@ import type { Task } from '../../src/trainer/data/task';
 import { disposeData, splitOffTest } from '../../src/trainer/data/testSplit';
 import { findTorchPython } from '../../src/trainer/pythonFinder';
 import { npyBytes } from '../../src/trainer/pytorchScript';
+import { commandAnswer } from '../../src/extension/commandFacts';
+import { datasetPicks, npyInputTitle, npySeveralSpec } from '../../src/extension/datasetPicks';
+import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
 import { RpcError } from '../../src/protocol/rpcChannel';
 import { TrainerClient } from '../../src/trainer/trainerClient';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
@@ -209,6 +212,20 @@ describe(`several inputs: ${SEQ2SEQ}`, function () {
     assert.equal(record.params.total, 747_628);
     assert.equal(record.params.trainable, 747_628, "the module's own parameter count");
     assert.ok(record.epochs.every((e) => Number.isFinite(e.loss) && Number.isFinite(e.valLoss)), JSON.stringify(record.epochs.map((e) => [e.loss, e.valLoss])));
+  });
+
+  it("the extension's data picker: synthetic data naming both inputs and one .npy per input; IDX, CSV and Fashion-MNIST are not offered", () => {
+    const facts = commandAnswer(seq2seq(), { what: 'outputs' }, DEFAULT_OPTIONS);
+    assert.ok(facts.what === 'outputs');
+    assert.deepEqual(facts.inputs, [{ name: 'input_1', shape: [null, null, 81] }, { name: 'input_2', shape: [null, null, 108] }]);
+    const files = [{ path: '/w/data.csv', relative: 'data.csv' }, { path: '/w/x.npy', relative: 'x.npy' }, { path: '/w/y.npy', relative: 'y.npy' }];
+    const picks = datasetPicks({ fashionMnist: true, files, limit: 0, inputs: facts.inputs });
+    assert.deepEqual(picks.map((p) => [p.label, p.spec]), [['synthetic', 'synthetic'], ['Browse…', undefined]]);
+    assert.equal(picks[0]!.description, "one array per input: 'input_1' (None, None, 81), 'input_2' (None, None, 108)");
+    assert.equal(npyInputTitle(facts.inputs, 1), "LAuReL: the x .npy of input 2 of 2, 'input_2' (None, None, 108)");
+    assert.deepEqual(parseDataSpec(npySeveralSpec(['/d/enc.npy', '/d/dec.npy'], '/d/y.npy')), { kind: 'npy', x: '/d/enc.npy', moreX: ['/d/dec.npy'], y: '/d/y.npy' });
+    // A one-input model keeps every pick.
+    assert.equal(datasetPicks({ fashionMnist: true, files, limit: 0, inputs: [facts.inputs[0]!] }).length, 5);
   });
 
   it('through the trainer process (what `laurel train` and the extension\'s Train run): trains on synthetic data, refuses a CSV naming both inputs', async function () {
