@@ -74,6 +74,7 @@ interface OtherInput {
   xRand: () => number;
   idRand: () => number;
   x: Float32Array;
+  pooled: Float64Array;
 }
 
 /** The streams of input j (not the main one): apart from the main input's, which keep a one-input model's data as they were. */
@@ -244,7 +245,7 @@ function otherInput(t: TaskInput, shape: number[], cols: number, samples: number
   const valueRand = normals(streamSeed(seed, j, 5));
   const idValue = new Float32Array(t.tokenIds ? t.tokenIds.vocabulary : 0);
   for (let i = 0; i < idValue.length; i++) idValue[i] = valueRand();
-  return { shape, D, P, W, ...(t.tokenIds ? { ids: t.tokenIds } : {}), idValue, xRand: normals(streamSeed(seed, j, 2)), idRand: mulberry32(streamSeed(seed, j, 4)), x: new Float32Array(samples * D * P) };
+  return { shape, D, P, W, ...(t.tokenIds ? { ids: t.tokenIds } : {}), idValue, xRand: normals(streamSeed(seed, j, 2)), idRand: mulberry32(streamSeed(seed, j, 4)), x: new Float32Array(samples * D * P), pooled: new Float64Array(D) };
 }
 
 /** Draws sample s of every other input and sums pooled(x_j) · W_j into `extra`. */
@@ -253,7 +254,7 @@ function drawOthers(others: OtherInput[], s: number, extra: Float64Array): void 
   for (const o of others) {
     const size = o.D * o.P;
     const base = s * size;
-    const pooled = new Float64Array(o.D);
+    const pooled = o.pooled.fill(0);
     for (let i = 0; i < size; i++) {
       let feat: number;
       if (o.ids) {
