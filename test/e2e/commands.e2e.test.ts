@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { repoRoot } from './codeServer';
-import { codeServerSuite, goToLine, norm, runCommand } from './ui';
+import { codeServerSuite, contextMenu, goToLine, norm, runCommand } from './ui';
 
 const model = readFileSync(join(repoRoot, 'examples', 'resnet-mini.json'), 'utf8');
 const oneLine = JSON.stringify(JSON.parse(model));
@@ -21,25 +21,10 @@ describe('Commands answered by the analysis worker', function () {
     page = s.page;
   });
   const rows = async (): Promise<string[]> => (await page.$$eval('.quick-input-list .monaco-list-row', (els) => els.map((e) => e.textContent ?? ''))).map(norm);
-  /** The editor's context menu on the line holding `text` (the click puts the cursor there), then the command. */
-  const atCursor = async (text: string): Promise<void> => {
-    // The palette hides it (its `when` needs the editor's focus): the context menu is where a user finds it.
-    const item = page.locator('.monaco-menu .action-label', { hasText: 'Apply Variant to Residual at Cursor' }).first();
-    for (let attempt = 1; ; attempt++) {
-      // A right-click while the lenses above move the lines can open no menu: tried again.
-      await page.locator('.view-line', { hasText: text }).first().click({ button: 'right' });
-      try {
-        await item.waitFor({ timeout: 5_000 });
-        break;
-      } catch (e) {
-        if (attempt >= 3) throw e;
-        await page.keyboard.press('Escape');
-      }
-    }
-    await page.waitForTimeout(300); // a click while the menu still opens is lost
-    await item.click();
-    await item.waitFor({ state: 'detached', timeout: 10_000 });
-  };
+  /** The editor's context menu on the line holding `text` (the click puts the cursor there), then the command, until `then` shows. */
+  // The palette hides the command (its `when` needs the editor's focus): the context menu is where a user finds it.
+  const atCursor = (text: string, then: string): Promise<void> =>
+    contextMenu(page, page.locator('.view-line', { hasText: text }).first(), 'Apply Variant to Residual at Cursor', page.locator('.quick-input-list .monaco-list-row', { hasText: then }).first());
   const open = async (file: string): Promise<void> => {
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first().dblclick({ timeout: 60_000 });
     await page.locator('.tab.active', { hasText: file }).waitFor({ timeout: 20_000 });
@@ -50,8 +35,7 @@ describe('Commands answered by the analysis worker', function () {
     await open('resnet-mini.json');
     await goToLine(page, lineOf('"name": "block1_add"'));
     await page.locator('.codelens-decoration', { hasText: 'residual block1_add' }).first().waitFor({ timeout: 30_000 });
-    await atCursor('"name": "block1_add"');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Learned weights' }).first().waitFor({ timeout: 20_000 });
+    await atCursor('"name": "block1_add"', 'Learned weights');
     await shot('at-cursor-pick');
     const picks = await rows();
     assert.ok(picks.some((r) => /RW\s*\+2 \(0\.0046%\) params on 1 residual/.test(r)), picks.join('\n'));
@@ -63,9 +47,8 @@ describe('Commands answered by the analysis worker', function () {
 
   it('away from a residual it lists them (with what each holds now), then prices the one picked', async () => {
     await page.keyboard.press('Control+Home');
-    await atCursor('"class_name": "Functional"');
+    await atCursor('"class_name": "Functional"', 'block2_add');
     const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'block2_add' }).first();
-    await row.waitFor({ timeout: 20_000 });
     await shot('at-cursor-residuals');
     assert.equal(await page.getAttribute('.quick-input-widget input', 'placeholder'), 'The cursor is not inside a residual merge layer: pick one');
     const sites = await rows();

@@ -10,7 +10,7 @@ import { strFromU8, unzipSync, zipSync } from 'fflate';
 import type { Page } from 'playwright-core';
 import { repoRoot } from './codeServer';
 import type { Session } from './codeServer';
-import { codeServerSuite, norm, quickOpen, runCommand, webviewFrame } from './ui';
+import { codeServerSuite, contextMenu, norm, quickOpen, runCommand, webviewFrame } from './ui';
 
 const fixtures = join(repoRoot, '..', 'shared', 'fixtures', 'models');
 // Keras writes to_json() on one line: so does this copy of the example.
@@ -96,22 +96,7 @@ describe('What a new user meets (issue 15)', function () {
     await shot('residual-variants');
 
     // Context menu on a site: Apply Variant… → RW.
-    // (Retried: a click that lands while the menu is still animating in is dropped.)
-    const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Learned weights' }).first();
-    for (let attempt = 1; ; attempt++) {
-      await treeRow('block1_add').click({ button: 'right' });
-      const item = page.locator('.context-view .action-label', { hasText: 'Apply Variant…' });
-      await item.waitFor({ timeout: 10_000 });
-      await page.waitForTimeout(300);
-      await item.click();
-      try {
-        await pick.waitFor({ timeout: 5_000 });
-        break;
-      } catch (e) {
-        if (attempt >= 3) throw e;
-        await page.keyboard.press('Escape');
-      }
-    }
+    await contextMenu(page, treeRow('block1_add'), 'Apply Variant…', page.locator('.quick-input-list .monaco-list-row', { hasText: 'Learned weights' }).first());
     await chooseVariant('Learned weights');
     await treeRow(/block1_add.*RW$/).waitFor({ timeout: 20_000 });
     await page.locator('.tab.dirty', { hasText: 'mini-oneline.json' }).waitFor({ timeout: 20_000 });

@@ -1,7 +1,7 @@
 /** What the end-to-end tests do in VS Code as a user would: the palette, Quick Open, lenses, webviews. */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Frame, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 import { repoRoot, startSession } from './codeServer';
 import type { Session, SessionOptions } from './codeServer';
 
@@ -116,6 +116,27 @@ export async function webviewFrame(page: Page, selector: string, timeout = 60_00
 }
 
 /** Go to Line (Ctrl+G) in the active editor: the line is revealed, so the lenses above it are on screen. */
+/**
+ * Right-click `target`, then the context menu's `label`, until `then` shows (tried 3 times: a right-click while
+ * the lines move opens no menu, and a click that lands while the menu is still animating in is dropped).
+ */
+export async function contextMenu(page: Page, target: Locator, label: string, then: Locator): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await target.click({ button: 'right' });
+      const item = page.locator('.context-view .action-label', { hasText: label }).first();
+      await item.waitFor({ timeout: 5_000 });
+      await page.waitForTimeout(300);
+      await item.click();
+      await then.waitFor({ timeout: 5_000 });
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
+}
+
 export async function goToLine(page: Page, n: number): Promise<void> {
   await page.keyboard.press('Control+G');
   await page.keyboard.type(String(n));
