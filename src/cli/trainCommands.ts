@@ -47,7 +47,8 @@ OPTIONS: --epochs N (1)  --batch-size N (32)  --lr X (0.001)  --optimizer adam|a
       forward returns with the targets). FILE.py's comment '# laurel: model=... input=... loss=... data=...
       adapt=...' gives the defaults of --model, --input, --loss, --data (paths relative to the file), --adapt.
 DATA: synthetic[:samples=N][:classes=K] (default), fashion-mnist[:test][:limit=N], idx:IMAGES,LABELS,
-  csv:PATH[:label=COL], npy:X.npy,Y.npy (each with [:limit=N]); for a language model (.py, output (N, T, V)):
+  csv:PATH[:label=COL], npy:X.npy,Y.npy (a model with several inputs: npy:X1.npy+X2.npy,Y.npy, one x per input in
+  its order) (each with [:limit=N]); for a language model (.py, output (N, T, V)):
   text:FILE[:limit=N] (bytes as tokens, next-byte targets, T from the input; the last windows validate). Ctrl-C cancels after the batch in progress.`;
 
 const BACKENDS: readonly BackendPreference[] = ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { repoRoot } from './codeServer';
 import type { Session } from './codeServer';
-import { codeServerSuite, norm, quickOpen, runCommand, webviewFrame } from './ui';
+import { codeServerSuite, norm, quickOpen, runCommand, trainingEnded, webviewFrame } from './ui';
 
 const comment = '# laurel: model=GPT(GPTConfig(n_layer=2, n_head=2, n_embd=64, block_size=32, vocab_size=256, dropout=0.0)) input=torch.randint(0, 256, (1, 32)) data=text:corpus.txt:limit=320\n';
 const source = readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'pytorch', 'nanogpt_model.py'), 'utf8') + comment;
@@ -28,15 +28,6 @@ describe('Compare Variants and Train on a PyTorch .py model in code-server', fun
     session = s;
     page = s.page;
   });
-
-  /** Waits for the panel's job to end; fails on a 'training failed' notification. */
-  const finished = async (panel: Awaited<ReturnType<typeof webviewFrame>>): Promise<void> => {
-    const failed = page.locator('.notification-toast', { hasText: 'training failed' }).first();
-    await Promise.race([panel.locator('#app[data-state="completed"] .table-section.final').waitFor({ timeout: 300_000 }), failed.waitFor({ timeout: 300_000 })]);
-    await page.waitForTimeout(500);
-    const toasts = norm(await page.locator('.notifications-toasts').textContent());
-    assert.doesNotMatch(toasts, /training failed/, toasts);
-  };
 
   it('Compare: measures once allowed, offers the variants priced over plain, trains plain, RW and RW+LR into the panel', async () => {
     await quickOpen(page, 'model.py');
@@ -59,7 +50,7 @@ describe('Compare Variants and Train on a PyTorch .py model in code-server', fun
     await panel.locator('.job-title', { hasText: 'Comparing 3 variants of model.py' }).waitFor({ timeout: 30_000 });
     await panel.locator('.chart-loss canvas').first().waitFor({ timeout: 120_000 });
     await shot('training');
-    await finished(panel);
+    await trainingEnded(page, panel);
     await shot('compare-done');
 
     // The comparison table: plain first (the baseline), then the two variants with their exact parameter counts.
@@ -83,7 +74,7 @@ describe('Compare Variants and Train on a PyTorch .py model in code-server', fun
     await runCommand(page, 'LAuReL: Train');
     const panel = await webviewFrame(page, '#app .header', 60_000);
     await panel.locator('.job-title', { hasText: 'Training model.py' }).waitFor({ timeout: 60_000 });
-    await finished(panel);
+    await trainingEnded(page, panel);
     await shot('train-done');
     const toasts = norm(await page.locator('.notifications-toasts').textContent());
     assert.match(toasts, /model\.py completed: loss \d/, toasts);

@@ -115,7 +115,6 @@ export async function webviewFrame(page: Page, selector: string, timeout = 60_00
   }
 }
 
-/** Go to Line (Ctrl+G) in the active editor: the line is revealed, so the lenses above it are on screen. */
 /**
  * Right-click `target`, then the context menu's `label`, until `then` shows (tried 3 times: a right-click while
  * the lines move opens no menu, and a click that lands while the menu is still animating in is dropped).
@@ -137,6 +136,16 @@ export async function contextMenu(page: Page, target: Locator, label: string, th
   }
 }
 
+/** Waits for the training panel's job to end (its final table) and fails on a 'training failed' notification. */
+export async function trainingEnded(page: Page, panel: Frame, timeout = 300_000): Promise<void> {
+  const failed = page.locator('.notification-toast', { hasText: 'training failed' }).first();
+  await Promise.race([panel.locator('#app[data-state="completed"] .table-section.final').waitFor({ timeout }), failed.waitFor({ timeout })]);
+  await page.waitForTimeout(500);
+  const toasts = norm(await page.locator('.notifications-toasts').textContent());
+  if (/training failed/.test(toasts)) throw new Error(`training failed: ${toasts}`);
+}
+
+/** Go to Line (Ctrl+G) in the active editor: the line is revealed, so the lenses above it are on screen. */
 export async function goToLine(page: Page, n: number): Promise<void> {
   await page.keyboard.press('Control+G');
   await page.keyboard.type(String(n));
