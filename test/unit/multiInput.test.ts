@@ -93,6 +93,11 @@ describe('several inputs: data', () => {
     assert.ok(a.notes.some((n) => n.includes("Embedding 'emb'")), a.notes.join('; '));
     const b = generateSynthetic({ samples: 50, seed: 1 }, ids, 2 ** 30);
     assert.deepEqual([b.x, b.inputs![1]!.x, b.y], [a.x, tokens, a.y]);
+    // The main input (here the second, [B, 4] ids per position) feeding an Embedding: its ids, the other input floats.
+    const mainIds: Task = { ...task, outputShape: [null, 4, 1], inputs: [{ name: 'ctx', shape: [null, 5] }, { name: 'tokens', shape: [null, 4, 1], tokenIds: { vocabulary: 9, layer: 'emb' } }], mainInput: 1 };
+    const c = generateSynthetic({ samples: 50, seed: 1 }, mainIds, 2 ** 30);
+    assert.ok(c.inputs![1]!.x.every((v) => Number.isInteger(v) && v >= 0 && v < 9));
+    assert.ok(!c.inputs![0]!.x.every(Number.isInteger), 'the other input is not ids');
   });
 
   it('a model with one input gets the data it got before: no inputs list, the same arrays', () => {

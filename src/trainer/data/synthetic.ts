@@ -136,7 +136,7 @@ export function generateSynthetic(opts: SyntheticOptions, task: Task, maxBytes: 
   const posDims = inShape.slice(0, -1);
   const tileDims = posDims.map((d) => Math.min(d, 3));
   const tileSize = product(tileDims) * D;
-  const ids = task.tokenIds;
+  const ids = main.tokenIds;
   const textured = classifies && !perPosition && !ids;
   const tiles = new Float32Array(textured ? K * tileSize : 0);
   for (let i = 0; i < tiles.length; i++) tiles[i] = wRand();
