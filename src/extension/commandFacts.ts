@@ -2,7 +2,7 @@
  * What a command needs of a model, as small plain data: the variant quick pick's items, the residuals to pick
  * from (or the one under the cursor), Compare's items, the Show Summary text, the outputs a training can use,
  * an export's text. Answered in the analysis worker for a text file, so no command copies the whole OpenModel
- * to the extension host (a structured clone: 140-210 ms of the host's thread at 20,000 layers); a .keras
+ * to the extension host (a structured clone: 190-320 ms CPU of the host's thread at 20,000 layers); a .keras
  * archive (read on the host) is answered by the same function there. Pure: no `vscode`.
  */
 import type { Container } from '../core/ir';
@@ -54,8 +54,8 @@ export type CommandAnswer = { sites: number; container: Container } & (
   | Answer<'summary', { text: string }>
   | Answer<'outputs', { outputs: TrainingOutput[]; inputs: ModelInput[] }>
   | Answer<'reads', object>
-  /** The exported text, or why the model cannot be exported (a read error is the answer's own error). */
   | Answer<'format', { edits: TextEdit[] }>
+  /** The exported text, or why the model cannot be exported (a read error is the answer's own error). */
   | Answer<'export', { export: { text: string; unsupported: { layer: string; className: string }[] } | { error: string } }>
 );
 
