@@ -156,7 +156,7 @@ function randomGraph(seed: number, size: number): ModelGraph {
   return { name: 'random', className: 'Functional', layers, nodes, inputs: [], outputs: [] };
 }
 
-const bare = (graph: ModelGraph): GraphAnalysis => ({ graph, scope: [], shapes: new Map(), layers: new Map(), params: { trainable: 0, nonTrainable: 0 }, unknownLayers: [], problems: [], nested: new Map() });
+const bare = (graph: ModelGraph): GraphAnalysis => ({ graph, scope: [], outputs: [], layerInfo: [], shapes: new Map(), layers: new Map(), params: { trainable: 0, nonTrainable: 0 }, unknownLayers: [], problems: [], nested: new Map() });
 
 describe('residual finder (window walks) against the ancestor-set definition', () => {
   for (const file of FIXTURES) {

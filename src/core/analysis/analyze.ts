@@ -27,9 +27,18 @@ export interface UnknownLayer {
 export interface GraphAnalysis {
   graph: ModelGraph;
   scope: string[];
-  /** Output shapes per call node id; null where they could not be inferred. */
-  shapes: Map<string, Shape[] | null>;
-  layers: Map<string, LayerInfo>;
+  /** Output shapes per call, by position in `graph.nodes`; null where they could not be inferred. */
+  outputs: (Shape[] | null)[];
+  /** Per layer, by position in `graph.layers`. */
+  layerInfo: LayerInfo[];
+  /**
+   * `outputs` by call node id and `layerInfo` by layer name (in the order of the layers' first calls, then
+   * the layers never called). Maps made on first use: the analysis, the residual finder and the lenses work
+   * by position, and two string-keyed maps of every call were half of a large model's analysis (each insert
+   * probes a table of tens of thousands of entries and compares strings scattered over the heap).
+   */
+  readonly shapes: Map<string, Shape[] | null>;
+  readonly layers: Map<string, LayerInfo>;
   /** Sum over the layers whose count is known (nested models included). */
   params: ParamCount;
   unknownLayers: UnknownLayer[];
@@ -48,20 +57,12 @@ export function analyze(doc: ModelDocument): GraphAnalysis {
 }
 
 function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): GraphAnalysis {
-  const a: GraphAnalysis = {
-    graph,
-    scope,
-    shapes: new Map(),
-    layers: new Map(),
-    params: { trainable: 0, nonTrainable: 0 },
-    unknownLayers: [],
-    problems: [],
-    nested: new Map(),
-  };
-  const where = (layer: Layer): SourceLocation => locate(doc, layer.path);
   // Calls by position (the nodes come topologically sorted): shapes and liveness by index, not by string key.
   const index = graphIndex(graph);
   const outs: (Shape[] | null)[] = new Array(graph.nodes.length).fill(null);
+  const infos: LayerInfo[] = new Array(graph.layers.length);
+  const a = withMaps({ graph, scope, outputs: outs, layerInfo: infos, params: { trainable: 0, nonTrainable: 0 }, unknownLayers: [], problems: [], nested: new Map() });
+  const where = (layer: Layer): SourceLocation => locate(doc, layer.path);
   /** Layers whose first call has been counted. */
   const counted = new Uint8Array(graph.layers.length);
 
@@ -95,7 +96,9 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
     let note: string | undefined;
     const sub = layer.subgraph ? a.nested.get(layer.name) : undefined;
     if (sub) {
-      shapes = sub.graph.outputs.map((t) => sub.shapes.get(t.node)?.[t.index] ?? null).every((s) => s) ? sub.graph.outputs.map((t) => sub.shapes.get(t.node)![t.index]!) : null;
+      const subOuts = graphIndex(sub.graph).outputAt;
+      const got = sub.graph.outputs.map((t, o) => sub.outputs[subOuts[o]!]?.[t.index] ?? null);
+      shapes = got.every((s) => s) ? (got as Shape[]) : null;
       params = sub.unknownLayers.length ? null : sub.params;
       if (!params) note = 'contains layers of unknown class';
     } else {
@@ -122,7 +125,6 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
       }
     }
     if (shapes) shapes = sharedShapes(shapes, inputs, inputs.length ? outs[inputCalls[first]!] : undefined);
-    a.shapes.set(node.id, shapes);
     outs[n] = shapes;
     // Weights belong to the layer: count them at its first call only (shared layers reuse them).
     if (node.callIndex === 0) {
@@ -130,7 +132,7 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
       if (params && !layer.trainable) {
         params = { trainable: 0, nonTrainable: params.trainable + params.nonTrainable };
       }
-      a.layers.set(layer.name, note === undefined ? { layer, params } : { layer, params, note });
+      infos[layerAt[n]!] = note === undefined ? { layer, params } : { layer, params, note };
       if (params) {
         a.params.trainable += params.trainable;
         a.params.nonTrainable += params.nonTrainable;
@@ -139,14 +141,14 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
   }
   for (let o = 0; o < graph.outputs.length; o++) {
     const t = graph.outputs[o]!;
-    const dangling = missingTensor(a.shapes.get(t.node), t);
+    const dangling = missingTensor(outs[index.outputAt[o]!], t);
     if (!dangling) continue;
     const producer = graph.layers[index.layerAt[index.outputAt[o]!] ?? -1];
     // The producer's path is [..., 'config', 'layers', i]: the outputs are listed beside its layers.
     a.problems.push(new ModelError(`model output: ${dangling}`, locate(doc, producer ? [...producer.path.slice(0, -2), 'output_layers'] : [])));
   }
   graph.layers.forEach((layer, l) => {
-    if (!counted[l] && !a.layers.has(layer.name)) a.layers.set(layer.name, { layer, params: null, note: 'never called in the graph' });
+    if (!counted[l]) infos[l] = { layer, params: null, note: 'never called in the graph' };
   });
   leaveOutDeadLayers(doc, a, index);
   return a;
@@ -180,13 +182,13 @@ function leaveOutDeadLayers(doc: ModelDocument, a: GraphAnalysis, index: GraphIn
   });
   a.graph.layers.forEach((layer, l) => {
     if (layer.className === 'InputLayer' || state[l] !== 1) return;
-    const info = a.layers.get(layer.name)!;
+    const info = a.layerInfo[l]!;
     const weights = info.params ? info.params.trainable + info.params.nonTrainable : 0;
     if (info.params) {
       a.params.trainable -= info.params.trainable;
       a.params.nonTrainable -= info.params.nonTrainable;
     }
-    a.layers.set(layer.name, { layer, params: null, note: 'leads to no model output: not part of the model' });
+    a.layerInfo[l] = { layer, params: null, note: 'leads to no model output: not part of the model' };
     const uncounted = weights ? ` (its ${weights.toLocaleString('en-US')} weights are not counted)` : '';
     a.problems.push(new ModelError(`layer '${layer.name}' (${layer.sourceClassName}) leads to no model output: Keras and TF.js leave it out of the model${uncounted}`, locate(doc, layer.path)));
   });
@@ -224,5 +226,46 @@ export const totalParams = (p: ParamCount): number => p.trainable + p.nonTrainab
 
 /** Output shape of a tensor, looked up in an analysis. */
 export function shapeOf(a: GraphAnalysis, t: { node: string; index: number }): Shape | null {
-  return a.shapes.get(t.node)?.[t.index] ?? null;
+  const k = graphIndex(a.graph).position(t.node);
+  return (k === undefined ? undefined : a.outputs[k]?.[t.index]) ?? null;
 }
+
+type Unmapped = Omit<GraphAnalysis, 'shapes' | 'layers'>;
+
+/** Replaces a lazy map with its value: later reads are a plain property's. */
+function settle<T>(a: GraphAnalysis, key: 'shapes' | 'layers', value: Map<string, T>): Map<string, T> {
+  Object.defineProperty(a, key, { value, enumerable: true, configurable: true, writable: false });
+  return value;
+}
+
+/**
+ * The getters are made once, here: every analysis then shares one hidden class (getters made per object
+ * gave each its own, and the reads of every analysis field went megamorphic: small models read 15% slower).
+ */
+const LAZY_MAPS: PropertyDescriptorMap = {
+  shapes: {
+    enumerable: true,
+    configurable: true,
+    get(this: GraphAnalysis) {
+      return settle(this, 'shapes', new Map(this.graph.nodes.map((n, k) => [n.id, this.outputs[k] ?? null])));
+    },
+  },
+  layers: {
+    enumerable: true,
+    configurable: true,
+    get(this: GraphAnalysis) {
+      const { graph, layerInfo } = this;
+      const layerAt = graphIndex(graph).layerAt;
+      const m = new Map<string, LayerInfo>();
+      for (let k = 0; k < graph.nodes.length; k++) {
+        const l = layerAt[k]!;
+        if (graph.nodes[k]!.callIndex === 0 && l >= 0 && layerInfo[l]) m.set(graph.layers[l]!.name, layerInfo[l]!);
+      }
+      layerInfo.forEach((info, l) => info && !m.has(graph.layers[l]!.name) && m.set(graph.layers[l]!.name, info));
+      return settle(this, 'layers', m);
+    },
+  },
+};
+
+/** `shapes` and `layers` as maps made on first read (a structured clone reads them too, so a copy has them). */
+const withMaps = (base: Unmapped): GraphAnalysis => Object.defineProperties(base, LAZY_MAPS) as GraphAnalysis;

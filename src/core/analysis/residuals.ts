@@ -3,7 +3,6 @@ import { graphIndex } from '../graphIndex';
 import { fromLayerConfig, LAUREL_CLASS } from '../laurel/laurelConfig';
 import { DEFAULT_OPTIONS } from '../laurel/variants';
 import type { VariantChoice } from '../laurel/variants';
-import { shapeOf } from './analyze';
 import { DagQueries } from './dagQueries';
 import type { GraphAnalysis } from './analyze';
 
@@ -136,7 +135,7 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
     // The fork is named by the tensor the shortcut reads when it is the shortcut itself, else by its first use.
     if (fork === shortcutAt && (kind === 'identity' || !laurel || fork === p1)) forkTensor = shortcut;
     else forkTensor = firstUse[fork] ?? { node: g.nodes[fork]!.id, index: 0 };
-    const shape = a.shapes.get(node.id)?.[0] ?? shapeOf(a, shortcut);
+    const shape = a.outputs[k]?.[0] ?? a.outputs[shortcutAt]?.[shortcut.index] ?? null;
     const width = shape && typeof shape.at(-1) === 'number' ? (shape.at(-1) as number) : null;
     let positions: number | null = shape ? 1 : null;
     for (let d = 1; shape && d < shape.length - 1; d++) positions = typeof shape[d] === 'number' && positions !== null ? positions * (shape[d] as number) : null;
