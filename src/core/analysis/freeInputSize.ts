@@ -6,7 +6,7 @@
 // Sizes are tried upwards (not bisected): a model that concatenates a skip with an upsampled path accepts
 // only multiples of its total stride, so acceptance is not monotonic in the size.
 import type { ModelDocument, ModelGraph, Shape } from '../ir';
-import { analyze } from './analyze';
+import { analyze, shapeOf } from './analyze';
 import type { GraphAnalysis } from './analyze';
 
 /** Sizes above this are not tried (an input of 1024² per axis is far beyond any synthetic default). */
@@ -44,7 +44,7 @@ function withInputShapes(doc: ModelDocument, shapes: readonly (Shape | undefined
 }
 
 /** Each input's declared shape (undefined where the analysis has none). */
-const declaredShapes = (doc: ModelDocument, base: GraphAnalysis): (Shape | undefined)[] => doc.graph.inputs.map((t) => base.shapes.get(t.node)?.[t.index] ?? undefined);
+const declaredShapes = (doc: ModelDocument, base: GraphAnalysis): (Shape | undefined)[] => doc.graph.inputs.map((t) => shapeOf(base, t) ?? undefined);
 
 const hasFree = (s: Shape | undefined): boolean => !!s && s.some((d, i) => i > 0 && d === null);
 
