@@ -28,7 +28,7 @@ const KINDS: readonly Kind[] = ['lens', 'model', 'locate', 'hover', 'graph', 're
  * keep it near 1 (see the analysis benchmark's two heaps). V8 grows the semi-spaces only when much survives
  * a collection, so a small model's worker stays small.
  */
-export const ANALYSIS_HEAP = { maxYoungGenerationSizeMb: 192 } as const;
+export const ANALYSIS_HEAP = { maxYoungGenerationSizeMb: 384 } as const;
 
 export interface LensEngineOptions {
   /** dist/analysisWorker.js */

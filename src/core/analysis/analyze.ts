@@ -66,14 +66,18 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
   /** Layers whose first call has been counted. */
   const counted = new Uint8Array(graph.layers.length);
 
-  for (const layer of graph.layers) {
-    if (layer.subgraph) {
-      const sub = analyzeGraph(doc, layer.subgraph, [...scope, layer.name]);
+  // A nested model is analysed where its layer is first met (a pass over every layer to find them first
+  // reads each layer object once more, and on a large model each of those reads is a cache miss).
+  const nestedOf = (layer: Layer): GraphAnalysis => {
+    let sub = a.nested.get(layer.name);
+    if (!sub) {
+      sub = analyzeGraph(doc, layer.subgraph!, [...scope, layer.name]);
       a.nested.set(layer.name, sub);
       a.unknownLayers.push(...sub.unknownLayers);
       a.problems.push(...sub.problems);
     }
-  }
+    return sub;
+  };
 
   const { inputStart, inputCalls, layerAt } = index;
   for (let n = 0; n < graph.nodes.length; n++) {
@@ -94,7 +98,7 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
     let shapes: Shape[] | null = null;
     let params: ParamCount | null = null;
     let note: string | undefined;
-    const sub = layer.subgraph ? a.nested.get(layer.name) : undefined;
+    const sub = layer.subgraph ? nestedOf(layer) : undefined;
     if (sub) {
       const subOuts = graphIndex(sub.graph).outputAt;
       const got = sub.graph.outputs.map((t, o) => sub.outputs[subOuts[o]!]?.[t.index] ?? null);
@@ -148,7 +152,9 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
     a.problems.push(new ModelError(`model output: ${dangling}`, locate(doc, producer ? [...producer.path.slice(0, -2), 'output_layers'] : [])));
   }
   graph.layers.forEach((layer, l) => {
-    if (!counted[l]) infos[l] = { layer, params: null, note: 'never called in the graph' };
+    if (counted[l]) return;
+    if (layer.subgraph) nestedOf(layer);
+    infos[l] = { layer, params: null, note: 'never called in the graph' };
   });
   leaveOutDeadLayers(doc, a, index);
   return a;
@@ -181,7 +187,8 @@ function leaveOutDeadLayers(doc: ModelDocument, a: GraphAnalysis, index: GraphIn
     if (l >= 0) state[l] = Math.max(state[l]!, live[i] ? 2 : 1);
   });
   a.graph.layers.forEach((layer, l) => {
-    if (layer.className === 'InputLayer' || state[l] !== 1) return;
+    // The state first: it is a typed array, the layer object a cache miss on a large model.
+    if (state[l] !== 1 || layer.className === 'InputLayer') return;
     const info = a.layerInfo[l]!;
     const weights = info.params ? info.params.trainable + info.params.nonTrainable : 0;
     if (info.params) {

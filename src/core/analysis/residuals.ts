@@ -59,14 +59,20 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
   const dag = new DagQueries(g.nodes, index);
   const { inputStart, inputCalls } = index;
   // The tensor of a node that its first consumer reads: how a fork is named (multi-output forks are rare).
-  const firstUse: (TensorRef | undefined)[] = new Array(g.nodes.length);
+  // Kept as the consumer's input entry, from the index alone: the few forks that need it read one node each.
+  const firstEntry = new Int32Array(g.nodes.length).fill(-1);
+  const consumer = new Int32Array(inputCalls.length);
   for (let k = 0; k < g.nodes.length; k++) {
-    const inputs = g.nodes[k]!.inputs;
-    for (let j = 0; j < inputs.length; j++) {
-      const p = inputCalls[inputStart[k]! + j]!;
-      if (p >= 0 && !firstUse[p]) firstUse[p] = inputs[j]!;
+    for (let e = inputStart[k]!; e < inputStart[k + 1]!; e++) {
+      const p = inputCalls[e]!;
+      consumer[e] = k;
+      if (p >= 0 && firstEntry[p]! < 0) firstEntry[p] = e;
     }
   }
+  const firstUse = (p: number): TensorRef | undefined => {
+    const e = firstEntry[p]!;
+    return e < 0 ? undefined : g.nodes[consumer[e]!]!.inputs[e - inputStart[consumer[e]!]!];
+  };
   // Everything below works on positions (the merge's inputs' and the fork's), never on names.
   const layerAt = (i: number): string => g.nodes[i]!.layer;
   // Layers strictly between the fork and a merge input, with that input: its path from the fork.
@@ -80,7 +86,11 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
   // The position of input j of call k, -1 where there is none.
   const inputAt = (k: number, j: number): number => (j >= 0 && j < inputStart[k + 1]! - inputStart[k]! ? inputCalls[inputStart[k]! + j]! : -1);
 
+  // A residual merges two inputs or more: the index says which calls do, so a large model's other calls
+  // (most of them) are skipped without reading their node and layer objects (each a cache miss there).
+  const nested = a.nested.size > 0;
   for (let k = 0; k < g.nodes.length; k++) {
+    if (!nested && inputStart[k + 1]! - inputStart[k]! < 2) continue;
     const node = g.nodes[k]!;
     const layer = g.layers[index.layerAt[k]!]!;
     if (layer.subgraph && node.callIndex === 0 && a.nested.has(layer.name)) sites.push(...findResiduals(a.nested.get(layer.name)!));
@@ -134,7 +144,7 @@ export function findResiduals(a: GraphAnalysis): ResidualSite[] {
     const shortcutAt = inputAt(k, shortcutIndex);
     // The fork is named by the tensor the shortcut reads when it is the shortcut itself, else by its first use.
     if (fork === shortcutAt && (kind === 'identity' || !laurel || fork === p1)) forkTensor = shortcut;
-    else forkTensor = firstUse[fork] ?? { node: g.nodes[fork]!.id, index: 0 };
+    else forkTensor = firstUse(fork) ?? { node: g.nodes[fork]!.id, index: 0 };
     const shape = a.outputs[k]?.[0] ?? a.outputs[shortcutAt]?.[shortcut.index] ?? null;
     const width = shape && typeof shape.at(-1) === 'number' ? (shape.at(-1) as number) : null;
     let positions: number | null = shape ? 1 : null;

@@ -20,6 +20,21 @@ export const MAX_SIZE = 2 ** 31 - 1;
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= MAX_SIZE;
 
+/**
+ * Every item an int >= min. Loops here and constants below, not closures and literals made per call: each
+ * read of each layer's config runs them, and what a large model's analysis allocates sets how often the
+ * young-generation collector copies the model being read.
+ */
+function allInts(v: unknown[], min: number): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (!isInt(x) || x < min) return false;
+  }
+  return true;
+}
+
+const DATA_FORMATS = ['channels_last', 'channels_first'] as const;
+
 /** Bounds of a float config value; `below` and `above` are exclusive. */
 export interface NumRange {
   min?: number;
@@ -45,6 +60,9 @@ const intText = (min: number): string => (min === -Infinity ? `an integer of mag
  * (never a TypeError), because the analysis reports ShapeErrors per layer and crashes on the rest.
  */
 export class ConfigReader {
+  /** What a spec derives once per call and reads twice (a convolution's geometry), with the inputs it is for. */
+  memo?: { inputs: unknown; value: unknown };
+
   constructor(
     readonly cls: string,
     readonly config: Config,
@@ -110,7 +128,7 @@ export class ConfigReader {
       if (v < min) this.fail(key, expected());
       return new Array<number>(n).fill(v);
     }
-    if (Array.isArray(v) && v.length === n && v.every((x) => isInt(x) && x >= min)) return v as number[];
+    if (Array.isArray(v) && v.length === n && allInts(v, min)) return v as number[];
     if (n > 1 && Array.isArray(v) && v.length === 1 && isInt(v[0]) && v[0] >= min) return new Array<number>(n).fill(v[0] as number);
     return this.fail(key, expected());
   }
@@ -148,9 +166,8 @@ export class ConfigReader {
     if (v === undefined || v === null) return dflt;
     if (typeof v !== 'string') this.fail(key, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
     const lower = v.toLowerCase();
-    const hit = allowed.find((a) => a === lower);
-    if (hit === undefined) this.fail(key, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
-    return hit;
+    for (let i = 0; i < allowed.length; i++) if (allowed[i] === lower) return allowed[i]!;
+    return this.fail(key, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
   }
 
   /** Keras' data_format; tfjs writes channelsLast-style names in some files, so both spellings are read. */
@@ -158,7 +175,7 @@ export class ConfigReader {
     const v = this.config['data_format'];
     if (v === 'channelsLast') return 'channels_last';
     if (v === 'channelsFirst') return 'channels_first';
-    return this.oneOf('data_format', ['channels_last', 'channels_first'], 'channels_last');
+    return this.oneOf('data_format', DATA_FORMATS, 'channels_last');
   }
 
   /** An axis or a list of axes (as written: may be negative; resolved against a rank later). */

@@ -17,11 +17,19 @@ interface Geometry {
   padding: string;
 }
 
+const PADDINGS_1D = ['valid', 'same', 'causal'] as const;
+const PADDINGS = ['valid', 'same'] as const;
+
+/** The call's geometry, made once per reader: the output shape and the weights both read it. */
 function geometry(cls: string, c: ConfigReader, inputs: Shape[], n: number, kind: Kind): Geometry {
+  return c.memo === undefined || c.memo.inputs !== inputs ? (c.memo = { inputs, value: makeGeometry(cls, c, inputs, n, kind) }).value as Geometry : (c.memo.value as Geometry);
+}
+
+function makeGeometry(cls: string, c: ConfigReader, inputs: Shape[], n: number, kind: Kind): Geometry {
   const input = single(cls, inputs, n + 2, n + 2);
   const { channel, spatial } = layout(c.dataFormat(), n + 2);
   // 'causal' exists for 1-D convolutions only; transposed convolutions take valid/same.
-  const paddings = n === 1 && kind !== 'transpose' ? ['valid', 'same', 'causal'] : ['valid', 'same'];
+  const paddings = n === 1 && kind !== 'transpose' ? PADDINGS_1D : PADDINGS;
   return {
     input,
     channel,

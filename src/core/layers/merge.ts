@@ -23,6 +23,17 @@ function broadcast(a: Shape, b: Shape): Shape | null {
   return out;
 }
 
+function allEqual(inputs: Shape[]): boolean {
+  const a = inputs[0]!;
+  for (let i = 1; i < inputs.length; i++) {
+    const b = inputs[i]!;
+    if (b === a) continue;
+    if (b.length !== a.length) return false;
+    for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  }
+  return true;
+}
+
 function elementwise(cls: string, exactly?: number): LayerSpec {
   return spec(cls, (_c, inputs) => {
     checkInputs(cls, inputs);
@@ -32,6 +43,8 @@ function elementwise(cls: string, exactly?: number): LayerSpec {
     inputs.forEach((s, i) => {
       if (s.length < 1) throw new ShapeError(`${cls}: input ${i} has shape ${fmt(s)}; expected a batch dimension`);
     });
+    // Equal shapes (a residual's two inputs): the output is that shape, with no broadcast lists made.
+    if (allEqual(inputs)) return [inputs[0]!.slice()];
     let out = inputs[0]!.slice(1);
     for (let i = 1; i < inputs.length; i++) {
       const s = inputs[i]!;

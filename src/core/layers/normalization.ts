@@ -1,12 +1,18 @@
 import type { Shape } from '../ir';
 import { ShapeError } from '../layerSpec';
 import type { LayerSpec } from '../layerSpec';
-import type { ConfigReader } from './configValues';
+import type { ConfigReader, NumRange } from './configValues';
 import { known, product, resolveAxis, single, spec } from './shapes';
 
 /** Sizes of the axes a per-feature weight spans (all must be known), e.g. the channels for BatchNormalization. */
 function featureSize(cls: string, c: ConfigReader, s: Shape, key: string, dflt: number[] | null): number {
   const axes = c.axes(key, dflt) ?? [];
+  // One feature axis (the usual case): no lists or set made per layer.
+  if (axes.length === 1) {
+    const a = resolveAxis(cls, axes[0]!, s.length, key);
+    if (a === 0 && cls !== 'Normalization') throw new ShapeError(`${cls}: ${key} ${JSON.stringify(c.raw(key))} includes the batch axis; expected feature axes only`);
+    return known(cls, s, a, `normalized axis ${a}`);
+  }
   const resolved = axes.map((a) => resolveAxis(cls, a, s.length, key));
   if (new Set(resolved).size !== resolved.length) c.fail(key, 'distinct axes');
   // An empty list normalises nothing (Keras and TF.js refuse it); only Normalization reads none as 'all'.
@@ -17,14 +23,18 @@ function featureSize(cls: string, c: ConfigReader, s: Shape, key: string, dflt: 
 
 const sameShape = (cls: string) => (_c: ConfigReader, inputs: Shape[]) => [single(cls, inputs, 2).slice()];
 
+const EPSILON: NumRange = { above: 0 };
+const MOMENTUM: NumRange = { min: 0, max: 1 };
+
 /** epsilon (> 0: it keeps 1/sqrt(var + eps) finite) and, for BatchNormalization, momentum in [0, 1]. */
-const withSettings =
-  (cls: string, momentum = false) =>
-  (c: ConfigReader, inputs: Shape[]): Shape[] => {
-    c.num('epsilon', 1e-3, { above: 0 });
-    if (momentum) c.num('momentum', 0.99, { min: 0, max: 1 });
-    return sameShape(cls)(c, inputs);
+const withSettings = (cls: string, momentum = false) => {
+  const same = sameShape(cls);
+  return (c: ConfigReader, inputs: Shape[]): Shape[] => {
+    c.num('epsilon', 1e-3, EPSILON);
+    if (momentum) c.num('momentum', 0.99, MOMENTUM);
+    return same(c, inputs);
   };
+};
 
 /** gamma and beta are trainable; the moving mean and variance are not (tfjs and Keras agree). */
 const batchNorm = spec('BatchNormalization', withSettings('BatchNormalization', true), (c, inputs) => {

@@ -31,11 +31,10 @@ function functional(src: JsonSource, className: string, config: Node): ModelGrap
   const { layers, byName } = read;
   // Calls go into `nodes` layer by layer, so call k of layer i is at start[i] + k: a reference's position
   // comes from one name lookup.
-  const count = new Int32Array(layers.length);
+  const count = read.callCount;
   const start = new Int32Array(layers.length);
   let total = 0;
   for (let i = 0; i < layers.length; i++) {
-    count[i] = layers[i]!.className === 'InputLayer' ? 1 : read.calls(i);
     start[i] = total;
     total += count[i]!;
   }

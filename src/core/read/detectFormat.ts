@@ -58,13 +58,20 @@ function isKeras3(model: Node): boolean {
   const first = layers instanceof ValueNode ? layers.item(0) : layers ? items(layers)[0] : undefined;
   if (!first) return false;
   if (prop(first, 'module') || prop(first, 'registered_name')) return true;
+  // The first layer with inbound entries says how all of them are written (Keras 3 writes every one as a
+  // dict, Keras 2 as lists); a scan of every layer was one more pass over a large model's whole parse.
   // Read from JSON.parse's value where there is one (a node per layer and entry would cost as much as the read).
-  if (layers instanceof ValueNode) return (layers.v as unknown[]).some((l) => {
-    const inbound = isDict(l) && Object.hasOwn(l, 'inbound_nodes') ? l['inbound_nodes'] : undefined;
-    return Array.isArray(inbound) && inbound.some(isDict);
-  });
-  return items(layers!).some((l) => {
+  if (layers instanceof ValueNode) {
+    for (const l of layers.v as unknown[]) {
+      const inbound = isDict(l) && Object.hasOwn(l, 'inbound_nodes') ? l['inbound_nodes'] : undefined;
+      if (Array.isArray(inbound) && inbound.length) return isDict(inbound[0]);
+    }
+    return false;
+  }
+  for (const l of items(layers!)) {
     const inbound = prop(l, 'inbound_nodes');
-    return inbound ? items(inbound).some((n) => n.type === 'object') : false;
-  });
+    const first = inbound ? items(inbound)[0] : undefined;
+    if (first) return first.type === 'object';
+  }
+  return false;
 }

@@ -26,6 +26,11 @@ export class ReadLayers {
   readonly layers: Layer[];
   /** Each layer's index by name. */
   readonly byName = new Map<string, number>();
+  /**
+   * Per layer, its calls: 1 for an InputLayer, else its inbound-node entries. Counted while the layer is
+   * read (its objects in cache), so the graph's positions need no second pass over a large model's layers.
+   */
+  readonly callCount: Int32Array;
   /** Per layer read from the value, its inbound-node entries as JSON.parse made them; undefined for one read through nodes. */
   private readonly values: (unknown[] | undefined)[];
   /** The layers read through nodes: their object's node and entry nodes. */
@@ -38,11 +43,7 @@ export class ReadLayers {
   ) {
     this.layers = new Array(size);
     this.values = new Array(size);
-  }
-
-  /** How many inbound-node entries (calls) layer i has. */
-  calls(i: number): number {
-    return (this.values[i] ?? this.viaNodes.get(i)!.inbound).length;
+    this.callCount = new Int32Array(size);
   }
 
   /** Layer i's object node (for errors: made when asked for). */
@@ -79,6 +80,7 @@ export class ReadLayers {
     }
     this.layers[i] = layer;
     this.values[i] = values;
+    this.callCount[i] = layer.className === 'InputLayer' ? 1 : (values ?? nodes!.inbound).length;
   }
 }
 
