@@ -2,7 +2,8 @@
  * Analysis speed: `openModel` (read, shapes, counts, residual sites: everything it returns, nothing
  * deferred) against `JSON.parse` of the same text (openModel gets its UTF-8 bytes), on synthetic Keras 2
  * models of 100 to 20,000 layers, in two heaps: the bench's own (V8's defaults, as `laurel inspect` reads) and
- * a worker with the extension's analysis heap (`ANALYSIS_HEAP`: where the editor reads every model). Rounds are
+ * the extension's analysis worker (`heapFor`: V8's defaults for small texts, `ANALYSIS_HEAP` for large ones;
+ * one worker each, the cases split between them as the extension would read them). Rounds are
  * interleaved (every size once a round, JSON.parse, the reference copy and openModel back to back; a round in
  * one heap, then one in the other), figures are CPU time, min and median over rounds; the ratio is openModel /
  * JSON.parse (of the mins, of the medians, and the median of each round's own ratio, which a change of load
@@ -17,7 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ANALYSIS_HEAP } from '../src/extension/lensEngine';
+import { ANALYSIS_HEAP, LARGE_TEXT_CHARS } from '../src/extension/lensEngine';
 import { analysisCases, analysisRound, samplesOf, type AnalysisSamples } from './analysisRounds';
 import { benchTable } from './readme';
 import { growthExponent, median, min, ms } from './stats';
@@ -27,7 +28,7 @@ import type { BlockKind } from './synthModels';
 export type HeapName = 'bench' | 'worker';
 export const HEAP_LABEL: Record<HeapName, string> = {
   bench: "V8's default heap (laurel inspect)",
-  worker: `analysis worker, young generation ${ANALYSIS_HEAP.maxYoungGenerationSizeMb} MB (the extension)`,
+  worker: `the extension's analysis worker: young generation ${ANALYSIS_HEAP.maxYoungGenerationSizeMb} MB from ${LARGE_TEXT_CHARS / 2 ** 20} MiB of text, V8's default below`,
 };
 
 export interface AnalysisRow {
@@ -68,11 +69,11 @@ export interface AnalysisResult {
   paPlanExponents: Record<string, number>;
 }
 
-/** One round at a time in a worker with the extension's analysis heap. */
+/** One round at a time in a worker with one of the extension's two heaps (its cases: those read in that heap). */
 class HeapWorker {
   private readonly w: Worker;
-  constructor(sizes: number[]) {
-    this.w = new Worker(resolve(__dirname, 'benchAnalysisWorker.js'), { workerData: sizes, resourceLimits: ANALYSIS_HEAP });
+  constructor(sizes: number[], large: boolean) {
+    this.w = new Worker(resolve(__dirname, 'benchAnalysisWorker.js'), { workerData: { sizes, large }, ...(large ? { resourceLimits: ANALYSIS_HEAP } : {}) });
   }
   private ask<T>(what: 'round' | 'samples'): Promise<T> {
     return new Promise((ok, fail) => {
@@ -93,13 +94,16 @@ class HeapWorker {
 
 export async function benchAnalysis(sizes: number[], rounds: number, memorySizes: number[]): Promise<AnalysisResult> {
   const cases = analysisCases(sizes);
-  const worker = new HeapWorker(sizes);
+  // The extension reads small texts in a default-heap worker and large ones with ANALYSIS_HEAP (heapFor).
+  const workers = [new HeapWorker(sizes, false), new HeapWorker(sizes, true)];
   for (let r = 0; r < rounds; r++) {
     analysisRound(cases);
-    await worker.round();
+    for (const w of workers) await w.round();
     process.stdout.write(`analysis round ${r + 1}/${rounds}\n`);
   }
-  const heaps: [HeapName, AnalysisSamples[]][] = [['bench', samplesOf(cases)], ['worker', await worker.samples()]];
+  const inWorkers = (await Promise.all(workers.map((w) => w.samples()))).flat();
+  const inCaseOrder = cases.flatMap((c) => inWorkers.filter((s) => s.block === c.block && s.layers === c.layers));
+  const heaps: [HeapName, AnalysisSamples[]][] = [['bench', samplesOf(cases)], ['worker', inCaseOrder]];
   const rows = heaps.flatMap(([heap, samples]) => samples.map((c) => rowOf(heap, c, cases.find((k) => k.block === c.block && k.layers === c.layers)!.text.length)));
   const dir = mkdtempSync(join(tmpdir(), 'laurel-bench-'));
   try {

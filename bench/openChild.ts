@@ -2,12 +2,12 @@
  * One model opened in a process of its own, so that its peak memory cannot leak into another
  * measurement: `node dist/benchOpen.js FILE [worker]` prints {ms, maxRssMb, heapUsedMb, residuals} as JSON.
  * maxRssMb is the whole process (Node itself included), as `laurel inspect` would use; with `worker` the
- * model is opened in a worker with the extension's analysis heap (`ANALYSIS_HEAP`), as the editor reads it.
+ * model is opened in a worker with the heap the extension reads it in (`heapFor`: by the text's size).
  */
 import { readFileSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { inspectReport, openModel } from '../src/core/model';
-import { ANALYSIS_HEAP } from '../src/extension/lensEngine';
+import { heapFor } from '../src/extension/lensEngine';
 
 function open(file: string): { ms: number; heapUsedMb: number; residuals: number } {
   const bytes = readFileSync(file);
@@ -24,7 +24,8 @@ else {
   if (!file) throw new Error('usage: benchOpen FILE [worker]');
   if (where !== 'worker') print(open(file));
   else {
-    const w = new Worker(__filename, { workerData: file, resourceLimits: ANALYSIS_HEAP });
+    const limits = heapFor(readFileSync(file).length);
+    const w = new Worker(__filename, { workerData: file, ...(limits ? { resourceLimits: limits } : {}) });
     w.once('message', (r: ReturnType<typeof open>) => print(r));
     w.once('error', (e) => {
       throw e;

@@ -8,7 +8,7 @@
  * dropped, a running one is stopped with its worker (a running job of the same text, e.g. a hover at another
  * offset, is left to finish and its answer dropped: ending the worker would lose the model it keeps). Pure: no `vscode` (the bench drives it as the editor would).
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { VariantChoice } from '../core/laurel/variants';
 import type { CommandQuery } from './commandFacts';
 import { runJob, type CommandResult, type GraphResult, type HoverResult, type JobResult, type LensJob, type LensResult, type LocateResult, type ModelResult, type PlanResult, type ResidualsResult, type VariantsResult } from './lensJob';
@@ -25,10 +25,21 @@ const KINDS: readonly Kind[] = ['lens', 'model', 'locate', 'hover', 'graph', 're
  * builds the graph; past V8's default young generation (16 MB semi-spaces) every collection during the read
  * copies it, so the time per layer grew with the model: 1,000 to 20,000 layers grew with exponent 1.2-1.3,
  * as does a plain `JSON.parse` plus a deep copy of its value. 64 MB semi-spaces (young generation 192 MB)
- * keep it near 1 (see the analysis benchmark's two heaps). V8 grows the semi-spaces only when much survives
- * a collection, so a small model's worker stays small.
+ * keep it near 1 (see the analysis benchmark's two heaps). The price is memory: V8 grows the semi-spaces
+ * towards that size as survivors add up over collections, whatever the model's size, so a worker that reads
+ * again and again (an edit session) peaks 150-250 MB higher than in the default heap. Only texts that need it
+ * get it (`heapFor`). 384 MB read no faster here and held twice the memory.
  */
-export const ANALYSIS_HEAP = { maxYoungGenerationSizeMb: 384 } as const;
+export const ANALYSIS_HEAP = { maxYoungGenerationSizeMb: 192 } as const;
+
+/**
+ * Texts from this many characters (about 4,000 layers) are read with ANALYSIS_HEAP; smaller ones in V8's
+ * default heap, where they read as fast (1,000 and 3,000 layers: the benchmark's two heaps agree).
+ */
+export const LARGE_TEXT_CHARS = 2 * 2 ** 20;
+
+/** The worker heap a model text of `chars` characters is read in (undefined: V8's defaults). */
+export const heapFor = (chars: number): ResourceLimits | undefined => (chars >= LARGE_TEXT_CHARS ? ANALYSIS_HEAP : undefined);
 
 export interface LensEngineOptions {
   /** dist/analysisWorker.js */
@@ -67,6 +78,8 @@ export class LensEngine {
   private nextId = 1;
   /** Jobs run on the calling thread, in the worker, and dropped because newer text came. */
   readonly counts = { host: 0, worker: 0, superseded: 0, workersStarted: 0 };
+  /** The worker has ANALYSIS_HEAP (started for a large text; kept for smaller ones after it). */
+  private workerLarge = false;
   /** The longest stretch this engine ran on the calling thread (an analysis, or posting a text to the worker): wall and CPU ms. */
   longestSyncMs = 0;
   longestSyncCpuMs = 0;
@@ -249,13 +262,26 @@ export class LensEngine {
       await nextTurn();
       if (this.running !== p) return; // superseded meanwhile
     }
-    this.timed(() => this.workerThread().postMessage({ id: p.id, job: { ...p.job, text: '', parts } }, parts.map((b) => b.buffer as ArrayBuffer)));
+    this.timed(() => this.workerThread(heapFor(text.length) !== undefined).postMessage({ id: p.id, job: { ...p.job, text: '', parts } }, parts.map((b) => b.buffer as ArrayBuffer)));
     p.posted = true;
   }
 
-  private workerThread(): Worker {
-    if (this.worker) return this.worker;
-    const w = new Worker(this.options.workerFile, { resourceLimits: ANALYSIS_HEAP });
+  /**
+   * The worker, with the large heap when `large`. A default-heap worker makes way for a large-heap one when a
+   * large text comes (it is idle then: one job runs at a time); a large-heap one stays for small texts after
+   * it, so a user between a large and a small model does not restart workers (V8 shrinks its young
+   * generation when idle).
+   */
+  /** The running worker's young generation in MB, as V8 has it (48 is V8's default). */
+  workerYoungGenerationMb(): number | undefined {
+    return this.worker?.resourceLimits?.maxYoungGenerationSizeMb;
+  }
+
+  private workerThread(large: boolean): Worker {
+    if (this.worker && (this.workerLarge || !large)) return this.worker;
+    const old = this.worker;
+    const w = new Worker(this.options.workerFile, large ? { resourceLimits: ANALYSIS_HEAP } : {});
+    this.workerLarge = large;
     this.counts.workersStarted++;
     w.unref();
     w.on('message', (msg: { id: number; result: AnyResult }) => this.timed(() => this.finish(msg.id, msg.result)));
@@ -267,6 +293,7 @@ export class LensEngine {
     w.on('error', (e) => failed(e.message));
     w.on('exit', (code) => failed(`exit code ${code}`));
     this.worker = w;
+    if (old) void old.terminate();
     return w;
   }
 

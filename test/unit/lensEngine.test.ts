@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_OPTIONS } from '../../src/core/laurel/variants';
-import { LensEngine } from '../../src/extension/lensEngine';
+import { ANALYSIS_HEAP, LARGE_TEXT_CHARS, LensEngine } from '../../src/extension/lensEngine';
 import { runLensJob, type LensResult } from '../../src/extension/lensJob';
 import { buildLenses } from '../../src/extension/lensSpecs';
 import { decodeLenses, encodeLenses, lensAt } from '../../src/extension/lensTable';
@@ -145,6 +145,21 @@ describe('LensEngine: lenses once per content, large texts in a worker', () => {
     assert.ok(inString?.ok && inString.span === undefined);
     const broken = await engine.locate('c', { fileName: 'm.json', text: resnet.slice(0, 5000), layer: layer.name });
     assert.ok(broken && !broken.ok);
+  });
+
+  it("reads a large text in a worker with the large young generation, small ones in V8's default heap", async function () {
+    this.timeout(60_000);
+    engine = new LensEngine({ workerFile: workerFile(), workerAbove: 0, debounceMs: 0 });
+    assert.ok((await engine.request('small', job(resnet)))?.ok);
+    assert.equal(engine.workerYoungGenerationMb(), 48, "ResNet-50 is read in V8's default heap");
+    const big = synthModelText({ layers: 6000, block: 'conv' });
+    assert.ok(big.length >= LARGE_TEXT_CHARS, `${big.length} characters`);
+    const r = await engine.request('big', job(big));
+    assert.deepEqual(lenses(r), lenses(runLensJob(job(big))), 'the large-heap worker answers as the host would');
+    assert.equal(engine.workerYoungGenerationMb(), ANALYSIS_HEAP.maxYoungGenerationSizeMb);
+    assert.equal(engine.counts.workersStarted, 2, 'the default-heap worker made way');
+    assert.ok((await engine.request('small', job(`${resnet}\n`)))?.ok);
+    assert.deepEqual([engine.workerYoungGenerationMb(), engine.counts.workersStarted], [ANALYSIS_HEAP.maxYoungGenerationSizeMb, 2], 'a small text after it stays in the same worker');
   });
 
   it('an edit after a quiet spell starts at once; only a burst waits for the debounce', async function () {
