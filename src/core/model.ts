@@ -21,8 +21,9 @@ export interface OpenModel {
   params: { total: number; trainable: number; nonTrainable: number };
 }
 
-export function openModel(fileName: string, bytes: Uint8Array): OpenModel {
-  const doc = readModel(fileName, bytes);
+/** `decoded`: the bytes as UTF-8 text (BOM kept), where the caller has decoded them already. */
+export function openModel(fileName: string, bytes: Uint8Array, decoded?: string): OpenModel {
+  const doc = readModel(fileName, bytes, decoded);
   const analysis = analyze(doc);
   const sites = findResiduals(analysis);
   const p = analysis.params;

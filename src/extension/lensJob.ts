@@ -94,7 +94,8 @@ let last: { fileName: string; text: string; model: OpenModel } | undefined;
 function readText(job: LensJob): OpenModel {
   const { fileName, text } = job;
   if (last && last.fileName === fileName && last.text === text) return last.model;
-  const model = openModel(fileName, job.bytes ?? new TextEncoder().encode(text));
+  // Bytes from the host are the text's encoding, and the text their decoding (analysisWorker.ts): read once.
+  const model = job.bytes ? openModel(fileName, job.bytes, text) : openModel(fileName, new TextEncoder().encode(text));
   last = { fileName, text, model };
   return model;
 }

@@ -11,9 +11,10 @@ import { openContainer } from './container';
 import { detectFormat } from './detectFormat';
 import { pathOf } from './jsonSource';
 
-export function readModel(fileName: string, bytes: Uint8Array): ModelDocument {
+/** `decoded`: the bytes as UTF-8 text, where the caller has it already (see `openContainer`). */
+export function readModel(fileName: string, bytes: Uint8Array, decoded?: string): ModelDocument {
   try {
-    const { container, src, archiveKerasVersion } = openContainer(fileName, bytes);
+    const { container, src, archiveKerasVersion } = openContainer(fileName, bytes, decoded);
     const { format, model, kerasVersion } = detectFormat(src, container, archiveKerasVersion);
     const doc: ModelDocument = { format, container, fileName, text: src.text, bytes, modelPath: pathOf(model), graph: buildGraph(src, model) };
     if (kerasVersion !== undefined) doc.kerasVersion = kerasVersion;
