@@ -6,6 +6,7 @@ import { findNodeAtLocation, getNodeValue, parseTree, type Node } from 'jsonc-pa
 import { ModelError } from '../../src/core/errors';
 import { fileLayers, type ModelDocument, type ModelGraph } from '../../src/core/ir';
 import { readModel } from '../../src/core/read/readModel';
+import { analyze } from '../../src/core/analysis/analyze';
 
 // The test runs bundled from out/test/unit/read.test.js.
 const FIXTURES = path.resolve(__dirname, '../../../../shared/fixtures/models');
@@ -280,6 +281,24 @@ describe('readModel: small hand-written models', () => {
         ['out', 0, ['block#1', 'input_1']],
       ],
     );
+  });
+
+  it('a nested model called nowhere is still analysed: its unknown layers named, its layer "never called"', () => {
+    const spare = {
+      class_name: 'Model',
+      name: 'spare',
+      config: {
+        name: 'spare',
+        layers: [input('spare_in', [null, 8, 8, 4]), { class_name: 'MyBlock', name: 'mystery', config: { name: 'mystery' }, inbound_nodes: [[['spare_in', 0, 0, {}]]] }],
+        input_layers: [['spare_in', 0, 0]],
+        output_layers: [['mystery', 0, 0]],
+      },
+      inbound_nodes: [],
+    };
+    const a = analyze(readJson(functional([input('input_1', [null, 8, 8, 4]), spare, conv('c', 'input_1')])));
+    assert.ok(a.nested.has('spare'));
+    assert.deepEqual(a.unknownLayers, [{ name: 'mystery', className: 'MyBlock', scope: ['spare'] }]);
+    assert.equal(a.layerInfo[1]!.note, 'never called in the graph');
   });
 
   it('Keras 3: a Sequential nested in a Functional, shaped by build_input_shape', () => {
