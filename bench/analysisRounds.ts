@@ -49,12 +49,17 @@ function deepCopy(v: unknown): unknown {
 }
 
 /**
- * One untimed call, then the timed ones: each measurement pays the collections its own kind of call leaves
- * (as in a worker that reads one model after another), not the previous case's (a 100-layer model measured
- * right after a 20,000-layer one took twice its time, paying for the big one's garbage).
+ * Untimed calls for at least 10 ms (one at the least), then the timed ones: each measurement pays the
+ * collections its own kind of call leaves (as in a worker that reads one model after another), not the
+ * previous case's (a 100-layer model measured right after a 20,000-layer one took twice its time, paying
+ * for the big one's garbage; one untimed call of 0.3 ms left the collector's threads still marking the
+ * large model's garbage, whose CPU time the process's counts, and 100-layer conv read 5-6x JSON.parse
+ * in the median round against 2-3x in its best).
  */
 function steady(f: () => unknown, repeat: number): { wall: number; cpu: number } {
-  f();
+  const until = performance.now() + 10;
+  do f();
+  while (performance.now() < until);
   return timeBoth(f, repeat);
 }
 
