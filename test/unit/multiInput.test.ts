@@ -130,9 +130,11 @@ describe('several inputs: data', () => {
     after(() => rmSync(dir, { recursive: true, force: true }));
     const at = (f: string): string => join(dir, f);
 
-    it('the spec splits at + only where every part is a .npy file', () => {
+    it('the spec splits at a + right after .npy only: names with a + in them stay whole', () => {
       assert.deepEqual(parseDataSpec('npy:a.npy+b.NPY,y.npy:limit=3'), { kind: 'npy', x: 'a.npy', moreX: ['b.NPY'], y: 'y.npy', limit: 3 });
       assert.deepEqual(parseDataSpec('npy:my+data.npy,y.npy'), { kind: 'npy', x: 'my+data.npy', y: 'y.npy' });
+      assert.deepEqual(parseDataSpec('npy:/runs/a+b/enc.npy+/runs/c+d/dec.npy,/runs/y.npy'), { kind: 'npy', x: '/runs/a+b/enc.npy', moreX: ['/runs/c+d/dec.npy'], y: '/runs/y.npy' });
+      assert.deepEqual(parseDataSpec(npySeveralSpec(['/d+1/enc.npy', '/d+1/dec.npy'], '/d+1/y.npy')), { kind: 'npy', x: '/d+1/enc.npy', moreX: ['/d+1/dec.npy'], y: '/d+1/y.npy' });
     });
 
     it('loads one tensor per input in the given order; files in the wrong order or count are refused naming the input', async () => {

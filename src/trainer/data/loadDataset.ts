@@ -303,8 +303,9 @@ export function parseDataSpec(text: string): DatasetSpec {
       const { body, opts } = splitOptions(rest, ['limit']);
       const [x, y] = pair(body, text, 'npy:X.npy,Y.npy');
       const limit = intOption(opts, 'limit', text);
-      // X1.npy+X2.npy: one x per input of a model with several (split only where every part names a .npy file).
-      const xs = x.split('+').map((p) => p.trim());
+      // X1.npy+X2.npy: one x per input of a model with several. Split only at a '+' right after '.npy', so a
+      // folder or file name with a '+' in it (runs/a+b/X1.npy, my+data.npy) stays one path.
+      const xs = x.split(/(?<=\.npy)\+/i).map((p) => p.trim());
       const several = xs.length > 1 && xs.every((p) => /\.npy$/i.test(p));
       return { kind: 'npy', x: several ? xs[0]! : x, y, ...(several ? { moreX: xs.slice(1) } : {}), ...(limit !== undefined ? { limit } : {}) };
     }
