@@ -160,6 +160,13 @@ describe('readModel: small hand-written models', () => {
     config: { name: 'model', layers, input_layers: inputs, output_layers: outputs },
     keras_version: '2.15.0',
   });
+  /** A Model layer (a nested model): its first layer is its input, its last its output. */
+  const nested = (name: string, layers: { name: string }[], inbound: unknown[]) => ({
+    class_name: 'Model',
+    name,
+    config: { name, layers, input_layers: [[layers[0]!.name, 0, 0]], output_layers: [[layers[layers.length - 1]!.name, 0, 0]] },
+    inbound_nodes: inbound,
+  });
 
   it('TFOpLambda math.add with its second operand in kwargs is an Add of two tensors', () => {
     const lambda = { class_name: 'TFOpLambda', name: 'tf.math.add', config: { name: 'tf.math.add', trainable: true, dtype: 'float32', function: 'math.add' }, inbound_nodes: [['conv2d', 0, 0, { y: ['input_1', 0, 0], name: null }]] };
@@ -253,17 +260,8 @@ describe('readModel: small hand-written models', () => {
   });
 
   it('a nested model and a shared layer called twice', () => {
-    const inner = {
-      class_name: 'Model',
-      name: 'block',
-      config: {
-        name: 'block',
-        layers: [input('block_in', [null, 8, 8, 4]), conv('block_conv', 'block_in'), { class_name: 'Add', name: 'block_add', config: { name: 'block_add' }, inbound_nodes: [[['block_conv', 0, 0, {}], ['block_in', 0, 0, {}]]] }],
-        input_layers: [['block_in', 0, 0]],
-        output_layers: [['block_add', 0, 0]],
-      },
-      inbound_nodes: [[['input_1', 0, 0, {}]], [['block', 0, 0, {}]]],
-    };
+    const add = { class_name: 'Add', name: 'block_add', config: { name: 'block_add' }, inbound_nodes: [[['block_conv', 0, 0, {}], ['block_in', 0, 0, {}]]] };
+    const inner = nested('block', [input('block_in', [null, 8, 8, 4]), conv('block_conv', 'block_in'), add], [[['input_1', 0, 0, {}]], [['block', 0, 0, {}]]]);
     const out = { class_name: 'Add', name: 'out', config: { name: 'out' }, inbound_nodes: [[['block', 1, 0, {}], ['input_1', 0, 0, {}]]] };
     const g = readJson(functional([input('input_1', [null, 8, 8, 4]), inner, out])).graph;
     const twoTensors = { ...inner, inbound_nodes: [[['input_1', 0, 0, {}], ['input_1', 0, 0, {}]]] };
@@ -284,17 +282,8 @@ describe('readModel: small hand-written models', () => {
   });
 
   it('a nested model called nowhere is still analysed: its unknown layers named, its layer "never called"', () => {
-    const spare = {
-      class_name: 'Model',
-      name: 'spare',
-      config: {
-        name: 'spare',
-        layers: [input('spare_in', [null, 8, 8, 4]), { class_name: 'MyBlock', name: 'mystery', config: { name: 'mystery' }, inbound_nodes: [[['spare_in', 0, 0, {}]]] }],
-        input_layers: [['spare_in', 0, 0]],
-        output_layers: [['mystery', 0, 0]],
-      },
-      inbound_nodes: [],
-    };
+    const mystery = { class_name: 'MyBlock', name: 'mystery', config: { name: 'mystery' }, inbound_nodes: [[['spare_in', 0, 0, {}]]] };
+    const spare = nested('spare', [input('spare_in', [null, 8, 8, 4]), mystery], []);
     const a = analyze(readJson(functional([input('input_1', [null, 8, 8, 4]), spare, conv('c', 'input_1')])));
     assert.ok(a.nested.has('spare'));
     assert.deepEqual(a.unknownLayers, [{ name: 'mystery', className: 'MyBlock', scope: ['spare'] }]);

@@ -22,7 +22,8 @@ const PADDINGS = ['valid', 'same'] as const;
 
 /** The call's geometry, made once per reader: the output shape and the weights both read it. */
 function geometry(cls: string, c: ConfigReader, inputs: Shape[], n: number, kind: Kind): Geometry {
-  return c.memo === undefined || c.memo.inputs !== inputs ? (c.memo = { inputs, value: makeGeometry(cls, c, inputs, n, kind) }).value as Geometry : (c.memo.value as Geometry);
+  if (c.memo?.inputs !== inputs) c.memo = { inputs, value: makeGeometry(cls, c, inputs, n, kind) };
+  return c.memo.value as Geometry;
 }
 
 function makeGeometry(cls: string, c: ConfigReader, inputs: Shape[], n: number, kind: Kind): Geometry {
