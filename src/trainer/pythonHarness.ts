@@ -135,6 +135,8 @@ export function pythonErrorLine(stderr: string[]): string | undefined {
 }
 
 const ERROR_TAG = 'LAUREL_ERROR ';
+/** A line torchrun's elastic agent logs ('WARNING:torch.distributed.elastic.multiprocessing.api:Sending process 123 closing signal SIGTERM'). */
+const TORCHRUN_LOG = /^(DEBUG|INFO|WARNING|ERROR|CRITICAL):torch\.distributed\./;
 
 /**
  * Traceback lines kept in a failure's message: the loop's own frames (train.py, main, the set-up) take about 10
@@ -162,7 +164,8 @@ export function pythonFailure(stderr: string[], processes: number): { why?: stri
   const untagged = stderr.filter((l) => !l.startsWith(ERROR_TAG));
   if (!first) return { why: pythonErrorLine(untagged), detail: untagged.slice(-TRACEBACK_LINES).join('\n') };
   // That rank's traceback: from its tag to the next rank's traceback (ranks' stderr lines share one pipe).
-  const after = stderr.slice(first.at + 1).filter((l) => !l.startsWith(ERROR_TAG));
+  // torchrun's own log lines (the SIGTERM it sends the other ranks) land anywhere among them: not the rank's.
+  const after = stderr.slice(first.at + 1).filter((l) => !l.startsWith(ERROR_TAG) && !TORCHRUN_LOG.test(l));
   const next = after.findIndex((l, i) => i > 0 && l.startsWith('Traceback ('));
   const detail = (next > 0 ? after.slice(0, next) : after).slice(-TRACEBACK_LINES).join('\n');
   return { why: processes > 1 ? `rank ${first.rank} of ${processes}: ${first.error}` : first.error, detail };

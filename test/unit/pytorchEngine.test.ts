@@ -13,7 +13,7 @@ import type { BackendChoice } from '../../src/protocol/backends';
 import { loadDataset, parseDataSpec } from '../../src/trainer/data/loadDataset';
 import { findTorchPython, NamedPythonError, PythonNotFoundError } from '../../src/trainer/pythonFinder';
 import { resolveEngine } from '../../src/trainer/engineChoice';
-import { pythonArgs, pythonEnv } from '../../src/trainer/pythonHarness';
+import { pythonArgs, pythonEnv, pythonFailure } from '../../src/trainer/pythonHarness';
 import { tfjsDataOrder, TORCH_STATE } from '../../src/trainer/pytorchEngine';
 import { moduleClassName } from '../../src/trainer/pytorchScript';
 import { planRun, taskOf } from '../../src/trainer/runSpec';
@@ -328,6 +328,22 @@ describe('PyTorch engine', function () {
     const t0 = Date.now();
     await assert.rejects(trainRun(spec, data, config({ processes: 2 }), { backend }), /PyTorch training failed .*exited with code 1\): rank 1 of 2: ValueError: rank one broke\nTraceback[^]*raise ValueError\("rank one broke"\)\nValueError: rank one broke$/);
     assert.ok(Date.now() - t0 < 30000, `took ${Date.now() - t0} ms`); // rank 0 waits in a collective: torchrun must end it
+  });
+
+  it("a failing rank's traceback leaves out torchrun's own log lines, wherever they fall among its lines", () => {
+    const stderr = [
+      'LAUREL_ERROR {"rank": 1, "time": 2.5, "error": "ValueError: rank one broke"}',
+      'Traceback (most recent call last):',
+      '  File "train.py", line 6, in <module>',
+      'WARNING:torch.distributed.elastic.multiprocessing.api:Sending process 13848 closing signal SIGTERM',
+      '    raise ValueError("rank one broke")',
+      'ValueError: rank one broke',
+      'ERROR:torch.distributed.elastic.multiprocessing.api:failed (exitcode: 1) local_rank: 1',
+    ];
+    assert.deepEqual(pythonFailure(stderr, 2), {
+      why: 'rank 1 of 2: ValueError: rank one broke',
+      detail: ['Traceback (most recent call last):', '  File "train.py", line 6, in <module>', '    raise ValueError("rank one broke")', 'ValueError: rank one broke'].join('\n'),
+    });
   });
 
   it('runs the ranks on 127.0.0.1 through a static rendezvous, whatever the hostname', function () {
