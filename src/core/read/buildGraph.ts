@@ -4,16 +4,13 @@
  */
 import type { Node } from 'jsonc-parser';
 import { primeGraphIndex } from '../graphIndex';
-import { callId, childPath, type CallNode, type ModelGraph, type TensorRef } from '../ir';
-import { opLambdaClass } from './canonicalConfig';
-import { entryFlags, isPlainRef, type RawRef } from './inboundRefs';
+import { callId, type CallNode, type ModelGraph, type TensorRef } from '../ir';
+import { CallTable } from './callTable';
+import type { RawRef } from './inboundRefs';
 import { entries, expectArray, expectObject, expectString, fail, indexValue, items, kind, pathOf, prop, stringProp, valueOf, type JsonSource } from './jsonSource';
 import { readLayers, type ReadLayers } from './readLayers';
 import { syntheticInput } from './syntheticInput';
 import { topoSort } from './topoSort';
-
-/** Layers whose call's keyword arguments the analysis and the exports read. */
-const CALL_ARGS_CLASSES = new Set(['MultiHeadAttention']);
 
 export function buildGraph(src: JsonSource, model: Node): ModelGraph {
   const className = expectString(src, prop(model, 'class_name'), model, 'class_name', 'model class_name');
@@ -27,111 +24,19 @@ export function buildGraph(src: JsonSource, model: Node): ModelGraph {
 
 function functional(src: JsonSource, className: string, config: Node): ModelGraph {
   const list = expectArray(src, prop(config, 'layers'), config, 'layers', 'layers');
-  const read = readLayers(src, list, buildGraph);
-  const { layers, byName } = read;
-  // Calls go into `nodes` layer by layer, so call k of layer i is at start[i] + k: a reference's position
-  // comes from one name lookup.
+  // Calls made while the layers are read where the file allows, else once all are read (callTable.ts).
+  let fused: CallTable | undefined;
+  const read = readLayers(src, list, buildGraph, (r, i) => {
+    if (i === 0) fused = CallTable.whileReading(src, r);
+    if (fused && !fused.layer(i, false)) fused = undefined;
+  });
+  const table = fused ?? CallTable.afterRead(src, read);
+  const { layers } = read;
   const count = read.callCount;
-  const start = new Int32Array(layers.length);
-  let total = 0;
-  for (let i = 0; i < layers.length; i++) {
-    start[i] = total;
-    total += count[i]!;
-  }
-  const layerOf = (ref: RawRef): number => {
-    const i = byName.get(ref.layer);
-    if (i === undefined) fail(src, ref.at, `reference to layer "${ref.layer}", which the model does not have`, 'the name of a layer in config.layers');
-    if (ref.nodeIndex >= count[i]!) {
-      fail(src, ref.at, `reference to call node ${ref.nodeIndex} of layer "${ref.layer}", which has ${count[i]} call node(s)`, `a node index below ${count[i]}`);
-    }
-    return i;
-  };
+  const nodes = table.nodes;
+  const { inputStart, inputCalls, layerAt } = table.rows();
   // The id is made of the layer's own name string, so later lookups by id compare one string object.
-  const resolve = (ref: RawRef): TensorRef => ({ node: callId(layers[layerOf(ref)]!.name, ref.nodeIndex), index: ref.tensorIndex });
-
-  // Input positions of every call, as the index keeps them (compressed rows: see graphIndex.ts).
-  const inputStart = new Int32Array(total + 1);
-  let inputCalls = new Int32Array(2 * total + 8);
-  let used = 0;
-  const at = (p: number): void => {
-    if (used === inputCalls.length) {
-      const grown = new Int32Array(2 * used);
-      grown.set(inputCalls);
-      inputCalls = grown;
-    }
-    inputCalls[used++] = p;
-  };
-
-  // One plain reference read straight from the value; false sends the entry the RawRef way, which reads
-  // what is unusual and refuses (with its place) what is wrong.
-  const plainInput = (r: unknown, inputs: TensorRef[], j: number): boolean => {
-    if (!isPlainRef(r)) return false;
-    const i = byName.get(r[0]);
-    if (i === undefined || r[1] >= count[i]!) return false;
-    at(start[i]! + r[1]);
-    inputs[j] = { node: callId(layers[i]!.name, r[1]), index: r[2] };
-    return true;
-  };
-  // Arrays are made at their size (one pushed onto grows to 17 slots). On undefined, no position is left recorded.
-  const plainInputs = (e: unknown): TensorRef[] | undefined => {
-    if (!Array.isArray(e)) return undefined;
-    const mark = used;
-    const one = typeof e[0] === 'string';
-    const n = one ? 1 : e.length;
-    const inputs: TensorRef[] = new Array(n);
-    if (one ? plainInput(e, inputs, 0) : allPlain(e, inputs)) return inputs;
-    used = mark;
-    return undefined;
-  };
-  const allPlain = (e: unknown[], inputs: TensorRef[]): boolean => {
-    for (let j = 0; j < e.length; j++) if (!plainInput(e[j], inputs, j)) return false;
-    return true;
-  };
-
-  // At its size (grown by push, an array of 20,000 calls is copied a dozen times); `made` calls so far.
-  const nodes: CallNode[] = new Array(total);
-  let made = 0;
-  const layerAt = new Int32Array(total);
-  for (let li = 0; li < layers.length; li++) {
-    const layer = layers[li]!;
-    if (layer.className === 'InputLayer') {
-      layerAt[made] = li;
-      nodes[made++] = { id: callId(layer.name, 0), layer: layer.name, callIndex: 0, inputs: [] };
-      inputStart[made] = used;
-      continue;
-    }
-    for (let k = 0; k < count[li]!; k++) {
-      let refs: RawRef[] | undefined;
-      const raw = read.entryValue(li, k);
-      let inputs = (raw === undefined ? undefined : plainInputs(raw)) ?? [];
-      if (inputs.length === 0) {
-        refs = read.refs(src, li, k);
-        inputs = new Array(refs.length);
-        for (let j = 0; j < refs.length; j++) {
-          const ref = refs[j]!;
-          const i = layerOf(ref);
-          at(start[i]! + ref.nodeIndex);
-          inputs[j] = { node: callId(layers[i]!.name, ref.nodeIndex), index: ref.tensorIndex };
-        }
-      }
-      if (k === 0 && layer.sourceClassName === 'TFOpLambda') layer.className = opLambdaClass(layer.config, inputs.length) ?? layer.className;
-      // A nested model's call feeds its tensors to the subgraph's inputs, one for one.
-      const expected = layer.subgraph?.inputs.length;
-      if (expected !== undefined && inputs.length !== expected) {
-        fail(src, read.entry(li, k), `call ${k} of nested model "${layer.name}" passes ${inputs.length} tensor(s)`, `${expected}, one for each of its inputs`);
-      }
-      const node: CallNode = { id: callId(layer.name, k), layer: layer.name, callIndex: k, inputs, path: childPath(layer.path, 'inbound_nodes', k) };
-      // Keyword inputs and flags are kept where a layer's meaning depends on them (MultiHeadAttention's masks);
-      // a plain entry has neither.
-      if (refs && CALL_ARGS_CLASSES.has(layer.className)) {
-        const flags = entryFlags(read.entry(li, k));
-        if (refs.some((r) => r.key !== undefined) || Object.keys(flags).length) node.args = { keys: refs.map((r) => r.key ?? null), flags };
-      }
-      layerAt[made] = li;
-      nodes[made++] = node;
-      inputStart[made] = used;
-    }
-  }
+  const resolve = (ref: RawRef): TensorRef => ({ node: callId(layers[table.layerOf(ref, true)]!.name, ref.nodeIndex), index: ref.tensorIndex });
   uniqueCallIds(src, nodes, read, count);
   // A file in order (every input an earlier call: Keras writes them so) is its own topological order.
   let inOrder = true;
@@ -147,8 +52,8 @@ function functional(src: JsonSource, className: string, config: Node): ModelGrap
     outputs: outputs.map(resolve),
   };
   if (inOrder) {
-    const outputAt = Int32Array.from(outputs, (ref) => start[layerOf(ref)]! + ref.nodeIndex);
-    primeGraphIndex(graph, { inputStart, inputCalls: inputCalls.slice(0, used), layerAt, outputAt });
+    const outputAt = Int32Array.from(outputs, (ref) => table.start[table.layerOf(ref, true)]! + ref.nodeIndex);
+    primeGraphIndex(graph, { inputStart, inputCalls, layerAt, outputAt });
   }
   return graph;
 }

@@ -84,19 +84,25 @@ export class ReadLayers {
   }
 }
 
-/** The layers of a list node, in file order. */
-export function readLayers(src: JsonSource, list: Node, buildGraph: (src: JsonSource, model: Node) => ModelGraph): ReadLayers {
+/** The layers of a list node, in file order; `each` is called after each layer is read (its objects still in cache). */
+export function readLayers(src: JsonSource, list: Node, buildGraph: (src: JsonSource, model: Node) => ModelGraph, each?: (read: ReadLayers, i: number) => void): ReadLayers {
   // Paths are built from the list's, not looked up per node (getNodePath scans every sibling: quadratic).
   const listPath = pathOf(list);
   if (list instanceof ValueNode && list.type === 'array') {
     const n = (list.v as unknown[]).length;
     const out = new ReadLayers(list as unknown as Node, n);
-    for (let i = 0; i < n; i++) if (!readLayerValue(src, out, list, i, listPath)) readLayer(src, out, list.item(i)! as unknown as Node, list as unknown as Node, i, listPath, buildGraph);
+    for (let i = 0; i < n; i++) {
+      if (!readLayerValue(src, out, list, i, listPath)) readLayer(src, out, list.item(i)! as unknown as Node, list as unknown as Node, i, listPath, buildGraph);
+      each?.(out, i);
+    }
     return out;
   }
   const nodes = items(list);
   const out = new ReadLayers(list, nodes.length);
-  nodes.forEach((n, i) => readLayer(src, out, n, list, i, listPath, buildGraph));
+  nodes.forEach((n, i) => {
+    readLayer(src, out, n, list, i, listPath, buildGraph);
+    each?.(out, i);
+  });
   return out;
 }
 
