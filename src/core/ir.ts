@@ -74,8 +74,11 @@ export interface CallNode {
   layer: string;
   callIndex: number;
   inputs: TensorRef[];
-  /** Path of this call's inbound-node entry in the model text, when the file has one. */
-  path?: JsonPath;
+  /**
+   * The file writes this call as entry `callIndex` of its layer's inbound_nodes (`callPath` gives the
+   * entry's path). A flag, not the path: a path array per call was an eighth of what a large read keeps.
+   */
+  written?: true;
   /** How the file passed the inputs, when it named any (MultiHeadAttention's value=, attention_mask=...). */
   args?: CallArgs;
 }
@@ -131,5 +134,8 @@ export function nodeById(g: ModelGraph): Map<string, CallNode> {
 }
 
 export const tensorKey = (t: TensorRef): string => `${t.node}:${t.index}`;
+
+/** Where call `node` of `layer` is written in the model text (its inbound-node entry), when the file writes it. */
+export const callPath = (layer: Layer, node: CallNode): JsonPath | undefined => (node.written ? childPath(layer.path, 'inbound_nodes', node.callIndex) : undefined);
 
 export const callId = (layer: string, callIndex: number): string => (callIndex === 0 ? layer : `${layer}#${callIndex}`);

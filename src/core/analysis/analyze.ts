@@ -1,6 +1,7 @@
 import { ModelError } from '../errors';
 import type { SourceLocation } from '../errors';
 import type { Layer, ModelDocument, ModelGraph, Shape, TensorRef } from '../ir';
+import { callPath } from '../ir';
 import { graphIndex, type GraphIndex } from '../graphIndex';
 import { LAUREL_CLASS } from '../laurel/laurelConfig';
 import { laurelSpec } from '../laurel/laurelSpec';
@@ -94,7 +95,7 @@ function analyzeGraph(doc: ModelDocument, graph: ModelGraph, scope: string[]): G
       known = false;
       dangling ??= p < 0 ? undefined : missingTensor(outs[p], t);
     }
-    if (dangling) a.problems.push(new ModelError(`layer '${layer.name}' (${layer.sourceClassName}) call ${node.callIndex}: ${dangling}`, locate(doc, node.path ?? layer.path)));
+    if (dangling) a.problems.push(new ModelError(`layer '${layer.name}' (${layer.sourceClassName}) call ${node.callIndex}: ${dangling}`, locate(doc, callPath(layer, node) ?? layer.path)));
     let shapes: Shape[] | null = null;
     let params: ParamCount | null = null;
     let note: string | undefined;

@@ -9,7 +9,7 @@
  * first reference this cannot place (a later layer, an entry to refuse with its place) drops the table,
  * and `afterRead` makes every call again once all layers are read, refusing what is wrong as it goes.
  */
-import { callId, childPath, type CallNode, type TensorRef } from '../ir';
+import { callId, type CallNode, type TensorRef } from '../ir';
 import { opLambdaClass } from './canonicalConfig';
 import { entryFlags, isPlainRef, type RawRef } from './inboundRefs';
 import { fail, type JsonSource } from './jsonSource';
@@ -114,7 +114,7 @@ export class CallTable {
         if (!strict) return false;
         fail(src, read.entry(li, k), `call ${k} of nested model "${layer.name}" passes ${inputs.length} tensor(s)`, `${expected}, one for each of its inputs`);
       }
-      const node: CallNode = { id: callId(layer.name, k), layer: layer.name, callIndex: k, inputs, path: childPath(layer.path, 'inbound_nodes', k) };
+      const node: CallNode = { id: callId(layer.name, k), layer: layer.name, callIndex: k, inputs, written: true };
       // Keyword inputs and flags are kept where a layer's meaning depends on them (MultiHeadAttention's masks);
       // a plain entry has neither.
       if (refs && CALL_ARGS_CLASSES.has(layer.className)) {

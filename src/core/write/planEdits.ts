@@ -2,7 +2,7 @@ import type { Node as JsonNode } from 'jsonc-parser';
 import type { ResidualSite } from '../analysis/residuals';
 import { ModelError } from '../errors';
 import type { CallNode, JsonPath, Layer, ModelDocument, ModelGraph } from '../ir';
-import { layerByName, nodeById } from '../ir';
+import { callPath, layerByName, nodeById } from '../ir';
 import { fromLayerConfig, LAUREL_CLASS, toFileConfig } from '../laurel/laurelConfig';
 import { extraInputs } from '../laurel/history';
 import type { VariantChoice } from '../laurel/variants';
@@ -67,7 +67,7 @@ export function planEdits(doc: ModelDocument, sites: ResidualSite[], choices: Ma
         edits.push(appendAfterLast(doc.text, configNode, `"laurel"${style.colon}${value}`));
       }
     }
-    if (oldExtra || history.length) edits.push(...inputEdits(doc, call, oldExtra, history, style, fail));
+    if (oldExtra || history.length) edits.push(...inputEdits(doc, callPath(layer, call), oldExtra, history, style, fail));
   }
   return edits.sort((a, b) => b.offset - a.offset);
 }
@@ -149,21 +149,22 @@ function removeProperty(obj: JsonNode, property: JsonNode): TextEdit {
  */
 function inputEdits(
   doc: ModelDocument,
-  call: CallNode,
+  /** The call's inbound-node entry in the file (undefined where the file does not write one). */
+  at: JsonPath | undefined,
   oldExtra: number,
   history: { layer: string; callIndex: number; index: number }[],
   style: Style,
   fail: (what: string, path?: JsonPath) => never,
 ): TextEdit[] {
-  if (!call.path) return fail('its inputs are not written as an inbound-node list');
-  const entry = nodeAt(doc, call.path);
+  if (!at) return fail('its inputs are not written as an inbound-node list');
+  const entry = nodeAt(doc, at);
   let list = entry;
   if (entry?.type === 'object') {
     const args = prop(entry, 'args');
     list = args?.children?.[0]?.type === 'array' ? args.children[0] : args;
   }
   if (!list || list.type !== 'array' || (list.children?.length ?? 0) < 2 + oldExtra) {
-    return fail('its inbound node is not a list of input tensors, so previous activations cannot be added', call.path);
+    return fail('its inbound node is not a list of input tensors, so previous activations cannot be added', at);
   }
   const kids = list.children!;
   const keep = kids[kids.length - 1 - oldExtra]!;
