@@ -10,7 +10,8 @@
  * between rounds does not move), and the growth exponent is the slope of log(time) over log(layers) from 1,000
  * layers up (of the mins, and the median of each round's own slope). Beside JSON.parse alone, JSON.parse plus a plain deep copy of its value shows how the heap itself
  * grows for a reader that keeps a structure as large as its input. Each call's result is held until the next
- * call returns (a model kept across the other sizes' measurements made them pay for marking it). Peak memory
+ * call starts (a model kept across the other sizes' measurements made them pay for marking it). The collector's
+ * pauses during openModel's timed calls are counted from Node's 'gc' performance entries (gcPauses.ts). Peak memory
  * comes from one child process per model and heap (dist/benchOpen.js), so no measurement inherits another's.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ANALYSIS_HEAP, LARGE_TEXT_CHARS } from '../src/extension/lensEngine';
-import { analysisCases, analysisRound, samplesOf, type AnalysisSamples } from './analysisRounds';
+import { analysisCases, analysisRound, roundPauses, samplesOf, type AnalysisSamples } from './analysisRounds';
 import { benchTable } from './readme';
 import { growthExponent, median, min, ms } from './stats';
 import type { MinMedian } from './stats';
@@ -48,6 +49,9 @@ export interface AnalysisRow {
   cpuRatio: MinMedian;
   /** Median over the rounds of each round's openModel CPU / JSON.parse CPU. */
   cpuRatioPerRound: number;
+  /** The collector's pauses (wall ms) per openModel call, and openModel's CPU less them. */
+  openGcMs: MinMedian;
+  openLessGcCpuMs: MinMedian;
   /** CPU time of planModel(all=pa:k=3): PA's history and the edits that write it, per site. */
   paPlanCpuMs: MinMedian;
   maxRssMb?: number;
@@ -67,6 +71,8 @@ export interface AnalysisResult {
   copyCpuExponents: Record<string, number>;
   /** Of planModel(all=pa:k=3)'s min CPU time. */
   paPlanExponents: Record<string, number>;
+  /** Of openModel's CPU less the collector's pauses (min over rounds): the growth of the read's own work. */
+  lessGcCpuExponents: Record<string, number>;
 }
 
 /** One round at a time in a worker with one of the extension's two heaps (its cases: those read in that heap). */
@@ -98,6 +104,7 @@ export async function benchAnalysis(sizes: number[], rounds: number, memorySizes
   const workers = [new HeapWorker(sizes, false), new HeapWorker(sizes, true)];
   for (let r = 0; r < rounds; r++) {
     analysisRound(cases);
+    await roundPauses(cases);
     for (const w of workers) await w.round();
     process.stdout.write(`analysis round ${r + 1}/${rounds}\n`);
   }
@@ -117,7 +124,7 @@ export async function benchAnalysis(sizes: number[], rounds: number, memorySizes
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const result: AnalysisResult = { rows, exponents: {}, cpuExponents: {}, cpuExponentsPerRound: {}, parseCpuExponents: {}, copyCpuExponents: {}, paPlanExponents: {} };
+  const result: AnalysisResult = { rows, exponents: {}, cpuExponents: {}, cpuExponentsPerRound: {}, parseCpuExponents: {}, copyCpuExponents: {}, paPlanExponents: {}, lessGcCpuExponents: {} };
   for (const heap of ['bench', 'worker'] as HeapName[]) {
     for (const block of ['dense', 'conv']) {
       const big = rows.filter((r) => r.heap === heap && r.block === block && r.layers >= 1000);
@@ -131,6 +138,7 @@ export async function benchAnalysis(sizes: number[], rounds: number, memorySizes
       result.parseCpuExponents[key] = fit((r) => r.parseCpuMs.min);
       result.copyCpuExponents[key] = fit((r) => r.copyCpuMs.min);
       result.paPlanExponents[key] = fit((r) => r.paPlanCpuMs.min);
+      result.lessGcCpuExponents[key] = fit((r) => r.openLessGcCpuMs.min);
     }
   }
   return result;
@@ -153,6 +161,8 @@ function rowOf(heap: HeapName, c: AnalysisSamples, chars: number): AnalysisRow {
     cpuRatio: { min: min(c.openCpu) / min(c.parseCpu), median: median(c.openCpu) / median(c.parseCpu) },
     cpuRatioPerRound: median(c.openCpu.map((o, r) => o / c.parseCpu[r]!)),
     paPlanCpuMs: mm(c.planCpu),
+    openGcMs: mm(c.openGc),
+    openLessGcCpuMs: mm(c.openCpu.map((cpu, r) => cpu - (c.openGc[r] ?? 0))),
   };
 }
 
@@ -173,6 +183,7 @@ export function analysisTable(a: AnalysisResult): string {
     `${r.cpuRatio.min.toFixed(1)}x / ${r.cpuRatio.median.toFixed(1)}x / ${r.cpuRatioPerRound.toFixed(1)}x`,
     `${ms(r.parseMs.min)} / ${ms(r.openMs.min)}`,
     `${ms(r.paPlanCpuMs.min)} / ${ms(r.paPlanCpuMs.median)}`,
+    `${ms(r.openGcMs.min)} / ${ms(r.openGcMs.median)}`,
     r.maxRssMb === undefined ? '' : r.maxRssMb.toFixed(0),
   ]);
   const keys = Object.keys(a.cpuExponents);
@@ -180,6 +191,10 @@ export function analysisTable(a: AnalysisResult): string {
   const verdict = (ok: (key: string) => boolean): string =>
     (['worker', 'bench'] as HeapName[]).filter((h) => keys.some((k) => k.startsWith(`${h}:`))).map((h) => `${h === 'worker' ? 'extension' : 'CLI'}: ${keys.filter((k) => k.startsWith(`${h}:`)).every(ok) ? 'met' : 'NOT met'}`).join('; ');
   const per = (f: (k: string) => number): string[] => keys.map((k) => f(k).toFixed(2));
+  const largest = (key: string, f: (r: AnalysisRow) => number): number => {
+    const mine = a.rows.filter((r) => `${r.heap}:${r.block}` === key);
+    return f(mine.reduce((m, r) => (r.layers > m.layers ? r : m)));
+  };
   // The targets and the growth, as a second table of the same README block (the README shows tables only).
   const summary = [
     ['openModel / JSON.parse CPU, worst size, of the mins', ...per((k) => worst(k, (r) => r.cpuRatio.min)), `<= ${RATIO_TARGET} at every size`, verdict((k) => worst(k, (r) => r.cpuRatio.min) <= RATIO_TARGET)],
@@ -190,14 +205,16 @@ export function analysisTable(a: AnalysisResult): string {
     ['growth exponent of JSON.parse CPU alone (the machine)', ...per((k) => a.parseCpuExponents[k]!), '', ''],
     ['growth exponent of JSON.parse + a deep copy of its value (the heap)', ...per((k) => a.copyCpuExponents[k]!), '', ''],
     ['growth exponent of planModel(all=pa:k=3) CPU', ...per((k) => a.paPlanExponents[k]!), '', ''],
+    ["growth exponent of openModel CPU less the collector's pauses, of the mins", ...per((k) => a.lessGcCpuExponents[k]!), '', ''],
+    ["collector's pauses in openModel at the largest size, median, share of its median CPU", ...per((k) => largest(k, (r) => r.openGcMs.median / r.openCpuMs.median)), '', ''],
   ];
   const heads = keys.map((k) => `${k.split(':')[1]}, ${k.startsWith('worker') ? 'worker' : 'default'}`);
   return [
     benchTable(
       'analysis',
-      ['heap', 'blocks', 'layers', 'residuals', 'MB', 'JSON.parse CPU ms min / med', 'parse + copy CPU ms min / med', 'openModel CPU ms min / med', 'openModel / parse: of mins / of medians / per round', 'wall ms parse / open (min)', 'PA plan CPU ms min / med', 'peak RSS MB'],
+      ['heap', 'blocks', 'layers', 'residuals', 'MB', 'JSON.parse CPU ms min / med', 'parse + copy CPU ms min / med', 'openModel CPU ms min / med', 'openModel / parse: of mins / of medians / per round', 'wall ms parse / open (min)', 'PA plan CPU ms min / med', "collector's pauses in openModel ms min / med", 'peak RSS MB'],
       rows,
-      new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
+      new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
     ),
     keys.length ? benchTable('analysis', ['figure', ...heads, 'target', 'verdict'], summary, new Set(keys.map((_, i) => i + 1))) : '',
   ].join('\n');

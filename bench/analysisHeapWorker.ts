@@ -6,13 +6,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { heapFor } from '../src/extension/lensEngine';
-import { analysisCases, analysisRound, samplesOf } from './analysisRounds';
+import { analysisCases, analysisRound, roundPauses, samplesOf } from './analysisRounds';
 
 const { sizes, large } = workerData as { sizes: number[]; large: boolean };
 const cases = analysisCases(sizes).filter((c) => (heapFor(c.text.length) !== undefined) === large);
 parentPort!.on('message', (what: 'round' | 'samples') => {
   if (what === 'round') {
     analysisRound(cases);
-    parentPort!.postMessage('done');
+    void roundPauses(cases).then(() => parentPort!.postMessage('done'));
   } else parentPort!.postMessage(samplesOf(cases));
 });

@@ -4,6 +4,7 @@
  * with the extension's analysis heap (`ANALYSIS_HEAP`), round for round, so both see the same load.
  */
 import { openModel, planModel } from '../src/core/model';
+import { forgetPauses, pausedWithin, settlePauses, watchPauses } from './gcPauses';
 import { timeBoth } from './stats';
 import { synthModelText, type BlockKind } from './synthModels';
 
@@ -16,6 +17,8 @@ export interface AnalysisSamples {
   parseCpu: number[];
   open: number[];
   openCpu: number[];
+  /** The collector's pauses (wall ms) during openModel's timed calls, per call. */
+  openGc: number[];
   /** JSON.parse plus a plain deep copy of its value: the least a reader that keeps a structure does. */
   copyCpu: number[];
   planCpu: number[];
@@ -30,7 +33,7 @@ export function analysisCases(sizes: number[]): AnalysisCase[] {
   return (['dense', 'conv'] as BlockKind[]).flatMap((block) =>
     sizes.map((layers) => {
       const text = synthModelText({ layers, block });
-      return { block, layers, text, bytes: new TextEncoder().encode(text), residuals: 0, parse: [], parseCpu: [], open: [], openCpu: [], copyCpu: [], planCpu: [] };
+      return { block, layers, text, bytes: new TextEncoder().encode(text), residuals: 0, parse: [], parseCpu: [], open: [], openCpu: [], openGc: [], copyCpu: [], planCpu: [] };
     }),
   );
 }
@@ -56,14 +59,21 @@ function deepCopy(v: unknown): unknown {
  * large model's garbage, whose CPU time the process's counts, and 100-layer conv read 5-6x JSON.parse
  * in the median round against 2-3x in its best).
  */
-function steady(f: () => unknown, repeat: number): { wall: number; cpu: number } {
+function steady(f: () => unknown, repeat: number): { wall: number; cpu: number; from: number; to: number } {
   const until = performance.now() + 10;
   do f();
   while (performance.now() < until);
-  return timeBoth(f, repeat);
+  const from = performance.now();
+  const t = timeBoth(f, repeat);
+  return { ...t, from, to: performance.now() };
 }
 
+/** Each case's openModel window of the last round, and its calls, for the collector's pauses in it. */
+const openWindows = new WeakMap<AnalysisCase, { from: number; to: number; calls: number }>();
+
+/** One round (synchronous), then `roundPauses` once Node has delivered its collector entries. */
 export function analysisRound(cases: AnalysisCase[]): void {
+  watchPauses();
   for (const c of cases) {
     // Small models are timed over several calls: one call is too short for the timer.
     const repeat = Math.max(1, Math.round(2000 / c.layers));
@@ -86,7 +96,18 @@ export function analysisRound(cases: AnalysisCase[]): void {
     c.copyCpu.push(copy.cpu);
     c.open.push(open.wall);
     c.openCpu.push(open.cpu);
+    openWindows.set(c, { from: open.from, to: open.to, calls: repeat });
   }
+}
+
+/** After a round: the collector's pauses during each case's timed openModel calls, per call. */
+export async function roundPauses(cases: AnalysisCase[]): Promise<void> {
+  await settlePauses();
+  for (const c of cases) {
+    const w = openWindows.get(c);
+    if (w) c.openGc.push(pausedWithin(w.from, w.to) / w.calls);
+  }
+  forgetPauses();
 }
 
 /** The samples without the texts (what the worker posts back). */
