@@ -187,14 +187,12 @@ export function analysisTable(a: AnalysisResult): string {
     r.maxRssMb === undefined ? '' : r.maxRssMb.toFixed(0),
   ]);
   const keys = Object.keys(a.cpuExponents);
-  const worst = (key: string, f: (r: AnalysisRow) => number): number => Math.max(...a.rows.filter((r) => `${r.heap}:${r.block}` === key).map(f));
+  const rowsOf = (key: string): AnalysisRow[] => a.rows.filter((r) => `${r.heap}:${r.block}` === key);
+  const worst = (key: string, f: (r: AnalysisRow) => number): number => Math.max(...rowsOf(key).map(f));
   const verdict = (ok: (key: string) => boolean): string =>
     (['worker', 'bench'] as HeapName[]).filter((h) => keys.some((k) => k.startsWith(`${h}:`))).map((h) => `${h === 'worker' ? 'extension' : 'CLI'}: ${keys.filter((k) => k.startsWith(`${h}:`)).every(ok) ? 'met' : 'NOT met'}`).join('; ');
   const per = (f: (k: string) => number): string[] => keys.map((k) => f(k).toFixed(2));
-  const largest = (key: string, f: (r: AnalysisRow) => number): number => {
-    const mine = a.rows.filter((r) => `${r.heap}:${r.block}` === key);
-    return f(mine.reduce((m, r) => (r.layers > m.layers ? r : m)));
-  };
+  const largest = (key: string, f: (r: AnalysisRow) => number): number => f(rowsOf(key).reduce((m, r) => (r.layers > m.layers ? r : m)));
   // The targets and the growth, as a second table of the same README block (the README shows tables only).
   const summary = [
     ['openModel / JSON.parse CPU, worst size, of the mins', ...per((k) => worst(k, (r) => r.cpuRatio.min)), `<= ${RATIO_TARGET} at every size`, verdict((k) => worst(k, (r) => r.cpuRatio.min) <= RATIO_TARGET)],

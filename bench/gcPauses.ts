@@ -8,21 +8,21 @@ import { PerformanceObserver } from 'node:perf_hooks';
 const pauses: { start: number; ms: number }[] = [];
 let observer: PerformanceObserver | undefined;
 
-const keep = (list: { getEntries(): readonly { startTime: number; duration: number }[] }): void => {
-  for (const e of list.getEntries()) pauses.push({ start: e.startTime, ms: e.duration });
+const keep = (entries: readonly { startTime: number; duration: number }[]): void => {
+  for (const e of entries) pauses.push({ start: e.startTime, ms: e.duration });
 };
 
 /** Starts keeping this thread's collector pauses (once). */
 export function watchPauses(): void {
   if (observer) return;
-  observer = new PerformanceObserver(keep);
+  observer = new PerformanceObserver((list) => keep(list.getEntries()));
   observer.observe({ entryTypes: ['gc'] });
 }
 
 /** Lets Node deliver the entries of the work done so far. */
 export async function settlePauses(): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise((done) => setImmediate(done));
-  if (observer) keep({ getEntries: () => observer!.takeRecords() });
+  if (observer) keep(observer.takeRecords());
 }
 
 /** Milliseconds of pause that started in [from, to]. */

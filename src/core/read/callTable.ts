@@ -63,10 +63,10 @@ export class CallTable {
     return this.nodeList;
   }
 
-  /** The index's arrays at the calls' count. */
+  /** The index's arrays at the calls' count (copied only where the table made room for more). */
   rows(): { inputStart: Int32Array; inputCalls: Int32Array; layerAt: Int32Array } {
     const n = this.made;
-    return { inputStart: this.inputStartList.slice(0, n + 1), inputCalls: this.inputCallList.slice(0, this.used), layerAt: this.layerAtList.slice(0, n) };
+    return { inputStart: sized(this.inputStartList, n + 1), inputCalls: sized(this.inputCallList, this.used), layerAt: sized(this.layerAtList, n) };
   }
 
   /** Layer i by a reference's name, or -1 (`strict`: refuses, with its place, one the model does not have). */
@@ -177,6 +177,8 @@ export class CallTable {
     return true;
   }
 }
+
+const sized = (a: Int32Array, n: number): Int32Array => (a.length === n ? a : a.slice(0, n));
 
 function grown(a: Int32Array, size: number): Int32Array {
   const b = new Int32Array(size);
