@@ -73,6 +73,12 @@ export interface AnalysisResult {
   paPlanExponents: Record<string, number>;
   /** Of openModel's CPU less the collector's pauses (min over rounds): the growth of the read's own work. */
   lessGcCpuExponents: Record<string, number>;
+  /**
+   * The median over the rounds of the exponent of each round's openModel / JSON.parse ratio: the read's growth
+   * beyond what JSON.parse of the same text grows by in the same heap at the same moment (the machine's caches,
+   * the collector's handling of a large value) -- the part of the growth that is the reader's own.
+   */
+  ratioExponentsPerRound: Record<string, number>;
 }
 
 /** One round at a time in a worker with one of the extension's two heaps (its cases: those read in that heap). */
@@ -124,7 +130,7 @@ export async function benchAnalysis(sizes: number[], rounds: number, memorySizes
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const result: AnalysisResult = { rows, exponents: {}, cpuExponents: {}, cpuExponentsPerRound: {}, parseCpuExponents: {}, copyCpuExponents: {}, paPlanExponents: {}, lessGcCpuExponents: {} };
+  const result: AnalysisResult = { rows, exponents: {}, cpuExponents: {}, cpuExponentsPerRound: {}, parseCpuExponents: {}, copyCpuExponents: {}, paPlanExponents: {}, lessGcCpuExponents: {}, ratioExponentsPerRound: {} };
   for (const heap of ['bench', 'worker'] as HeapName[]) {
     for (const block of ['dense', 'conv']) {
       const big = rows.filter((r) => r.heap === heap && r.block === block && r.layers >= 1000);
@@ -134,7 +140,9 @@ export async function benchAnalysis(sizes: number[], rounds: number, memorySizes
       result.exponents[key] = fit((r) => r.openMs.min);
       result.cpuExponents[key] = fit((r) => r.openCpuMs.min);
       const samples = heaps.find(([h]) => h === heap)![1].filter((c) => c.block === block && c.layers >= 1000);
-      result.cpuExponentsPerRound[key] = median(samples[0]!.openCpu.map((_, round) => growthExponent(samples.map((c) => ({ x: c.layers, y: c.openCpu[round]! })))));
+      const perRound = (y: (c: AnalysisSamples, round: number) => number): number => median(samples[0]!.openCpu.map((_, round) => growthExponent(samples.map((c) => ({ x: c.layers, y: y(c, round) })))));
+      result.cpuExponentsPerRound[key] = perRound((c, round) => c.openCpu[round]!);
+      result.ratioExponentsPerRound[key] = perRound((c, round) => c.openCpu[round]! / c.parseCpu[round]!);
       result.parseCpuExponents[key] = fit((r) => r.parseCpuMs.min);
       result.copyCpuExponents[key] = fit((r) => r.copyCpuMs.min);
       result.paPlanExponents[key] = fit((r) => r.paPlanCpuMs.min);
@@ -204,6 +212,7 @@ export function analysisTable(a: AnalysisResult): string {
     ['growth exponent of JSON.parse + a deep copy of its value (the heap)', ...per((k) => a.copyCpuExponents[k]!), '', ''],
     ['growth exponent of planModel(all=pa:k=3) CPU', ...per((k) => a.paPlanExponents[k]!), '', ''],
     ["growth exponent of openModel CPU less the collector's pauses, of the mins", ...per((k) => a.lessGcCpuExponents[k]!), '', ''],
+    ["growth exponent of openModel / JSON.parse CPU, per round (the reader's own growth)", ...per((k) => a.ratioExponentsPerRound[k]!), '', ''],
     ["collector's pauses in openModel at the largest size, median, share of its median CPU", ...per((k) => largest(k, (r) => r.openGcMs.median / r.openCpuMs.median)), '', ''],
   ];
   const heads = keys.map((k) => `${k.split(':')[1]}, ${k.startsWith('worker') ? 'worker' : 'default'}`);

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchTable, updateReadme } from './readme';
+import { memoryLatencyLine } from './memoryLatency';
 import { openModel } from '../src/core/model';
 import type { OpenModel } from '../src/core/model';
 import { parsePlan, resolvePlan } from '../src/core/laurel/planSpec';
@@ -156,6 +157,10 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   const notes: string[] = [];
   let analysis: AnalysisResult | undefined;
+  // The machine as the run found it: on a shared machine the caches can be taken by neighbours, and the
+  // analysis and lens figures move with memory latency (memoryLatency.ts).
+  const latencyAtStart = memoryLatencyLine();
+  console.log(latencyAtStart);
 
   if (sections.has('analysis')) {
     const sizes = values.sizes!.split(',').map(Number);
@@ -197,7 +202,8 @@ async function main(): Promise<void> {
       console.log(exportTable(exported));
     } else notes.push('PyTorch not found (install Debian python3-torch): the export benchmark was not run.');
   }
-  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, graphOpen, commands, pysource, exported, notes }, values.readme ? join(root, 'README.md') : undefined, sections);
+  const machine = (): { start: string; end: string } => ({ start: latencyAtStart, end: memoryLatencyLine() });
+  if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, graphOpen, commands, pysource, exported, notes }, values.readme ? join(root, 'README.md') : undefined, sections, machine());
 
   for (const backend of ['wasm', 'cpu'] as BackendPreference[]) {
     const choice = await selectBackend(backend);
@@ -247,15 +253,16 @@ async function main(): Promise<void> {
   console.log(benchTable('overhead', ['engine', 'model', 'variant', 'params', 'step time', 'peak memory'], overhead, new Set([3, 4, 5])));
   for (const n of notes) console.log(n);
 
-  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, graphOpen, commands, pysource, exported, steps, batch, results, notes }, values.readme ? join(root, 'README.md') : undefined, sections);
+  writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, graphOpen, commands, pysource, exported, steps, batch, results, notes }, values.readme ? join(root, 'README.md') : undefined, sections, machine());
 }
 
-function writeResults(out: string, value: unknown, readme: string | undefined, sections: Set<string>): void {
+function writeResults(out: string, value: unknown, readme: string | undefined, sections: Set<string>, machine: { start: string; end: string }): void {
   mkdirSync(resolve(out, '..'), { recursive: true });
-  writeFileSync(out, JSON.stringify(value, null, 2) + '\n');
+  console.log(`\n${machine.end} (at the end)`);
+  writeFileSync(out, JSON.stringify({ ...(value as object), machine }, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
   if (!existsSync(out)) process.exitCode = 1;
-  if (readme) console.log(`README.md: replaced the tables of ${updateReadme(readme, `\`npm run bench -- --sections ${[...sections].join(',')}\``).join(', ')}`);
+  if (readme) console.log(`README.md: replaced the tables of ${updateReadme(readme, `\`npm run bench -- --sections ${[...sections].join(',')}\``, machine).join(', ')}`);
 }
 
 main().catch((e) => {

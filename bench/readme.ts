@@ -18,9 +18,13 @@ export function benchTable(block: string, header: string[], rows: string[][], ri
   return renderTable(header, rows, right);
 }
 
-/** What the stamp says of the run: when, on how many cores, at what load (1-minute average at start and end). */
-export function runStamp(command: string, now = new Date()): string {
-  return `${command}, ${now.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end`;
+/**
+ * What the stamp says of the run: when, on how many cores, at what load (1-minute average at start and end),
+ * and, where given, the machine's memory latency at the start and the end (memoryLatency.ts).
+ */
+export function runStamp(command: string, now = new Date(), latency?: { start: string; end: string }): string {
+  const memory = latency ? `; ${latency.start} at the start, ${latency.end.replace(/^.*?: /, '')} at the end` : '';
+  return `${command}, ${now.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end${memory}`;
 }
 
 /** Replaces README `text`'s blocks with `tables` (block → tables), each under `stamp`; throws on a missing block. */
@@ -39,8 +43,8 @@ export function fillBlocks(text: string, tables: ReadonlyMap<string, readonly Ta
 }
 
 /** Writes this run's tables into the README at `path`; returns the blocks replaced. */
-export function updateReadme(path: string, command: string): string[] {
+export function updateReadme(path: string, command: string, latency?: { start: string; end: string }): string[] {
   const text = readFileSync(path, 'utf8');
-  writeFileAtomic(path, fillBlocks(text, printed, runStamp(command)));
+  writeFileAtomic(path, fillBlocks(text, printed, runStamp(command, new Date(), latency)));
   return [...printed.keys()];
 }
