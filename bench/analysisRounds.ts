@@ -29,9 +29,14 @@ export interface AnalysisCase extends AnalysisSamples {
   bytes: Uint8Array;
 }
 
+/**
+ * The cases in the order a round runs them: by size, the two block kinds of a size together, so that within a
+ * round no read follows a much larger one (whose garbage the collector is still working on: its CPU time is
+ * the process's, and a small read right after a large one was measured at twice its time).
+ */
 export function analysisCases(sizes: number[]): AnalysisCase[] {
-  return (['dense', 'conv'] as BlockKind[]).flatMap((block) =>
-    sizes.map((layers) => {
+  return [...sizes].sort((a, b) => a - b).flatMap((layers) =>
+    (['dense', 'conv'] as BlockKind[]).map((block) => {
       const text = synthModelText({ layers, block });
       return { block, layers, text, bytes: new TextEncoder().encode(text), residuals: 0, parse: [], parseCpu: [], open: [], openCpu: [], openGc: [], copyCpu: [], planCpu: [] };
     }),
