@@ -10,8 +10,9 @@
 const LINE = 16;
 
 /**
- * A buffer of `lines` cache lines whose first slots link the lines in one random cycle (Sattolo's shuffle of
- * the line order: one cycle, so the walk visits every line before it repeats).
+ * A buffer of `lines` cache lines whose first slots link the lines in one random cycle: the lines in a
+ * shuffled order (Fisher-Yates), each linking to the next in that order and the last to the first, so the
+ * walk visits every line before it repeats.
  */
 export function randomCycle(lines: number, seed = 1): Int32Array {
   const order = new Int32Array(lines);
@@ -19,7 +20,7 @@ export function randomCycle(lines: number, seed = 1): Int32Array {
   let s = seed >>> 0;
   for (let i = lines - 1; i > 0; i--) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const j = Math.floor((s / 2 ** 32) * i);
+    const j = Math.floor((s / 2 ** 32) * (i + 1));
     const t = order[i]!;
     order[i] = order[j]!;
     order[j] = t;
