@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchTable, updateReadme } from './readme';
-import { memoryLatencyLine } from './memoryLatency';
+import { benchTable, updateReadme, type MachineLatency } from './readme';
+import { memoryLatency } from './memoryLatency';
 import { openModel } from '../src/core/model';
 import type { OpenModel } from '../src/core/model';
 import { parsePlan, resolvePlan } from '../src/core/laurel/planSpec';
@@ -159,8 +159,8 @@ async function main(): Promise<void> {
   let analysis: AnalysisResult | undefined;
   // The machine as the run found it: on a shared machine the caches can be taken by neighbours, and the
   // analysis and lens figures move with memory latency (memoryLatency.ts).
-  const latencyAtStart = memoryLatencyLine();
-  console.log(latencyAtStart);
+  const latencyAtStart = memoryLatency();
+  console.log(`${latencyAtStart.what}: ${latencyAtStart.ns}`);
 
   if (sections.has('analysis')) {
     const sizes = values.sizes!.split(',').map(Number);
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
       console.log(exportTable(exported));
     } else notes.push('PyTorch not found (install Debian python3-torch): the export benchmark was not run.');
   }
-  const machine = (): { start: string; end: string } => ({ start: latencyAtStart, end: memoryLatencyLine() });
+  const machine = (): MachineLatency => ({ what: latencyAtStart.what, start: latencyAtStart.ns, end: memoryLatency().ns });
   if (!sections.has('training')) return writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, graphOpen, commands, pysource, exported, notes }, values.readme ? join(root, 'README.md') : undefined, sections, machine());
 
   for (const backend of ['wasm', 'cpu'] as BackendPreference[]) {
@@ -256,9 +256,9 @@ async function main(): Promise<void> {
   writeResults(resolve(root, values.out!), { date: new Date().toISOString(), analysis, lenses, graphOpen, commands, pysource, exported, steps, batch, results, notes }, values.readme ? join(root, 'README.md') : undefined, sections, machine());
 }
 
-function writeResults(out: string, value: unknown, readme: string | undefined, sections: Set<string>, machine: { start: string; end: string }): void {
+function writeResults(out: string, value: unknown, readme: string | undefined, sections: Set<string>, machine: MachineLatency): void {
   mkdirSync(resolve(out, '..'), { recursive: true });
-  console.log(`\n${machine.end} (at the end)`);
+  console.log(`\n${machine.what}: ${machine.end} (at the end)`);
   writeFileSync(out, JSON.stringify({ ...(value as object), machine }, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
   if (!existsSync(out)) process.exitCode = 1;

@@ -45,8 +45,13 @@ export function memoryLatencyNs(bytes: number, steps = 400_000, tries = 3): numb
   return best;
 }
 
-/** "memory latency 0.2 / 4 / 64 MiB: 3 / 41 / 98 ns a read" */
-export function memoryLatencyLine(mib: number[] = [0.25, 4, 64]): string {
+/** What a measurement is of, and its figures: "memory latency (dependent random reads through 0.25 / 4 / 64 MiB)", "6 / 190 / 250 ns a read". */
+export interface MemoryLatency {
+  what: string;
+  ns: string;
+}
+
+export function memoryLatency(mib: number[] = [0.25, 4, 64]): MemoryLatency {
   const ns = mib.map((m) => memoryLatencyNs(m * 2 ** 20));
-  return `memory latency (dependent random reads through ${mib.join(' / ')} MiB): ${ns.map((x) => x.toFixed(x < 10 ? 1 : 0)).join(' / ')} ns a read`;
+  return { what: `memory latency (dependent random reads through ${mib.join(' / ')} MiB)`, ns: `${ns.map((x) => x.toFixed(x < 10 ? 1 : 0)).join(' / ')} ns a read` };
 }

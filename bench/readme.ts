@@ -10,6 +10,13 @@ import type { Table } from '../src/report/table';
 import { writeFileAtomic } from '../src/util/fsAtomic';
 
 const printed = new Map<string, Table[]>();
+
+/** The machine's memory latency (memoryLatency.ts) at the start and the end of a run: what was measured, and both figures. */
+export interface MachineLatency {
+  what: string;
+  start: string;
+  end: string;
+}
 const loadAtStart = loadavg()[0]!;
 
 /** The table as terminal text, kept for README block `block`. */
@@ -22,8 +29,8 @@ export function benchTable(block: string, header: string[], rows: string[][], ri
  * What the stamp says of the run: when, on how many cores, at what load (1-minute average at start and end),
  * and, where given, the machine's memory latency at the start and the end (memoryLatency.ts).
  */
-export function runStamp(command: string, now = new Date(), latency?: { start: string; end: string }): string {
-  const memory = latency ? `; ${latency.start} at the start, ${latency.end.replace(/^.*?: /, '')} at the end` : '';
+export function runStamp(command: string, now = new Date(), latency?: MachineLatency): string {
+  const memory = latency ? `; ${latency.what}: ${latency.start} at the start, ${latency.end} at the end` : '';
   return `${command}, ${now.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores, load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end${memory}`;
 }
 
@@ -43,7 +50,7 @@ export function fillBlocks(text: string, tables: ReadonlyMap<string, readonly Ta
 }
 
 /** Writes this run's tables into the README at `path`; returns the blocks replaced. */
-export function updateReadme(path: string, command: string, latency?: { start: string; end: string }): string[] {
+export function updateReadme(path: string, command: string, latency?: MachineLatency): string[] {
   const text = readFileSync(path, 'utf8');
   writeFileAtomic(path, fillBlocks(text, printed, runStamp(command, new Date(), latency)));
   return [...printed.keys()];

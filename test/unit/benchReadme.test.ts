@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { fillBlocks, runStamp } from '../../bench/readme';
-import { memoryLatencyLine, randomCycle } from '../../bench/memoryLatency';
+import { memoryLatency, randomCycle } from '../../bench/memoryLatency';
 
 // `npm run bench -- --readme` replaces only its own blocks of README.md, and all or nothing.
 describe('bench --readme: README blocks filled with the run\'s tables', () => {
@@ -38,9 +38,9 @@ describe('bench: the machine in the stamp', () => {
   });
 
   it('says the latency at the start and the end of the run', () => {
-    const line = memoryLatencyLine([0.0625]);
-    assert.match(line, /^memory latency \(dependent random reads through 0\.0625 MiB\): [\d.]+ ns a read$/);
-    const stamp = runStamp('`npm run bench`', new Date('2026-12-02T16:00:00Z'), { start: line, end: 'memory latency (…): 9.5 ns a read' });
+    const measured = memoryLatency([0.0625]);
+    assert.match(`${measured.what}: ${measured.ns}`, /^memory latency \(dependent random reads through 0\.0625 MiB\): [\d.]+ ns a read$/);
+    const stamp = runStamp('`npm run bench`', new Date('2026-12-02T16:00:00Z'), { what: measured.what, start: measured.ns, end: '9.5 ns a read' });
     assert.match(stamp, /^`npm run bench`, 2026-12-02 16:00 UTC, \d+ cores, load average [\d.]+ at the start, [\d.]+ at the end; memory latency \(dependent random reads through 0\.0625 MiB\): [\d.]+ ns a read at the start, 9\.5 ns a read at the end$/);
   });
 });
