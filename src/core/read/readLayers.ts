@@ -9,6 +9,7 @@ import { canonicalLayer } from './canonicalConfig';
 import { withoutPrototypes } from './fastTree';
 import { entryRefs, valueEntryRefs, type RawRef } from './inboundRefs';
 import { expectObject, expectString, fail, items, kind, pathOf, prop, stringProp, valueOf, type JsonSource } from './jsonSource';
+import { NameIndex } from './nameIndex';
 import { ValueNode } from './valueTree';
 
 export const MODEL_CLASSES = new Set(['Model', 'Functional', 'Sequential']);
@@ -25,7 +26,7 @@ const NO_ENTRIES: unknown[] = [];
 export class ReadLayers {
   readonly layers: Layer[];
   /** Each layer's index by name. */
-  readonly byName = new Map<string, number>();
+  readonly byName: NameIndex;
   /**
    * Per layer, its calls: 1 for an InputLayer, else its inbound-node entries. Counted while the layer is
    * read (its objects in cache), so the graph's positions need no second pass over a large model's layers.
@@ -42,6 +43,7 @@ export class ReadLayers {
     size: number,
   ) {
     this.layers = new Array(size);
+    this.byName = new NameIndex(size);
     this.values = new Array(size);
     this.callCount = new Int32Array(size);
   }
@@ -70,12 +72,8 @@ export class ReadLayers {
 
   add(src: JsonSource, layer: Layer, i: number, values: unknown[] | undefined, nodes?: { node: Node; inbound: Node[] }): void {
     if (nodes) this.viaNodes.set(i, nodes);
-    // One map operation a layer: a name seen before leaves the map's size as it was.
-    const size = this.byName.size;
-    this.byName.set(layer.name, i);
-    if (this.byName.size === size) {
-      let first = 0;
-      while (this.layers[first]!.name !== layer.name) first++;
+    const first = this.byName.add(layer.name, i);
+    if (first >= 0) {
       fail(src, prop(this.node(i), 'name') ?? this.node(i), `duplicate layer name "${layer.name}" (also layer ${first})`, 'unique layer names');
     }
     this.layers[i] = layer;
