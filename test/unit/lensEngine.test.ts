@@ -51,6 +51,22 @@ describe('LensTable: lenses as lines, one text and offsets', () => {
     }
   });
 
+  it('keeps every string as UTF-8 bytes, non-ASCII and astral characters included, a lone surrogate as U+FFFD', () => {
+    const specs = [
+      { line: 0, title: 'RW+LR ×1.9% −3 ≈ 中文 😀', tooltip: 'é\u0301', command: 'laurel.apply', args: ['b0_add', { k: '😀' }] },
+      { line: 2, title: '', command: '', args: [] },
+      { line: 5, title: 'lone \ud800 high, lone \udc00 low, end \ud83d', command: 'x', args: ['\ud800'] },
+    ];
+    const table = encodeLenses(specs);
+    assert.ok(table.bytes instanceof Uint8Array && !('text' in table), 'no string crosses to the host');
+    const all = specs.flatMap((s) => [s.title, s.tooltip ?? '', s.command, JSON.stringify(s.args)]).join('');
+    assert.equal(table.bytes.length, new TextEncoder().encode(all).length);
+    const back = decodeLenses(table);
+    assert.deepEqual(back.slice(0, 2), specs.slice(0, 2));
+    assert.equal(back[2]!.title, 'lone \ufffd high, lone \ufffd low, end \ufffd');
+    assert.deepEqual(back[2]!.args, ['\ud800'], 'arguments go as JSON, which escapes a lone surrogate');
+  });
+
   it('refuses a lens it does not have', () => {
     const table = encodeLenses([{ line: 3, title: 't', command: '', args: [] }]);
     assert.deepEqual(lensAt(table, 0), { line: 3, title: 't', command: '', args: [] });
