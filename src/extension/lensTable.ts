@@ -4,7 +4,7 @@
  * a Uint32Array. A 20,000-layer model's 19,197 lenses cross from the analysis worker as 3 transferred
  * buffers: 19,197 objects cost the host's thread a structured clone of 6 MB and then a young-generation
  * collection that copied them all (70-90 ms measured), and the same strings as one text (4.3 million
- * characters, two bytes each) cost it 28-60 ms to copy out of the message. The host decodes one lens's
+ * characters, two bytes each) cost it 28-60 ms to copy out of a message (through a MessageChannel). The host decodes one lens's
  * strings only when VS Code resolves that lens (it is on screen). Pure: no `vscode`.
  */
 import type { LensSpec } from './lensSpecs';

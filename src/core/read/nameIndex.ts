@@ -3,8 +3,8 @@
  * than the model: from about 6,000 entries on (V8 then keeps its table as a large object) an insert cost
  * 350-470 ns against 20-40 ns in a 4,000-entry Map (this project's machine), and a 20,000-layer dense read
  * spent 14 ms of its 56 in `Map.set`. Here the table is one Int32Array sized once (open addressing, linear
- * probing, at most half full) holding indices into a names array of its own: 21-63 ns an insert at 20,000 in three runs of four.
- * The hash is seeded per process, so a file cannot be written to make its names collide.
+ * probing, at most half full) holding indices into a names array of its own: 21-63 ns an insert at 20,000
+ * in three runs of four. The hash is seeded per process, so a file cannot be written to make its names collide.
  */
 const SEED = (Math.random() * 0x7fffffff) | 0;
 
